@@ -1,0 +1,49 @@
+# The few verbs a newcomer needs. `make demo` and `make test` are the README's two commands.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export OPENBLAS_NUM_THREADS := 1
+
+DEMO_DIR ?= var/demo
+DB ?= var/liner.db
+ARTIFACTS ?= var/artifacts
+PORT ?= 50051
+
+.PHONY: setup demo serve test check proto proto-check bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+## The main job: generate the demo world, ingest it, build artifacts, serve.
+demo: setup
+	$(BIN)/liner demo-data --out $(DEMO_DIR) --seed 7
+	$(BIN)/liner ingest $(DEMO_DIR) --db $(DB)
+
+serve: demo
+
+test: setup
+	$(BIN)/pytest -q
+
+check: setup proto-check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+proto: setup
+	$(PY) -m recsys.api.generate
+
+proto-check: setup
+	@if [ -f recsys/api/generate.py ]; then $(PY) -m recsys.api.generate --check; fi
+
+bench: setup
+	$(PY) -m benchmarks.ingest --quick
+
+clean:
+	rm -rf var .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,3 @@
+"""Offline evaluation harness: datasets, splits, baselines, metrics, statistics, reports."""
+
+__all__: list[str] = []

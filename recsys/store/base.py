@@ -1,0 +1,167 @@
+"""The store interface: what every backend (SQLite now, PostgreSQL by URL later) provides.
+
+Batch jobs read whole tables as pandas frames (``read_frame``) so they can run unchanged as
+functions over batches of rows; the service reads single entities and the live consent state.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pandas as pd
+
+from recsys.domain import (
+    Artist,
+    ConsentEntry,
+    ConsentState,
+    FeedbackEvent,
+    Listener,
+    ServedSlate,
+    Track,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class IngestBatch:
+    """Everything one ingest writes, all or nothing."""
+
+    artists: Sequence[Artist] = ()
+    tracks: Sequence[Track] = ()
+    listeners: Sequence[Listener] = ()
+    events: Sequence[FeedbackEvent] = ()
+    consent: Sequence[ConsentEntry] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class QuarantineRecord:
+    """An audited quarantine decision on a track.
+
+    Attributes:
+        track_id: the track.
+        quarantined: True when the decision quarantines, False when it releases.
+        reasons: machine-readable flags (``near_duplicate``, ``upload_burst``, ...).
+        evidence: human-readable evidence per flag.
+        actor: who decided (``screening`` for the automatic screen, else an admin id).
+        at: when.
+    """
+
+    track_id: str
+    quarantined: bool
+    reasons: tuple[str, ...] = ()
+    evidence: dict[str, str] = field(default_factory=dict)
+    actor: str
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoreSummary:
+    """Row counts, for `liner ingest` and health pages."""
+
+    artists: int
+    tracks: int
+    listeners: int
+    events: int
+    consent_entries: int
+    quarantined: int
+    schema_version: int
+
+
+class Store(abc.ABC):
+    """A catalog, ledger and log store.
+
+    Writes are transactional and durable once they return. The consent ledger is append-only:
+    there is no method to edit or delete an entry.
+    """
+
+    @abc.abstractmethod
+    def ingest(self, batch: IngestBatch) -> None:
+        """Write a batch atomically: upsert artists, tracks, listeners by id; add events by
+        event id (a repeated id is ignored); append consent entries (a repeated entry id is
+        ignored, never overwritten)."""
+
+    @abc.abstractmethod
+    def append_consent(self, entries: Iterable[ConsentEntry]) -> None:
+        """Append ledger entries atomically."""
+
+    @abc.abstractmethod
+    def consent_ledger(self, rights_holder_id: str | None = None) -> list[ConsentEntry]:
+        """Ledger entries in order, optionally for one rights holder."""
+
+    @abc.abstractmethod
+    def consent_version(self) -> int:
+        """The number of ledger entries; cheap, so readers can poll it on every request."""
+
+    @abc.abstractmethod
+    def consent_state(self) -> ConsentState:
+        """Current consent derived from the ledger."""
+
+    @abc.abstractmethod
+    def add_events(self, events: Iterable[FeedbackEvent]) -> int:
+        """Add feedback events idempotently; returns how many were new."""
+
+    @abc.abstractmethod
+    def get_track(self, track_id: str) -> Track | None:
+        """One track, or None."""
+
+    @abc.abstractmethod
+    def get_artist(self, artist_id: str) -> Artist | None:
+        """One artist, or None."""
+
+    @abc.abstractmethod
+    def get_listener(self, listener_id: str) -> Listener | None:
+        """One listener, or None."""
+
+    @abc.abstractmethod
+    def iter_tracks(self) -> Iterable[Track]:
+        """All tracks, in id order."""
+
+    @abc.abstractmethod
+    def iter_artists(self) -> Iterable[Artist]:
+        """All artists, in id order."""
+
+    @abc.abstractmethod
+    def iter_listeners(self) -> Iterable[Listener]:
+        """All listeners, in id order."""
+
+    @abc.abstractmethod
+    def listener_events(self, listener_id: str, limit: int | None = None) -> list[FeedbackEvent]:
+        """A listener's events, newest first."""
+
+    @abc.abstractmethod
+    def read_frame(self, table: str) -> pd.DataFrame:
+        """A whole table as a frame: ``tracks``, ``artists``, ``credits``, ``listeners``,
+        ``events``, ``consent``, ``slates``, ``slate_items``, ``quarantine``."""
+
+    @abc.abstractmethod
+    def record_quarantine(self, records: Iterable[QuarantineRecord]) -> None:
+        """Append quarantine decisions (audited; the latest per track is in force)."""
+
+    @abc.abstractmethod
+    def quarantined_ids(self) -> frozenset[str]:
+        """Tracks whose latest decision is a quarantine."""
+
+    @abc.abstractmethod
+    def quarantine_history(self, track_id: str | None = None) -> list[QuarantineRecord]:
+        """The audit trail of quarantine decisions."""
+
+    @abc.abstractmethod
+    def log_slates(self, slates: Iterable[ServedSlate]) -> None:
+        """Persist served slates (impression log)."""
+
+    @abc.abstractmethod
+    def iter_slates(self, since: datetime | None = None) -> Iterable[ServedSlate]:
+        """Served slates in time order."""
+
+    @abc.abstractmethod
+    def summary(self) -> StoreSummary:
+        """Row counts."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release connections."""
+
+
+__all__ = ["IngestBatch", "QuarantineRecord", "Store", "StoreSummary"]
