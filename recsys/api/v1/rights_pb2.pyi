@@ -1,0 +1,117 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ConsentScope(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CONSENT_SCOPE_UNSPECIFIED: _ClassVar[ConsentScope]
+    CONSENT_SCOPE_AI_TRAINING: _ClassVar[ConsentScope]
+    CONSENT_SCOPE_AI_STYLE_REFERENCE: _ClassVar[ConsentScope]
+    CONSENT_SCOPE_VOICE_LIKENESS: _ClassVar[ConsentScope]
+
+class ConsentAction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CONSENT_ACTION_UNSPECIFIED: _ClassVar[ConsentAction]
+    CONSENT_ACTION_GRANT: _ClassVar[ConsentAction]
+    CONSENT_ACTION_REVOKE: _ClassVar[ConsentAction]
+CONSENT_SCOPE_UNSPECIFIED: ConsentScope
+CONSENT_SCOPE_AI_TRAINING: ConsentScope
+CONSENT_SCOPE_AI_STYLE_REFERENCE: ConsentScope
+CONSENT_SCOPE_VOICE_LIKENESS: ConsentScope
+CONSENT_ACTION_UNSPECIFIED: ConsentAction
+CONSENT_ACTION_GRANT: ConsentAction
+CONSENT_ACTION_REVOKE: ConsentAction
+
+class ConsentChangeRequest(_message.Message):
+    __slots__ = ("rights_holder_id", "scope", "reason")
+    RIGHTS_HOLDER_ID_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    rights_holder_id: str
+    scope: ConsentScope
+    reason: str
+    def __init__(self, rights_holder_id: _Optional[str] = ..., scope: _Optional[_Union[ConsentScope, str]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ConsentEntry(_message.Message):
+    __slots__ = ("entry_id", "rights_holder_id", "scope", "action", "actor", "reason", "at")
+    ENTRY_ID_FIELD_NUMBER: _ClassVar[int]
+    RIGHTS_HOLDER_ID_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    entry_id: str
+    rights_holder_id: str
+    scope: ConsentScope
+    action: ConsentAction
+    actor: str
+    reason: str
+    at: _timestamp_pb2.Timestamp
+    def __init__(self, entry_id: _Optional[str] = ..., rights_holder_id: _Optional[str] = ..., scope: _Optional[_Union[ConsentScope, str]] = ..., action: _Optional[_Union[ConsentAction, str]] = ..., actor: _Optional[str] = ..., reason: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ConsentHistoryRequest(_message.Message):
+    __slots__ = ("rights_holder_id",)
+    RIGHTS_HOLDER_ID_FIELD_NUMBER: _ClassVar[int]
+    rights_holder_id: str
+    def __init__(self, rights_holder_id: _Optional[str] = ...) -> None: ...
+
+class ConsentHistoryResponse(_message.Message):
+    __slots__ = ("entries",)
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[ConsentEntry]
+    def __init__(self, entries: _Optional[_Iterable[_Union[ConsentEntry, _Mapping]]] = ...) -> None: ...
+
+class MeteringReportRequest(_message.Message):
+    __slots__ = ("rights_holder_id",)
+    RIGHTS_HOLDER_ID_FIELD_NUMBER: _ClassVar[int]
+    rights_holder_id: str
+    def __init__(self, rights_holder_id: _Optional[str] = ...) -> None: ...
+
+class RightsHolderPlays(_message.Message):
+    __slots__ = ("rights_holder_id", "credited_plays", "ai_influenced_plays")
+    RIGHTS_HOLDER_ID_FIELD_NUMBER: _ClassVar[int]
+    CREDITED_PLAYS_FIELD_NUMBER: _ClassVar[int]
+    AI_INFLUENCED_PLAYS_FIELD_NUMBER: _ClassVar[int]
+    rights_holder_id: str
+    credited_plays: float
+    ai_influenced_plays: float
+    def __init__(self, rights_holder_id: _Optional[str] = ..., credited_plays: _Optional[float] = ..., ai_influenced_plays: _Optional[float] = ...) -> None: ...
+
+class MeteringReportResponse(_message.Message):
+    __slots__ = ("rows", "total_plays", "attribution_completeness", "ai_influenced_share", "report_json")
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_PLAYS_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTION_COMPLETENESS_FIELD_NUMBER: _ClassVar[int]
+    AI_INFLUENCED_SHARE_FIELD_NUMBER: _ClassVar[int]
+    REPORT_JSON_FIELD_NUMBER: _ClassVar[int]
+    rows: _containers.RepeatedCompositeFieldContainer[RightsHolderPlays]
+    total_plays: float
+    attribution_completeness: float
+    ai_influenced_share: float
+    report_json: str
+    def __init__(self, rows: _Optional[_Iterable[_Union[RightsHolderPlays, _Mapping]]] = ..., total_plays: _Optional[float] = ..., attribution_completeness: _Optional[float] = ..., ai_influenced_share: _Optional[float] = ..., report_json: _Optional[str] = ...) -> None: ...
+
+class ReleaseQuarantineRequest(_message.Message):
+    __slots__ = ("track_id", "reason")
+    TRACK_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    track_id: str
+    reason: str
+    def __init__(self, track_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ReleaseQuarantineResponse(_message.Message):
+    __slots__ = ("track_id", "released")
+    TRACK_ID_FIELD_NUMBER: _ClassVar[int]
+    RELEASED_FIELD_NUMBER: _ClassVar[int]
+    track_id: str
+    released: bool
+    def __init__(self, track_id: _Optional[str] = ..., released: _Optional[bool] = ...) -> None: ...
