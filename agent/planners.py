@@ -1,0 +1,98 @@
+"""Planners turn a message into a plan. The rule-based one is the default: deterministic, fast,
+and needs no LLM."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from agent.plan import Plan, Step
+from agent.request import Constraints
+
+
+class Planner(Protocol):
+    """Anything that plans: rule-based, or an LLM through chat completions."""
+
+    name: str
+
+    def plan(self, message: str, constraints: Constraints, listener_known: bool, k: int) -> Plan:
+        """A plan for one turn."""
+        ...
+
+
+class RulePlanner:
+    """Plans from parsed constraints: gather candidates from every relevant source, merge,
+    filter by hard constraints, rank by soft preferences.
+
+    Example:
+        >>> plan = RulePlanner().plan("upbeat indie", Constraints(prefer=("indie",)), True, 10)
+    """
+
+    name = "rules"
+
+    def plan(self, message: str, constraints: Constraints, listener_known: bool, k: int) -> Plan:
+        c = constraints
+        steps: list[Step] = []
+        sources: list[str] = []
+        if c.like:
+            steps.append(
+                Step(
+                    tool="similar",
+                    args={
+                        "seed_tracks": list(c.like),
+                        "seed_artists": list(c.like),
+                        "k": 300,
+                        "into": "similar",
+                    },
+                )
+            )
+            sources.append("similar")
+        query = " ".join(dict.fromkeys(c.genres + c.prefer)) or c.text
+        if query.strip() and (c.genres or c.prefer or not c.like):
+            steps.append(
+                Step(tool="search_tracks", args={"query": query[:500], "k": 400, "into": "search"})
+            )
+            sources.append("search")
+        if listener_known:
+            steps.append(Step(tool="personal_recommendations", args={"k": 200, "into": "personal"}))
+            sources.append("personal")
+        if not sources:
+            steps.append(
+                Step(
+                    tool="search_tracks",
+                    args={"query": c.text or "music", "k": 400, "into": "search"},
+                )
+            )
+            sources.append("search")
+        steps.append(Step(tool="merge", args={"sources": sources, "into": "pool"}))
+        filt: dict[str, Any] = {
+            "source": "pool",
+            "into": "filtered",
+            "genres": list(c.genres),
+            "exclude_tags": list(c.avoid),
+            "tempo_min": c.tempo_min,
+            "tempo_max": c.tempo_max,
+            "year_min": c.year_min,
+            "year_max": c.year_max,
+            "human_only": c.human_only,
+            "no_ai_generated": c.no_ai_generated,
+            "new_artists_only": c.new_artists,
+            "relax_to": k,
+        }
+        steps.append(Step(tool="filter_candidates", args=filt))
+        steps.append(
+            Step(
+                tool="rank_candidates",
+                args={
+                    "source": "filtered",
+                    "into": "ranked",
+                    "prefer": list(c.prefer + c.genres),
+                    "avoid": list(c.avoid),
+                    "novelty": c.novelty,
+                    "k": k,
+                },
+            )
+        )
+        return Plan(steps=steps, answer="ranked")
+
+
+__all__ = ["Planner", "RulePlanner"]

@@ -1,0 +1,276 @@
+"""Parsing a listener's words into constraints and preferences, without an LLM.
+
+Words are mapped onto the catalog's own tag vocabulary: exact matches first, then nearest tags
+by text embedding, so "melancholy" finds the catalog's "melancholic" and "for a run" finds
+"workout". Follow-ups ("more upbeat", "less rap", "only new artists") edit the previous turn's
+constraints.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from agent.backend import DiscoveryBackend
+
+FAST_WORDS = {
+    "upbeat",
+    "energetic",
+    "fast",
+    "run",
+    "running",
+    "workout",
+    "gym",
+    "dance",
+    "party",
+    "pumped",
+    "hype",
+    "driving",
+    "uptempo",
+}
+SLOW_WORDS = {
+    "slow",
+    "calm",
+    "chill",
+    "sleep",
+    "sleepy",
+    "relax",
+    "relaxing",
+    "mellow",
+    "quiet",
+    "ambient",
+    "soft",
+    "downtempo",
+    "study",
+    "focus",
+}
+STOP_WORDS = {
+    "a",
+    "an",
+    "the",
+    "some",
+    "something",
+    "me",
+    "for",
+    "to",
+    "with",
+    "and",
+    "or",
+    "of",
+    "i",
+    "want",
+    "give",
+    "play",
+    "music",
+    "songs",
+    "song",
+    "tracks",
+    "track",
+    "please",
+    "like",
+    "by",
+    "in",
+    "on",
+    "my",
+    "that",
+    "is",
+    "are",
+    "it",
+    "but",
+    "more",
+    "less",
+    "only",
+    "no",
+    "not",
+    "any",
+    "just",
+    "bit",
+    "little",
+    "very",
+    "new",
+    "artists",
+    "artist",
+    "human",
+    "ai",
+    "mix",
+    "playlist",
+    "stuff",
+    "ignore",
+    "rules",
+    "show",
+    "from",
+    "be",
+    "can",
+    "you",
+    "all",
+    "without",
+    "make",
+}
+FOLLOW_UP = re.compile(r"^\s*(more|less|only|no|without|but|and|also|instead|now|too)\b", re.I)
+LIKE = re.compile(
+    r"\b(?:like|similar to|sounds? like|in the style of)\s+(.+?)(?:[,.;!?]|$| but | and | for )",
+    re.I,
+)
+DECADE = re.compile(r"\b(?:(19|20)?([0-9])0)'?s\b")
+SINCE = re.compile(r"\b(?:from|since|after)\s+((?:19|20)\d\d)\b")
+BEFORE = re.compile(r"\b(?:before|until|pre)[- ]?((?:19|20)\d\d)\b")
+BPM = re.compile(r"\b(\d{2,3})\s*bpm\b", re.I)
+LESS = re.compile(r"\b(?:less|no|not|without|avoid|fewer)\s+([a-z&\-]+(?:\s+[a-z&\-]+)?)", re.I)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Constraints:
+    """What one turn (with its history) asks for."""
+
+    text: str = ""
+    prefer: tuple[str, ...] = ()
+    genres: tuple[str, ...] = ()
+    avoid: tuple[str, ...] = ()
+    like: tuple[str, ...] = ()
+    tempo_min: float | None = None
+    tempo_max: float | None = None
+    year_min: int | None = None
+    year_max: int | None = None
+    human_only: bool = False
+    no_ai_generated: bool = False
+    new_artists: bool = False
+    novelty: float = 0.0
+
+    def describe(self) -> list[str]:
+        """Short phrases for the answer's summary."""
+        out: list[str] = []
+        if self.genres or self.prefer:
+            out.append(" ".join(dict.fromkeys(self.prefer + self.genres)))
+        if self.like:
+            out.append("like " + ", ".join(self.like))
+        if self.tempo_min:
+            out.append(f"≥ {self.tempo_min:.0f} BPM")
+        if self.tempo_max:
+            out.append(f"≤ {self.tempo_max:.0f} BPM")
+        if self.year_min or self.year_max:
+            out.append(f"released {self.year_min or '…'}–{self.year_max or '…'}")
+        if self.avoid:
+            out.append("less " + ", ".join(self.avoid))
+        if self.human_only:
+            out.append("human artists only")
+        elif self.no_ai_generated:
+            out.append("no AI-generated tracks")
+        if self.new_artists:
+            out.append("new artists")
+        return out
+
+
+@dataclass
+class VocabularyMatcher:
+    """Maps free words onto the catalog's tags and genres."""
+
+    backend: DiscoveryBackend
+    threshold: float = 0.62
+    _vocab: list[str] = field(default_factory=list)
+    _lower: dict[str, str] = field(default_factory=dict)
+    _vectors: np.ndarray | None = None
+
+    def _load(self) -> None:
+        if self._vectors is None:
+            self._vocab = sorted({v for v in self.backend.tag_vocabulary() if v})
+            self._lower = {v.casefold(): v for v in self._vocab}
+            self._vectors = (
+                self.backend.embed_terms(self._vocab) if self._vocab else np.zeros((0, 1))
+            )
+
+    def match(self, phrases: Sequence[str]) -> list[str]:
+        """Catalog tags for each phrase: exact (case-insensitive) or nearest by embedding."""
+        self._load()
+        assert self._vectors is not None
+        found: list[str] = []
+        unmatched: list[str] = []
+        for p in phrases:
+            hit = self._lower.get(p.casefold())
+            (found.append(hit) if hit else unmatched.append(p))
+        if unmatched and len(self._vocab):
+            sims = self.backend.embed_terms(unmatched) @ self._vectors.T
+            for row in sims:
+                best = int(np.argmax(row))
+                if row[best] >= self.threshold:
+                    found.append(self._vocab[best])
+        return list(dict.fromkeys(found))
+
+
+def _phrases(words: list[str]) -> list[str]:
+    grams = [" ".join(words[i : i + n]) for n in (2, 1) for i in range(len(words) - n + 1)]
+    return [g for g in grams if g not in STOP_WORDS]
+
+
+def parse_request(
+    message: str, matcher: VocabularyMatcher, previous: Constraints | None = None
+) -> Constraints:
+    """Turn a message (and the previous turn, for follow-ups) into constraints."""
+    text = message.strip()
+    low = text.casefold()
+    follow = previous is not None and bool(FOLLOW_UP.match(low))
+    base = previous if (follow and previous is not None) else Constraints()
+    like = tuple(m.strip() for m in LIKE.findall(text) if m.strip())
+    avoid_words = [m.casefold() for m in LESS.findall(low)]
+    rest = LIKE.sub(" ", low)
+    for a in avoid_words:
+        rest = rest.replace(a, " ")
+    words = [w for w in re.findall(r"[a-z0-9&\-']+", rest) if w not in STOP_WORDS]
+    tags = matcher.match(_phrases(words))
+    avoid_tags = matcher.match(avoid_words) if avoid_words else []
+    human_only = (
+        base.human_only
+        or bool(re.search(r"\bhuman(s)?\b", low) and "only" in low)
+        or ("human artists" in low and "not human" not in low)
+    )
+    no_ai = base.no_ai_generated or bool(re.search(r"\bno ai\b|\bwithout ai\b|\bnot ai\b", low))
+    new_artists = base.new_artists or bool(
+        re.search(r"\bnew artists?\b|\bsomething new\b|\bemerging\b|\bundiscovered\b", low)
+    )
+    tempo_min, tempo_max = base.tempo_min, base.tempo_max
+    word_set = set(words) | set(re.findall(r"[a-z]+", low))
+    if word_set & FAST_WORDS and not avoid_words:
+        tempo_min = max(tempo_min or 0, 115.0) + (10.0 if follow and "more" in low else 0.0)
+        tempo_max = None if tempo_max and tempo_max < tempo_min else tempo_max
+    if word_set & SLOW_WORDS and not word_set & FAST_WORDS:
+        tempo_max = min(tempo_max or 999, 105.0) - (10.0 if follow and "more" in low else 0.0)
+        tempo_min = None if tempo_min and tempo_min > tempo_max else tempo_min
+    if m := BPM.search(low):
+        tempo_min, tempo_max = float(m.group(1)) - 10, float(m.group(1)) + 10
+    year_min, year_max = base.year_min, base.year_max
+    if m := DECADE.search(low):
+        century = m.group(1) or ("20" if m.group(2) in "012" else "19")
+        year_min = int(f"{century}{m.group(2)}0")
+        year_max = year_min + 9
+    if m := SINCE.search(low):
+        year_min = int(m.group(1))
+    if m := BEFORE.search(low):
+        year_max = int(m.group(1)) - 1
+    genres = tuple(t for t in tags if t.casefold() in words or t.casefold() in low)
+    prefer = tuple(t for t in tags if t not in genres)
+    avoid = tuple(dict.fromkeys(base.avoid + tuple(avoid_tags or avoid_words)))
+    if follow:
+        prefer = tuple(dict.fromkeys(base.prefer + prefer))
+        genres = tuple(g for g in dict.fromkeys(base.genres + genres) if g not in avoid)
+        prefer = tuple(p for p in prefer if p not in avoid)
+    return replace(
+        base,
+        text=text if not follow else f"{base.text} ({text})",
+        prefer=prefer,
+        genres=genres,
+        avoid=avoid,
+        like=like or (base.like if follow else ()),
+        tempo_min=tempo_min,
+        tempo_max=tempo_max,
+        year_min=year_min,
+        year_max=year_max,
+        human_only=human_only,
+        no_ai_generated=no_ai or human_only,
+        new_artists=new_artists,
+        novelty=0.7 if new_artists else base.novelty,
+    )
+
+
+__all__ = ["Constraints", "VocabularyMatcher", "parse_request"]
