@@ -19,6 +19,7 @@ from recsys.domain import (
     ConsentState,
     FeedbackEvent,
     Listener,
+    Provenance,
     ServedSlate,
     Track,
 )
@@ -33,6 +34,11 @@ class IngestBatch:
     listeners: Sequence[Listener] = ()
     events: Sequence[FeedbackEvent] = ()
     consent: Sequence[ConsentEntry] = ()
+    event_frame: pd.DataFrame | None = None
+    """More events as a frame with the ``events`` frame columns (``event_id``, ``listener_id``,
+    ``track_id``, ``event_type``, ``at`` (datetime64 UTC, NaT when unknown), ``ms_played``,
+    ``weight``, ``request_id``, ``position``); bulk loads use it to skip building a
+    :class:`FeedbackEvent` per row. Same semantics as ``events``."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -154,6 +160,19 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def iter_slates(self, since: datetime | None = None) -> Iterable[ServedSlate]:
         """Served slates in time order."""
+
+    def set_provenance(self, track_id: str, provenance: Provenance) -> None:
+        """Replace a track's AI-involvement label (e.g. with a ``DETECTED`` one).
+
+        Raises:
+            NotFoundError: no such track.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot update provenance")
+
+    def count_by(self, table: str, column: str) -> dict[str, int]:
+        """Row counts of ``table`` grouped by one of its ``read_frame`` columns."""
+        counts = self.read_frame(table)[column].astype("string").fillna("").value_counts()
+        return {str(k): int(v) for k, v in counts.items()}
 
     @abc.abstractmethod
     def summary(self) -> StoreSummary:

@@ -1,0 +1,175 @@
+"""Validate listeners, interactions and the consent ledger of a data folder.
+
+Interactions stay a frame (the store's ``events`` columns) so a million rows load without a
+Python object per row. An interaction without ``event_id`` gets a hash of its content plus
+its occurrence number among identical rows, so re-ingesting the same file is idempotent and
+two genuinely identical plays in one file both count.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from recsys.domain import (
+    AiPreference,
+    ConsentAction,
+    ConsentEntry,
+    ConsentScope,
+    EventType,
+    Listener,
+)
+from recsys.ingest import validate as v
+from recsys.ingest.reader import RawTable
+
+
+def read_listeners(
+    tables: dict[str, RawTable], known_artists: set[str], p: v.Problems
+) -> list[Listener] | None:
+    """Listeners from ``listeners``; None when the file is absent (derive them)."""
+    table = tables.get("listeners")
+    if table is None:
+        return None
+    f, file = table.frame, table.file
+    if not v.require_columns(f, file, ("user_id",), p):
+        return []
+    ids = v.text(f, file, "user_id", p, required=True)
+    v.unique(ids, file, "user_id", p)
+    preference = v.choice(f, file, "ai_preference", p, AiPreference, AiPreference.ALLOW)
+    blocked = v.lists(f, "blocked_artist_ids")
+    v.known(
+        blocked.explode().dropna().astype("string"),
+        known_artists,
+        file,
+        "blocked_artist_ids",
+        "artist",
+        p,
+        "remove the id or add the artist",
+    )
+    created = v.times(f, file, "created_at", p)
+    return [
+        Listener(
+            listener_id=str(i),
+            ai_preference=AiPreference(a),
+            blocked_artist_ids=b,
+            created_at=None if pd.isna(c) else c.to_pydatetime(),
+        )
+        for i, a, b, c in zip(ids, preference, blocked, created, strict=True)
+        if not pd.isna(i)
+    ]
+
+
+def read_interactions(
+    table: RawTable, track_ids: set[str], listener_ids: set[str] | None, p: v.Problems
+) -> pd.DataFrame:
+    """The events frame; ``listener_ids`` None means any user id is accepted."""
+    f, file = table.frame, table.file
+    if not v.require_columns(f, file, ("user_id", "item_id"), p):
+        return pd.DataFrame()
+    listener = v.text(f, file, "user_id", p, required=True)
+    track = v.text(f, file, "item_id", p, required=True)
+    v.known(
+        track,
+        track_ids,
+        file,
+        "item_id",
+        "item in items",
+        p,
+        "add the item to items.csv, or drop the interaction",
+    )
+    if listener_ids is not None:
+        v.known(
+            listener,
+            listener_ids,
+            file,
+            "user_id",
+            "user in listeners",
+            p,
+            "add the user to listeners.csv, or drop the interaction",
+        )
+    events = pd.DataFrame(
+        {
+            "event_id": v.text(f, file, "event_id", p),
+            "listener_id": listener,
+            "track_id": track,
+            "event_type": v.choice(f, file, "event_type", p, EventType, EventType.PLAY),
+            "at": v.times(f, file, "timestamp", p),
+            "ms_played": v.integer(f, file, "ms_played", p),
+            "weight": v.real(f, file, "weight", p, default=1.0, low=0.0),
+            "request_id": v.text(f, file, "request_id", p),
+            "position": v.integer(f, file, "position", p),
+        }
+    )
+    v.unique(events["event_id"], file, "event_id", p)
+    missing = events["event_id"].isna()
+    if missing.any():
+        events.loc[missing, "event_id"] = content_ids(events[missing])
+    return events
+
+
+def content_ids(events: pd.DataFrame) -> pd.Series:
+    """Stable ids from each row's content and its occurrence among identical rows."""
+    canonical = pd.DataFrame(
+        {
+            "listener_id": events["listener_id"].astype(object),
+            "track_id": events["track_id"].astype(object),
+            "event_type": events["event_type"].astype(object),
+            "at": events["at"].array.asi8 if len(events) else np.array([], dtype=np.int64),
+            "ms_played": events["ms_played"].fillna(-1).astype("int64"),
+            "weight": events["weight"].astype("float64"),
+            "request_id": events["request_id"].fillna("").astype(object),
+            "position": events["position"].fillna(-1).astype("int64"),
+        },
+        index=events.index,
+    )
+    content = pd.util.hash_pandas_object(canonical, index=False)
+    occurrence = content.groupby(content).cumcount()
+    final = pd.util.hash_pandas_object(
+        pd.DataFrame({"c": content.to_numpy(), "n": occurrence.to_numpy()}), index=False
+    ).to_numpy()
+    return pd.Series([f"h{x:016x}" for x in final.tolist()], index=events.index, dtype="string")
+
+
+def read_consent(table: RawTable | None, p: v.Problems) -> list[ConsentEntry]:
+    """The ledger entries of ``consent``; empty when the file is absent."""
+    if table is None:
+        return []
+    f, file = table.frame, table.file
+    needed = ("entry_id", "rights_holder_id", "scope", "action", "timestamp")
+    if not v.require_columns(f, file, needed, p):
+        return []
+    ids = v.text(f, file, "entry_id", p, required=True)
+    v.unique(ids, file, "entry_id", p)
+    holder = v.text(f, file, "rights_holder_id", p, required=True)
+    for column in ("scope", "action"):
+        p.add_rows(
+            file,
+            column,
+            v.flag(f[column].isna(), f[column]),
+            "value is empty",
+            f"give every ledger entry a {column}",
+        )
+    scope = v.choice(f, file, "scope", p, ConsentScope, ConsentScope.AI_TRAINING)
+    action = v.choice(f, file, "action", p, ConsentAction, ConsentAction.GRANT)
+    actor = v.text(f, file, "actor", p, default="ingest")
+    reason = v.text(f, file, "reason", p, default="")
+    at = v.times(f, file, "timestamp", p, required=True)
+    if p.total:
+        return []
+    return [
+        ConsentEntry(
+            entry_id=str(i),
+            rights_holder_id=str(h),
+            scope=ConsentScope(s),
+            action=ConsentAction(a),
+            actor=str(who),
+            reason=str(why),
+            at=t.to_pydatetime(),
+        )
+        for i, h, s, a, who, why, t in zip(
+            ids, holder, scope, action, actor, reason, at, strict=True
+        )
+    ]
+
+
+__all__ = ["content_ids", "read_consent", "read_interactions", "read_listeners"]

@@ -1,0 +1,518 @@
+"""The SQLite store: WAL mode, durable commits, one connection per thread.
+
+Durability: ``journal_mode=WAL`` with ``synchronous=FULL``, so a write that returned survives
+a power cut, not only a crash of the process. Writers take the lock up front
+(``BEGIN IMMEDIATE``) and wait up to ``busy_timeout`` for each other; readers never block
+writers and see the last committed state. Every thread gets its own connection, so a
+multi-threaded gRPC server reads concurrently.
+
+``read_frame(table)`` columns (times are ``datetime64[us, UTC]``, NaT when unknown; lists are
+``|``-joined strings; missing optional numbers are NA):
+
+- ``artists``: artist_id, name, kind, verified (bool), rights_holder_id, created_at.
+- ``tracks``: track_id, title, genre, tags, description, duration_ms, release_date
+  (``YYYY-MM-DD`` string or None), audio_path (absolute after ingest, or None), uploader_id,
+  uploaded_at, ai_involvement, ai_parts, label_source, label_confidence,
+  references_artist_ids, artist_ids (credited artists, primary first), primary_artist_id,
+  then one float column ``audio_<name>`` per audio descriptor seen in the catalog.
+- ``credits``: track_id, artist_id, role, share (in credit order per track).
+- ``listeners``: listener_id, ai_preference, blocked_artist_ids, created_at.
+- ``events``: event_id, listener_id, track_id, event_type, at, ms_played (Int64), weight,
+  request_id, position (Int64); sorted by at, then event_id.
+- ``consent``: entry_id, rights_holder_id, scope, action, actor, reason, at; in append order.
+- ``slates``: request_id, listener_id, surface, variant, served_at, ai_features (bool).
+- ``slate_items``: request_id, position, track_id, score, features (JSON object string),
+  propensity (float, NaN when unknown), sources.
+- ``quarantine``: seq, track_id, quarantined (bool), reasons, evidence (JSON object string),
+  actor, at; in append order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import sqlite3
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from recsys.domain import (
+    Artist,
+    ConsentEntry,
+    ConsentState,
+    Credit,
+    FeedbackEvent,
+    Listener,
+    Provenance,
+    ServedSlate,
+    Track,
+)
+from recsys.errors import NotFoundError, StoreError
+from recsys.store import codec
+from recsys.store.base import IngestBatch, QuarantineRecord, Store, StoreSummary
+from recsys.store.schema import migrate
+
+logger = logging.getLogger(__name__)
+
+_TIME_COLUMNS = {"created_at", "uploaded_at", "at", "served_at"}
+_BOOL_COLUMNS = {"verified", "ai_features", "quarantined"}
+_INT_COLUMNS = {"ms_played", "position"}
+_TABLE_SQL = {
+    "artists": f"SELECT {', '.join(codec.ARTIST_COLUMNS)} FROM artists ORDER BY artist_id",
+    "credits": "SELECT track_id, artist_id, role, share FROM credits ORDER BY track_id, ord",
+    "listeners": f"SELECT {', '.join(codec.LISTENER_COLUMNS)} FROM listeners ORDER BY listener_id",
+    "events": f"SELECT {', '.join(codec.EVENT_COLUMNS)} FROM events ORDER BY at, event_id",
+    "consent": f"SELECT {', '.join(codec.CONSENT_COLUMNS)} FROM consent ORDER BY rowid",
+    "slates": "SELECT request_id, listener_id, surface, variant, served_at, ai_features "
+    "FROM slates ORDER BY served_at, request_id",
+    "slate_items": "SELECT request_id, position, track_id, score, features, propensity, "
+    "sources FROM slate_items ORDER BY request_id, position",
+    "quarantine": "SELECT seq, track_id, quarantined, reasons, evidence, actor, at "
+    "FROM quarantine ORDER BY seq",
+}
+
+
+class SqliteStore(Store):
+    """A :class:`Store` in one SQLite file.
+
+    Args:
+        path: the database file; its parent directory is created if missing.
+
+    Example:
+        store = SqliteStore("var/liner.db")
+        print(store.summary())
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        if str(path) == ":memory:":
+            raise StoreError(
+                "an in-memory SQLite store cannot be shared between threads. "
+                "Fix: pass a file path (a temporary directory is fine)"
+            )
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the folder of {self.path}: {exc}") from exc
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[sqlite3.Connection] = []
+        self._consent_cache: ConsentState | None = None
+        self._closed = False
+        try:
+            self.schema_version = migrate(self._conn())
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the SQLite store at {self.path}: {exc}") from exc
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            return conn
+        if self._closed:
+            raise StoreError(f"the store at {self.path} is closed")
+        try:
+            conn = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=30.0
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA cache_size=-65536")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the SQLite store at {self.path}: {exc}") from exc
+        self._local.conn = conn
+        with self._lock:
+            self._connections.append(conn)
+        return conn
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: all of it commits, or none of it."""
+        conn = self._conn()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot start a write on {self.path}: {exc}") from exc
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            conn.execute("ROLLBACK")
+            raise StoreError(f"write to {self.path} failed and was rolled back: {exc}") from exc
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        try:
+            return self._conn().execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"read from {self.path} failed: {exc}") from exc
+
+    def execute_sql(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        """Run raw SQL in its own transaction (for operators and tests); triggers still apply.
+
+        Raises:
+            StoreError: the statement failed, e.g. it tried to edit the consent ledger.
+        """
+        with self._write() as conn:
+            return conn.execute(sql, params).fetchall()
+
+    # Writes.
+
+    def ingest(self, batch: IngestBatch) -> None:
+        with self._write() as conn:
+            self._upsert_artists(conn, batch.artists)
+            self._upsert_tracks(conn, batch.tracks)
+            self._upsert_listeners(conn, batch.listeners)
+            conn.executemany(_INSERT_EVENT, (codec.event_row(e) for e in batch.events))
+            if batch.event_frame is not None:
+                self._insert_event_frame(conn, batch.event_frame)
+            conn.executemany(_INSERT_CONSENT, (codec.consent_row(c) for c in batch.consent))
+        logger.info(
+            "ingested %d artists, %d tracks, %d listeners, %d events, %d consent entries",
+            len(batch.artists),
+            len(batch.tracks),
+            len(batch.listeners),
+            len(batch.events) + (0 if batch.event_frame is None else len(batch.event_frame)),
+            len(batch.consent),
+        )
+
+    @staticmethod
+    def _upsert_artists(conn: sqlite3.Connection, artists: Iterable[Artist]) -> None:
+        conn.executemany(_upsert("artists", codec.ARTIST_COLUMNS), map(codec.artist_row, artists))
+
+    @staticmethod
+    def _upsert_tracks(conn: sqlite3.Connection, tracks: Iterable[Track]) -> None:
+        tracks = list(tracks)
+        conn.executemany(_upsert("tracks", codec.TRACK_COLUMNS), map(codec.track_row, tracks))
+        conn.executemany("DELETE FROM credits WHERE track_id = ?", ((t.track_id,) for t in tracks))
+        conn.executemany(
+            "INSERT INTO credits (track_id, artist_id, role, share, ord) VALUES (?, ?, ?, ?, ?)",
+            (
+                (t.track_id, c.artist_id, str(c.role), float(c.share), i)
+                for t in tracks
+                for i, c in enumerate(t.credits)
+            ),
+        )
+
+    @staticmethod
+    def _upsert_listeners(conn: sqlite3.Connection, listeners: Iterable[Listener]) -> None:
+        conn.executemany(
+            _upsert("listeners", codec.LISTENER_COLUMNS), map(codec.listener_row, listeners)
+        )
+
+    @staticmethod
+    def _insert_event_frame(conn: sqlite3.Connection, frame: pd.DataFrame) -> None:
+        columns: list[Any] = []
+        for name in codec.EVENT_COLUMNS:
+            col = frame[name]
+            if name == "at":
+                col = pd.to_datetime(col, utc=True).astype("datetime64[us, UTC]")
+                values = col.array.asi8.astype(object)
+                values[col.isna().to_numpy()] = None
+                columns.append(values)
+                continue
+            values = np.array(col.astype(object), dtype=object)
+            values[col.isna().to_numpy()] = None
+            if name in _INT_COLUMNS or name == "weight":
+                kind = int if name in _INT_COLUMNS else float
+                values = [None if v is None else kind(v) for v in values]
+            columns.append(values)
+        conn.executemany(_INSERT_EVENT, zip(*columns, strict=True))
+
+    def append_consent(self, entries: Iterable[ConsentEntry]) -> None:
+        with self._write() as conn:
+            conn.executemany(_INSERT_CONSENT, map(codec.consent_row, entries))
+
+    def add_events(self, events: Iterable[FeedbackEvent]) -> int:
+        with self._write() as conn:
+            before = conn.total_changes
+            conn.executemany(_INSERT_EVENT, map(codec.event_row, events))
+            return conn.total_changes - before
+
+    def set_provenance(self, track_id: str, provenance: Provenance) -> None:
+        with self._write() as conn:
+            cursor = conn.execute(
+                "UPDATE tracks SET ai_involvement = ?, ai_parts = ?, label_source = ?, "
+                "label_confidence = ?, references_artist_ids = ? WHERE track_id = ?",
+                (*codec.provenance_row(provenance), track_id),
+            )
+            if cursor.rowcount == 0:
+                raise NotFoundError(f"no track '{track_id}'. Fix: ingest it first")
+
+    def record_quarantine(self, records: Iterable[QuarantineRecord]) -> None:
+        rows = [
+            (
+                r.track_id,
+                int(r.quarantined),
+                codec.join(r.reasons),
+                json.dumps(r.evidence, sort_keys=True),
+                r.actor,
+                codec.to_micros(r.at),
+            )
+            for r in records
+        ]
+        with self._write() as conn:
+            conn.executemany(
+                "INSERT INTO quarantine (track_id, quarantined, reasons, evidence, actor, at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    def log_slates(self, slates: Iterable[ServedSlate]) -> None:
+        with self._write() as conn:
+            for s in slates:
+                cursor = conn.execute(
+                    "INSERT OR IGNORE INTO slates VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        s.request_id,
+                        s.listener_id,
+                        s.surface,
+                        s.variant,
+                        codec.to_micros(s.served_at),
+                        int(s.ai_features),
+                    ),
+                )
+                if cursor.rowcount:  # a repeated request id is logged once
+                    conn.executemany(
+                        "INSERT INTO slate_items VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (codec.slate_item_row(s.request_id, item) for item in s.items),
+                    )
+
+    # Reads.
+
+    def consent_ledger(self, rights_holder_id: str | None = None) -> list[ConsentEntry]:
+        cols = ", ".join(codec.CONSENT_COLUMNS)
+        if rights_holder_id is None:
+            rows = self._query(f"SELECT {cols} FROM consent ORDER BY rowid")
+        else:
+            rows = self._query(
+                f"SELECT {cols} FROM consent WHERE rights_holder_id = ? ORDER BY rowid",
+                (rights_holder_id,),
+            )
+        return [codec.row_consent(r) for r in rows]
+
+    def consent_version(self) -> int:
+        # Rows are never deleted (triggers), so the largest rowid is the entry count.
+        return int(self._query("SELECT coalesce(max(rowid), 0) FROM consent")[0][0])
+
+    def consent_state(self) -> ConsentState:
+        version = self.consent_version()
+        cached = self._consent_cache
+        if cached is not None and cached.version == version:
+            return cached
+        state = ConsentState.from_ledger(self.consent_ledger())
+        self._consent_cache = state
+        return state
+
+    def get_track(self, track_id: str) -> Track | None:
+        rows = self._query(
+            f"SELECT {', '.join(codec.TRACK_COLUMNS)} FROM tracks WHERE track_id = ?", (track_id,)
+        )
+        if not rows:
+            return None
+        credits = self._query(
+            "SELECT artist_id, role, share FROM credits WHERE track_id = ? ORDER BY ord",
+            (track_id,),
+        )
+        return codec.row_track(rows[0], tuple(codec.row_credit(c) for c in credits))
+
+    def get_artist(self, artist_id: str) -> Artist | None:
+        rows = self._query(
+            f"SELECT {', '.join(codec.ARTIST_COLUMNS)} FROM artists WHERE artist_id = ?",
+            (artist_id,),
+        )
+        return codec.row_artist(rows[0]) if rows else None
+
+    def get_listener(self, listener_id: str) -> Listener | None:
+        rows = self._query(
+            f"SELECT {', '.join(codec.LISTENER_COLUMNS)} FROM listeners WHERE listener_id = ?",
+            (listener_id,),
+        )
+        return codec.row_listener(rows[0]) if rows else None
+
+    def iter_tracks(self) -> Iterable[Track]:
+        credits: dict[str, list[Credit]] = defaultdict(list)
+        for r in self._query("SELECT track_id, artist_id, role, share FROM credits ORDER BY ord"):
+            credits[r[0]].append(codec.row_credit(r[1:]))
+        rows = self._query(f"SELECT {', '.join(codec.TRACK_COLUMNS)} FROM tracks ORDER BY track_id")
+        return [codec.row_track(r, tuple(credits.get(r[0], ()))) for r in rows]
+
+    def iter_artists(self) -> Iterable[Artist]:
+        return [codec.row_artist(r) for r in self._query(_TABLE_SQL["artists"])]
+
+    def iter_listeners(self) -> Iterable[Listener]:
+        return [codec.row_listener(r) for r in self._query(_TABLE_SQL["listeners"])]
+
+    def listener_events(self, listener_id: str, limit: int | None = None) -> list[FeedbackEvent]:
+        rows = self._query(
+            f"SELECT {', '.join(codec.EVENT_COLUMNS)} FROM events WHERE listener_id = ? "
+            "ORDER BY at DESC, event_id DESC LIMIT ?",
+            (listener_id, -1 if limit is None else int(limit)),
+        )
+        return [codec.row_event(r) for r in rows]
+
+    def quarantine_history(self, track_id: str | None = None) -> list[QuarantineRecord]:
+        sql = "SELECT track_id, quarantined, reasons, evidence, actor, at FROM quarantine"
+        params: tuple[Any, ...] = ()
+        if track_id is not None:
+            sql += " WHERE track_id = ?"
+            params = (track_id,)
+        rows = self._query(sql + " ORDER BY at, seq", params)
+        return [
+            QuarantineRecord(
+                track_id=r[0],
+                quarantined=bool(r[1]),
+                reasons=codec.split(r[2]),
+                evidence=json.loads(r[3]),
+                actor=r[4],
+                at=codec.from_micros(r[5]) or codec.EPOCH,
+            )
+            for r in rows
+        ]
+
+    def quarantined_ids(self) -> frozenset[str]:
+        latest: dict[str, bool] = {}
+        for track_id, quarantined in self._query(
+            "SELECT track_id, quarantined FROM quarantine ORDER BY at, seq"
+        ):
+            latest[track_id] = bool(quarantined)
+        return frozenset(t for t, q in latest.items() if q)
+
+    def iter_slates(self, since: datetime | None = None) -> Iterable[ServedSlate]:
+        floor = codec.to_micros(since) if since is not None else -(2**62)
+        slates = self._query(
+            "SELECT request_id, listener_id, surface, variant, served_at, ai_features "
+            "FROM slates WHERE served_at >= ? ORDER BY served_at, request_id",
+            (floor,),
+        )
+        items = defaultdict(list)
+        for r in self._query(
+            "SELECT i.request_id, i.position, i.track_id, i.score, i.features, i.propensity, "
+            "i.sources FROM slate_items i JOIN slates s USING (request_id) "
+            "WHERE s.served_at >= ? ORDER BY i.request_id, i.position",
+            (floor,),
+        ):
+            items[r[0]].append(codec.row_slate_item(r[1:]))
+        return [
+            ServedSlate(
+                request_id=r[0],
+                listener_id=r[1],
+                surface=r[2],
+                variant=r[3],
+                served_at=codec.from_micros(r[4]) or codec.EPOCH,
+                ai_features=bool(r[5]),
+                items=tuple(items.get(r[0], ())),
+            )
+            for r in slates
+        ]
+
+    def read_frame(self, table: str) -> pd.DataFrame:
+        if table == "tracks":
+            return self._tracks_frame()
+        if table not in _TABLE_SQL:
+            raise StoreError(
+                f"no table '{table}'. Fix: use one of {', '.join(sorted([*_TABLE_SQL, 'tracks']))}"
+            )
+        cursor = self._conn().execute(_TABLE_SQL[table])
+        names = [d[0] for d in cursor.description]
+        return _typed(pd.DataFrame.from_records(cursor.fetchall(), columns=names))
+
+    def _tracks_frame(self) -> pd.DataFrame:
+        cursor = self._conn().execute(
+            f"SELECT {', '.join(codec.TRACK_COLUMNS)} FROM tracks ORDER BY track_id"
+        )
+        frame = pd.DataFrame.from_records(cursor.fetchall(), columns=list(codec.TRACK_COLUMNS))
+        credits = self.read_frame("credits")
+        ordered = credits.assign(_p=credits["role"] != "primary").sort_values(
+            ["track_id", "_p"], kind="stable"
+        )
+        ids = ordered.drop_duplicates(["track_id", "artist_id"]).groupby("track_id")["artist_id"]
+        frame["artist_ids"] = frame["track_id"].map(ids.agg("|".join)).fillna("")
+        frame["primary_artist_id"] = frame["track_id"].map(ids.first())
+        descriptors = pd.DataFrame.from_records(
+            [json.loads(d) for d in frame.pop("audio_descriptors")], index=frame.index
+        )
+        for name in sorted(descriptors.columns):
+            frame[f"audio_{name}"] = descriptors[name].astype("float64")
+        return _typed(frame)
+
+    def count_by(self, table: str, column: str) -> dict[str, int]:
+        known = {r[1] for r in self._query(f"PRAGMA table_info({_quote(table)})")}
+        if column not in known or table not in _TABLE_SQL:
+            return super().count_by(table, column)
+        rows = self._query(f"SELECT {_quote(column)}, count(*) FROM {table} GROUP BY 1")
+        return {("" if k is None else str(k)): int(n) for k, n in rows}
+
+    def summary(self) -> StoreSummary:
+        def count(table: str) -> int:
+            return int(self._query(f"SELECT count(*) FROM {table}")[0][0])
+
+        return StoreSummary(
+            artists=count("artists"),
+            tracks=count("tracks"),
+            listeners=count("listeners"),
+            events=count("events"),
+            consent_entries=count("consent"),
+            quarantined=len(self.quarantined_ids()),
+            schema_version=int(self._query("SELECT max(version) FROM schema_version")[0][0]),
+        )
+
+    def integrity_check(self) -> str:
+        """SQLite's ``PRAGMA integrity_check`` result (``ok`` when the file is sound)."""
+        return "; ".join(str(r[0]) for r in self._query("PRAGMA integrity_check"))
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+
+_INSERT_EVENT = f"INSERT OR IGNORE INTO events ({', '.join(codec.EVENT_COLUMNS)}) VALUES " + (
+    "(" + ", ".join("?" * len(codec.EVENT_COLUMNS)) + ")"
+)
+_INSERT_CONSENT = f"INSERT OR IGNORE INTO consent ({', '.join(codec.CONSENT_COLUMNS)}) VALUES " + (
+    "(" + ", ".join("?" * len(codec.CONSENT_COLUMNS)) + ")"
+)
+
+
+def _upsert(table: str, columns: tuple[str, ...]) -> str:
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
+    marks = ", ".join("?" * len(columns))
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) "
+        f"ON CONFLICT ({columns[0]}) DO UPDATE SET {updates}"
+    )
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Stored integers to times, booleans and nullable ints, per the module docstring."""
+    for name in frame.columns:
+        if name in _TIME_COLUMNS:
+            frame[name] = pd.to_datetime(
+                pd.array(frame[name], dtype="Int64"), unit="us", utc=True
+            ).astype("datetime64[us, UTC]")
+        elif name in _BOOL_COLUMNS:
+            frame[name] = frame[name].astype(bool)
+        elif name in _INT_COLUMNS:
+            frame[name] = pd.array(frame[name], dtype="Int64")
+    return frame
+
+
+__all__ = ["SqliteStore"]
