@@ -1,0 +1,79 @@
+"""Upload integrity, undeclared-AI detection, metering, and the participation figures."""
+
+from recsys.integrity.allocation import MICRO, allocate, decimal_to_micro, micro_to_decimal
+from recsys.integrity.figures import (
+    IntegrityFigures,
+    integrity_figures,
+    integrity_figures_from_store,
+)
+from recsys.integrity.metering import (
+    UNATTRIBUTED,
+    MeteredPlay,
+    meter_plays,
+    micro_shares,
+    pro_rata_payouts,
+    user_centric_payouts,
+)
+from recsys.integrity.metering_report import (
+    HolderRow,
+    MeteringReport,
+    build_metering_report,
+    meter_events,
+    metering_report_from_store,
+)
+from recsys.integrity.names import name_similarity, normalise_name
+from recsys.integrity.quarantine import (
+    SCREENING_ACTOR,
+    ScreeningResult,
+    release_track,
+    screen_store,
+)
+from recsys.integrity.screening import (
+    Flag,
+    ImitationNameScreen,
+    KeywordStuffingScreen,
+    Screen,
+    ScreenContext,
+    ScreeningConfig,
+    UltraShortScreen,
+    UploadBurstScreen,
+    default_screens,
+    run_screens,
+)
+
+__all__ = [
+    "MICRO",
+    "SCREENING_ACTOR",
+    "UNATTRIBUTED",
+    "Flag",
+    "HolderRow",
+    "ImitationNameScreen",
+    "IntegrityFigures",
+    "KeywordStuffingScreen",
+    "MeteredPlay",
+    "MeteringReport",
+    "Screen",
+    "ScreenContext",
+    "ScreeningConfig",
+    "ScreeningResult",
+    "UltraShortScreen",
+    "UploadBurstScreen",
+    "allocate",
+    "build_metering_report",
+    "decimal_to_micro",
+    "default_screens",
+    "integrity_figures",
+    "integrity_figures_from_store",
+    "meter_events",
+    "meter_plays",
+    "metering_report_from_store",
+    "micro_shares",
+    "micro_to_decimal",
+    "name_similarity",
+    "normalise_name",
+    "pro_rata_payouts",
+    "release_track",
+    "run_screens",
+    "screen_store",
+    "user_centric_payouts",
+]

@@ -1,0 +1,180 @@
+"""Quarantine: run the screens over a store, record audited decisions, release on appeal.
+
+Flagged uploads are quarantined with actor ``screening`` and never recommended (the
+pipeline's hard filter reads :meth:`Store.quarantined_ids`). Only a rights admin can release a
+track, with a reason; both decisions go to the append-only quarantine audit. A track an admin
+released is not quarantined again for the same reasons, only for new ones.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from recsys.errors import LinerError, NotFoundError
+from recsys.integrity.screening import (
+    Flag,
+    Screen,
+    ScreenContext,
+    ScreeningConfig,
+    default_screens,
+    run_screens,
+)
+from recsys.store import QuarantineRecord, Store
+
+logger = logging.getLogger(__name__)
+
+SCREENING_ACTOR = "screening"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScreeningResult:
+    """What one screening run found and did.
+
+    Attributes:
+        screened: tracks screened.
+        flags: every flag, by track id.
+        quarantined: tracks newly quarantined by this run.
+        skipped_released: flagged tracks left alone because an admin released them for the
+            same reasons.
+    """
+
+    screened: int
+    flags: dict[str, list[Flag]]
+    quarantined: tuple[str, ...]
+    skipped_released: tuple[str, ...]
+
+    def counts_by_reason(self) -> dict[str, int]:
+        """Flagged tracks per reason."""
+        counts: dict[str, int] = {}
+        for flags in self.flags.values():
+            for reason in {f.reason for f in flags}:
+                counts[reason] = counts.get(reason, 0) + 1
+        return dict(sorted(counts.items()))
+
+
+def _record(track_id: str, flags: Sequence[Flag], at: datetime) -> QuarantineRecord:
+    evidence: dict[str, str] = {}
+    for flag in flags:
+        evidence[flag.reason] = (
+            f"{evidence[flag.reason]}; {flag.evidence}"
+            if flag.reason in evidence
+            else flag.evidence
+        )
+    return QuarantineRecord(
+        track_id=track_id,
+        quarantined=True,
+        reasons=tuple(sorted(evidence)),
+        evidence=evidence,
+        actor=SCREENING_ACTOR,
+        at=at,
+    )
+
+
+def screen_store(
+    store: Store,
+    *,
+    config: ScreeningConfig | None = None,
+    extra_screens: Sequence[Screen] = (),
+    track_ids: Sequence[str] | None = None,
+    at: datetime | None = None,
+    dry_run: bool = False,
+) -> ScreeningResult:
+    """Screen the catalog in a store and quarantine what is flagged.
+
+    Args:
+        store: the store.
+        config: thresholds of the metadata screens.
+        extra_screens: more screens, e.g. a
+            :class:`~recsys.integrity.neardup.NearDuplicateScreen` built from audio vectors.
+        track_ids: only flag these tracks (new uploads); None screens everything.
+        at: decision time (default: now, UTC).
+        dry_run: find flags but write nothing.
+
+    Returns:
+        The flags and the decisions taken.
+
+    Example:
+        >>> result = screen_store(open_store("var/liner.db"))  # doctest: +SKIP
+        >>> result.counts_by_reason()  # doctest: +SKIP
+        {'keyword_stuffing': 12, 'ultra_short': 9}
+    """
+    now = at or datetime.now(UTC)
+    tracks = list(store.iter_tracks())
+    artists = {a.artist_id: a for a in store.iter_artists()}
+    context = ScreenContext(
+        tracks=tracks,
+        artists=artists,
+        track_ids=None if track_ids is None else frozenset(track_ids),
+    )
+    flags = run_screens([*default_screens(config), *extra_screens], context)
+    already = store.quarantined_ids()
+    # An admin release covers the reasons of the quarantine it lifted; a later quarantine
+    # cancels it.
+    last_reasons: dict[str, set[str]] = {}
+    released_for: dict[str, set[str]] = {}
+    for record in store.quarantine_history():
+        if record.quarantined:
+            last_reasons[record.track_id] = set(record.reasons)
+            released_for.pop(record.track_id, None)
+        else:
+            released_for[record.track_id] = last_reasons.get(record.track_id, set())
+    records, skipped = [], []
+    for track_id in sorted(flags):
+        if track_id in already:
+            continue
+        reasons = {f.reason for f in flags[track_id]}
+        if track_id in released_for and reasons <= released_for[track_id]:
+            skipped.append(track_id)
+            continue
+        records.append(_record(track_id, flags[track_id], now))
+    if records and not dry_run:
+        store.record_quarantine(records)
+    logger.info(
+        "screened %d tracks: %d flagged, %d newly quarantined, %d left released",
+        len(tracks) if track_ids is None else len(context.track_ids or ()),
+        len(flags),
+        len(records),
+        len(skipped),
+    )
+    return ScreeningResult(
+        screened=len(tracks) if track_ids is None else len(track_ids),
+        flags=flags,
+        quarantined=tuple(r.track_id for r in records),
+        skipped_released=tuple(skipped),
+    )
+
+
+def release_track(
+    store: Store, track_id: str, *, actor: str, reason: str, at: datetime | None = None
+) -> QuarantineRecord:
+    """Release a quarantined track: a rights admin's audited decision.
+
+    Raises:
+        NotFoundError: the track does not exist.
+        LinerError: the track is not quarantined, or actor/reason is empty or ``screening``.
+    """
+    if not actor.strip() or actor == SCREENING_ACTOR:
+        raise LinerError("a release needs the rights admin's id as actor (not 'screening')")
+    if not reason.strip():
+        raise LinerError("a release needs a reason, for the audit trail")
+    if store.get_track(track_id) is None:
+        raise NotFoundError(f"no track {track_id!r} in the store")
+    if track_id not in store.quarantined_ids():
+        raise LinerError(f"track {track_id!r} is not quarantined; nothing to release")
+    record = QuarantineRecord(
+        track_id=track_id,
+        quarantined=False,
+        reasons=("released",),
+        evidence={"released": reason},
+        actor=actor,
+        at=at or datetime.now(UTC),
+    )
+    store.record_quarantine([record])
+    logger.info("track %s released by %s: %s", track_id, actor, reason)
+    return record
+
+
+__all__ = ["SCREENING_ACTOR", "ScreeningResult", "release_track", "screen_store"]

@@ -1,0 +1,146 @@
+"""Each screen flags its kind of abuse with evidence, and leaves genuine uploads alone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from recsys.domain import Artist, Credit, Track
+from recsys.integrity import (
+    ImitationNameScreen,
+    KeywordStuffingScreen,
+    ScreenContext,
+    UltraShortScreen,
+    UploadBurstScreen,
+    name_similarity,
+    normalise_name,
+)
+from recsys.integrity.neardup import NearDuplicateScreen, calibrate_threshold
+
+T0 = datetime(2025, 3, 1, 12, tzinfo=UTC)
+
+ARTISTS = {
+    a.artist_id: a
+    for a in [
+        Artist(artist_id="star", name="Midnight Rivers", verified=True, rights_holder_id="h1"),
+        Artist(artist_id="fake", name="M1dnight R1vers", rights_holder_id="h2"),
+        Artist(artist_id="fake2", name="The Midnight Rívers", rights_holder_id="h3"),
+        Artist(artist_id="other", name="Morning Lakes", rights_holder_id="h4"),
+        Artist(artist_id="short", name="Nova", verified=True, rights_holder_id="h5"),
+        Artist(artist_id="short2", name="Novak", rights_holder_id="h6"),
+        Artist(artist_id="alias", name="Midnight Rivers Live", rights_holder_id="h1"),
+    ]
+}
+
+
+def _track(track_id: str, artist: str = "other", **kw: object) -> Track:
+    return Track(
+        track_id=track_id,
+        title=kw.pop("title", f"Song {track_id}"),  # type: ignore[arg-type]
+        credits=(Credit(artist_id=artist, share=1.0),),
+        duration_ms=kw.pop("duration_ms", 200_000),  # type: ignore[arg-type]
+        tags=("chill", "lo-fi", "study", "sleep", "relax", "focus"),
+        genre="hip-hop",
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def _context(tracks: list[Track]) -> ScreenContext:
+    return ScreenContext(tracks=tracks, artists=ARTISTS)
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [("The B3ATL3S (Official)", "beatles"), ("Ｍｉｄｎｉｇｈｔ", "midnight"), ("Bjôrk", "bjork")],
+    ids=["leet-noise", "fullwidth", "accent"],
+)
+def test_normalise_name_folds_disguises(name: str, key: str) -> None:
+    assert normalise_name(name) == key
+
+
+def test_name_similarity_orders_disguises_above_strangers() -> None:
+    assert name_similarity("Midnight Rivers", "M1dnight R1vers") == 1.0
+    assert name_similarity("Midnight Rivers", "Midnight Riverz") >= 0.9
+    assert name_similarity("Midnight Rivers", "Morning Lakes") < 0.6
+
+
+def test_ultra_short_flags_only_known_short_durations() -> None:
+    tracks = [_track("ok"), _track("s", duration_ms=12_000), _track("unknown", duration_ms=0)]
+    flags = UltraShortScreen(30).screen(_context(tracks))
+    assert [f.track_id for f in flags] == ["s"]
+    assert "12.0 s < 30 s" in flags[0].evidence
+
+
+def test_keyword_stuffing_flags_stuffed_titles_not_long_genuine_ones() -> None:
+    tracks = [
+        _track("ok", title="Letters I Never Sent To The Girl Next Door"),
+        _track("long", title="chill lofi hip hop beats to study and relax to all night long"),
+        _track("kw", title="Chill Study Sleep Relax Focus Beats"),
+        _track("sep", title="Rain | Sleep | Study | Focus | Relax"),
+        _track("rep", title="Chill Chill Chill Vibes"),
+    ]
+    flags = {f.track_id: f for f in KeywordStuffingScreen().screen(_context(tracks))}
+    assert set(flags) == {"long", "kw", "sep", "rep"}
+    assert "13 words > 10" in flags["long"].evidence
+    assert "keywords" in flags["kw"].evidence
+    assert "separators" in flags["sep"].evidence
+    assert "repeated chill" in flags["rep"].evidence
+
+
+def test_upload_burst_flags_the_burst_not_an_album() -> None:
+    album = [
+        _track(f"alb{i}", uploader_id="label", uploaded_at=T0 + timedelta(minutes=4 * i))
+        for i in range(12)
+    ]
+    burst = [
+        _track(f"b{i:02d}", uploader_id="farm", uploaded_at=T0 + timedelta(minutes=i))
+        for i in range(20)
+    ]
+    spread = [
+        _track(f"sp{i}", uploader_id="farm", uploaded_at=T0 + timedelta(days=2 + i))
+        for i in range(5)
+    ]
+    flags = UploadBurstScreen(60, 15).screen(_context(album + burst + spread))
+    assert {f.track_id for f in flags} == {t.track_id for t in burst}
+    assert "uploads by account farm within 60 min" in flags[0].evidence
+
+
+def test_imitation_flags_unverified_lookalikes_only() -> None:
+    tracks = [
+        _track("real", "star"),
+        _track("leet", "fake"),
+        _track("accent", "fake2"),
+        _track("innocent", "other"),
+        _track("novak", "short2"),
+        _track("same-holder", "alias"),
+    ]
+    flags = {f.track_id: f for f in ImitationNameScreen(0.9).screen(_context(tracks))}
+    assert set(flags) == {"leet", "accent"}
+    assert "imitates 'Midnight Rivers' (star)" in flags["leet"].evidence
+
+
+def test_near_duplicate_flags_the_later_copy_under_another_holder() -> None:
+    rng = np.random.default_rng(0)
+    n = 80
+    vectors = rng.normal(size=(n + 2, 16)).astype(np.float32)
+    vectors[n] = vectors[3] + 0.01 * rng.normal(size=16)  # copy of t3 by an impersonator
+    vectors[n + 1] = vectors[5] + 0.01 * rng.normal(size=16)  # same holder: a remaster
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    artists = dict(ARTISTS)
+    for i in range(n):
+        artists[f"v{i}"] = Artist(
+            artist_id=f"v{i}", name=f"Genuine {i}", verified=True, rights_holder_id=f"g{i}"
+        )
+    tracks = [_track(f"t{i}", f"v{i}", uploaded_at=T0) for i in range(n)]
+    tracks.append(_track("copy", "fake", uploaded_at=T0 + timedelta(days=1)))
+    tracks.append(_track("remaster", "v5", uploaded_at=T0 + timedelta(days=1)))
+    calibration = calibrate_threshold(vectors, tracks, artists, target_fpr=0.02)
+    assert calibration.references == n + 1  # verified artists' tracks, remaster included
+    assert calibration.reference_fpr <= 0.02
+    assert calibration.threshold < 0.99
+    context = ScreenContext(tracks=tracks, artists=artists)
+    flags = NearDuplicateScreen(vectors, calibration.threshold).screen(context)
+    assert [f.track_id for f in flags] == ["copy"]
+    assert "with t3" in flags[0].evidence
