@@ -1,0 +1,126 @@
+"""`liner serve`: run the gRPC service over an artifact directory."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+import click
+
+from recsys.errors import LinerError
+from recsys.settings import LinerSettings
+
+logger = logging.getLogger(__name__)
+
+# Optional features, wired when their module is installed: (module, attribute).
+METERING = ("recsys.metering", "metering_report")
+PIPELINE = ("recsys.pipeline", "load_recommender")
+
+
+def optional(module: str, attr: str) -> Any:
+    """``module.attr``, or None when the module or attribute is not there."""
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError):
+        return None
+
+
+@click.command("serve")
+@click.option("--artifacts", type=click.Path(path_type=Path), help="Artifact directory.")
+@click.option("--db", help="Store: SQLite path or database URL.")
+@click.option("--port", type=int, help="gRPC port; 0 picks a free one and prints it.")
+@click.option("--host", help="Address to bind (default 127.0.0.1).")
+@click.option("--metrics-port", type=int, help="Prometheus port; 0 picks one; -1 disables.")
+@click.option(
+    "--experiments", type=click.Path(path_type=Path), help="Folder of A/B experiment YAML files."
+)
+@click.option("--grace", type=float, default=10.0, show_default=True, help="Shutdown grace (s).")
+def serve_command(
+    artifacts: Path | None,
+    db: str | None,
+    port: int | None,
+    host: str | None,
+    metrics_port: int | None,
+    experiments: Path | None,
+    grace: float,
+) -> None:
+    """Run the gRPC service: health turns SERVING once the artifacts are loaded; SIGTERM or
+    Ctrl-C drains in-flight calls, then stops. Tokens and TLS come from LINER_* settings.
+
+    Example:
+
+        liner serve --artifacts var/artifacts --db var/liner.db --port 50051
+    """
+    overrides: dict[str, Any] = {
+        k: v
+        for k, v in {
+            "artifacts": artifacts,
+            "db": db,
+            "port": port,
+            "host": host,
+            "experiments_dir": experiments,
+        }.items()
+        if v is not None
+    }
+    if metrics_port is not None:
+        overrides["metrics_port"] = None if metrics_port < 0 else metrics_port
+    settings = LinerSettings(**overrides)
+    try:
+        run(settings, grace=grace)
+    except LinerError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def run(
+    settings: LinerSettings, *, grace: float = 10.0, stop: threading.Event | None = None
+) -> None:
+    """Start the server, load artifacts, serve until ``stop`` is set or a signal arrives."""
+    from recsys.service import LinerServer, ServiceDeps, ServiceMetrics, ServingState
+
+    open_store = optional("recsys.store", "open_store")
+    store = open_store(settings.db) if open_store is not None else None
+    load_recommender = optional(*PIPELINE)
+    if load_recommender is None:
+        raise click.ClickException(
+            "the recommendation pipeline (recsys.pipeline.load_recommender) is not installed"
+        )
+    experiments_loader = None
+    if settings.experiments_dir is not None:
+        registry_type = optional("recsys.experiments", "ExperimentRegistry")
+        if registry_type is None:
+            raise click.ClickException("--experiments needs recsys.experiments, not installed")
+        folder = settings.experiments_dir
+        experiments_loader = lambda: registry_type(folder).current()  # noqa: E731
+    state = ServingState(
+        factory=lambda d: load_recommender(d, store, settings), experiments=experiments_loader
+    )
+    deps = ServiceDeps(
+        state=state, store=store, metrics=ServiceMetrics(), metering=optional(*METERING)
+    )
+    server = LinerServer(settings, deps)
+    bound = server.start()
+    click.echo(f"listening on {settings.host}:{bound}", nl=True)
+    if server.metrics_port is not None:
+        click.echo(f"metrics on http://{settings.host}:{server.metrics_port}/metrics")
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+    try:
+        loaded = state.load(settings.artifacts)
+        state.load_experiments()
+        server.set_serving()
+        click.echo(f"serving artifacts {loaded.artifact_dir} (version {loaded.version})")
+        stop.wait()
+    finally:
+        click.echo("shutting down: draining in-flight calls")
+        server.stop(grace)
+        if store is not None:
+            store.close()
+
+
+__all__ = ["run", "serve_command"]

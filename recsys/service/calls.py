@@ -1,0 +1,111 @@
+"""What happens around every Liner Notes call: request id, admission, deadline check, status
+mapping, metrics and the per-request log line."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+
+from recsys.service import requestlog
+from recsys.service.errors import DeadlineError
+from recsys.service.limits import ConcurrencyLimiter
+from recsys.service.metrics import ServiceMetrics
+from recsys.service.status import status_for
+
+API_PREFIX = "/linernotes.v1."
+REQUEST_ID_HEADER = "x-request-id"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+Behavior = Callable[[Any, grpc.ServicerContext], Any]
+
+
+def wrap_unary(
+    handler: grpc.RpcMethodHandler | None, around: Callable[[Behavior], Behavior]
+) -> grpc.RpcMethodHandler | None:
+    """A copy of a unary-unary ``handler`` whose behaviour is ``around(behaviour)``; other
+    handlers (streaming health watches, reflection) are returned unchanged."""
+    if handler is None or handler.unary_unary is None:
+        return handler
+    return grpc.unary_unary_rpc_method_handler(
+        around(handler.unary_unary),
+        request_deserializer=handler.request_deserializer,
+        response_serializer=handler.response_serializer,
+    )
+
+
+def incoming_request_id(metadata: Any) -> str:
+    """The caller's ``x-request-id`` when well-formed, else a fresh one."""
+    for key, value in metadata or ():
+        if key == REQUEST_ID_HEADER and isinstance(value, str) and _REQUEST_ID.match(value):
+            return value
+    return uuid.uuid4().hex
+
+
+class CallInterceptor(grpc.ServerInterceptor):
+    """The outermost interceptor for ``linernotes.v1`` methods.
+
+    Args:
+        metrics: where calls are counted and timed.
+        limiter: per-method concurrency caps (keys are short method names).
+    """
+
+    def __init__(self, metrics: ServiceMetrics, limiter: ConcurrencyLimiter) -> None:
+        self._metrics = metrics
+        self._limiter = limiter
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        method: str = handler_call_details.method
+        handler = continuation(handler_call_details)
+        if not method.startswith(API_PREFIX):
+            return handler
+        metadata = handler_call_details.invocation_metadata
+        name = method.rsplit("/", 1)[-1]
+        return wrap_unary(handler, lambda inner: self._around(inner, name, method, metadata))
+
+    def _around(self, inner: Behavior, name: str, method: str, metadata: Any) -> Behavior:
+        def behavior(request: Any, context: grpc.ServicerContext) -> Any:
+            rid = incoming_request_id(metadata)
+            token = requestlog.begin(rid, method)
+            start = time.perf_counter()
+            code = "OK"
+            context.set_trailing_metadata(((REQUEST_ID_HEADER, rid),))
+            try:
+                with self._limiter.slot(name):
+                    # A call that waited for a thread past its deadline is dropped unworked.
+                    if not context.is_active():
+                        raise DeadlineError("deadline passed or call cancelled before start")
+                    return inner(request, context)
+            except Exception as exc:
+                already = context.code() if hasattr(context, "code") else None
+                if already is not None and already is not grpc.StatusCode.OK:
+                    code = already.name
+                    raise
+                status, message = status_for(exc)
+                code = status.name
+                context.abort(status, message)
+            finally:
+                seconds = time.perf_counter() - start
+                self._metrics.observe_call(name, code, seconds)
+                requestlog.finish(
+                    token, code=code, ms=round(seconds * 1000.0, 3), peer=context.peer()
+                )
+
+        return behavior
+
+
+__all__ = [
+    "API_PREFIX",
+    "REQUEST_ID_HEADER",
+    "CallInterceptor",
+    "incoming_request_id",
+    "wrap_unary",
+]

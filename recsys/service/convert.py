@@ -1,0 +1,392 @@
+"""Protobuf <-> domain values, in one place: nothing below the service imports ``*_pb2``.
+
+``*_from_pb`` functions validate as they convert and raise
+:class:`~recsys.service.errors.RequestError` naming the field; ``*_to_pb`` functions always
+fill in the AI label and credits of every track.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from recsys.api.v1 import common_pb2 as pbc
+from recsys.api.v1 import experiments_pb2 as pbx
+from recsys.api.v1 import feedback_pb2 as pbf
+from recsys.api.v1 import recommendation_pb2 as pbr
+from recsys.api.v1 import rights_pb2 as pbg
+from recsys.domain import (
+    AiInvolvement,
+    AiPart,
+    Artist,
+    ArtistKind,
+    ConsentAction,
+    ConsentEntry,
+    ConsentScope,
+    Credit,
+    CreditRole,
+    EventType,
+    FeedbackEvent,
+    LabelSource,
+    Provenance,
+    Track,
+)
+from recsys.pipeline.api import Recommendation, RecommendedItem, RecommendRequest, RequestFilters
+from recsys.service import validation as v
+from recsys.service.errors import RequestError
+from recsys.service.state import ResolvedAssignment
+
+INVOLVEMENT = {1: AiInvolvement.NONE, 2: AiInvolvement.ASSISTED, 3: AiInvolvement.GENERATED,
+               4: AiInvolvement.UNDISCLOSED}  # fmt: skip
+PARTS = {1: AiPart.COMPOSITION, 2: AiPart.LYRICS, 3: AiPart.VOCALS, 4: AiPart.INSTRUMENTATION,
+         5: AiPart.PRODUCTION}  # fmt: skip
+SOURCES = {1: LabelSource.DECLARED, 2: LabelSource.DETECTED}
+KINDS = {1: ArtistKind.HUMAN, 2: ArtistKind.AI_PERSONA, 3: ArtistKind.UNKNOWN}
+ROLES = {1: CreditRole.PRIMARY, 2: CreditRole.FEATURED, 3: CreditRole.COMPOSER,
+         4: CreditRole.LYRICIST, 5: CreditRole.PRODUCER, 6: CreditRole.PERFORMER}  # fmt: skip
+EVENTS = {1: EventType.PLAY, 2: EventType.SKIP, 3: EventType.LIKE, 4: EventType.SAVE,
+          5: EventType.DISLIKE}  # fmt: skip
+SCOPES = {1: ConsentScope.AI_TRAINING, 2: ConsentScope.AI_STYLE_REFERENCE,
+          3: ConsentScope.VOICE_LIKENESS}  # fmt: skip
+ACTIONS = {1: ConsentAction.GRANT, 2: ConsentAction.REVOKE}
+SURFACES = {0: "home", 1: "home", 2: "radio", 3: "search", 4: "agent"}
+
+
+def _number(mapping: Mapping[int, Any]) -> Callable[[Any], int]:
+    reverse = {value: key for key, value in mapping.items()}
+    return lambda value: reverse.get(value, 0)
+
+
+_involvement_pb, _part_pb, _source_pb = _number(INVOLVEMENT), _number(PARTS), _number(SOURCES)
+_kind_pb, _role_pb, _scope_pb = _number(KINDS), _number(ROLES), _number(SCOPES)
+_action_pb = _number(ACTIONS)
+
+
+def timestamp(at: datetime | None) -> Timestamp:
+    """A protobuf timestamp (naive datetimes are taken as UTC)."""
+    ts = Timestamp()
+    if at is not None:
+        ts.FromDatetime(at if at.tzinfo else at.replace(tzinfo=UTC))
+    return ts
+
+
+def recommend_request(
+    msg: pbr.RecommendRequest, *, request_id: str, assignment: ResolvedAssignment
+) -> RecommendRequest:
+    """Validate a Recommend request and resolve it with the listener's variant."""
+    f = msg.filters
+    v.bounded("filters.genres", f.genres, v.MAX_GENRES)
+    filters = RequestFilters(
+        genres=tuple(
+            v.text(f"filters.genres[{i}]", g, v.MAX_ID_CHARS, required=True)
+            for i, g in enumerate(f.genres)
+        ),
+        human_only=f.human_only,
+        exclude_ai_generated=f.exclude_ai_generated,
+        exclude_track_ids=v.identifiers(
+            "filters.exclude_track_ids", f.exclude_track_ids, v.MAX_EXCLUDED_TRACKS
+        ),
+    )
+    return RecommendRequest(
+        listener_id=v.identifier("listener_id", msg.listener_id),
+        k=v.slate_size("k", msg.k),
+        context_track_ids=v.identifiers(
+            "context_track_ids", msg.context_track_ids, v.MAX_CONTEXT_TRACKS
+        ),
+        surface=v.enum_value("surface", msg.surface, SURFACES),
+        query=v.text("query", msg.query, v.MAX_QUERY_CHARS),
+        filters=filters,
+        explain=msg.explain,
+        params=assignment.params,
+        variant=assignment.label,
+        request_id=v.identifier("request_id", msg.request_id, required=False) or request_id,
+    )
+
+
+def ai_label_pb(provenance: Provenance) -> pbc.AiLabel:
+    """The AI label of a track."""
+    return pbc.AiLabel(
+        involvement=_involvement_pb(provenance.ai_involvement),  # type: ignore[arg-type]
+        parts=[_part_pb(p) for p in provenance.ai_parts],  # type: ignore[misc]
+        source=_source_pb(provenance.label_source),  # type: ignore[arg-type]
+        confidence=provenance.confidence,
+        references_artist_ids=list(provenance.references_artist_ids),
+    )
+
+
+def track_pb(track: Track) -> pbc.Track:
+    """A track's display fields."""
+    return pbc.Track(
+        id=track.track_id,
+        title=track.title,
+        genre=track.genre,
+        tags=list(track.tags),
+        duration_ms=track.duration_ms,
+        release_date=track.release_date.isoformat() if track.release_date else "",
+        description=track.description,
+    )
+
+
+def credits_pb(track: Track, artists: Mapping[str, Artist]) -> list[pbc.Credit]:
+    """A track's credits, with names and kinds from ``artists`` where known."""
+    out = []
+    for credit in track.credits:
+        artist = artists.get(credit.artist_id)
+        out.append(
+            pbc.Credit(
+                artist_id=credit.artist_id,
+                name=artist.name if artist else "",
+                role=_role_pb(credit.role),  # type: ignore[arg-type]
+                share=credit.share,
+                artist_kind=_kind_pb(artist.kind if artist else ArtistKind.UNKNOWN),  # type: ignore[arg-type]
+                verified=bool(artist and artist.verified),
+            )
+        )
+    return out
+
+
+def item_pb(item: RecommendedItem) -> pbc.RecommendedItem:
+    """One served item, always labelled and credited."""
+    artists = {a.artist_id: a for a in item.artists}
+    return pbc.RecommendedItem(
+        track=track_pb(item.track),
+        credits=credits_pb(item.track, artists),
+        ai_label=ai_label_pb(item.track.provenance),
+        reasons=list(item.reasons),
+        score=item.score,
+        position=item.position,
+        sources=list(item.sources),
+        contributions=dict(item.contributions),
+    )
+
+
+def recommendation_pb(rec: Recommendation) -> pbr.RecommendResponse:
+    """A served slate."""
+    return pbr.RecommendResponse(
+        request_id=rec.request_id, variant=rec.variant, items=[item_pb(i) for i in rec.items]
+    )
+
+
+def catalog_track_pb(track: Track, artists: Mapping[str, Artist]) -> pbc.CatalogTrack:
+    """A catalog track with credits and label."""
+    return pbc.CatalogTrack(
+        track=track_pb(track),
+        credits=credits_pb(track, artists),
+        ai_label=ai_label_pb(track.provenance),
+        uploader_id=track.uploader_id,
+    )
+
+
+def _release_date(field: str, value: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise RequestError(field, f"must be an ISO date YYYY-MM-DD (got {value[:40]!r})") from exc
+
+
+def catalog_track(msg: pbc.CatalogTrack, field: str) -> Track:
+    """Validate a track for the catalog."""
+    t, label = msg.track, msg.ai_label
+    v.bounded(f"{field}.credits", msg.credits, v.MAX_CREDITS, required=True)
+    v.bounded(f"{field}.track.tags", t.tags, v.MAX_TAGS)
+    credits = tuple(
+        Credit(
+            artist_id=v.identifier(f"{field}.credits[{i}].artist_id", c.artist_id),
+            role=v.enum_value(f"{field}.credits[{i}].role", c.role, ROLES),
+            share=v.finite(f"{field}.credits[{i}].share", c.share, low=0.0, high=1.0),
+        )
+        for i, c in enumerate(msg.credits)
+    )
+    if abs(sum(c.share for c in credits) - 1.0) > 1e-6:
+        raise RequestError(f"{field}.credits", "shares must sum to 1")
+    if t.duration_ms < 0:
+        raise RequestError(f"{field}.track.duration_ms", "must not be negative")
+    provenance = Provenance(
+        ai_involvement=v.enum_value(
+            f"{field}.ai_label.involvement", label.involvement, INVOLVEMENT
+        ),
+        ai_parts=tuple(
+            v.enum_value(f"{field}.ai_label.parts[{i}]", p, PARTS)
+            for i, p in enumerate(label.parts)
+        ),
+        label_source=v.enum_value(f"{field}.ai_label.source", label.source, SOURCES),
+        confidence=v.finite(f"{field}.ai_label.confidence", label.confidence, low=0.0, high=1.0),
+        references_artist_ids=v.identifiers(
+            f"{field}.ai_label.references_artist_ids", label.references_artist_ids, v.MAX_CREDITS
+        ),
+    )
+    return Track(
+        track_id=v.identifier(f"{field}.track.id", t.id),
+        title=v.text(f"{field}.track.title", t.title, v.MAX_REASON_CHARS, required=True),
+        credits=credits,
+        tags=tuple(
+            v.text(f"{field}.track.tags[{i}]", x, v.MAX_ID_CHARS) for i, x in enumerate(t.tags)
+        ),
+        genre=v.text(f"{field}.track.genre", t.genre, v.MAX_ID_CHARS),
+        description=v.text(f"{field}.track.description", t.description, v.MAX_TEXT_CHARS),
+        duration_ms=t.duration_ms,
+        release_date=_release_date(f"{field}.track.release_date", t.release_date),
+        uploader_id=v.identifier(f"{field}.uploader_id", msg.uploader_id, required=False),
+        provenance=provenance,
+    )
+
+
+def artist_pb(artist: Artist) -> pbc.Artist:
+    """An artist."""
+    return pbc.Artist(
+        id=artist.artist_id,
+        name=artist.name,
+        kind=_kind_pb(artist.kind),  # type: ignore[arg-type]
+        verified=artist.verified,
+        rights_holder_id=artist.rights_holder_id,
+    )
+
+
+def artist(msg: pbc.Artist, field: str) -> Artist:
+    """Validate an artist for the catalog (the rights holder defaults to the artist)."""
+    artist_id = v.identifier(f"{field}.id", msg.id)
+    return Artist(
+        artist_id=artist_id,
+        name=v.text(f"{field}.name", msg.name, v.MAX_REASON_CHARS, required=True),
+        kind=v.enum_value(f"{field}.kind", msg.kind, KINDS),
+        verified=msg.verified,
+        rights_holder_id=v.identifier(
+            f"{field}.rights_holder_id", msg.rights_holder_id, required=False
+        )
+        or artist_id,
+    )
+
+
+def feedback_event(msg: pbf.Event, field: str, *, now: datetime) -> FeedbackEvent:
+    """Validate a feedback event (unset time: ``now``)."""
+    if msg.HasField("ms_played") and msg.ms_played < 0:
+        raise RequestError(f"{field}.ms_played", "must not be negative")
+    if msg.HasField("position") and msg.position < 0:
+        raise RequestError(f"{field}.position", "must not be negative")
+    return FeedbackEvent(
+        event_id=v.identifier(f"{field}.event_id", msg.event_id),
+        listener_id=v.identifier(f"{field}.listener_id", msg.listener_id),
+        track_id=v.identifier(f"{field}.track_id", msg.track_id),
+        event_type=v.enum_value(f"{field}.type", msg.type, EVENTS),
+        at=msg.at.ToDatetime(tzinfo=UTC) if msg.HasField("at") else now,
+        ms_played=msg.ms_played if msg.HasField("ms_played") else None,
+        weight=v.finite(f"{field}.weight", msg.weight or 1.0, low=0.0, high=1e6),
+        request_id=v.identifier(f"{field}.request_id", msg.request_id, required=False) or None,
+        position=msg.position if msg.HasField("position") else None,
+    )
+
+
+def consent_scope(msg: pbg.ConsentChangeRequest) -> ConsentScope:
+    """The scope of a consent change."""
+    return v.enum_value("scope", msg.scope, SCOPES)
+
+
+def consent_entry_pb(entry: ConsentEntry) -> pbg.ConsentEntry:
+    """A ledger entry."""
+    return pbg.ConsentEntry(
+        entry_id=entry.entry_id,
+        rights_holder_id=entry.rights_holder_id,
+        scope=_scope_pb(entry.scope),  # type: ignore[arg-type]
+        action=_action_pb(entry.action),  # type: ignore[arg-type]
+        actor=entry.actor,
+        reason=entry.reason,
+        at=timestamp(entry.at),
+    )
+
+
+def metering_pb(report: Mapping[str, Any]) -> pbg.MeteringReportResponse:
+    """A metering report given as a JSON-able mapping (``rows`` of per-holder figures)."""
+    rows = [
+        pbg.RightsHolderPlays(
+            rights_holder_id=str(r.get("rights_holder_id", "")),
+            credited_plays=float(r.get("credited_plays", r.get("plays", 0.0))),
+            ai_influenced_plays=float(r.get("ai_influenced_plays", 0.0)),
+        )
+        for r in report.get("rows", ())
+    ]
+    return pbg.MeteringReportResponse(
+        rows=rows,
+        total_plays=float(report.get("total_plays", 0.0)),
+        attribution_completeness=float(report.get("attribution_completeness", 0.0)),
+        ai_influenced_share=float(report.get("ai_influenced_share", 0.0)),
+        report_json=json.dumps(report, sort_keys=True, default=str),
+    )
+
+
+def assignment_pb(listener_id: str, assignment: ResolvedAssignment) -> pbx.Assignment:
+    """A listener's experiment assignment."""
+    return pbx.Assignment(
+        listener_id=listener_id,
+        label=assignment.label,
+        exposures=[pbx.Exposure(experiment=e, variant=x) for e, x in assignment.exposures],
+        params_json=assignment.params.model_dump_json(),
+    )
+
+
+def items_pb(items: Iterable[RecommendedItem]) -> list[pbc.RecommendedItem]:
+    """Served items (agent answers reuse the slate item shape)."""
+    return [item_pb(i) for i in items]
+
+
+__all__ = [
+    "ACTIONS",
+    "EVENTS",
+    "INVOLVEMENT",
+    "KINDS",
+    "PARTS",
+    "ROLES",
+    "SCOPES",
+    "SOURCES",
+    "SURFACES",
+    "ai_label_pb",
+    "artist",
+    "artist_pb",
+    "assignment_pb",
+    "catalog_track",
+    "catalog_track_pb",
+    "consent_entry_pb",
+    "consent_scope",
+    "converse_pb",
+    "credits_pb",
+    "feedback_event",
+    "item_pb",
+    "items_pb",
+    "metering_pb",
+    "recommend_request",
+    "recommendation_pb",
+    "timestamp",
+    "track_pb",
+]
+
+
+def converse_pb(answer: Any, *, session_id: str, request_id: str) -> Any:
+    """An agent answer (``summary``, ``items``, ``trace`` of tool calls) as a response."""
+    from recsys.api.v1 import discovery_pb2 as pbd
+
+    trace = []
+    for call in getattr(answer, "trace", ()) or ():
+        arguments = getattr(call, "arguments", None)
+        if arguments is None:
+            arguments = getattr(call, "arguments_json", "{}")
+        trace.append(
+            pbd.ToolCall(
+                tool=str(getattr(call, "tool", "")),
+                arguments_json=arguments if isinstance(arguments, str)
+                else json.dumps(arguments, sort_keys=True, default=str),
+                count=int(getattr(call, "count", 0) or 0),
+                ms=float(getattr(call, "ms", 0.0) or 0.0),
+            )
+        )  # fmt: skip
+    return pbd.ConverseResponse(
+        session_id=str(getattr(answer, "session_id", "") or session_id),
+        request_id=str(getattr(answer, "request_id", "") or request_id),
+        summary=str(getattr(answer, "summary", "")),
+        items=items_pb(getattr(answer, "items", ()) or ()),
+        trace=trace,
+    )

@@ -1,0 +1,219 @@
+"""The gRPC server: services, health, reflection, interceptors, TLS, graceful shutdown.
+
+Example:
+    state = ServingState(factory=lambda d: load_recommender(d, store, settings))
+    server = LinerServer(settings, ServiceDeps(state=state, store=store, metrics=ServiceMetrics()))
+    port = server.start()          # health NOT_SERVING
+    state.load(settings.artifacts)
+    server.set_serving()           # health SERVING
+    server.wait_for_termination()
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent import futures
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from recsys.api.v1 import (
+    admin_pb2,
+    admin_pb2_grpc,
+    catalog_pb2,
+    catalog_pb2_grpc,
+    discovery_pb2,
+    discovery_pb2_grpc,
+    experiments_pb2,
+    experiments_pb2_grpc,
+    feedback_pb2,
+    feedback_pb2_grpc,
+    recommendation_pb2,
+    recommendation_pb2_grpc,
+    rights_pb2,
+    rights_pb2_grpc,
+)
+from recsys.errors import ConfigError
+from recsys.service.auth import ADMIN, RIGHTS, AuthInterceptor, Authorizer
+from recsys.service.calls import CallInterceptor
+from recsys.service.limits import ConcurrencyLimiter
+from recsys.service.servicers import (
+    AdminServicer,
+    CatalogServicer,
+    DiscoveryServicer,
+    ExperimentServicer,
+    FeedbackServicer,
+    RecommendationServicer,
+    RightsServicer,
+    ServiceDeps,
+)
+from recsys.settings import LinerSettings
+
+logger = logging.getLogger(__name__)
+
+SERVICE_NAMES: tuple[str, ...] = tuple(
+    module.DESCRIPTOR.services_by_name[name].full_name
+    for module, name in (
+        (recommendation_pb2, "RecommendationService"),
+        (discovery_pb2, "DiscoveryService"),
+        (feedback_pb2, "FeedbackService"),
+        (catalog_pb2, "CatalogService"),
+        (rights_pb2, "RightsService"),
+        (experiments_pb2, "ExperimentService"),
+        (admin_pb2, "AdminService"),
+    )
+)
+
+
+def expensive_caps(max_workers: int) -> dict[str, int]:
+    """Per-method caps that keep slow calls from taking every worker from ``Recommend``."""
+    half = max(1, max_workers // 2)
+    return {
+        "UpsertTracks": half,
+        "UpsertArtists": half,
+        "MeteringReport": half,
+        "Converse": half,
+        "ReloadArtifacts": 1,
+        "ReloadExperiments": 1,
+    }
+
+
+def server_credentials(settings: LinerSettings) -> grpc.ServerCredentials | None:
+    """TLS credentials from settings (mutual TLS when ``tls_client_ca`` is set), or None.
+
+    Raises:
+        ConfigError: only one of ``tls_cert``/``tls_key`` is set, or a file cannot be read.
+    """
+    if settings.tls_cert is None and settings.tls_key is None:
+        if settings.tls_client_ca is not None:
+            raise ConfigError("LINER_TLS_CLIENT_CA needs LINER_TLS_CERT and LINER_TLS_KEY")
+        return None
+    if settings.tls_cert is None or settings.tls_key is None:
+        raise ConfigError("set both LINER_TLS_CERT and LINER_TLS_KEY to turn TLS on")
+    try:
+        cert, key = settings.tls_cert.read_bytes(), settings.tls_key.read_bytes()
+        ca = settings.tls_client_ca.read_bytes() if settings.tls_client_ca else None
+    except OSError as exc:
+        raise ConfigError(f"cannot read a TLS file: {exc}") from exc
+    return grpc.ssl_server_credentials(
+        [(key, cert)], root_certificates=ca, require_client_auth=ca is not None
+    )
+
+
+class LinerServer:
+    """The Liner Notes gRPC server.
+
+    Args:
+        settings: bind address, limits, tokens, TLS, metrics port.
+        deps: what the servicers use.
+    """
+
+    def __init__(self, settings: LinerSettings, deps: ServiceDeps) -> None:
+        self.settings = settings
+        self.deps = deps
+        self.port = 0
+        self.metrics_port: int | None = None
+        self._metrics_httpd: Any = None
+        self._health = health.HealthServicer(
+            experimental_non_blocking=True,
+            experimental_thread_pool=futures.ThreadPoolExecutor(max_workers=1),
+        )
+        authorizer = Authorizer({ADMIN: settings.admin_tokens, RIGHTS: settings.rights_tokens})
+        limiter = ConcurrencyLimiter(expensive_caps(settings.max_workers))
+        self._server = grpc.server(
+            futures.ThreadPoolExecutor(
+                max_workers=settings.max_workers, thread_name_prefix="liner-rpc"
+            ),
+            interceptors=[CallInterceptor(deps.metrics, limiter), AuthInterceptor(authorizer)],
+            maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
+            options=[
+                ("grpc.max_receive_message_length", settings.max_message_bytes),
+                ("grpc.max_send_message_length", settings.max_message_bytes),
+            ],
+        )
+        self._add_services()
+
+    def _add_services(self) -> None:
+        deps, server = self.deps, self._server
+        recommendation_pb2_grpc.add_RecommendationServiceServicer_to_server(
+            RecommendationServicer(deps), server
+        )
+        discovery_pb2_grpc.add_DiscoveryServiceServicer_to_server(DiscoveryServicer(deps), server)
+        feedback_pb2_grpc.add_FeedbackServiceServicer_to_server(FeedbackServicer(deps), server)
+        catalog_pb2_grpc.add_CatalogServiceServicer_to_server(CatalogServicer(deps), server)
+        rights_pb2_grpc.add_RightsServiceServicer_to_server(RightsServicer(deps), server)
+        experiments_pb2_grpc.add_ExperimentServiceServicer_to_server(
+            ExperimentServicer(deps), server
+        )
+        admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(deps), server)
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
+        reflection.enable_server_reflection(
+            (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+        )
+        self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
+
+    def _set_health(self, status: Any) -> None:
+        for name in ("", *SERVICE_NAMES):
+            self._health.set(name, status)
+
+    def start(self) -> int:
+        """Bind and start (health NOT_SERVING until :meth:`set_serving`); returns the port.
+
+        Raises:
+            ConfigError: the address cannot be bound or TLS settings are wrong.
+        """
+        address = f"{self.settings.host}:{self.settings.port}"
+        credentials = server_credentials(self.settings)
+        try:
+            if credentials is None:
+                self.port = self._server.add_insecure_port(address)
+            else:
+                self.port = self._server.add_secure_port(address, credentials)
+        except RuntimeError as exc:
+            raise ConfigError(f"cannot bind {address}: {exc}") from exc
+        if self.port == 0:
+            raise ConfigError(f"cannot bind {address}; is the port in use?")
+        self._server.start()
+        if self.settings.metrics_port is not None:
+            self.metrics_port, self._metrics_httpd = self.deps.metrics.serve_http(
+                self.settings.metrics_port, self.settings.host
+            )
+        if self.deps.store is not None:
+            store = self.deps.store
+            self.deps.metrics.quarantined.set_function(lambda: len(store.quarantined_ids()))
+        logger.info("listening on %s:%d (tls=%s)", self.settings.host, self.port, bool(credentials))
+        return self.port
+
+    def set_serving(self) -> None:
+        """Report SERVING on health checks.
+
+        Raises:
+            NotServingError: no artifacts are loaded yet.
+        """
+        self.deps.state.current()
+        self._set_health(health_pb2.HealthCheckResponse.SERVING)
+
+    def stop(self, grace: float = 10.0) -> None:
+        """Graceful shutdown: health NOT_SERVING, refuse new calls, let in-flight calls finish
+        for up to ``grace`` seconds, then stop."""
+        self._health.enter_graceful_shutdown()
+        self._server.stop(grace).wait()
+        if self._metrics_httpd is not None:
+            self._metrics_httpd.shutdown()
+            self._metrics_httpd.server_close()
+            self._metrics_httpd = None
+        logger.info("stopped")
+
+    def wait_for_termination(self, timeout: float | None = None) -> bool:
+        """Block until the server stops; True when it did within ``timeout``."""
+        return bool(self._server.wait_for_termination(timeout))
+
+
+__all__ = [
+    "SERVICE_NAMES",
+    "LinerServer",
+    "expensive_caps",
+    "server_credentials",
+]

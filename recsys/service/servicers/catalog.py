@@ -1,0 +1,63 @@
+"""CatalogService: open reads, admin-only writes."""
+
+from __future__ import annotations
+
+import grpc
+
+from recsys.api.v1 import catalog_pb2 as pbk
+from recsys.api.v1 import catalog_pb2_grpc as pbk_grpc
+from recsys.api.v1 import common_pb2 as pbc
+from recsys.errors import NotFoundError
+from recsys.service import convert, requestlog
+from recsys.service import validation as v
+from recsys.service.servicers.deps import ServiceDeps
+from recsys.store import IngestBatch
+
+
+class CatalogServicer(pbk_grpc.CatalogServiceServicer):
+    """Upserts go through ``Store.ingest`` (all or nothing); the auth interceptor has already
+    checked the admin role."""
+
+    def __init__(self, deps: ServiceDeps) -> None:
+        self._deps = deps
+
+    def UpsertTracks(  # noqa: N802
+        self, request: pbk.UpsertTracksRequest, context: grpc.ServicerContext
+    ) -> pbk.UpsertResponse:
+        v.bounded("tracks", request.tracks, v.MAX_BATCH, required=True)
+        tracks = [convert.catalog_track(t, f"tracks[{i}]") for i, t in enumerate(request.tracks)]
+        self._deps.require_store().ingest(IngestBatch(tracks=tracks))
+        requestlog.annotate(upserted=len(tracks))
+        return pbk.UpsertResponse(upserted=len(tracks))
+
+    def UpsertArtists(  # noqa: N802
+        self, request: pbk.UpsertArtistsRequest, context: grpc.ServicerContext
+    ) -> pbk.UpsertResponse:
+        v.bounded("artists", request.artists, v.MAX_BATCH, required=True)
+        artists = [convert.artist(a, f"artists[{i}]") for i, a in enumerate(request.artists)]
+        self._deps.require_store().ingest(IngestBatch(artists=artists))
+        requestlog.annotate(upserted=len(artists))
+        return pbk.UpsertResponse(upserted=len(artists))
+
+    def GetTrack(  # noqa: N802
+        self, request: pbk.GetTrackRequest, context: grpc.ServicerContext
+    ) -> pbc.CatalogTrack:
+        track_id = v.identifier("track_id", request.track_id)
+        store = self._deps.require_store()
+        track = store.get_track(track_id)
+        if track is None:
+            raise NotFoundError(f"track_id: no track {track_id!r}")
+        artists = {a: x for a in track.artist_ids if (x := store.get_artist(a)) is not None}
+        return convert.catalog_track_pb(track, artists)
+
+    def GetArtist(  # noqa: N802
+        self, request: pbk.GetArtistRequest, context: grpc.ServicerContext
+    ) -> pbc.Artist:
+        artist_id = v.identifier("artist_id", request.artist_id)
+        artist = self._deps.require_store().get_artist(artist_id)
+        if artist is None:
+            raise NotFoundError(f"artist_id: no artist {artist_id!r}")
+        return convert.artist_pb(artist)
+
+
+__all__ = ["CatalogServicer"]

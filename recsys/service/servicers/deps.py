@@ -1,0 +1,71 @@
+"""What the servicers share: the store, the serving state, metrics and optional features."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import grpc
+
+from recsys.service.errors import DeadlineError
+from recsys.service.metrics import ServiceMetrics
+from recsys.service.state import ServingState
+from recsys.store import Store
+
+MeteringReporter = Callable[[Store, str | None], Mapping[str, Any]]
+"""(store, rights holder id or None) -> a JSON-able report with ``rows``, ``total_plays``,
+``attribution_completeness`` and ``ai_influenced_share``."""
+
+
+class Conversation(Protocol):
+    """The discovery agent, as the service calls it."""
+
+    def converse(self, *, session_id: str, listener_id: str, message: str) -> Any:
+        """One turn: an answer with ``summary``, ``items``, ``trace`` and ``session_id``."""
+        ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceDeps:
+    """Everything the servicers need, passed down explicitly.
+
+    Attributes:
+        state: loaded artifacts and experiments.
+        store: catalog, ledgers and logs; None serves recommendations only (catalog, feedback
+            and rights calls answer UNAVAILABLE).
+        metrics: the server's metrics.
+        metering: builds metering reports; None answers UNIMPLEMENTED.
+        conversation: the discovery agent; None answers UNIMPLEMENTED.
+    """
+
+    state: ServingState
+    store: Store | None
+    metrics: ServiceMetrics
+    metering: MeteringReporter | None = None
+    conversation: Conversation | None = None
+
+    def require_store(self) -> Store:
+        """The store.
+
+        Raises:
+            NotServingError: the server runs without one.
+        """
+        from recsys.service.errors import NotServingError
+
+        if self.store is None:
+            raise NotServingError("this server has no store; start it with --db")
+        return self.store
+
+
+def ensure_active(context: grpc.ServicerContext) -> None:
+    """Stop work for a caller that has gone (deadline passed or cancelled).
+
+    Raises:
+        DeadlineError: the call is no longer active.
+    """
+    if not context.is_active():
+        raise DeadlineError("deadline exceeded or call cancelled; work stopped")
+
+
+__all__ = ["Conversation", "MeteringReporter", "ServiceDeps", "ensure_active"]

@@ -1,0 +1,216 @@
+"""What the server serves from: the loaded artifacts with their recommender, and the running
+experiments. Each is swapped atomically: a call reads the current reference once and keeps
+using it, so a reload never changes the model under a call in flight."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from recsys.errors import ArtifactError
+from recsys.params import PolicyParams
+from recsys.pipeline.api import Recommender
+from recsys.service.errors import NotServingError
+
+logger = logging.getLogger(__name__)
+
+RecommenderFactory = Callable[[Path], Recommender]
+ManifestVerifier = Callable[[Path], str]
+
+
+class Assigner(Protocol):
+    """The running experiments (``ExperimentRegistry(dir).current()``)."""
+
+    def assign(self, listener_id: str) -> Any:
+        """An assignment with ``params``, ``label`` and ``exposures``."""
+        ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadedArtifacts:
+    """One loaded artifact directory."""
+
+    artifact_dir: Path
+    version: str
+    recommender: Recommender
+    loaded_at: datetime
+    load_ms: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResolvedAssignment:
+    """A listener's assignment, normalised for the service."""
+
+    params: PolicyParams
+    label: str = ""
+    exposures: tuple[tuple[str, str], ...] = ()
+
+
+NO_EXPERIMENTS = ResolvedAssignment(params=PolicyParams())
+
+
+def verify_artifacts(artifact_dir: Path) -> str:
+    """Check an artifact directory's manifest and return its version id.
+
+    Uses ``recsys.artifacts.verify_manifest`` (sha256 of every file) when that module is
+    installed; otherwise only requires a readable ``manifest.json``.
+
+    Raises:
+        ArtifactError: the directory or manifest is missing or does not check out.
+    """
+    manifest = artifact_dir / "manifest.json"
+    if not manifest.is_file():
+        raise ArtifactError(f"{artifact_dir} has no manifest.json; build it with `liner build`")
+    try:
+        verifier = importlib.import_module("recsys.artifacts").verify_manifest
+    except (ImportError, AttributeError):
+        logger.warning("recsys.artifacts.verify_manifest not available; checking JSON only")
+        verifier = None
+    if verifier is not None:
+        verifier(artifact_dir)
+    raw = manifest.read_bytes()
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ArtifactError(f"{manifest} is not valid JSON: {exc}") from exc
+    for key in ("artifact_id", "id", "version"):
+        if isinstance(data, dict) and isinstance(data.get(key), str | int):
+            return str(data[key])
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def resolve_assignment(assignment: Any) -> ResolvedAssignment:
+    """Normalise an experiments-layer assignment (params, label, exposures)."""
+    params = getattr(assignment, "params", None)
+    if not isinstance(params, PolicyParams):
+        params = PolicyParams()
+    exposures: list[tuple[str, str]] = []
+    for exposure in getattr(assignment, "exposures", ()) or ():
+        if isinstance(exposure, tuple) and len(exposure) == 2:
+            exposures.append((str(exposure[0]), str(exposure[1])))
+        elif isinstance(exposure, dict):
+            exposures.append(
+                (str(exposure.get("experiment", "")), str(exposure.get("variant", "")))
+            )
+        else:
+            exposures.append(
+                (str(getattr(exposure, "experiment", "")), str(getattr(exposure, "variant", "")))
+            )
+    return ResolvedAssignment(
+        params=params, label=str(getattr(assignment, "label", "") or ""), exposures=tuple(exposures)
+    )
+
+
+class ServingState:
+    """Loaded artifacts and experiments, swapped atomically.
+
+    Args:
+        factory: builds the recommender from a verified artifact directory, e.g.
+            ``lambda d: load_recommender(d, store, settings)``.
+        verify: checks the manifest and returns a version id (:func:`verify_artifacts`).
+        experiments: loads the running experiments; None serves everyone the defaults.
+
+    Example:
+        state = ServingState(factory=lambda d: load_recommender(d, store, settings))
+        state.load(Path("var/artifacts"))
+    """
+
+    def __init__(
+        self,
+        *,
+        factory: RecommenderFactory,
+        verify: ManifestVerifier = verify_artifacts,
+        experiments: Callable[[], Assigner] | None = None,
+    ) -> None:
+        self._factory = factory
+        self._verify = verify
+        self._experiments_loader = experiments
+        self._loaded: LoadedArtifacts | None = None
+        self._assigner: Assigner | None = None
+        self._reload_lock = threading.Lock()
+
+    @property
+    def loaded(self) -> LoadedArtifacts | None:
+        """The artifacts serving now, or None before the first load."""
+        return self._loaded
+
+    def current(self) -> LoadedArtifacts:
+        """The artifacts serving now.
+
+        Raises:
+            NotServingError: nothing is loaded yet.
+        """
+        loaded = self._loaded
+        if loaded is None:
+            raise NotServingError("no artifacts loaded yet; retry shortly")
+        return loaded
+
+    def load(self, artifact_dir: Path | None = None) -> LoadedArtifacts:
+        """Verify and load ``artifact_dir`` (default: the current one), then swap it in.
+
+        On any failure the previous artifacts keep serving.
+
+        Raises:
+            ArtifactError: nothing to load, or the directory does not check out.
+        """
+        with self._reload_lock:
+            if artifact_dir is None:
+                if self._loaded is None:
+                    raise ArtifactError("no artifact directory given and none loaded")
+                artifact_dir = self._loaded.artifact_dir
+            start = time.perf_counter()
+            version = self._verify(artifact_dir)
+            recommender = self._factory(artifact_dir)
+            loaded = LoadedArtifacts(
+                artifact_dir=artifact_dir,
+                version=version,
+                recommender=recommender,
+                loaded_at=datetime.now(UTC),
+                load_ms=(time.perf_counter() - start) * 1000.0,
+            )
+            self._loaded = loaded
+        logger.info("serving artifacts %s (version %s)", artifact_dir, version)
+        return loaded
+
+    def load_experiments(self) -> list[str]:
+        """(Re)load the experiments and swap them in; returns their names."""
+        if self._experiments_loader is None:
+            return []
+        assigner = self._experiments_loader()
+        self._assigner = assigner
+        names = getattr(assigner, "experiment_names", None) or getattr(assigner, "names", None)
+        if callable(names):
+            names = names()
+        if names is None:
+            experiments = getattr(assigner, "experiments", ())
+            names = [getattr(e, "name", str(e)) for e in experiments]
+        return [str(n) for n in names]
+
+    def assign(self, listener_id: str) -> ResolvedAssignment:
+        """The listener's variant, or the defaults when no experiments run."""
+        assigner = self._assigner
+        if assigner is None:
+            return NO_EXPERIMENTS
+        return resolve_assignment(assigner.assign(listener_id))
+
+
+__all__ = [
+    "NO_EXPERIMENTS",
+    "Assigner",
+    "LoadedArtifacts",
+    "ManifestVerifier",
+    "RecommenderFactory",
+    "ResolvedAssignment",
+    "ServingState",
+    "resolve_assignment",
+    "verify_artifacts",
+]
