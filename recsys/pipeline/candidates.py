@@ -1,0 +1,298 @@
+"""Candidate sources: small components that each propose rows with their own quota.
+
+Sources run independently; :func:`merge_candidates` de-duplicates their proposals and keeps
+each source's rank and score per candidate, which become features of the reranker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from recsys.pipeline.catalog import CatalogSnapshot
+from recsys.pipeline.context import ListenerContext, SpacesView
+
+MISSING_RANK = 5000.0
+"""Rank feature of a candidate that a source did not propose (larger than any quota)."""
+
+EMERGING_POOL_MAX = 20_000
+"""Largest emerging-artist pool scored exactly per request (the most played of them)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Proposal:
+    """One source's proposals, best first."""
+
+    source: str
+    rows: np.ndarray
+    scores: np.ndarray
+
+
+class CandidateSource(Protocol):
+    """A candidate source; ``name`` is also the suffix of its features."""
+
+    @property
+    def name(self) -> str:
+        """The source's name."""
+        ...
+
+    def propose(self, ctx: ListenerContext) -> Proposal:
+        """Rows for this request, best first, at most the source's quota."""
+        ...
+
+
+class ExternalScorer(Protocol):
+    """A collaborative model scoring every row for a listener (EASE, ALS in the harness).
+
+    Plugged into the pipeline it is both a candidate source and a feature.
+    """
+
+    name: str
+
+    def score_all(self, ctx: ListenerContext) -> np.ndarray:
+        """Scores for every catalog row (higher is better)."""
+        ...
+
+
+def _top_k(source: str, rows: np.ndarray, scores: np.ndarray, k: int) -> Proposal:
+    if k <= 0 or len(rows) == 0:
+        return Proposal(source=source, rows=np.empty(0, np.int64), scores=np.empty(0, np.float32))
+    if len(rows) > k:
+        part = np.argpartition(-scores, k - 1)[:k]
+        rows, scores = rows[part], scores[part]
+    order = np.argsort(-scores, kind="stable")
+    return Proposal(
+        source=source, rows=rows[order].astype(np.int64), scores=scores[order].astype(np.float32)
+    )
+
+
+def _ann(source: str, spaces: SpacesView, space: str, query: np.ndarray, k: int) -> Proposal:
+    index = spaces.indexes.get(space)
+    if index is None or k <= 0:
+        return _top_k(source, np.empty(0, np.int64), np.empty(0, np.float32), 0)
+    scores, rows = index.search_rows(query.reshape(1, -1).astype(np.float32), k)
+    keep = rows[0] >= 0
+    return Proposal(
+        source=source,
+        rows=rows[0][keep].astype(np.int64),
+        scores=scores[0][keep].astype(np.float32),
+    )
+
+
+@dataclass
+class PersonalSource:
+    """The listener's fused taste vector → ANN over the fused index."""
+
+    spaces: SpacesView
+    name: str = "personal"
+
+    def propose(self, ctx: ListenerContext) -> Proposal:
+        profile = ctx.profiles.get("fused")
+        if profile is None:
+            return _top_k(self.name, np.empty(0, np.int64), np.empty(0, np.float32), 0)
+        quota = ctx.request.params.candidates.personal
+        return _ann(self.name, self.spaces, "fused", profile, quota)
+
+
+@dataclass
+class ItemToItemSource:
+    """Neighbours of the seed tracks, or of the most recent plays when there is no seed."""
+
+    spaces: SpacesView
+    fallback_seeds: int = 3
+    name: str = "item_to_item"
+
+    def propose(self, ctx: ListenerContext) -> Proposal:
+        seeds = ctx.seed_rows if len(ctx.seed_rows) else ctx.history_rows[: self.fallback_seeds]
+        quota = ctx.request.params.candidates.item_to_item
+        index = self.spaces.indexes.get("fused")
+        if len(seeds) == 0 or quota <= 0 or index is None:
+            return _top_k(self.name, np.empty(0, np.int64), np.empty(0, np.float32), 0)
+        queries = self.spaces.vectors["fused"][seeds].astype(np.float32)
+        scores, rows = index.search_rows(queries, quota)
+        flat_rows, flat_scores = rows.ravel(), scores.ravel()
+        keep = flat_rows >= 0
+        flat_rows, flat_scores = flat_rows[keep], flat_scores[keep]
+        # Best score per row across seeds.
+        order = np.argsort(-flat_scores, kind="stable")
+        uniq, first = np.unique(flat_rows[order], return_index=True)
+        return _top_k(self.name, uniq, flat_scores[order][first], quota)
+
+
+@dataclass
+class TextQuerySource:
+    """The request's free-text query → the text index."""
+
+    spaces: SpacesView
+    name: str = "text_query"
+
+    def propose(self, ctx: ListenerContext) -> Proposal:
+        if ctx.query_vec is None:
+            return _top_k(self.name, np.empty(0, np.int64), np.empty(0, np.float32), 0)
+        return _ann(
+            self.name, self.spaces, "text", ctx.query_vec, ctx.request.params.candidates.text_query
+        )
+
+
+@dataclass
+class EmergingSource:
+    """Tracks by low-exposure human artists, nearest to the listener's taste (or the query)."""
+
+    spaces: SpacesView
+    catalog: CatalogSnapshot
+    name: str = "emerging"
+    _pools: dict[float, np.ndarray] = field(default_factory=dict)
+
+    def pool(self, quantile: float) -> np.ndarray:
+        """Rows by emerging human artists for ``quantile`` (cached)."""
+        pool = self._pools.get(quantile)
+        if pool is None:
+            emerging = self.catalog.emerging_artists(quantile)
+            artist = self.catalog.artist_row
+            mask = (artist >= 0) & emerging[np.maximum(artist, 0)]
+            pool = np.flatnonzero(mask)
+            if len(pool) > EMERGING_POOL_MAX:
+                pop = self.catalog.popularity[pool]
+                pool = np.sort(pool[np.argsort(-pop, kind="stable")[:EMERGING_POOL_MAX]])
+            self._pools[quantile] = pool
+        return pool
+
+    def propose(self, ctx: ListenerContext) -> Proposal:
+        params = ctx.request.params
+        pool = self.pool(params.emerging_exposure_quantile)
+        if ctx.query_vec is not None and "text" in self.spaces.vectors:
+            scores = self.spaces.vectors["text"][pool] @ ctx.query_vec
+        elif "fused" in ctx.profiles:
+            scores = self.spaces.vectors["fused"][pool] @ ctx.profiles["fused"]
+        elif len(ctx.seed_rows):
+            seed = self.spaces.vectors["fused"][ctx.seed_rows].mean(axis=0)
+            scores = self.spaces.vectors["fused"][pool] @ seed
+        else:
+            scores = self.catalog.popularity[pool].astype(np.float32)
+        return _top_k(self.name, pool, np.asarray(scores, np.float32), params.candidates.emerging)
+
+
+@dataclass
+class PopularSource:
+    """Popular and rising tracks; the main source for listeners with no history."""
+
+    catalog: CatalogSnapshot
+    name: str = "popular"
+    max_quota: int = 1000
+    _order: np.ndarray | None = None
+    _scores: np.ndarray | None = None
+
+    def _ranked(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._order is None or self._scores is None:
+            score = self.catalog.popularity + 0.25 * np.clip(self.catalog.trend, -2.0, 2.0)
+            k = min(self.max_quota, len(score))
+            prop = _top_k(self.name, np.arange(len(score)), score.astype(np.float32), k)
+            self._order, self._scores = prop.rows, prop.scores
+        return self._order, self._scores
+
+    def propose(self, ctx: ListenerContext) -> Proposal:
+        order, scores = self._ranked()
+        quota = ctx.request.params.candidates.popular
+        return Proposal(source=self.name, rows=order[:quota], scores=scores[:quota])
+
+
+@dataclass
+class ScorerSource:
+    """The top rows of an :class:`ExternalScorer`; its full score vector is kept for features."""
+
+    scorer: ExternalScorer
+    quota: int | None = None
+    """Fixed quota; None uses the request's ``personal`` quota."""
+
+    @property
+    def name(self) -> str:
+        return self.scorer.name
+
+    def propose(self, ctx: ListenerContext) -> Proposal:
+        scores = np.asarray(self.scorer.score_all(ctx), dtype=np.float32)
+        quota = self.quota if self.quota is not None else ctx.request.params.candidates.personal
+        return _top_k(self.name, np.arange(len(scores)), scores, quota)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class CandidateSet:
+    """Merged candidates.
+
+    Attributes:
+        rows: unique candidate rows.
+        ranks: per source, the 0-based rank of each candidate (``MISSING_RANK`` if absent).
+        scores: per source, the source's score of each candidate (0 if absent).
+    """
+
+    rows: np.ndarray
+    ranks: dict[str, np.ndarray]
+    scores: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def sources_of(self, i: int) -> tuple[str, ...]:
+        """Names of the sources that proposed candidate ``i``."""
+        return tuple(s for s, r in self.ranks.items() if r[i] < MISSING_RANK)
+
+    def subset(self, keep: np.ndarray) -> CandidateSet:
+        """The candidates where ``keep`` (bool mask or indices) selects."""
+        return CandidateSet(
+            rows=self.rows[keep],
+            ranks={s: r[keep] for s, r in self.ranks.items()},
+            scores={s: v[keep] for s, v in self.scores.items()},
+        )
+
+
+def merge_candidates(proposals: Sequence[Proposal], source_names: Sequence[str]) -> CandidateSet:
+    """De-duplicate proposals, keeping every source's rank and score as columns."""
+    parts = [p.rows for p in proposals]
+    all_rows = np.concatenate(parts) if parts else np.empty(0, np.int64)
+    uniq, inverse = np.unique(all_rows, return_inverse=True)
+    ranks = {s: np.full(len(uniq), MISSING_RANK, np.float32) for s in source_names}
+    scores = {s: np.zeros(len(uniq), np.float32) for s in source_names}
+    start = 0
+    for p in proposals:
+        idx = inverse[start : start + len(p.rows)]
+        start += len(p.rows)
+        # Reverse assignment so the best (lowest) rank wins if a source repeats a row.
+        ranks[p.source][idx[::-1]] = np.arange(len(p.rows), dtype=np.float32)[::-1]
+        scores[p.source][idx[::-1]] = p.scores[::-1]
+    return CandidateSet(rows=uniq.astype(np.int64), ranks=ranks, scores=scores)
+
+
+def default_sources(
+    spaces: SpacesView,
+    catalog: CatalogSnapshot,
+    scorers: Sequence[ExternalScorer] = (),
+) -> list[CandidateSource]:
+    """The standard source list, plus one :class:`ScorerSource` per external scorer."""
+    sources: list[CandidateSource] = [
+        PersonalSource(spaces),
+        ItemToItemSource(spaces),
+        TextQuerySource(spaces),
+        EmergingSource(spaces, catalog),
+        PopularSource(catalog),
+    ]
+    sources.extend(ScorerSource(s) for s in scorers)
+    return sources
+
+
+__all__ = [
+    "MISSING_RANK",
+    "CandidateSet",
+    "CandidateSource",
+    "EmergingSource",
+    "ExternalScorer",
+    "ItemToItemSource",
+    "PersonalSource",
+    "PopularSource",
+    "Proposal",
+    "ScorerSource",
+    "TextQuerySource",
+    "default_sources",
+    "merge_candidates",
+]

@@ -1,0 +1,253 @@
+"""The full recommendation pipeline: candidates → hard filters → features → rerank → policy.
+
+Each stage is timed into ``Recommendation.stage_ms``; every served slate is logged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from recsys.domain import Artist, ServedSlate, SlateItem, Track
+from recsys.pipeline.api import Recommendation, RecommendedItem, RecommendRequest
+from recsys.pipeline.candidates import (
+    CandidateSet,
+    CandidateSource,
+    ExternalScorer,
+    default_sources,
+    merge_candidates,
+)
+from recsys.pipeline.catalog import CatalogSnapshot
+from recsys.pipeline.context import ListenerContext, SpacesView, build_context
+from recsys.pipeline.features import FeatureBuilder
+from recsys.pipeline.filters import HardFilters
+from recsys.pipeline.policy import ArtistFirstPolicy, ReasonWriter
+from recsys.pipeline.reranker import LinearScorer, Scorer, align
+from recsys.pipeline.slate_log import SlateLogger
+from recsys.store import Store
+
+logger = logging.getLogger(__name__)
+
+EVENTS_PER_REQUEST = 1000
+"""Most recent events read per request (history, recent plays, dislikes)."""
+
+
+@dataclass
+class TrackLookup:
+    """Tracks and artists by id from the store, with a bounded cache.
+
+    The AI label and credits of an item always come from here, i.e. from the store's record
+    of the track, so no pipeline stage can drop or alter them.
+    """
+
+    store: Store
+    max_cached: int = 100_000
+    _tracks: dict[str, Track | None] = field(default_factory=dict)
+    _artists: dict[str, Artist | None] = field(default_factory=dict)
+
+    def track(self, track_id: str) -> Track | None:
+        if track_id not in self._tracks:
+            if len(self._tracks) >= self.max_cached:
+                self._tracks.clear()
+            self._tracks[track_id] = self.store.get_track(track_id)
+        return self._tracks[track_id]
+
+    def artist(self, artist_id: str) -> Artist | None:
+        if artist_id not in self._artists:
+            if len(self._artists) >= self.max_cached:
+                self._artists.clear()
+            self._artists[artist_id] = self.store.get_artist(artist_id)
+        return self._artists[artist_id]
+
+
+class PipelineRecommender:
+    """Serves slates through the full pipeline.
+
+    Args:
+        spaces: the embedding spaces (``EmbeddingSpaces`` or anything shaped like it).
+        catalog: the catalog snapshot aligned with ``spaces.track_ids``.
+        store: catalog, listeners, events, live consent and quarantine, slate log.
+        scorers: rerankers by model id (``PolicyParams.reranker_model_id`` picks one); a
+            missing id falls back to ``default``, then to a linear scorer.
+        sources: candidate sources; default :func:`default_sources`.
+        external: collaborative scorers added as sources and features.
+        slate_logger: where served slates go; None logs nothing.
+
+    Example:
+        rec = load_recommender(Path("var/artifacts"), store, LinerSettings())
+        slate = rec.recommend(RecommendRequest(listener_id="u1", k=10))
+    """
+
+    def __init__(
+        self,
+        *,
+        spaces: SpacesView,
+        catalog: CatalogSnapshot,
+        store: Store,
+        scorers: Mapping[str, Scorer] | None = None,
+        sources: Sequence[CandidateSource] | None = None,
+        external: Sequence[ExternalScorer] = (),
+        slate_logger: SlateLogger | None = None,
+    ) -> None:
+        self.spaces = spaces
+        self.catalog = catalog
+        self.store = store
+        self.sources = list(sources or default_sources(spaces, catalog, external))
+        self.source_names = tuple(s.name for s in self.sources)
+        self.features = FeatureBuilder(spaces, catalog, self.source_names)
+        self.filters = HardFilters(catalog, store)
+        self.policy = ArtistFirstPolicy(catalog, spaces)
+        self.lookup = TrackLookup(store)
+        self.reasons = ReasonWriter(catalog, spaces, self._title)
+        self.scorers = dict(scorers or {})
+        self.fallback = LinearScorer(feature_names=self.features.names)
+        self.slate_logger = slate_logger
+
+    def _title(self, row: int) -> str:
+        tid = str(self.catalog.track_ids[row])
+        track = self.lookup.track(tid)
+        return f"'{track.title}'" if track is not None else tid
+
+    def scorer(self, model_id: str) -> Scorer:
+        """The reranker for ``model_id``, falling back to ``default`` then linear."""
+        found = self.scorers.get(model_id) or self.scorers.get("default")
+        return found if found is not None else self.fallback
+
+    def context(self, request: RecommendRequest) -> ListenerContext:
+        """Resolve the request against the store (listener, recent events)."""
+        limit = max(EVENTS_PER_REQUEST, request.params.recent_play_exclusion)
+        return build_context(
+            request,
+            listener=self.store.get_listener(request.listener_id),
+            events=self.store.listener_events(request.listener_id, limit=limit),
+            catalog=self.catalog,
+            spaces=self.spaces,
+        )
+
+    def candidates(self, ctx: ListenerContext) -> CandidateSet:
+        """Run every source and merge their proposals."""
+        return merge_candidates([s.propose(ctx) for s in self.sources], self.source_names)
+
+    def recommend(self, request: RecommendRequest) -> Recommendation:
+        """Serve one slate (see the module docstring for the stages)."""
+        stage_ms: dict[str, float] = {}
+        t = time.perf_counter()
+
+        def lap(name: str) -> None:
+            nonlocal t
+            now = time.perf_counter()
+            stage_ms[name] = (now - t) * 1000.0
+            t = now
+
+        ctx = self.context(request)
+        lap("context")
+        cands = self.candidates(ctx)
+        lap("candidates")
+        cands = cands.subset(self.filters.keep(ctx, cands.rows))
+        lap("filters")
+        feats = self.features.build(ctx, cands)
+        lap("features")
+        scorer = self.scorer(request.params.reranker_model_id)
+        x = align(feats, self.features.names, scorer.feature_names)
+        scores = scorer.score(x)
+        lap("rerank")
+        slate = self.policy.select(ctx, cands, scores)
+        reasons = self.reasons.reasons(ctx, cands, slate)
+        contributions = scorer.explain(x[slate.picks]) if request.explain else []
+        items, kept = self._items(cands, slate.picks, slate.scores, reasons, contributions)
+        lap("policy")
+        self._log(request, items, feats, kept)
+        stage_ms["total"] = sum(stage_ms.values())
+        logger.info(
+            "recommend request=%s listener=%s variant=%s candidates=%d items=%d ms=%.2f",
+            request.request_id,
+            request.listener_id,
+            request.variant,
+            len(cands),
+            len(items),
+            stage_ms["total"],
+        )
+        return Recommendation(
+            request_id=request.request_id,
+            listener_id=request.listener_id,
+            variant=request.variant,
+            items=tuple(items),
+            stage_ms=stage_ms,
+        )
+
+    def _items(
+        self,
+        cands: CandidateSet,
+        picks: np.ndarray,
+        scores: np.ndarray,
+        reasons: Sequence[tuple[str, ...]],
+        contributions: Sequence[dict[str, float]],
+    ) -> tuple[list[RecommendedItem], np.ndarray]:
+        items: list[RecommendedItem] = []
+        kept: list[int] = []
+        for i, j in enumerate(picks.tolist()):
+            tid = str(self.catalog.track_ids[cands.rows[j]])
+            track = self.lookup.track(tid)
+            if track is None:
+                logger.warning("track %s is in the artifacts but not in the store; skipped", tid)
+                continue
+            artists = tuple(a for a in map(self.lookup.artist, track.artist_ids) if a is not None)
+            items.append(
+                RecommendedItem(
+                    track=track,
+                    artists=artists,
+                    position=len(items),
+                    score=float(scores[i]),
+                    reasons=reasons[i],
+                    contributions=contributions[i] if contributions else {},
+                    sources=cands.sources_of(j),
+                )
+            )
+            kept.append(j)
+        return items, np.asarray(kept, dtype=np.int64)
+
+    def _log(
+        self,
+        request: RecommendRequest,
+        items: Sequence[RecommendedItem],
+        feats: np.ndarray,
+        picks: np.ndarray,
+    ) -> None:
+        if self.slate_logger is None:
+            return
+        names = self.features.names
+        slate_items = []
+        for item, j in zip(items, picks.tolist(), strict=True):
+            slate_items.append(
+                SlateItem(
+                    track_id=item.track.track_id,
+                    position=item.position,
+                    score=item.score,
+                    features=dict(zip(names, feats[j].tolist(), strict=True)),
+                    sources=item.sources,
+                )
+            )
+        self.slate_logger.log(
+            ServedSlate(
+                request_id=request.request_id,
+                listener_id=request.listener_id,
+                surface=request.surface,
+                variant=request.variant,
+                served_at=dt.datetime.now(dt.UTC),
+                items=tuple(slate_items),
+                ai_features=request.surface == "agent",
+            )
+        )
+
+    def close(self) -> None:
+        """Flush the slate log."""
+        if self.slate_logger is not None:
+            self.slate_logger.close()
+
+
+__all__ = ["EVENTS_PER_REQUEST", "PipelineRecommender", "TrackLookup"]

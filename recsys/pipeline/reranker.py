@@ -1,0 +1,230 @@
+"""Rerankers: a LightGBM lambdarank model, and a transparent linear fallback.
+
+Models live in the artifact directory as LightGBM text (``reranker/<model_id>.txt``) with
+their feature list (``reranker/<model_id>.json``); no pickle.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from recsys.errors import ArtifactError
+
+logger = logging.getLogger(__name__)
+
+RERANKER_DIR = "reranker"
+
+
+class Scorer(Protocol):
+    """Scores a feature matrix; one call per request."""
+
+    model_id: str
+    feature_names: tuple[str, ...]
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        """One score per row (higher is better)."""
+        ...
+
+    def explain(self, features: np.ndarray, top: int = 5) -> list[dict[str, float]]:
+        """Per row, the ``top`` feature contributions by absolute value."""
+        ...
+
+
+def align(features: np.ndarray, have: Sequence[str], want: Sequence[str]) -> np.ndarray:
+    """Reorder columns from ``have`` to ``want``; unknown columns are zero."""
+    if tuple(have) == tuple(want):
+        return features
+    pos = {name: i for i, name in enumerate(have)}
+    out = np.zeros((features.shape[0], len(want)), dtype=np.float32)
+    for j, name in enumerate(want):
+        i = pos.get(name)
+        if i is not None:
+            out[:, j] = features[:, i]
+    return out
+
+
+def _top_contributions(
+    contrib: np.ndarray, names: Sequence[str], top: int
+) -> list[dict[str, float]]:
+    out = []
+    for row in contrib:
+        idx = np.argsort(-np.abs(row), kind="stable")[:top]
+        out.append({names[i]: float(row[i]) for i in idx if row[i] != 0.0})
+    return out
+
+
+@dataclass
+class LinearScorer:
+    """A hand-weighted linear scorer: the fallback when no reranker has been trained.
+
+    Weights favour taste similarity and the candidate sources' own ranks, so an untrained
+    pipeline still ranks sensibly and can explain itself (contribution = weight × value).
+    """
+
+    weights: Mapping[str, float] = field(
+        default_factory=lambda: {
+            "sim_fused": 1.0,
+            "hist_max_fused": 0.5,
+            "hist_max_collab": 0.3,
+            "seed_sim": 1.0,
+            "query_sim": 1.5,
+            "artist_affinity": 0.5,
+            "genre_affinity": 0.2,
+            "popularity": 0.02,
+            "n_sources": 0.05,
+        }
+    )
+    feature_names: tuple[str, ...] = ()
+    model_id: str = "linear"
+
+    def _w(self) -> np.ndarray:
+        return np.asarray([self.weights.get(n, 0.0) for n in self.feature_names], np.float32)
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        return np.asarray(features @ self._w(), dtype=np.float64)
+
+    def explain(self, features: np.ndarray, top: int = 5) -> list[dict[str, float]]:
+        return _top_contributions(features * self._w(), self.feature_names, top)
+
+
+@dataclass
+class LightGbmReranker:
+    """A LightGBM lambdarank model over named features.
+
+    Example:
+        reranker = LightGbmReranker.fit(train, valid)
+        reranker.save(artifact_dir, "default")
+        scores = LightGbmReranker.load(artifact_dir, "default").score(features)
+    """
+
+    booster: Any
+    feature_names: tuple[str, ...]
+    model_id: str = "default"
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        if len(features) == 0:
+            return np.zeros(0)
+        return np.asarray(self.booster.predict(features, num_threads=1), dtype=np.float64)
+
+    def explain(self, features: np.ndarray, top: int = 5) -> list[dict[str, float]]:
+        if len(features) == 0:
+            return []
+        contrib = self.booster.predict(features, pred_contrib=True, num_threads=1)
+        return _top_contributions(np.asarray(contrib)[:, :-1], self.feature_names, top)
+
+    @classmethod
+    def fit(
+        cls,
+        train: RankingData,
+        valid: RankingData | None = None,
+        *,
+        model_id: str = "default",
+        num_boost_round: int = 400,
+        early_stopping_rounds: int = 30,
+        params: Mapping[str, Any] | None = None,
+        seed: int = 0,
+    ) -> LightGbmReranker:
+        """Train with lambdarank; early stopping on NDCG@10 of ``valid`` when given."""
+        import lightgbm as lgb
+
+        config: dict[str, Any] = {
+            "objective": "lambdarank",
+            "metric": "ndcg",
+            "eval_at": [10],
+            "learning_rate": 0.05,
+            "num_leaves": 31,
+            "min_data_in_leaf": 20,
+            "feature_fraction": 0.9,
+            "bagging_fraction": 0.8,
+            "bagging_freq": 1,
+            "lambdarank_truncation_level": 20,
+            "num_threads": 2,
+            "deterministic": True,
+            "force_row_wise": True,
+            "seed": seed,
+            "verbose": -1,
+        }
+        config.update(params or {})
+        names = list(train.feature_names)
+        dtrain = lgb.Dataset(train.features, train.labels, group=train.groups, feature_name=names)
+        sets = [dtrain]
+        callbacks: list[Any] = []
+        if valid is not None and len(valid.groups):
+            dvalid = lgb.Dataset(
+                align(valid.features, valid.feature_names, names),
+                valid.labels,
+                group=valid.groups,
+                reference=dtrain,
+            )
+            sets = [dvalid]
+            callbacks.append(lgb.early_stopping(early_stopping_rounds, verbose=False))
+        booster = lgb.train(
+            config, dtrain, num_boost_round=num_boost_round, valid_sets=sets, callbacks=callbacks
+        )
+        best = dict(booster.best_score.get("valid_0", {})) if valid is not None else {}
+        meta = {
+            "best_iteration": int(booster.best_iteration or booster.current_iteration()),
+            "valid": {k: float(v) for k, v in best.items()},
+            "n_train_rows": len(train.labels),
+            "n_train_queries": len(train.groups),
+        }
+        logger.info("trained reranker %s: %s", model_id, meta)
+        return cls(booster=booster, feature_names=tuple(names), model_id=model_id, meta=meta)
+
+    def save(self, artifact_dir: Path, model_id: str | None = None) -> Path:
+        """Write ``reranker/<model_id>.txt`` and ``.json``; returns the model path."""
+        model_id = model_id or self.model_id
+        folder = Path(artifact_dir) / RERANKER_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{model_id}.txt"
+        self.booster.save_model(str(path), num_iteration=self.meta.get("best_iteration") or None)
+        info = {"model_id": model_id, "feature_names": list(self.feature_names), **self.meta}
+        (folder / f"{model_id}.json").write_text(json.dumps(info, indent=2, sort_keys=True))
+        return path
+
+    @classmethod
+    def load(cls, artifact_dir: Path, model_id: str = "default") -> LightGbmReranker:
+        """Load a model saved by :meth:`save`."""
+        import lightgbm as lgb
+
+        folder = Path(artifact_dir) / RERANKER_DIR
+        path, info_path = folder / f"{model_id}.txt", folder / f"{model_id}.json"
+        if not path.exists() or not info_path.exists():
+            raise ArtifactError(
+                f"reranker model '{model_id}' not found in {folder}; run `liner build` or pick "
+                "an existing reranker_model_id"
+            )
+        try:
+            booster = lgb.Booster(model_file=str(path))
+            info = json.loads(info_path.read_text())
+        except (lgb.basic.LightGBMError, ValueError) as exc:
+            raise ArtifactError(f"cannot read reranker model {path}: {exc}") from exc
+        names = tuple(info.pop("feature_names"))
+        return cls(booster=booster, feature_names=names, model_id=model_id, meta=info)
+
+    @staticmethod
+    def available(artifact_dir: Path) -> list[str]:
+        """Model ids saved in ``artifact_dir``."""
+        folder = Path(artifact_dir) / RERANKER_DIR
+        return sorted(p.stem for p in folder.glob("*.txt")) if folder.exists() else []
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class RankingData:
+    """Grouped learning-to-rank data: one group of rows per (listener, cut-off)."""
+
+    features: np.ndarray
+    labels: np.ndarray
+    groups: np.ndarray
+    feature_names: tuple[str, ...]
+
+
+__all__ = ["RERANKER_DIR", "LightGbmReranker", "LinearScorer", "RankingData", "Scorer", "align"]
