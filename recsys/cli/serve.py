@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import signal
 import threading
@@ -13,20 +12,21 @@ import click
 
 from recsys.errors import LinerError
 from recsys.settings import LinerSettings
+from recsys.store import Store
 
 logger = logging.getLogger(__name__)
 
-# Optional features, wired when their module is installed: (module, attribute).
-METERING = ("recsys.metering", "metering_report")
-PIPELINE = ("recsys.pipeline", "load_recommender")
 
+def integrity_metering(store: Store, rights_holder_id: str | None) -> dict[str, Any]:
+    """The metering report of ``recsys.integrity`` as a dict, optionally for one holder."""
+    from recsys.integrity.metering_report import metering_report_from_store
 
-def optional(module: str, attr: str) -> Any:
-    """``module.attr``, or None when the module or attribute is not there."""
-    try:
-        return getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError):
-        return None
+    report = metering_report_from_store(store).to_dict()
+    if rights_holder_id is not None:
+        report["holders"] = [
+            h for h in report["holders"] if h["rights_holder_id"] == rights_holder_id
+        ]
+    return report
 
 
 @click.command("serve")
@@ -79,27 +79,21 @@ def run(
     settings: LinerSettings, *, grace: float = 10.0, stop: threading.Event | None = None
 ) -> None:
     """Start the server, load artifacts, serve until ``stop`` is set or a signal arrives."""
+    from recsys.experiments import ExperimentRegistry
+    from recsys.pipeline import load_recommender
     from recsys.service import LinerServer, ServiceDeps, ServiceMetrics, ServingState
+    from recsys.store import open_store
 
-    open_store = optional("recsys.store", "open_store")
-    store = open_store(settings.db) if open_store is not None else None
-    load_recommender = optional(*PIPELINE)
-    if load_recommender is None:
-        raise click.ClickException(
-            "the recommendation pipeline (recsys.pipeline.load_recommender) is not installed"
-        )
+    store = open_store(settings.db)
     experiments_loader = None
     if settings.experiments_dir is not None:
-        registry_type = optional("recsys.experiments", "ExperimentRegistry")
-        if registry_type is None:
-            raise click.ClickException("--experiments needs recsys.experiments, not installed")
         folder = settings.experiments_dir
-        experiments_loader = lambda: registry_type(folder).current()  # noqa: E731
+        experiments_loader = lambda: ExperimentRegistry(folder).current()  # noqa: E731
     state = ServingState(
         factory=lambda d: load_recommender(d, store, settings), experiments=experiments_loader
     )
     deps = ServiceDeps(
-        state=state, store=store, metrics=ServiceMetrics(), metering=optional(*METERING)
+        state=state, store=store, metrics=ServiceMetrics(), metering=integrity_metering
     )
     server = LinerServer(settings, deps)
     bound = server.start()
@@ -119,8 +113,7 @@ def run(
     finally:
         click.echo("shutting down: draining in-flight calls")
         server.stop(grace)
-        if store is not None:
-            store.close()
+        store.close()
 
 
-__all__ = ["run", "serve_command"]
+__all__ = ["integrity_metering", "run", "serve_command"]

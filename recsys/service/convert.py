@@ -301,18 +301,19 @@ def consent_entry_pb(entry: ConsentEntry) -> pbg.ConsentEntry:
 
 
 def metering_pb(report: Mapping[str, Any]) -> pbg.MeteringReportResponse:
-    """A metering report given as a JSON-able mapping (``rows`` of per-holder figures)."""
+    """A metering report given as a JSON-able mapping (``MeteringReport.to_dict()``: per-holder
+    ``holders`` with ``plays`` and ``ai_influenced_plays``, totals at the top level)."""
     rows = [
         pbg.RightsHolderPlays(
             rights_holder_id=str(r.get("rights_holder_id", "")),
-            credited_plays=float(r.get("credited_plays", r.get("plays", 0.0))),
+            credited_plays=float(r.get("plays", 0.0)),
             ai_influenced_plays=float(r.get("ai_influenced_plays", 0.0)),
         )
-        for r in report.get("rows", ())
+        for r in report.get("holders", ())
     ]
     return pbg.MeteringReportResponse(
         rows=rows,
-        total_plays=float(report.get("total_plays", 0.0)),
+        total_plays=float(report.get("plays", 0.0)),
         attribution_completeness=float(report.get("attribution_completeness", 0.0)),
         ai_influenced_share=float(report.get("ai_influenced_share", 0.0)),
         report_json=json.dumps(report, sort_keys=True, default=str),

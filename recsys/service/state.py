@@ -5,8 +5,6 @@ using it, so a reload never changes the model under a call in flight."""
 from __future__ import annotations
 
 import hashlib
-import importlib
-import json
 import logging
 import threading
 import time
@@ -16,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from recsys.artifacts import MANIFEST_NAME, verify_manifest
 from recsys.errors import ArtifactError
 from recsys.params import PolicyParams
 from recsys.pipeline.api import Recommender
@@ -59,33 +58,14 @@ NO_EXPERIMENTS = ResolvedAssignment(params=PolicyParams())
 
 
 def verify_artifacts(artifact_dir: Path) -> str:
-    """Check an artifact directory's manifest and return its version id.
-
-    Uses ``recsys.artifacts.verify_manifest`` (sha256 of every file) when that module is
-    installed; otherwise only requires a readable ``manifest.json``.
+    """Check an artifact directory against its manifest (sha256 of every file) and return
+    its version id: the first 16 hex digits of the manifest's own sha256.
 
     Raises:
         ArtifactError: the directory or manifest is missing or does not check out.
     """
-    manifest = artifact_dir / "manifest.json"
-    if not manifest.is_file():
-        raise ArtifactError(f"{artifact_dir} has no manifest.json; build it with `liner build`")
-    try:
-        verifier = importlib.import_module("recsys.artifacts").verify_manifest
-    except (ImportError, AttributeError):
-        logger.warning("recsys.artifacts.verify_manifest not available; checking JSON only")
-        verifier = None
-    if verifier is not None:
-        verifier(artifact_dir)
-    raw = manifest.read_bytes()
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ArtifactError(f"{manifest} is not valid JSON: {exc}") from exc
-    for key in ("artifact_id", "id", "version"):
-        if isinstance(data, dict) and isinstance(data.get(key), str | int):
-            return str(data[key])
-    return hashlib.sha256(raw).hexdigest()[:16]
+    verify_manifest(artifact_dir)
+    return hashlib.sha256((artifact_dir / MANIFEST_NAME).read_bytes()).hexdigest()[:16]
 
 
 def resolve_assignment(assignment: Any) -> ResolvedAssignment:

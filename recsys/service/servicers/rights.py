@@ -14,12 +14,13 @@ import grpc
 from recsys.api.v1 import rights_pb2 as pbg
 from recsys.api.v1 import rights_pb2_grpc as pbg_grpc
 from recsys.domain import ConsentAction, ConsentEntry
+from recsys.errors import NotFoundError
+from recsys.integrity.quarantine import release_track
 from recsys.service import convert, requestlog
 from recsys.service import validation as v
 from recsys.service.auth import current_principal
 from recsys.service.errors import NotAvailableError
 from recsys.service.servicers.deps import ServiceDeps
-from recsys.store import QuarantineRecord
 
 
 class RightsServicer(pbg_grpc.RightsServiceServicer):
@@ -75,19 +76,13 @@ class RightsServicer(pbg_grpc.RightsServiceServicer):
         self, request: pbg.ReleaseQuarantineRequest, context: grpc.ServicerContext
     ) -> pbg.ReleaseQuarantineResponse:
         track_id = v.identifier("track_id", request.track_id)
-        reason = v.text("reason", request.reason, v.MAX_REASON_CHARS)
+        reason = v.text("reason", request.reason, v.MAX_REASON_CHARS, required=True)
         store = self._deps.require_store()
+        if store.get_track(track_id) is None:
+            raise NotFoundError(f"track_id: no track {track_id!r}")
         if track_id not in store.quarantined_ids():
             return pbg.ReleaseQuarantineResponse(track_id=track_id, released=False)
-        record = QuarantineRecord(
-            track_id=track_id,
-            quarantined=False,
-            reasons=("released",),
-            evidence={"release_reason": reason} if reason else {},
-            actor=current_principal().actor,
-            at=datetime.now(UTC),
-        )
-        store.record_quarantine([record])
+        release_track(store, track_id, actor=current_principal().actor, reason=reason)
         self._deps.metrics.quarantine_releases.inc()
         requestlog.annotate(track_id=track_id, released=True)
         return pbg.ReleaseQuarantineResponse(track_id=track_id, released=True)
