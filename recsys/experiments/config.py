@@ -23,7 +23,7 @@ HOLDOUT_VARIANT = "holdout"
 Direction = Literal["higher_is_better", "lower_is_better"]
 
 METRICS: dict[str, tuple[Direction, str]] = {
-    "play_through_rate": ("higher_is_better", "plays ÷ served items"),
+    "play_through_rate": ("higher_is_better", "served items played ÷ served items"),
     "skip_rate": ("lower_is_better", "skips ÷ (plays + skips)"),
     "save_rate": ("higher_is_better", "saves ÷ served items"),
     "human_artist_play_share": ("higher_is_better", "plays of human-made tracks ÷ plays"),

@@ -1,0 +1,172 @@
+"""`liner experiments`: validate A/B config folders, show a listener's variants, analyse logs."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from recsys.errors import LinerError
+
+_DIR_HELP = "Experiments folder (default: LINER_EXPERIMENTS_DIR, else ./experiments)."
+
+
+def _directory(directory: Path | None) -> Path:
+    if directory is not None:
+        return directory
+    from recsys.settings import LinerSettings
+
+    return LinerSettings().experiments_dir or Path("experiments")
+
+
+@click.group("experiments")
+def experiments_group() -> None:
+    """Validate, assign and analyse A/B experiments (one YAML file per experiment).
+
+    Example:
+
+        liner experiments validate experiments
+    """
+
+
+@experiments_group.command("validate")
+@click.argument("directory", type=click.Path(path_type=Path))
+def validate_command(directory: Path) -> None:
+    """Check every experiment file in DIRECTORY and the rules between files.
+
+    Every problem is printed with its file, line, field and an allowed value; the exit code
+    is 1 when there is any.
+
+    Example:
+
+        liner experiments validate experiments
+    """
+    from recsys.experiments import load_experiments
+    from recsys.experiments.experiment_set import experiment_files
+
+    try:
+        experiments = load_experiments(directory)
+    except LinerError as exc:
+        raise click.ClickException(str(exc)) from exc
+    now = datetime.now(UTC)
+    for cfg in experiments.experiments:
+        state = "running" if cfg.is_active(now) else "not running now"
+        variants = ", ".join(
+            f"{v.name} {w:.0%}" for v, w in zip(cfg.variants, cfg.weights, strict=True)
+        )
+        click.echo(
+            f"ok  {cfg.name} ({experiments.files[cfg.name].name}): layer {cfg.layer} "
+            f"[{cfg.range[0]:g}, {cfg.range[1]:g}), traffic {cfg.traffic:g}, holdout "
+            f"{cfg.holdout:g}, {variants}; {state}"
+        )
+    count = len(experiment_files(directory))
+    click.echo(f"{count} file{'s' if count != 1 else ''} valid.")
+
+
+@experiments_group.command("assign")
+@click.argument("listener_id")
+@click.option("--dir", "directory", type=click.Path(path_type=Path), help=_DIR_HELP)
+@click.option("--at", "at", type=click.DateTime(), help="Time to assign at (default: now, UTC).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def assign_command(
+    listener_id: str, directory: Path | None, at: datetime | None, as_json: bool
+) -> None:
+    """Show LISTENER_ID's variant in every running experiment and the resulting parameters.
+
+    Example:
+
+        liner experiments assign listener-42 --dir experiments --json
+    """
+    from recsys.experiments import load_experiments
+    from recsys.params import PolicyParams
+
+    try:
+        experiments = load_experiments(_directory(directory))
+    except LinerError as exc:
+        raise click.ClickException(str(exc)) from exc
+    now = (at.replace(tzinfo=UTC) if at.tzinfo is None else at) if at else datetime.now(UTC)
+    assignment = experiments.assign(listener_id, now=now)
+    defaults = PolicyParams().model_dump()
+    params = assignment.params.model_dump()
+    changed = {k: v for k, v in params.items() if v != defaults[k]}
+    if as_json:
+        payload = {
+            "listener_id": listener_id,
+            "at": now.isoformat(),
+            "label": assignment.label,
+            "exposures": [
+                {
+                    "experiment": e.experiment,
+                    "variant": e.variant,
+                    "layer": e.layer,
+                    "in_holdout": e.in_holdout,
+                }
+                for e in assignment.exposures
+            ],
+            "changed_params": changed,
+            "params": params,
+        }
+        click.echo(json.dumps(payload, sort_keys=True))
+        return
+    if not assignment.exposures:
+        click.echo(f"{listener_id}: in no running experiment; default parameters.")
+        return
+    for e in assignment.exposures:
+        note = " (held out: defaults)" if e.in_holdout else ""
+        click.echo(f"{e.experiment} [{e.layer}]: {e.variant}{note}")
+    click.echo(
+        "changed parameters: " + (json.dumps(changed, sort_keys=True) if changed else "none")
+    )
+
+
+@experiments_group.command("analyze")
+@click.option(
+    "--logs",
+    "logs",
+    required=True,
+    help="Store file / sqlite:/// URL, or a folder with slates.jsonl and events.jsonl.",
+)
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Folder for analysis.json and report.html.",
+)
+@click.option("--dir", "directory", type=click.Path(path_type=Path), help=_DIR_HELP)
+@click.option(
+    "--alpha",
+    default=0.05,
+    show_default=True,
+    type=click.FloatRange(0.001, 0.2),
+    help="1 - confidence level.",
+)
+def analyze_command(logs: str, out: Path, directory: Path | None, alpha: float) -> None:
+    """Per-variant metrics with confidence intervals, a sample-ratio check and a verdict.
+
+    Example:
+
+        liner experiments analyze --logs var/liner.db --dir experiments --out var/ab-report
+    """
+    from recsys.experiments import load_experiments
+    from recsys.experiments.analysis import analyze
+    from recsys.experiments.logs import load_logs
+    from recsys.experiments.report import write_report
+
+    try:
+        experiments = load_experiments(_directory(directory))
+        result = analyze(experiments, load_logs(logs), alpha=alpha)
+    except LinerError as exc:
+        raise click.ClickException(str(exc)) from exc
+    json_path, html_path = write_report(result, out)
+    for exp in result["experiments"]:
+        srm = " (SAMPLE RATIO MISMATCH)" if exp["srm"]["mismatch"] else ""
+        click.echo(f"{exp['name']}: {exp['verdict']}{srm}")
+    if not result["experiments"]:
+        click.echo("no configured experiment appears in these logs")
+    click.echo(f"wrote {json_path} and {html_path}")
+
+
+__all__ = ["experiments_group"]
