@@ -63,8 +63,10 @@ def test_log_events_is_idempotent(running: Running) -> None:
     events[0].at.FromDatetime(at)
     with running.client() as client:
         first = client.log_events(events)
-        again = client.log_events([*events, feedback_pb2.Event(
-            event_id="e9", listener_id="u1", track_id="t2", type=feedback_pb2.EVENT_TYPE_LIKE)])  # fmt: skip
+        like = feedback_pb2.Event(
+            event_id="e9", listener_id="u1", track_id="t2", type=feedback_pb2.EVENT_TYPE_LIKE
+        )
+        again = client.log_events([*events, like])
     assert (first.accepted, first.duplicates) == (3, 0)
     assert (again.accepted, again.duplicates) == (1, 3)
     stored = running.store.listener_events("u1")
