@@ -114,7 +114,8 @@ class LinerClient:
             try:
                 return method(request, timeout=max(remaining, 0.001), metadata=self._metadata)
             except grpc.RpcError as exc:
-                code = exc.code() if isinstance(exc, grpc.Call) else None
+                code_fn = getattr(exc, "code", None)
+                code = code_fn() if callable(code_fn) else None
                 backoff = min(0.05 * 2**attempt, 1.0)
                 retry = idempotent and code in RETRYABLE and attempt < self.retries
                 if not retry or time.monotonic() + backoff >= deadline:

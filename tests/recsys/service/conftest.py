@@ -69,14 +69,14 @@ def start_server(tmp_path: Path, store: Store) -> Iterator[Callable[..., Running
         **overrides: Any,
     ) -> Running:
         rec = recommender or FakeRecommender()
-        settings = LinerSettings(
-            host="127.0.0.1",
-            port=0,
-            metrics_port=None,
-            admin_tokens=[ADMIN_TOKEN],
-            rights_tokens=[RIGHTS_TOKEN],
-            **overrides,
-        )
+        base: dict[str, Any] = {
+            "host": "127.0.0.1",
+            "port": 0,
+            "metrics_port": None,
+            "admin_tokens": [ADMIN_TOKEN],
+            "rights_tokens": [RIGHTS_TOKEN],
+        }
+        settings = LinerSettings(**{**base, **overrides})
         factory_calls = {"n": 0}
 
         def factory(_: Path) -> FakeRecommender:
