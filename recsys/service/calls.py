@@ -12,7 +12,7 @@ from typing import Any
 import grpc
 
 from recsys.service import requestlog
-from recsys.service.errors import DeadlineError
+from recsys.service.errors import DeadlineError, RequestError
 from recsys.service.limits import ConcurrencyLimiter
 from recsys.service.metrics import ServiceMetrics
 from recsys.service.status import status_for
@@ -24,16 +24,41 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 Behavior = Callable[[Any, grpc.ServicerContext], Any]
 
 
+class MalformedRequest:
+    """Stands in for a request whose bytes did not parse, so the call can answer
+    INVALID_ARGUMENT instead of gRPC's generic INTERNAL."""
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+
+
 def wrap_unary(
-    handler: grpc.RpcMethodHandler | None, around: Callable[[Behavior], Behavior]
+    handler: grpc.RpcMethodHandler | None,
+    around: Callable[[Behavior], Behavior],
+    *,
+    tolerate_malformed: bool = False,
 ) -> grpc.RpcMethodHandler | None:
     """A copy of a unary-unary ``handler`` whose behaviour is ``around(behaviour)``; other
-    handlers (streaming health watches, reflection) are returned unchanged."""
+    handlers (streaming health watches, reflection) are returned unchanged.
+
+    With ``tolerate_malformed`` a request that fails to parse reaches the behaviour as a
+    :class:`MalformedRequest`.
+    """
     if handler is None or handler.unary_unary is None:
         return handler
+    deserializer = handler.request_deserializer
+    if tolerate_malformed and deserializer is not None:
+        parse = deserializer
+
+        def deserializer(raw: bytes) -> Any:
+            try:
+                return parse(raw)
+            except Exception as exc:  # protobuf raises DecodeError, or others on odd input
+                return MalformedRequest(f"request bytes do not parse: {type(exc).__name__}")
+
     return grpc.unary_unary_rpc_method_handler(
         around(handler.unary_unary),
-        request_deserializer=handler.request_deserializer,
+        request_deserializer=deserializer,
         response_serializer=handler.response_serializer,
     )
 
@@ -69,7 +94,11 @@ class CallInterceptor(grpc.ServerInterceptor):
             return handler
         metadata = handler_call_details.invocation_metadata
         name = method.rsplit("/", 1)[-1]
-        return wrap_unary(handler, lambda inner: self._around(inner, name, method, metadata))
+        return wrap_unary(
+            handler,
+            lambda inner: self._around(inner, name, method, metadata),
+            tolerate_malformed=True,
+        )
 
     def _around(self, inner: Behavior, name: str, method: str, metadata: Any) -> Behavior:
         def behavior(request: Any, context: grpc.ServicerContext) -> Any:
@@ -83,6 +112,8 @@ class CallInterceptor(grpc.ServerInterceptor):
                     # A call that waited for a thread past its deadline is dropped unworked.
                     if not context.is_active():
                         raise DeadlineError("deadline passed or call cancelled before start")
+                    if isinstance(request, MalformedRequest):
+                        raise RequestError("request", request.problem)
                     return inner(request, context)
             except Exception as exc:
                 already = context.code() if hasattr(context, "code") else None
@@ -106,6 +137,7 @@ __all__ = [
     "API_PREFIX",
     "REQUEST_ID_HEADER",
     "CallInterceptor",
+    "MalformedRequest",
     "incoming_request_id",
     "wrap_unary",
 ]
