@@ -101,9 +101,10 @@ def run(
     if server.metrics_port is not None:
         click.echo(f"metrics on http://{settings.host}:{server.metrics_port}/metrics")
     stop = stop or threading.Event()
+    previous = {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
+            previous[sig] = signal.signal(sig, lambda *_: stop.set())
     try:
         loaded = state.load(settings.artifacts)
         state.load_experiments()
@@ -114,6 +115,8 @@ def run(
         click.echo("shutting down: draining in-flight calls")
         server.stop(grace)
         store.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 __all__ = ["integrity_metering", "run", "serve_command"]

@@ -1,0 +1,144 @@
+"""Units of the service layer: limiter, authorizer, client retries, proto drift, CLI."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from click.testing import CliRunner
+
+from recsys.errors import PermissionDeniedError
+from recsys.service import LinerClient
+from recsys.service.auth import ADMIN, ANONYMOUS, RIGHTS, Authorizer
+from recsys.service.errors import OverloadedError, UnauthenticatedError
+from recsys.service.limits import ConcurrencyLimiter
+from recsys.settings import LinerSettings
+from tests.recsys.service.fakes import FakeRecommender, artifact_dir
+
+
+def test_limiter_rejects_beyond_cap_and_frees_slots() -> None:
+    limiter = ConcurrencyLimiter({"Reload": 1})
+    with limiter.slot("Reload"):
+        with pytest.raises(OverloadedError, match="limit 1"):
+            limiter.slot("Reload").__enter__()
+        with limiter.slot("Recommend"):  # not limited
+            assert limiter.in_flight("Reload") == 1
+    assert limiter.in_flight("Reload") == 0
+    assert limiter.try_acquire("Reload")
+
+
+def test_authorizer_roles() -> None:
+    auth = Authorizer({ADMIN: ["a1"], RIGHTS: ["r1"]})
+    reload = "/linernotes.v1.AdminService/ReloadArtifacts"
+    revoke = "/linernotes.v1.RightsService/RevokeConsent"
+    bearer = lambda t: [("authorization", f"Bearer {t}")]  # noqa: E731
+    assert auth.authorize("/linernotes.v1.RecommendationService/Recommend", []) is ANONYMOUS
+    assert auth.authorize(reload, bearer("a1")).role == ADMIN
+    assert auth.authorize(revoke, bearer("r1")).actor.startswith("rights:")
+    assert "r1" not in auth.authorize(revoke, bearer("r1")).actor
+    with pytest.raises(PermissionDeniedError, match="needs admin"):
+        auth.authorize(reload, bearer("r1"))
+    with pytest.raises(UnauthenticatedError):
+        auth.authorize(revoke, [])
+    with pytest.raises(UnauthenticatedError):
+        auth.authorize(revoke, bearer("nope"))
+
+
+class FakeError(grpc.RpcError):
+    def __init__(self, code: grpc.StatusCode) -> None:
+        self._code = code
+
+    def code(self) -> grpc.StatusCode:
+        return self._code
+
+
+@pytest.mark.parametrize(
+    ("idempotent", "code", "attempts"),
+    [
+        (True, grpc.StatusCode.UNAVAILABLE, 3),
+        (False, grpc.StatusCode.UNAVAILABLE, 1),
+        (True, grpc.StatusCode.INVALID_ARGUMENT, 1),
+    ],
+    ids=["idempotent-retried", "not-idempotent", "not-retryable-code"],
+)
+def test_client_retries_only_idempotent_unavailable(
+    idempotent: bool, code: grpc.StatusCode, attempts: int
+) -> None:
+    seen: list[float] = []
+
+    def method(request: Any, *, timeout: float, metadata: Any) -> str:
+        seen.append(timeout)
+        if len(seen) < 3:
+            raise FakeError(code)
+        return "ok"
+
+    client = LinerClient("127.0.0.1:1", timeout=10.0, retries=3)
+    try:
+        if attempts == 3:
+            assert client.call(method, None, idempotent=idempotent) == "ok"
+        else:
+            with pytest.raises(FakeError):
+                client.call(method, None, idempotent=idempotent)
+    finally:
+        client.close()
+    assert len(seen) == attempts
+    assert all(t <= 10.0 for t in seen)
+
+
+def test_generated_code_matches_protos() -> None:
+    from recsys.api import generate
+
+    assert generate.check() == []
+
+
+def test_serve_help_has_example() -> None:
+    from recsys.cli import main
+
+    result = CliRunner().invoke(main, ["serve", "--help"])
+    assert result.exit_code == 0 and "liner serve --artifacts" in result.output
+
+
+def test_serve_run_loads_prints_port_and_drains(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import recsys.pipeline
+    from recsys.cli.serve import run
+
+    art = artifact_dir(tmp_path)
+    monkeypatch.setattr(recsys.pipeline, "load_recommender", lambda *a, **k: FakeRecommender())
+    settings = LinerSettings(
+        host="127.0.0.1", port=0, metrics_port=None, artifacts=art, db=str(tmp_path / "x.db")
+    )
+    stop = threading.Event()
+    thread = threading.Thread(target=run, args=(settings,), kwargs={"stop": stop, "grace": 1.0})
+    thread.start()
+    try:
+        out = ""
+        for _ in range(1000):
+            out += capsys.readouterr().out
+            if "serving artifacts" in out:
+                break
+            threading.Event().wait(0.01)
+        port = int(out.split("listening on 127.0.0.1:")[1].split()[0])
+        with LinerClient(f"127.0.0.1:{port}") as client:
+            assert len(client.recommend("u1", k=3).items) == 3
+    finally:
+        stop.set()
+        thread.join(10)
+    assert not thread.is_alive()
+
+
+def test_serve_refuses_bad_manifest(tmp_path: Path) -> None:
+    from recsys.cli import main
+
+    art = artifact_dir(tmp_path)
+    (art / "vectors.txt").write_text("changed\n")
+    result = CliRunner().invoke(
+        main,
+        ["serve", "--artifacts", str(art), "--db", str(tmp_path / "x.db"), "--port", "0",
+         "--metrics-port", "-1"],
+    )  # fmt: skip
+    assert result.exit_code != 0 and "sha256" in result.output
