@@ -346,6 +346,7 @@ __all__ = [
     "SOURCES",
     "SURFACES",
     "ai_label_pb",
+    "answer_item_pb",
     "artist",
     "artist_pb",
     "assignment_pb",
@@ -364,6 +365,44 @@ __all__ = [
     "timestamp",
     "track_pb",
 ]
+
+
+def _enum_from_text(mapping: Mapping[int, Any], value: Any) -> int:
+    for number, member in mapping.items():
+        if member.value == value:
+            return number
+    return 0
+
+
+def answer_item_pb(item: Any) -> pbc.RecommendedItem:
+    """An agent answer item: a domain :class:`RecommendedItem`, or the agent's ``AnswerItem``
+    whose ``card`` holds the track's label and credits as JSON-like values."""
+    if isinstance(item, RecommendedItem):
+        return item_pb(item)
+    card: Mapping[str, Any] = getattr(item, "card", {}) or {}
+    label: Mapping[str, Any] = card.get("ai_label", {}) or {}
+    return pbc.RecommendedItem(
+        track=pbc.Track(id=str(card.get("track_id", "")), title=str(card.get("title", ""))),
+        credits=[
+            pbc.Credit(
+                artist_id=str(c.get("artist_id", "")),
+                name=str(c.get("name", "")),
+                role=_enum_from_text(ROLES, c.get("role")),  # type: ignore[arg-type]
+                share=float(c.get("share", 0.0)),
+                artist_kind=_enum_from_text(KINDS, c.get("kind")),  # type: ignore[arg-type]
+            )
+            for c in card.get("credits", ())
+        ],
+        ai_label=pbc.AiLabel(
+            involvement=_enum_from_text(INVOLVEMENT, label.get("involvement")),  # type: ignore[arg-type]
+            parts=[_enum_from_text(PARTS, x) for x in label.get("parts", ())],  # type: ignore[misc]
+            source=_enum_from_text(SOURCES, label.get("source")),  # type: ignore[arg-type]
+            confidence=float(label.get("confidence", 1.0)),
+        ),
+        reasons=list(getattr(item, "reasons", ())),
+        score=float(getattr(item, "score", 0.0)),
+        position=int(getattr(item, "position", 0)),
+    )
 
 
 def converse_pb(answer: Any, *, session_id: str, request_id: str) -> Any:
@@ -388,6 +427,6 @@ def converse_pb(answer: Any, *, session_id: str, request_id: str) -> Any:
         session_id=str(getattr(answer, "session_id", "") or session_id),
         request_id=str(getattr(answer, "request_id", "") or request_id),
         summary=str(getattr(answer, "summary", "")),
-        items=items_pb(getattr(answer, "items", ()) or ()),
+        items=[answer_item_pb(i) for i in getattr(answer, "items", ()) or ()],
         trace=trace,
     )

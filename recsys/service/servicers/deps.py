@@ -19,9 +19,9 @@ MeteringReporter = Callable[[Store, str | None], Mapping[str, Any]]
 
 
 class Conversation(Protocol):
-    """The discovery agent, as the service calls it."""
+    """The discovery agent as the service calls it (``agent.discovery.DiscoveryAgent``)."""
 
-    def converse(self, *, session_id: str, listener_id: str, message: str) -> Any:
+    def ask(self, message: str, *, listener_id: str | None, session_id: str | None) -> Any:
         """One turn: an answer with ``summary``, ``items``, ``trace`` and ``session_id``."""
         ...
 

@@ -27,7 +27,7 @@ class DiscoveryServicer(pbd_grpc.DiscoveryServiceServicer):
         agent = self._deps.conversation
         if agent is None:
             raise NotAvailableError("the discovery agent is not installed on this server")
-        answer = agent.converse(session_id=session_id, listener_id=listener_id, message=message)
+        answer = agent.ask(message, listener_id=listener_id, session_id=session_id or None)
         ensure_active(context)
         items = getattr(answer, "items", ()) or ()
         self._deps.metrics.observe_items(items)
