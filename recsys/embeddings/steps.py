@@ -1,0 +1,315 @@
+"""The embedding steps of `liner build`: catalog, text, audio, collab, projection, fusion,
+indexes. Models are fitted only on tracks whose rights holders grant ``ai_training``
+(``catalog/training_mask.npy``); every track is embedded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import scipy.sparse as sp
+from tqdm import tqdm
+
+from recsys.embeddings.audio import (
+    AudioEncoder,
+    DescriptorAudioEncoder,
+    LibrosaAudioEncoder,
+    load_audio_encoder,
+)
+from recsys.embeddings.collaborative import fit_als, interaction_strengths
+from recsys.embeddings.fusion import PcaReducer, fuse, normalise_rows
+from recsys.embeddings.projection import ContentProjection
+from recsys.embeddings.text import VectorCache, embed_with_cache, load_text_model, track_text
+from recsys.index import FaissIndex
+
+if TYPE_CHECKING:
+    from recsys.build import BuildContext
+
+logger = logging.getLogger(__name__)
+
+MASK = "catalog/training_mask.npy"
+IDS = "track_ids.npy"
+
+
+def _sha(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _texts(ctx: BuildContext) -> list[str]:
+    return [track_text(t, ctx.artist_names) for t in ctx.tracks]
+
+
+# -- catalog -------------------------------------------------------------------------------
+def catalog_inputs(ctx: BuildContext) -> Any:
+    return {"ids": _sha(ctx.track_ids.tolist()), "mask": _sha(ctx.training_mask.tolist())}
+
+
+def catalog_run(ctx: BuildContext) -> dict[str, Any]:
+    ctx.save_npy(IDS, ctx.track_ids)
+    ctx.save_npy(MASK, ctx.training_mask)
+    return {"tracks": len(ctx.track_ids), "training_tracks": int(ctx.training_mask.sum())}
+
+
+# -- text ----------------------------------------------------------------------------------
+def text_inputs(ctx: BuildContext) -> Any:
+    model = getattr(ctx.text_model, "name", None) or ctx.settings.text_model
+    return {"model": model, "texts": _sha(_texts(ctx))}
+
+
+def text_run(ctx: BuildContext) -> dict[str, Any]:
+    model_name = str(text_inputs(ctx)["model"])
+    model = ctx.text_model if ctx.text_model is not None else load_text_model(model_name)
+    cache = VectorCache(ctx.cache_dir / f"text-{_sha(model_name)[:16]}.npz")
+    texts = _texts(ctx)
+    vectors, n_new = embed_with_cache(
+        texts, model, model_name, cache, batch_size=ctx.settings.text_batch_size
+    )
+    cache.save()
+    ctx.save_npy("vectors/text.npy", vectors)
+    return {"embedded": n_new, "cached": len(texts) - n_new, "dim": int(vectors.shape[1])}
+
+
+# -- audio ---------------------------------------------------------------------------------
+def _audio_encoder(ctx: BuildContext) -> AudioEncoder | None:
+    cfg = ctx.config
+    if ctx.audio_encoder is not None:
+        return ctx.audio_encoder
+    if cfg.audio_encoder:
+        return load_audio_encoder(cfg.audio_encoder, cfg.audio_encoder_weights)
+    if any(t.audio_path for t in ctx.tracks):
+        return LibrosaAudioEncoder(sample_rate=cfg.audio_sample_rate, seconds=cfg.audio_seconds)
+    names = sorted({f"audio_{k}" for t in ctx.tracks for k in t.audio_descriptors})
+    return DescriptorAudioEncoder(names) if names else None
+
+
+def _file_stamp(path: str | None) -> str:
+    if not path:
+        return ""
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return "missing"
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+def audio_inputs(ctx: BuildContext) -> Any:
+    enc = _audio_encoder(ctx)
+    sources = [
+        (t.audio_path, _file_stamp(t.audio_path), sorted(t.audio_descriptors.items()))
+        for t in ctx.tracks
+    ]
+    return {
+        "encoder": getattr(enc, "name", None),
+        "sources": _sha(sources),
+        "mask": ctx.file_sha(MASK),
+        "dim": ctx.config.fusion.audio_dim,
+    }
+
+
+def _raw_audio(ctx: BuildContext, enc: AudioEncoder) -> np.ndarray:
+    if isinstance(enc, DescriptorAudioEncoder):
+        rows = [{f"audio_{k}": v for k, v in t.audio_descriptors.items()} for t in ctx.tracks]
+        return enc.encode(rows)
+    cache = VectorCache(ctx.cache_dir / f"audio-{_sha(enc.name)[:16]}.npz")
+    out = np.zeros((len(ctx.tracks), enc.dim), dtype=np.float32)
+    for i, track in enumerate(tqdm(ctx.tracks, desc="audio", unit="track", leave=False)):
+        if not track.audio_path:
+            continue
+        key = _sha(enc.name, track.audio_path, _file_stamp(track.audio_path))
+        cached = cache.get(key)
+        if cached is None:
+            cached = enc.encode([track.audio_path])[0]
+            cache.put(key, cached)
+        out[i] = cached
+    cache.save()
+    return out
+
+
+def audio_run(ctx: BuildContext) -> dict[str, Any]:
+    enc = _audio_encoder(ctx)
+    n = len(ctx.tracks)
+    if enc is None:
+        ctx.save_npy("vectors/audio.npy", np.zeros((n, 1), dtype=np.float32))
+        return {"encoder": None}
+    raw = _raw_audio(ctx, enc)
+    has = np.any(raw, axis=1)
+    fit_rows = has & ctx.load_npy(MASK)
+    pca = PcaReducer.fit(raw[fit_rows], ctx.config.fusion.audio_dim, standardise=True)
+    pca.save(ctx.path("models/audio_pca.npz"))
+    ctx.save_npy("vectors/audio.npy", normalise_rows(pca.transform(raw)))
+    return {"encoder": enc.name, "with_audio": int(has.sum()), "fit_on": int(fit_rows.sum())}
+
+
+# -- collaborative -------------------------------------------------------------------------
+def collab_inputs(ctx: BuildContext) -> Any:
+    return {
+        "events": ctx.events_hash,
+        "ids": ctx.file_sha(IDS),
+        "als": ctx.config.als.model_dump(),
+        "seed": ctx.settings.seed,
+    }
+
+
+def collab_run(ctx: BuildContext) -> dict[str, Any]:
+    events = ctx.events
+    if not events.empty:
+        events = events[events["track_id"].astype(str).isin(set(ctx.track_ids.tolist()))]
+    users, user_f, items, item_f = fit_als(events, ctx.config.als, seed=ctx.settings.seed)
+    row_of = {t: i for i, t in enumerate(ctx.track_ids.tolist())}
+    collab = np.zeros((len(ctx.track_ids), ctx.config.als.factors), dtype=np.float32)
+    collab[[row_of[str(t)] for t in items]] = item_f
+    pairs = interaction_strengths(events)
+    counts = np.zeros(len(ctx.track_ids), dtype=np.int64)
+    per_track = pairs.groupby("track_id")["listener_id"].nunique()
+    counts[[row_of[str(t)] for t in per_track.index]] = per_track.to_numpy()
+    ctx.save_npy("vectors/collab_als.npy", collab)
+    ctx.save_npy("catalog/listener_counts.npy", counts)
+    ctx.save_npy("models/als_user_ids.npy", users)
+    ctx.save_npy("models/als_user_factors.npy", user_f)
+    return {"listeners": len(users), "tracks_with_plays": len(items), "pairs": len(pairs)}
+
+
+# -- projection ----------------------------------------------------------------------------
+def projection_inputs(ctx: BuildContext) -> Any:
+    files = ["vectors/text.npy", "vectors/audio.npy", "vectors/collab_als.npy", MASK]
+    files.append("catalog/listener_counts.npy")
+    return {
+        "files": [ctx.file_sha(f) for f in files],
+        "projection": ctx.config.projection.model_dump(),
+        "text_dim": ctx.config.fusion.text_dim,
+        "min_plays": ctx.config.als.min_plays,
+    }
+
+
+def content_matrix(text_reduced: np.ndarray, audio: np.ndarray) -> np.ndarray:
+    """The projection's input: normalised reduced text beside normalised audio."""
+    return np.concatenate([normalise_rows(text_reduced), normalise_rows(audio)], axis=1)
+
+
+def projection_run(ctx: BuildContext) -> dict[str, Any]:
+    text = ctx.load_npy("vectors/text.npy")
+    audio = ctx.load_npy("vectors/audio.npy")
+    als = ctx.load_npy("vectors/collab_als.npy")
+    mask = ctx.load_npy(MASK)
+    warm = (ctx.load_npy("catalog/listener_counts.npy") >= ctx.config.als.min_plays) & np.any(
+        als, axis=1
+    )
+    text_pca = PcaReducer.fit(text[mask], ctx.config.fusion.text_dim)
+    text_pca.save(ctx.path("models/text_pca.npz"))
+    content = content_matrix(text_pca.transform(text), audio)
+    fit_rows = warm & mask
+    collab = np.where(warm[:, None], normalise_rows(als), 0.0).astype(np.float32)
+    source = np.where(warm, 1, 0).astype(np.uint8)
+    if fit_rows.sum() >= 2:
+        proj = ContentProjection.fit(
+            content[fit_rows],
+            normalise_rows(als[fit_rows]),
+            alpha=ctx.config.projection.ridge_alpha,
+        )
+        proj.save(ctx.path("models/projection.npz"))
+        cold = ~warm & np.any(content, axis=1)
+        collab[cold] = normalise_rows(proj.predict(content[cold]))
+        source[cold] = 2
+    else:
+        logger.warning("too few consented warm tracks (%d) to fit the projection", fit_rows.sum())
+    ctx.save_npy("vectors/collab.npy", collab)
+    ctx.save_npy("catalog/collab_source.npy", source)
+    return {
+        "fit_on": int(fit_rows.sum()),
+        "warm": int(warm.sum()),
+        "projected": int((source == 2).sum()),
+    }
+
+
+# -- fusion --------------------------------------------------------------------------------
+def fusion_inputs(ctx: BuildContext) -> Any:
+    files = ["vectors/text.npy", "vectors/audio.npy", "vectors/collab.npy", "models/text_pca.npz"]
+    files += ["models/als_user_ids.npy", "models/als_user_factors.npy"]
+    return {
+        "files": [ctx.file_sha(f) for f in files],
+        "events": ctx.events_hash,
+        "fusion": ctx.config.fusion.model_dump(),
+    }
+
+
+def fusion_run(ctx: BuildContext) -> dict[str, Any]:
+    cfg = ctx.config.fusion
+    weights = {"text": cfg.text_weight, "audio": cfg.audio_weight, "collab": cfg.collab_weight}
+    text_r = normalise_rows(
+        PcaReducer.load(ctx.work_dir / "models/text_pca.npz").transform(
+            ctx.load_npy("vectors/text.npy")
+        )
+    )
+    audio = ctx.load_npy("vectors/audio.npy")
+    collab = ctx.load_npy("vectors/collab.npy")
+    fused = fuse({"text": text_r, "audio": audio, "collab": collab}, weights)
+    ctx.save_npy("vectors/fused.npy", fused)
+    users = ctx.load_npy("models/als_user_ids.npy")
+    user_f = ctx.load_npy("models/als_user_factors.npy")
+    pairs = interaction_strengths(ctx.events)
+    row_of = {t: i for i, t in enumerate(ctx.track_ids.tolist())}
+    user_row = {u: i for i, u in enumerate(users.tolist())}
+    pairs = pairs[pairs["track_id"].isin(row_of) & pairs["listener_id"].isin(user_row)]
+    history = sp.csr_matrix(
+        (
+            pairs["strength"].to_numpy(dtype=np.float32),
+            (
+                pairs["listener_id"].map(user_row).to_numpy(),
+                pairs["track_id"].map(row_of).to_numpy(),
+            ),
+        ),
+        shape=(len(users), len(row_of)),
+    )
+    parts = {
+        "text": np.asarray(history @ text_r),
+        "audio": np.asarray(history @ audio),
+        "collab": user_f,
+    }
+    listeners = fuse(parts, weights) if len(users) else np.zeros((0, fused.shape[1]), np.float32)
+    ctx.save_npy("listeners/ids.npy", users)
+    ctx.save_npy("listeners/fused.npy", listeners)
+    return {"dim": int(fused.shape[1]), "listeners": len(users)}
+
+
+# -- indexes -------------------------------------------------------------------------------
+INDEXED = ("fused", "text")
+
+
+def indexes_inputs(ctx: BuildContext) -> Any:
+    files = [IDS, *(f"vectors/{name}.npy" for name in INDEXED)]
+    return {"files": [ctx.file_sha(f) for f in files], "index": ctx.config.index.model_dump()}
+
+
+def indexes_run(ctx: BuildContext) -> dict[str, Any]:
+    ids = ctx.load_npy(IDS)
+    info = {}
+    for name in INDEXED:
+        index = FaissIndex.build(ctx.load_npy(f"vectors/{name}.npy"), ids, ctx.config.index)
+        index.save(ctx.path(f"indexes/{name}.npz"))
+        info[name] = index.kind
+    return info
+
+
+def _register() -> None:
+    from recsys.build import BuildStep, register_build_step
+
+    for name, run, inputs in (
+        ("catalog", catalog_run, catalog_inputs),
+        ("text", text_run, text_inputs),
+        ("audio", audio_run, audio_inputs),
+        ("collab", collab_run, collab_inputs),
+        ("projection", projection_run, projection_inputs),
+        ("fusion", fusion_run, fusion_inputs),
+        ("indexes", indexes_run, indexes_inputs),
+    ):
+        register_build_step(BuildStep(name=name, run=run, inputs=inputs))
+
+
+_register()
+
+__all__ = ["INDEXED", "content_matrix"]
