@@ -147,6 +147,11 @@ class ExperimentConfig(BaseModel):
     def _to_utc(cls, value: Any) -> Any:
         return to_utc(value)
 
+    @field_validator("start", "end", mode="after")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        return to_utc(value)
+
     @model_validator(mode="after")
     def _cross_field_rules(self) -> ExperimentConfig:
         # validate.py reports these with lines and advice; this guards programmatic use.

@@ -86,7 +86,7 @@ def _finish(
     if "ai_involvement" not in impressions:
         impressions["ai_involvement"] = ""
     own = impressions["ai_involvement"].fillna("").astype(str).str.upper()
-    mapped = impressions["track_id"].map(tracks).fillna("")
+    mapped = impressions["track_id"].map(tracks).astype("string").fillna("").astype(str)
     impressions["ai_involvement"] = own.where(own != "", mapped)
     impressions["variant"] = impressions["variant"].fillna("").astype(str)
     impressions["ai_features"] = impressions["ai_features"].fillna(False).astype(bool)
