@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -212,50 +214,65 @@ def _tracks(
     references = v.lists(f, "references_artist_ids")
     if p.total:
         return []
+    release_dates = [None if d is None else date.fromisoformat(d) for d in _cells(release)]
+    uploaded_at = [None if t is None else t.to_pydatetime() for t in _cells(uploaded)]
+    audio_values = {k: _cells(col) for k, col in descriptors.items()}
+    tag_l, parts_l, refs_l = tags.tolist(), parts.tolist(), references.tolist()
+    involvement_l, source_l = involvement.tolist(), source.tolist()
+    confidence_l = confidence.tolist()
     tracks = []
-    for i in range(len(f)):
-        tid = str(item_id.iat[i])
-        ids = artist_ids.iat[i]
+    for i, (tid, ids, t_title, t_genre, t_description, t_duration, t_audio, t_uploader) in (
+        enumerate(
+            zip(
+                _cells(item_id), artist_ids.tolist(), _cells(title), _cells(genre),
+                _cells(description), _cells(duration), _cells(audio), _cells(uploader),
+                strict=True,
+            )
+        )
+    ):  # fmt: skip
         own = credits.get(tid) or tuple(
             Credit(artist_id=a, share=1.0 / len(ids)) for a in dict.fromkeys(ids)
         )
         tracks.append(
             Track(
-                track_id=tid,
-                title=str(title.iat[i]),
+                track_id=str(tid),
+                title=str(t_title),
                 credits=own,
-                tags=tags.iat[i],
-                genre=str(genre.iat[i]),
-                description=str(description.iat[i]),
-                duration_ms=int(duration.iat[i]),
-                release_date=None
-                if pd.isna(release.iat[i])
-                else pd.Timestamp(release.iat[i]).date(),
-                audio_path=None if pd.isna(audio.iat[i]) else str(audio.iat[i]),
+                tags=tag_l[i],
+                genre=str(t_genre),
+                description=str(t_description),
+                duration_ms=int(t_duration),
+                release_date=release_dates[i],
+                audio_path=t_audio,
                 audio_descriptors={
-                    k: float(col.iat[i])
-                    for k, col in descriptors.items()
-                    if not np.isnan(col.iat[i])
+                    k: float(col[i]) for k, col in audio_values.items() if col[i] is not None
                 },
-                uploader_id=str(uploader.iat[i]),
-                uploaded_at=None if pd.isna(uploaded.iat[i]) else uploaded.iat[i].to_pydatetime(),
+                uploader_id=str(t_uploader),
+                uploaded_at=uploaded_at[i],
                 provenance=Provenance(
-                    ai_involvement=AiInvolvement(involvement.iat[i]),
-                    ai_parts=tuple(AiPart(x) for x in parts.iat[i]),
-                    label_source=LabelSource(source.iat[i]),
-                    confidence=float(confidence.iat[i]),
-                    references_artist_ids=references.iat[i],
+                    ai_involvement=AiInvolvement(involvement_l[i]),
+                    ai_parts=tuple(AiPart(x) for x in parts_l[i]),
+                    label_source=LabelSource(source_l[i]),
+                    confidence=float(confidence_l[i]),
+                    references_artist_ids=refs_l[i],
                 ),
             )
         )
     return tracks
 
 
+def _cells(values: pd.Series) -> list[Any]:
+    """The column as Python values, None where missing (fast, unlike ``.iat``)."""
+    return [None if pd.isna(x) else x for x in values.astype(object).tolist()]
+
+
 def _audio_paths(paths: pd.Series, folder: Path, file: str, p: v.Problems) -> pd.Series:
     """Absolute paths; a path naming no file is an error."""
     root = folder.resolve()
-    resolved = paths.map(lambda s: None if pd.isna(s) else str((root / str(s)).resolve()))
-    missing = resolved.map(lambda s: s is not None and not Path(s).is_file())
+    resolved = [None if c is None else str((root / str(c)).resolve()) for c in _cells(paths)]
+    missing = pd.Series(
+        [r is not None and not Path(r).is_file() for r in resolved], index=paths.index
+    )
     p.add_rows(
         file,
         "audio_path",
@@ -263,7 +280,7 @@ def _audio_paths(paths: pd.Series, folder: Path, file: str, p: v.Problems) -> pd
         "{value} names no file",
         "put the audio file in the folder (paths are relative to it) or clear the cell",
     )
-    return resolved
+    return pd.Series(resolved, index=paths.index, dtype=object)
 
 
 __all__ = ["SHARE_TOLERANCE", "Catalog", "read_catalog"]

@@ -134,6 +134,9 @@ def _read_parquet(path: Path) -> pd.DataFrame:
             frame[column] = frame[column].map(
                 lambda v: v.decode("utf-8") if isinstance(v, bytes) else v
             )
+        if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
+            # An empty string is a missing cell, as in CSV.
+            frame[column] = frame[column].mask(frame[column].astype("string").str.strip() == "")
     return frame.reset_index(drop=True)
 
 

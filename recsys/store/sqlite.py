@@ -7,11 +7,11 @@ writers and see the last committed state. Every thread gets its own connection, 
 multi-threaded gRPC server reads concurrently.
 
 ``read_frame(table)`` columns (times are ``datetime64[us, UTC]``, NaT when unknown; lists are
-``|``-joined strings; missing optional numbers are NA):
+``|``-joined strings; missing values are NA/NaN/None; test with ``pd.isna``):
 
 - ``artists``: artist_id, name, kind, verified (bool), rights_holder_id, created_at.
 - ``tracks``: track_id, title, genre, tags, description, duration_ms, release_date
-  (``YYYY-MM-DD`` string or None), audio_path (absolute after ingest, or None), uploader_id,
+  (``YYYY-MM-DD`` string or missing), audio_path (absolute after ingest, or missing), uploader_id,
   uploaded_at, ai_involvement, ai_parts, label_source, label_confidence,
   references_artist_ids, artist_ids (credited artists, primary first), primary_artist_id,
   then one float column ``audio_<name>`` per audio descriptor seen in the catalog.
