@@ -16,8 +16,9 @@ from recsys.experiments.config import (
     Variant,
 )
 from recsys.experiments.experiment_set import ExperimentSet, load_experiments
+from recsys.experiments.problems import ExperimentConfigError, Problem
 from recsys.experiments.registry import ExperimentRegistry
-from recsys.experiments.validate import ExperimentConfigError, Problem, load_experiment_file
+from recsys.experiments.validate import load_experiment_file
 
 __all__ = [
     "METRICS",

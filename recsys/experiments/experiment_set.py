@@ -15,14 +15,8 @@ from typing import Any
 from recsys.errors import ConfigError
 from recsys.experiments.assignment import Assignment, CompiledExperiment, assign
 from recsys.experiments.config import ExperimentConfig, flatten_overrides
-from recsys.experiments.validate import (
-    ExperimentConfigError,
-    Loc,
-    Problem,
-    field_name,
-    line_of,
-    load_with_doc,
-)
+from recsys.experiments.problems import ExperimentConfigError, Loc, Problem, field_name, line_of
+from recsys.experiments.validate import load_with_doc
 from recsys.params import PolicyParams
 
 SUFFIXES = (".yaml", ".yml")

@@ -13,25 +13,41 @@ import logging
 import threading
 from pathlib import Path
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge
 
 from recsys.errors import ConfigError
 from recsys.experiments.experiment_set import SUFFIXES, ExperimentSet, load_experiments
 
 logger = logging.getLogger(__name__)
 
-RELOAD_REFUSALS = Counter(
-    "liner_experiment_reload_refusals_total",
-    "Experiment folder reloads refused because the new config was invalid.",
-)
-RELOADS = Counter(
-    "liner_experiment_reloads_total",
-    "Experiment folder reloads that were validated and swapped in.",
-)
-EXPERIMENTS_LOADED = Gauge(
-    "liner_experiments_loaded",
-    "Experiments in the set currently serving.",
-)
+
+class ReloadMetrics:
+    """The registry's Prometheus metrics, on a given collector registry.
+
+    ``liner_experiment_reload_refusals_total`` counts refused reloads,
+    ``liner_experiment_reloads_total`` successful swaps and ``liner_experiments_loaded`` the
+    experiments serving now.
+    """
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.refusals = Counter(
+            "liner_experiment_reload_refusals_total",
+            "Experiment folder reloads refused because the new config was invalid.",
+            registry=registry,
+        )
+        self.reloads = Counter(
+            "liner_experiment_reloads_total",
+            "Experiment folder reloads that were validated and swapped in.",
+            registry=registry,
+        )
+        self.loaded = Gauge(
+            "liner_experiments_loaded", "Experiments in the set serving now.", registry=registry
+        )
+
+
+DEFAULT_METRICS = ReloadMetrics(REGISTRY)
+"""Metrics on prometheus_client's default registry, for registries not given their own."""
+
 
 Stamp = tuple[tuple[str, int, int], ...]
 
@@ -58,6 +74,8 @@ class ExperimentRegistry:
 
     Args:
         directory: the experiments folder, or None to run no experiments.
+        metrics_registry: the Prometheus registry for the reload metrics (the service passes
+            its own); default: prometheus_client's global registry.
 
     Raises:
         ExperimentConfigError: when the folder is invalid at start-up (a service must not start
@@ -69,8 +87,13 @@ class ExperimentRegistry:
         >>> registry.current().assign("listener-42").params  # doctest: +SKIP
     """
 
-    def __init__(self, directory: Path | None) -> None:
+    def __init__(
+        self, directory: Path | None, *, metrics_registry: CollectorRegistry | None = None
+    ) -> None:
         self._directory = directory
+        self._metrics = (
+            DEFAULT_METRICS if metrics_registry is None else ReloadMetrics(metrics_registry)
+        )
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -81,7 +104,7 @@ class ExperimentRegistry:
         else:
             self._stamp = folder_stamp(directory)
             self._current = load_experiments(directory)
-        EXPERIMENTS_LOADED.set(len(self._current.experiments))
+        self._metrics.loaded.set(len(self._current.experiments))
 
     @property
     def directory(self) -> Path | None:
@@ -113,7 +136,7 @@ class ExperimentRegistry:
             except ConfigError as exc:
                 self._stamp = stamp
                 self._last_error = str(exc)
-                RELOAD_REFUSALS.inc()
+                self._metrics.refusals.inc()
                 logger.warning(
                     "experiments reload refused; still serving %d experiments (%s): %s",
                     len(self._current.experiments),
@@ -124,8 +147,8 @@ class ExperimentRegistry:
             self._stamp = stamp
             self._current = new
             self._last_error = None
-            RELOADS.inc()
-            EXPERIMENTS_LOADED.set(len(new.experiments))
+            self._metrics.reloads.inc()
+            self._metrics.loaded.set(len(new.experiments))
             logger.info(
                 "experiments reloaded: %d experiments (%s)",
                 len(new.experiments),
@@ -168,4 +191,4 @@ class ExperimentRegistry:
                 logger.exception("experiments watcher failed; will retry")
 
 
-__all__ = ["RELOAD_REFUSALS", "ExperimentRegistry", "folder_stamp"]
+__all__ = ["DEFAULT_METRICS", "ExperimentRegistry", "ReloadMetrics", "folder_stamp"]

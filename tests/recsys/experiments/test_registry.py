@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from prometheus_client import REGISTRY
+from prometheus_client import REGISTRY, CollectorRegistry
 
 from recsys.experiments import ExperimentRegistry
 from recsys.params import PolicyParams
@@ -48,6 +48,18 @@ def test_reload_swaps_valid_and_refuses_invalid(
     assert _refusals() == before + 1
     assert registry.last_error is not None and "human_artist_boost" in registry.last_error
     assert path.exists()
+
+
+def test_metrics_on_a_private_registry(
+    tmp_path: Path, write_experiment: Callable[..., Path]
+) -> None:
+    private = CollectorRegistry()
+    write_experiment("a.yaml")
+    registry = ExperimentRegistry(tmp_path, metrics_registry=private)
+    (tmp_path / "a.yaml").write_text("traffic: [\n")
+    assert registry.reload() is False
+    assert private.get_sample_value("liner_experiment_reload_refusals_total") == 1.0
+    assert private.get_sample_value("liner_experiments_loaded") == 1.0
 
 
 def test_poll_notices_changes_only(tmp_path: Path, write_experiment: Callable[..., Path]) -> None:
