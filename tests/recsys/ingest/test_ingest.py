@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -169,11 +170,26 @@ def _with_new_rows(tables: Tables) -> Tables:
     return tables
 
 
+@pytest.fixture(scope="module")
+def good_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, object]]:
+    """A store holding the valid folder, closed (checkpointed) so tests can copy it."""
+    root = tmp_path_factory.mktemp("good")
+    store = SqliteStore(root / "liner.db")
+    run_ingest(write_folder(root / "data", valid_tables()), store)
+    summary = catalog_summary(store)
+    store.close()
+    return root / "liner.db", summary
+
+
 @pytest.mark.parametrize("case", list(MALFORMED), ids=list(MALFORMED))
-def test_malformed_folder_is_refused_whole(case: str, tmp_path: Path, store: SqliteStore) -> None:
+def test_malformed_folder_is_refused_whole(
+    case: str, tmp_path: Path, good_db: tuple[Path, dict[str, object]]
+) -> None:
     mutate, file, row, field, words = MALFORMED[case]
-    run_ingest(write_folder(tmp_path / "good", valid_tables()), store)
+    shutil.copy(good_db[0], tmp_path / "liner.db")
+    store = SqliteStore(tmp_path / "liner.db")
     before = catalog_summary(store)
+    assert before == good_db[1]
     tables = _with_new_rows(valid_tables())
     mutate(tables)
     with pytest.raises(ValidationError) as info:
@@ -185,6 +201,7 @@ def test_malformed_folder_is_refused_whole(case: str, tmp_path: Path, store: Sql
     assert "Fix:" in str(info.value)
     assert catalog_summary(store) == before
     assert store.get_track("t5") is None
+    store.close()
 
 
 def test_non_utf8_names_row_and_field(tmp_path: Path, store: SqliteStore) -> None:

@@ -121,6 +121,19 @@ class StoreContract:
         assert (s.artists, s.tracks, s.listeners, s.events, s.consent_entries) == (2, 2, 2, 2, 1)
         assert store.get_artist("a1") == renamed
 
+    def test_failed_batch_writes_nothing(self, store: Store) -> None:
+        store.ingest(_batch())
+        before = store.summary()
+        orphan = Track(
+            track_id="t9", title="Orphan", credits=(Credit(artist_id="nobody", share=1),)
+        )
+        event = FeedbackEvent(event_id="e9", listener_id="u9", track_id="t9", at=T0)
+        with pytest.raises(StoreError):
+            store.ingest(IngestBatch(listeners=[Listener(listener_id="u9")], tracks=[orphan],
+                                     events=[event]))  # fmt: skip
+        assert store.summary() == before
+        assert store.get_listener("u9") is None
+
     def test_add_events_counts_only_new(self, store: Store) -> None:
         events = list(_batch().events)
         assert store.add_events(events) == 2
