@@ -173,6 +173,11 @@ class ExperimentConfig(BaseModel):
         total = sum(w for w in given if w is not None)
         return tuple((w or 0.0) / total for w in given)
 
+    @property
+    def control_variant(self) -> Variant:
+        """The variant named by ``control``."""
+        return self.variant(self.control)
+
     def variant(self, name: str) -> Variant:
         """The variant called ``name`` (KeyError when there is none)."""
         for variant in self.variants:

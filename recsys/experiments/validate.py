@@ -314,6 +314,14 @@ def load_with_doc(path: Path) -> tuple[ExperimentConfig, Any]:
                     variant.get("overrides"), ("variants", i, "overrides")
                 )
                 raw.extend(found)
+                if "params" in variant:
+                    raw.append(
+                        (
+                            ("variants", i, "params"),
+                            "unknown field 'params' (parameters are computed from overrides)",
+                            ALLOWED["overrides"],
+                        )
+                    )
                 variant["params"] = params or PolicyParams()
     cfg: ExperimentConfig | None = None
     try:

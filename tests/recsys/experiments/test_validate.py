@@ -204,6 +204,14 @@ CASES: list[tuple[str, dict[str, Any], str, str, str, str]] = [
         "down",
         "higher_is_better",
     ),
+    (
+        "params-given",
+        {"variants": [{"name": "control", "params": {"mmr_lambda": 0.1}}, {"name": "treatment"}]},
+        "variants[0].params",
+        "params:",
+        "computed from overrides",
+        "human_artist_boost",
+    ),
     ("missing-owner", {"owner": None}, "owner", "owner:", "valid string", "e-mail"),
 ]
 
