@@ -100,6 +100,7 @@ class _Injector:
         self.new_credits: list[dict[str, str]] = []
         self.truth: list[dict[str, str]] = []
         self.jobs: list[AudioJob] = []
+        self.accounts: list[str] = []
         self.ids = set(self.items["item_id"])
         self.artist_ids: set[str] = set()
         if tables.artists is not None:
@@ -126,19 +127,22 @@ class _Injector:
                 taken.add(candidate)
                 return candidate
 
-    def _artist(self, name: str, kind: str, created: float) -> str:
+    def _artist(self, name: str, kind: str, created: float, account: str) -> str:
         aid = self._new_id("a_", self.artist_ids)
         self.new_artists.append(
             {"artist_id": aid, "name": name, "kind": kind, "verified": "false",
-             "rights_holder_id": aid, "created_at": iso(created)}
+             "rights_holder_id": "rh_" + account, "created_at": iso(created)}
         )  # fmt: skip
         return aid
 
     def _add(self, row: dict[str, str], kinds: list[str], truth: dict[str, str]) -> str:
         iid = self._new_id("t_", self.ids)
         row = {**row, "item_id": iid}
-        if "ai_involvement" in self.cols:
-            row.setdefault("ai_involvement", "UNDISCLOSED")
+        defaults = {"ai_involvement": "UNDISCLOSED", "label_source": "DECLARED",
+                    "label_confidence": "1"}  # fmt: skip
+        for column, value in defaults.items():
+            if column in self.cols:
+                row.setdefault(column, value)
         self.new_items.append(row)
         aid = row.get("artist_ids", "")
         if aid:
@@ -153,20 +157,29 @@ class _Injector:
                            "abuse_kinds": "|".join(sorted(kinds))})  # fmt: skip
         return iid
 
-    def _upload(self, name: str, kind: str, at: float, genre: str) -> dict[str, str]:
-        aid = self._artist(name, kind, at - self.rng.uniform(600, 3 * DAY))
+    def _upload(
+        self, name: str, kind: str, at: float, genre: str, account: str = ""
+    ) -> dict[str, str]:
+        """A new artist's upload; spam accounts run a handful of artists each."""
+        if not account:
+            if not self.accounts or self.rng.random() < 0.15:
+                self.accounts.append(names.account_handle(self.rng))
+            account = self.accounts[int(self.rng.integers(len(self.accounts)))]
+        aid = self._artist(name, kind, at - self.rng.uniform(600, 3 * DAY), account)
         return {"title": "", "artist_ids": aid, "artist_names": name, "genre": genre,
-                "uploaded_at": iso(at), "release_date": iso(at)[:10]}  # fmt: skip
+                "uploaded_at": iso(at), "release_date": iso(at)[:10],
+                "uploader_id": "up_" + account}  # fmt: skip
 
     def _genre(self) -> str:
         return names.pick(self.rng, tuple(self.genres)) if self.genres else ""
 
     def _synth(self, iid: str, genre: str, machine: bool) -> None:
+        # Draw first, so switching audio off changes nothing else.
+        spec = ClipSpec(genre=genre, seed=int(self.rng.integers(2**31)), machine=machine,
+                        tempo_scale=float(self.rng.normal(1, 0.03)))  # fmt: skip
         if "audio_path" not in self.cols:
             return
         path = f"audio/{iid}.flac"
-        spec = ClipSpec(genre=genre, seed=int(self.rng.integers(2**31)), machine=machine,
-                        tempo_scale=float(self.rng.normal(1, 0.03)))  # fmt: skip
         self.jobs.append(AudioJob(path=path, spec=spec))
         self.new_items[-1]["audio_path"] = path
 
@@ -193,15 +206,14 @@ class _Injector:
                             src["title"] + " - Sped Up"][variant]  # fmt: skip
             if src.get("duration_ms"):
                 row["duration_ms"] = str(int(int(float(src["duration_ms"])) * 0.98))
-            row["uploader_id"] = "up_" + names.account_handle(self.rng)
             for col in ("ai_involvement", "ai_parts", "label_source", "label_confidence",
                         "references_artist_ids", "audio_path"):  # fmt: skip
                 row.pop(col, None)
             truth_src = self._source_truth(src["item_id"])
             iid = self._add(row, ["near_duplicate"], {**truth_src, "duplicate_of": src["item_id"]})
+            seed = int(self.rng.integers(2**31))
             if src.get("audio_path") and "audio_path" in self.cols:
                 path = f"audio/{iid}.flac"
-                seed = int(self.rng.integers(2**31))
                 self.jobs.append(AudioJob(path=path, source=src["audio_path"], seed=seed))
                 self.new_items[-1]["audio_path"] = path
 
@@ -214,21 +226,22 @@ class _Injector:
         return {}
 
     def _burst(self, size: int) -> None:
-        account = "up_" + names.account_handle(self.rng)
+        account = names.account_handle(self.rng)
         artists = [names.account_handle(self.rng) for _ in range(int(self.rng.integers(1, 4)))]
         at = self.now - self.rng.uniform(1, 60) * DAY
         genre = self._genre()
         for _ in range(size):
             at += self.rng.uniform(5, 40)
             mood = names.pick(self.rng, names.MOODS)
-            row = self._upload(names.pick(self.rng, tuple(artists)), "unknown", at, genre)
+            artist = names.pick(self.rng, tuple(artists))
+            row = self._upload(artist, "unknown", at, genre, account)
             kinds = ["upload_burst"]
             if self.rng.random() < 0.3:
                 row["title"] = names.stuffed_title(self.rng, genre or "music")
                 kinds.append("keyword_stuffing")
             else:
                 row["title"] = names.track_title(self.rng, mood, ai_style=True)
-            row |= {"uploader_id": account, "tags": f"{mood}|{genre}|vibes".strip("|"),
+            row |= {"tags": f"{mood}|{genre}|vibes".strip("|"),
                     "duration_ms": str(int(self.rng.choice([120, 150, 180])) * 1000)}  # fmt: skip
             iid = self._add(row, kinds, {"true_genre": genre, "true_ai_involvement": "GENERATED",
                                          "true_ai_parts": "composition|instrumentation|production",
@@ -283,8 +296,8 @@ class _Injector:
             if machine:
                 truth |= {"true_ai_involvement": "GENERATED", "machine_audio": "true",
                           "true_ai_parts": "composition|instrumentation|production"}  # fmt: skip
-            row |= {"duration_ms": str(int(seconds * 1000)), "tags": f"{mood}|{genre}".strip("|"),
-                    "uploader_id": "up_" + names.account_handle(self.rng)}  # fmt: skip
+            row["duration_ms"] = str(int(seconds * 1000))
+            row["tags"] = f"{mood}|{genre}".strip("|")
             iid = self._add(row, [kind], truth)
             self._synth(iid, genre, machine=machine)
 

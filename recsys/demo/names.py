@@ -196,7 +196,7 @@ def imitate_name(rng: np.random.Generator, name: str) -> str:
         else:
             chars[i] = c.swapcase() if c.isupper() else c + c
     out = "".join(chars)
-    if rng.random() < 0.3:
+    if len(name) >= 8 and rng.random() < 0.3:
         out += pick(rng, (" Official", " (Real)", " Music", " VEVO"))
     return out if out != name else name + "x"
 

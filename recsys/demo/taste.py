@@ -69,7 +69,8 @@ def build_listeners(
             picks = rng.choice(liked, size=min(len(liked), int(rng.integers(1, 4))), replace=False)
             blocked_idx = sorted({int(artist[i]) for i in picks})
             blocked = [artists[a].artist_id for a in blocked_idx]
-            score = np.where(np.isin(artist, blocked_idx), -np.inf, score)
+            credited = [any(c[0] in blocked_idx for c in t.credits) for t in tracks]
+            score = np.where(credited, -np.inf, score)
         listeners.append(
             {"user_id": uid, "ai_preference": "opt_out" if opt_out else "allow",
              "blocked_artist_ids": "|".join(blocked), "created_at": iso(joined)}
