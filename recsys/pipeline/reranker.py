@@ -146,7 +146,7 @@ class LightGbmReranker:
             "bagging_fraction": 0.8,
             "bagging_freq": 1,
             "lambdarank_truncation_level": 20,
-            "num_threads": 2,
+            "num_threads": 1,
             "deterministic": True,
             "force_row_wise": True,
             "seed": seed,

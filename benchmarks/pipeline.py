@@ -1,0 +1,220 @@
+"""Per-stage latency of the recommendation pipeline (single thread).
+
+A synthetic clustered catalog (1M tracks, or 100k with ``--quick``) with all four embedding
+spaces, FAISS indexes built with the production config, a LightGBM lambdarank reranker of
+realistic size, and listeners with 100 events each. Candidate quotas give about 500 merged
+candidates per request. Reports p50 per stage and p50/p99 of the whole pipeline, plus the
+LightGBM predict call alone.
+
+    python -m benchmarks.pipeline --quick
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from collections.abc import Iterable
+from typing import Any
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np
+
+from benchmarks.report import parser, write_result
+from recsys.domain import (
+    Artist,
+    ArtistKind,
+    ConsentState,
+    Credit,
+    FeedbackEvent,
+    Listener,
+    Provenance,
+    Track,
+)
+from recsys.params import CandidateQuotas, PolicyParams
+from recsys.pipeline.api import RecommendRequest
+from recsys.pipeline.catalog import CatalogSnapshot
+from recsys.pipeline.recommender import PipelineRecommender
+from recsys.pipeline.reranker import LightGbmReranker, RankingData
+
+STAGES = ("context", "candidates", "filters", "features", "rerank", "policy")
+T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+
+
+class SyntheticStore:
+    """Just what serving reads: listeners, their events, tracks and artists made on demand,
+    a consent version and a quarantine set. (Not a full Store; the benchmark needs no writes.)"""
+
+    def __init__(self, n_tracks: int, n_artists: int, listeners: int, rng: np.random.Generator):
+        self.n_tracks, self.n_artists = n_tracks, n_artists
+        self.events = {
+            f"u{u}": [
+                FeedbackEvent(
+                    event_id=f"e{u}_{j}",
+                    listener_id=f"u{u}",
+                    track_id=f"t{int(r)}",
+                    at=T0 - dt.timedelta(minutes=j),
+                )
+                for j, r in enumerate(rng.integers(0, n_tracks, 100))
+            ]
+            for u in range(listeners)
+        }
+        self.quarantine = frozenset(f"t{int(r)}" for r in rng.integers(0, n_tracks, 100))
+
+    def get_listener(self, listener_id: str) -> Listener:
+        return Listener(listener_id=listener_id)
+
+    def listener_events(self, listener_id: str, limit: int | None = None) -> list[FeedbackEvent]:
+        return self.events.get(listener_id, [])[:limit]
+
+    def get_track(self, track_id: str) -> Track:
+        i = int(track_id[1:])
+        return Track(
+            track_id=track_id,
+            title=f"Song {i}",
+            credits=(Credit(artist_id=f"a{i % self.n_artists}", share=1.0),),
+            provenance=Provenance(),
+        )
+
+    def get_artist(self, artist_id: str) -> Artist:
+        return Artist(artist_id=artist_id, name=artist_id, rights_holder_id=artist_id)
+
+    def consent_version(self) -> int:
+        return 1
+
+    def consent_state(self) -> ConsentState:
+        return ConsentState(granted=frozenset(), version=1)
+
+    def quarantined_ids(self) -> frozenset[str]:
+        return self.quarantine
+
+
+class ArraySpaces:
+    """Spaces over synthetic clustered vectors, indexes built with the production config."""
+
+    def __init__(self, n: int, rng: np.random.Generator) -> None:
+        from recsys.index import FaissIndex
+
+        self.track_ids = [f"t{i}" for i in range(n)]
+        centers = rng.normal(size=(256, 64)).astype(np.float32)
+        cluster = rng.integers(0, 256, n)
+        self.vectors: dict[str, np.ndarray] = {}
+        for name, dim in (("fused", 64), ("text", 32), ("audio", 16), ("collab", 32)):
+            x = centers[cluster, :dim] + 0.5 * rng.normal(size=(n, dim)).astype(np.float32)
+            self.vectors[name] = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+        t = time.perf_counter()
+        self.indexes: dict[str, Any] = {
+            name: FaissIndex.build(self.vectors[name], self.track_ids) for name in ("fused", "text")
+        }
+        self.build_s = time.perf_counter() - t
+
+    def query_vector(self, text: str) -> np.ndarray:
+        return self.vectors["text"][hash(text) % len(self.track_ids)]
+
+
+def synthetic_catalog(n: int, n_artists: int, rng: np.random.Generator) -> CatalogSnapshot:
+    artists = [
+        Artist(
+            artist_id=f"a{a}",
+            name=f"a{a}",
+            kind=ArtistKind.HUMAN if a % 5 else ArtistKind.AI_PERSONA,
+            verified=a % 3 == 0,
+            rights_holder_id=f"a{a}",
+        )
+        for a in range(n_artists)
+    ]
+    artist_row = (np.arange(n) % n_artists).astype(np.int32)
+    plays = rng.pareto(1.2, n).astype(np.float32) * 10
+    artist_plays = np.bincount(artist_row, weights=plays, minlength=n_artists)
+    refs = np.where(rng.random(n) < 0.01, rng.integers(0, n_artists, n), -1)
+    has_ref = refs >= 0
+    return CatalogSnapshot(
+        track_ids=np.asarray([f"t{i}" for i in range(n)], dtype=object),
+        artist_ids=np.asarray([a.artist_id for a in artists], dtype=object),
+        artist_row=artist_row,
+        credit_ptr=np.arange(n + 1, dtype=np.int64),
+        credit_artist=artist_row.copy(),
+        ref_ptr=np.concatenate([[0], np.cumsum(has_ref)]).astype(np.int64),
+        ref_artist=refs[has_ref].astype(np.int32),
+        ai_code=np.where(artist_row % 5 == 0, 2, 0).astype(np.int8),
+        vocals_ai=np.zeros(n, dtype=bool),
+        artist_human=np.asarray([a.kind is ArtistKind.HUMAN for a in artists]),
+        artist_verified=np.asarray([a.verified for a in artists]),
+        artist_rights_holder=np.asarray([a.rights_holder_id for a in artists], dtype=object),
+        artist_plays=artist_plays,
+        popularity=np.log1p(plays),
+        trend=rng.normal(size=n).astype(np.float32),
+        age_days=rng.uniform(0, 2000, n).astype(np.float32),
+        duration_s=rng.uniform(60, 400, n).astype(np.float32),
+        genre_code=rng.integers(0, 20, n).astype(np.int16),
+        genres=tuple(f"g{g}" for g in range(20)),
+        as_of=T0,
+    )
+
+
+def synthetic_reranker(names: Iterable[str], rng: np.random.Generator) -> LightGbmReranker:
+    """A lambdarank model of realistic size (300 trees × 31 leaves) over the real features."""
+    names = tuple(names)
+    groups = np.full(400, 100)
+    x = rng.normal(size=(int(groups.sum()), len(names))).astype(np.float32)
+    y = (x[:, 0] + 0.5 * x[:, 1] + rng.normal(size=len(x)) > 1.0).astype(np.float32)
+    data = RankingData(features=x, labels=y, groups=groups, feature_names=names)
+    return LightGbmReranker.fit(data, num_boost_round=300, params={"min_data_in_leaf": 5})
+
+
+def main() -> None:
+    args = parser(__doc__ or "").parse_args()
+    n = 100_000 if args.quick else 1_000_000
+    n_requests = 300 if args.quick else 1000
+    rng = np.random.default_rng(0)
+    t_setup = time.perf_counter()
+    spaces = ArraySpaces(n, rng)
+    catalog = synthetic_catalog(n, n // 10, rng)
+    store = SyntheticStore(n, n // 10, 200, rng)
+    rec = PipelineRecommender(spaces=spaces, catalog=catalog, store=store)  # type: ignore[arg-type]
+    reranker = synthetic_reranker(rec.features.names, rng)
+    rec.scorers = {"default": reranker}
+    setup_s = time.perf_counter() - t_setup
+    params = PolicyParams(
+        candidates=CandidateQuotas(personal=300, item_to_item=150, emerging=50, popular=100)
+    )
+    times: dict[str, list[float]] = {s: [] for s in (*STAGES, "total")}
+    n_cands: list[int] = []
+    predict_ms: list[float] = []
+    for i in range(n_requests + 20):
+        req = RecommendRequest(listener_id=f"u{i % 200}", k=10, params=params)
+        out = rec.recommend(req)
+        if i < 20:
+            continue
+        for s in times:
+            times[s].append(out.stage_ms[s])
+        ctx = rec.context(req)
+        cands = rec.candidates(ctx)
+        n_cands.append(len(cands))
+        feats = rec.features.build(ctx, cands)
+        t = time.perf_counter()
+        reranker.score(feats)
+        predict_ms.append((time.perf_counter() - t) * 1000)
+    figures: dict[str, Any] = {
+        "n_tracks": n,
+        "n_candidates": int(np.median(n_cands)),
+        "n_requests": n_requests,
+        "n_features": len(rec.features.names),
+        "reranker_trees": reranker.booster.num_trees(),
+        "lightgbm_predict_ms_p50": float(np.percentile(predict_ms, 50)),
+        "pipeline_ms_p50": float(np.percentile(times["total"], 50)),
+        "pipeline_ms_p99": float(np.percentile(times["total"], 99)),
+        "index_build_s": round(spaces.build_s, 1),
+        "setup_s": round(setup_s, 1),
+        "threads": 1,
+    }
+    for s in STAGES:
+        figures[f"{s}_ms_p50"] = float(np.percentile(times[s], 50))
+        figures[f"{s}_ms_p99"] = float(np.percentile(times[s], 99))
+    write_result("pipeline", figures)
+
+
+if __name__ == "__main__":
+    main()
