@@ -40,7 +40,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from recsys.domain import (
@@ -55,28 +54,11 @@ from recsys.domain import (
     Track,
 )
 from recsys.errors import NotFoundError, StoreError
-from recsys.store import codec
+from recsys.store import codec, frames
 from recsys.store.base import IngestBatch, QuarantineRecord, Store, StoreSummary
 from recsys.store.schema import migrate
 
 logger = logging.getLogger(__name__)
-
-_TIME_COLUMNS = {"created_at", "uploaded_at", "at", "served_at"}
-_BOOL_COLUMNS = {"verified", "ai_features", "quarantined"}
-_INT_COLUMNS = {"ms_played", "position"}
-_TABLE_SQL = {
-    "artists": f"SELECT {', '.join(codec.ARTIST_COLUMNS)} FROM artists ORDER BY artist_id",
-    "credits": "SELECT track_id, artist_id, role, share FROM credits ORDER BY track_id, ord",
-    "listeners": f"SELECT {', '.join(codec.LISTENER_COLUMNS)} FROM listeners ORDER BY listener_id",
-    "events": f"SELECT {', '.join(codec.EVENT_COLUMNS)} FROM events ORDER BY at, event_id",
-    "consent": f"SELECT {', '.join(codec.CONSENT_COLUMNS)} FROM consent ORDER BY rowid",
-    "slates": "SELECT request_id, listener_id, surface, variant, served_at, ai_features "
-    "FROM slates ORDER BY served_at, request_id",
-    "slate_items": "SELECT request_id, position, track_id, score, features, propensity, "
-    "sources FROM slate_items ORDER BY request_id, position",
-    "quarantine": "SELECT seq, track_id, quarantined, reasons, evidence, actor, at "
-    "FROM quarantine ORDER BY seq",
-}
 
 
 class SqliteStore(Store):
@@ -212,22 +194,7 @@ class SqliteStore(Store):
 
     @staticmethod
     def _insert_event_frame(conn: sqlite3.Connection, frame: pd.DataFrame) -> None:
-        columns: list[Any] = []
-        for name in codec.EVENT_COLUMNS:
-            col = frame[name]
-            if name == "at":
-                col = pd.to_datetime(col, utc=True).astype("datetime64[us, UTC]")
-                values = col.array.asi8.astype(object)
-                values[col.isna().to_numpy()] = None
-                columns.append(values)
-                continue
-            values = np.array(col.astype(object), dtype=object)
-            values[col.isna().to_numpy()] = None
-            if name in _INT_COLUMNS or name == "weight":
-                kind = int if name in _INT_COLUMNS else float
-                values = [None if v is None else kind(v) for v in values]
-            columns.append(values)
-        conn.executemany(_INSERT_EVENT, zip(*columns, strict=True))
+        conn.executemany(_INSERT_EVENT, frames.event_rows(frame))
 
     def append_consent(self, entries: Iterable[ConsentEntry]) -> None:
         with self._write() as conn:
@@ -348,10 +315,10 @@ class SqliteStore(Store):
         return [codec.row_track(r, tuple(credits.get(r[0], ()))) for r in rows]
 
     def iter_artists(self) -> Iterable[Artist]:
-        return [codec.row_artist(r) for r in self._query(_TABLE_SQL["artists"])]
+        return [codec.row_artist(r) for r in self._query(frames.TABLE_SQL["artists"])]
 
     def iter_listeners(self) -> Iterable[Listener]:
-        return [codec.row_listener(r) for r in self._query(_TABLE_SQL["listeners"])]
+        return [codec.row_listener(r) for r in self._query(frames.TABLE_SQL["listeners"])]
 
     def listener_events(self, listener_id: str, limit: int | None = None) -> list[FeedbackEvent]:
         rows = self._query(
@@ -417,38 +384,23 @@ class SqliteStore(Store):
         ]
 
     def read_frame(self, table: str) -> pd.DataFrame:
-        if table == "tracks":
-            return self._tracks_frame()
-        if table not in _TABLE_SQL:
+        if table not in frames.TABLE_SQL:
             raise StoreError(
-                f"no table '{table}'. Fix: use one of {', '.join(sorted([*_TABLE_SQL, 'tracks']))}"
+                f"no table '{table}'. Fix: use one of {', '.join(sorted(frames.TABLE_SQL))}"
             )
-        cursor = self._conn().execute(_TABLE_SQL[table])
-        names = [d[0] for d in cursor.description]
-        return _typed(pd.DataFrame.from_records(cursor.fetchall(), columns=names))
-
-    def _tracks_frame(self) -> pd.DataFrame:
-        cursor = self._conn().execute(
-            f"SELECT {', '.join(codec.TRACK_COLUMNS)} FROM tracks ORDER BY track_id"
-        )
-        frame = pd.DataFrame.from_records(cursor.fetchall(), columns=list(codec.TRACK_COLUMNS))
-        credits = self.read_frame("credits")
-        ordered = credits.assign(_p=credits["role"] != "primary").sort_values(
-            ["track_id", "_p"], kind="stable"
-        )
-        ids = ordered.drop_duplicates(["track_id", "artist_id"]).groupby("track_id")["artist_id"]
-        frame["artist_ids"] = frame["track_id"].map(ids.agg("|".join)).fillna("")
-        frame["primary_artist_id"] = frame["track_id"].map(ids.first())
-        descriptors = pd.DataFrame.from_records(
-            [json.loads(d) for d in frame.pop("audio_descriptors")], index=frame.index
-        )
-        for name in sorted(descriptors.columns):
-            frame[f"audio_{name}"] = descriptors[name].astype("float64")
-        return _typed(frame)
+        try:
+            cursor = self._conn().execute(frames.TABLE_SQL[table])
+            rows = cursor.fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"read from {self.path} failed: {exc}") from exc
+        frame = pd.DataFrame.from_records(rows, columns=[d[0] for d in cursor.description])
+        if table == "tracks":
+            return frames.tracks_frame(frame, self.read_frame("credits"))
+        return frames.typed(frame)
 
     def count_by(self, table: str, column: str) -> dict[str, int]:
         known = {r[1] for r in self._query(f"PRAGMA table_info({_quote(table)})")}
-        if column not in known or table not in _TABLE_SQL:
+        if column not in known or table not in frames.TABLE_SQL:
             return super().count_by(table, column)
         rows = self._query(f"SELECT {_quote(column)}, count(*) FROM {table} GROUP BY 1")
         return {("" if k is None else str(k)): int(n) for k, n in rows}
@@ -499,20 +451,6 @@ def _upsert(table: str, columns: tuple[str, ...]) -> str:
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def _typed(frame: pd.DataFrame) -> pd.DataFrame:
-    """Stored integers to times, booleans and nullable ints, per the module docstring."""
-    for name in frame.columns:
-        if name in _TIME_COLUMNS:
-            frame[name] = pd.to_datetime(
-                pd.array(frame[name], dtype="Int64"), unit="us", utc=True
-            ).astype("datetime64[us, UTC]")
-        elif name in _BOOL_COLUMNS:
-            frame[name] = frame[name].astype(bool)
-        elif name in _INT_COLUMNS:
-            frame[name] = pd.array(frame[name], dtype="Int64")
-    return frame
 
 
 __all__ = ["SqliteStore"]
