@@ -63,6 +63,8 @@ def demo_data_command(
     started = time.perf_counter()
     try:
         if source is not None:
+            if out.resolve() == source.resolve():
+                raise click.UsageError("--out must differ from --inject-abuse-into")
             tables = inject_abuse(read_folder(source), np.random.default_rng(seed))
             if not audio:
                 tables = tables.with_changes(audio_jobs=())

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recsys.demo.audio import SAMPLE_RATE, perturb_clip, read_clip, render_clips, write_clip
+from recsys.demo.audio import perturb_clip, read_clip, render_clips, write_clip
 from recsys.demo.tables import AudioJob, CatalogTables
 from recsys.errors import CatalogError
 
@@ -91,6 +91,14 @@ def write_folder(
         The table files written.
     """
     out.mkdir(parents=True, exist_ok=True)
+    if source_dir is not None and "audio_path" in tables.items.columns:
+        _copy_existing_audio(tables, source_dir, out)
+    if render_audio and tables.audio_jobs:
+        missing = render_jobs(tables.audio_jobs, out, source_dir=source_dir or out)
+        if missing:
+            items = tables.items.copy()
+            items.loc[items["audio_path"].isin(missing), "audio_path"] = ""
+            tables = tables.with_changes(items=items)
     written = []
     for name in TABLES:
         df = getattr(tables, name)
@@ -105,10 +113,6 @@ def write_folder(
             dest = out / f"{name}.csv"
             df.to_csv(dest, index=False, lineterminator="\n", encoding="utf-8")
         written.append(dest)
-    if source_dir is not None and "audio_path" in tables.items.columns:
-        _copy_existing_audio(tables, source_dir, out)
-    if render_audio:
-        render_jobs(tables.audio_jobs, out, source_dir=source_dir or out)
     return written
 
 
@@ -123,9 +127,14 @@ def _copy_existing_audio(tables: CatalogTables, source_dir: Path, out: Path) -> 
             shutil.copyfile(src, dest)
 
 
-def render_jobs(jobs: Sequence[AudioJob], out: Path, *, source_dir: Path) -> None:
+def render_jobs(jobs: Sequence[AudioJob], out: Path, *, source_dir: Path) -> set[str]:
     """Synthesise or perturb every job's clip into ``out``; perturbations run last, so their
-    sources may be clips synthesised by the same call."""
+    sources may be clips synthesised by the same call.
+
+    Returns:
+        The paths of jobs whose source audio could not be read (they get no clip).
+    """
+    missing: set[str] = set()
     synth = [j for j in jobs if j.spec is not None]
     for start in range(0, len(synth), 512):
         batch = synth[start : start + 512]
@@ -138,12 +147,15 @@ def render_jobs(jobs: Sequence[AudioJob], out: Path, *, source_dir: Path) -> Non
         src = Path(job.source)
         if not src.is_absolute():
             src = out / job.source if (out / job.source).exists() else source_dir / job.source
-        if not src.exists():
-            logger.warning("audio %s not found: %s gets no clip", src, job.path)
+        try:
+            clip, sr = read_clip(src)
+        except (OSError, RuntimeError) as exc:
+            logger.warning("cannot read audio %s (%s): %s gets no clip", src, exc, job.path)
+            missing.add(job.path)
             continue
-        clip, sr = read_clip(src)
         write_clip(out / job.path, perturb_clip(clip, np.random.default_rng(job.seed)), sr=sr)
-    logger.info("wrote %d audio clips at %d Hz", len(jobs), SAMPLE_RATE)
+    logger.info("wrote %d audio clips", len(jobs) - len(missing))
+    return missing
 
 
 __all__ = ["TABLES", "read_folder", "render_jobs", "write_folder"]

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from recsys.cli.demo import demo_data_command
 from recsys.demo import ABUSE_KINDS, AbuseConfig, inject_abuse, read_folder
+from recsys.demo.audio import ClipSpec, render_clips, write_clip
 from recsys.demo.names import imitate_name
 from recsys.errors import CatalogError
 
@@ -104,3 +105,34 @@ def test_imitated_names_differ_but_stay_close(name: str) -> None:
         fake = imitate_name(rng, name)
         assert fake != name
         assert SequenceMatcher(None, fake.lower(), name.lower()).ratio() >= 0.6
+
+
+def test_foreign_audio_is_copied_and_duplicated(tmp_path: Path) -> None:
+    source = minimal_catalog(tmp_path / "foreign")
+    items = pd.read_csv(source / "items.csv", dtype=str, keep_default_na=False)
+    clips = render_clips([ClipSpec(genre=g, seed=i) for i, g in enumerate(items["genre"])])
+    items["audio_path"] = [f"clips/{i}.wav" for i in items["item_id"]]
+    for rel, clip in zip(items["audio_path"], clips[:-1], strict=False):
+        write_clip(source / rel, clip)  # the last item's file is missing
+    items.to_csv(source / "items.csv", index=False)
+    out = tmp_path / "adversarial"
+    result = CliRunner().invoke(
+        demo_data_command, ["--inject-abuse-into", str(source), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    after = pd.read_csv(out / "items.csv", dtype=str, keep_default_na=False)
+    referenced = [p for p in after["audio_path"] if p]
+    present = [p for p in referenced if (out / p).exists()]
+    assert len(referenced) - len(present) <= 1  # only the missing original, never a new clip
+    truth = pd.read_csv(out / "truth.csv", dtype=str, keep_default_na=False)
+    new = set(truth.loc[truth["organic"] == "false", "item_id"])
+    assert all((out / p).exists() for i, p in zip(after["item_id"], after["audio_path"],
+                                                  strict=True) if i in new and p)  # fmt: skip
+
+
+def test_out_must_differ_from_the_source(tmp_path: Path) -> None:
+    source = minimal_catalog(tmp_path / "foreign")
+    result = CliRunner().invoke(
+        demo_data_command, ["--inject-abuse-into", str(source), "--out", str(source)]
+    )
+    assert result.exit_code != 0 and "--out must differ" in result.output
