@@ -168,6 +168,9 @@ def main() -> None:
     args = parser(__doc__ or "").parse_args()
     n = 100_000 if args.quick else 1_000_000
     n_requests = 300 if args.quick else 1000
+    import faiss
+
+    faiss.omp_set_num_threads(1)
     rng = np.random.default_rng(0)
     t_setup = time.perf_counter()
     spaces = ArraySpaces(n, rng)

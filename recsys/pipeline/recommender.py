@@ -33,7 +33,7 @@ from recsys.store import Store
 
 logger = logging.getLogger(__name__)
 
-EVENTS_PER_REQUEST = 1000
+EVENTS_PER_REQUEST = 300
 """Most recent events read per request (history, recent plays, dislikes)."""
 
 

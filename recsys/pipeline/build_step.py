@@ -1,0 +1,97 @@
+"""The ``reranker`` step of `liner build`: LightGBM lambdarank trained from the event log.
+
+It runs after the ``indexes`` step, reading the spaces and indexes that the build just wrote,
+and trains with the time-based split of :func:`recsys.pipeline.training.train_from_events`.
+Only events on tracks whose rights holders grant ``ai_training`` are used (the build's
+training mask). With too few events it writes no model and serving uses the linear fallback.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from recsys.index import FaissIndex
+from recsys.pipeline.candidates import default_sources
+from recsys.pipeline.training import train_from_events
+
+if TYPE_CHECKING:
+    from recsys.build import BuildContext
+
+logger = logging.getLogger(__name__)
+
+STEP_VERSION = "reranker-1"
+SPACE_FILES = tuple(f"vectors/{s}.npy" for s in ("fused", "text", "audio", "collab"))
+INDEX_FILES = ("indexes/fused.npz", "indexes/text.npz")
+
+
+@dataclass
+class BuiltSpaces:
+    """The spaces the build wrote, read back for training (queries are not needed)."""
+
+    track_ids: list[str]
+    vectors: dict[str, np.ndarray]
+    indexes: dict[str, FaissIndex] = field(default_factory=dict)
+
+    def query_vector(self, text: str) -> np.ndarray:
+        return np.zeros(self.vectors["text"].shape[1], np.float32)
+
+
+def reranker_inputs(ctx: BuildContext) -> Any:
+    return {
+        "version": STEP_VERSION,
+        "files": [ctx.file_sha(f) for f in ("track_ids.npy", *SPACE_FILES, *INDEX_FILES)],
+        "events": ctx.events_hash,
+        "mask": ctx.file_sha("catalog/training_mask.npy"),
+        "seed": ctx.settings.seed,
+    }
+
+
+def reranker_run(ctx: BuildContext) -> dict[str, Any]:
+    track_ids = [str(t) for t in ctx.track_ids]
+    spaces = BuiltSpaces(
+        track_ids=track_ids,
+        vectors={
+            f.removeprefix("vectors/").removesuffix(".npy"): ctx.load_npy(f)
+            for f in SPACE_FILES
+            if (ctx.work_dir / f).is_file()
+        },
+        indexes={
+            f.removeprefix("indexes/").removesuffix(".npz"): FaissIndex.load(ctx.work_dir / f)
+            for f in INDEX_FILES
+        },
+    )
+    allowed = set(np.asarray(track_ids)[ctx.training_mask].tolist())
+    events = ctx.events
+    if not events.empty:
+        events = events[events["track_id"].isin(allowed)]
+    model = train_from_events(
+        events=events,
+        spaces=spaces,
+        track_ids=track_ids,
+        tracks={t.track_id: t for t in ctx.tracks},
+        artists=list(ctx.store.iter_artists()),
+        listeners={u.listener_id: u for u in ctx.store.iter_listeners()},
+        sources_for=lambda catalog: default_sources(spaces, catalog),
+        seed=ctx.settings.seed,
+    )
+    if model is None:
+        return {"trained": False, "events_used": len(events)}
+    model.save(ctx.work_dir, "default")
+    return {"trained": True, "events_used": len(events), **model.meta}
+
+
+def _register() -> None:
+    from recsys.build import BuildStep, register_build_step
+
+    register_build_step(
+        BuildStep(name="reranker", run=reranker_run, inputs=reranker_inputs), after="indexes"
+    )
+
+
+_register()
+
+__all__ = ["BuiltSpaces", "reranker_inputs", "reranker_run"]
