@@ -95,6 +95,26 @@ def integrity_truth(items: pd.DataFrame, consent: pd.DataFrame | None) -> pd.Ser
     return flags if found else None
 
 
+def truth_flags(folder: Path, items: pd.DataFrame) -> pd.Series | None:
+    """Integrity truth from ``truth.csv`` (evaluation-only; docs/data-format.md), or None.
+
+    An item is flagged when it has any ``abuse_kinds`` or imitates artists without every
+    needed scope granted (``imitated_artist_ids`` set and ``imitation_consented`` false).
+    """
+    truth = read_table(folder, "truth")
+    if truth is None or "item_id" not in truth.columns:
+        return None
+    truth = truth.drop_duplicates("item_id").set_index(truth["item_id"].astype(str))
+    flagged = pd.Series(False, index=truth.index)
+    if "abuse_kinds" in truth.columns:
+        flagged |= truth["abuse_kinds"].fillna("").astype(str).str.strip().ne("")
+    if {"imitated_artist_ids", "imitation_consented"} <= set(truth.columns):
+        imitates = truth["imitated_artist_ids"].fillna("").astype(str).str.strip().ne("")
+        flagged |= imitates & ~_truthy(truth["imitation_consented"].fillna("false"))
+    mapped = items["item_id"].astype(str).map(flagged)
+    return mapped.fillna(False).astype(bool)
+
+
 def load_folder(
     path: str | Path,
     *,
@@ -143,6 +163,9 @@ def load_folder(
             mapped = mapped.fillna(fallback)
         items = items.assign(artist_id=mapped.fillna(items["item_id"].astype(str)))
     truth = integrity_truth(items, consent)
+    truth_file = truth_flags(folder, items)
+    if truth_file is not None:
+        truth = truth_file if truth is None else (truth | truth_file)
     items = items.assign(integrity_flag=truth if truth is not None else False)
     for col in items.columns:
         if col.startswith("audio_") and col != "audio_path":
@@ -183,4 +206,4 @@ def load_folder(
     return simulate_provenance(ds, simulation or ProvenanceSimulation())
 
 
-__all__ = ["integrity_truth", "load_folder", "read_table"]
+__all__ = ["integrity_truth", "load_folder", "read_table", "truth_flags"]

@@ -1,0 +1,159 @@
+"""``liner eval``: evaluate models and A/B variants offline on a dataset."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from offline_eval.datasets import ADAPTERS, DEFAULT_DATA_ROOT
+from offline_eval.errors import EvalError
+from offline_eval.splits import SPLIT_KINDS
+from recsys.errors import LinerError
+
+
+def _options(pairs: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        model, dot, option = key.partition(".")
+        if not sep or not dot:
+            raise click.BadParameter(f"{pair!r}: expected MODEL.OPTION=VALUE (ease.l2=200)")
+        out.setdefault(model, {})[option] = value
+    return out
+
+
+@click.command("eval")
+@click.option(
+    "--data",
+    "data",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Any folder in the data folder format (docs/data-format.md).",
+)
+@click.option("--dataset", type=click.Choice(sorted(ADAPTERS)), help="A named dataset.")
+@click.option(
+    "--data-root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_DATA_ROOT,
+    show_default=True,
+    help="Where named datasets live; read in place, never copied.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Output folder for metrics.json and report.html.",
+)
+@click.option(
+    "--models",
+    default=None,
+    help="Comma-separated models (default: popularity,itemknn,als,ease + liner "
+    "when available). 'liner:VARIANT' evaluates a variant.",
+)
+@click.option(
+    "--experiment",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="A/B config file: evaluate every variant as liner:VARIANT vs its control.",
+)
+@click.option(
+    "--split",
+    type=click.Choice(SPLIT_KINDS),
+    default=None,
+    help="Default: temporal when interactions have times, else user-kfold.",
+)
+@click.option("--k", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option(
+    "--control",
+    default=None,
+    help="Model to compare against (default: experiment control, else best baseline).",
+)
+@click.option("--task", default="recommend", show_default=True, help="Evaluation task.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--bootstrap",
+    "n_boot",
+    type=click.IntRange(10, 100000),
+    default=1000,
+    show_default=True,
+    help="Bootstrap resamples of listeners.",
+)
+@click.option("--threads", type=click.IntRange(1, 64), default=2, show_default=True)
+@click.option(
+    "--model-option",
+    "model_option",
+    multiple=True,
+    help="MODEL.OPTION=VALUE, repeatable (ease.l2=200, als.factors=128).",
+)
+@click.option("--no-progress", is_flag=True, help="Hide progress bars.")
+def eval_command(
+    data: Path | None,
+    dataset: str | None,
+    data_root: Path,
+    out: Path,
+    models: str | None,
+    experiment: Path | None,
+    split: str | None,
+    k: int,
+    control: str | None,
+    task: str,
+    seed: int,
+    n_boot: int,
+    threads: int,
+    model_option: tuple[str, ...],
+    no_progress: bool,
+) -> None:
+    """Evaluate models (and A/B variants) offline; write metrics.json and report.html.
+
+    Every figure comes with a 95% bootstrap interval over listeners, and every model is
+    compared with a control on the same listeners (paired).
+
+    Example:
+
+        liner eval --dataset hetrec-lastfm-2k --data-root ../shared/datasets --out eval-out
+
+        liner eval --data demo --experiment experiments/human-boost.yaml --out eval-ab
+    """
+    from offline_eval.runner import run_evaluation
+
+    started = time.perf_counter()
+    try:
+        result = run_evaluation(
+            dataset=dataset,
+            data=data,
+            data_root=data_root,
+            out=out,
+            models=[m.strip() for m in models.split(",") if m.strip()] if models else None,
+            experiment=experiment,
+            split=split,
+            k=k,
+            control=control,
+            task=task,
+            seed=seed,
+            n_boot=n_boot,
+            threads=threads,
+            model_options=_options(model_option),
+            progress=not no_progress,
+        )
+    except (EvalError, LinerError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    doc = result.metrics
+    click.echo(f"dataset {doc['dataset']}, split {doc['split_description']}")
+    keys = [f"ndcg@{k}", f"recall@{k}", "coverage", "human_exposure_share"]
+    click.echo("model".ljust(22) + "".join(key.ljust(30) for key in keys))
+    for name, est in doc["models"].items():
+        cells = []
+        for key in keys:
+            e = est.get(key) or {}
+            v, ci = e.get("value"), e.get("ci") or [None, None]
+            cells.append(
+                "–".ljust(30) if v is None else f"{v:.4f} [{ci[0]:.4f}, {ci[1]:.4f}]".ljust(30)
+            )
+        click.echo(name.ljust(22) + "".join(cells))
+    click.echo(
+        f"wrote {out / 'metrics.json'} and {out / 'report.html'} "
+        f"in {time.perf_counter() - started:.0f} s"
+    )
+
+
+__all__ = ["eval_command"]

@@ -1,0 +1,78 @@
+"""Write ``metrics.json`` and a self-contained ``report.html`` (plots embedded as PNG)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from offline_eval import plots
+
+logger = logging.getLogger(__name__)
+
+
+def _fmt(entry: dict[str, Any] | None) -> str:
+    if not entry or entry.get("value") is None:
+        return "–"
+    lo, hi = entry.get("ci") or [None, None]
+    if lo is None:
+        return f"{entry['value']:.4f}"
+    return f"{entry['value']:.4f} [{lo:.4f}, {hi:.4f}]"
+
+
+def table_metrics(doc: dict[str, Any]) -> list[str]:
+    """Metric names in a stable report order."""
+    seen: dict[str, None] = {}
+    for est in doc["models"].values():
+        for metric in est:
+            seen.setdefault(metric, None)
+    return list(seen)
+
+
+def write_report(doc: dict[str, Any], out: Path) -> Path:
+    """Write ``out/metrics.json`` and ``out/report.html``; returns ``out``.
+
+    Example:
+        >>> write_report(result.metrics, Path("eval-out"))  # doctest: +SKIP
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n")
+    k = doc["k"]
+    metrics = table_metrics(doc)
+    figures = {
+        "Accuracy vs exposure": plots.tradeoff(doc),
+        "Metrics with 95% intervals": plots.metric_bars(
+            doc,
+            [
+                f"ndcg@{k}",
+                f"recall@{k}",
+                f"map@{k}",
+                f"mrr@{k}",
+                f"hit_rate@{k}",
+                "coverage",
+                "novelty",
+                "intra_list_diversity",
+                "aplt",
+                "artist_exposure_gini",
+                "emerging_exposure_share",
+                "human_exposure_share",
+            ],
+        ),
+        "Exposure by provenance group": plots.group_exposure(doc),
+        "Per-slice results": plots.slices(doc),
+    }
+    env = Environment(
+        loader=PackageLoader("offline_eval", "templates"), autoescape=select_autoescape()
+    )
+    html = env.get_template("report.html.j2").render(
+        doc=doc, metrics=metrics, figures=figures, fmt=_fmt
+    )
+    (out / "report.html").write_text(html)
+    logger.info("wrote %s and %s", out / "metrics.json", out / "report.html")
+    return out
+
+
+__all__ = ["table_metrics", "write_report"]

@@ -1,0 +1,246 @@
+"""Run an offline evaluation end to end: load, split, fit, score, bootstrap, compare, report."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from offline_eval.datasets import DEFAULT_DATA_ROOT, EvalDataset, load_dataset, load_folder
+from offline_eval.errors import EvalError
+from offline_eval.metrics import MetricContext, Scorecard, score_slates
+from offline_eval.models import BASELINES, available_models, create_model
+from offline_eval.slices import activity_slices, popularity_slices
+from offline_eval.splits import make_split
+from offline_eval.stats import bootstrap, compare
+from offline_eval.tasks import create_task
+from offline_eval.variants import VariantPlan, guardrail_verdicts, plan_variants
+from recsys.params import PolicyParams
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvalResult:
+    """What an evaluation produced.
+
+    Attributes:
+        metrics: the ``metrics.json`` document.
+        out: the output folder (None when nothing was written).
+        runtime_s: wall-clock seconds.
+    """
+
+    metrics: dict[str, Any]
+    out: Path | None
+    runtime_s: float
+    scorecards: dict[str, Scorecard] = field(default_factory=dict)
+
+
+def default_models() -> list[str]:
+    """The baselines plus ``liner`` when the pipeline has registered it."""
+    names = list(BASELINES)
+    if "liner" in available_models():
+        names.append("liner")
+    return names
+
+
+def run_evaluation(
+    *,
+    dataset: str | None = None,
+    data: str | Path | None = None,
+    eval_dataset: EvalDataset | None = None,
+    data_root: str | Path = DEFAULT_DATA_ROOT,
+    out: str | Path | None = None,
+    models: Sequence[str] | None = None,
+    experiment: str | Path | None = None,
+    variant_plan: VariantPlan | None = None,
+    split: str | None = None,
+    k: int = 10,
+    control: str | None = None,
+    task: str = "recommend",
+    seed: int = 0,
+    n_boot: int = 1000,
+    threads: int = 2,
+    model_options: Mapping[str, Mapping[str, Any]] | None = None,
+    progress: bool = True,
+) -> EvalResult:
+    """Evaluate models (and A/B variants) offline and write ``metrics.json`` + ``report.html``.
+
+    Args:
+        dataset: a named dataset (``hetrec-lastfm-2k``, ``tidytuesday-spotify``, ``demo``).
+        data: or any folder in the data folder format.
+        eval_dataset: or a dataset already in memory.
+        data_root: where named datasets live (read in place).
+        out: output folder; None writes nothing.
+        models: model names (default: the baselines, plus ``liner`` when registered).
+        experiment: an A/B config file; adds ``liner:<variant>`` for each variant.
+        variant_plan: the same, built in code.
+        split: ``temporal``, ``leave-last-n`` or ``user-kfold`` (default: temporal when the
+            data has times, else user-kfold).
+        k: slate size.
+        control: the model compared against (default: the experiment's control, else the
+            best model by ndcg@k).
+        task: evaluation task (``recommend``).
+        seed: seed for splits, models and bootstrap.
+        n_boot: bootstrap resamples.
+        threads: CPU threads a model may use.
+        model_options: per-model options, e.g. ``{"ease": {"l2": 200}}``.
+        progress: show progress bars.
+
+    Returns:
+        The metrics document, the output folder and the runtime.
+
+    Raises:
+        EvalError: for a bad combination of options, an unknown model or an unusable split.
+
+    Example:
+        >>> result = run_evaluation(  # doctest: +SKIP
+        ...     dataset="hetrec-lastfm-2k", data_root="../shared/datasets", out="eval-out"
+        ... )
+        >>> result.metrics["models"]["ease"]["ndcg@10"]  # doctest: +SKIP
+    """
+    started = time.perf_counter()
+    ds = _load(dataset, data, eval_dataset, data_root)
+    plan = variant_plan or (plan_variants(experiment) if experiment else None)
+    names = list(models) if models else default_models()
+    params: dict[str, PolicyParams | None] = dict.fromkeys(names)
+    if plan is not None:
+        params.update(plan.models)
+    chosen = make_split(ds.interactions, split, seed=seed)
+    logger.info("split: %s", chosen.description)
+    the_task = create_task(task)
+    data_ = the_task.build(ds, chosen)
+    ctx = MetricContext.build(ds, data_.train, data_.test, k)
+    train_ds = ds.with_interactions(chosen.train)
+    cards: dict[str, Scorecard] = {}
+    timings: dict[str, dict[str, float]] = {}
+    failures: dict[str, str] = {}
+    for name in tqdm(list(params), desc="models", disable=not progress):
+        opts = dict((model_options or {}).get(name.partition(":")[0], {}))
+        model = create_model(name, params=params[name], seed=seed, threads=threads, options=opts)
+        t0 = time.perf_counter()
+        try:
+            model.fit(train_ds, chosen)
+            t1 = time.perf_counter()
+            slates = the_task.run(model, ctx.users, k)
+        except Exception as exc:  # one failing model must not lose the others' results
+            logger.exception("model %s failed", name)
+            failures[name] = f"{type(exc).__name__}: {exc}"
+            continue
+        t2 = time.perf_counter()
+        cards[name] = score_slates(ctx, slates)
+        timings[name] = {"fit_s": round(t1 - t0, 2), "recommend_s": round(t2 - t1, 2)}
+        logger.info("%s: fit %.1fs, recommend %.1fs", name, t1 - t0, t2 - t1)
+    if not cards:
+        raise EvalError(f"every model failed: {failures}")
+    boot = bootstrap(cards, n_boot=n_boot, seed=seed, progress=progress)
+    ctrl = _control(control, plan, boot.estimates, k)
+    comparisons = [c for m in cards if m != ctrl for c in compare(boot, cards, m, ctrl)]
+    doc: dict[str, Any] = {
+        "dataset": ds.name,
+        "split": chosen.kind,
+        "split_description": chosen.description,
+        "task": data_.description,
+        "k": k,
+        "n_listeners": len(ctx.users),
+        "n_bootstrap": n_boot,
+        "seed": seed,
+        "models": {
+            m: {
+                metric: {"value": _num(e.value), "ci": [_num(e.ci[0]), _num(e.ci[1])]}
+                for metric, e in est.items()
+            }
+            for m, est in boot.estimates.items()
+        },
+        "control": ctrl,
+        "comparisons": {
+            m: {
+                c.metric: {
+                    "diff": _num(c.diff),
+                    "ci": [_num(c.ci[0]), _num(c.ci[1])],
+                    "p_value": _num(c.p_value),
+                    "test": c.test,
+                    "significant": c.significant,
+                }
+                for c in comparisons
+                if c.model == m
+            }
+            for m in cards
+            if m != ctrl
+        },
+        "slices": {
+            m: {
+                "listener_activity": activity_slices(ctx, c),
+                "item_popularity": popularity_slices(ctx, c),
+            }
+            for m, c in cards.items()
+        },
+        "provenance_simulated": ds.provenance_simulated,
+        "provenance_note": ds.provenance_description,
+        "integrity_truth": ds.has_integrity_truth,
+        "dataset_notes": list(ds.notes),
+        "timings": timings,
+        "failed_models": failures,
+    }
+    if plan is not None:
+        doc["experiment"] = {
+            "name": plan.experiment,
+            "control": plan.control,
+            "verdicts": guardrail_verdicts(plan, comparisons, k),
+        }
+    runtime = time.perf_counter() - started
+    doc["runtime_s"] = round(runtime, 1)
+    out_dir = None
+    if out is not None:
+        from offline_eval.report import write_report
+
+        out_dir = write_report(doc, Path(out))
+    return EvalResult(metrics=doc, out=out_dir, runtime_s=runtime, scorecards=cards)
+
+
+def _load(
+    dataset: str | None,
+    data: str | Path | None,
+    eval_dataset: EvalDataset | None,
+    data_root: str | Path,
+) -> EvalDataset:
+    given = [x is not None for x in (dataset, data, eval_dataset)]
+    if sum(given) != 1:
+        raise EvalError("give exactly one of --dataset NAME or --data DIR")
+    if eval_dataset is not None:
+        return eval_dataset
+    if data is not None:
+        return load_folder(data)
+    assert dataset is not None
+    return load_dataset(dataset, data_root)
+
+
+def _control(
+    control: str | None,
+    plan: VariantPlan | None,
+    estimates: Mapping[str, Mapping[str, Any]],
+    k: int,
+) -> str:
+    if control is not None:
+        if control not in estimates:
+            raise EvalError(f"control {control!r} was not evaluated. Fix: add it to --models")
+        return control
+    if plan is not None and plan.control in estimates:
+        return plan.control
+    key = f"ndcg@{k}"
+    # the best baseline by default, so the pipeline and variants are judged against it
+    pool = [m for m in estimates if m in BASELINES] or list(estimates)
+    return max(pool, key=lambda m: estimates[m][key].value)
+
+
+def _num(x: float) -> float | None:
+    """JSON has no NaN: undefined figures are null."""
+    return None if x != x else round(float(x), 6)
+
+
+__all__ = ["EvalResult", "default_models", "run_evaluation"]
