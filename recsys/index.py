@@ -117,6 +117,9 @@ class FaissIndex:
         if isinstance(inner, faiss.IndexHNSW):
             inner.hnsw.efConstruction = config.ef_construction
             inner.hnsw.efSearch = config.ef_search
+        if isinstance(faiss.try_extract_index_ivf(index), faiss.IndexIVF):
+            # Reaches IVF lists nested in pre-transforms or refinement wrappers too.
+            faiss.ParameterSpace().set_index_parameter(index, "nprobe", config.nprobe)
         if not index.is_trained:
             rng = np.random.default_rng(config.seed)
             sample = x if n <= config.train_size else x[rng.choice(n, config.train_size, False)]
@@ -203,6 +206,8 @@ class FaissIndex:
             return out_scores, out_rows
         scores, rows = self._raw_search(q, k, excluded)
         bad = (rows < 0) | np.isin(rows, excluded)
+        if rows.shape[1] == k and not bad[:, :want].any():
+            return scores, rows
         short: list[int] = []
         for i in range(len(q)):
             good = ~bad[i]

@@ -67,17 +67,21 @@ class LibrosaAudioEncoder:
 
     def encode_file(self, path: str | Path) -> np.ndarray:
         """Feature row of one file; raises ``OSError``/``ValueError`` when unreadable."""
+        with warnings.catch_warnings():
+            # librosa warns on silent or very short clips; such rows are still valid features.
+            warnings.simplefilter("ignore")
+            return self._features(path)
+
+    def _features(self, path: str | Path) -> np.ndarray:
         import librosa
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            y, sr = librosa.load(str(path), sr=self.sample_rate, mono=True, duration=self.seconds)
+        y, sr = librosa.load(str(path), sr=self.sample_rate, mono=True, duration=self.seconds)
         if y.size < 2048:
             y = np.pad(y, (0, 2048 - y.size))
         stft = np.abs(librosa.stft(y, n_fft=1024, hop_length=512))
         mel = librosa.power_to_db(librosa.feature.melspectrogram(S=stft**2, sr=sr, n_mels=N_MELS))
         mfcc = librosa.feature.mfcc(S=mel, n_mfcc=N_MFCC)
-        chroma = librosa.feature.chroma_stft(S=stft**2, sr=sr)
+        chroma = librosa.feature.chroma_stft(S=stft**2, sr=sr, tuning=0.0)
         contrast = librosa.feature.spectral_contrast(S=stft, sr=sr, fmin=100.0, n_bands=6)
         rms = librosa.feature.rms(S=stft, frame_length=1024)
         centroid = librosa.feature.spectral_centroid(S=stft, sr=sr) / (sr / 2)

@@ -1,0 +1,85 @@
+"""Text embeddings: content-hash cache, track text, and one test with the real MiniLM."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from recsys.domain import Credit, Track
+from recsys.embeddings.text import VectorCache, embed_with_cache, load_text_model, track_text
+from recsys.settings import default_text_model
+
+
+class CountingModel:
+    """A tiny deterministic 'model': bag of character codes; records every text it embeds."""
+
+    name = "counting"
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def encode(self, sentences: list[str], **_: Any) -> np.ndarray:
+        self.seen.extend(sentences)
+        out = np.zeros((len(sentences), 8), dtype=np.float32)
+        for i, s in enumerate(sentences):
+            for ch in s:
+                out[i, ord(ch) % 8] += 1.0
+        return out
+
+
+def test_rebuild_embeds_only_changed_texts(tmp_path: Path) -> None:
+    model = CountingModel()
+    cache = VectorCache(tmp_path / "text.npz")
+    first, n1 = embed_with_cache(["a b", "c d", "e f"], model, "counting", cache)
+    cache.save()
+    assert n1 == 3 and first.shape == (3, 8)
+    np.testing.assert_allclose(np.linalg.norm(first, axis=1), 1.0, rtol=1e-5)
+
+    model.seen.clear()
+    reloaded = VectorCache(tmp_path / "text.npz")
+    second, n2 = embed_with_cache(["a b", "c d!", "e f"], model, "counting", reloaded)
+    assert n2 == 1 and model.seen == ["c d!"]
+    np.testing.assert_array_equal(second[[0, 2]], first[[0, 2]])
+
+
+def test_cache_is_keyed_by_model_name(tmp_path: Path) -> None:
+    model = CountingModel()
+    cache = VectorCache(tmp_path / "text.npz")
+    embed_with_cache(["same"], model, "model-a", cache)
+    _, n = embed_with_cache(["same"], model, "model-b", cache)
+    assert n == 1
+
+
+def test_duplicate_texts_are_embedded_once(tmp_path: Path) -> None:
+    model = CountingModel()
+    vectors, n = embed_with_cache(["x", "x", "y"], model, "m", VectorCache(tmp_path / "c.npz"))
+    assert n == 2 and len(vectors) == 3 and model.seen.count("x") == 1
+
+
+def test_track_text_names_title_artists_genre_tags() -> None:
+    track = Track(
+        track_id="t1",
+        title="Night Drive",
+        credits=(Credit(artist_id="a1", share=1.0),),
+        tags=("synthwave", "driving"),
+        genre="electronic",
+    )
+    text = track_text(track, {"a1": "Neon Rider"})
+    for part in ("Night Drive", "Neon Rider", "electronic", "synthwave", "driving"):
+        assert part in text
+
+
+@pytest.mark.slow
+def test_real_minilm_puts_related_texts_closer() -> None:
+    model = load_text_model(default_text_model())
+    vectors, _ = embed_with_cache(
+        ["calm piano for sleeping", "soft quiet piano lullaby", "aggressive heavy metal riffs"],
+        model,
+        "minilm",
+        VectorCache(Path("/nonexistent-cache-dir/never-written.npz")),
+    )
+    assert vectors.shape == (3, 384)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.2
