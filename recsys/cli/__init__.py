@@ -38,7 +38,7 @@ class LazyGroup(click.Group):
             return None
         module_name, attr, _ = VERBS[cmd_name]
         command: Any = getattr(importlib.import_module(module_name), attr)
-        return command  # type: ignore[no-any-return]
+        return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, VERBS[name][2]) for name in self.list_commands(ctx)]
