@@ -22,7 +22,7 @@ from recsys.pipeline.candidates import (
     default_sources,
     merge_candidates,
 )
-from recsys.pipeline.catalog import CatalogSnapshot
+from recsys.pipeline.catalog import AI_GENERATED, CatalogSnapshot
 from recsys.pipeline.context import ListenerContext, SpacesView, build_context
 from recsys.pipeline.features import FeatureBuilder
 from recsys.pipeline.filters import HardFilters
@@ -39,30 +39,38 @@ EVENTS_PER_REQUEST = 300
 
 @dataclass
 class TrackLookup:
-    """Tracks and artists by id from the store, with a bounded cache.
+    """Tracks and artists by id from the store, cached for at most ``ttl_seconds``.
 
     The AI label and credits of an item always come from here, i.e. from the store's record
-    of the track, so no pipeline stage can drop or alter them.
+    of the track, so no pipeline stage can drop or alter them; the short time-to-live keeps a
+    relabel (for example a ``DETECTED`` label from screening) visible within seconds.
     """
 
     store: Store
+    ttl_seconds: float = 5.0
     max_cached: int = 100_000
-    _tracks: dict[str, Track | None] = field(default_factory=dict)
-    _artists: dict[str, Artist | None] = field(default_factory=dict)
+    _tracks: dict[str, tuple[float, Track | None]] = field(default_factory=dict)
+    _artists: dict[str, tuple[float, Artist | None]] = field(default_factory=dict)
 
     def track(self, track_id: str) -> Track | None:
-        if track_id not in self._tracks:
+        now = time.monotonic()
+        hit = self._tracks.get(track_id)
+        if hit is None or now - hit[0] > self.ttl_seconds:
             if len(self._tracks) >= self.max_cached:
                 self._tracks.clear()
-            self._tracks[track_id] = self.store.get_track(track_id)
-        return self._tracks[track_id]
+            hit = (now, self.store.get_track(track_id))
+            self._tracks[track_id] = hit
+        return hit[1]
 
     def artist(self, artist_id: str) -> Artist | None:
-        if artist_id not in self._artists:
+        now = time.monotonic()
+        hit = self._artists.get(artist_id)
+        if hit is None or now - hit[0] > self.ttl_seconds:
             if len(self._artists) >= self.max_cached:
                 self._artists.clear()
-            self._artists[artist_id] = self.store.get_artist(artist_id)
-        return self._artists[artist_id]
+            hit = (now, self.store.get_artist(artist_id))
+            self._artists[artist_id] = hit
+        return hit[1]
 
 
 class PipelineRecommender:
@@ -159,7 +167,7 @@ class PipelineRecommender:
         slate = self.policy.select(ctx, cands, scores)
         reasons = self.reasons.reasons(ctx, cands, slate)
         contributions = scorer.explain(x[slate.picks]) if request.explain else []
-        items, kept = self._items(cands, slate.picks, slate.scores, reasons, contributions)
+        items, kept = self._items(ctx, cands, slate.picks, slate.scores, reasons, contributions)
         lap("policy")
         self._log(request, items, feats, kept)
         stage_ms["total"] = sum(stage_ms.values())
@@ -182,6 +190,7 @@ class PipelineRecommender:
 
     def _items(
         self,
+        ctx: ListenerContext,
         cands: CandidateSet,
         picks: np.ndarray,
         scores: np.ndarray,
@@ -195,6 +204,12 @@ class PipelineRecommender:
             track = self.lookup.track(tid)
             if track is None:
                 logger.warning("track %s is in the artifacts but not in the store; skipped", tid)
+                continue
+            # The snapshot's label may be older than the store's: a track relabelled as
+            # AI-generated since the artifacts loaded was not counted against the AI cap or
+            # the opt-out, so it is left out until the next reload.
+            live_generated = track.provenance.is_ai_generated
+            if live_generated and self.catalog.ai_code[cands.rows[j]] != AI_GENERATED:
                 continue
             artists = tuple(a for a in map(self.lookup.artist, track.artist_ids) if a is not None)
             items.append(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from collections import Counter
@@ -13,6 +14,7 @@ from recsys.domain import (
     AiInvolvement,
     ConsentAction,
     ConsentEntry,
+    Provenance,
 )
 from recsys.params import CandidateQuotas, PolicyParams
 from recsys.pipeline import PipelineRecommender, RecommendRequest, RequestFilters
@@ -174,3 +176,18 @@ def test_known_answer_is_ranked_first(world: World, rec: PipelineRecommender) ->
     params = PolicyParams(human_artist_boost=0.0, mmr_lambda=1.0)
     out = rec.recommend(RecommendRequest(listener_id="u0", k=5, params=params))
     assert out.items[0].track.track_id == world.spaces.track_ids[target]
+
+
+def test_a_track_relabelled_ai_generated_after_load_is_held_back(
+    world: World, rec: PipelineRecommender
+) -> None:
+    req = RecommendRequest(listener_id="u3", k=5)  # u3 opted out of AI music
+    first = rec.recommend(req).items[0].track
+    relabelled = dataclasses.replace(
+        first, provenance=Provenance(ai_involvement=AiInvolvement.GENERATED)
+    )
+    world.store.tracks[first.track_id] = relabelled
+    rec.lookup.ttl_seconds = 0.0
+    out = rec.recommend(req)
+    assert first.track_id not in {i.track.track_id for i in out.items}
+    assert all(not i.track.provenance.is_ai_generated for i in out.items)
