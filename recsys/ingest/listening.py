@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from recsys.domain import (
     AiPreference,
@@ -109,25 +110,47 @@ def read_interactions(
 
 def content_ids(events: pd.DataFrame) -> pd.Series:
     """Stable ids from each row's content and its occurrence among identical rows."""
+    n = len(events)
     canonical = pd.DataFrame(
         {
-            "listener_id": events["listener_id"].astype(object),
-            "track_id": events["track_id"].astype(object),
-            "event_type": events["event_type"].astype(object),
-            "at": events["at"].array.asi8 if len(events) else np.array([], dtype=np.int64),
-            "ms_played": events["ms_played"].fillna(-1).astype("int64"),
-            "weight": events["weight"].astype("float64"),
-            "request_id": events["request_id"].fillna("").astype(object),
-            "position": events["position"].fillna(-1).astype("int64"),
-        },
-        index=events.index,
+            "listener_id": _hash_text(events["listener_id"]),
+            "track_id": _hash_text(events["track_id"]),
+            "event_type": _hash_text(events["event_type"]),
+            "at": events["at"].array.asi8 if n else np.array([], dtype=np.int64),
+            "ms_played": events["ms_played"].fillna(-1).astype("int64").to_numpy(),
+            "weight": events["weight"].astype("float64").to_numpy(),
+            "request_id": _hash_text(events["request_id"]),
+            "position": events["position"].fillna(-1).astype("int64").to_numpy(),
+        }
     )
     content = pd.util.hash_pandas_object(canonical, index=False)
     occurrence = content.groupby(content).cumcount()
     final = pd.util.hash_pandas_object(
         pd.DataFrame({"c": content.to_numpy(), "n": occurrence.to_numpy()}), index=False
     ).to_numpy()
-    return pd.Series([f"h{x:016x}" for x in final.tolist()], index=events.index, dtype="string")
+    return pd.Series(_hex_ids(final), index=events.index)
+
+
+def _hash_text(values: pd.Series) -> np.ndarray:
+    """A stable uint64 per string (missing hashes as ""), hashing each distinct value once."""
+    codes, uniques = pd.factorize(values.fillna(""))
+    return pd.util.hash_array(np.asarray(uniques, dtype=object))[codes]
+
+
+_HEX = np.frombuffer("".join(f"{i:02x}" for i in range(256)).encode(), dtype=np.uint8)
+
+
+def _hex_ids(hashes: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """``h`` + 16 hex digits per hash, built in bulk (a Python f-string per row is slow)."""
+    n = len(hashes)
+    digits = np.frombuffer(hashes.astype(">u8").tobytes(), dtype=np.uint8).reshape(n, 8)
+    out = np.empty((n, 17), dtype=np.uint8)
+    out[:, 0] = ord("h")
+    out[:, 1:] = _HEX.reshape(256, 2)[digits].reshape(n, 16)
+    fixed = pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(17), n, [None, pa.py_buffer(out.tobytes())]
+    )
+    return pd.arrays.ArrowStringArray(fixed.cast(pa.binary()).cast(pa.string()))
 
 
 def read_consent(table: RawTable | None, p: v.Problems) -> list[ConsentEntry]:
