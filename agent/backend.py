@@ -110,6 +110,10 @@ class DiscoveryBackend(Protocol):
         """The catalog's own tags and genres."""
         ...
 
+    def genre_vocabulary(self) -> Sequence[str]:
+        """The catalog's genres (hard constraints when named; other tags are preferences)."""
+        ...
+
     def term_similarity(self, track_ids: Sequence[str], terms: Sequence[str]) -> np.ndarray:
         """Cosine similarity of each track's text vector to each term (tracks × terms)."""
         ...

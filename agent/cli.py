@@ -56,13 +56,7 @@ def _print_answer(answer_json: dict[str, Any]) -> None:
         )
         if item["reasons"]:
             click.echo(f"       {'; '.join(item['reasons'][:2])}")
-    click.echo(
-        "trace: "
-        + " → ".join(
-            f"{t['tool']}({t['count']})"
-            for t in answer_json["trace"]
-        )
-    )
+    click.echo("trace: " + " → ".join(f"{t['tool']}({t['count']})" for t in answer_json["trace"]))
 
 
 @click.command("agent")

@@ -192,6 +192,9 @@ class PipelineBackend:
                 )
         return [t for t, k in zip(known, keep, strict=True) if k]
 
+    def genre_vocabulary(self) -> Sequence[str]:
+        return [str(g) for g in self.catalog.genres if g]
+
     def tag_vocabulary(self) -> Sequence[str]:
         self._index_names()
         return list(self._vocab or [])

@@ -172,9 +172,16 @@ class VocabularyMatcher:
     _vocab: list[str] = field(default_factory=list)
     _lower: dict[str, str] = field(default_factory=dict)
     _vectors: np.ndarray | None = None
+    _genres: frozenset[str] = frozenset()
+
+    def is_genre(self, tag: str) -> bool:
+        """Whether a matched tag is one of the catalog's genres."""
+        self._load()
+        return tag.casefold() in self._genres
 
     def _load(self) -> None:
         if self._vectors is None:
+            self._genres = frozenset(g.casefold() for g in self.backend.genre_vocabulary())
             self._vocab = sorted({v for v in self.backend.tag_vocabulary() if v})
             self._lower = {v.casefold(): v for v in self._vocab}
             self._vectors = (
@@ -213,7 +220,9 @@ def parse_request(
     follow = previous is not None and bool(FOLLOW_UP.match(low))
     base = previous if (follow and previous is not None) else Constraints()
     like = tuple(m.strip() for m in LIKE.findall(text) if m.strip())
-    avoid_words = [m.casefold() for m in LESS.findall(low)]
+    avoid_words = [
+        m.casefold() for m in LESS.findall(low) if not re.match(r"ai\b|ai-", m.casefold())
+    ]
     rest = LIKE.sub(" ", low)
     for a in avoid_words:
         rest = rest.replace(a, " ")
@@ -225,17 +234,28 @@ def parse_request(
         or bool(re.search(r"\bhuman(s)?\b", low) and "only" in low)
         or ("human artists" in low and "not human" not in low)
     )
-    no_ai = base.no_ai_generated or bool(re.search(r"\bno ai\b|\bwithout ai\b|\bnot ai\b", low))
+    no_ai = base.no_ai_generated or bool(
+        re.search(r"\b(?:no|without|not|less|avoid)\s+ai\b|\bai[- ]free\b", low)
+    )
     new_artists = base.new_artists or bool(
         re.search(r"\bnew artists?\b|\bsomething new\b|\bemerging\b|\bundiscovered\b", low)
     )
     tempo_min, tempo_max = base.tempo_min, base.tempo_max
     word_set = set(words) | set(re.findall(r"[a-z]+", low))
-    if word_set & FAST_WORDS and not avoid_words:
-        tempo_min = max(tempo_min or 0, 115.0) + (10.0 if follow and "more" in low else 0.0)
+    fast, slow = (
+        bool(word_set & FAST_WORDS),
+        bool(word_set & SLOW_WORDS) and not word_set & FAST_WORDS,
+    )
+    if fast and follow and base.tempo_max is not None:
+        # "more upbeat" after something slow: lift the ceiling rather than jump to running pace.
+        tempo_min, tempo_max = base.tempo_max - 15.0, None
+    elif fast:
+        tempo_min = max(tempo_min or 0, 115.0) + (10.0 if follow and base.tempo_min else 0.0)
         tempo_max = None if tempo_max and tempo_max < tempo_min else tempo_max
-    if word_set & SLOW_WORDS and not word_set & FAST_WORDS:
-        tempo_max = min(tempo_max or 999, 105.0) - (10.0 if follow and "more" in low else 0.0)
+    if slow and follow and base.tempo_min is not None:
+        tempo_min, tempo_max = None, base.tempo_min + 15.0
+    elif slow:
+        tempo_max = min(tempo_max or 999, 105.0) - (10.0 if follow and base.tempo_max else 0.0)
         tempo_min = None if tempo_min and tempo_min > tempo_max else tempo_min
     if m := BPM.search(low):
         tempo_min, tempo_max = float(m.group(1)) - 10, float(m.group(1)) + 10
@@ -248,11 +268,12 @@ def parse_request(
         year_min = int(m.group(1))
     if m := BEFORE.search(low):
         year_max = int(m.group(1)) - 1
-    genres = tuple(t for t in tags if t.casefold() in words or t.casefold() in low)
+    genres = tuple(t for t in tags if matcher.is_genre(t))
     prefer = tuple(t for t in tags if t not in genres)
     avoid = tuple(dict.fromkeys(base.avoid + tuple(avoid_tags or avoid_words)))
     if follow:
-        prefer = tuple(dict.fromkeys(base.prefer + prefer))
+        contradicted = SLOW_WORDS if fast else FAST_WORDS if slow else set()
+        prefer = tuple(p for p in dict.fromkeys(base.prefer + prefer) if p not in contradicted)
         genres = tuple(g for g in dict.fromkeys(base.genres + genres) if g not in avoid)
         prefer = tuple(p for p in prefer if p not in avoid)
     return replace(

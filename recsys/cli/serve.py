@@ -82,18 +82,27 @@ def run(
     from recsys.experiments import ExperimentRegistry
     from recsys.pipeline import load_recommender
     from recsys.service import LinerServer, ServiceDeps, ServiceMetrics, ServingState
+    from recsys.service.live import LiveAgent, LiveExperiments
     from recsys.store import open_store
 
     store = open_store(settings.db)
-    experiments_loader = None
+    metrics = ServiceMetrics()
+    registry = None
+    live_experiments = None
     if settings.experiments_dir is not None:
-        folder = settings.experiments_dir
-        experiments_loader = lambda: ExperimentRegistry(folder).current()  # noqa: E731
+        registry = ExperimentRegistry(settings.experiments_dir, metrics_registry=metrics.registry)
+        registry.start_watching()
+        live_experiments = LiveExperiments(registry)
     state = ServingState(
-        factory=lambda d: load_recommender(d, store, settings), experiments=experiments_loader
+        factory=lambda d: load_recommender(d, store, settings),
+        experiments=live_experiments.reload if live_experiments is not None else None,
     )
     deps = ServiceDeps(
-        state=state, store=store, metrics=ServiceMetrics(), metering=integrity_metering
+        state=state,
+        store=store,
+        metrics=metrics,
+        metering=integrity_metering,
+        conversation=LiveAgent(state),
     )
     server = LinerServer(settings, deps)
     bound = server.start()
@@ -114,6 +123,8 @@ def run(
     finally:
         click.echo("shutting down: draining in-flight calls")
         server.stop(grace)
+        if registry is not None:
+            registry.stop()
         store.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -210,6 +210,9 @@ class FakeBackend:
             keep.append(t)
         return keep
 
+    def genre_vocabulary(self) -> Sequence[str]:
+        return sorted(GENRES)
+
     def tag_vocabulary(self) -> Sequence[str]:
         return sorted(set(GENRES) | {t for tags in GENRES.values() for t in tags})
 

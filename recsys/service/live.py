@@ -1,0 +1,81 @@
+"""Adapters that let long-lived service parts follow what is swapped in at runtime.
+
+The experiments registry hot-reloads its folder, and artifact reloads swap the recommender;
+these adapters read the current object on every call, so nothing holds a stale reference.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from recsys.errors import ConfigError
+from recsys.experiments import ExperimentRegistry
+from recsys.service.state import ServingState
+
+
+class LiveExperiments:
+    """Assigns listeners with whatever experiment set the registry serves now."""
+
+    def __init__(self, registry: ExperimentRegistry) -> None:
+        self.registry = registry
+
+    @property
+    def experiments(self) -> Sequence[Any]:
+        """The running experiments."""
+        return tuple(getattr(self.registry.current(), "experiments", ()))
+
+    def assign(self, listener_id: str) -> Any:
+        """The listener's assignment under the current set."""
+        return self.registry.current().assign(listener_id)
+
+    def reload(self) -> LiveExperiments:
+        """Reload the folder now (the admin RPC); a refused folder keeps the old set serving.
+
+        Raises:
+            ConfigError: the folder is invalid; the message says why.
+        """
+        if not self.registry.reload():
+            raise ConfigError(
+                f"experiments in {self.registry.directory} were refused and the previous "
+                f"config keeps serving: {self.registry.last_error}"
+            )
+        return self
+
+
+class LiveAgent:
+    """The discovery agent over whichever recommender is serving now.
+
+    One agent (with its sessions) is kept per loaded artifact version; a reload starts fresh
+    sessions on the new artifacts.
+    """
+
+    def __init__(self, state: ServingState) -> None:
+        self.state = state
+        self._lock = threading.Lock()
+        self._version: str | None = None
+        self._agent: Any = None
+
+    def _current(self) -> Any:
+        from agent.discovery import DiscoveryAgent
+        from agent.pipeline_backend import PipelineBackend
+
+        loaded = self.state.current()
+        with self._lock:
+            if self._version != loaded.version or self._agent is None:
+                rec = loaded.recommender
+                logger_fn = getattr(getattr(rec, "slate_logger", None), "log", None)
+                self._agent = DiscoveryAgent(
+                    PipelineBackend(rec, loaded.artifact_dir),  # type: ignore[arg-type]
+                    slate_logger=logger_fn,
+                )
+                self._version = loaded.version
+            return self._agent
+
+    def ask(self, message: str, *, listener_id: str | None, session_id: str | None) -> Any:
+        """One conversation turn."""
+        return self._current().ask(message, listener_id=listener_id, session_id=session_id)
+
+
+__all__ = ["LiveAgent", "LiveExperiments"]
