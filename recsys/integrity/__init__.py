@@ -1,11 +1,23 @@
 """Upload integrity, undeclared-AI detection, metering, and the participation figures."""
 
 from recsys.integrity.allocation import MICRO, allocate, decimal_to_micro, micro_to_decimal
+from recsys.integrity.audio import AudioFeatures, extract_audio, extract_audio_cached
+from recsys.integrity.detector import (
+    AiDetector,
+    AiDetectorConfig,
+    Detection,
+    detect_labels,
+    train_detector,
+    trainable,
+)
+from recsys.integrity.evaluation import evaluate_detection, evaluate_screening, read_truth
+from recsys.integrity.features import detector_features
 from recsys.integrity.figures import (
     IntegrityFigures,
     integrity_figures,
     integrity_figures_from_store,
 )
+from recsys.integrity.jobs import IntegrityRun, run_integrity
 from recsys.integrity.metering import (
     UNATTRIBUTED,
     MeteredPlay,
@@ -22,6 +34,7 @@ from recsys.integrity.metering_report import (
     metering_report_from_store,
 )
 from recsys.integrity.names import name_similarity, normalise_name
+from recsys.integrity.neardup import Calibration, NearDuplicateScreen, calibrate_threshold
 from recsys.integrity.quarantine import (
     SCREENING_ACTOR,
     ScreeningResult,
@@ -45,13 +58,20 @@ __all__ = [
     "MICRO",
     "SCREENING_ACTOR",
     "UNATTRIBUTED",
+    "AiDetector",
+    "AiDetectorConfig",
+    "AudioFeatures",
+    "Calibration",
+    "Detection",
     "Flag",
     "HolderRow",
     "ImitationNameScreen",
     "IntegrityFigures",
+    "IntegrityRun",
     "KeywordStuffingScreen",
     "MeteredPlay",
     "MeteringReport",
+    "NearDuplicateScreen",
     "Screen",
     "ScreenContext",
     "ScreeningConfig",
@@ -60,8 +80,15 @@ __all__ = [
     "UploadBurstScreen",
     "allocate",
     "build_metering_report",
+    "calibrate_threshold",
     "decimal_to_micro",
     "default_screens",
+    "detect_labels",
+    "detector_features",
+    "evaluate_detection",
+    "evaluate_screening",
+    "extract_audio",
+    "extract_audio_cached",
     "integrity_figures",
     "integrity_figures_from_store",
     "meter_events",
@@ -72,8 +99,12 @@ __all__ = [
     "name_similarity",
     "normalise_name",
     "pro_rata_payouts",
+    "read_truth",
     "release_track",
+    "run_integrity",
     "run_screens",
     "screen_store",
+    "train_detector",
+    "trainable",
     "user_centric_payouts",
 ]

@@ -141,6 +141,7 @@ def test_near_duplicate_flags_the_later_copy_under_another_holder() -> None:
     assert calibration.reference_fpr <= 0.02
     assert calibration.threshold < 0.99
     context = ScreenContext(tracks=tracks, artists=artists)
-    flags = NearDuplicateScreen(vectors, calibration.threshold).screen(context)
+    screen = NearDuplicateScreen(vectors, [t.track_id for t in tracks], calibration.threshold)
+    flags = screen.screen(context)
     assert [f.track_id for f in flags] == ["copy"]
     assert "with t3" in flags[0].evidence

@@ -1,0 +1,209 @@
+"""`liner report metering|integrity` and `liner screen`: the rights-holder and integrity views."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import click
+
+from recsys.errors import LinerError
+from recsys.settings import LinerSettings
+from recsys.store import Store
+
+DB_HELP = "Store: a SQLite file or sqlite:/// URL (default: LINER_DB, else var/liner.db)."
+
+
+@contextmanager
+def _store(db: str | None) -> Iterator[Store]:
+    from recsys.store import open_store
+
+    try:
+        store = open_store(db if db is not None else LinerSettings().db)
+    except LinerError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        yield store
+    except LinerError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        store.close()
+
+
+@click.group("report")
+def report_group() -> None:
+    """Metering and integrity reports for rights holders and operators.
+
+    Example:
+
+        liner report metering --db var/liner.db --pool 10000 --csv payouts.csv
+    """
+
+
+@report_group.command("metering")
+@click.option("--db", default=None, help=DB_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@click.option("--csv", "csv_path", type=click.Path(path_type=Path), help="Write holder rows.")
+@click.option("--pool", default="0", help="Revenue pool to split (at most 6 decimals).")
+def metering_command(db: str | None, as_json: bool, csv_path: Path | None, pool: str) -> None:
+    """Plays credited to every rights holder by credit share, exactly.
+
+    Shows plays and credited share per rights holder, attribution completeness, the share of
+    plays influenced by AI features (agent answers, AI-assisted tracks) and payouts of
+    --pool under the pro-rata and user-centric models. Totals reconcile exactly.
+
+    Example:
+
+        liner report metering --db var/liner.db --pool 1000.00 --json
+    """
+    from recsys.integrity.metering_report import metering_report_from_store
+
+    try:
+        Decimal(pool)
+    except InvalidOperation as exc:
+        raise click.BadParameter(f"{pool!r} is not a number", param_hint="--pool") from exc
+    with _store(db) as store:
+        try:
+            report = metering_report_from_store(store, pool)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--pool") from exc
+    if csv_path is not None:
+        csv_path.parent.mkdir(parents=True, exist_ok=True)
+        csv_path.write_text(report.to_csv(), encoding="utf-8")
+    data = report.to_dict()
+    if as_json:
+        click.echo(json.dumps(data, sort_keys=True))
+        return
+    click.echo(
+        f"plays {data['plays']}  linked to slates {data['linked_share']:.1%}  "
+        f"AI-influenced {data['ai_influenced_share']:.1%}  "
+        f"attribution completeness {data['attribution_completeness']:.1%}  pool {data['pool']}"
+    )
+    click.echo(f"{'rights holder':<24} {'plays':>14} {'share':>8} {'pro-rata':>14} {'user':>14}")
+    for row in data["holders"]:
+        click.echo(
+            f"{row['rights_holder_id']:<24} {row['plays']:>14} {float(row['share']):>8.2%} "
+            f"{row['payout_pro_rata']:>14} {row['payout_user_centric']:>14}"
+        )
+
+
+@report_group.command("integrity")
+@click.option("--db", default=None, help=DB_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
+@click.option(
+    "--truth",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A demo world's truth.csv: also score screening and detection against it.",
+)
+def integrity_command(db: str | None, as_json: bool, truth: Path | None) -> None:
+    """Participation and integrity figures.
+
+    Opt-in rate per consent scope, quarantines and violations per 1,000 uploads, time from
+    upload to quarantine, and labels found by the AI detector.
+
+    Example:
+
+        liner report integrity --db var/liner.db --truth demo/truth.csv
+    """
+    from recsys.integrity.evaluation import evaluate_detection, evaluate_screening, read_truth
+    from recsys.integrity.figures import integrity_figures_from_store
+
+    with _store(db) as store:
+        data: dict[str, Any] = integrity_figures_from_store(store).to_dict()
+        if truth is not None:
+            frame = read_truth(truth)
+            data["against_truth"] = {
+                "detection": evaluate_detection(store, frame),
+                "screening": evaluate_screening(store, frame),
+            }
+    click.echo(json.dumps(data, sort_keys=True) if as_json else _text(data))
+
+
+def _text(data: dict[str, Any], indent: str = "") -> str:
+    lines = []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            lines.append(f"{indent}{key}:")
+            lines.append(_text(value, indent + "  "))
+        else:
+            lines.append(f"{indent}{key}: {value}")
+    return "\n".join(line for line in lines if line)
+
+
+@click.command("screen")
+@click.option("--db", default=None, help=DB_HELP)
+@click.option("--release", "release_id", help="Release this quarantined track instead.")
+@click.option("--actor", help="Rights admin releasing the track (with --release).")
+@click.option("--reason", help="Why the track is released (with --release).")
+@click.option("--no-detect", is_flag=True, help="Skip the undeclared-AI detector.")
+@click.option("--dry-run", is_flag=True, help="Report what would happen; write nothing.")
+@click.option(
+    "--model-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also save the trained AI detector here (LightGBM text + JSON).",
+)
+@click.option(
+    "--audio-cache",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Keep audio analyses here between runs (default: beside a SQLite store).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+def screen_command(
+    db: str | None,
+    release_id: str | None,
+    actor: str | None,
+    reason: str | None,
+    no_detect: bool,
+    dry_run: bool,
+    model_dir: Path | None,
+    audio_cache: Path | None,
+    as_json: bool,
+) -> None:
+    """Screen uploads, quarantine abuse and label undeclared AI; or release a track.
+
+    Screens: near-duplicate audio of another rights holder's track (calibrated threshold),
+    upload bursts, ultra-short tracks, keyword-stuffed titles and names imitating known
+    artists. Flagged tracks are quarantined (never recommended) with their evidence. The AI
+    detector then labels tracks that declare nothing. A rights admin releases a track with
+    --release, --actor and --reason; every decision is audited.
+
+    Example:
+
+        liner screen --db var/liner.db
+
+        liner screen --db var/liner.db --release t_000123 --actor admin-7 --reason "licensed"
+    """
+    from recsys.integrity.jobs import run_integrity
+    from recsys.integrity.quarantine import release_track
+
+    url = db if db is not None else LinerSettings().db
+    with _store(url) as store:
+        if release_id is not None:
+            if not actor or not reason:
+                raise click.UsageError("--release needs --actor and --reason")
+            record = release_track(store, release_id, actor=actor, reason=reason)
+            data: dict[str, Any] = {
+                "released": record.track_id,
+                "actor": record.actor,
+                "at": record.at.isoformat(),
+            }
+        else:
+            cache = audio_cache
+            if cache is None and "://" not in url:
+                cache = Path(url).with_suffix(".integrity-audio.npz")
+            run = run_integrity(
+                store,
+                detect=not no_detect,
+                model_dir=model_dir,
+                audio_cache=cache,
+                dry_run=dry_run,
+            )
+            data = run.summary()
+    click.echo(json.dumps(data, sort_keys=True, default=str) if as_json else _text(data))
+
+
+__all__ = ["integrity_command", "metering_command", "report_group", "screen_command"]
