@@ -116,6 +116,7 @@ def slices(doc: dict[str, Any]) -> str:
         width = 0.8 / max(1, len(models))
         for j, m in enumerate(models):
             v = [doc["slices"][m][kind][b][metric] for b in labels]
+            v = [np.nan if x is None else x for x in v]
             ax.bar(np.arange(len(labels)) + j * width, np.nan_to_num(v), width, label=m)
         ax.set_xticks(np.arange(len(labels)) + 0.4 - width / 2, labels)
         ax.set_title(f"{metric} by {kind.replace('_', ' ')}")

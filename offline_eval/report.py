@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,17 @@ def table_metrics(doc: dict[str, Any]) -> list[str]:
     return list(seen)
 
 
+def json_safe(value: Any) -> Any:
+    """Replace NaN and infinities (which JSON lacks) with null, recursively."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
+
+
 def write_report(doc: dict[str, Any], out: Path) -> Path:
     """Write ``out/metrics.json`` and ``out/report.html``; returns ``out``.
 
@@ -39,6 +51,7 @@ def write_report(doc: dict[str, Any], out: Path) -> Path:
         >>> write_report(result.metrics, Path("eval-out"))  # doctest: +SKIP
     """
     out.mkdir(parents=True, exist_ok=True)
+    doc = json_safe(doc)
     (out / "metrics.json").write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n")
     k = doc["k"]
     metrics = table_metrics(doc)
@@ -75,4 +88,4 @@ def write_report(doc: dict[str, Any], out: Path) -> Path:
     return out
 
 
-__all__ = ["table_metrics", "write_report"]
+__all__ = ["json_safe", "table_metrics", "write_report"]

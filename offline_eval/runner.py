@@ -15,6 +15,7 @@ from offline_eval.datasets import DEFAULT_DATA_ROOT, EvalDataset, load_dataset, 
 from offline_eval.errors import EvalError
 from offline_eval.metrics import MetricContext, Scorecard, score_slates
 from offline_eval.models import BASELINES, available_models, create_model
+from offline_eval.report import json_safe, write_report
 from offline_eval.slices import activity_slices, popularity_slices
 from offline_eval.splits import make_split
 from offline_eval.stats import bootstrap, compare
@@ -195,10 +196,9 @@ def run_evaluation(
         }
     runtime = time.perf_counter() - started
     doc["runtime_s"] = round(runtime, 1)
+    doc = json_safe(doc)
     out_dir = None
     if out is not None:
-        from offline_eval.report import write_report
-
         out_dir = write_report(doc, Path(out))
     return EvalResult(metrics=doc, out=out_dir, runtime_s=runtime, scorecards=cards)
 

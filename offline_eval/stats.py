@@ -137,7 +137,9 @@ def compare(
         if metric not in result.estimates[control]:
             continue
         diff = est.value - result.estimates[control][metric].value
-        d = _centred(result.samples[model][metric] - result.samples[control][metric], diff, metric)
+        with np.errstate(invalid="ignore"):
+            raw = result.samples[model][metric] - result.samples[control][metric]
+        d = _centred(raw, diff, metric)
         ci = _interval(d, result.alpha)
         mean_metrics = scorecards[model].per_user.columns
         if metric in mean_metrics and metric in scorecards[control].per_user.columns:
@@ -165,6 +167,8 @@ def compare(
 
 def _centred(samples: np.ndarray, observed: float, metric: str) -> np.ndarray:
     if metric not in CATALOG_METRICS or not np.isfinite(observed):
+        return samples
+    if not np.isfinite(samples).any():
         return samples
     return samples - np.nanmean(samples) + observed
 

@@ -96,7 +96,8 @@ class Scorecard:
             artist_gini[start : start + _CHUNK] = gini(art_exp)
         out["coverage"] = coverage
         out["artist_exposure_gini"] = artist_gini
-        return out
+        # a group with no relevant test items has no exposure-vs-relevance ratio
+        return {m: np.where(np.isfinite(v), v, np.nan) for m, v in out.items()}
 
 
 def score_slates(ctx: MetricContext, slates: Slates) -> Scorecard:
