@@ -21,12 +21,21 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-## The main job: generate the demo world, ingest it, build artifacts, serve.
+## The main job: generate the demo world, ingest and screen it, build artifacts, serve.
 demo: setup
-	$(BIN)/liner demo-data --out $(DEMO_DIR) --seed 7
+	@if [ -f $(DEMO_DIR)/items.csv ]; then echo "demo world already in $(DEMO_DIR)"; \
+	else $(BIN)/liner demo-data --out $(DEMO_DIR) --seed 7; fi
 	$(BIN)/liner ingest $(DEMO_DIR) --db $(DB)
+	$(BIN)/liner screen --db $(DB)
+	$(BIN)/liner build --db $(DB) --out $(ARTIFACTS)
+	@echo ""
+	@echo "Starting the service. In another terminal try:"
+	@echo "  .venv/bin/liner agent 'upbeat indie for a run, human artists only' --listener u_00001"
+	@echo "  .venv/bin/python examples/call_service.py 127.0.0.1:$(PORT)"
+	$(BIN)/liner serve --artifacts $(ARTIFACTS) --db $(DB) --port $(PORT) --experiments experiments
 
-serve: demo
+serve: setup
+	$(BIN)/liner serve --artifacts $(ARTIFACTS) --db $(DB) --port $(PORT) --experiments experiments
 
 test: setup
 	$(BIN)/pytest -q
@@ -44,6 +53,9 @@ proto-check: setup
 
 bench: setup
 	$(PY) -m benchmarks.ingest --quick
+	$(PY) -m benchmarks.retrieval --quick
+	$(PY) -m benchmarks.pipeline --quick
+	$(PY) -m benchmarks.service --quick
 
 clean:
 	rm -rf var .mypy_cache .ruff_cache .pytest_cache
