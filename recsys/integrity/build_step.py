@@ -1,0 +1,63 @@
+"""The ``integrity`` step of `liner build`: train the undeclared-AI detector into the artifact
+directory (``integrity/detector.txt`` LightGBM text model, ``integrity/detector.json`` with the
+calibration map, threshold and held-out figures).
+
+The step reads the store but never writes it: quarantines and DETECTED labels are written by
+`liner screen`, which runs the same detector code.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from recsys.errors import LinerError
+from recsys.integrity.audio import extract_audio_cached
+from recsys.integrity.detector import train_detector
+from recsys.integrity.features import detector_features
+
+if TYPE_CHECKING:
+    from recsys.build import BuildContext
+
+logger = logging.getLogger(__name__)
+
+STEP_VERSION = 1
+MODEL_DIR = "integrity"
+
+
+def integrity_inputs(ctx: BuildContext) -> Any:
+    """What the detector depends on: catalog, consent snapshot and seed."""
+    return {
+        "version": STEP_VERSION,
+        "data": ctx.data_snapshot,
+        "consent": ctx.consent_snapshot.model_dump(),
+        "seed": ctx.settings.seed,
+    }
+
+
+def integrity_run(ctx: BuildContext) -> dict[str, Any]:
+    """Train the detector on consented declared tracks and save it; a catalog with too few
+    such tracks records why instead of failing the build."""
+    tracks = list(ctx.tracks)
+    artists = {a.artist_id: a for a in ctx.store.iter_artists()}
+    audio = extract_audio_cached(tracks, ctx.cache_dir / "integrity-audio.npz")
+    features = detector_features(tracks, artists, audio)
+    try:
+        detector = train_detector(features, tracks, artists, ctx.store.consent_state())
+    except LinerError as exc:
+        logger.warning("integrity step: detector not trained: %s", exc)
+        return {"trained": False, "reason": str(exc)}
+    detector.save(ctx.path(f"{MODEL_DIR}/detector.json").parent)
+    summary = detector.report["held_out"]["summary"]
+    return {"trained": True, **detector.report["trained_on"], **summary}
+
+
+def _register() -> None:
+    from recsys.build import BuildStep, register_build_step
+
+    register_build_step(BuildStep(name="integrity", run=integrity_run, inputs=integrity_inputs))
+
+
+_register()
+
+__all__ = ["integrity_inputs", "integrity_run"]

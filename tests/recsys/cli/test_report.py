@@ -1,0 +1,148 @@
+"""`liner screen` and `liner report` through the real click entry point, on a small demo world."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from recsys.cli import main
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
+    root = tmp_path_factory.mktemp("world")
+    runner = CliRunner()
+    made = runner.invoke(
+        main,
+        ["demo-data", "--out", str(root / "demo"), "--tracks", "200", "--listeners", "30",
+         "--no-audio"],
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    db = root / "liner.db"
+    ingested = runner.invoke(main, ["ingest", str(root / "demo"), "--db", str(db)])
+    assert ingested.exit_code == 0, ingested.output
+    yield root / "demo", db
+
+
+def _json(result) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def test_screen_quarantines_injected_abuse(world: tuple[Path, Path]) -> None:
+    folder, db = world
+    runner = CliRunner()
+    dry = _json(runner.invoke(main, ["screen", "--db", str(db), "--dry-run", "--json"]))
+    assert dry["quarantined"] > 0
+    done = _json(runner.invoke(main, ["screen", "--db", str(db), "--json"]))
+    assert done["quarantined"] == dry["quarantined"]
+    report = _json(
+        runner.invoke(
+            main,
+            [
+                "report",
+                "integrity",
+                "--db",
+                str(db),
+                "--json",
+                "--truth",
+                str(folder / "truth.csv"),
+            ],
+        )
+    )
+    by_kind = report["against_truth"]["screening"]["by_kind"]
+    for kind in ("ultra_short", "upload_burst"):
+        assert by_kind[kind]["recall"] == 1.0, kind
+    assert report["quarantined_ever"] == done["quarantined"]
+    assert report["quarantines_per_1000_uploads"] == pytest.approx(
+        1000 * done["quarantined"] / report["uploads"], abs=0.01
+    )
+    assert set(report["opt_in_rate"]) == {"ai_training", "ai_style_reference", "voice_likeness"}
+
+
+def test_release_needs_actor_and_reason_and_is_audited(world: tuple[Path, Path]) -> None:
+    _, db = world
+    runner = CliRunner()
+    _json(runner.invoke(main, ["screen", "--db", str(db), "--json", "--no-detect"]))
+    from recsys.store import open_store
+
+    store = open_store(str(db))
+    track_id = sorted(store.quarantined_ids())[0]
+    store.close()
+    refused = runner.invoke(main, ["screen", "--db", str(db), "--release", track_id])
+    assert refused.exit_code != 0 and "--actor and --reason" in refused.output
+    released = _json(
+        runner.invoke(
+            main,
+            [
+                "screen",
+                "--db",
+                str(db),
+                "--release",
+                track_id,
+                "--actor",
+                "admin-1",
+                "--reason",
+                "appeal upheld",
+                "--json",
+            ],
+        )
+    )
+    assert released["released"] == track_id and released["actor"] == "admin-1"
+    again = runner.invoke(
+        main,
+        ["screen", "--db", str(db), "--release", track_id, "--actor", "a", "--reason", "b"],
+    )
+    assert again.exit_code != 0 and "not quarantined" in again.output
+    assert "Traceback" not in again.output
+
+
+def test_metering_report_reconciles_and_writes_csv(
+    world: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _, db = world
+    csv_path = tmp_path / "out" / "metering.csv"
+    report = _json(
+        CliRunner().invoke(
+            main,
+            [
+                "report",
+                "metering",
+                "--db",
+                str(db),
+                "--json",
+                "--pool",
+                "1234.56",
+                "--csv",
+                str(csv_path),
+            ],
+        )
+    )
+    holders = report["holders"]
+    assert report["plays"] > 0
+    assert sum(Decimal(h["plays"]) for h in holders) == report["plays"]
+    assert sum(Decimal(h["payout_pro_rata"]) for h in holders) == Decimal("1234.56")
+    assert sum(Decimal(h["payout_user_centric"]) for h in holders) == Decimal("1234.56")
+    table = pd.read_csv(csv_path, dtype=str)
+    assert list(table["rights_holder_id"]) == [h["rights_holder_id"] for h in holders]
+
+
+def test_metering_rejects_a_bad_pool(world: tuple[Path, Path]) -> None:
+    _, db = world
+    result = CliRunner().invoke(main, ["report", "metering", "--db", str(db), "--pool", "lots"])
+    assert result.exit_code != 0 and "--pool" in result.output
+
+
+@pytest.mark.parametrize(
+    "args", [["report"], ["report", "metering"], ["report", "integrity"], ["screen"]]
+)
+def test_every_command_has_help_with_an_example(args: list[str]) -> None:
+    result = CliRunner().invoke(main, [*args, "--help"])
+    assert result.exit_code == 0
+    assert "Example" in result.output
