@@ -206,7 +206,7 @@ class FaissIndex:
             return out_scores, out_rows
         scores, rows = self._raw_search(q, k, excluded)
         bad = (rows < 0) | np.isin(rows, excluded)
-        if rows.shape[1] == k and not bad[:, :want].any():
+        if want == k and rows.shape[1] == k and not bad.any():
             return scores, rows
         short: list[int] = []
         for i in range(len(q)):

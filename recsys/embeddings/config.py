@@ -26,7 +26,7 @@ class FaissIndexConfig(BaseModel):
     """Catalogs smaller than this use exact ``IndexFlatIP`` search."""
     hnsw_m: int = 32
     """HNSW graph degree (memory ~ 2·M·4 bytes per vector on top of the vector)."""
-    ef_construction: int = 200
+    ef_construction: int = 100
     """HNSW build-time beam width: higher builds slower and recalls slightly better."""
     ef_search: int = 128
     """HNSW search-time beam width (raised to ``k`` when ``k`` is larger)."""

@@ -66,12 +66,13 @@ class PcaReducer:
         scale = x.std(axis=0) if standardise and len(x) else np.ones(x.shape[1])
         scale = np.where(scale > 1e-8, scale, 1.0)
         z = (x - mean) / scale
-        keep = max(1, min(dim, x.shape[1], max(len(x) - 1, 1)))
         if len(x) >= 2:
+            keep = max(1, min(dim, x.shape[1], len(x) - 1))
             _, _, vt = np.linalg.svd(z, full_matrices=False)
             components = vt[:keep].T
         else:
-            components = np.eye(x.shape[1])[:, :keep]
+            # Nothing we may learn from: a fixed, data-independent truncation.
+            components = np.eye(x.shape[1])[:, : min(dim, x.shape[1])]
         return cls(mean=mean, scale=scale, components=components)
 
     def transform(self, x: np.ndarray, *, keep_zero_rows: bool = True) -> np.ndarray:

@@ -25,6 +25,7 @@ from recsys.embeddings.collaborative import fit_als, interaction_strengths
 from recsys.embeddings.fusion import PcaReducer, fuse, normalise_rows
 from recsys.embeddings.projection import ContentProjection
 from recsys.embeddings.text import VectorCache, embed_with_cache, load_text_model, track_text
+from recsys.errors import CatalogError
 from recsys.index import FaissIndex
 
 if TYPE_CHECKING:
@@ -50,6 +51,8 @@ def catalog_inputs(ctx: BuildContext) -> Any:
 
 
 def catalog_run(ctx: BuildContext) -> dict[str, Any]:
+    if not len(ctx.track_ids):
+        raise CatalogError("the store has no tracks. Fix: run `liner ingest FOLDER` first")
     ctx.save_npy(IDS, ctx.track_ids)
     ctx.save_npy(MASK, ctx.training_mask)
     return {"tracks": len(ctx.track_ids), "training_tracks": int(ctx.training_mask.sum())}

@@ -176,3 +176,20 @@ def test_resume_skips_up_to_date_steps(store: SqliteStore, tmp_path: Path) -> No
 def test_build_help_has_an_example() -> None:
     result = CliRunner().invoke(main, ["build", "--help"])
     assert result.exit_code == 0 and "Example" in result.output and "--force" in result.output
+
+
+def test_without_any_ai_training_grant_nothing_is_fitted(tmp_path: Path) -> None:
+    s = SqliteStore(str(tmp_path / "none.db"))
+    s.ingest(
+        IngestBatch(
+            artists=[Artist(artist_id="a0", name="A", rights_holder_id="rh0")],
+            tracks=[_track(i * 4) for i in range(6)],
+            listeners=[Listener(listener_id="u0")],
+            events=[FeedbackEvent(event_id="e", listener_id="u0", track_id="t000", at=T0)],
+        )
+    )
+    manifest = _build(s, tmp_path / "art")
+    assert manifest.consent is not None and manifest.consent.training_tracks == 0
+    assert manifest.steps["projection"].info["fit_on"] == 0
+    assert "models/projection.npz" not in manifest.files
+    assert manifest.steps["audio"].info["fit_on"] == 0
