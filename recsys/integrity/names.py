@@ -31,7 +31,8 @@ LEET = str.maketrans(
         "+": "t",
     }
 )
-_NOISE_WORDS = re.compile(r"\b(the|official|music|band|feat|ft|vevo|tv)\b")
+_NOISE_WORDS = re.compile(r"\b(the|oficial|music|band|feat|ft|vevo|tv|real)\b")
+_RUNS = re.compile(r"(.)\1+")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
@@ -39,16 +40,17 @@ def normalise_name(name: str) -> str:
     """Fold a display name to a comparable key.
 
     Steps: Unicode NFKD with combining marks dropped (so ``é`` → ``e`` and full-width letters
-    become ASCII), casefold, the leet-speak map, noise words (``the``, ``official``, ...)
-    removed, then everything that is not a letter or digit removed.
+    become ASCII), casefold, the leet-speak map, runs of one letter collapsed (``Sociiety`` →
+    ``society``), noise words (``the``, ``official``, ``real``, ``vevo``, ...) removed, then
+    everything that is not a letter or digit removed.
 
     Example:
-        >>> normalise_name("The B3ATL3S (Official)")
+        >>> normalise_name("Thee B3ATL3S (Official)")
         'beatles'
     """
     decomposed = unicodedata.normalize("NFKD", name)
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    folded = stripped.casefold().translate(LEET)
+    folded = _RUNS.sub(r"\1", stripped.casefold().translate(LEET))
     folded = _NOISE_WORDS.sub(" ", folded)
     return _NON_ALNUM.sub("", folded)
 

@@ -84,6 +84,12 @@ class ScreeningConfig(BaseModel):
     """More uploads than this from one account within the window is a burst."""
     imitation_threshold: float = Field(0.88, gt=0, le=1)
     """Normalised name similarity at or above which an unverified artist imitates a known one."""
+    known_artist_share: float = Field(0.02, ge=0, le=1)
+    """Known artists (the ones worth imitating) are this share of artists, most played first."""
+    known_artist_min: int = Field(10, ge=0)
+    """... and at least this many."""
+    namesake_play_share: float = Field(0.25, ge=0)
+    """A look-alike with at least this share of the known artist's plays is a namesake."""
     imitation_min_length: int = Field(4, ge=1)
     """Normalised names shorter than this are never compared (too many innocent collisions)."""
 
@@ -206,8 +212,12 @@ class UploadBurstScreen:
 class ImitationNameScreen:
     """Flags tracks whose credited artist is an unverified name imitating a known artist.
 
-    Known artists are the verified ones (or an explicit id set). The same normalised key under
-    a different unverified artist is an imitation, as is a similarity at or above the threshold.
+    Known artists are an explicit id set (the most played ones, see
+    :func:`known_artists`), or the verified ones when none is given. The same normalised key
+    under another unverified artist is an imitation, as is a similarity at or above the
+    threshold. Artists of the same rights holder never imitate each other, and namesakes are
+    spared: an artist that appeared before the known one (prior use), or whose own plays reach
+    ``namesake_play_share`` of the known artist's (an established act, not a parasite).
     """
 
     reason = "imitation_name"
@@ -217,10 +227,23 @@ class ImitationNameScreen:
         threshold: float = 0.88,
         min_length: int = 4,
         known_artist_ids: frozenset[str] | None = None,
+        plays_by_artist: Mapping[str, float] | None = None,
+        namesake_play_share: float = 0.25,
     ) -> None:
         self.threshold = threshold
         self.min_length = min_length
         self.known_artist_ids = known_artist_ids
+        self.plays = plays_by_artist or {}
+        self.namesake_play_share = namesake_play_share
+
+    def _namesake(self, suspect: Artist, target: Artist) -> bool:
+        """Whether ``suspect`` is an innocent namesake of ``target``."""
+        s_at, t_at = suspect.created_at, target.created_at
+        if s_at is not None and t_at is not None and s_at < t_at:
+            return True
+        target_plays = self.plays.get(target.artist_id, 0.0)
+        own = self.plays.get(suspect.artist_id, 0.0)
+        return target_plays > 0 and own >= self.namesake_play_share * target_plays
 
     def imitations(self, artists: Mapping[str, Artist]) -> dict[str, tuple[Artist, float]]:
         """Unverified artist id → (the known artist it imitates, similarity)."""
@@ -236,6 +259,8 @@ class ImitationNameScreen:
             key = keys[suspect.artist_id]
             if suspect.verified or len(key) < self.min_length:
                 continue
+            if known_ids is not None and suspect.artist_id in known_ids:
+                continue
             best: tuple[Artist, float] | None = None
             for target in known:
                 other = keys[target.artist_id]
@@ -246,7 +271,9 @@ class ImitationNameScreen:
                 if ratio_upper_bound(len(key), len(other)) < self.threshold:
                     continue
                 sim = name_similarity(suspect.name, target.name)
-                if sim >= self.threshold and (best is None or sim > best[1]):
+                if sim < self.threshold or self._namesake(suspect, target):
+                    continue
+                if best is None or sim > best[1]:
                     best = (target, sim)
             if best is not None:
                 found[suspect.artist_id] = best
@@ -278,9 +305,29 @@ class ImitationNameScreen:
         return flags
 
 
-def default_screens(config: ScreeningConfig | None = None) -> list[Screen]:
+def known_artists(
+    plays_by_artist: Mapping[str, float], n_artists: int, config: ScreeningConfig
+) -> frozenset[str]:
+    """The most played artists: ``known_artist_share`` of all artists, at least
+    ``known_artist_min`` (ties broken by id)."""
+    count = max(config.known_artist_min, round(config.known_artist_share * n_artists))
+    ranked = sorted(plays_by_artist, key=lambda a: (-plays_by_artist[a], a))
+    return frozenset(a for a in ranked[:count] if plays_by_artist[a] > 0)
+
+
+def default_screens(
+    config: ScreeningConfig | None = None,
+    known_artist_ids: frozenset[str] | None = None,
+    plays_by_artist: Mapping[str, float] | None = None,
+) -> list[Screen]:
     """The metadata screens with the configured thresholds (near-duplicates need audio and
-    are added by :func:`recsys.integrity.quarantine.screen_store`)."""
+    are added by :func:`recsys.integrity.quarantine.screen_store`).
+
+    Args:
+        config: thresholds.
+        known_artist_ids: artists worth imitating; None means the verified ones.
+        plays_by_artist: plays per artist, to spare established namesakes.
+    """
     cfg = config or ScreeningConfig()
     return [
         UltraShortScreen(cfg.min_duration_s),
@@ -288,7 +335,13 @@ def default_screens(config: ScreeningConfig | None = None) -> list[Screen]:
             cfg.max_title_words, cfg.max_title_keywords, cfg.max_title_separators
         ),
         UploadBurstScreen(cfg.burst_window_minutes, cfg.burst_max_uploads),
-        ImitationNameScreen(cfg.imitation_threshold, cfg.imitation_min_length),
+        ImitationNameScreen(
+            cfg.imitation_threshold,
+            cfg.imitation_min_length,
+            known_artist_ids,
+            plays_by_artist,
+            cfg.namesake_play_share,
+        ),
     ]
 
 
@@ -313,5 +366,6 @@ __all__ = [
     "UltraShortScreen",
     "UploadBurstScreen",
     "default_screens",
+    "known_artists",
     "run_screens",
 ]

@@ -145,3 +145,27 @@ def test_near_duplicate_flags_the_later_copy_under_another_holder() -> None:
     flags = screen.screen(context)
     assert [f.track_id for f in flags] == ["copy"]
     assert "with t3" in flags[0].evidence
+
+
+def test_imitation_spares_namesakes_and_targets_the_most_played() -> None:
+    from recsys.integrity.screening import ScreeningConfig, known_artists
+
+    early, late = datetime(2018, 1, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC)
+    artists = {
+        a.artist_id: a
+        for a in [
+            Artist(artist_id="star", name="Static Society", rights_holder_id="h1", created_at=late),
+            Artist(artist_id="older", name="Static Society", rights_holder_id="h2",
+                   created_at=early),
+            Artist(artist_id="big", name="Statiic Society", rights_holder_id="h3",
+                   created_at=late),
+            Artist(artist_id="parasite", name="Sttatic Socieety (Real)", rights_holder_id="h4",
+                   created_at=late),
+            Artist(artist_id="nobody", name="Plain Folk", rights_holder_id="h5"),
+        ]
+    }  # fmt: skip
+    plays = {"star": 1000.0, "big": 400.0, "parasite": 3.0, "older": 10.0, "nobody": 1.0}
+    known = known_artists(plays, 5, ScreeningConfig(known_artist_min=1, known_artist_share=0.2))
+    assert known == {"star"}
+    screen = ImitationNameScreen(0.88, known_artist_ids=known, plays_by_artist=plays)
+    assert set(screen.imitations(artists)) == {"parasite"}  # older: prior use; big: established
