@@ -116,12 +116,37 @@ class UltraShortScreen:
 
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_YEAR = re.compile(r"^(19|20)\d\d$")
+# Search terms stuffed into titles on every streaming service, whatever the catalog's tags.
+SEARCH_TERMS = frozenset(
+    [
+        "best",
+        "beats",
+        "free",
+        "hits",
+        "lofi",
+        "lyrics",
+        "mix",
+        "music",
+        "new",
+        "official",
+        "playlist",
+        "remix",
+        "songs",
+        "spotify",
+        "tiktok",
+        "top",
+        "trending",
+        "viral",
+    ]
+)
 _SEPARATORS = re.compile(r"[|,#/;•]")
 
 
 class KeywordStuffingScreen:
-    """Flags titles stuffed with search keywords: too long, too many catalog tag or genre
-    words, too many separators, or a word repeated three times or more."""
+    """Flags titles stuffed with search keywords: too long, too many keywords (catalog tag
+    and genre words, common search terms, years), too many separators, or a word repeated three
+    times or more."""
 
     reason = "keyword_stuffing"
 
@@ -143,7 +168,9 @@ class KeywordStuffingScreen:
             if not context.in_scope(track.track_id):
                 continue
             words = [w.casefold() for w in _WORD.findall(track.title)]
-            keywords = sorted({w for w in words if w in vocabulary})
+            keywords = sorted(
+                {w for w in words if w in vocabulary or w in SEARCH_TERMS or _YEAR.match(w)}
+            )
             separators = len(_SEPARATORS.findall(track.title))
             repeated = [w for w, n in Counter(words).items() if n >= 3]
             problems = []
@@ -357,6 +384,7 @@ def run_screens(screens: Sequence[Screen], context: ScreenContext) -> dict[str, 
 
 
 __all__ = [
+    "SEARCH_TERMS",
     "Flag",
     "ImitationNameScreen",
     "KeywordStuffingScreen",
