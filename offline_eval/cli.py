@@ -62,6 +62,27 @@ def _options(pairs: tuple[str, ...]) -> dict[str, dict[str, str]]:
     default=None,
     help="Default: temporal when interactions have times, else user-kfold.",
 )
+@click.option(
+    "--folds",
+    type=click.IntRange(2, 100),
+    default=5,
+    show_default=True,
+    help="Listener folds for --split user-kfold.",
+)
+@click.option(
+    "--fold",
+    type=click.IntRange(0, 99),
+    default=0,
+    show_default=True,
+    help="Which fold is evaluated (user-kfold).",
+)
+@click.option(
+    "--leave-n",
+    type=click.IntRange(1, 1000),
+    default=1,
+    show_default=True,
+    help="Pairs held out per listener (leave-last-n).",
+)
 @click.option("--k", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option(
     "--control",
@@ -94,6 +115,9 @@ def eval_command(
     models: str | None,
     experiment: Path | None,
     split: str | None,
+    folds: int,
+    fold: int,
+    leave_n: int,
     k: int,
     control: str | None,
     task: str,
@@ -126,6 +150,9 @@ def eval_command(
             models=[m.strip() for m in models.split(",") if m.strip()] if models else None,
             experiment=experiment,
             split=split,
+            folds=folds,
+            fold=fold,
+            leave_n=leave_n,
             k=k,
             control=control,
             task=task,

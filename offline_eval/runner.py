@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from tqdm.auto import tqdm
 
 from offline_eval.datasets import DEFAULT_DATA_ROOT, EvalDataset, load_dataset, load_folder
@@ -61,6 +62,9 @@ def run_evaluation(
     experiment: str | Path | None = None,
     variant_plan: VariantPlan | None = None,
     split: str | None = None,
+    folds: int = 5,
+    fold: int = 0,
+    leave_n: int = 1,
     k: int = 10,
     control: str | None = None,
     task: str = "recommend",
@@ -70,7 +74,8 @@ def run_evaluation(
     model_options: Mapping[str, Mapping[str, Any]] | None = None,
     progress: bool = True,
 ) -> EvalResult:
-    """Evaluate models (and A/B variants) offline and write ``metrics.json`` + ``report.html``.
+    """Evaluate models (and A/B variants) offline and write ``metrics.json`` + ``report.html``
+    (and ``per_listener.csv``: every per-listener metric value, for your own statistics).
 
     Args:
         dataset: a named dataset (``hetrec-lastfm-2k``, ``tidytuesday-spotify``, ``demo``).
@@ -83,6 +88,9 @@ def run_evaluation(
         variant_plan: the same, built in code.
         split: ``temporal``, ``leave-last-n`` or ``user-kfold`` (default: temporal when the
             data has times, else user-kfold).
+        folds: listener folds for ``user-kfold``; ``fold`` is the one evaluated.
+        fold: see ``folds``.
+        leave_n: pairs held out per listener for ``leave-last-n``.
         k: slate size.
         control: the model compared against (default: the experiment's control, else the
             best model by ndcg@k).
@@ -112,10 +120,12 @@ def run_evaluation(
     params: dict[str, PolicyParams | None] = dict.fromkeys(names)
     if plan is not None:
         params.update(plan.models)
-    chosen = make_split(ds.interactions, split, seed=seed)
+    chosen = make_split(ds.interactions, split, seed=seed, n=leave_n, k=folds, fold=fold)
     logger.info("split: %s", chosen.description)
     the_task = create_task(task)
     data_ = the_task.build(ds, chosen)
+    if not models and plan is None and data_.models:  # a task with its own models (tag-query)
+        params = dict.fromkeys(data_.models)
     ctx = MetricContext.build(ds, data_.train, data_.test, k)
     train_ds = ds.with_interactions(chosen.train)
     cards: dict[str, Scorecard] = {}
@@ -140,12 +150,13 @@ def run_evaluation(
     if not cards:
         raise EvalError(f"every model failed: {failures}")
     boot = bootstrap(cards, n_boot=n_boot, seed=seed, progress=progress)
-    ctrl = _control(control, plan, boot.estimates, k)
+    task_control = data_.control if data_.control in boot.estimates else None
+    ctrl = _control(control or task_control, plan, boot.estimates, k)
     comparisons = [c for m in cards if m != ctrl for c in compare(boot, cards, m, ctrl)]
     doc: dict[str, Any] = {
         "dataset": ds.name,
-        "split": chosen.kind,
-        "split_description": chosen.description,
+        "split": data_.split_kind or chosen.kind,
+        "split_description": data_.split_description or chosen.description,
         "task": data_.description,
         "k": k,
         "n_listeners": len(ctx.users),
@@ -200,6 +211,10 @@ def run_evaluation(
     out_dir = None
     if out is not None:
         out_dir = write_report(doc, Path(out))
+        per_listener = pd.concat(
+            {m: c.per_user for m, c in cards.items()}, names=["model", "user_id"]
+        )
+        per_listener.reset_index().to_csv(out_dir / "per_listener.csv", index=False)
     return EvalResult(metrics=doc, out=out_dir, runtime_s=runtime, scorecards=cards)
 
 

@@ -6,6 +6,7 @@ Confidence is ``alpha * (1 + log1p(weight))`` so heavy play counts do not swamp 
 from __future__ import annotations
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from offline_eval.models.base import ModelSpec
 from offline_eval.models.matrix import InteractionMatrix, ScoringRecommender
@@ -34,7 +35,9 @@ class AlsRecommender(ScoringRecommender):
             calculate_training_loss=False,
         )
         conf = (matrix.log_scaled() * self.alpha).astype(np.float32).tocsr()
-        model.fit(conf, show_progress=False)
+        # implicit parallelises itself; a BLAS thread pool underneath it only oversubscribes
+        with threadpool_limits(1, "blas"):
+            model.fit(conf, show_progress=False)
         self._users = np.asarray(model.user_factors, dtype=np.float32)
         self._items = np.asarray(model.item_factors, dtype=np.float32)
         played = np.asarray(matrix.binary().sum(axis=0)).ravel() > 0

@@ -62,6 +62,7 @@ def test_run_writes_metrics_json_and_report(tmp_path: Path) -> None:
     assert html.count("data:image/png;base64,") == 4
     assert "SIMULATED" not in html and "declared in the data" in html
     assert result.metrics == doc
+    assert (tmp_path / "per_listener.csv").read_text().startswith("model,user_id,ndcg@5")
 
 
 def test_variants_get_guardrail_verdicts(tmp_path: Path) -> None:
