@@ -28,11 +28,19 @@ class TaskData:
         train: what models and popularity-based metrics may see (``user_id``, ``item_id``, ...).
         test: relevant pairs; ``user_id`` is the query id (a listener for ``recommend``).
         description: one sentence for the report.
+        split_kind: the task's own hold-out, reported as the split (None: the interaction
+            split's kind); ``split_description`` likewise.
+        models: the task's default models (empty: the recommendation baselines).
+        control: the task's default control model (None: the best baseline).
     """
 
     train: pd.DataFrame
     test: pd.DataFrame
     description: str
+    split_kind: str | None = None
+    split_description: str | None = None
+    models: tuple[str, ...] = ()
+    control: str | None = None
 
 
 class EvalTask(Protocol):
