@@ -49,11 +49,17 @@ class ArtistFirstPolicy:
     spaces: SpacesView
 
     def boosted(self, ctx: ListenerContext, cands: CandidateSet, scores: np.ndarray) -> np.ndarray:
-        """Scores mapped to [0, 1], times (1 + boost) for verified human artists."""
+        """Relevance ``exp(score - max score)`` in (0, 1], times (1 + boost) for verified
+        human artists.
+
+        On this scale the multiplicative boost is an additive ``log(1 + boost)`` on the
+        reranker's score: a human artist's track overtakes another only when their scores
+        are that close, whatever the spread of the candidate set (a min-max scale would make
+        the same boost much stronger when a few outliers stretch the range).
+        """
         if len(scores) == 0:
             return np.zeros(0)
-        lo, hi = float(scores.min()), float(scores.max())
-        rel = (scores - lo) / (hi - lo) if hi > lo else np.ones(len(scores))
+        rel = np.exp(np.asarray(scores, dtype=np.float64) - float(np.max(scores)))
         artist = self.catalog.artist_row[cands.rows]
         verified = (artist >= 0) & self.catalog.artist_verified[np.maximum(artist, 0)]
         human = self.catalog.is_human[cands.rows] & verified
