@@ -24,7 +24,13 @@ from recsys.embeddings.audio import (
 from recsys.embeddings.collaborative import fit_als, interaction_strengths
 from recsys.embeddings.fusion import PcaReducer, fuse, normalise_rows
 from recsys.embeddings.projection import ContentProjection
-from recsys.embeddings.text import VectorCache, embed_with_cache, load_text_model, track_text
+from recsys.embeddings.text import (
+    VectorCache,
+    embed_with_cache,
+    load_text_model,
+    text_key,
+    track_text,
+)
 from recsys.errors import CatalogError
 from recsys.index import FaissIndex
 
@@ -66,9 +72,11 @@ def text_inputs(ctx: BuildContext) -> Any:
 
 def text_run(ctx: BuildContext) -> dict[str, Any]:
     model_name = str(text_inputs(ctx)["model"])
-    model = ctx.text_model if ctx.text_model is not None else load_text_model(model_name)
     cache = VectorCache(ctx.cache_dir / f"text-{_sha(model_name)[:16]}.npz")
     texts = _texts(ctx)
+    model = ctx.text_model
+    if model is None and any(cache.get(text_key(model_name, t)) is None for t in texts):
+        model = load_text_model(model_name)  # only when something is not cached
     vectors, n_new = embed_with_cache(
         texts, model, model_name, cache, batch_size=ctx.settings.text_batch_size
     )
