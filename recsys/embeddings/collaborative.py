@@ -63,17 +63,17 @@ def fit_als(
     matrix = sp.csr_matrix(
         (conf.astype(np.float32), (u_idx, i_idx)), shape=(len(users), len(items))
     )
-    model = AlternatingLeastSquares(
-        factors=config.factors,
-        regularization=config.regularization,
-        iterations=config.iterations,
-        num_threads=config.threads,
-        random_state=seed,
-    )
     from threadpoolctl import threadpool_limits
 
     # ALS runs its own loops; a BLAS thread pool underneath only oversubscribes the cores.
     with threadpool_limits(1, "blas"):
+        model = AlternatingLeastSquares(
+            factors=config.factors,
+            regularization=config.regularization,
+            iterations=config.iterations,
+            num_threads=config.threads,
+            random_state=seed,
+        )
         model.fit(matrix, show_progress=False)
     logger.info("ALS: %d listeners × %d tracks, %d pairs", len(users), len(items), len(pairs))
     return (
