@@ -145,11 +145,23 @@ class EmergingSource:
     catalog: CatalogSnapshot
     name: str = "emerging"
     _pools: dict[float, np.ndarray] = field(default_factory=dict)
+    _pool_vectors: dict[tuple[float, str], np.ndarray] = field(default_factory=dict)
+
+    def _vectors(self, quantile: float, space: str) -> np.ndarray:
+        # A contiguous copy per (quantile, space): gathering 20k rows on every request
+        # would cost more than the dot products themselves.
+        key = (quantile, space)
+        vecs = self._pool_vectors.get(key)
+        if vecs is None:
+            vecs = np.ascontiguousarray(self.spaces.vectors[space][self.pool(quantile)])
+            self._pool_vectors[key] = vecs
+        return vecs
 
     def pool(self, quantile: float) -> np.ndarray:
         """Rows by emerging human artists for ``quantile`` (cached)."""
         pool = self._pools.get(quantile)
         if pool is None:
+            self._pool_vectors.clear()
             emerging = self.catalog.emerging_artists(quantile)
             artist = self.catalog.artist_row
             mask = (artist >= 0) & emerging[np.maximum(artist, 0)]
@@ -162,14 +174,15 @@ class EmergingSource:
 
     def propose(self, ctx: ListenerContext) -> Proposal:
         params = ctx.request.params
-        pool = self.pool(params.emerging_exposure_quantile)
+        q = params.emerging_exposure_quantile
+        pool = self.pool(q)
         if ctx.query_vec is not None and "text" in self.spaces.vectors:
-            scores = self.spaces.vectors["text"][pool] @ ctx.query_vec
+            scores = self._vectors(q, "text") @ ctx.query_vec
         elif "fused" in ctx.profiles:
-            scores = self.spaces.vectors["fused"][pool] @ ctx.profiles["fused"]
+            scores = self._vectors(q, "fused") @ ctx.profiles["fused"]
         elif len(ctx.seed_rows):
             seed = self.spaces.vectors["fused"][ctx.seed_rows].mean(axis=0)
-            scores = self.spaces.vectors["fused"][pool] @ seed
+            scores = self._vectors(q, "fused") @ seed
         else:
             scores = self.catalog.popularity[pool].astype(np.float32)
         return _top_k(self.name, pool, np.asarray(scores, np.float32), params.candidates.emerging)

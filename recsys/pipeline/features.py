@@ -122,10 +122,17 @@ class FeatureBuilder:
 
 
 def _lookup(table: Mapping[int, float], keys: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(keys), dtype=np.float32)
     if not table:
-        return np.zeros(len(keys), dtype=np.float32)
-    get = table.get
-    return np.fromiter((get(int(k), 0.0) for k in keys), dtype=np.float32, count=len(keys))
+        return out
+    known = np.fromiter(table.keys(), dtype=np.int64, count=len(table))
+    values = np.fromiter(table.values(), dtype=np.float32, count=len(table))
+    order = np.argsort(known)
+    known, values = known[order], values[order]
+    pos = np.minimum(np.searchsorted(known, keys), len(known) - 1)
+    hit = known[pos] == keys
+    out[hit] = values[pos[hit]]
+    return out
 
 
 __all__ = ["BASE_FEATURES", "FeatureBuilder", "feature_names"]
