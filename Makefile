@@ -26,7 +26,6 @@ demo: setup
 	@if [ -f $(DEMO_DIR)/items.csv ]; then echo "demo world already in $(DEMO_DIR)"; \
 	else $(BIN)/liner demo-data --out $(DEMO_DIR) --seed 7; fi
 	$(BIN)/liner ingest $(DEMO_DIR) --db $(DB)
-	$(BIN)/liner screen --db $(DB)
 	$(BIN)/liner build --db $(DB) --out $(ARTIFACTS)
 	@echo ""
 	@echo "Starting the service. In another terminal try:"

@@ -19,13 +19,21 @@ from recsys.settings import LinerSettings
     default=None,
     help="Store: a SQLite file or sqlite:/// URL (default: LINER_DB, else var/liner.db).",
 )
+@click.option(
+    "--screen/--no-screen",
+    default=True,
+    show_default=True,
+    help="Screen the uploads after the batch commits (quarantine abuse, label undeclared AI).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
-def ingest_command(folder: Path, db: str | None, as_json: bool) -> None:
+def ingest_command(folder: Path, db: str | None, screen: bool, as_json: bool) -> None:
     """Ingest a data folder (CSV or Parquet, docs/data-format.md) into the store.
 
     The whole folder is validated first; any problem is reported with its file, row and
     field, and nothing is written. Otherwise everything is written in one transaction.
-    Re-ingesting the same folder changes nothing.
+    Re-ingesting the same folder changes nothing. Then the uploads are screened, as
+    `liner screen` does: flagged tracks are quarantined before any listener can be served
+    them, and undeclared AI tracks get a DETECTED label.
 
     Example:
 
@@ -39,6 +47,7 @@ def ingest_command(folder: Path, db: str | None, as_json: bool) -> None:
         store = open_store(url)
         try:
             report = run_ingest(folder, store)
+            screening = _screen(store, url) if screen else None
             summary = catalog_summary(store)
         finally:
             store.close()
@@ -51,7 +60,18 @@ def ingest_command(folder: Path, db: str | None, as_json: bool) -> None:
         "seconds": round(report.seconds, 3),
         **summary,
     }
+    if screening is not None:
+        summary["screening"] = screening
     click.echo(json.dumps(summary, sort_keys=True) if as_json else _text(summary))
+
+
+def _screen(store: Any, url: str) -> dict[str, Any]:
+    """Run the upload screens and the AI detector over the store (audio analyses cached)."""
+    from recsys.integrity.jobs import run_integrity
+
+    cache = None if "://" in url else Path(url).with_suffix(".integrity-audio.npz")
+    summary: dict[str, Any] = run_integrity(store, audio_cache=cache).summary()
+    return summary
 
 
 def _text(s: dict[str, Any]) -> str:
@@ -72,8 +92,20 @@ def _text(s: dict[str, Any]) -> str:
             f"  consent      {s['consent_entries']} ledger entries; grants in force: "
             f"{counts(s['consent_grants_by_scope'])}",
             f"  quarantined  {s['quarantined']}",
+            *_screening_lines(s.get("screening")),
         ]
     )
+
+
+def _screening_lines(run: dict[str, Any] | None) -> list[str]:
+    if run is None:
+        return ["  screening    skipped (--no-screen); run `liner screen` before serving"]
+    flags = run.get("flags_by_reason") or {}
+    detection = run.get("detection") or {}
+    return [
+        f"  screening    flags: {', '.join(f'{k} {v}' for k, v in flags.items()) or 'none'}",
+        f"  detector     {detection.get('labelled', detection) if detection else 'not run'}",
+    ]
 
 
 __all__ = ["ingest_command"]
