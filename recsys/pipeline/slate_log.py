@@ -6,6 +6,7 @@ flushes what is left, so nothing served is lost on an orderly shutdown.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import queue
 import threading
@@ -50,6 +51,8 @@ class SlateLogger:
         if background:
             self._thread = threading.Thread(target=self._run, name="slate-log", daemon=True)
             self._thread.start()
+            # A last flush at interpreter exit, for owners that never call close().
+            atexit.register(self.close)
 
     def log(self, slate: ServedSlate) -> None:
         """Queue one slate (or write it now when not in background mode)."""
@@ -103,9 +106,10 @@ class SlateLogger:
         """Flush queued slates and stop the writer."""
         if self._thread is None:
             return
+        thread, self._thread = self._thread, None
         self._queue.put(None)
-        self._thread.join(timeout)
-        self._thread = None
+        thread.join(timeout)
+        atexit.unregister(self.close)
 
 
 __all__ = ["SlateLogger"]
