@@ -109,6 +109,15 @@ class _Injector:
         plays = tables.interactions["item_id"].value_counts()
         self.plays = plays.reindex(self.items["item_id"]).fillna(0).to_numpy(dtype=float)
         self.genres = [g for g in self.items.get("genre", pd.Series(dtype=object)) if g]
+        # Spam artists get names unlike the catalog's, so only the imitations imitate.
+        self.book = names.NameBook()
+        existing = (
+            tables.artists["name"]
+            if tables.artists is not None
+            else self.items.get("artist_names", pd.Series(dtype=object)).str.split("|").explode()
+        )
+        for name in existing.dropna():
+            self.book.add(str(name))
 
     def _reference_time(self) -> float:
         times = [
@@ -198,8 +207,8 @@ class _Injector:
         for s in sources:
             src = {k: str(v) for k, v in self.items.iloc[int(s)].items()}
             at = self.now - self.rng.uniform(1, 90) * DAY
-            name = names.account_handle(self.rng) if self.rng.random() < 0.5 else (
-                names.human_artist_name(self.rng))  # fmt: skip
+            name = self.book.distinct(self.rng, names.account_handle if self.rng.random() < 0.5
+                                      else names.human_artist_name)  # fmt: skip
             row = {**src, **self._upload(name, "unknown", at, src.get("genre", ""))}
             variant = int(self.rng.integers(4))
             row["title"] = [src["title"], src["title"].lower(), src["title"] + " (Remastered)",
@@ -227,7 +236,10 @@ class _Injector:
 
     def _burst(self, size: int) -> None:
         account = names.account_handle(self.rng)
-        artists = [names.account_handle(self.rng) for _ in range(int(self.rng.integers(1, 4)))]
+        artists = [
+            self.book.distinct(self.rng, names.account_handle)
+            for _ in range(int(self.rng.integers(1, 4)))
+        ]
         at = self.now - self.rng.uniform(1, 60) * DAY
         genre = self._genre()
         for _ in range(size):
@@ -285,7 +297,8 @@ class _Injector:
                 row = self._upload(names.imitate_name(self.rng, victim_name), "human", at, genre)
                 truth |= {"true_genre": genre, "imitated_artist_ids": victim}
             else:
-                row = self._upload(names.human_artist_name(self.rng), "unknown", at, genre)
+                name = self.book.distinct(self.rng, names.human_artist_name)
+                row = self._upload(name, "unknown", at, genre)
             row["title"] = names.track_title(self.rng, mood, ai_style=False)
             seconds = self.rng.uniform(150, 260)
             if kind == "ultra_short":

@@ -3,7 +3,10 @@
 Clips are short (a couple of seconds) and rendered in batches with numpy, so thousands of them
 take seconds. Genres differ in harmonic profile, brightness, distortion, percussion, tempo and
 key, so content features (MFCC, chroma, spectral contrast, tempo) separate them; artists add a
-small, stable variation of their own.
+small, stable variation of their own, and every clip varies its own tempo (a few per cent),
+tuning, harmonic balance and phrase start on top, so no two tracks (machine-made ones
+included) render the same audio. Every clip holds at least :data:`MIN_NOTES` melody notes,
+so even the slowest genres carry a melody of their own.
 
 Machine-made clips (``machine=True``) carry a subtle signature an honest detector can learn:
 perfectly stable pitch (no vibrato or detuning), exactly quantised timing, no noise floor and
@@ -25,6 +28,7 @@ logger = logging.getLogger(__name__)
 SAMPLE_RATE = 16_000
 CLIP_SECONDS = 1.5
 _MACHINE_PEAK = 10 ** (-1 / 20)
+MIN_NOTES = 4
 
 _MAJOR = (0, 2, 4, 5, 7, 9, 11)
 _MINOR = (0, 2, 3, 5, 7, 8, 10)
@@ -150,11 +154,14 @@ def _render_batch(
     block = 32
     tc = np.arange(0, length, block) / sr
     rngs = [np.random.default_rng([9173, s.seed]) for s in specs]
+    # The track's own variation, from a stream of its own (the draws above stay as they were):
+    # tempo, tuning in cents, harmonic balance, brightness, and where in the phrase it starts.
+    own = np.stack([np.random.default_rng([9174, s.seed]).uniform(0, 1, size=12) for s in specs])
     human = np.array([0.0 if s.machine else 1.0 for s in specs], dtype=f32)[:, None]
-    tempo = sound.bpm * np.array([s.tempo_scale for s in specs])
+    tempo = sound.bpm * np.array([s.tempo_scale for s in specs]) * (0.96 + 0.08 * own[:, 0])
     beat = (60.0 / tempo)[:, None].astype(f32)
-    note = beat / f32(sound.notes_per_beat)
-    n_notes = int(np.ceil(seconds / note.min())) + 2
+    note = np.minimum(beat / f32(sound.notes_per_beat), f32(seconds / MIN_NOTES))
+    n_notes = int(np.ceil(seconds / note.min())) + 3
 
     # Human timing drifts smoothly by ~10 ms; machine timing sits exactly on the grid.
     params = np.stack([r.uniform(0, 1, size=9) for r in rngs])
@@ -162,7 +169,8 @@ def _render_batch(
     for k in range(3):
         rate, offset = 0.5 + 2.5 * params[:, [k]], 6.3 * params[:, [k + 3]]
         jitter += 0.004 * np.sin(2 * np.pi * rate * tc + offset)
-    tw = t + human * np.repeat(jitter.astype(f32), block, axis=1)[:, :length]
+    start = (own[:, [1]] * note).astype(f32)
+    tw = t + start + human * np.repeat(jitter.astype(f32), block, axis=1)[:, :length]
     note_idx = np.clip((tw / note).astype(np.int64), 0, n_notes - 1)
 
     scale = np.array(sound.scale)
@@ -170,7 +178,8 @@ def _render_batch(
     semis = 12 * np.floor_divide(walk, len(scale)) + scale[np.mod(walk, len(scale))]
     shift = np.array([s.key_shift for s in specs])[:, None]
     detune = human * np.stack([r.normal(0, 10, size=n_notes) for r in rngs]) / 100
-    midi = sound.root_midi + shift + semis + detune
+    tuning = (own[:, [2]] - 0.5) * 0.6  # up to 30 cents either way
+    midi = sound.root_midi + shift + semis + detune + tuning
     freq_notes = 440.0 * 2 ** ((midi - 69) / 12)
     f = np.take_along_axis(freq_notes.astype(f32), note_idx, axis=1)
     vibrato = sound.vibrato_cents * np.sin(2 * np.pi * 5.5 * tc + 6.3 * params[:, [6]])
@@ -180,6 +189,8 @@ def _render_batch(
 
     # Harmonic k by the recurrence sin(k x) = 2 cos(x) sin((k-1) x) - sin((k-2) x).
     bright = sound.brightness_hz * np.array([s.brightness_scale for s in specs])[:, None]
+    bright = bright * (0.85 + 0.3 * own[:, [3]])
+    balance = 0.7 + 0.6 * own[:, 4:]  # per-harmonic level, 0.7-1.3
     s_prev, s_cur = np.zeros_like(phase), np.sin(phase)
     two_cos = 2 * np.cos(phase)
     tone = np.zeros((n, length), dtype=f32)
@@ -188,7 +199,8 @@ def _render_batch(
             s_prev, s_cur = s_cur, two_cos * s_cur - s_prev
         if amp <= 0:
             continue
-        w_notes = (amp * np.exp(-k * freq_notes / bright) * (k * freq_notes < sr / 2)).astype(f32)
+        level = amp * balance[:, [(k - 2) % balance.shape[1]]] if k > 1 else amp
+        w_notes = (level * np.exp(-k * freq_notes / bright) * (k * freq_notes < sr / 2)).astype(f32)
         tone += np.take_along_axis(w_notes, note_idx, axis=1) * s_cur
     pos = tw - note_idx * note
     env = (1 - np.exp(-pos / f32(sound.attack_s))) * np.exp(-pos / f32(sound.decay_s))
@@ -248,6 +260,7 @@ __all__ = [
     "CLIP_SECONDS",
     "DEFAULT_SOUND",
     "GENRE_SOUNDS",
+    "MIN_NOTES",
     "SAMPLE_RATE",
     "ClipSpec",
     "GenreSound",

@@ -6,6 +6,10 @@ names the same artists and titles the same tracks.
 
 from __future__ import annotations
 
+import difflib
+import re
+from collections.abc import Callable
+
 import numpy as np
 
 GENRES: tuple[str, ...] = (
@@ -104,18 +108,25 @@ _FIRST: tuple[str, ...] = (
 _LAST: tuple[str, ...] = (
     "Varga", "Lindqvist", "Okafor", "Moreau", "Castell", "Brennan", "Halloway", "Ishikawa",
     "Novak", "Ferreira", "Dubois", "Kowalski", "Adeyemi", "Marchetti", "Sorensen", "Quinn",
-    "Albright", "Navarro", "Petrov", "Whitlock",
+    "Albright", "Navarro", "Petrov", "Whitlock", "Eriksen", "Mbeki", "Tanaka", "Harcourt",
+    "Delacroix", "Oyelaran", "Rasmussen", "Gallagher", "Zielinski", "Bergamo", "Ashworth",
+    "Kurosawa", "Fitzgerald", "Montoya", "Lindgren", "Abernathy",
 )  # fmt: skip
 _BAND_A: tuple[str, ...] = (
     "Velvet", "Paper", "Glass", "Northern", "Electric", "Silent", "Crimson", "Hollow",
-    "Golden", "Wandering", "Static", "Lunar", "Copper", "Midnight", "Feral",
+    "Golden", "Wandering", "Static", "Lunar", "Copper", "Midnight", "Feral", "Restless",
+    "Painted", "Burning", "Distant", "Woolen", "Broken", "Sleeping", "Marble", "Tin", "Violet",
 )  # fmt: skip
 _BAND_B: tuple[str, ...] = (
     "Foxes", "Harbors", "Engines", "Orchards", "Saints", "Tides", "Ghosts", "Parade",
     "Lanterns", "Wolves", "Society", "Collective", "Quartet", "Ensemble", "Machines",
+    "Sparrows", "Rivals", "Pilgrims", "Giants", "Comets", "Hermits", "Kingdoms", "Brothers",
+    "Arrows", "Monarchs",
 )  # fmt: skip
 _AI_PERSONA: tuple[str, ...] = (
     "Nova", "Aeon", "Lumi", "Synthia", "Vector", "Kairo", "Echoa", "Zenith", "Prism", "Orra",
+    "Quasar", "Helix", "Mirai", "Solenne", "Tessellate", "Ondine", "Cobalt", "Vireo",
+    "Lyra", "Axiom",
 )  # fmt: skip
 
 STUFFING_WORDS: tuple[str, ...] = (
@@ -148,6 +159,64 @@ def ai_persona_name(rng: np.random.Generator) -> str:
 def account_handle(rng: np.random.Generator) -> str:
     """An anonymous-looking account or artist name (used by content farms)."""
     return f"{pick(rng, _BAND_A).lower()}_{pick(rng, _NOUNS).lower()}{int(rng.integers(10, 999))}"
+
+
+_FOLD_WORDS = re.compile(r"\b(the|ai|x|systems)\b")
+_FOLD_RUNS = re.compile(r"(.)\1+")
+_FOLD_OTHER = re.compile(r"[^a-z0-9]+")
+
+
+def name_key(name: str) -> str:
+    """A name folded for look-alike checks: case, articles, suffixes like "AI", repeated
+    letters and everything but letters and digits dropped ("The Velvet Foxes" matches
+    "velvet foxes")."""
+    folded = _FOLD_RUNS.sub(r"\1", name.casefold().replace(".ai", " ai"))
+    return _FOLD_OTHER.sub("", _FOLD_WORDS.sub(" ", folded))
+
+
+class NameBook:
+    """The artist names of a world, kept apart: no two fold to similar keys.
+
+    Organic artists must not look like each other, or an honest imitation screen flags
+    genuine artists. ``distinct`` re-draws a name until its :func:`name_key` is further than
+    ``max_similarity`` (difflib ratio) from every name taken so far.
+    """
+
+    def __init__(self, max_similarity: float = 0.8, attempts: int = 40) -> None:
+        self.max_similarity = max_similarity
+        self.attempts = attempts
+        self._keys: set[str] = set()
+        self._matcher = difflib.SequenceMatcher(autojunk=False)
+
+    def _close(self, key: str) -> bool:
+        if key in self._keys:
+            return True
+        m = self._matcher
+        m.set_seq2(key)
+        for other in self._keys:
+            m.set_seq1(other)
+            limit = self.max_similarity
+            if m.real_quick_ratio() > limit and m.quick_ratio() > limit and m.ratio() > limit:
+                return True
+        return False
+
+    def add(self, name: str) -> None:
+        """Take ``name`` as it is (a name already in the catalog)."""
+        if name:
+            self._keys.add(name_key(name))
+
+    def distinct(self, rng: np.random.Generator, draw: Callable[[np.random.Generator], str]) -> str:
+        """A name from ``draw`` unlike every name taken so far (after ``attempts`` draws that
+        all collide, the last one with a numeral that sets it apart), now taken too."""
+        name = draw(rng)
+        for _ in range(self.attempts):
+            if not self._close(name_key(name)):
+                break
+            name = draw(rng)
+        else:
+            name = f"{name} {len(self._keys) + 2}"
+        self._keys.add(name_key(name))
+        return name
 
 
 def track_title(rng: np.random.Generator, mood: str, *, ai_style: bool) -> str:
@@ -208,10 +277,12 @@ __all__ = [
     "MOODS",
     "STUFFING_WORDS",
     "STYLES",
+    "NameBook",
     "account_handle",
     "ai_persona_name",
     "human_artist_name",
     "imitate_name",
+    "name_key",
     "pick",
     "stuffed_title",
     "track_title",

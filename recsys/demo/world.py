@@ -100,6 +100,7 @@ def build_world(rng: np.random.Generator, n_tracks: int) -> WorldDraft:
     n_humans = max(8, n_human_tracks // 7)
     n_labels = max(2, n_humans // 25)
     labels = [f"rh_label_{i:02d}" for i in range(1, n_labels + 1)]
+    book = names.NameBook()
     for _ in range(n_humans):
         emerging = rng.random() < 0.2
         genre = int(rng.integers(n_genres))
@@ -120,7 +121,8 @@ def build_world(rng: np.random.Generator, n_tracks: int) -> WorldDraft:
         )
         artists.append(
             ArtistDraft(
-                artist_id=aid, name=names.human_artist_name(rng), kind="human", nature="human",
+                artist_id=aid, name=book.distinct(rng, names.human_artist_name), kind="human",
+                nature="human",
                 verified=bool(rng.random() < (0.1 if emerging else 0.65)),
                 rights_holder_id=holder, uploader_id=uploader, created_at=created,
                 genres=genres, emerging=emerging,
@@ -137,7 +139,7 @@ def build_world(rng: np.random.Generator, n_tracks: int) -> WorldDraft:
         studio = f"aistudio_{i % 3 + 1:02d}"
         artists.append(
             ArtistDraft(
-                artist_id=aid, name=names.ai_persona_name(rng), kind="ai_persona",
+                artist_id=aid, name=book.distinct(rng, names.ai_persona_name), kind="ai_persona",
                 nature="persona", verified=bool(rng.random() < 0.5),
                 rights_holder_id="rh_" + studio, uploader_id="up_" + studio,
                 created_at=rng.uniform(AI_ERA, WINDOW_START + 30 * DAY),
@@ -153,7 +155,9 @@ def build_world(rng: np.random.Generator, n_tracks: int) -> WorldDraft:
         artists.append(
             ArtistDraft(
                 artist_id=aid,
-                name=names.human_artist_name(rng) if claims_human else names.account_handle(rng),
+                name=book.distinct(
+                    rng, names.human_artist_name if claims_human else names.account_handle
+                ),
                 kind="human" if claims_human else "unknown", nature="farm", verified=False,
                 rights_holder_id="rh_" + farm, uploader_id="up_" + farm,
                 created_at=rng.uniform(AI_ERA, WINDOW_START + 60 * DAY),

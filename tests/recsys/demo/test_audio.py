@@ -8,6 +8,7 @@ from pathlib import Path
 import librosa
 import numpy as np
 import pandas as pd
+import pytest
 import soundfile as sf
 
 from recsys.demo import DemoConfig, generate_demo, write_folder
@@ -93,3 +94,17 @@ def test_world_audio_files_exist_and_read_as_mono_16k(tmp_path: Path) -> None:
         other, _ = sf.read(str(tmp_path / rel), dtype="float32")
         if rel != path[dup["duplicate_of"]]:
             assert near < np.linalg.norm(features(copy.astype(np.float32)) - features(other))
+
+
+@pytest.mark.parametrize("genre", ["ambient", "classical", "hip-hop", "electronic"])
+def test_machine_clips_of_one_artist_are_all_distinct(genre: str) -> None:
+    # Same artist habits (personas and farms have none of their own), different tracks: the
+    # slowest genres used to hold one note per clip and repeat byte for byte.
+    clips = render_clips([ClipSpec(genre=genre, seed=s, machine=True) for s in range(40)])
+    pcm = {np.round(c * 32767).astype(np.int16).tobytes() for c in clips}
+    assert len(pcm) == len(clips)
+    x = np.stack(clips)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    gram = x @ x.T
+    np.fill_diagonal(gram, 0.0)
+    assert gram.max() < 0.98

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from recsys.demo import ABUSE_KINDS, TRUTH_COLUMNS, DemoConfig, generate_demo, write_folder
+from recsys.demo.names import NameBook, name_key
 from recsys.demo.tables import (
     ARTIST_COLUMNS,
     CONSENT_COLUMNS,
@@ -190,3 +192,30 @@ def test_blocked_artists_and_opt_out_are_respected(tiny: dict[str, pd.DataFrame]
 def test_config_rejects_nonsense_sizes() -> None:
     with pytest.raises(ValueError, match="tracks"):
         DemoConfig(tracks=3)
+
+
+def test_artist_names_never_look_alike_except_imitations(tiny: dict[str, pd.DataFrame]) -> None:
+    # Genuine namesakes would be flagged as imitations by an honest screen; the world has
+    # none, so every imitation flag in it is about an injected imitation.
+    truth = tiny["truth"].set_index("item_id")
+    imitations = set(truth.index[truth["abuse_kinds"].str.contains("imitated_name")])
+    credits = tiny["credits"]
+    genuine = set(credits.loc[~credits["item_id"].isin(imitations), "artist_id"])
+    artists = tiny["artists"][tiny["artists"]["artist_id"].isin(genuine)]
+    # A spam burst runs several tracks under one made-up name: one name, one owner.
+    by_name = artists.groupby("name")["rights_holder_id"].nunique()
+    assert (by_name == 1).all()
+    keys = artists.drop_duplicates("name")["name"].map(name_key)
+    assert not keys.duplicated().any()
+    organic = set(credits.loc[credits["item_id"].isin(truth.index[truth["organic"] == "true"]),
+                              "artist_id"])  # fmt: skip
+    assert len(organic) >= 20 and artists["artist_id"].isin(organic).sum() == len(organic)
+
+
+def test_name_book_redraws_look_alikes() -> None:
+    book = NameBook()
+    book.add("The Velvet Foxes")
+    rng = np.random.default_rng(0)
+    draws = iter(["Velvet Foxes", "the velvet  foxes", "Velvet Foxxes", "Paper Harbors"])
+    assert book.distinct(rng, lambda _: next(draws)) == "Paper Harbors"
+    assert name_key("Nova.ai") == name_key("Nova AI") == "nova"
