@@ -151,7 +151,7 @@ def bench_compressed(x: np.ndarray, q: np.ndarray, truth: np.ndarray) -> dict:
     size = len(faiss.serialize_index(index))
     space = faiss.ParameterSpace()
     best: dict[str, Any] = {}
-    for nprobe in (8, 16, 32, 64):
+    for nprobe in (8, 16, 32, 64, 96, 128):
         space.set_index_parameter(index, "nprobe", nprobe)
         refine = faiss.downcast_index(index)  # a view; ``index`` keeps ownership
         refine.k_factor = 8
