@@ -21,7 +21,8 @@ Adding a step (e.g. the reranker or integrity models)::
 ``run(ctx)`` writes files under ``ctx.work_dir`` (use ``ctx.path("models/reranker.txt")``) and
 returns a small JSON-able ``info`` dict for the manifest; ``inputs(ctx)`` should include
 ``ctx.file_sha(...)`` of every upstream file it reads, so upstream changes re-run it. Modules
-that register steps are imported by :func:`default_steps` via :data:`STEP_MODULES`.
+that register steps are imported by :func:`default_steps` via :data:`STEP_MODULES`: add yours
+there (the reranker and integrity steps are).
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ logger = logging.getLogger(__name__)
 
 # Modules imported before a build so their register_build_step calls run. The embedding steps
 # register when this module is imported (bottom of the file), so later steps can say after=...
-STEP_MODULES: list[str] = []
+STEP_MODULES: list[str] = ["recsys.pipeline.build_step", "recsys.integrity.build_step"]
 _SECRET_WORDS = ("token", "key", "password", "secret")
 
 

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from recsys.artifacts import sha256_text, verify_manifest
-from recsys.build import build_artifacts
+from recsys.build import BUILD_STEPS, build_artifacts
 from recsys.cli import main
 from recsys.domain import (
     Artist,
@@ -30,6 +30,7 @@ from recsys.store import IngestBatch, SqliteStore
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 GENRES = ("jazz", "metal", "folk", "techno")
+EMBEDDING_STEPS = ("catalog", "text", "audio", "collab", "projection", "fusion", "indexes")
 
 
 class FakeTextModel:
@@ -100,6 +101,7 @@ def store(tmp_path: Path) -> SqliteStore:
 
 def _build(store: SqliteStore, out: Path, **kw: Any):  # type: ignore[no-untyped-def]
     settings = LinerSettings(text_model="fake-text")
+    kw.setdefault("steps", [s for s in BUILD_STEPS if s.name in EMBEDDING_STEPS])
     return build_artifacts(store, out, settings, text_model=FakeTextModel(), **kw)
 
 
@@ -109,9 +111,7 @@ def test_build_writes_a_verified_directory_the_server_can_load(
     out = tmp_path / "art"
     manifest = _build(store, out)
     assert verify_manifest(out).files == manifest.files
-    assert list(manifest.steps) == [
-        "catalog", "text", "audio", "collab", "projection", "fusion", "indexes",
-    ]  # fmt: skip
+    assert tuple(manifest.steps) == EMBEDDING_STEPS
     spaces = EmbeddingSpaces.load(out, LinerSettings())
     assert len(spaces.track_ids) == 48 and set(spaces.vectors) == {
         "text",
@@ -193,3 +193,11 @@ def test_without_any_ai_training_grant_nothing_is_fitted(tmp_path: Path) -> None
     assert manifest.steps["projection"].info["fit_on"] == 0
     assert "models/projection.npz" not in manifest.files
     assert manifest.steps["audio"].info["fit_on"] == 0
+
+
+def test_default_steps_put_embeddings_first_and_include_plugins() -> None:
+    from recsys.build import default_steps
+
+    names = [s.name for s in default_steps()]
+    assert tuple(names[:7]) == EMBEDDING_STEPS
+    assert {"reranker", "integrity"} <= set(names[7:])
