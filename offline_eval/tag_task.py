@@ -114,7 +114,8 @@ class TagQueryTask:
             else f"a seeded random {self.test_fraction:.0%} of (tag, item) pairs"
         )
         description = (
-            f"{kind}: {len(test_tags):,} of {len(assignments):,} listener–tag assignments held "
+            f"{kind}: {len(test_tags):,} of {len(train_tags) + len(test_tags):,} listener–tag "
+            "assignments held "
             f"out ({when}); {len(queries.text)} tag queries with ≥ {self.min_relevant} held-out "
             f"items (seed {self.seed}); item text from training tags only (leakage-checked)"
         )

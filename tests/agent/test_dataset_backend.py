@@ -135,3 +135,27 @@ def test_agent_maps_words_onto_the_vocabulary(backend: DatasetBackend) -> None:
         "jazz"
     ] * 4
     assert "jazz" in answer.constraints.genres
+
+
+def test_search_puts_items_carrying_a_named_label_first() -> None:
+    """Hybrid search: a label the query names exactly beats a closer-sounding text."""
+    plain = catalog()
+    plain.label_boost = 0.0
+    hybrid = catalog()
+    assert set(hybrid.labels_in("smooth jazz sax")) == {"jazz", "smooth", "sax"}
+    assert plain.labels_in("post punk") == []
+    query = "drone"  # the only items labelled drone are the ambient ones
+    top = [t for t, _ in hybrid.search_text(query, 6)]
+    assert {hybrid.facts([t])[0].track.genre for t in top} == {"ambient"}
+    scores = dict(hybrid.search_text(query, 20))
+    plain_scores = dict(plain.search_text(query, 20))
+    assert scores["i1"] == pytest.approx(plain_scores["i1"] + 1.0)
+    assert scores["i0"] == pytest.approx(plain_scores["i0"])
+
+
+def test_nested_labels_count_once() -> None:
+    backend = catalog()
+    backend._label_rows["post rock"] = np.array([0])
+    backend._label_rows["rock"] = np.array([0, 3])
+    assert backend.labels_in("melancholic post rock") == ["post rock"]
+    assert backend.labels_in("rock and post rock") == ["post rock", "rock"]
