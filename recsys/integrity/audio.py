@@ -1,12 +1,15 @@
 """Audio analysis for the integrity jobs: a duplicate fingerprint and forensic statistics.
 
-Each file is decoded once (mono, 16 kHz, first 30 s) and yields two parts:
+Each file is decoded once (mono, 16 kHz, first 30 s) and yields three parts:
 
 - a **fingerprint** for near-duplicate search: the chroma sequence over 24 time segments
   (each segment L2-normalised, librosa's tuning estimate absorbing small pitch shifts) plus the
   z-scored log-centroid and log-energy trajectories. It follows the melody and the dynamics,
   and is invariant to gain, so a re-encoded copy (other gain, slight pitch change, added
   noise) stays close to its source while different songs of one genre do not;
+- **log-mel segments** (:data:`MEL_BANDS` bands over :data:`MEL_SEGMENTS` time segments, floored
+  50 dB below the loudest cell) for texture matching (:mod:`recsys.integrity.texture`), the
+  near-duplicate evidence the screen relies on when audio files exist;
 - **forensic** statistics of the recording chain that content embeddings average away (peak
   level and its distance from the common -1 dBFS normalisation target, noise floor, hiss
   floor, spectral flatness).
@@ -24,7 +27,7 @@ import itertools
 import logging
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +40,9 @@ SAMPLE_RATE = 16_000
 MAX_SECONDS = 30.0
 SEGMENTS = 24
 FINGERPRINT_DIM = 12 * SEGMENTS + 2 * SEGMENTS
+MEL_BANDS = 32
+MEL_SEGMENTS = 96
+_MEL_FLOOR_DB = 50.0
 FORENSIC_NAMES: tuple[str, ...] = (
     "peak_dbfs",
     "peak_offset_db",
@@ -62,8 +68,12 @@ def _zscore(x: np.ndarray) -> np.ndarray:
     return (x - x.mean()) / (x.std() + 1e-9)
 
 
-def analyse_file(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(fingerprint, forensic statistics) of one audio file.
+def _no_mel(n: int = 0) -> np.ndarray:
+    return np.full((n, MEL_BANDS, MEL_SEGMENTS), np.nan, dtype=np.float32)
+
+
+def analyse_file(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(fingerprint, forensic statistics, log-mel segments) of one audio file.
 
     Raises:
         OSError, ValueError, RuntimeError: the file cannot be decoded.
@@ -81,6 +91,9 @@ def analyse_file(path: Path) -> tuple[np.ndarray, np.ndarray]:
         chroma = librosa.feature.chroma_stft(S=power, sr=sr)
         centroid = librosa.feature.spectral_centroid(S=magnitude, sr=sr)[0]
         flatness = librosa.feature.spectral_flatness(S=magnitude)[0]
+        mel_basis = librosa.filters.mel(sr=sr, n_fft=2048, n_mels=MEL_BANDS, fmin=60, fmax=7600)
+    mel_db = 10 * np.log10(mel_basis @ power + eps)
+    mel = _segment_means(np.maximum(mel_db, mel_db.max() - _MEL_FLOOR_DB), MEL_SEGMENTS)
     frame_db = 10 * np.log10(power.mean(0) + eps)
     hf_db = 10 * np.log10(power[int(power.shape[0] * 7 / 8) :].mean(0) + eps)
     segments = _segment_means(chroma)
@@ -103,7 +116,11 @@ def analyse_file(path: Path) -> tuple[np.ndarray, np.ndarray]:
         np.percentile(flatness, 10),
         np.percentile(flatness, 50),
     ]
-    return fingerprint.astype(np.float32), np.asarray(forensic, dtype=np.float32)
+    return (
+        fingerprint.astype(np.float32),
+        np.asarray(forensic, dtype=np.float32),
+        mel.astype(np.float32),
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,12 +133,21 @@ class AudioFeatures:
         forensic: :data:`FORENSIC_NAMES` statistics.
         descriptors: audio descriptor columns (``n × len(descriptor_names)``).
         descriptor_names: names of the descriptor columns.
+        mel: log-mel segments (``n × MEL_BANDS × MEL_SEGMENTS``, NaN rows without audio), or
+            an empty array when no track has an audio file.
     """
 
     fingerprint: np.ndarray
     forensic: np.ndarray
     descriptors: np.ndarray
     descriptor_names: tuple[str, ...]
+    mel: np.ndarray = field(default_factory=_no_mel)
+
+    def has_mel(self) -> bool:
+        """Whether log-mel segments exist for these tracks (some audio was readable)."""
+        return self.mel.shape[0] == self.fingerprint.shape[0] and bool(
+            (~np.isnan(self.mel.reshape(len(self.mel), -1)).all(axis=1)).any()
+        )
 
     def similarity_space(self) -> np.ndarray:
         """Rows for near-duplicate search: standardised fingerprints (descriptors when there are
@@ -153,7 +179,7 @@ def extract_audio(tracks: Sequence[Track], root: Path | None = None) -> AudioFea
         for j, name in enumerate(names):
             if name in t.audio_descriptors:
                 desc[i, j] = t.audio_descriptors[name]
-    parts: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    parts: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     for i, t in enumerate(tracks):
         if not t.audio_path:
             continue
@@ -164,15 +190,16 @@ def extract_audio(tracks: Sequence[Track], root: Path | None = None) -> AudioFea
             logger.warning("cannot read audio of %s (%s): %s", t.track_id, path, exc)
     widths = (FINGERPRINT_DIM, len(FORENSIC_NAMES)) if parts else (0, 0)
     stacks = [np.full((len(tracks), w), np.nan, dtype=np.float32) for w in widths]
-    for i, rows in parts.items():
-        for stack, row in zip(stacks, rows, strict=True):
-            stack[i] = row
+    mel = _no_mel(len(tracks) if parts else 0)
+    for i, (fp, fo, segments) in parts.items():
+        stacks[0][i], stacks[1][i], mel[i] = fp, fo, segments
     logger.info("analysed audio of %d of %d tracks", len(parts), len(tracks))
     return AudioFeatures(
         fingerprint=stacks[0],
         forensic=stacks[1],
         descriptors=desc,
         descriptor_names=tuple(names),
+        mel=mel,
     )
 
 
@@ -185,33 +212,41 @@ def extract_audio_cached(
     analyses only the new files. Descriptors are always read fresh from the tracks.
     """
     keys = np.asarray([f"{t.track_id}\t{t.audio_path or ''}" for t in tracks])
-    old: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    old: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     if cache.exists():
         try:
             with np.load(cache, allow_pickle=False) as z:
-                for key, fp, fo in zip(z["keys"], z["fingerprint"], z["forensic"], strict=True):
-                    old[str(key)] = (fp, fo)
+                rows = zip(z["keys"], z["fingerprint"], z["forensic"], z["mel"], strict=True)
+                for key, fp, fo, segments in rows:
+                    old[str(key)] = (fp, fo, segments.astype(np.float32))
         except (OSError, ValueError, KeyError) as exc:
             logger.warning("ignoring unreadable audio cache %s: %s", cache, exc)
     todo = [i for i, k in enumerate(keys) if str(k) not in old and tracks[i].audio_path]
     fresh = extract_audio([tracks[i] for i in todo], root)
     fp = np.full((len(tracks), FINGERPRINT_DIM), np.nan, dtype=np.float32)
     fo = np.full((len(tracks), len(FORENSIC_NAMES)), np.nan, dtype=np.float32)
+    mel = _no_mel(len(tracks))
     for i, key in enumerate(keys):
-        if str(key) in old and old[str(key)][0].shape[0] == FINGERPRINT_DIM:
-            fp[i], fo[i] = old[str(key)]
+        hit = old.get(str(key))
+        if hit is not None and hit[0].shape[0] == FINGERPRINT_DIM and hit[2].shape == mel[i].shape:
+            fp[i], fo[i], mel[i] = hit
     if fresh.fingerprint.shape[1]:
-        fp[todo], fo[todo] = fresh.fingerprint, fresh.forensic
+        fp[todo], fo[todo], mel[todo] = fresh.fingerprint, fresh.forensic, fresh.mel
     cache.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(cache, keys=keys, fingerprint=fp, forensic=fo)
+    # float16 halves the cache; decibels need no finer steps than it keeps.
+    np.savez(cache, keys=keys, fingerprint=fp, forensic=fo, mel=mel.astype(np.float16))
     names = descriptor_names(tracks)
     descriptors = np.asarray(
         [[t.audio_descriptors.get(n, np.nan) for n in names] for t in tracks], dtype=np.float32
     ).reshape(len(tracks), len(names))
     if np.isnan(fp).all():
-        fp, fo = fp[:, :0], fo[:, :0]
+        fp, fo, mel = fp[:, :0], fo[:, :0], _no_mel()
     return AudioFeatures(
-        fingerprint=fp, forensic=fo, descriptors=descriptors, descriptor_names=tuple(names)
+        fingerprint=fp,
+        forensic=fo,
+        descriptors=descriptors,
+        descriptor_names=tuple(names),
+        mel=mel,
     )
 
 
@@ -236,6 +271,8 @@ def standardise(features: np.ndarray) -> np.ndarray:
 __all__ = [
     "FINGERPRINT_DIM",
     "FORENSIC_NAMES",
+    "MEL_BANDS",
+    "MEL_SEGMENTS",
     "AudioFeatures",
     "analyse_file",
     "descriptor_names",

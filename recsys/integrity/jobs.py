@@ -18,6 +18,7 @@ from recsys.integrity.features import detector_features
 from recsys.integrity.neardup import Calibration, NearDuplicateScreen, calibrate_threshold
 from recsys.integrity.quarantine import ScreeningResult, screen_store
 from recsys.integrity.screening import Screen, ScreeningConfig
+from recsys.integrity.texture import texture_neighbours
 from recsys.store import Store
 
 logger = logging.getLogger(__name__)
@@ -112,15 +113,21 @@ def run_integrity(
     calibration = None
     space = audio.similarity_space()
     if space.shape[1] and len(tracks) > 1:
-        calibration = calibrate_threshold(space, tracks, artists, near_duplicate_fpr)
+        mel = audio.mel if audio.has_mel() else None
+        # Texture matching when audio files exist; descriptor cosine otherwise.
+        found = texture_neighbours(mel, tracks, artists) if mel is not None else None
+        calibration = calibrate_threshold(
+            space, tracks, artists, near_duplicate_fpr, neighbours=found
+        )
         logger.info(
             "near-duplicate threshold %.4f (reference FPR %.4f over %d tracks)",
             calibration.threshold,
             calibration.reference_fpr,
             calibration.references,
         )
+        ids = [t.track_id for t in tracks]
         extra.append(
-            NearDuplicateScreen(space, [t.track_id for t in tracks], calibration.threshold)
+            NearDuplicateScreen(space, ids, calibration.threshold, mel=mel, neighbours=found)
         )
     result = screen_store(store, config=screening, extra_screens=extra, at=at, dry_run=dry_run)
     run = IntegrityRun(screening=result, near_duplicate=calibration)
@@ -135,7 +142,8 @@ def run_integrity(
         run.detector_skipped = str(exc)
         return run
     run.detector = detector
-    detection = detect_labels(detector, features, tracks)
+    held = set(result.quarantined) | store.quarantined_ids()
+    detection = detect_labels(detector, features, tracks, quarantined=held)
     run.probabilities = detection.confidence
     run.detected = {tid: str(p.ai_involvement) for tid, p in detection.labels.items()}
     run.detection = {

@@ -6,10 +6,10 @@ therefore scores each track by its **local contrast**: the similarity to its nea
 another rights holder minus the mean similarity to the next ``NEIGHBOURS - 1`` such tracks. A
 copy stands out from its neighbourhood; a song in a crowded style does not.
 
-The threshold is not a guess: :func:`calibrate_threshold` puts it at the ``1 - target_fpr``
-quantile of the contrast over reference tracks, so about ``target_fpr`` of genuine tracks
-would be flagged. References are the verified artists' tracks (impersonators are unverified),
-or the whole catalog when too few artists are verified.
+The threshold is not a guess: :func:`calibrate_threshold` replays the screen and puts it as
+low as it can go while flagging at most ``target_fpr`` of the reference tracks. References are
+the verified artists' tracks (impersonators are unverified), or the whole catalog when too few
+artists are verified.
 """
 
 from __future__ import annotations
@@ -56,7 +56,9 @@ class Neighbours:
     contrast: np.ndarray
 
 
-def _holder(track: Track, artists: Mapping[str, Artist]) -> str:
+def holder_of(track: Track, artists: Mapping[str, Artist]) -> str:
+    """The rights holder of a track's primary artist (a placeholder unique to the track when
+    the artist is unknown)."""
     artist = artists.get(track.primary_artist_id or "")
     return artist.rights_holder_id if artist is not None else f"?{track.track_id}"
 
@@ -72,7 +74,7 @@ def other_holder_neighbours(
         artists: artists by id.
     """
     n = len(tracks)
-    holders = np.asarray([_holder(t, artists) for t in tracks])
+    holders = np.asarray([holder_of(t, artists) for t in tracks])
     sims = np.full(n, -np.inf, dtype=np.float32)
     best = np.full(n, -1, dtype=np.int64)
     contrast = np.full(n, -np.inf, dtype=np.float32)
@@ -93,6 +95,14 @@ def other_holder_neighbours(
     return Neighbours(similarity=sims, row=best, contrast=contrast)
 
 
+def _suspect(
+    i: int, found: Neighbours, tracks: Sequence[Track], artists: Mapping[str, Artist]
+) -> int:
+    """The row the screen would flag for the pair (row ``i``, its best neighbour)."""
+    j = int(found.row[i])
+    return i if NearDuplicateScreen._is_copy(tracks[i], tracks[j], artists) else j
+
+
 def calibrate_threshold(
     vectors: np.ndarray,
     tracks: Sequence[Track],
@@ -101,28 +111,47 @@ def calibrate_threshold(
     min_references: int = 50,
     neighbours: Neighbours | None = None,
 ) -> Calibration:
-    """The local-contrast threshold with about ``target_fpr`` false positives on genuine
-    tracks (the verified artists' tracks; all tracks when fewer than ``min_references``)."""
-    ref_rows = [
-        i
-        for i, t in enumerate(tracks)
-        if (a := artists.get(t.primary_artist_id or "")) is not None and a.verified
-    ]
-    if len(ref_rows) < min_references:
-        ref_rows = list(range(len(tracks)))
+    """The lowest local-contrast threshold at which the screen flags at most ``target_fpr`` of
+    the reference tracks (the verified artists' tracks; all tracks when fewer than
+    ``min_references``).
+
+    The screen is replayed at every candidate threshold: of each pair at or above it, the
+    presumed copy is flagged (see :class:`NearDuplicateScreen`). Counting flagged references,
+    not references with a high contrast, matters: an original that somebody re-uploaded has
+    its copy as its nearest neighbour and a contrast as high as the copy's, yet the screen
+    flags the copy, not the original. Counting originals as false positives would push the
+    threshold above most copies.
+    """
+    verified = np.array(
+        [(a := artists.get(t.primary_artist_id or "")) is not None and a.verified for t in tracks],
+        dtype=bool,
+    )
+    reference = verified if int(verified.sum()) >= min_references else np.ones(len(tracks), bool)
     found = neighbours or other_holder_neighbours(vectors, tracks, artists)
-    contrast = found.contrast[ref_rows]
-    contrast = contrast[np.isfinite(contrast)]
-    if contrast.size == 0:
+    rows = np.flatnonzero(np.isfinite(found.contrast) & (found.row >= 0))
+    references = int(reference.sum())
+    if rows.size == 0 or references == 0:
         return Calibration(threshold=np.inf, target_fpr=target_fpr, reference_fpr=0.0, references=0)
-    threshold = float(np.quantile(contrast, 1.0 - target_fpr, method="higher"))
-    # Strictly above the quantile sample, so at most target_fpr of references reach it.
-    threshold = float(np.nextafter(np.float32(threshold), np.float32(np.inf)))
+    rows = rows[np.argsort(-found.contrast[rows], kind="stable")]
+    allowed = int(np.floor(target_fpr * references))
+    flagged: set[int] = set()
+    threshold = np.inf
+    for k, i in enumerate(rows.tolist()):
+        suspect = _suspect(i, found, tracks, artists)
+        if reference[suspect]:
+            flagged.add(suspect)
+        if len(flagged) > allowed:
+            break
+        # The next row may share this contrast: only move down once every tie is in.
+        if k + 1 == rows.size or found.contrast[rows[k + 1]] < found.contrast[i]:
+            threshold = float(found.contrast[i])
+    hits = [int(i) for i in rows if found.contrast[i] >= threshold]
+    suspects = {_suspect(i, found, tracks, artists) for i in hits}
     return Calibration(
         threshold=threshold,
         target_fpr=target_fpr,
-        reference_fpr=float((contrast >= threshold).mean()),
-        references=int(contrast.size),
+        reference_fpr=sum(bool(reference[i]) for i in suspects) / references,
+        references=references,
     )
 
 
@@ -135,18 +164,48 @@ class NearDuplicateScreen:
 
     reason = "near_duplicate"
 
-    def __init__(self, vectors: np.ndarray, track_ids: Sequence[str], threshold: float) -> None:
+    def __init__(
+        self,
+        vectors: np.ndarray,
+        track_ids: Sequence[str],
+        threshold: float,
+        mel: np.ndarray | None = None,
+        neighbours: Neighbours | None = None,
+    ) -> None:
+        """
+        Args:
+            vectors: similarity rows (used when ``mel`` is None).
+            track_ids: the tracks of the rows.
+            threshold: local contrast at or above which a track is a near-duplicate.
+            mel: log-mel segments of the rows; when given, pairs are scored by texture
+                matching (:mod:`recsys.integrity.texture`) instead of ``vectors``.
+            neighbours: already computed neighbours of exactly ``track_ids``, reused when
+                the screened catalog is the same list.
+        """
         self.vectors = np.asarray(vectors, dtype=np.float32)
-        self.rows = {t: i for i, t in enumerate(track_ids)}
+        self.track_ids = list(track_ids)
+        self.rows = {t: i for i, t in enumerate(self.track_ids)}
         if len(self.rows) != len(self.vectors):
             raise ValueError("near-duplicate vectors and track ids differ in length")
         self.threshold = threshold
+        self.mel = mel
+        self.neighbours = neighbours
+
+    def _neighbours(self, tracks: Sequence[Track], artists: Mapping[str, Artist]) -> Neighbours:
+        if self.neighbours is not None and [t.track_id for t in tracks] == self.track_ids:
+            return self.neighbours
+        rows = [self.rows[t.track_id] for t in tracks]
+        if self.mel is not None:
+            from recsys.integrity.texture import texture_neighbours
+
+            return texture_neighbours(self.mel[rows], tracks, artists)
+        return other_holder_neighbours(self.vectors[rows], tracks, artists)
 
     def screen(self, context: ScreenContext) -> list[Flag]:
         artists = context.artists
         tracks = [t for t in context.tracks if t.track_id in self.rows]
-        vectors = self.vectors[[self.rows[t.track_id] for t in tracks]]
-        found = other_holder_neighbours(vectors, tracks, artists)
+        found = self._neighbours(tracks, artists)
+        measure = "texture match" if self.mel is not None else "audio cosine"
         flags: dict[str, Flag] = {}
         for row in np.flatnonzero(found.contrast >= self.threshold):
             a, b = tracks[int(row)], tracks[int(found.row[row])]
@@ -158,7 +217,7 @@ class NearDuplicateScreen:
                 track_id=suspect.track_id,
                 reason=self.reason,
                 evidence=(
-                    f"audio cosine {float(found.similarity[row]):.3f} with "
+                    f"{measure} {float(found.similarity[row]):.3f} with "
                     f"{original.track_id} {original.title!r} by "
                     f"{by.name if by else original.primary_artist_id!r} stands "
                     f"{float(found.contrast[row]):.3f} above its next neighbours "
@@ -187,5 +246,6 @@ __all__ = [
     "NearDuplicateScreen",
     "Neighbours",
     "calibrate_threshold",
+    "holder_of",
     "other_holder_neighbours",
 ]

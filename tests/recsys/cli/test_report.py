@@ -25,7 +25,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path
     )  # fmt: skip
     assert made.exit_code == 0, made.output
     db = root / "liner.db"
-    ingested = runner.invoke(main, ["ingest", str(root / "demo"), "--db", str(db)])
+    # Screening is this module's subject: ingest without it, then screen explicitly.
+    ingested = runner.invoke(main, ["ingest", str(root / "demo"), "--db", str(db), "--no-screen"])
     assert ingested.exit_code == 0, ingested.output
     yield root / "demo", db
 

@@ -3,6 +3,7 @@ declares nothing, and round-trips through its LightGBM text artifact."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -121,6 +122,26 @@ def test_labels_only_undisclosed_tracks(trained) -> None:  # type: ignore[no-unt
     label = next(iter(detection.labels.values()))
     assert label.label_source is LabelSource.DETECTED
     assert detection.threshold <= label.confidence <= 1.0
+
+
+def test_quarantined_uploads_do_not_move_the_share_or_threshold(trained) -> None:  # type: ignore[no-untyped-def]
+    # Quarantined spam, a population of its own, would move the estimated share and the
+    # threshold for everyone; it is still labelled, but does not vote.
+    tracks, artists, _, _, features, detector = trained
+    spam = [
+        replace(
+            tracks[300 + k % 120], track_id=f"spam{k}", audio_descriptors={"peak": -1.9, "noise": 0}
+        )
+        for k in range(200)
+    ]
+    both = [*tracks, *spam]
+    feats = _features(both, artists)
+    alone = detect_labels(detector, features, tracks)
+    mixed = detect_labels(detector, feats, both)
+    held = detect_labels(detector, feats, both, quarantined={t.track_id for t in spam})
+    assert held.prior == pytest.approx(alone.prior) and held.threshold == alone.threshold
+    assert abs(mixed.prior - alone.prior) > 0.02
+    assert {t for t in held.labels if not t.startswith("spam")} == set(alone.labels)
 
 
 def test_declared_labels_always_win(trained) -> None:  # type: ignore[no-untyped-def]
