@@ -85,6 +85,11 @@ def run(
     from recsys.service.live import LiveAgent, LiveExperiments
     from recsys.store import open_store
 
+    import faiss
+
+    # One thread per search: gRPC's worker threads are the parallelism, and FAISS's own
+    # OpenMP pool under contention turns a sub-millisecond search into ~10 ms.
+    faiss.omp_set_num_threads(1)
     store = open_store(settings.db)
     metrics = ServiceMetrics()
     registry = None
