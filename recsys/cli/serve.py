@@ -79,13 +79,13 @@ def run(
     settings: LinerSettings, *, grace: float = 10.0, stop: threading.Event | None = None
 ) -> None:
     """Start the server, load artifacts, serve until ``stop`` is set or a signal arrives."""
+    import faiss
+
     from recsys.experiments import ExperimentRegistry
     from recsys.pipeline import load_recommender
     from recsys.service import LinerServer, ServiceDeps, ServiceMetrics, ServingState
     from recsys.service.live import LiveAgent, LiveExperiments
     from recsys.store import open_store
-
-    import faiss
 
     # One thread per search: gRPC's worker threads are the parallelism, and FAISS's own
     # OpenMP pool under contention turns a sub-millisecond search into ~10 ms.
