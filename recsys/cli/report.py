@@ -123,6 +123,60 @@ def integrity_command(db: str | None, as_json: bool, truth: Path | None) -> None
     click.echo(json.dumps(data, sort_keys=True) if as_json else _text(data))
 
 
+@report_group.command("leakage")
+@click.option("--db", default=None, help=DB_HELP)
+@click.option(
+    "--artifacts",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Artifact directory built by `liner build` (default: LINER_ARTIFACTS).",
+)
+@click.option("--k", default=10, show_default=True, help="Slate size.")
+@click.option("--listeners", default=0, help="Serve only the first N listeners (0: all).")
+@click.option(
+    "--truth",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A demo world's truth.csv: also count abusive uploads screening missed.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
+def leakage_command(
+    db: str | None,
+    artifacts: Path | None,
+    k: int,
+    listeners: int,
+    truth: Path | None,
+    as_json: bool,
+) -> None:
+    """Serve every listener a slate and count quarantined or unconsented-imitation items.
+
+    The promise is a leakage of 0. Slates are not logged. With --truth, also counts the
+    truly abusive uploads that screening missed and how often they were served.
+
+    Example:
+
+        liner report leakage --db var/liner.db --artifacts var/artifacts --truth demo/truth.csv
+    """
+    from recsys.integrity.evaluation import read_truth
+    from recsys.integrity.leakage import measure_leakage
+    from recsys.pipeline import load_recommender
+
+    settings = LinerSettings()
+    with _store(db) as store:
+        rec = load_recommender(artifacts or settings.artifacts, store, settings, log_slates=False)
+        ids = [u.listener_id for u in store.iter_listeners()]
+        report = measure_leakage(
+            rec,
+            store,
+            listener_ids=ids[:listeners] if listeners > 0 else ids,
+            k=k,
+            truth=read_truth(truth) if truth is not None else None,
+        )
+    data = report.to_dict()
+    click.echo(json.dumps(data, sort_keys=True) if as_json else _text(data))
+    if report.leakage:
+        raise click.ClickException(f"{report.leakage} forbidden slate entries")
+
+
 def _text(data: dict[str, Any], indent: str = "") -> str:
     lines = []
     for key, value in data.items():
