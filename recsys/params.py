@@ -46,7 +46,7 @@ class PolicyParams(BaseModel):
     """Per-artist limit within one slate."""
     mmr_lambda: float = Field(0.85, ge=0.5, le=1.0)
     """MMR trade-off: 1.0 ranks by relevance only; lower values favour diversity."""
-    recent_play_exclusion: int = Field(50, ge=0, le=1000)
+    recent_play_exclusion: int = Field(200, ge=0, le=1000)
     """How many of the listener's most recent plays are never recommended again."""
     candidates: CandidateQuotas = Field(default_factory=CandidateQuotas)
     """Per-source candidate quotas."""
