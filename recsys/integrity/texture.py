@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 CANDIDATES = 40
 STRETCH_RATIOS: tuple[float, ...] = (0.97, 0.98, 0.99, 1.0, 1.01, 1.02, 1.03)
+FLOOR_DB = 40.0
 _BLOCK = 128  # rows scored at once (bounds the memory of the gathered candidates)
 
 
@@ -42,10 +43,24 @@ def stretch(mel: np.ndarray, ratio: float) -> np.ndarray:
     return np.asarray(mel[..., lo] * (1 - frac) + mel[..., hi] * frac, dtype=np.float32)
 
 
+def floor_mel(mel: np.ndarray) -> np.ndarray:
+    """Log-mel segments with every cell raised to :data:`FLOOR_DB` below its track's loudest
+    (missing rows stay missing)."""
+    flat = np.nan_to_num(mel.reshape(len(mel), -1), nan=-np.inf)
+    top = flat.max(axis=1, initial=-np.inf)[:, None, None]
+    return np.asarray(np.maximum(mel, top - FLOOR_DB), dtype=np.float32)
+
+
 def texture(mel: np.ndarray) -> np.ndarray:
     """Unit-norm texture rows of ``n × bands × segments`` log-mel segments (zero rows where
-    the segments are missing or flat)."""
-    x = np.diff(np.diff(np.nan_to_num(mel, nan=0.0), axis=1), axis=2).reshape(len(mel), -1)
+    the segments are missing or flat).
+
+    Cells more than :data:`FLOOR_DB` below a track's loudest are set to that floor first: a
+    lossy round trip adds hiss about 40 dB down, and in the quiet cells (decays, rests,
+    ambient pads) that hiss, not the recording, would make the texture.
+    """
+    floored = np.nan_to_num(floor_mel(mel), nan=0.0)
+    x = np.diff(np.diff(floored, axis=1), axis=2).reshape(len(mel), -1)
     x = x - x.mean(axis=1, keepdims=True)
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     return np.asarray(x / np.where(norms > 1e-9, norms, np.inf), dtype=np.float32)
@@ -71,6 +86,7 @@ def texture_neighbours(
         return Neighbours(similarity=sims, row=best, contrast=contrast)
     holders = np.asarray([holder_of(t, artists) for t in tracks])
     has_audio = ~np.isnan(mel.reshape(n, -1)).all(axis=1)
+    mel = floor_mel(mel)  # before stretching: interpolating hiss would blur the floor
     base = texture(mel)
     index = FaissIndex.build(base, [t.track_id for t in tracks])
     # Over-fetch: a holder's own catalog crowds the top of the list.
@@ -100,4 +116,12 @@ def texture_neighbours(
     return Neighbours(similarity=sims, row=best, contrast=contrast)
 
 
-__all__ = ["CANDIDATES", "STRETCH_RATIOS", "stretch", "texture", "texture_neighbours"]
+__all__ = [
+    "CANDIDATES",
+    "FLOOR_DB",
+    "STRETCH_RATIOS",
+    "floor_mel",
+    "stretch",
+    "texture",
+    "texture_neighbours",
+]
