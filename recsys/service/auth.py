@@ -139,10 +139,14 @@ class Authorizer:
 class AuthInterceptor(grpc.ServerInterceptor):
     """Runs :meth:`Authorizer.authorize` before each unary call and exposes the principal
     through :func:`current_principal`. Its errors are raised, so install it inside the
-    :class:`~recsys.service.calls.CallInterceptor`, which turns them into status codes."""
+    :class:`~recsys.service.calls.CallInterceptor`, which turns them into status codes.
+
+    The wrapped handler of each method is built once; the behaviour reads the call's
+    metadata from its context."""
 
     def __init__(self, authorizer: Authorizer) -> None:
         self._authorizer = authorizer
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler | None]] = {}
 
     def intercept_service(
         self,
@@ -150,12 +154,18 @@ class AuthInterceptor(grpc.ServerInterceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler | None:
         handler = continuation(handler_call_details)
+        if handler is None:
+            return None
         method: str = handler_call_details.method
-        metadata = handler_call_details.invocation_metadata
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        authorizer = self._authorizer
 
         def around(behavior: Callable[[Any, grpc.ServicerContext], Any]) -> Callable[..., Any]:
             def authorized(request: Any, context: grpc.ServicerContext) -> Any:
-                token = _current.set(self._authorizer.authorize(method, metadata))
+                principal = authorizer.authorize(method, context.invocation_metadata())
+                token = _current.set(principal)
                 try:
                     return behavior(request, context)
                 finally:
@@ -163,7 +173,9 @@ class AuthInterceptor(grpc.ServerInterceptor):
 
             return authorized
 
-        return wrap_unary(handler, around)
+        wrapped = wrap_unary(handler, around)
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
 
 
 __all__ = [

@@ -74,6 +74,9 @@ def incoming_request_id(metadata: Any) -> str:
 class CallInterceptor(grpc.ServerInterceptor):
     """The outermost interceptor for ``linernotes.v1`` methods.
 
+    The wrapped handler of each method is built once and reused (the behaviour reads the
+    call's metadata from its context), so a call allocates no handlers or closures here.
+
     Args:
         metrics: where calls are counted and timed.
         limiter: per-method concurrency caps (keys are short method names).
@@ -82,6 +85,8 @@ class CallInterceptor(grpc.ServerInterceptor):
     def __init__(self, metrics: ServiceMetrics, limiter: ConcurrencyLimiter) -> None:
         self._metrics = metrics
         self._limiter = limiter
+        # method -> (the inner handler it was built from, the wrapped handler)
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler | None]] = {}
 
     def intercept_service(
         self,
@@ -90,31 +95,41 @@ class CallInterceptor(grpc.ServerInterceptor):
     ) -> grpc.RpcMethodHandler | None:
         method: str = handler_call_details.method
         handler = continuation(handler_call_details)
-        if not method.startswith(API_PREFIX):
+        if handler is None or not method.startswith(API_PREFIX):
             return handler
-        metadata = handler_call_details.invocation_metadata
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
         name = method.rsplit("/", 1)[-1]
-        return wrap_unary(
-            handler,
-            lambda inner: self._around(inner, name, method, metadata),
-            tolerate_malformed=True,
+        wrapped = wrap_unary(
+            handler, lambda inner: self._around(inner, name, method), tolerate_malformed=True
         )
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
 
-    def _around(self, inner: Behavior, name: str, method: str, metadata: Any) -> Behavior:
+    def _around(self, inner: Behavior, name: str, method: str) -> Behavior:
+        metrics, limiter = self._metrics, self._limiter
+        capped = limiter.limits(name)
+
+        def run(request: Any, context: grpc.ServicerContext) -> Any:
+            # A call that waited for a thread past its deadline is dropped unworked.
+            if not context.is_active():
+                raise DeadlineError("deadline passed or call cancelled before start")
+            if isinstance(request, MalformedRequest):
+                raise RequestError("request", request.problem)
+            return inner(request, context)
+
         def behavior(request: Any, context: grpc.ServicerContext) -> Any:
-            rid = incoming_request_id(metadata)
+            rid = incoming_request_id(context.invocation_metadata())
             token = requestlog.begin(rid, method)
             start = time.perf_counter()
             code = "OK"
             context.set_trailing_metadata(((REQUEST_ID_HEADER, rid),))
             try:
-                with self._limiter.slot(name):
-                    # A call that waited for a thread past its deadline is dropped unworked.
-                    if not context.is_active():
-                        raise DeadlineError("deadline passed or call cancelled before start")
-                    if isinstance(request, MalformedRequest):
-                        raise RequestError("request", request.problem)
-                    return inner(request, context)
+                if capped:
+                    with limiter.slot(name):
+                        return run(request, context)
+                return run(request, context)
             except Exception as exc:
                 already = context.code() if hasattr(context, "code") else None
                 if already is not None and already is not grpc.StatusCode.OK:
@@ -125,10 +140,13 @@ class CallInterceptor(grpc.ServerInterceptor):
                 context.abort(status, message)
             finally:
                 seconds = time.perf_counter() - start
-                self._metrics.observe_call(name, code, seconds)
-                requestlog.finish(
-                    token, code=code, ms=round(seconds * 1000.0, 3), peer=context.peer()
-                )
+                metrics.observe_call(name, code, seconds)
+                if requestlog.enabled():
+                    requestlog.finish(
+                        token, code=code, ms=round(seconds * 1000.0, 3), peer=context.peer()
+                    )
+                else:
+                    requestlog.discard(token)
 
         return behavior
 

@@ -107,78 +107,102 @@ def recommend_request(
     )
 
 
+def fill_ai_label(msg: pbc.AiLabel, provenance: Provenance) -> pbc.AiLabel:
+    """Write the AI label of a track into ``msg`` (in place: no submessage copies)."""
+    msg.involvement = _involvement_pb(provenance.ai_involvement)  # type: ignore[assignment]
+    if provenance.ai_parts:
+        msg.parts.extend(_part_pb(p) for p in provenance.ai_parts)
+    msg.source = _source_pb(provenance.label_source)  # type: ignore[assignment]
+    msg.confidence = provenance.confidence
+    if provenance.references_artist_ids:
+        msg.references_artist_ids.extend(provenance.references_artist_ids)
+    return msg
+
+
 def ai_label_pb(provenance: Provenance) -> pbc.AiLabel:
     """The AI label of a track."""
-    return pbc.AiLabel(
-        involvement=_involvement_pb(provenance.ai_involvement),  # type: ignore[arg-type]
-        parts=[_part_pb(p) for p in provenance.ai_parts],  # type: ignore[misc]
-        source=_source_pb(provenance.label_source),  # type: ignore[arg-type]
-        confidence=provenance.confidence,
-        references_artist_ids=list(provenance.references_artist_ids),
-    )
+    return fill_ai_label(pbc.AiLabel(), provenance)
+
+
+def fill_track(msg: pbc.Track, track: Track) -> pbc.Track:
+    """Write a track's display fields into ``msg``."""
+    msg.id = track.track_id
+    msg.title = track.title
+    msg.genre = track.genre
+    if track.tags:
+        msg.tags.extend(track.tags)
+    msg.duration_ms = track.duration_ms
+    if track.release_date:
+        msg.release_date = track.release_date.isoformat()
+    msg.description = track.description
+    return msg
 
 
 def track_pb(track: Track) -> pbc.Track:
     """A track's display fields."""
-    return pbc.Track(
-        id=track.track_id,
-        title=track.title,
-        genre=track.genre,
-        tags=list(track.tags),
-        duration_ms=track.duration_ms,
-        release_date=track.release_date.isoformat() if track.release_date else "",
-        description=track.description,
-    )
+    return fill_track(pbc.Track(), track)
+
+
+def add_credits(target: Any, track: Track, artists: Mapping[str, Artist]) -> None:
+    """Append a track's credits to the repeated field ``target``, with names and kinds from
+    ``artists`` where known."""
+    for credit in track.credits:
+        artist = artists.get(credit.artist_id)
+        msg = target.add()
+        msg.artist_id = credit.artist_id
+        msg.role = _role_pb(credit.role)
+        msg.share = credit.share
+        if artist is None:
+            msg.artist_kind = _kind_pb(ArtistKind.UNKNOWN)
+        else:
+            msg.name = artist.name
+            msg.artist_kind = _kind_pb(artist.kind)
+            msg.verified = artist.verified
 
 
 def credits_pb(track: Track, artists: Mapping[str, Artist]) -> list[pbc.Credit]:
     """A track's credits, with names and kinds from ``artists`` where known."""
-    out = []
-    for credit in track.credits:
-        artist = artists.get(credit.artist_id)
-        out.append(
-            pbc.Credit(
-                artist_id=credit.artist_id,
-                name=artist.name if artist else "",
-                role=_role_pb(credit.role),  # type: ignore[arg-type]
-                share=credit.share,
-                artist_kind=_kind_pb(artist.kind if artist else ArtistKind.UNKNOWN),  # type: ignore[arg-type]
-                verified=bool(artist and artist.verified),
-            )
-        )
-    return out
+    holder = pbc.CatalogTrack()
+    add_credits(holder.credits, track, artists)
+    return list(holder.credits)
+
+
+def fill_item(msg: pbc.RecommendedItem, item: RecommendedItem) -> pbc.RecommendedItem:
+    """Write one served item into ``msg``, always labelled and credited. Building in place
+    is ~4x cheaper than passing submessages to constructors (each one is copied)."""
+    track = item.track
+    fill_track(msg.track, track)
+    add_credits(msg.credits, track, {a.artist_id: a for a in item.artists})
+    fill_ai_label(msg.ai_label, track.provenance)
+    msg.reasons.extend(item.reasons)
+    msg.score = item.score
+    msg.position = item.position
+    msg.sources.extend(item.sources)
+    if item.contributions:
+        msg.contributions.update(item.contributions)
+    return msg
 
 
 def item_pb(item: RecommendedItem) -> pbc.RecommendedItem:
     """One served item, always labelled and credited."""
-    artists = {a.artist_id: a for a in item.artists}
-    return pbc.RecommendedItem(
-        track=track_pb(item.track),
-        credits=credits_pb(item.track, artists),
-        ai_label=ai_label_pb(item.track.provenance),
-        reasons=list(item.reasons),
-        score=item.score,
-        position=item.position,
-        sources=list(item.sources),
-        contributions=dict(item.contributions),
-    )
+    return fill_item(pbc.RecommendedItem(), item)
 
 
 def recommendation_pb(rec: Recommendation) -> pbr.RecommendResponse:
     """A served slate."""
-    return pbr.RecommendResponse(
-        request_id=rec.request_id, variant=rec.variant, items=[item_pb(i) for i in rec.items]
-    )
+    msg = pbr.RecommendResponse(request_id=rec.request_id, variant=rec.variant)
+    for item in rec.items:
+        fill_item(msg.items.add(), item)
+    return msg
 
 
 def catalog_track_pb(track: Track, artists: Mapping[str, Artist]) -> pbc.CatalogTrack:
     """A catalog track with credits and label."""
-    return pbc.CatalogTrack(
-        track=track_pb(track),
-        credits=credits_pb(track, artists),
-        ai_label=ai_label_pb(track.provenance),
-        uploader_id=track.uploader_id,
-    )
+    msg = pbc.CatalogTrack(uploader_id=track.uploader_id)
+    fill_track(msg.track, track)
+    add_credits(msg.credits, track, artists)
+    fill_ai_label(msg.ai_label, track.provenance)
+    return msg
 
 
 def _release_date(field: str, value: str) -> date | None:
@@ -345,6 +369,7 @@ __all__ = [
     "SCOPES",
     "SOURCES",
     "SURFACES",
+    "add_credits",
     "ai_label_pb",
     "answer_item_pb",
     "artist",
@@ -357,6 +382,9 @@ __all__ = [
     "converse_pb",
     "credits_pb",
     "feedback_event",
+    "fill_ai_label",
+    "fill_item",
+    "fill_track",
     "item_pb",
     "items_pb",
     "metering_pb",

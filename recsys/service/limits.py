@@ -34,6 +34,10 @@ class ConcurrencyLimiter:
         self._in_flight = dict.fromkeys(caps, 0)
         self._lock = threading.Lock()
 
+    def limits(self, key: str) -> bool:
+        """Whether ``key`` has a cap (calls of other keys need no slot)."""
+        return key in self._caps
+
     def in_flight(self, key: str) -> int:
         """Calls currently holding a slot of ``key``."""
         with self._lock:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
@@ -77,17 +78,37 @@ class ServiceMetrics:
             registry=r,
         )
 
+        # Labelled children, looked up once per label set (``labels()`` takes a lock and
+        # builds a key on every call). The label sets are small and fixed: method names,
+        # status codes, pipeline stages, exposure groups.
+        self._calls: dict[tuple[str, str], tuple[Any, Any, Any]] = {}
+        self._stages: dict[str, Any] = {}
+        self._groups: dict[str, Any] = {}
+
     def observe_call(self, method: str, code: str, seconds: float) -> None:
         """Record one finished call."""
-        self.requests.labels(method, code).inc()
-        if code != "OK":
-            self.errors.labels(method, code).inc()
-        self.latency.labels(method).observe(seconds)
+        children = self._calls.get((method, code))
+        if children is None:
+            children = (
+                self.requests.labels(method, code),
+                self.errors.labels(method, code) if code != "OK" else None,
+                self.latency.labels(method),
+            )
+            self._calls[(method, code)] = children
+        requests, errors, latency = children
+        requests.inc()
+        if errors is not None:
+            errors.inc()
+        latency.observe(seconds)
 
     def observe_slate(self, recommendation: Recommendation) -> None:
         """Record per-stage latency and exposure counts of one served slate."""
+        stages = self._stages
         for stage, ms in recommendation.stage_ms.items():
-            self.stage_latency.labels(stage).observe(ms / 1000.0)
+            child = stages.get(stage)
+            if child is None:
+                child = stages[stage] = self.stage_latency.labels(stage)
+            child.observe(ms / 1000.0)
         self.observe_items(recommendation.items)
 
     def observe_items(self, items: Iterable[object]) -> None:
@@ -108,7 +129,10 @@ class ServiceMetrics:
                 counts["ai_assisted"] += 1
         for group, n in counts.items():
             if n:
-                self.exposures.labels(group).inc(n)
+                child = self._groups.get(group)
+                if child is None:
+                    child = self._groups[group] = self.exposures.labels(group)
+                child.inc(n)
 
     def serve_http(self, port: int, host: str = "127.0.0.1") -> tuple[int, object]:
         """Serve ``/metrics`` over HTTP in a daemon thread; returns (bound port, server).

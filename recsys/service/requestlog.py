@@ -36,13 +36,25 @@ def annotate(**fields: Any) -> None:
         current.update(fields)
 
 
+def enabled() -> bool:
+    """Whether request lines are written (INFO enabled for this logger): when not, the
+    interceptor skips building the line."""
+    return logger.isEnabledFor(logging.INFO)
+
+
 def finish(token: contextvars.Token[dict[str, Any] | None], **fields: Any) -> dict[str, Any]:
     """Write the line at INFO and stop collecting; returns what was logged."""
-    line = dict(_fields.get() or {})
+    line = _fields.get() or {}
     line.update(fields)
     _fields.reset(token)
-    logger.info("%s", json.dumps(line, sort_keys=True, default=str))
+    if logger.isEnabledFor(logging.INFO):
+        logger.info("%s", json.dumps(line, sort_keys=True, default=str))
     return line
 
 
-__all__ = ["annotate", "begin", "finish", "request_id"]
+def discard(token: contextvars.Token[dict[str, Any] | None]) -> None:
+    """Stop collecting without writing (request lines are off)."""
+    _fields.reset(token)
+
+
+__all__ = ["annotate", "begin", "discard", "enabled", "finish", "request_id"]

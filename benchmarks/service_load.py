@@ -1,0 +1,182 @@
+"""The load generator of ``benchmarks.service``: runs in its own (spawned) process.
+
+Phases: warm-up, serial calls (one in flight, with request ids so the server's own pipeline
+time can be subtracted per call), open-loop steps at fixed rates, and a closed loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+STOP_AFTER_P99_MS = 500.0
+"""An open-loop step this slow ends the rate ladder: higher rates only queue more."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadPlan:
+    """What the client does.
+
+    Attributes:
+        target: ``host:port``.
+        channels: channels (connections) to open; with several server processes behind one
+            SO_REUSEPORT port, one connection each lets the kernel spread them.
+        serial_calls: calls made one at a time for the overhead measurement.
+        rates: open-loop request rates (per second).
+        seconds: duration of each open-loop step and of the closed loop.
+        concurrency: calls in flight in the closed loop.
+    """
+
+    target: str
+    channels: int
+    serial_calls: int
+    rates: tuple[float, ...]
+    seconds: float
+    concurrency: int
+
+
+class Tally:
+    """Latencies and error codes of one step, filled from several threads."""
+
+    def __init__(self) -> None:
+        self.lat: list[float] = []
+        self.errors: dict[str, int] = {}
+        self.lock = threading.Lock()
+
+    def ok(self, ms: float) -> None:
+        with self.lock:
+            self.lat.append(ms)
+
+    def error(self, code: str) -> None:
+        with self.lock:
+            self.errors[code] = self.errors.get(code, 0) + 1
+
+    def row(self, kind: str, offered: float, elapsed: float, seconds: float) -> dict[str, Any]:
+        arr = np.asarray(self.lat) if self.lat else np.asarray([float("nan")])
+        return {
+            "kind": kind,
+            "offered": offered,
+            "seconds": seconds,
+            "achieved_rps": round(len(self.lat) / elapsed, 1),
+            "p50_ms": round(float(np.percentile(arr, 50)), 3),
+            "p99_ms": round(float(np.percentile(arr, 99)), 3),
+            "errors": sum(self.errors.values()),
+            "error_codes": dict(self.errors),
+            "calls": len(self.lat),
+        }
+
+
+def _code(exc: BaseException) -> str:
+    code = getattr(exc, "code", None)
+    return code().name if callable(code) else type(exc).__name__
+
+
+def open_loop(stubs: list[Any], requests: list[Any], rate: float, seconds: float) -> Tally:
+    """Send at fixed intervals without waiting for replies."""
+    import grpc
+
+    tally, futures = Tally(), []
+
+    def done(fut: Any, sent: float) -> None:
+        exc = fut.exception()
+        if exc is None:
+            tally.ok((time.perf_counter() - sent) * 1000.0)
+        else:
+            tally.error(_code(exc))
+
+    interval = 1.0 / rate
+    t0 = time.perf_counter()
+    for i in range(int(rate * seconds)):
+        delay = t0 + i * interval - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        sent = time.perf_counter()
+        fut = stubs[i % len(stubs)].Recommend.future(requests[i % len(requests)], timeout=2.0)
+        fut.add_done_callback(lambda f, sent=sent: done(f, sent))
+        futures.append(fut)
+    for fut in futures:
+        with contextlib.suppress(grpc.RpcError):
+            fut.result()
+    return tally
+
+
+def closed_loop(stubs: list[Any], requests: list[Any], concurrency: int, seconds: float) -> Tally:
+    """``concurrency`` threads calling back to back."""
+    import grpc
+
+    tally = Tally()
+    stop = time.perf_counter() + seconds
+
+    def worker(offset: int) -> None:
+        i, stub = offset, stubs[offset % len(stubs)]
+        while time.perf_counter() < stop:
+            sent = time.perf_counter()
+            try:
+                stub.Recommend(requests[i % len(requests)], timeout=2.0)
+                tally.ok((time.perf_counter() - sent) * 1000.0)
+            except grpc.RpcError as exc:
+                tally.error(_code(exc))
+            i += 1
+
+    threads = [threading.Thread(target=worker, args=(j,)) for j in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return tally
+
+
+def run(plan: LoadPlan, out: Any) -> None:
+    """Run the plan and send ``{"serial": [(request id, ms)], "steps": [...], "calls": n}``."""
+    import grpc
+
+    from recsys.api.v1 import recommendation_pb2, recommendation_pb2_grpc
+
+    # A distinct channel argument per channel so gRPC does not share one subchannel.
+    channels = [
+        grpc.insecure_channel(plan.target, options=[("liner.bench.channel", i)])
+        for i in range(plan.channels)
+    ]
+    for ch in channels:
+        grpc.channel_ready_future(ch).result(timeout=60)
+    stubs = [recommendation_pb2_grpc.RecommendationServiceStub(ch) for ch in channels]
+    requests = [
+        recommendation_pb2.RecommendRequest(listener_id=f"u{i % 200}", k=10) for i in range(1000)
+    ]
+    calls = 0
+    for i in range(30 * len(stubs)):  # warm-up
+        stubs[i % len(stubs)].Recommend(requests[i], timeout=10)
+        calls += 1
+    serial = []
+    for i in range(plan.serial_calls):
+        rid = f"serial-{i}"
+        req = recommendation_pb2.RecommendRequest(listener_id=f"u{i % 200}", k=10, request_id=rid)
+        sent = time.perf_counter()
+        stubs[i % len(stubs)].Recommend(req, timeout=10)
+        serial.append((rid, (time.perf_counter() - sent) * 1000.0))
+        calls += 1
+    steps = []
+    for rate in plan.rates:
+        t0 = time.perf_counter()
+        tally = open_loop(stubs, requests, rate, plan.seconds)
+        elapsed = max(time.perf_counter() - t0, plan.seconds)
+        steps.append(tally.row("open", rate, elapsed, plan.seconds))
+        calls += len(tally.lat) + sum(tally.errors.values())
+        failed = sum(tally.errors.values()) > len(tally.lat)
+        if steps[-1]["p99_ms"] > STOP_AFTER_P99_MS or failed:
+            break
+    t0 = time.perf_counter()
+    tally = closed_loop(stubs, requests, plan.concurrency, plan.seconds)
+    steps.append(tally.row("closed", plan.concurrency, time.perf_counter() - t0, plan.seconds))
+    calls += len(tally.lat) + sum(tally.errors.values())
+    for ch in channels:
+        ch.close()
+    out.send({"serial": serial, "steps": steps, "calls": calls})
+
+
+__all__ = ["LoadPlan", "Tally", "closed_loop", "open_loop", "run"]
