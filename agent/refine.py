@@ -27,9 +27,9 @@ class FilterArgs(ToolArgs):
     tempo_max: float | None = Field(None, ge=20, le=300)
     """Fastest tempo in BPM (tracks of unknown tempo pass)."""
     year_min: int | None = Field(None, ge=1900, le=2100)
-    """Earliest release year."""
+    """Earliest release year (tracks of unknown year pass, as with tempo)."""
     year_max: int | None = Field(None, ge=1900, le=2100)
-    """Latest release year."""
+    """Latest release year (tracks of unknown year pass)."""
     min_duration_s: int | None = Field(None, ge=0, le=7200)
     """Shortest length in seconds."""
     max_duration_s: int | None = Field(None, ge=0, le=7200)
@@ -59,8 +59,8 @@ def _keeps(f: TrackFacts, a: FilterArgs) -> bool:
         not labels & {t.casefold() for t in a.exclude_tags},
         a.tempo_min is None or f.tempo is None or f.tempo >= a.tempo_min,
         a.tempo_max is None or f.tempo is None or f.tempo <= a.tempo_max,
-        a.year_min is None or (f.year is not None and f.year >= a.year_min),
-        a.year_max is None or (f.year is not None and f.year <= a.year_max),
+        a.year_min is None or f.year is None or f.year >= a.year_min,
+        a.year_max is None or f.year is None or f.year <= a.year_max,
         a.min_duration_s is None or f.track.duration_ms >= a.min_duration_s * 1000,
         a.max_duration_s is None or f.track.duration_ms <= a.max_duration_s * 1000,
         not a.human_only or f.is_human,
