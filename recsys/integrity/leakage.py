@@ -10,8 +10,10 @@ judged from the store alone, independently of the pipeline's own filters:
   AI-assisted), or that reference an unknown artist.
 
 With a demo world's ``truth.csv`` it also counts what screening missed: truly abusive uploads
-and unconsented imitations (by the truth) that are not quarantined, and how many of them the
-listeners were served. That figure need not be 0; it is the price of the screens' recall.
+and unconsented imitations (by the truth) that are neither quarantined nor held back by the
+consent filter (an imitation that declares nothing names no artist the filter could check),
+and how many of them the listeners were served. That figure need not be 0; it is the price
+of the screens' recall.
 """
 
 from __future__ import annotations
@@ -78,9 +80,11 @@ class LeakageReport:
         quarantined_served: slate entries that are quarantined tracks (must be 0).
         consent_violations_served: slate entries that are unconsented imitations (must be 0).
         leaked_track_ids: the distinct tracks behind the two counts above.
-        uncaught_abusive: truly abusive tracks (by the truth) not quarantined, by kind.
+        uncaught_abusive: truly abusive tracks (by the truth) neither quarantined nor held
+            back by the consent filter, by kind.
         uncaught_abusive_served: slate entries that are such tracks.
         uncaught_abusive_tracks_served: distinct such tracks served.
+        uncaught_abusive_served_by_kind: those slate entries by kind of abuse.
     """
 
     listeners: int
@@ -91,6 +95,7 @@ class LeakageReport:
     uncaught_abusive: dict[str, int] = field(default_factory=dict)
     uncaught_abusive_served: int | None = None
     uncaught_abusive_tracks_served: int | None = None
+    uncaught_abusive_served_by_kind: dict[str, int] = field(default_factory=dict)
 
     @property
     def leakage(self) -> int:
@@ -109,6 +114,7 @@ class LeakageReport:
             "uncaught_abusive": self.uncaught_abusive,
             "uncaught_abusive_served": self.uncaught_abusive_served,
             "uncaught_abusive_tracks_served": self.uncaught_abusive_tracks_served,
+            "uncaught_abusive_served_by_kind": self.uncaught_abusive_served_by_kind,
         }
 
 
@@ -148,13 +154,22 @@ def measure_leakage(
     leaked = sorted(t for t in served if t in quarantined or t in violating)
     report: dict[str, Any] = {}
     if truth is not None:
-        uncaught = {t: kinds for t, kinds in _truly_abusive(truth).items() if t not in quarantined}
+        # Caught means quarantined, or held back by the consent filter at serving time.
+        uncaught = {
+            t: kinds
+            for t, kinds in _truly_abusive(truth).items()
+            if t not in quarantined and t not in violating
+        }
         by_kind: Counter[str] = Counter(k for kinds in uncaught.values() for k in kinds.split("|"))
         hits = [t for t in served if t in uncaught]
+        served_kinds: Counter[str] = Counter(
+            k for t in hits for k in uncaught[t].split("|") for _ in range(served[t])
+        )
         report = {
             "uncaught_abusive": dict(sorted(by_kind.items())),
             "uncaught_abusive_served": sum(served[t] for t in hits),
             "uncaught_abusive_tracks_served": len(hits),
+            "uncaught_abusive_served_by_kind": dict(sorted(served_kinds.items())),
         }
     result = LeakageReport(
         listeners=len(ids),
