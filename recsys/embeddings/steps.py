@@ -22,8 +22,19 @@ from recsys.embeddings.audio import (
     load_audio_encoder,
 )
 from recsys.embeddings.collaborative import fit_als, interaction_strengths
-from recsys.embeddings.fusion import PcaReducer, fuse, normalise_rows
-from recsys.embeddings.projection import ContentProjection
+from recsys.embeddings.fusion import (
+    PcaReducer,
+    collab_scale,
+    fuse_listeners,
+    fuse_tracks,
+    normalise_rows,
+)
+from recsys.embeddings.projection import (
+    ContentProjection,
+    KnnProjection,
+    Projection,
+    select_projection,
+)
 from recsys.embeddings.text import (
     VectorCache,
     embed_with_cache,
@@ -36,6 +47,7 @@ from recsys.index import FaissIndex
 
 if TYPE_CHECKING:
     from recsys.build import BuildContext
+    from recsys.embeddings.config import ProjectionConfig
 
 logger = logging.getLogger(__name__)
 
@@ -194,12 +206,24 @@ def projection_inputs(ctx: BuildContext) -> Any:
         "projection": ctx.config.projection.model_dump(),
         "text_dim": ctx.config.fusion.text_dim,
         "min_plays": ctx.config.als.min_plays,
+        "seed": ctx.settings.seed,
     }
 
 
 def content_matrix(text_reduced: np.ndarray, audio: np.ndarray) -> np.ndarray:
     """The projection's input: normalised reduced text beside normalised audio."""
     return np.concatenate([normalise_rows(text_reduced), normalise_rows(audio)], axis=1)
+
+
+def fit_projection(
+    content: np.ndarray, targets: np.ndarray, config: ProjectionConfig, *, seed: int = 0
+) -> Projection:
+    """The configured content → collab mapping, fitted on ``content`` rows and raw targets."""
+    if config.method == "ridge":
+        return ContentProjection.fit(content, targets, alpha=config.ridge_alpha)
+    if config.method == "knn":
+        return KnnProjection.fit(content, targets, neighbours=config.neighbours)
+    return select_projection(content, targets, seed=seed)[0]
 
 
 def projection_run(ctx: BuildContext) -> dict[str, Any]:
@@ -214,33 +238,35 @@ def projection_run(ctx: BuildContext) -> dict[str, Any]:
     text_pca.save(ctx.path("models/text_pca.npz"))
     content = content_matrix(text_pca.transform(text), audio)
     fit_rows = warm & mask
-    collab = np.where(warm[:, None], normalise_rows(als), 0.0).astype(np.float32)
+    raw = np.where(warm[:, None], als, 0.0).astype(np.float32)
     source = np.where(warm, 1, 0).astype(np.uint8)
+    method = None
     if fit_rows.sum() >= 2:
-        proj = ContentProjection.fit(
-            content[fit_rows],
-            normalise_rows(als[fit_rows]),
-            alpha=ctx.config.projection.ridge_alpha,
+        proj = fit_projection(
+            content[fit_rows], als[fit_rows], ctx.config.projection, seed=ctx.settings.seed
         )
         proj.save(ctx.path("models/projection.npz"))
+        method = type(proj).__name__
         cold = ~warm & np.any(content, axis=1)
-        collab[cold] = normalise_rows(proj.predict(content[cold]))
+        raw[cold] = proj.predict(content[cold])
         source[cold] = 2
     else:
         logger.warning("too few consented warm tracks (%d) to fit the projection", fit_rows.sum())
-    ctx.save_npy("vectors/collab.npy", collab)
+    ctx.save_npy("vectors/collab_raw.npy", raw)
+    ctx.save_npy("vectors/collab.npy", normalise_rows(raw))
     ctx.save_npy("catalog/collab_source.npy", source)
     return {
         "fit_on": int(fit_rows.sum()),
         "warm": int(warm.sum()),
         "projected": int((source == 2).sum()),
+        "method": method,
     }
 
 
 # -- fusion --------------------------------------------------------------------------------
 def fusion_inputs(ctx: BuildContext) -> Any:
-    files = ["vectors/text.npy", "vectors/audio.npy", "vectors/collab.npy", "models/text_pca.npz"]
-    files += ["models/als_user_ids.npy", "models/als_user_factors.npy"]
+    files = ["vectors/text.npy", "vectors/audio.npy", "vectors/collab_raw.npy"]
+    files += ["models/text_pca.npz", "models/als_user_ids.npy", "models/als_user_factors.npy"]
     return {
         "files": [ctx.file_sha(f) for f in files],
         "events": ctx.events_hash,
@@ -257,8 +283,9 @@ def fusion_run(ctx: BuildContext) -> dict[str, Any]:
         )
     )
     audio = ctx.load_npy("vectors/audio.npy")
-    collab = ctx.load_npy("vectors/collab.npy")
-    fused = fuse({"text": text_r, "audio": audio, "collab": collab}, weights)
+    raw = ctx.load_npy("vectors/collab_raw.npy")
+    scale = collab_scale(raw)
+    fused = fuse_tracks({"text": text_r, "audio": audio}, raw, weights, scale=scale)
     ctx.save_npy("vectors/fused.npy", fused)
     users = ctx.load_npy("models/als_user_ids.npy")
     user_f = ctx.load_npy("models/als_user_factors.npy")
@@ -276,15 +303,15 @@ def fusion_run(ctx: BuildContext) -> dict[str, Any]:
         ),
         shape=(len(users), len(row_of)),
     )
-    parts = {
-        "text": np.asarray(history @ text_r),
-        "audio": np.asarray(history @ audio),
-        "collab": user_f,
-    }
-    listeners = fuse(parts, weights) if len(users) else np.zeros((0, fused.shape[1]), np.float32)
+    profiles = {"text": np.asarray(history @ text_r), "audio": np.asarray(history @ audio)}
+    listeners = (
+        fuse_listeners(profiles, user_f, weights)
+        if len(users)
+        else np.zeros((0, fused.shape[1]), np.float32)
+    )
     ctx.save_npy("listeners/ids.npy", users)
     ctx.save_npy("listeners/fused.npy", listeners)
-    return {"dim": int(fused.shape[1]), "listeners": len(users)}
+    return {"dim": int(fused.shape[1]), "listeners": len(users), "collab_scale": scale}
 
 
 # -- indexes -------------------------------------------------------------------------------
@@ -323,4 +350,4 @@ def _register() -> None:
 
 _register()
 
-__all__ = ["INDEXED", "content_matrix"]
+__all__ = ["INDEXED", "content_matrix", "fit_projection"]
