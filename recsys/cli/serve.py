@@ -39,6 +39,14 @@ def integrity_metering(store: Store, rights_holder_id: str | None) -> dict[str, 
     "--experiments", type=click.Path(path_type=Path), help="Folder of A/B experiment YAML files."
 )
 @click.option("--grace", type=float, default=10.0, show_default=True, help="Shutdown grace (s).")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Server processes sharing the port (SO_REUSEPORT); each loads the artifacts. "
+    "Worker i serves metrics on metrics-port + i.",
+)
 def serve_command(
     artifacts: Path | None,
     db: str | None,
@@ -47,13 +55,19 @@ def serve_command(
     metrics_port: int | None,
     experiments: Path | None,
     grace: float,
+    workers: int,
 ) -> None:
     """Run the gRPC service: health turns SERVING once the artifacts are loaded; SIGTERM or
     Ctrl-C drains in-flight calls, then stops. Tokens and TLS come from LINER_* settings.
 
+    One process serves one pipeline call at a time on the CPU (the GIL); --workers N runs N
+    processes on the same port to use N cores (see recsys/service/workers.py for what
+    differs: per-worker metrics ports, reloads reach one worker).
+
     Example:
 
         liner serve --artifacts var/artifacts --db var/liner.db --port 50051
+        liner serve --artifacts var/artifacts --db var/liner.db --port 50051 --workers 2
     """
     overrides: dict[str, Any] = {
         k: v
@@ -70,9 +84,36 @@ def serve_command(
         overrides["metrics_port"] = None if metrics_port < 0 else metrics_port
     settings = LinerSettings(**overrides)
     try:
-        run(settings, grace=grace)
+        if workers == 1:
+            run(settings, grace=grace)
+            return
+        from recsys.service.workers import run_workers
+
+        failed = run_workers(
+            settings,
+            workers,
+            run_worker,
+            grace=grace,
+            on_port=lambda p: click.echo(f"listening on {settings.host}:{p} ({workers} workers)"),
+        )
     except LinerError as exc:
         raise click.ClickException(str(exc)) from exc
+    if failed:
+        raise click.ClickException(f"{failed} worker(s) failed; see the log above")
+
+
+def run_worker(settings: LinerSettings, grace: float, log_level: int) -> None:
+    """One worker of ``--workers N`` (a spawned process): serve until SIGTERM."""
+    import sys
+
+    from recsys.service.workers import start_logging
+
+    start_logging(log_level)
+    try:
+        run(settings, grace=grace)
+    except LinerError as exc:
+        click.echo(f"worker failed: {exc}", err=True)
+        sys.exit(1)
 
 
 def run(
@@ -135,4 +176,4 @@ def run(
             signal.signal(sig, handler)
 
 
-__all__ = ["integrity_metering", "run", "serve_command"]
+__all__ = ["integrity_metering", "run", "run_worker", "serve_command"]

@@ -6,6 +6,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from recsys.artifacts import Manifest, hash_files, write_manifest
 from recsys.domain import (
@@ -108,3 +109,23 @@ def artifact_dir(root: Path, name: str = "art") -> Path:
     (path / "vectors.txt").write_text(f"{name} {datetime.now(UTC).isoformat()}\n")
     write_manifest(path, Manifest(files=hash_files(path)))
     return path
+
+
+def serve_fake_worker(settings: Any, grace: float, log_level: int) -> None:
+    """A ``run_workers`` target: a server over a FakeRecommender tagged with this process id,
+    serving until SIGTERM."""
+    import os
+    import signal
+
+    from recsys.service import LinerServer, ServiceDeps, ServiceMetrics, ServingState
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    rec = FakeRecommender(tag=f"pid{os.getpid()}")
+    state = ServingState(factory=lambda _: rec, verify=lambda _: "fake")
+    state.load(Path())
+    server = LinerServer(settings, ServiceDeps(state=state, store=None, metrics=ServiceMetrics()))
+    server.start()
+    server.set_serving()
+    stop.wait()
+    server.stop(grace)

@@ -1,0 +1,137 @@
+"""Several server processes on one port (``liner serve --workers N``).
+
+One Python process runs one pipeline call at a time on the CPU: the pipeline's Python parts
+hold the GIL, so threads only overlap its FAISS and NumPy sections. N processes each load the
+artifacts (read-only) and run a full :class:`~recsys.service.LinerServer` on the same port;
+gRPC binds with ``SO_REUSEPORT`` (its default on Linux), so the kernel spreads incoming
+connections over them. Clients with one long-lived channel stick to one process; spread load
+comes from many clients (or several channels).
+
+What differs from one process:
+    * metrics: worker ``i`` serves them on ``metrics_port + i`` (port 0: each picks a free
+      one and prints it), so every worker can be scraped.
+    * ``ReloadArtifacts`` reaches the worker its connection landed on; restart the service
+      (or send the call over one connection per worker) to reload all.
+    * the store is opened by every worker, so several processes write slate and feedback
+      logs to it: use a store that takes concurrent writers.
+
+Workers are spawned (fresh interpreters: gRPC must not be initialised before a fork).
+SIGTERM or Ctrl-C on the parent is passed on; each worker drains its in-flight calls.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import signal
+import socket
+import threading
+from collections.abc import Callable
+
+from recsys.errors import ConfigError
+from recsys.settings import LinerSettings
+
+logger = logging.getLogger(__name__)
+
+WorkerTarget = Callable[[LinerSettings, float, int], None]
+"""(settings for this worker, shutdown grace in seconds, log level) -> serve until SIGTERM."""
+
+
+def reserve_port(host: str, port: int) -> tuple[socket.socket, int]:
+    """Bind (without listening) a ``SO_REUSEPORT`` socket on ``host:port`` and return it with
+    the bound port. It keeps a port picked with 0 ours while the workers bind it too, and
+    never takes connections (only listening sockets do).
+
+    Raises:
+        ConfigError: the address cannot be bound.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"cannot bind {host}:{port} for workers: {exc}") from exc
+    return sock, int(sock.getsockname()[1])
+
+
+def worker_settings(settings: LinerSettings, port: int, index: int) -> LinerSettings:
+    """The settings of worker ``index``: the shared port, its own metrics port."""
+    metrics = settings.metrics_port
+    if metrics is not None and metrics != 0:
+        metrics += index
+    return settings.model_copy(update={"port": port, "metrics_port": metrics})
+
+
+def run_workers(
+    settings: LinerSettings,
+    workers: int,
+    target: WorkerTarget,
+    *,
+    grace: float = 10.0,
+    stop: threading.Event | None = None,
+    on_port: Callable[[int], None] | None = None,
+) -> int:
+    """Run ``workers`` server processes on one port until ``stop`` is set, a signal arrives
+    or a worker exits; returns the number of workers that exited with an error.
+
+    Args:
+        settings: the service settings (``port`` 0 picks one free port for all).
+        workers: how many processes (at least 1).
+        target: what each worker runs (``recsys.cli.serve.run_worker``).
+        grace: how long each worker may drain in-flight calls on shutdown.
+        stop: set it to stop (tests); None waits for SIGTERM/SIGINT.
+        on_port: called with the bound port once the workers are started.
+
+    Raises:
+        ConfigError: ``workers`` < 1 or the address cannot be bound.
+    """
+    if workers < 1:
+        raise ConfigError("--workers must be at least 1")
+    sock, port = reserve_port(settings.host, settings.port)
+    ctx = mp.get_context("spawn")
+    level = logging.getLogger().getEffectiveLevel()
+    procs = [
+        ctx.Process(
+            target=target,
+            args=(worker_settings(settings, port, i), grace, level),
+            name=f"liner-serve-{i}",
+        )
+        for i in range(workers)
+    ]
+    for proc in procs:
+        proc.start()
+    if on_port is not None:
+        on_port(port)
+    stop = stop or threading.Event()
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous[sig] = signal.signal(sig, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.2):
+            if any(proc.exitcode is not None for proc in procs):
+                logger.error("a worker exited; stopping the others")
+                break
+    finally:
+        for proc in procs:
+            if proc.exitcode is None:
+                proc.terminate()  # SIGTERM: the worker drains, then exits
+        for proc in procs:
+            proc.join(grace + 10.0)
+            if proc.exitcode is None:
+                proc.kill()
+                proc.join()
+        sock.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return sum(1 for proc in procs if proc.exitcode not in (0, -signal.SIGTERM))
+
+
+def start_logging(level: int) -> None:
+    """Configure a spawned worker's logging like the CLI's."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+__all__ = ["WorkerTarget", "reserve_port", "run_workers", "start_logging", "worker_settings"]

@@ -1,0 +1,72 @@
+"""`liner serve --workers N`: several server processes on one SO_REUSEPORT port."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import grpc
+import pytest
+
+from recsys.api.v1 import recommendation_pb2, recommendation_pb2_grpc
+from recsys.errors import ConfigError
+from recsys.service.workers import reserve_port, run_workers, worker_settings
+from recsys.settings import LinerSettings
+from tests.recsys.service.fakes import serve_fake_worker
+
+
+def test_worker_settings_share_the_port_and_offset_metrics() -> None:
+    base = LinerSettings(port=0, metrics_port=9464)
+    assert [worker_settings(base, 5000, i).metrics_port for i in range(3)] == [9464, 9465, 9466]
+    assert worker_settings(base, 5000, 2).port == 5000
+    for metrics in (0, None):  # 0: each worker picks one; None: off
+        off = base.model_copy(update={"metrics_port": metrics})
+        assert worker_settings(off, 1, 1).metrics_port == metrics
+
+
+def test_reserve_port_refuses_a_port_taken_without_reuseport() -> None:
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    try:
+        with pytest.raises(ConfigError, match="cannot bind"):
+            reserve_port("127.0.0.1", taken.getsockname()[1])
+    finally:
+        taken.close()
+
+
+def test_two_workers_serve_one_port_and_stop_cleanly() -> None:
+    settings = LinerSettings(host="127.0.0.1", port=0, metrics_port=None, max_workers=2)
+    stop, ports, failed = threading.Event(), [], []
+    thread = threading.Thread(
+        target=lambda: failed.append(
+            run_workers(settings, 2, serve_fake_worker, grace=1.0, stop=stop, on_port=ports.append)
+        )
+    )
+    thread.start()
+    try:
+        deadline = time.monotonic() + 90
+        while not ports and time.monotonic() < deadline:
+            time.sleep(0.05)
+        target = f"127.0.0.1:{ports[0]}"
+        served_by: set[str] = set()
+        i = 0
+        # Each new channel is a new connection; the kernel hashes it to one of the workers.
+        while len(served_by) < 2 and time.monotonic() < deadline:
+            i += 1
+            with grpc.insecure_channel(target, options=[("test.channel", i)]) as channel:
+                stub = recommendation_pb2_grpc.RecommendationServiceStub(channel)
+                try:
+                    reply = stub.Recommend(
+                        recommendation_pb2.RecommendRequest(listener_id="u1", k=1),
+                        timeout=10,
+                        wait_for_ready=True,
+                    )
+                except grpc.RpcError:
+                    continue
+                served_by.add(reply.items[0].reasons[0].split(":")[0])
+        assert len(served_by) == 2, served_by
+    finally:
+        stop.set()
+        thread.join(60)
+    assert failed == [0]
