@@ -18,7 +18,11 @@ VERBS: dict[str, tuple[str, str, str]] = {
     "build": ("recsys.cli.build", "build_command", "Build embeddings, indexes and models."),
     "demo-data": ("recsys.cli.demo", "demo_data_command", "Generate the synthetic demo world."),
     "eval": ("offline_eval.cli", "eval_command", "Evaluate models offline on a dataset."),
-    "experiments": ("recsys.cli.experiments", "experiments_group", "Validate, assign, analyze A/B."),
+    "experiments": (
+        "recsys.cli.experiments",
+        "experiments_group",
+        "Validate, assign, analyze A/B tests.",
+    ),
     "ingest": ("recsys.cli.ingest", "ingest_command", "Ingest a data folder into the store."),
     "mcp": ("agent.cli", "mcp_command", "Serve the agent's tools over MCP (stdio)."),
     "report": ("recsys.cli.report", "report_group", "Metering and integrity reports."),

@@ -79,10 +79,9 @@ class ConsentState:
         """Share of ``holders`` granting each scope."""
         ids = list(dict.fromkeys(holders))
         if not ids:
-            return {scope: 0.0 for scope in ConsentScope}
+            return dict.fromkeys(ConsentScope, 0.0)
         return {
-            scope: sum((h, scope) in self.granted for h in ids) / len(ids)
-            for scope in ConsentScope
+            scope: sum((h, scope) in self.granted for h in ids) / len(ids) for scope in ConsentScope
         }
 
 
