@@ -1,7 +1,8 @@
 """FAISS inner-product search over L2-normalised track vectors, with string ids and exclusions.
 
 The index type follows catalog size: an exact ``IndexFlatIP`` below
-:attr:`FaissIndexConfig.exact_below` vectors, HNSW above it; a FAISS ``index_factory`` string
+:attr:`FaissIndexConfig.exact_below` vectors, HNSW above it (over 8-bit scalar-quantised vectors
+unless ``hnsw_storage="flat"``); a FAISS ``index_factory`` string
 overrides both (e.g. ``"IVF4096,PQ32x4fs,RFlat"`` for a compressed 10M-track catalog).
 
 Exclusions are honoured in two layers so the guarantee does not depend on FAISS internals: the
@@ -51,6 +52,10 @@ def _kind(index: faiss.Index) -> str:
         return "hnsw"
     if isinstance(index, faiss.IndexIVF):
         return "ivf"
+    if isinstance(index, faiss.IndexRefine):
+        base = faiss.downcast_index(index.base_index)
+        if isinstance(base, faiss.IndexHNSW):
+            return "refined-hnsw"
     return "other"
 
 
@@ -111,9 +116,18 @@ class FaissIndex:
                 raise ConfigError(f"bad FAISS factory string {config.factory!r}: {exc}") from exc
         elif n < config.exact_below:
             index = faiss.IndexFlatIP(dim)
+        elif config.hnsw_storage == "sq8":
+            # The graph walk reads 1-byte codes; the top k·refine_k_factor are re-scored on the
+            # float vectors, so recall is not capped by the quantisation error.
+            index = faiss.IndexRefineFlat(
+                faiss.index_factory(dim, f"HNSW{config.hnsw_m}_SQ8", faiss.METRIC_INNER_PRODUCT)
+            )
+            index.k_factor = float(config.refine_k_factor)
         else:
             index = faiss.IndexHNSWFlat(dim, config.hnsw_m, faiss.METRIC_INNER_PRODUCT)
         inner = faiss.downcast_index(index)
+        if isinstance(inner, faiss.IndexRefine):
+            inner = faiss.downcast_index(inner.base_index)
         if isinstance(inner, faiss.IndexHNSW):
             inner.hnsw.efConstruction = config.ef_construction
             inner.hnsw.efSearch = config.ef_search
@@ -147,6 +161,12 @@ class FaissIndex:
     def _params(self, k: int, selector: Any) -> Any:
         if self._kind == "hnsw":
             return _faiss.SearchParametersHNSW(sel=selector, efSearch=max(self.config.ef_search, k))
+        if self._kind == "refined-hnsw":
+            kf = float(self.config.refine_k_factor)
+            base = _faiss.SearchParametersHNSW(
+                sel=selector, efSearch=max(self.config.ef_search, int(k * kf))
+            )
+            return _faiss.IndexRefineSearchParameters(k_factor=kf, base_index_params=base)
         if self._kind == "ivf":
             return _faiss.SearchParametersIVF(sel=selector, nprobe=self.config.nprobe)
         if self._kind == "flat" and selector is not None:

@@ -5,9 +5,12 @@ Spaces (rows share one track order, ``track_ids``):
 - ``text``: sentence-transformers embeddings of track text; the ``text`` index answers free-text
   queries (:meth:`EmbeddingSpaces.query_vector`).
 - ``audio``: standardised, PCA-reduced audio content features.
-- ``collab``: ALS item factors, or for tracks without enough plays the content projection.
-- ``fused``: the weighted concatenation of the three (see :mod:`recsys.embeddings.fusion`);
-  the ``fused`` index answers track → track and listener → track.
+- ``collab``: L2-normalised ALS item factors, or for tracks without plays the content
+  projection (the raw, norm-carrying rows are ``vectors/collab_raw.npy`` in the artifact).
+- ``fused``: unit-norm fusion of the three (see :mod:`recsys.embeddings.fusion`); the
+  ``fused`` index answers track → track (a weighted mix of per-modality cosines) and
+  listener → track (listener vectors score tracks by weighted content cosines plus ALS's own
+  dot product, so popular tracks keep the lead ALS gives them).
 """
 
 from __future__ import annotations

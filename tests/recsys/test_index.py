@@ -32,11 +32,15 @@ def ids_of(n: int) -> list[str]:
     return [f"t{i}" for i in range(n)]
 
 
-def test_served_hnsw_recall_at_10_is_at_least_095() -> None:
+@pytest.mark.parametrize(
+    ("storage", "kind"), [("sq8", "IndexRefineFlat"), ("flat", "IndexHNSWFlat")]
+)
+def test_served_hnsw_recall_at_10_is_at_least_095(storage: str, kind: str) -> None:
     x = clustered(6000, 32, seed=1)
     q = clustered(200, 32, seed=2)
-    index = FaissIndex.build(x, ids_of(len(x)), FaissIndexConfig(exact_below=1000))
-    assert index.kind == "IndexHNSWFlat"
+    config = FaissIndexConfig(exact_below=1000, hnsw_storage=storage)
+    index = FaissIndex.build(x, ids_of(len(x)), config)
+    assert index.kind == kind
     _, rows = index.search_rows(q, 10)
     truth = exact_topk(x, q, 10, np.array([], dtype=np.int64))
     recall = np.mean([len(set(r) & set(t)) / 10 for r, t in zip(rows, truth, strict=True)])
@@ -55,6 +59,9 @@ X_SMALL = clustered(300, 16, seed=4)
 INDEXES = {
     "flat": FaissIndex.build(X_SMALL, ids_of(300)),
     "hnsw": FaissIndex.build(X_SMALL, ids_of(300), FaissIndexConfig(exact_below=10, hnsw_m=8)),
+    "hnsw-flat": FaissIndex.build(
+        X_SMALL, ids_of(300), FaissIndexConfig(exact_below=10, hnsw_m=8, hnsw_storage="flat")
+    ),
     "ivf": FaissIndex.build(X_SMALL, ids_of(300), FaissIndexConfig(factory="IVF8,Flat", nprobe=2)),
     "refine": FaissIndex.build(X_SMALL, ids_of(300), FaissIndexConfig(factory="PCA8,Flat")),
 }
