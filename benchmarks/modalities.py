@@ -65,7 +65,8 @@ from recsys.embeddings.fusion import (
     fuse_tracks,
     normalise_rows,
 )
-from recsys.embeddings.steps import content_matrix, fit_projection
+from recsys.embeddings.projection import fit_projection
+from recsys.embeddings.steps import content_matrix
 from recsys.embeddings.text import VectorCache, embed_with_cache, load_text_model
 from recsys.settings import default_text_model
 

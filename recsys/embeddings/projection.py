@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from recsys.embeddings.config import ProjectionConfig
 from recsys.errors import ArtifactError, ConfigError
 
 logger = logging.getLogger(__name__)
@@ -205,6 +206,17 @@ def select_projection(
     return _make(name, float(value), x, y), scores
 
 
+def fit_projection(
+    content: np.ndarray, targets: np.ndarray, config: ProjectionConfig, *, seed: int = 0
+) -> Projection:
+    """The configured mapping fitted on ``content`` rows and raw ALS targets."""
+    if config.method == "ridge":
+        return ContentProjection.fit(content, targets, alpha=config.ridge_alpha)
+    if config.method == "knn":
+        return KnnProjection.fit(content, targets, neighbours=config.neighbours)
+    return select_projection(content, targets, seed=seed)[0]
+
+
 def load_projection(path: Path) -> Projection:
     """Read either projection from the ``.npz`` its ``save`` wrote."""
     try:
@@ -220,6 +232,7 @@ __all__ = [
     "ContentProjection",
     "KnnProjection",
     "Projection",
+    "fit_projection",
     "load_projection",
     "select_projection",
 ]

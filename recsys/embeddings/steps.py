@@ -29,12 +29,7 @@ from recsys.embeddings.fusion import (
     fuse_tracks,
     normalise_rows,
 )
-from recsys.embeddings.projection import (
-    ContentProjection,
-    KnnProjection,
-    Projection,
-    select_projection,
-)
+from recsys.embeddings.projection import fit_projection
 from recsys.embeddings.text import (
     VectorCache,
     embed_with_cache,
@@ -47,7 +42,6 @@ from recsys.index import FaissIndex
 
 if TYPE_CHECKING:
     from recsys.build import BuildContext
-    from recsys.embeddings.config import ProjectionConfig
 
 logger = logging.getLogger(__name__)
 
@@ -215,17 +209,6 @@ def content_matrix(text_reduced: np.ndarray, audio: np.ndarray) -> np.ndarray:
     return np.concatenate([normalise_rows(text_reduced), normalise_rows(audio)], axis=1)
 
 
-def fit_projection(
-    content: np.ndarray, targets: np.ndarray, config: ProjectionConfig, *, seed: int = 0
-) -> Projection:
-    """The configured content → collab mapping, fitted on ``content`` rows and raw targets."""
-    if config.method == "ridge":
-        return ContentProjection.fit(content, targets, alpha=config.ridge_alpha)
-    if config.method == "knn":
-        return KnnProjection.fit(content, targets, neighbours=config.neighbours)
-    return select_projection(content, targets, seed=seed)[0]
-
-
 def projection_run(ctx: BuildContext) -> dict[str, Any]:
     text = ctx.load_npy("vectors/text.npy")
     audio = ctx.load_npy("vectors/audio.npy")
@@ -350,4 +333,4 @@ def _register() -> None:
 
 _register()
 
-__all__ = ["INDEXED", "content_matrix", "fit_projection"]
+__all__ = ["INDEXED", "content_matrix"]
