@@ -28,12 +28,17 @@ Overhead (the machine is shared, so every figure is a median and the reference i
 the same run): ``overhead_ms`` is the median over serial calls of (client-observed latency −
 the pipeline's own time for that very call, timed inside the server); ``overhead_ratio`` is
 median(serial latency) / median(in-process call), the in-process call being timed in the
-parent before and after the load. ``server_cpu_ms_per_call`` is the servers' CPU time per call:
-with the GIL one process cannot serve more than ~1000 / that calls per second.
+parent before and after the load. ``overhead_split_ms`` divides the overhead with the request
+log line's ``ms`` (the whole call inside the server; the log is on, kept in memory): ``in_server``
+is our code around the pipeline (interceptors, auth, validation, conversion, metrics, log
+line), ``grpc_transport_and_client`` the rest (gRPC's server machinery, loopback, the Python
+client stub). ``server_cpu_ms_per_call`` is the servers' CPU time per call: with the GIL one
+process cannot serve more than ~1000 / that calls per second.
 
 Example:
     python -m benchmarks.service --quick
     python -m benchmarks.service --quick --workers 2 --modes pipeline
+    python -m benchmarks.service --modes pipeline      # 1M tracks: ~16 min of index build
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+import json
 import logging
 import multiprocessing as mp
 import socket
@@ -189,20 +195,48 @@ def reserve_port() -> socket.socket:
     return sock
 
 
+class LineKeeper(logging.Handler):
+    """Keeps the request log lines (JSON text) in memory: the log is on, as in ``liner serve``,
+    and each line's ``ms`` (the whole call inside the server) splits the overhead."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
 def server_process(
-    recommender: Recommender, params: PolicyParams, port: int, threads: int, conn: Any
+    recommender: Recommender, params: PolicyParams, port: int, args: Any, conn: Any
 ) -> None:
     """One forked server: serve until told to stop, then send back CPU time and timings."""
+    import sys
+
     from recsys.service import LinerServer, ServiceDeps, ServiceMetrics, ServingState
     from recsys.settings import LinerSettings
 
     timed = TimedRecommender(recommender)
+    keeper = LineKeeper()
+    request_log = logging.getLogger("recsys.service.requestlog")
+    request_log.setLevel(logging.INFO)
+    request_log.addHandler(keeper)
+    request_log.propagate = False
     state = ServingState(
         factory=lambda _: timed, verify=lambda _: "bench", experiments=lambda: FixedParams(params)
     )
     state.load(Path())
     state.load_experiments()
-    settings = LinerSettings(host="127.0.0.1", port=port, metrics_port=None, max_workers=threads)
+    if args.switch_interval_ms:
+        sys.setswitchinterval(args.switch_interval_ms / 1000.0)
+    if args.gc_freeze:
+        import gc
+
+        gc.collect()
+        gc.freeze()  # the loaded world moves to the permanent generation: cheaper collections
+    settings = LinerSettings(
+        host="127.0.0.1", port=port, metrics_port=None, max_workers=args.threads
+    )
     server = LinerServer(settings, ServiceDeps(state=state, store=None, metrics=ServiceMetrics()))
     server.start()
     server.set_serving()
@@ -211,12 +245,18 @@ def server_process(
     conn.recv()  # stop
     cpu = time.process_time() - cpu0
     server.stop(1.0)
-    conn.send({"cpu_s": cpu, "ms": timed.ms})
+    in_call = {}
+    for line in keeper.lines:
+        fields = json.loads(line)
+        if fields.get("request_id", "").startswith("serial-"):
+            in_call[fields["request_id"]] = float(fields["ms"])
+    conn.send({"cpu_s": cpu, "ms": timed.ms, "in_call_ms": in_call})
 
 
 def measure(recommender: Recommender, args: Any, label: str) -> dict[str, Any]:
     """Serve ``recommender`` from ``args.workers`` forked processes and load it."""
     n_ref = 100 if args.quick else 300
+    in_process_ms(recommender, 20, BENCH_PARAMS)  # warm-up (first calls compile and fill caches)
     reference = in_process_ms(recommender, n_ref, BENCH_PARAMS)
     sock = reserve_port()
     port = sock.getsockname()[1]
@@ -225,7 +265,7 @@ def measure(recommender: Recommender, args: Any, label: str) -> dict[str, Any]:
     for _ in range(args.workers):
         parent, child = fork.Pipe()
         proc = fork.Process(
-            target=server_process, args=(recommender, BENCH_PARAMS, port, args.threads, child)
+            target=server_process, args=(recommender, BENCH_PARAMS, port, args, child)
         )
         proc.start()
         servers.append((proc, parent))
@@ -245,15 +285,27 @@ def measure(recommender: Recommender, args: Any, label: str) -> dict[str, Any]:
     loader.start()
     load = parent.recv()
     loader.join()
-    cpu_s, server_ms = 0.0, {}
+    cpu_s, server_ms, in_call = 0.0, {}, {}
     for proc, conn in servers:
         conn.send("stop")
         reply = conn.recv()
         cpu_s += reply["cpu_s"]
         server_ms.update(reply["ms"])
+        in_call.update(reply["in_call_ms"])
         proc.join()
     reference += in_process_ms(recommender, n_ref, BENCH_PARAMS)
-    return summarise(load, reference, server_ms, cpu_s, args)
+    figures = summarise(load, reference, server_ms, cpu_s, args)
+    serial = [(rid, ms) for rid, ms in load["serial"] if rid in in_call and rid in server_ms]
+    if serial:
+        figures["overhead_split_ms"] = {
+            "in_server": round(
+                statistics.median(in_call[rid] - server_ms[rid] for rid, _ in serial), 3
+            ),
+            "grpc_transport_and_client": round(
+                statistics.median(ms - in_call[rid] for rid, ms in serial), 3
+            ),
+        }
+    return figures
 
 
 def summarise(
@@ -287,7 +339,9 @@ def summarise(
         "saturation_rps": saturation["achieved_rps"],
         "saturation_p99_ms": saturation["p99_ms"],
         "in_process_p50_ms": round(ref_p50, 3),
-        "in_server_pipeline_p50_ms": round(statistics.median(server_ms.values()), 3),
+        "in_server_pipeline_serial_p50_ms": round(
+            statistics.median(server_ms[rid] for rid, _ in serial if rid in server_ms), 3
+        ),
         "serial_p50_ms": round(serial_p50, 3),
         "overhead_ms": round(statistics.median(paired), 3) if paired else None,
         "overhead_p50_difference_ms": round(serial_p50 - ref_p50, 3),
@@ -298,7 +352,8 @@ def summarise(
             f"{args.workers} server process(es) x {args.threads} threads on one SO_REUSEPORT "
             f"port, max_concurrent_rpcs=64 each; load from a spawned process on loopback, "
             f"{len(serial)} serial calls then {steps[0]['seconds']:g}s per rate; k=10; "
-            "shared 2-core machine (other jobs running): medians, reference in the same run"
+            "request log on (kept in memory); shared 2-core machine (other jobs running): "
+            "medians, reference in the same run"
         ),
     }
 
@@ -309,6 +364,13 @@ def main() -> None:
     p.add_argument("--db", default="var/liner.db", help="store for --artifacts")
     p.add_argument("--workers", type=int, default=1, help="server processes on one port")
     p.add_argument("--threads", type=int, default=8, help="gRPC worker threads per process")
+    p.add_argument(
+        "--switch-interval-ms",
+        type=float,
+        default=None,
+        help="the servers' GIL switch interval (sys.setswitchinterval; Python's default 5)",
+    )
+    p.add_argument("--gc-freeze", action="store_true", help="gc.freeze() in the servers")
     p.add_argument("--modes", default="pipeline,fake", help="comma-separated: pipeline,fake")
     args = p.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -345,7 +407,11 @@ def main() -> None:
             figures["fake"] = {"mode": "fake (pure service overhead)", **fake}
     figures["workers"] = args.workers
     figures["threads"] = args.threads
-    name = "service" if args.workers == 1 else f"service_workers{args.workers}"
+    figures["switch_interval_ms"] = args.switch_interval_ms or 5.0
+    name = "service" + (f"_workers{args.workers}" if args.workers > 1 else "")
+    name += f"_switch{args.switch_interval_ms:g}" if args.switch_interval_ms else ""
+    name += "_gcfreeze" if args.gc_freeze else ""
+    figures["gc_freeze"] = args.gc_freeze
     write_result(name + ("" if args.quick else "_1m"), figures)
 
 
