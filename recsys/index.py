@@ -1,8 +1,8 @@
 """FAISS inner-product search over L2-normalised track vectors, with string ids and exclusions.
 
 The index type follows catalog size: an exact ``IndexFlatIP`` below
-:attr:`FaissIndexConfig.exact_below` vectors, HNSW above it (over 8-bit scalar-quantised vectors
-unless ``hnsw_storage="flat"``); a FAISS ``index_factory`` string
+:attr:`FaissIndexConfig.exact_below` vectors, HNSW above it (over float vectors, or over 8-bit
+codes with float re-scoring when ``hnsw_storage="sq8"``); a FAISS ``index_factory`` string
 overrides both (e.g. ``"IVF4096,PQ32x4fs,RFlat"`` for a compressed 10M-track catalog).
 
 Exclusions are honoured in two layers so the guarantee does not depend on FAISS internals: the

@@ -15,18 +15,16 @@ class FaissIndexConfig(BaseModel):
     """How a :class:`recsys.index.FaissIndex` is built and searched.
 
     Defaults: below 50k vectors exact search costs well under a millisecond per query on one
-    core, so approximation buys nothing. Above, HNSW with M=16 whose graph walk reads 8-bit
-    scalar-quantised codes, the best ``k × refine_k_factor`` then re-scored on the float
-    vectors (``IndexRefineFlat`` over ``HNSW16_SQ8``), built with ``ef_construction=100``. In
-    ``python -m benchmarks.retrieval --quick`` (100k clustered 128-d vectors, one thread) it
-    reaches recall@10 0.951 against exact float search at ``ef_search`` = 24 and runs 1.25× the
-    QPS of hnswlib (its faster M, 16, at ef 26) and 1.97× voyager, interleaved medians (every
-    round ≥ 1.19× hnswlib); the codes cut the memory each distance touches by 4, at 784 bytes per
-    vector in all (floats kept for re-scoring) vs hnswlib's 660. Harder low-dimensional sets
-    (``tests/recsys/test_index.py``) need ef ≈ 100 (and the re-scoring: codes alone stop at
-    0.94 there), so the served ``ef_search=128`` keeps a margin; raise it for recall, lower it
-    for speed.
-    ``hnsw_storage="flat"`` keeps float vectors (``IndexHNSWFlat``).
+    core, so approximation buys nothing. Above, ``IndexHNSWFlat`` with M=16 built with
+    ``ef_construction=100``. In ``python -m benchmarks.retrieval --quick`` (100k clustered
+    128-d vectors, one thread, timed interleaved 100 queries at a time) it reaches recall@10
+    0.950 at ``ef_search`` = 24 and runs at parity with hnswlib (0.98×; hnswlib's faster M, 16,
+    needs ef 26) and 1.59× voyager, at 656 bytes per vector; M=32 buys nothing there for 128
+    more bytes. Walking the graph on SQ8 codes with float re-scoring (``hnsw_storage="sq8"``)
+    measured 1.03× hnswlib in the same run (0.93-1.25× in noisier earlier runs) for 784 bytes
+    per vector: no robust gain, so it is an option, not the default. Harder low-dimensional
+    sets (``tests/recsys/test_index.py``) need ef ≈ 100, so the served ``ef_search=128`` keeps
+    a margin; raise it for recall, lower it for speed.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -37,7 +35,7 @@ class FaissIndexConfig(BaseModel):
     """Catalogs smaller than this use exact ``IndexFlatIP`` search."""
     hnsw_m: int = 16
     """HNSW graph degree (memory ~ 2·M·4 bytes per vector on top of the vector)."""
-    hnsw_storage: Literal["sq8", "flat"] = "sq8"
+    hnsw_storage: Literal["sq8", "flat"] = "flat"
     """Vectors the HNSW graph walk reads: 8-bit scalar quantised (``sq8``, re-scored on float
     vectors) or float32 (``flat``)."""
     refine_k_factor: int = Field(default=2, ge=1)

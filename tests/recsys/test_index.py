@@ -59,8 +59,8 @@ X_SMALL = clustered(300, 16, seed=4)
 INDEXES = {
     "flat": FaissIndex.build(X_SMALL, ids_of(300)),
     "hnsw": FaissIndex.build(X_SMALL, ids_of(300), FaissIndexConfig(exact_below=10, hnsw_m=8)),
-    "hnsw-flat": FaissIndex.build(
-        X_SMALL, ids_of(300), FaissIndexConfig(exact_below=10, hnsw_m=8, hnsw_storage="flat")
+    "hnsw-sq8": FaissIndex.build(
+        X_SMALL, ids_of(300), FaissIndexConfig(exact_below=10, hnsw_m=8, hnsw_storage="sq8")
     ),
     "ivf": FaissIndex.build(X_SMALL, ids_of(300), FaissIndexConfig(factory="IVF8,Flat", nprobe=2)),
     "refine": FaissIndex.build(X_SMALL, ids_of(300), FaissIndexConfig(factory="PCA8,Flat")),
