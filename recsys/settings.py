@@ -31,7 +31,9 @@ class LinerSettings(BaseSettings):
         LINER_DB=/data/liner.db LINER_PORT=50051 liner serve --artifacts artifacts/
     """
 
-    model_config = SettingsConfigDict(env_prefix="LINER_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="LINER_", env_nested_delimiter="__", extra="ignore"
+    )
 
     db: str = "var/liner.db"
     """Store location: a SQLite file path (PostgreSQL by ``postgresql://`` URL later)."""
