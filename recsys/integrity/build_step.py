@@ -9,6 +9,7 @@ The step reads the store but never writes it: quarantines and DETECTED labels ar
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from recsys.errors import LinerError
@@ -35,12 +36,21 @@ def integrity_inputs(ctx: BuildContext) -> Any:
     }
 
 
+def _audio_cache(ctx: BuildContext) -> Path:
+    """The audio-analysis cache that `liner ingest` / `liner screen` keep beside a SQLite
+    store, so the build does not analyse every clip again; else one in the build cache."""
+    store_path = getattr(ctx.store, "path", None)
+    if isinstance(store_path, Path):
+        return store_path.with_suffix(".integrity-audio.npz")
+    return ctx.cache_dir / "integrity-audio.npz"
+
+
 def integrity_run(ctx: BuildContext) -> dict[str, Any]:
     """Train the detector on consented declared tracks and save it; a catalog with too few
     such tracks records why instead of failing the build."""
     tracks = list(ctx.tracks)
     artists = {a.artist_id: a for a in ctx.store.iter_artists()}
-    audio = extract_audio_cached(tracks, ctx.cache_dir / "integrity-audio.npz")
+    audio = extract_audio_cached(tracks, _audio_cache(ctx))
     features = detector_features(tracks, artists, audio)
     try:
         detector = train_detector(features, tracks, artists, ctx.store.consent_state())
