@@ -14,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-from recsys.domain import AiInvolvement, Artist, Track
+from recsys.domain import AiInvolvement, Artist, ArtistKind, Track
 from recsys.pipeline.api import Recommendation
 
 
@@ -41,8 +41,6 @@ class TrackFacts:
     @property
     def is_human(self) -> bool:
         """All credited artists are human and no AI generated the track."""
-        from recsys.domain import ArtistKind
-
         return (
             bool(self.artists)
             and all(a.kind is ArtistKind.HUMAN for a in self.artists)

@@ -40,6 +40,7 @@ class PipelineBackend:
         self.catalog = rec.catalog
         self._lock = threading.Lock()
         self._artists: dict[str, Artist] | None = None
+        self._artists_by_name: dict[str, list[Artist]] = {}
         self._titles: dict[str, list[str]] | None = None
         self._vocab: list[str] | None = None
         self.tempo: np.ndarray | None = None
@@ -51,6 +52,8 @@ class PipelineBackend:
         with self._lock:
             if self._artists is None:
                 self._artists = {a.artist_id: a for a in self.rec.store.iter_artists()}
+                for a in self._artists.values():
+                    self._artists_by_name.setdefault(a.name.casefold(), []).append(a)
                 titles: dict[str, list[str]] = {}
                 tags: set[str] = set(self.catalog.genres)
                 for t in self.rec.store.iter_tracks():
@@ -86,9 +89,7 @@ class PipelineBackend:
     def find_artists(self, name: str, limit: int = 3) -> list[Artist]:
         self._index_names()
         assert self._artists is not None
-        by_name: dict[str, list[Artist]] = {}
-        for a in self._artists.values():
-            by_name.setdefault(a.name.casefold(), []).append(a)
+        by_name = self._artists_by_name
         if name in self._artists:
             return [self._artists[name]]
         key = name.casefold().strip()
