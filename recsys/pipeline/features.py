@@ -7,11 +7,11 @@ slate log stores the values by name, so a model can be retrained from what was s
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from recsys.pipeline.candidates import CandidateSet
+from recsys.pipeline.candidates import MISSING_RANK, CandidateSet
 from recsys.pipeline.catalog import CatalogSnapshot
 from recsys.pipeline.context import SPACES, ListenerContext, SpacesView
 
@@ -47,78 +47,121 @@ def feature_names(source_names: Sequence[str]) -> tuple[str, ...]:
     return (*BASE_FEATURES, *per_source)
 
 
+STATIC_FEATURES: tuple[str, ...] = (
+    "popularity",
+    "trend",
+    "log_age_days",
+    "duration_s",
+    "artist_popularity",
+    "is_human",
+    "artist_verified",
+    "ai_code",
+)
+"""Features that depend on the track alone: precomputed per catalog row, gathered at once."""
+
+
 @dataclass
 class FeatureBuilder:
-    """Builds the feature matrix of a candidate set."""
+    """Builds the feature matrix of a candidate set.
+
+    Per-track features are precomputed into one ``n_tracks × 8`` table when the builder is
+    made, so a request gathers them with a single fancy index; each embedding space's
+    candidate vectors are gathered once and reused by every similarity feature.
+    """
 
     spaces: SpacesView
     catalog: CatalogSnapshot
     source_names: tuple[str, ...]
+    _static: np.ndarray = field(init=False, repr=False)
+    _static_cols: np.ndarray = field(init=False, repr=False)
+    _index: dict[str, int] = field(init=False, repr=False)
+    _emerging: dict[float, np.ndarray] = field(init=False, repr=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        cat = self.catalog
+        artist = cat.artist_row
+        safe = np.maximum(artist, 0)
+        has_artist = artist >= 0
+        age = cat.age_days
+        columns = {
+            "popularity": cat.popularity,
+            "trend": cat.trend,
+            "log_age_days": np.where(np.isnan(age), -1.0, np.log1p(np.nan_to_num(age))),
+            "duration_s": cat.duration_s,
+            "artist_popularity": np.where(has_artist, np.log1p(cat.artist_plays[safe]), 0.0),
+            "is_human": cat.is_human,
+            "artist_verified": has_artist & cat.artist_verified[safe],
+            "ai_code": cat.ai_code,
+        }
+        self._static = (
+            np.column_stack(
+                [np.asarray(columns[name], dtype=np.float32) for name in STATIC_FEATURES]
+            )
+            if len(cat)
+            else np.zeros((0, len(STATIC_FEATURES)), dtype=np.float32)
+        )
+        self._index = {name: i for i, name in enumerate(self.names)}
+        self._static_cols = np.asarray([self._index[name] for name in STATIC_FEATURES])
 
     @property
     def names(self) -> tuple[str, ...]:
         """Column names of :meth:`build`'s matrix."""
         return feature_names(self.source_names)
 
+    def _emerging_rows(self, quantile: float) -> np.ndarray:
+        """Per catalog row: by an emerging human artist at ``quantile`` (cached)."""
+        flags = self._emerging.get(quantile)
+        if flags is None:
+            artist = self.catalog.artist_row
+            emerging = self.catalog.emerging_artists(quantile)
+            flags = ((artist >= 0) & emerging[np.maximum(artist, 0)]).astype(np.float32)
+            self._emerging[quantile] = flags
+        return flags
+
     def build(self, ctx: ListenerContext, cands: CandidateSet) -> np.ndarray:
         """The ``len(cands) × len(names)`` float32 feature matrix."""
         rows = cands.rows
         n = len(rows)
+        col = self._index
+        out = np.zeros((n, len(col)), dtype=np.float32)
+        if n == 0:
+            return out
         cat = self.catalog
         vectors = self.spaces.vectors
-        cols: list[np.ndarray] = []
-        zeros = np.zeros(n, dtype=np.float32)
-        for space in SPACES:
-            prof = ctx.profiles.get(space)
-            vecs = vectors.get(space)
-            cols.append(zeros if prof is None or vecs is None else vecs[rows] @ prof)
         hist = ctx.history_rows[:HISTORY_FOR_MAX]
-        for space in HISTORY_MAX_SPACES:
+        for space in SPACES:
             vecs = vectors.get(space)
-            if vecs is None or len(hist) == 0:
-                cols.append(zeros)
-            else:
-                cols.append((vecs[rows] @ vecs[hist].T).max(axis=1))
-        fused = vectors.get("fused")
-        if fused is not None and len(ctx.seed_rows):
-            cols.append((fused[rows] @ fused[ctx.seed_rows].T).max(axis=1))
-        else:
-            cols.append(zeros)
+            prof = ctx.profiles.get(space)
+            wanted = prof is not None or (space in HISTORY_MAX_SPACES and len(hist) > 0)
+            if vecs is None or not (wanted or space == "fused"):
+                continue
+            gathered = vecs[rows]
+            if prof is not None:
+                out[:, col[f"sim_{space}"]] = gathered @ prof
+            if space in HISTORY_MAX_SPACES and len(hist):
+                out[:, col[f"hist_max_{space}"]] = (gathered @ vecs[hist].T).max(axis=1)
+            if space == "fused" and len(ctx.seed_rows):
+                out[:, col["seed_sim"]] = (gathered @ vecs[ctx.seed_rows].T).max(axis=1)
         text = vectors.get("text")
-        cols.append(zeros if ctx.query_vec is None or text is None else text[rows] @ ctx.query_vec)
-        n_sources = np.zeros(n, dtype=np.float32)
-        for r in cands.ranks.values():
-            n_sources += r < 5000
-        cols.append(n_sources)
-        artist = cat.artist_row[rows]
-        safe_artist = np.maximum(artist, 0)
-        has_artist = artist >= 0
-        age = cat.age_days[rows]
-        cols.extend(
-            [
-                cat.popularity[rows],
-                cat.trend[rows],
-                np.where(np.isnan(age), -1.0, np.log1p(np.nan_to_num(age))),
-                cat.duration_s[rows],
-                _lookup(ctx.artist_affinity, artist),
-                _lookup(ctx.genre_affinity, cat.genre_code[rows]),
-                np.where(has_artist, np.log1p(cat.artist_plays[safe_artist]), 0.0),
-                cat.is_human[rows],
-                has_artist & cat.artist_verified[safe_artist],
-                cat.ai_code[rows],
-                has_artist
-                & cat.emerging_artists(ctx.request.params.emerging_exposure_quantile)[safe_artist],
-                np.full(n, np.log1p(len(ctx.history_rows)), dtype=np.float32),
-            ]
-        )
+        if ctx.query_vec is not None and text is not None:
+            out[:, col["query_sim"]] = text[rows] @ ctx.query_vec
+        out[:, self._static_cols] = self._static[rows]
+        out[:, col["artist_affinity"]] = _lookup(ctx.artist_affinity, cat.artist_row[rows])
+        out[:, col["genre_affinity"]] = _lookup(ctx.genre_affinity, cat.genre_code[rows])
+        out[:, col["emerging"]] = self._emerging_rows(
+            ctx.request.params.emerging_exposure_quantile
+        )[rows]
+        out[:, col["history_len"]] = np.log1p(len(ctx.history_rows))
+        n_sources = out[:, col["n_sources"]]
         for s in self.source_names:
-            cols.append(cands.ranks.get(s, np.full(n, 5000.0, np.float32)))
-            cols.append(cands.scores.get(s, zeros))
-        return (
-            np.column_stack([np.asarray(c, dtype=np.float32) for c in cols])
-            if n
-            else (np.zeros((0, len(self.names)), dtype=np.float32))
-        )
+            ranks = cands.ranks.get(s)
+            if ranks is None:
+                out[:, col[f"rank_{s}"]] = MISSING_RANK
+                continue
+            out[:, col[f"rank_{s}"]] = ranks
+            out[:, col[f"score_{s}"]] = cands.scores[s]
+            n_sources += ranks < MISSING_RANK
+        return out
 
 
 def _lookup(table: Mapping[int, float], keys: np.ndarray) -> np.ndarray:

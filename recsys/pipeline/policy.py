@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from recsys.pipeline.candidates import MISSING_RANK, CandidateSet
 from recsys.pipeline.catalog import AI_GENERATED, CatalogSnapshot
@@ -39,6 +40,78 @@ def ai_generated_limit(ctx: ListenerContext, k: int) -> int:
     if ctx.opted_out or ctx.request.filters.exclude_ai_generated:
         return 0
     return math.floor(ctx.request.params.ai_generated_cap * k + 1e-9)
+
+
+@njit(cache=True, nogil=True)
+def _greedy_mmr(
+    final: np.ndarray,
+    vecs: np.ndarray,
+    eligible: np.ndarray,
+    emerging: np.ndarray,
+    generated: np.ndarray,
+    owner: np.ndarray,
+    artist: np.ndarray,
+    k: int,
+    need_emerging: int,
+    ai_left: int,
+    max_per_artist: int,
+    lam: float,
+) -> np.ndarray:  # pragma: no cover - compiled
+    """The greedy MMR loop of :meth:`ArtistFirstPolicy.select`, compiled.
+
+    ``owner``/``artist`` list every (candidate, local artist id) credit. Each step picks the
+    eligible candidate with the best ``lam·final − (1−lam)·max similarity to the picks``,
+    restricted to emerging candidates when the remaining steps are needed for their slots;
+    then applies the AI-generated cap and the per-artist limit to what stays eligible.
+    """
+    n = final.shape[0]
+    eligible = eligible.copy()
+    max_sim = np.zeros(n)
+    counts = np.zeros(artist.max() + 1 if artist.shape[0] else 1, dtype=np.int64)
+    picks = np.empty(k, dtype=np.int64)
+    m = 0
+    for step in range(k):
+        any_eligible = False
+        any_emerging = False
+        for i in range(n):
+            if eligible[i]:
+                any_eligible = True
+                if emerging[i]:
+                    any_emerging = True
+        if not any_eligible:
+            break
+        only_emerging = need_emerging > 0 and need_emerging >= k - step and any_emerging
+        best, best_value = -1, -np.inf
+        for i in range(n):
+            if eligible[i] and (emerging[i] or not only_emerging):
+                value = lam * final[i] - (1.0 - lam) * max_sim[i]
+                if best < 0 or value > best_value:
+                    best, best_value = i, value
+        j = best
+        picks[m] = j
+        m += 1
+        eligible[j] = False
+        if emerging[j]:
+            need_emerging -= 1
+        if generated[j]:
+            ai_left -= 1
+            if ai_left <= 0:
+                for i in range(n):
+                    if generated[i]:
+                        eligible[i] = False
+        for e in range(owner.shape[0]):
+            if owner[e] == j:
+                a = artist[e]
+                counts[a] += 1
+                if counts[a] >= max_per_artist:
+                    for f in range(owner.shape[0]):
+                        if artist[f] == a:
+                            eligible[owner[f]] = False
+        sims = np.dot(vecs, vecs[j])
+        for i in range(n):
+            if sims[i] > max_sim[i]:
+                max_sim[i] = sims[i]
+    return picks[:m]
 
 
 @dataclass
@@ -79,38 +152,26 @@ class ArtistFirstPolicy:
         emerging &= cat.is_human[rows]
         generated = cat.ai_code[rows] == AI_GENERATED
         credited, owner = cat.credited_artist_rows(rows)
+        _, local_artist = np.unique(credited, return_inverse=True)
         fused = self.spaces.vectors.get("fused")
         vecs = fused[rows] if fused is not None else np.zeros((n, 1), np.float32)
-        max_sim = np.zeros(n)
         eligible = np.ones(n, dtype=bool)
-        ai_left = ai_generated_limit(ctx, k)
-        if ai_left <= 0:
+        if ai_generated_limit(ctx, k) <= 0:
             eligible &= ~generated
-        artist_count: dict[int, int] = {}
-        need_emerging = min(params.emerging_artist_slots, k)
-        lam = params.mmr_lambda
-        picks: list[int] = []
-        for step in range(k):
-            if not eligible.any():
-                break
-            pool = eligible
-            if need_emerging > 0 and need_emerging >= k - step and (eligible & emerging).any():
-                pool = eligible & emerging
-            value = np.where(pool, lam * final - (1.0 - lam) * max_sim, -np.inf)
-            j = int(np.argmax(value))
-            picks.append(j)
-            eligible[j] = False
-            if emerging[j]:
-                need_emerging -= 1
-            if generated[j]:
-                ai_left -= 1
-                if ai_left <= 0:
-                    eligible &= ~generated
-            for a in credited[owner == j].tolist():
-                artist_count[a] = artist_count.get(a, 0) + 1
-                if artist_count[a] >= params.max_tracks_per_artist:
-                    eligible[owner[credited == a]] = False
-            max_sim = np.maximum(max_sim, vecs @ vecs[j])
+        picks = _greedy_mmr(
+            final,
+            np.ascontiguousarray(vecs, dtype=np.float32),
+            eligible,
+            emerging,
+            generated,
+            owner.astype(np.int64),
+            local_artist.astype(np.int64).ravel(),
+            k,
+            min(params.emerging_artist_slots, k),
+            ai_generated_limit(ctx, k),
+            params.max_tracks_per_artist,
+            params.mmr_lambda,
+        ).tolist()
         # A slate that ran out of eligible candidates is shorter than planned: trim the
         # lowest-placed AI-generated picks until the cap holds for the actual length.
         while picks:
