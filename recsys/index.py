@@ -1,9 +1,16 @@
 """FAISS inner-product search over L2-normalised track vectors, with string ids and exclusions.
 
 The index type follows catalog size: an exact ``IndexFlatIP`` below
-:attr:`FaissIndexConfig.exact_below` vectors, HNSW above it (over float vectors, or over 8-bit
-codes with float re-scoring when ``hnsw_storage="sq8"``); a FAISS ``index_factory`` string
-overrides both (e.g. ``"IVF4096,PQ32x4fs,RFlat"`` for a compressed 10M-track catalog).
+:attr:`FaissIndexConfig.exact_below` vectors, HNSW above it (over float16 vectors by default,
+float32 with ``hnsw_storage="flat"``, or 8-bit codes with float re-scoring with ``"sq8"``); a
+FAISS ``index_factory`` string overrides both (e.g. ``"IVF4096,PQ32x4fs,Refine(SQ8)"`` for a
+compressed 10M-track catalog).
+
+HNSW rows are stored in *locality order* (:func:`locality_order`): vectors close in space sit
+close in memory, so a graph walk touches fewer pages and cache lines than it would in catalog
+order, where neighbours are scattered at random. The wrapper keeps the catalog row of every
+stored row and translates on the way in (exclusions) and out (results), so callers only ever
+see catalog rows.
 
 Exclusions are honoured in two layers so the guarantee does not depend on FAISS internals: the
 search runs with an ``IDSelector`` that skips excluded rows, every result is then filtered again,
@@ -31,7 +38,8 @@ from recsys.errors import ArtifactError, ConfigError
 
 logger = logging.getLogger(__name__)
 
-_FORMAT = 1
+_FORMAT = 2
+_FORMATS = (1, 2)  # format 1 files have no ``order``: rows are stored in catalog order
 # The bundled stubs lack the keyword constructors of FAISS's SearchParameters classes.
 _faiss: Any = faiss
 
@@ -59,6 +67,40 @@ def _kind(index: faiss.Index) -> str:
     return "other"
 
 
+def locality_order(x: np.ndarray, leaf: int = 32, seed: int = 0) -> np.ndarray:
+    """A row order that puts vectors close in space close in memory.
+
+    Two-level spherical k-means: ~sqrt(n) cells, each split again into groups of about
+    ``leaf`` rows; rows are sorted by (cell, group). Costs about a second per 100k vectors on
+    one core (the first level's assignment dominates), a few percent of the HNSW build.
+
+    Returns:
+        ``order`` with ``order[i]`` the row of ``x`` to store at position ``i``.
+    """
+    n, dim = x.shape
+    cells = int(np.sqrt(n))
+    if cells < 2:
+        return np.arange(n, dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    coarse = faiss.Kmeans(dim, cells, niter=10, seed=seed, spherical=True)
+    coarse.train(x[rng.choice(n, min(n, 64 * cells), replace=False)])
+    cell = coarse.index.search(x, 1)[1].ravel()
+    by_cell = np.argsort(cell, kind="stable")
+    bounds = np.searchsorted(cell[by_cell], np.arange(cells + 1))
+    parts = []
+    for c in range(cells):
+        rows = by_cell[bounds[c] : bounds[c + 1]]
+        groups = len(rows) // leaf
+        if groups >= 2:
+            fine = faiss.Kmeans(
+                dim, groups, niter=8, seed=seed, spherical=True, min_points_per_centroid=1
+            )
+            fine.train(x[rows])
+            rows = rows[np.argsort(fine.index.search(x[rows], 1)[1].ravel(), kind="stable")]
+        parts.append(rows)
+    return np.concatenate(parts).astype(np.int64)
+
+
 class FaissIndex:
     """Inner-product search over L2-normalised float32 vectors with string ids.
 
@@ -70,10 +112,37 @@ class FaissIndex:
         >>> idx.search(vectors[:1], k=10, exclude={"t42"})
     """
 
-    def __init__(self, index: faiss.Index, ids: np.ndarray, config: FaissIndexConfig) -> None:
+    def __init__(
+        self,
+        index: faiss.Index,
+        ids: np.ndarray,
+        config: FaissIndexConfig,
+        order: np.ndarray | None = None,
+    ) -> None:
+        """Wrap a built FAISS index.
+
+        Args:
+            index: the FAISS index; its stored row ``i`` holds catalog row ``order[i]``.
+            ids: one string id per catalog row.
+            config: how the index was built and is searched.
+            order: catalog row of each stored row; None when they are the same.
+        """
         if index.ntotal != len(ids):
             raise ArtifactError(f"index holds {index.ntotal} vectors but {len(ids)} ids")
+        n = len(ids)
+        if order is not None:
+            order = np.asarray(order, dtype=np.int64)
+            if order.shape != (n,) or not np.array_equal(np.sort(order), np.arange(n)):
+                raise ArtifactError("the stored row order is not a permutation of the rows")
         self._index = index
+        self._order = order
+        # Stored row -> catalog row, with a trailing -1 so FAISS's -1 padding maps to itself.
+        self._to_catalog: np.ndarray | None = None
+        self._to_stored: np.ndarray | None = None
+        if order is not None:
+            self._to_catalog = np.append(order, -1)
+            self._to_stored = np.empty(n, dtype=np.int64)
+            self._to_stored[order] = np.arange(n)
         self.ids: np.ndarray = np.asarray(ids, dtype=str)
         self.dim: int = int(index.d)
         self.config = config
@@ -116,6 +185,10 @@ class FaissIndex:
                 raise ConfigError(f"bad FAISS factory string {config.factory!r}: {exc}") from exc
         elif n < config.exact_below:
             index = faiss.IndexFlatIP(dim)
+        elif config.hnsw_storage == "fp16":
+            index = faiss.index_factory(
+                dim, f"HNSW{config.hnsw_m},SQfp16", faiss.METRIC_INNER_PRODUCT
+            )
         elif config.hnsw_storage == "sq8":
             # The graph walk reads 1-byte codes; the top k·refine_k_factor are re-scored on the
             # float vectors, so recall is not capped by the quantisation error.
@@ -143,8 +216,14 @@ class FaissIndex:
                 raise ConfigError(f"cannot train {config.factory!r} on {n} vectors: {exc}") from exc
         if n:
             index.add(x)
+        order = None
+        if config.locality_order and n and isinstance(faiss.downcast_index(index), faiss.IndexHNSW):
+            # Built in catalog order (insertion order shapes the graph), then both the graph
+            # and the stored vectors are renumbered; search results are mapped back.
+            order = locality_order(x, seed=config.seed)
+            faiss.downcast_index(index).permute_entries(order)
         logger.info("built %s index over %d vectors of dim %d", _kind(index), n, dim)
-        return cls(index, np.asarray(list(ids), dtype=str), config)
+        return cls(index, np.asarray(list(ids), dtype=str), config, order)
 
     def __len__(self) -> int:
         return int(self._index.ntotal)
@@ -160,7 +239,14 @@ class FaissIndex:
 
     def _params(self, k: int, selector: Any) -> Any:
         if self._kind == "hnsw":
-            return _faiss.SearchParametersHNSW(sel=selector, efSearch=max(self.config.ef_search, k))
+            # FAISS's unbounded-queue walk (the classic HNSW search, as in hnswlib) measured
+            # 1.1-1.2x faster than its default bounded MinimaxHeap walk at equal recall, but it
+            # ignores selectors: exclusions take the bounded walk.
+            return _faiss.SearchParametersHNSW(
+                sel=selector,
+                efSearch=max(self.config.ef_search, k),
+                bounded_queue=selector is not None,
+            )
         if self._kind == "refined-hnsw":
             kf = float(self.config.refine_k_factor)
             base = _faiss.SearchParametersHNSW(
@@ -209,8 +295,9 @@ class FaissIndex:
             exclude_rows: rows that must never be returned.
 
         Returns:
-            ``(scores, rows)``, both ``q × k``: float32 scores, best first, and int64 rows,
-            padded with ``-1`` (score ``-inf``) only when fewer than ``k`` eligible rows exist.
+            ``(scores, rows)``, both ``q × k``: float32 scores, best first, and int64 catalog
+            rows, padded with ``-1`` (score ``-inf``) only when fewer than ``k`` eligible rows
+            exist.
         """
         q = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         if q.shape[1] != self.dim:
@@ -218,6 +305,18 @@ class FaissIndex:
         n = len(self)
         excluded = np.unique(np.asarray(exclude_rows if exclude_rows is not None else [], np.int64))
         excluded = excluded[(excluded >= 0) & (excluded < n)]
+        if self._to_stored is not None:
+            excluded = np.sort(self._to_stored[excluded])
+        scores, rows = self._search_stored(q, k, excluded)
+        if self._to_catalog is not None:
+            rows = self._to_catalog[rows]
+        return scores, rows
+
+    def _search_stored(
+        self, q: np.ndarray, k: int, excluded: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`search_rows` in stored-row numbering (``excluded`` sorted, in range)."""
+        n = len(self)
         out_scores = np.full((len(q), k), -np.inf, dtype=np.float32)
         out_rows = np.full((len(q), k), -1, dtype=np.int64)
         eligible = n - len(excluded)
@@ -225,7 +324,9 @@ class FaissIndex:
         if want <= 0 or len(q) == 0:
             return out_scores, out_rows
         scores, rows = self._raw_search(q, k, excluded)
-        bad = (rows < 0) | np.isin(rows, excluded)
+        bad = rows < 0
+        if len(excluded):
+            bad |= np.isin(rows, excluded)
         if want == k and rows.shape[1] == k and not bad.any():
             return scores, rows
         short: list[int] = []
@@ -264,11 +365,13 @@ class FaissIndex:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         meta = {"format": _FORMAT, "config": self.config.model_dump()}
+        order = self._order if self._order is not None else np.arange(len(self), dtype=np.int64)
         buf = io.BytesIO()
         np.savez(
             buf,
             index=faiss.serialize_index(self._index),
             ids=self.ids,
+            order=order,
             meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
         )
         tmp = path.with_name(path.name + ".tmp")
@@ -292,13 +395,19 @@ class FaissIndex:
         try:
             with np.load(path, allow_pickle=False) as data:
                 meta = json.loads(bytes(data["meta"]).decode())
+                if meta.get("format") not in _FORMATS:
+                    raise ArtifactError(
+                        f"index file {path} has unknown format {meta.get('format')}; "
+                        "rebuild artifacts"
+                    )
                 index = faiss.deserialize_index(data["index"])
                 ids = data["ids"]
+                order = data["order"] if meta["format"] >= 2 else None
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
             raise ArtifactError(f"cannot read index file {path}: {exc}") from exc
-        if meta.get("format") != _FORMAT:
-            raise ArtifactError(f"index file {path} has unknown format {meta.get('format')}")
-        return cls(index, ids, FaissIndexConfig(**meta["config"]))
+        if order is not None and np.array_equal(order, np.arange(len(order))):
+            order = None
+        return cls(index, ids, FaissIndexConfig(**meta["config"]), order)
 
 
 class IndexHolder:

@@ -15,16 +15,21 @@ class FaissIndexConfig(BaseModel):
     """How a :class:`recsys.index.FaissIndex` is built and searched.
 
     Defaults: below 50k vectors exact search costs well under a millisecond per query on one
-    core, so approximation buys nothing. Above, ``IndexHNSWFlat`` with M=16 built with
-    ``ef_construction=100``. In ``python -m benchmarks.retrieval --quick`` (100k clustered
-    128-d vectors, one thread, timed interleaved 100 queries at a time) it reaches recall@10
-    0.950 at ``ef_search`` = 24 and runs at parity with hnswlib (0.98×; hnswlib's faster M, 16,
-    needs ef 26) and 1.59× voyager, at 656 bytes per vector; M=32 buys nothing there for 128
-    more bytes. Walking the graph on SQ8 codes with float re-scoring (``hnsw_storage="sq8"``)
-    measured 1.03× hnswlib in the same run (0.93-1.25× in noisier earlier runs) for 784 bytes
-    per vector: no robust gain, so it is an option, not the default. Harder low-dimensional
-    sets (``tests/recsys/test_index.py``) need ef ≈ 100, so the served ``ef_search=128`` keeps
-    a margin; raise it for recall, lower it for speed.
+    core, so approximation buys nothing. Above, HNSW M=16 (``ef_construction=100``) over
+    float16 vectors, rows stored in k-means locality order. Chosen with
+    ``python -m benchmarks.retrieval --quick`` (100k clustered 128-d vectors, one thread,
+    libraries timed interleaved 100 queries at a time, ef matched in steps of 1 to recall@10
+    ≥ 0.95): recall 0.950 at ``ef_search`` 24, **1.42× hnswlib** (its faster M, 16, needs
+    ef 25) and 2.06× voyager, at 400 bytes per vector (hnswlib 660). What each choice buys, same
+    run: float32 storage in the same order 1.10× hnswlib (656 B); float16 in catalog order
+    1.23×, so the locality order alone is worth 1.15× (1.10-1.18× in exploratory runs, on
+    either storage). Searching without exclusions on FAISS's unbounded-queue walk rather than
+    its default bounded one added 1.18× (float16, catalog order). Float16 scores differ from
+    float32 by ~1e-3 and left recall unchanged (0.9501 vs 0.9502). M=32 bought nothing for the
+    peers at 100k. SQ8 codes with float re-scoring (``hnsw_storage="sq8"``) measured
+    0.93-1.25× hnswlib (before the changes above) for 784 bytes per vector: an option, not the
+    default. Harder low-dimensional sets (``tests/recsys/test_index.py``) need ef ≈ 100, so the
+    served ``ef_search=128`` keeps a margin; raise it for recall, lower it for speed.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -35,9 +40,13 @@ class FaissIndexConfig(BaseModel):
     """Catalogs smaller than this use exact ``IndexFlatIP`` search."""
     hnsw_m: int = 16
     """HNSW graph degree (memory ~ 2·M·4 bytes per vector on top of the vector)."""
-    hnsw_storage: Literal["sq8", "flat"] = "flat"
-    """Vectors the HNSW graph walk reads: 8-bit scalar quantised (``sq8``, re-scored on float
-    vectors) or float32 (``flat``)."""
+    hnsw_storage: Literal["fp16", "flat", "sq8"] = "fp16"
+    """Vectors the HNSW graph walk reads: float16 (``fp16``, scores exact to ~1e-3), float32
+    (``flat``) or 8-bit scalar quantised (``sq8``, top ``k × refine_k_factor`` re-scored on float
+    vectors)."""
+    locality_order: bool = True
+    """Store HNSW rows in k-means order so graph neighbours are close in memory (results are
+    mapped back to catalog rows); off stores them in catalog order."""
     refine_k_factor: int = Field(default=2, ge=1)
     """With ``sq8``: the ``k × refine_k_factor`` best by code are re-scored exactly."""
     ef_construction: int = 100

@@ -33,7 +33,8 @@ def ids_of(n: int) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    ("storage", "kind"), [("sq8", "IndexRefineFlat"), ("flat", "IndexHNSWFlat")]
+    ("storage", "kind"),
+    [("fp16", "IndexHNSWSQ"), ("sq8", "IndexRefineFlat"), ("flat", "IndexHNSWFlat")],
 )
 def test_served_hnsw_recall_at_10_is_at_least_095(storage: str, kind: str) -> None:
     x = clustered(6000, 32, seed=1)
@@ -59,6 +60,9 @@ X_SMALL = clustered(300, 16, seed=4)
 INDEXES = {
     "flat": FaissIndex.build(X_SMALL, ids_of(300)),
     "hnsw": FaissIndex.build(X_SMALL, ids_of(300), FaissIndexConfig(exact_below=10, hnsw_m=8)),
+    "hnsw-catalog-order": FaissIndex.build(
+        X_SMALL, ids_of(300), FaissIndexConfig(exact_below=10, hnsw_m=8, locality_order=False)
+    ),
     "hnsw-sq8": FaissIndex.build(
         X_SMALL, ids_of(300), FaissIndexConfig(exact_below=10, hnsw_m=8, hnsw_storage="sq8")
     ),
@@ -87,6 +91,22 @@ def test_excluded_rows_never_returned_and_k_filled(
         assert (r[:want] >= 0).all() and (r[want:] == -1).all()
         assert len(set(r[:want].tolist())) == want
         assert (np.diff(s[:want]) <= 1e-5).all()
+
+
+def test_locality_order_is_invisible_to_callers(tmp_path: Path) -> None:
+    x = clustered(4000, 16, seed=5)
+    index = FaissIndex.build(x, ids_of(len(x)), FaissIndexConfig(exact_below=10))
+    order = index._order
+    assert order is not None and not (order == np.arange(len(x))).all()
+    _, rows = index.search_rows(x[:50], 1)
+    assert (rows[:, 0] == np.arange(50)).all()  # each vector finds its own catalog row
+    _, rows = index.search_rows(x[:50], 5, exclude_rows=np.arange(50))
+    assert not set(rows.ravel().tolist()) & set(range(50))
+    assert [hits[0][0] for hits in index.search(x[:3], 1)] == ["t0", "t1", "t2"]
+    path = tmp_path / "ordered.npz"
+    loaded = FaissIndex.load(path, index.save(path))
+    assert loaded._order is not None and (loaded._order == order).all()
+    assert (loaded.search_rows(x[:50], 10)[1] == index.search_rows(x[:50], 10)[1]).all()
 
 
 def test_search_by_string_ids_honours_exclude() -> None:
