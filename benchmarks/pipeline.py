@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import tempfile
 import time
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -40,36 +42,38 @@ from recsys.pipeline.api import RecommendRequest
 from recsys.pipeline.catalog import CatalogSnapshot
 from recsys.pipeline.recommender import PipelineRecommender
 from recsys.pipeline.reranker import LightGbmReranker, RankingData
+from recsys.store import EventHistory, SqliteStore
 
 STAGES = ("context", "candidates", "filters", "features", "rerank", "policy")
 T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 
 
 class SyntheticStore:
-    """Just what serving reads: listeners, their events, tracks and artists made on demand,
-    a consent version and a quarantine set. (Not a full Store; the benchmark needs no writes.)"""
+    """What serving reads: listeners' events from a real SQLite store (the same query and
+    WAL file a served request pays for), tracks and artists made on demand, a consent
+    version and a quarantine set. (Not a full Store; the benchmark needs no other writes.)"""
 
     def __init__(self, n_tracks: int, n_artists: int, listeners: int, rng: np.random.Generator):
         self.n_tracks, self.n_artists = n_tracks, n_artists
-        self.events = {
-            f"u{u}": [
-                FeedbackEvent(
-                    event_id=f"e{u}_{j}",
-                    listener_id=f"u{u}",
-                    track_id=f"t{int(r)}",
-                    at=T0 - dt.timedelta(minutes=j),
-                )
-                for j, r in enumerate(rng.integers(0, n_tracks, 100))
-            ]
+        self._dir = tempfile.TemporaryDirectory(prefix="liner-bench-")
+        self.events = SqliteStore(Path(self._dir.name) / "events.db")
+        self.events.add_events(
+            FeedbackEvent(
+                event_id=f"e{u}_{j}",
+                listener_id=f"u{u}",
+                track_id=f"t{int(r)}",
+                at=T0 - dt.timedelta(minutes=j),
+            )
             for u in range(listeners)
-        }
+            for j, r in enumerate(rng.integers(0, n_tracks, 100))
+        )
         self.quarantine = frozenset(f"t{int(r)}" for r in rng.integers(0, n_tracks, 100))
 
-    def get_listener(self, listener_id: str) -> Listener:
-        return Listener(listener_id=listener_id)
-
     def listener_events(self, listener_id: str, limit: int | None = None) -> list[FeedbackEvent]:
-        return self.events.get(listener_id, [])[:limit]
+        return self.events.listener_events(listener_id, limit)
+
+    def listener_history(self, listener_id: str, limit: int | None = None) -> EventHistory:
+        return self.events.listener_history(listener_id, limit)
 
     def get_track(self, track_id: str) -> Track:
         i = int(track_id[1:])
@@ -82,6 +86,9 @@ class SyntheticStore:
 
     def get_artist(self, artist_id: str) -> Artist:
         return Artist(artist_id=artist_id, name=artist_id, rights_holder_id=artist_id)
+
+    def get_listener(self, listener_id: str) -> Listener:
+        return Listener(listener_id=listener_id)
 
     def consent_version(self) -> int:
         return 1

@@ -12,12 +12,12 @@ import numpy as np
 from recsys.domain import AiPreference, EventType, FeedbackEvent, Listener
 from recsys.pipeline.api import RecommendRequest
 from recsys.pipeline.catalog import CatalogSnapshot
+from recsys.store.base import EventHistory
 
 SPACES: tuple[str, ...] = ("fused", "text", "audio", "collab")
 """Embedding spaces the features read; a missing space gives zero similarities."""
 
 NEGATIVE_EVENTS = frozenset({EventType.DISLIKE})
-SKIP_WEIGHT = 0.0
 
 
 class AnnIndex(Protocol):
@@ -94,37 +94,54 @@ def _normalise(v: np.ndarray) -> np.ndarray | None:
     return (v / norm).astype(np.float32) if norm > 1e-12 else None
 
 
+_TYPE_CODES = {t.value: i for i, t in enumerate(EventType)}
+_PLAY, _SKIP = _TYPE_CODES[EventType.PLAY.value], _TYPE_CODES[EventType.SKIP.value]
+_NEGATIVE = np.asarray([t in NEGATIVE_EVENTS for t in EventType])
+
+
+def _group_sum(keys: np.ndarray, weights: np.ndarray) -> dict[int, float]:
+    uniq, inverse = np.unique(keys, return_inverse=True)
+    sums = np.bincount(inverse.ravel(), weights=weights, minlength=len(uniq))
+    return dict(zip(uniq.tolist(), sums.tolist(), strict=True))
+
+
 def build_context(
     request: RecommendRequest,
     *,
     listener: Listener | None,
-    events: Sequence[FeedbackEvent],
+    events: Sequence[FeedbackEvent] | EventHistory,
     catalog: CatalogSnapshot,
     spaces: SpacesView,
     max_history: int = 200,
 ) -> ListenerContext:
-    """Resolve a request and the listener's events (newest first) into a context."""
+    """Resolve a request and the listener's events (newest first) into a context.
+
+    History weights: each positive event adds ``max(weight, 0) · 0.5^(position / 100)`` to
+    its track (position in the newest-first list), skips add nothing, dislikes go to
+    ``disliked_rows``; only the ``max_history`` most recently touched tracks are kept.
+    """
     listener = listener or Listener(listener_id=request.listener_id)
+    history = events if isinstance(events, EventHistory) else EventHistory.of(events)
     row_of = catalog.row_of
-    weights: dict[int, float] = {}
-    recent: list[int] = []
-    disliked: list[int] = []
-    n_recent = request.params.recent_play_exclusion
-    for rank, ev in enumerate(events):
-        row = row_of.get(ev.track_id)
-        if row is None:
-            continue
-        if ev.event_type in NEGATIVE_EVENTS:
-            disliked.append(row)
-            continue
-        if ev.event_type is EventType.PLAY and len(recent) < n_recent:
-            recent.append(row)
-        if ev.event_type is EventType.SKIP or (len(weights) >= max_history and row not in weights):
-            continue
-        decay = 0.5 ** (rank / 100.0)
-        weights[row] = weights.get(row, 0.0) + max(ev.weight, 0.0) * decay
-    hist = np.fromiter(weights.keys(), dtype=np.int64, count=len(weights))
-    w = np.fromiter(weights.values(), dtype=np.float32, count=len(weights))
+    rows = np.fromiter(
+        (row_of.get(t, -1) for t in history.track_ids), dtype=np.int64, count=len(history)
+    )
+    kinds = np.fromiter(
+        (_TYPE_CODES[t] for t in history.event_types), dtype=np.int64, count=len(history)
+    )
+    known = rows >= 0
+    negative = known & _NEGATIVE[kinds]
+    plays = np.flatnonzero(known & ~negative & (kinds == _PLAY))
+    positive = known & ~negative & (kinds != _SKIP)
+    pos = np.flatnonzero(positive)
+    decayed = np.maximum(np.asarray(history.weights, dtype=np.float64)[pos], 0.0)
+    decayed *= 0.5 ** (pos / 100.0)
+    # Tracks in order of their most recent event; keep the first ``max_history``.
+    uniq, first, inverse = np.unique(rows[pos], return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")[:max_history]
+    sums = np.bincount(inverse.ravel(), weights=decayed, minlength=len(uniq))
+    hist = uniq[order].astype(np.int64)
+    w = sums[order].astype(np.float32)
     if len(hist):
         # Dampen play counts so one obsessively replayed track does not dominate.
         w = np.log1p(w)
@@ -138,15 +155,12 @@ def build_context(
             prof = _normalise(w @ vecs[hist])
             if prof is not None:
                 profiles[name] = prof
-    artist_aff: dict[int, float] = {}
-    genre_aff: dict[int, float] = {}
-    for row, weight in zip(hist.tolist(), w.tolist(), strict=True):
-        a = int(catalog.artist_row[row])
-        if a >= 0:
-            artist_aff[a] = artist_aff.get(a, 0.0) + weight
-        g = int(catalog.genre_code[row])
-        if g >= 0:
-            genre_aff[g] = genre_aff.get(g, 0.0) + weight
+    artists = catalog.artist_row[hist]
+    genres = catalog.genre_code[hist]
+    artist_aff = _group_sum(artists[artists >= 0], w[artists >= 0].astype(np.float64))
+    genre_aff = _group_sum(genres[genres >= 0], w[genres >= 0].astype(np.float64))
+    recent = rows[plays[: request.params.recent_play_exclusion]]
+    disliked = rows[negative]
     query_vec = None
     if request.query.strip():
         query_vec = _normalise(np.asarray(spaces.query_vector(request.query), dtype=np.float32))
@@ -155,8 +169,8 @@ def build_context(
         listener=listener,
         history_rows=hist,
         history_weights=w,
-        recent_rows=np.asarray(recent, dtype=np.int64),
-        disliked_rows=np.asarray(disliked, dtype=np.int64),
+        recent_rows=recent,
+        disliked_rows=disliked,
         seed_rows=catalog.rows(request.context_track_ids),
         profiles=profiles,
         query_vec=query_vec,

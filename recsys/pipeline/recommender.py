@@ -132,7 +132,7 @@ class PipelineRecommender:
         return build_context(
             request,
             listener=self.store.get_listener(request.listener_id),
-            events=self.store.listener_events(request.listener_id, limit=limit),
+            events=self.store.listener_history(request.listener_id, limit=limit),
             catalog=self.catalog,
             spaces=self.spaces,
         )

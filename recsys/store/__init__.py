@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from recsys.errors import StoreError
-from recsys.store.base import IngestBatch, QuarantineRecord, Store, StoreSummary
+from recsys.store.base import EventHistory, IngestBatch, QuarantineRecord, Store, StoreSummary
 from recsys.store.sqlite import SqliteStore
 
 
@@ -43,6 +43,7 @@ def open_store(url: str) -> Store:
 
 
 __all__ = [
+    "EventHistory",
     "IngestBatch",
     "QuarantineRecord",
     "SqliteStore",

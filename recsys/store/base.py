@@ -26,6 +26,32 @@ from recsys.domain import (
 
 
 @dataclass(frozen=True, kw_only=True)
+class EventHistory:
+    """A listener's recent events as columns, newest first: what serving reads per request.
+
+    Building one :class:`FeedbackEvent` per row costs more than the query itself, so the
+    request path reads these three columns instead (see :meth:`Store.listener_history`).
+    """
+
+    track_ids: Sequence[str]
+    event_types: Sequence[str]
+    """:class:`~recsys.domain.EventType` values."""
+    weights: Sequence[float]
+
+    @classmethod
+    def of(cls, events: Sequence[FeedbackEvent]) -> EventHistory:
+        """Columns of ``events`` (kept in the given order)."""
+        return cls(
+            track_ids=[e.track_id for e in events],
+            event_types=[e.event_type.value for e in events],
+            weights=[e.weight for e in events],
+        )
+
+    def __len__(self) -> int:
+        return len(self.track_ids)
+
+
+@dataclass(frozen=True, kw_only=True)
 class IngestBatch:
     """Everything one ingest writes, all or nothing."""
 
@@ -136,6 +162,13 @@ class Store(abc.ABC):
     def listener_events(self, listener_id: str, limit: int | None = None) -> list[FeedbackEvent]:
         """A listener's events, newest first."""
 
+    def listener_history(self, listener_id: str, limit: int | None = None) -> EventHistory:
+        """The columns of :meth:`listener_events` that serving needs, newest first.
+
+        Backends override this with a query that skips building event objects.
+        """
+        return EventHistory.of(self.listener_events(listener_id, limit))
+
     @abc.abstractmethod
     def read_frame(self, table: str) -> pd.DataFrame:
         """A whole table as a frame: ``tracks``, ``artists``, ``credits``, ``listeners``,
@@ -183,4 +216,4 @@ class Store(abc.ABC):
         """Release connections."""
 
 
-__all__ = ["IngestBatch", "QuarantineRecord", "Store", "StoreSummary"]
+__all__ = ["EventHistory", "IngestBatch", "QuarantineRecord", "Store", "StoreSummary"]

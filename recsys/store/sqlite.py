@@ -55,7 +55,13 @@ from recsys.domain import (
 )
 from recsys.errors import NotFoundError, StoreError
 from recsys.store import codec, frames
-from recsys.store.base import IngestBatch, QuarantineRecord, Store, StoreSummary
+from recsys.store.base import (
+    EventHistory,
+    IngestBatch,
+    QuarantineRecord,
+    Store,
+    StoreSummary,
+)
 from recsys.store.schema import migrate
 
 logger = logging.getLogger(__name__)
@@ -87,6 +93,7 @@ class SqliteStore(Store):
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
         self._consent_cache: ConsentState | None = None
+        self._quarantine_cache: tuple[int, frozenset[str]] | None = None
         self._closed = False
         try:
             self.schema_version = migrate(self._conn())
@@ -328,6 +335,17 @@ class SqliteStore(Store):
         )
         return [codec.row_event(r) for r in rows]
 
+    def listener_history(self, listener_id: str, limit: int | None = None) -> EventHistory:
+        rows = self._query(
+            "SELECT track_id, event_type, weight FROM events WHERE listener_id = ? "
+            "ORDER BY at DESC, event_id DESC LIMIT ?",
+            (listener_id, -1 if limit is None else int(limit)),
+        )
+        if not rows:
+            return EventHistory(track_ids=(), event_types=(), weights=())
+        track_ids, event_types, weights = zip(*rows, strict=True)
+        return EventHistory(track_ids=track_ids, event_types=event_types, weights=weights)
+
     def quarantine_history(self, track_id: str | None = None) -> list[QuarantineRecord]:
         sql = "SELECT track_id, quarantined, reasons, evidence, actor, at FROM quarantine"
         params: tuple[Any, ...] = ()
@@ -348,12 +366,20 @@ class SqliteStore(Store):
         ]
 
     def quarantined_ids(self) -> frozenset[str]:
+        # The log is append-only (triggers), so its largest rowid versions it: the set is
+        # recomputed only after a new decision, not on every request.
+        version = int(self._query("SELECT coalesce(max(rowid), 0) FROM quarantine")[0][0])
+        cached = self._quarantine_cache
+        if cached is not None and cached[0] == version:
+            return cached[1]
         latest: dict[str, bool] = {}
         for track_id, quarantined in self._query(
             "SELECT track_id, quarantined FROM quarantine ORDER BY at, seq"
         ):
             latest[track_id] = bool(quarantined)
-        return frozenset(t for t, q in latest.items() if q)
+        ids = frozenset(t for t, q in latest.items() if q)
+        self._quarantine_cache = (version, ids)
+        return ids
 
     def iter_slates(self, since: datetime | None = None) -> Iterable[ServedSlate]:
         floor = codec.to_micros(since) if since is not None else -(2**62)
