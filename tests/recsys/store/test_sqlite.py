@@ -32,7 +32,14 @@ from recsys.domain import (
     Track,
 )
 from recsys.errors import NotFoundError, StoreError
-from recsys.store import IngestBatch, QuarantineRecord, SqliteStore, Store, open_store
+from recsys.store import (
+    EventHistory,
+    IngestBatch,
+    QuarantineRecord,
+    SqliteStore,
+    Store,
+    open_store,
+)
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -111,6 +118,31 @@ class StoreContract:
         assert list(store.iter_listeners()) == list(batch.listeners)
         assert store.listener_events("u1") == [batch.events[1], batch.events[0]]
         assert store.listener_events("u1", limit=1) == [batch.events[1]]
+
+    def test_listener_history_matches_listener_events(self, store: Store) -> None:
+        """The serving path's columns are the same events, in the same newest-first order."""
+        batch = _batch()
+        store.ingest(batch)
+        for limit in (None, 1):
+            expected = EventHistory.of(store.listener_events("u1", limit=limit))
+            got = store.listener_history("u1", limit=limit)
+            assert list(got.track_ids) == list(expected.track_ids)
+            assert list(got.event_types) == list(expected.event_types)
+            assert list(got.weights) == list(expected.weights)
+        assert len(store.listener_history("nobody")) == 0
+
+    def test_quarantine_set_follows_new_decisions(self, store: Store) -> None:
+        store.ingest(_batch())
+        assert store.quarantined_ids() == frozenset()
+        at = datetime(2025, 1, 1, tzinfo=UTC)
+        store.record_quarantine(
+            [QuarantineRecord(track_id="t1", quarantined=True, reasons=("spam",), actor="t", at=at)]
+        )
+        assert store.quarantined_ids() == frozenset({"t1"})
+        store.record_quarantine(
+            [QuarantineRecord(track_id="t1", quarantined=False, actor="t", at=at)]
+        )
+        assert store.quarantined_ids() == frozenset()
 
     def test_reingest_is_idempotent_and_upserts(self, store: Store) -> None:
         store.ingest(_batch())
