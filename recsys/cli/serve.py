@@ -6,13 +6,16 @@ import logging
 import signal
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from recsys.errors import LinerError
 from recsys.settings import LinerSettings
 from recsys.store import Store
+
+if TYPE_CHECKING:
+    from recsys.service.workers import ReloadBroadcast
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +65,7 @@ def serve_command(
 
     One process serves one pipeline call at a time on the CPU (the GIL); --workers N runs N
     processes on the same port to use N cores (see recsys/service/workers.py for what
-    differs: per-worker metrics ports, reloads reach one worker).
+    differs: per-worker metrics ports; a reload is passed on to every worker).
 
     Example:
 
@@ -102,7 +105,9 @@ def serve_command(
         raise click.ClickException(f"{failed} worker(s) failed; see the log above")
 
 
-def run_worker(settings: LinerSettings, grace: float, log_level: int) -> None:
+def run_worker(
+    settings: LinerSettings, grace: float, log_level: int, broadcast: ReloadBroadcast
+) -> None:
     """One worker of ``--workers N`` (a spawned process): serve until SIGTERM."""
     import sys
 
@@ -110,16 +115,23 @@ def run_worker(settings: LinerSettings, grace: float, log_level: int) -> None:
 
     start_logging(log_level)
     try:
-        run(settings, grace=grace)
+        run(settings, grace=grace, broadcast=broadcast)
     except LinerError as exc:
         click.echo(f"worker failed: {exc}", err=True)
         sys.exit(1)
 
 
 def run(
-    settings: LinerSettings, *, grace: float = 10.0, stop: threading.Event | None = None
+    settings: LinerSettings,
+    *,
+    grace: float = 10.0,
+    stop: threading.Event | None = None,
+    broadcast: ReloadBroadcast | None = None,
 ) -> None:
-    """Start the server, load artifacts, serve until ``stop`` is set or a signal arrives."""
+    """Start the server, load artifacts, serve until ``stop`` is set or a signal arrives.
+
+    ``broadcast`` (a worker of ``--workers N``) passes reloads to and from the other workers.
+    """
     import faiss
 
     from recsys.experiments import ExperimentRegistry
@@ -142,6 +154,7 @@ def run(
     state = ServingState(
         factory=lambda d: load_recommender(d, store, settings),
         experiments=live_experiments.reload if live_experiments is not None else None,
+        announce=broadcast.announce if broadcast is not None else None,
     )
     deps = ServiceDeps(
         state=state,
@@ -162,6 +175,8 @@ def run(
             previous[sig] = signal.signal(sig, lambda *_: stop.set())
     try:
         loaded = state.load(settings.artifacts)
+        if broadcast is not None:
+            broadcast.watch(state, stop)
         state.load_experiments()
         server.set_serving()
         click.echo(f"serving artifacts {loaded.artifact_dir} (version {loaded.version})")

@@ -98,6 +98,8 @@ class ServingState:
             ``lambda d: load_recommender(d, store, settings)``.
         verify: checks the manifest and returns a version id (:func:`verify_artifacts`).
         experiments: loads the running experiments; None serves everyone the defaults.
+        announce: called with the directory after an operator's reload
+            (:meth:`reload_requested`), e.g. to pass it to the other worker processes.
 
     Example:
         state = ServingState(factory=lambda d: load_recommender(d, store, settings))
@@ -110,8 +112,10 @@ class ServingState:
         factory: RecommenderFactory,
         verify: ManifestVerifier = verify_artifacts,
         experiments: Callable[[], Assigner] | None = None,
+        announce: Callable[[Path], None] | None = None,
     ) -> None:
         self._factory = factory
+        self._announce = announce
         self._verify = verify
         self._experiments_loader = experiments
         self._loaded: LoadedArtifacts | None = None
@@ -159,6 +163,17 @@ class ServingState:
             )
             self._loaded = loaded
         logger.info("serving artifacts %s (version %s)", artifact_dir, version)
+        return loaded
+
+    def reload_requested(self, artifact_dir: Path | None = None) -> LoadedArtifacts:
+        """An operator's reload: :meth:`load`, then announce the directory (see ``announce``).
+
+        Raises:
+            ArtifactError: as :meth:`load`; nothing is announced then.
+        """
+        loaded = self.load(artifact_dir)
+        if self._announce is not None:
+            self._announce(loaded.artifact_dir)
         return loaded
 
     def load_experiments(self) -> list[str]:

@@ -10,8 +10,10 @@ comes from many clients (or several channels).
 What differs from one process:
     * metrics: worker ``i`` serves them on ``metrics_port + i`` (port 0: each picks a free
       one and prints it), so every worker can be scraped.
-    * ``ReloadArtifacts`` reaches the worker its connection landed on; restart the service
-      (or send the call over one connection per worker) to reload all.
+    * ``ReloadArtifacts`` lands on one worker; after loading, it announces the directory on a
+      :class:`ReloadBroadcast` (shared memory from the parent) and every other worker's
+      watcher loads it within ``ReloadBroadcast.interval`` seconds. Each worker verifies the
+      directory itself, so a sibling that fails keeps serving its previous artifacts (logged).
     * the store is opened by every worker, so several processes write slate and feedback
       logs to it: use a store that takes concurrent writers.
 
@@ -27,14 +29,85 @@ import signal
 import socket
 import threading
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
 
 from recsys.errors import ConfigError
 from recsys.settings import LinerSettings
 
 logger = logging.getLogger(__name__)
 
-WorkerTarget = Callable[[LinerSettings, float, int], None]
-"""(settings for this worker, shutdown grace in seconds, log level) -> serve until SIGTERM."""
+PATH_BYTES = 4096
+
+
+class Reloadable(Protocol):
+    """What the watcher reloads (``recsys.service.ServingState``)."""
+
+    def load(self, artifact_dir: Path | None = None) -> Any:
+        """Verify and load ``artifact_dir``, then swap it in."""
+        ...
+
+
+class ReloadBroadcast:
+    """An artifact reload, passed from the worker that took the call to all the others.
+
+    Shared memory made by the parent: a generation counter and the directory's path. The
+    worker that reloaded calls :meth:`announce`; :meth:`watch` runs in every worker and loads
+    each newly announced directory once.
+
+    Args:
+        ctx: the multiprocessing context the workers are started with.
+        interval: seconds between the watchers' polls.
+    """
+
+    def __init__(self, ctx: Any, interval: float = 0.2) -> None:
+        self._lock = ctx.Lock()
+        self._generation = ctx.Value("q", 0, lock=False)
+        self._path = ctx.Array("c", PATH_BYTES, lock=False)
+        self.interval = interval
+        self._seen = 0
+
+    def announce(self, artifact_dir: Path) -> None:
+        """Tell the other workers to load ``artifact_dir`` (this worker already has)."""
+        raw = str(artifact_dir).encode()
+        if len(raw) >= PATH_BYTES:
+            logger.error("artifact path too long to broadcast; other workers keep serving")
+            return
+        with self._lock:
+            self._path.value = raw
+            self._generation.value += 1
+            self._seen = self._generation.value
+
+    def pending(self) -> Path | None:
+        """The newest announced directory this process has not taken yet, or None."""
+        with self._lock:
+            generation = self._generation.value
+            if generation == self._seen:
+                return None
+            self._seen = generation
+            return Path(self._path.value.decode())
+
+    def watch(self, state: Reloadable, stop: threading.Event) -> threading.Thread:
+        """Start a daemon thread that loads announced directories into ``state``."""
+
+        def loop() -> None:
+            while not stop.wait(self.interval):
+                path = self.pending()
+                if path is None:
+                    continue
+                try:
+                    state.load(path)
+                except Exception:
+                    logger.exception("reload of %s announced by another worker failed", path)
+
+        thread = threading.Thread(target=loop, name="reload-watch", daemon=True)
+        thread.start()
+        return thread
+
+
+WorkerTarget = Callable[[LinerSettings, float, int, ReloadBroadcast], None]
+"""(settings for this worker, shutdown grace in seconds, log level, the reload broadcast)
+-> serve until SIGTERM."""
 
 
 def reserve_port(host: str, port: int) -> tuple[socket.socket, int]:
@@ -92,10 +165,11 @@ def run_workers(
     sock, port = reserve_port(settings.host, settings.port)
     ctx = mp.get_context("spawn")
     level = logging.getLogger().getEffectiveLevel()
+    broadcast = ReloadBroadcast(ctx)
     procs = [
         ctx.Process(
             target=target,
-            args=(worker_settings(settings, port, i), grace, level),
+            args=(worker_settings(settings, port, i), grace, level, broadcast),
             name=f"liner-serve-{i}",
         )
         for i in range(workers)
@@ -134,4 +208,11 @@ def start_logging(level: int) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
 
-__all__ = ["WorkerTarget", "reserve_port", "run_workers", "start_logging", "worker_settings"]
+__all__ = [
+    "ReloadBroadcast",
+    "WorkerTarget",
+    "reserve_port",
+    "run_workers",
+    "start_logging",
+    "worker_settings",
+]

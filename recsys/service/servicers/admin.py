@@ -24,7 +24,7 @@ class AdminServicer(pba_grpc.AdminServiceServicer):
     ) -> pba.ReloadArtifactsResponse:
         raw = v.text("artifact_dir", request.artifact_dir, 4096)
         try:
-            loaded = self._deps.state.load(Path(raw) if raw else None)
+            loaded = self._deps.state.reload_requested(Path(raw) if raw else None)
         except Exception:
             self._deps.metrics.reloads.labels("failed").inc()
             raise

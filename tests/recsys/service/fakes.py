@@ -111,9 +111,9 @@ def artifact_dir(root: Path, name: str = "art") -> Path:
     return path
 
 
-def serve_fake_worker(settings: Any, grace: float, log_level: int) -> None:
-    """A ``run_workers`` target: a server over a FakeRecommender tagged with this process id,
-    serving until SIGTERM."""
+def serve_fake_worker(settings: Any, grace: float, log_level: int, broadcast: Any) -> None:
+    """A ``run_workers`` target: a server over a FakeRecommender tagged with this process id
+    and the name of the loaded artifact directory, serving until SIGTERM."""
     import os
     import signal
 
@@ -121,9 +121,13 @@ def serve_fake_worker(settings: Any, grace: float, log_level: int) -> None:
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    rec = FakeRecommender(tag=f"pid{os.getpid()}")
-    state = ServingState(factory=lambda _: rec, verify=lambda _: "fake")
+    state = ServingState(
+        factory=lambda d: FakeRecommender(tag=f"pid{os.getpid()}@{d.name or 'initial'}"),
+        verify=lambda d: d.name or "initial",
+        announce=broadcast.announce,
+    )
     state.load(Path())
+    broadcast.watch(state, stop)
     server = LinerServer(settings, ServiceDeps(state=state, store=None, metrics=ServiceMetrics()))
     server.start()
     server.set_serving()

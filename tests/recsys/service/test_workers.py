@@ -5,11 +5,17 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from pathlib import Path
 
 import grpc
 import pytest
 
-from recsys.api.v1 import recommendation_pb2, recommendation_pb2_grpc
+from recsys.api.v1 import (
+    admin_pb2,
+    admin_pb2_grpc,
+    recommendation_pb2,
+    recommendation_pb2_grpc,
+)
 from recsys.errors import ConfigError
 from recsys.service.workers import reserve_port, run_workers, worker_settings
 from recsys.settings import LinerSettings
@@ -35,8 +41,31 @@ def test_reserve_port_refuses_a_port_taken_without_reuseport() -> None:
         taken.close()
 
 
-def test_two_workers_serve_one_port_and_stop_cleanly() -> None:
-    settings = LinerSettings(host="127.0.0.1", port=0, metrics_port=None, max_workers=2)
+def _served_by(target: str, deadline: float) -> set[str]:
+    """Tags of the workers that answer fresh connections, until both have answered."""
+    served_by: set[str] = set()
+    i = 0
+    # Each new channel is a new connection; the kernel hashes it to one of the workers.
+    while len({tag.split("@")[0] for tag in served_by}) < 2 and time.monotonic() < deadline:
+        i += 1
+        with grpc.insecure_channel(target, options=[("test.channel", i)]) as channel:
+            stub = recommendation_pb2_grpc.RecommendationServiceStub(channel)
+            try:
+                reply = stub.Recommend(
+                    recommendation_pb2.RecommendRequest(listener_id="u1", k=1),
+                    timeout=10,
+                    wait_for_ready=True,
+                )
+            except grpc.RpcError:
+                continue
+            served_by.add(reply.items[0].reasons[0].split(":")[0])
+    return served_by
+
+
+def test_two_workers_serve_one_port_reload_together_and_stop_cleanly(tmp_path: Path) -> None:
+    settings = LinerSettings(
+        host="127.0.0.1", port=0, metrics_port=None, max_workers=2, admin_tokens=["adm"]
+    )
     stop, ports, failed = threading.Event(), [], []
     thread = threading.Thread(
         target=lambda: failed.append(
@@ -49,23 +78,22 @@ def test_two_workers_serve_one_port_and_stop_cleanly() -> None:
         while not ports and time.monotonic() < deadline:
             time.sleep(0.05)
         target = f"127.0.0.1:{ports[0]}"
-        served_by: set[str] = set()
-        i = 0
-        # Each new channel is a new connection; the kernel hashes it to one of the workers.
-        while len(served_by) < 2 and time.monotonic() < deadline:
-            i += 1
-            with grpc.insecure_channel(target, options=[("test.channel", i)]) as channel:
-                stub = recommendation_pb2_grpc.RecommendationServiceStub(channel)
-                try:
-                    reply = stub.Recommend(
-                        recommendation_pb2.RecommendRequest(listener_id="u1", k=1),
-                        timeout=10,
-                        wait_for_ready=True,
-                    )
-                except grpc.RpcError:
-                    continue
-                served_by.add(reply.items[0].reasons[0].split(":")[0])
+        served_by = _served_by(target, deadline)
         assert len(served_by) == 2, served_by
+        assert all(tag.endswith("@initial") for tag in served_by)
+        # One reload call lands on one worker; the other takes it from the broadcast.
+        with grpc.insecure_channel(target) as channel:
+            admin_pb2_grpc.AdminServiceStub(channel).ReloadArtifacts(
+                admin_pb2.ReloadArtifactsRequest(artifact_dir=str(tmp_path / "v2")),
+                metadata=(("authorization", "Bearer adm"),),
+                timeout=10,
+            )
+        while time.monotonic() < deadline:
+            served_by = _served_by(target, deadline)
+            if all(tag.endswith("@v2") for tag in served_by):
+                break
+            time.sleep(0.1)
+        assert len(served_by) == 2 and all(tag.endswith("@v2") for tag in served_by), served_by
     finally:
         stop.set()
         thread.join(60)
