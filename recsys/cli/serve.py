@@ -141,7 +141,8 @@ def run(
     from recsys.store import open_store
 
     # One thread per search: gRPC's worker threads are the parallelism, and FAISS's own
-    # OpenMP pool under contention turns a sub-millisecond search into ~10 ms.
+    # OpenMP pool under contention turns a sub-millisecond search into ~10 ms (its idle
+    # threads also spin). OpenMP's thread count is per thread, so every RPC thread sets it.
     faiss.omp_set_num_threads(1)
     store = open_store(settings.db)
     metrics = ServiceMetrics()
@@ -163,7 +164,7 @@ def run(
         metering=integrity_metering,
         conversation=LiveAgent(state),
     )
-    server = LinerServer(settings, deps)
+    server = LinerServer(settings, deps, thread_initializer=lambda: faiss.omp_set_num_threads(1))
     bound = server.start()
     click.echo(f"listening on {settings.host}:{bound}", nl=True)
     if server.metrics_port is not None:

@@ -12,6 +12,7 @@ Example:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent import futures
 from typing import Any
 
@@ -108,9 +109,17 @@ class LinerServer:
     Args:
         settings: bind address, limits, tokens, TLS, metrics port.
         deps: what the servicers use.
+        thread_initializer: run once in each RPC thread as it starts (per-thread native
+            settings, e.g. FAISS's OpenMP thread count, which is per thread).
     """
 
-    def __init__(self, settings: LinerSettings, deps: ServiceDeps) -> None:
+    def __init__(
+        self,
+        settings: LinerSettings,
+        deps: ServiceDeps,
+        *,
+        thread_initializer: Callable[[], None] | None = None,
+    ) -> None:
         self.settings = settings
         self.deps = deps
         self.port = 0
@@ -124,7 +133,9 @@ class LinerServer:
         limiter = ConcurrencyLimiter(expensive_caps(settings.max_workers))
         self._server = grpc.server(
             futures.ThreadPoolExecutor(
-                max_workers=settings.max_workers, thread_name_prefix="liner-rpc"
+                max_workers=settings.max_workers,
+                thread_name_prefix="liner-rpc",
+                initializer=thread_initializer,
             ),
             interceptors=[CallInterceptor(deps.metrics, limiter), AuthInterceptor(authorizer)],
             maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
