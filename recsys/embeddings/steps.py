@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ from recsys.embeddings.audio import (
     load_audio_encoder,
 )
 from recsys.embeddings.collaborative import fit_als, interaction_strengths
+from recsys.embeddings.config import AlsConfig, EmbeddingConfig, FusionConfig
 from recsys.embeddings.fusion import (
     PcaReducer,
     collab_scale,
@@ -29,7 +31,7 @@ from recsys.embeddings.fusion import (
     fuse_tracks,
     normalise_rows,
 )
-from recsys.embeddings.projection import fit_projection
+from recsys.embeddings.projection import Projection, fit_projection
 from recsys.embeddings.text import (
     VectorCache,
     embed_with_cache,
@@ -172,23 +174,41 @@ def collab_inputs(ctx: BuildContext) -> Any:
     }
 
 
-def collab_run(ctx: BuildContext) -> dict[str, Any]:
-    events = ctx.events
+def track_als(
+    events: Any, track_ids: np.ndarray, config: AlsConfig, *, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """ALS on ``events`` laid out by catalog row.
+
+    Returns:
+        ``(item factors per row (zeros without plays), listeners per row, user ids,
+        user factors)``.
+    """
     if not events.empty:
-        events = events[events["track_id"].astype(str).isin(set(ctx.track_ids.tolist()))]
-    users, user_f, items, item_f = fit_als(events, ctx.config.als, seed=ctx.settings.seed)
-    row_of = {t: i for i, t in enumerate(ctx.track_ids.tolist())}
-    collab = np.zeros((len(ctx.track_ids), ctx.config.als.factors), dtype=np.float32)
+        events = events[events["track_id"].astype(str).isin(set(track_ids.tolist()))]
+    users, user_f, items, item_f = fit_als(events, config, seed=seed)
+    row_of = {t: i for i, t in enumerate(track_ids.tolist())}
+    collab = np.zeros((len(track_ids), config.factors), dtype=np.float32)
     collab[[row_of[str(t)] for t in items]] = item_f
     pairs = interaction_strengths(events)
-    counts = np.zeros(len(ctx.track_ids), dtype=np.int64)
+    counts = np.zeros(len(track_ids), dtype=np.int64)
     per_track = pairs.groupby("track_id")["listener_id"].nunique()
     counts[[row_of[str(t)] for t in per_track.index]] = per_track.to_numpy()
+    return collab, counts, users, user_f
+
+
+def collab_run(ctx: BuildContext) -> dict[str, Any]:
+    collab, counts, users, user_f = track_als(
+        ctx.events, ctx.track_ids, ctx.config.als, seed=ctx.settings.seed
+    )
     ctx.save_npy("vectors/collab_als.npy", collab)
     ctx.save_npy("catalog/listener_counts.npy", counts)
     ctx.save_npy("models/als_user_ids.npy", users)
     ctx.save_npy("models/als_user_factors.npy", user_f)
-    return {"listeners": len(users), "tracks_with_plays": len(items), "pairs": len(pairs)}
+    return {
+        "listeners": len(users),
+        "tracks_with_plays": int(np.any(collab, axis=1).sum()),
+        "pairs": int(counts.sum()),
+    }
 
 
 # -- projection ----------------------------------------------------------------------------
@@ -209,40 +229,78 @@ def content_matrix(text_reduced: np.ndarray, audio: np.ndarray) -> np.ndarray:
     return np.concatenate([normalise_rows(text_reduced), normalise_rows(audio)], axis=1)
 
 
-def projection_run(ctx: BuildContext) -> dict[str, Any]:
-    text = ctx.load_npy("vectors/text.npy")
-    audio = ctx.load_npy("vectors/audio.npy")
-    als = ctx.load_npy("vectors/collab_als.npy")
-    mask = ctx.load_npy(MASK)
-    warm = (ctx.load_npy("catalog/listener_counts.npy") >= ctx.config.als.min_plays) & np.any(
-        als, axis=1
-    )
-    text_pca = PcaReducer.fit(text[mask], ctx.config.fusion.text_dim)
-    text_pca.save(ctx.path("models/text_pca.npz"))
-    content = content_matrix(text_pca.transform(text), audio)
+@dataclass(frozen=True, kw_only=True, eq=False)
+class CollabSpace:
+    """Every track in the collaborative space: ALS factors for warm tracks, the content
+    projection's prediction for cold ones (``source``: 0 none, 1 ALS, 2 projected)."""
+
+    raw: np.ndarray
+    source: np.ndarray
+    projection: Projection | None
+    fit_on: int
+
+
+def collab_space(
+    als: np.ndarray,
+    counts: np.ndarray,
+    content: np.ndarray,
+    mask: np.ndarray,
+    config: EmbeddingConfig,
+    *,
+    seed: int,
+) -> CollabSpace:
+    """Warm tracks (enough listeners, non-zero factors) keep their ALS factors; the
+    projection is fitted on warm tracks allowed for training (``mask``) and predicts the rest."""
+    warm = (counts >= config.als.min_plays) & np.any(als, axis=1)
     fit_rows = warm & mask
     raw = np.where(warm[:, None], als, 0.0).astype(np.float32)
     source = np.where(warm, 1, 0).astype(np.uint8)
-    method = None
+    proj = None
     if fit_rows.sum() >= 2:
-        proj = fit_projection(
-            content[fit_rows], als[fit_rows], ctx.config.projection, seed=ctx.settings.seed
-        )
-        proj.save(ctx.path("models/projection.npz"))
-        method = type(proj).__name__
+        proj = fit_projection(content[fit_rows], als[fit_rows], config.projection, seed=seed)
         cold = ~warm & np.any(content, axis=1)
         raw[cold] = proj.predict(content[cold])
         source[cold] = 2
     else:
         logger.warning("too few consented warm tracks (%d) to fit the projection", fit_rows.sum())
-    ctx.save_npy("vectors/collab_raw.npy", raw)
-    ctx.save_npy("vectors/collab.npy", normalise_rows(raw))
-    ctx.save_npy("catalog/collab_source.npy", source)
+    return CollabSpace(raw=raw, source=source, projection=proj, fit_on=int(fit_rows.sum()))
+
+
+def fused_tracks(
+    text_reduced: np.ndarray, audio: np.ndarray, raw: np.ndarray, config: FusionConfig
+) -> tuple[np.ndarray, float]:
+    """The fused track vectors and the collaborative scale they were made with."""
+    weights = {"text": config.text_weight, "audio": config.audio_weight}
+    weights["collab"] = config.collab_weight
+    scale = collab_scale(raw)
+    parts = {"text": normalise_rows(text_reduced), "audio": audio}
+    return fuse_tracks(parts, raw, weights, scale=scale), scale
+
+
+def projection_run(ctx: BuildContext) -> dict[str, Any]:
+    text = ctx.load_npy("vectors/text.npy")
+    audio = ctx.load_npy("vectors/audio.npy")
+    mask = ctx.load_npy(MASK)
+    text_pca = PcaReducer.fit(text[mask], ctx.config.fusion.text_dim)
+    text_pca.save(ctx.path("models/text_pca.npz"))
+    space = collab_space(
+        ctx.load_npy("vectors/collab_als.npy"),
+        ctx.load_npy("catalog/listener_counts.npy"),
+        content_matrix(text_pca.transform(text), audio),
+        mask,
+        ctx.config,
+        seed=ctx.settings.seed,
+    )
+    if space.projection is not None:
+        space.projection.save(ctx.path("models/projection.npz"))
+    ctx.save_npy("vectors/collab_raw.npy", space.raw)
+    ctx.save_npy("vectors/collab.npy", normalise_rows(space.raw))
+    ctx.save_npy("catalog/collab_source.npy", space.source)
     return {
-        "fit_on": int(fit_rows.sum()),
-        "warm": int(warm.sum()),
-        "projected": int((source == 2).sum()),
-        "method": method,
+        "fit_on": space.fit_on,
+        "warm": int((space.source == 1).sum()),
+        "projected": int((space.source == 2).sum()),
+        "method": type(space.projection).__name__ if space.projection is not None else None,
     }
 
 
@@ -266,9 +324,7 @@ def fusion_run(ctx: BuildContext) -> dict[str, Any]:
         )
     )
     audio = ctx.load_npy("vectors/audio.npy")
-    raw = ctx.load_npy("vectors/collab_raw.npy")
-    scale = collab_scale(raw)
-    fused = fuse_tracks({"text": text_r, "audio": audio}, raw, weights, scale=scale)
+    fused, scale = fused_tracks(text_r, audio, ctx.load_npy("vectors/collab_raw.npy"), cfg)
     ctx.save_npy("vectors/fused.npy", fused)
     users = ctx.load_npy("models/als_user_ids.npy")
     user_f = ctx.load_npy("models/als_user_factors.npy")

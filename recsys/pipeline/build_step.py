@@ -2,8 +2,12 @@
 
 It runs after the ``indexes`` step, reading the spaces and indexes that the build just wrote,
 and trains with the time-based split of :func:`recsys.pipeline.training.train_from_events`.
-Only events on tracks whose rights holders grant ``ai_training`` are used (the build's
-training mask). With too few events it writes no model and serving uses the linear fallback.
+Each period's features come from spaces rebuilt from the events before its cut-off
+(:func:`spaces_as_of`: ALS, the cold-start projection, the fused vectors and their index),
+so the label period never reaches a feature; text and audio vectors do not depend on events
+and are reused. Only events on tracks whose rights holders grant ``ai_training`` are used (the
+build's training mask). With too few events it writes no model and serving uses the linear
+fallback.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
 from recsys.index import FaissIndex
 from recsys.pipeline.candidates import default_sources
@@ -23,7 +28,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-STEP_VERSION = "reranker-1"
+STEP_VERSION = "reranker-2"
 SPACE_FILES = tuple(f"vectors/{s}.npy" for s in ("fused", "text", "audio", "collab"))
 INDEX_FILES = ("indexes/fused.npz", "indexes/text.npz")
 
@@ -38,6 +43,27 @@ class BuiltSpaces:
 
     def query_vector(self, text: str) -> np.ndarray:
         return np.zeros(self.vectors["text"].shape[1], np.float32)
+
+
+def spaces_as_of(ctx: BuildContext, base: BuiltSpaces, before: pd.DataFrame) -> BuiltSpaces:
+    """``base`` with its collaborative and fused spaces (and fused index) refitted on
+    ``before``, the events before a training cut-off, the way the build made them."""
+    from recsys.embeddings.fusion import PcaReducer, normalise_rows
+    from recsys.embeddings.steps import collab_space, content_matrix, fused_tracks, track_als
+
+    cfg = ctx.config
+    als, counts, _, _ = track_als(before, ctx.track_ids, cfg.als, seed=ctx.settings.seed)
+    text_r = PcaReducer.load(ctx.work_dir / "models/text_pca.npz").transform(base.vectors["text"])
+    audio = base.vectors["audio"]
+    space = collab_space(
+        als, counts, content_matrix(text_r, audio), ctx.training_mask, cfg, seed=ctx.settings.seed
+    )
+    fused, _ = fused_tracks(text_r, audio, space.raw, cfg.fusion)
+    return BuiltSpaces(
+        track_ids=base.track_ids,
+        vectors={**base.vectors, "collab": normalise_rows(space.raw), "fused": fused},
+        indexes={**base.indexes, "fused": FaissIndex.build(fused, base.track_ids, cfg.index)},
+    )
 
 
 def reranker_inputs(ctx: BuildContext) -> Any:
@@ -75,7 +101,8 @@ def reranker_run(ctx: BuildContext) -> dict[str, Any]:
         tracks={t.track_id: t for t in ctx.tracks},
         artists=list(ctx.store.iter_artists()),
         listeners={u.listener_id: u for u in ctx.store.iter_listeners()},
-        sources_for=lambda catalog: default_sources(spaces, catalog),
+        sources_for=lambda catalog, period: default_sources(period, catalog),
+        spaces_as_of=lambda before: spaces_as_of(ctx, spaces, before),
         seed=ctx.settings.seed,
     )
     if model is None:

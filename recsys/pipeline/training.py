@@ -2,7 +2,9 @@
 
 For a cut-off ``t``, a listener's history is everything strictly before ``t`` and the labels
 are what they played in ``[t, t_end)``. The catalog snapshot used for the features is built
-from events before ``t`` only, so no training feature sees the label period.
+from events before ``t`` only, and so are the embedding spaces when ``spaces_as_of`` is given
+(the build passes collaborative and fused spaces refitted on those events), so no training
+feature sees the label period.
 """
 
 from __future__ import annotations
@@ -116,7 +118,8 @@ def train_from_events(
     tracks: Mapping[str, Track],
     artists: Sequence[Artist],
     listeners: Mapping[str, Listener],
-    sources_for: Callable[[CatalogSnapshot], Sequence[CandidateSource]],
+    sources_for: Callable[[CatalogSnapshot, SpacesView], Sequence[CandidateSource]],
+    spaces_as_of: Callable[[pd.DataFrame], SpacesView] | None = None,
     train_cutoff: dt.datetime | None = None,
     valid_cutoff: dt.datetime | None = None,
     model_id: str = "default",
@@ -128,6 +131,10 @@ def train_from_events(
     valid_cutoff)``; validation queries: history before ``valid_cutoff``, labels after it.
     Default cut-offs are the 70% and 85% quantiles of event times. Returns None when the
     log is too small to form both periods.
+
+    ``spaces_as_of(events before a cut-off)`` gives the spaces each period's features are
+    computed in; without it ``spaces`` (fitted on everything) is used for both, which lets
+    the label period leak into the similarity features.
     """
     from recsys.pipeline.loader import play_counts
 
@@ -150,9 +157,10 @@ def train_from_events(
             recent_plays=recent,
             as_of=start.to_pydatetime(),
         )
-        sources = sources_for(catalog)
+        period_spaces = spaces_as_of(before) if spaces_as_of is not None else spaces
+        sources = sources_for(catalog, period_spaces)
         builder = ExampleBuilder(
-            sources, FeatureBuilder(spaces, catalog, tuple(s.name for s in sources))
+            sources, FeatureBuilder(period_spaces, catalog, tuple(s.name for s in sources))
         )
         window = events[positive & (times >= start) & ((times < end) if end is not None else True)]
         history = events_by_listener(before)
@@ -167,7 +175,7 @@ def train_from_events(
                 listener=listeners.get(str(listener_id)),
                 events=hist,
                 catalog=catalog,
-                spaces=spaces,
+                spaces=period_spaces,
             )
             groups.append(builder.group(ctx, catalog.rows(rows.astype(str)), rng))
         data.append(stack_groups(groups, builder.features.names))

@@ -201,3 +201,63 @@ def test_default_steps_put_embeddings_first_and_include_plugins() -> None:
     names = [s.name for s in default_steps()]
     assert tuple(names[:7]) == EMBEDDING_STEPS
     assert {"reranker", "integrity"} <= set(names[7:])
+
+
+def test_reranker_training_spaces_are_refitted_before_the_cutoff(tmp_path: Path) -> None:
+    """Tracks first played after a cut-off have no collaborative signal in the spaces the
+    reranker's training features for that cut-off are computed in (no label leakage)."""
+    from recsys.build import BuildStep
+    from recsys.embeddings.steps import track_als
+    from recsys.pipeline.build_step import BuiltSpaces, spaces_as_of
+
+    store = SqliteStore(str(tmp_path / "liner.db"))
+    tracks = [_track(i) for i in range(48)]
+    late = [t.track_id for t in tracks if int(t.track_id[1:]) >= 40]
+    events = [
+        FeedbackEvent(
+            event_id=f"e{u}-{t.track_id}",
+            listener_id=f"u{u:02d}",
+            track_id=t.track_id,
+            at=T0 if t.track_id not in late else datetime(2024, 3, 1, tzinfo=UTC),
+        )
+        for u in range(24)
+        for t in tracks
+        if int(t.track_id[1:]) % 4 == u % 4
+    ]
+    store.ingest(
+        IngestBatch(
+            artists=[
+                Artist(artist_id=f"a{g}", name=f"Artist {g}", rights_holder_id=f"rh{g}")
+                for g in range(4)
+            ],
+            tracks=tracks,
+            listeners=[Listener(listener_id=f"u{u:02d}") for u in range(24)],
+            events=events,
+            consent=[_consent(f"rh{g}", 1) for g in range(4)],
+        )
+    )
+    seen: dict[str, np.ndarray] = {}
+
+    def probe(ctx: Any) -> dict[str, Any]:
+        base = BuiltSpaces(
+            track_ids=[str(t) for t in ctx.track_ids],
+            vectors={s: ctx.load_npy(f"vectors/{s}.npy") for s in ("text", "audio", "collab")},
+        )
+        before = ctx.events[ctx.events["at"] < datetime(2024, 2, 1, tzinfo=UTC)]
+        early = spaces_as_of(ctx, base, before)
+        rows = [base.track_ids.index(t) for t in late]
+        seen["full_als"] = ctx.load_npy("vectors/collab_als.npy")[rows]
+        seen["early_als"] = track_als(before, ctx.track_ids, ctx.config.als, seed=0)[0][rows]
+        seen["full"], seen["early"] = base.vectors["collab"][rows], early.vectors["collab"][rows]
+        assert set(early.indexes) == {"fused"} and len(early.vectors["fused"]) == 48
+        return {}
+
+    steps = [s for s in BUILD_STEPS if s.name in EMBEDDING_STEPS]
+    _build(
+        store,
+        tmp_path / "art",
+        steps=[*steps, BuildStep(name="probe", run=probe, inputs=lambda _: 1)],
+    )
+    assert np.any(seen["full_als"], axis=1).all()  # played (late): warm in the served spaces
+    assert not np.any(seen["early_als"])  # before the cut-off they had no plays at all
+    assert not np.allclose(seen["full"], seen["early"])  # so their training vectors differ

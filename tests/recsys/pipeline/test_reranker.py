@@ -91,7 +91,7 @@ def test_training_from_events_serves_with_the_trained_model(tmp_path: Path) -> N
         tracks=world.store.tracks,
         artists=list(world.store.iter_artists()),
         listeners=world.store.listeners,
-        sources_for=lambda cat: default_sources(world.spaces, cat),
+        sources_for=lambda cat, spaces: default_sources(spaces, cat),
         train_cutoff=T0 + dt.timedelta(days=14),
         valid_cutoff=T0 + dt.timedelta(days=18),
     )
