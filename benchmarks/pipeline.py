@@ -106,7 +106,8 @@ class SyntheticStore:
 
 
 class ArraySpaces:
-    """Spaces over synthetic clustered vectors, indexes built with the production config."""
+    """Spaces over synthetic embedding-like vectors (the retrieval benchmark's model: Zipf-sized
+    clusters spread along a low-rank subspace), indexes built with the production config."""
 
     def __init__(
         self, n: int, rng: np.random.Generator, config: FaissIndexConfig | None = None
@@ -114,12 +115,12 @@ class ArraySpaces:
         from recsys.index import FaissIndex
 
         self.track_ids = [f"t{i}" for i in range(n)]
-        centers = rng.normal(size=(256, 64)).astype(np.float32)
-        cluster = rng.integers(0, 256, n)
-        self.vectors: dict[str, np.ndarray] = {}
-        for name, dim in (("fused", 64), ("text", 32), ("audio", 16), ("collab", 32)):
-            x = centers[cluster, :dim] + 0.5 * rng.normal(size=(n, dim)).astype(np.float32)
-            self.vectors[name] = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+        from benchmarks.retrieval import make_vectors
+
+        dims = (("fused", 64), ("text", 32), ("audio", 16), ("collab", 32))
+        self.vectors: dict[str, np.ndarray] = {
+            name: make_vectors(n, dim, seed=int(rng.integers(1 << 30))) for name, dim in dims
+        }
         t = time.perf_counter()
         self.indexes: dict[str, Any] = {
             name: FaissIndex.build(self.vectors[name], self.track_ids, config)

@@ -30,9 +30,10 @@ class FaissIndexConfig(BaseModel):
     and 2.41× voyager at recall 0.959 (all at ef 256). SQ8 codes with float re-scoring
     (``hnsw_storage="sq8"``) measured 0.93-1.25× hnswlib (before the changes above) for 784
     bytes per vector: an option, not the default. Harder low-dimensional sets
-    (``tests/recsys/test_index.py``) need ef ≈ 100, so the served ``ef_search=128`` keeps a
-    margin there; the 1M benchmark set needs 256 (0.92 at 128): raise it for recall, lower it
-    for speed.
+    (``tests/recsys/test_index.py``) need ef ≈ 100 and the 1M benchmark set 256 (0.92 at 128),
+    so the served ``ef_search`` is 256: recall@10 ≥ 0.95 at both scales. The pipeline's
+    candidate searches ask for k = 150-300 anyway (ef is raised to k). Lower it for speed on
+    small catalogs.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -54,7 +55,7 @@ class FaissIndexConfig(BaseModel):
     """With ``sq8``: the ``k × refine_k_factor`` best by code are re-scored exactly."""
     ef_construction: int = 100
     """HNSW build-time beam width: higher builds slower and recalls slightly better."""
-    ef_search: int = 128
+    ef_search: int = 256
     """HNSW search-time beam width (raised to ``k`` when ``k`` is larger)."""
     nprobe: int = 32
     """Inverted lists visited per query for IVF factories."""
