@@ -237,21 +237,20 @@ class FaissIndex:
         """The row of ``track_id``, or None when it is not indexed."""
         return self._row_of.get(track_id)
 
-    def _params(self, k: int, selector: Any) -> Any:
+    def _params(self, k: int, selector: Any, ef: int | None = None) -> Any:
+        ef = self.config.ef_search if ef is None else ef
         if self._kind == "hnsw":
             # FAISS's unbounded-queue walk (the classic HNSW search, as in hnswlib) measured
             # 1.1-1.2x faster than its default bounded MinimaxHeap walk at equal recall, but it
             # ignores selectors: exclusions take the bounded walk.
             return _faiss.SearchParametersHNSW(
                 sel=selector,
-                efSearch=max(self.config.ef_search, k),
+                efSearch=max(ef, k),
                 bounded_queue=selector is not None,
             )
         if self._kind == "refined-hnsw":
             kf = float(self.config.refine_k_factor)
-            base = _faiss.SearchParametersHNSW(
-                sel=selector, efSearch=max(self.config.ef_search, int(k * kf))
-            )
+            base = _faiss.SearchParametersHNSW(sel=selector, efSearch=max(ef, int(k * kf)))
             return _faiss.IndexRefineSearchParameters(k_factor=kf, base_index_params=base)
         if self._kind == "ivf":
             return _faiss.SearchParametersIVF(sel=selector, nprobe=self.config.nprobe)
@@ -260,7 +259,7 @@ class FaissIndex:
         return None
 
     def _raw_search(
-        self, q: np.ndarray, k: int, excluded: np.ndarray
+        self, q: np.ndarray, k: int, excluded: np.ndarray, ef: int | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         if self._kind == "other":
             # Wrapped indexes (pre-transforms, refinement) do not all take selectors: oversample
@@ -271,7 +270,7 @@ class FaissIndex:
         # Locals keep the SWIG selector objects alive for the duration of the search.
         batch = faiss.IDSelectorBatch(excluded) if len(excluded) else None
         selector = faiss.IDSelectorNot(batch) if batch is not None else None
-        params = self._params(k, selector)
+        params = self._params(k, selector, ef)
         scores, rows = self._index.search(q, k, params=params)
         return scores, rows
 
@@ -285,7 +284,12 @@ class FaissIndex:
             return self._exact
 
     def search_rows(
-        self, queries: np.ndarray, k: int, *, exclude_rows: np.ndarray | None = None
+        self,
+        queries: np.ndarray,
+        k: int,
+        *,
+        exclude_rows: np.ndarray | None = None,
+        ef: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` rows by inner product for each query.
 
@@ -293,6 +297,8 @@ class FaissIndex:
             queries: ``q × dim`` (or one ``dim`` vector).
             k: results per query.
             exclude_rows: rows that must never be returned.
+            ef: HNSW beam width for this call (default ``config.ef_search``; raised to ``k``
+                when smaller); ignored by other index kinds.
 
         Returns:
             ``(scores, rows)``, both ``q × k``: float32 scores, best first, and int64 catalog
@@ -307,13 +313,13 @@ class FaissIndex:
         excluded = excluded[(excluded >= 0) & (excluded < n)]
         if self._to_stored is not None:
             excluded = np.sort(self._to_stored[excluded])
-        scores, rows = self._search_stored(q, k, excluded)
+        scores, rows = self._search_stored(q, k, excluded, ef)
         if self._to_catalog is not None:
             rows = self._to_catalog[rows]
         return scores, rows
 
     def _search_stored(
-        self, q: np.ndarray, k: int, excluded: np.ndarray
+        self, q: np.ndarray, k: int, excluded: np.ndarray, ef: int | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`search_rows` in stored-row numbering (``excluded`` sorted, in range)."""
         n = len(self)
@@ -323,7 +329,7 @@ class FaissIndex:
         want = min(k, eligible)
         if want <= 0 or len(q) == 0:
             return out_scores, out_rows
-        scores, rows = self._raw_search(q, k, excluded)
+        scores, rows = self._raw_search(q, k, excluded, ef)
         bad = rows < 0
         if len(excluded):
             bad |= np.isin(rows, excluded)

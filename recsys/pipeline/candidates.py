@@ -99,7 +99,15 @@ class PersonalSource:
 
 @dataclass
 class ItemToItemSource:
-    """Neighbours of the seed tracks, or of the most recent plays when there is no seed."""
+    """Neighbours of the seed tracks, or of the most recent plays when there is no seed.
+
+    Each seed's search runs with a beam of exactly the quota (``ef = k``) rather than the
+    index's default, which is sized for recall of a listener's top 10: the seeds are catalog
+    tracks, their neighbourhoods overlap, and the quota is cut from their union. At 1M tracks
+    (the pipeline benchmark's vectors) this keeps 0.84 of each seed's exact top-150 (0.90 at
+    ef 256) for 0.65× the search time; the whole pipeline ran 0.89× as long (candidate stage
+    0.79×, interleaved in one process) and 99 of 100 slates came out identical.
+    """
 
     spaces: SpacesView
     fallback_seeds: int = 3
@@ -112,7 +120,7 @@ class ItemToItemSource:
         if len(seeds) == 0 or quota <= 0 or index is None:
             return _top_k(self.name, np.empty(0, np.int64), np.empty(0, np.float32), 0)
         queries = self.spaces.vectors["fused"][seeds].astype(np.float32)
-        scores, rows = index.search_rows(queries, quota)
+        scores, rows = index.search_rows(queries, quota, ef=quota)
         flat_rows, flat_scores = rows.ravel(), scores.ravel()
         keep = flat_rows >= 0
         flat_rows, flat_scores = flat_rows[keep], flat_scores[keep]

@@ -24,9 +24,10 @@ class AnnIndex(Protocol):
     """What the pipeline needs from a FAISS index (``recsys.index.FaissIndex``)."""
 
     def search_rows(
-        self, queries: np.ndarray, k: int, *, exclude_rows: Any = None
+        self, queries: np.ndarray, k: int, *, exclude_rows: Any = None, ef: int | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Scores and rows (``-1`` padded) of the ``k`` nearest rows per query."""
+        """Scores and rows (``-1`` padded) of the ``k`` nearest rows per query; ``ef`` is the
+        search effort (HNSW beam width, None for the index's default)."""
         ...
 
 

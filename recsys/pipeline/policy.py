@@ -197,23 +197,27 @@ class ReasonWriter:
         """One tuple of reasons per pick; never empty."""
         fused = self.spaces.vectors.get("fused")
         out: list[tuple[str, ...]] = []
+        picked = cands.rows[slate.picks]
         hist = ctx.history_rows[:50]
+        text_ranks = cands.ranks.get("text_query") if ctx.query_vec is not None else None
+        # Per pick, the closest seed and the closest recent play, in one product each.
+        closest_seed = closest_play = None
+        if fused is not None and len(picked):
+            if len(ctx.seed_rows):
+                closest_seed = ctx.seed_rows[np.argmax(fused[ctx.seed_rows] @ fused[picked].T, 0)]
+            if len(hist):
+                closest_play = hist[np.argmax(fused[hist] @ fused[picked].T, axis=0)]
         for pos, j in enumerate(slate.picks.tolist()):
             row = int(cands.rows[j])
             reasons: list[str] = []
-            if ctx.query_vec is not None and (
-                cands.ranks.get("text_query", np.full(len(cands), MISSING_RANK))[j] < MISSING_RANK
-            ):
+            if text_ranks is not None and text_ranks[j] < MISSING_RANK:
                 reasons.append(f"matches '{ctx.request.query.strip()}'")
-            if len(ctx.seed_rows) and fused is not None:
-                best = int(ctx.seed_rows[int(np.argmax(fused[ctx.seed_rows] @ fused[row]))])
-                if best != row:
-                    reasons.append(f"similar to {self.title_of(best)}")
+            if closest_seed is not None and int(closest_seed[pos]) != row:
+                reasons.append(f"similar to {self.title_of(int(closest_seed[pos]))}")
             if slate.emerging[pos]:
                 reasons.append("new human artist near your taste")
-            if len(hist) and fused is not None:
-                best = int(hist[int(np.argmax(fused[hist] @ fused[row]))])
-                reasons.append(f"because you played {self.title_of(best)}")
+            if closest_play is not None:
+                reasons.append(f"because you played {self.title_of(int(closest_play[pos]))}")
             if not reasons:
                 reasons.append("popular on Liner Notes right now")
             if self.catalog.is_human[row] and not slate.emerging[pos]:

@@ -48,6 +48,20 @@ def test_served_hnsw_recall_at_10_is_at_least_095(storage: str, kind: str) -> No
     assert recall >= 0.95
 
 
+def test_per_call_ef_sets_the_search_effort() -> None:
+    x = clustered(6000, 32, seed=1)
+    q = clustered(200, 32, seed=2)
+    index = FaissIndex.build(x, ids_of(len(x)), FaissIndexConfig(exact_below=1000))
+    truth = exact_topk(x, q, 10, np.array([], dtype=np.int64))
+
+    def recall(ef: int | None) -> float:
+        _, rows = index.search_rows(q, 10, ef=ef)
+        return float(np.mean([len(set(r) & set(t)) / 10 for r, t in zip(rows, truth, strict=True)]))
+
+    # A beam of k (ef is never below k) recalls less than the default beam; a wider one, more.
+    assert recall(1) == recall(10) < recall(None) <= recall(512)
+
+
 def test_small_catalog_uses_exact_search() -> None:
     x = clustered(500, 16, seed=3)
     index = FaissIndex.build(x, ids_of(500))

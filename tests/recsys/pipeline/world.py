@@ -145,7 +145,7 @@ class BruteIndex:
         self.vectors = vectors
 
     def search_rows(
-        self, queries: np.ndarray, k: int, *, exclude_rows: Any = None
+        self, queries: np.ndarray, k: int, *, exclude_rows: Any = None, ef: int | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         q = np.atleast_2d(queries)
         s = q @ self.vectors.T

@@ -138,8 +138,12 @@ def test_deadline_exceeded_mid_request_stops_work(
 ) -> None:
     rec = FakeRecommender(gate=gate)
     running = start_server(rec)
-    with running.client(retries=0) as client:
-        assert code_of(lambda: client.recommend("u1", timeout=0.3)) is S.DEADLINE_EXCEEDED
+    with running.client(retries=0) as client, ThreadPoolExecutor(1) as pool:
+        call = pool.submit(code_of, lambda: client.recommend("u1", timeout=1.0))
+        # The deadline passes while the pipeline is working (not while the call waits for a
+        # thread, which a loaded machine could otherwise make it do).
+        wait_until(lambda: len(rec.calls) == 1)
+        assert call.result() is S.DEADLINE_EXCEEDED
     gate.set()
     metrics = running.server.deps.metrics
     wait_until(lambda: rec.finished == 1)
