@@ -120,7 +120,9 @@ class ServingState:
         self._experiments_loader = experiments
         self._loaded: LoadedArtifacts | None = None
         self._assigner: Assigner | None = None
-        self._reload_lock = threading.Lock()
+        # Held across load + announce, and by a follower across take + load, so every worker
+        # ends on the directory announced last (see recsys.service.workers).
+        self._reload_lock = threading.RLock()
 
     @property
     def loaded(self) -> LoadedArtifacts | None:
@@ -171,10 +173,24 @@ class ServingState:
         Raises:
             ArtifactError: as :meth:`load`; nothing is announced then.
         """
-        loaded = self.load(artifact_dir)
-        if self._announce is not None:
-            self._announce(loaded.artifact_dir)
+        with self._reload_lock:
+            loaded = self.load(artifact_dir)
+            if self._announce is not None:
+                self._announce(loaded.artifact_dir)
         return loaded
+
+    def follow(self, pending: Callable[[], Path | None]) -> LoadedArtifacts | None:
+        """Load the directory another worker announced, if ``pending()`` has one.
+
+        ``pending`` is called under the reload lock, so an announcement this worker makes
+        while loading its own operator's reload is never overtaken by an older one.
+
+        Raises:
+            ArtifactError: as :meth:`load`.
+        """
+        with self._reload_lock:
+            path = pending()
+            return self.load(path) if path is not None else None
 
     def load_experiments(self) -> list[str]:
         """(Re)load the experiments and swap them in; returns their names."""

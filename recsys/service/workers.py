@@ -43,8 +43,8 @@ PATH_BYTES = 4096
 class Reloadable(Protocol):
     """What the watcher reloads (``recsys.service.ServingState``)."""
 
-    def load(self, artifact_dir: Path | None = None) -> Any:
-        """Verify and load ``artifact_dir``, then swap it in."""
+    def follow(self, pending: Callable[[], Path | None]) -> Any:
+        """Under the reload lock: take ``pending()`` and, if it is a directory, load it."""
         ...
 
 
@@ -92,13 +92,10 @@ class ReloadBroadcast:
 
         def loop() -> None:
             while not stop.wait(self.interval):
-                path = self.pending()
-                if path is None:
-                    continue
                 try:
-                    state.load(path)
+                    state.follow(self.pending)
                 except Exception:
-                    logger.exception("reload of %s announced by another worker failed", path)
+                    logger.exception("reload announced by another worker failed")
 
         thread = threading.Thread(target=loop, name="reload-watch", daemon=True)
         thread.start()

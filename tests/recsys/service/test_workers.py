@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import multiprocessing as mp
 import socket
 import threading
 import time
@@ -17,7 +19,13 @@ from recsys.api.v1 import (
     recommendation_pb2_grpc,
 )
 from recsys.errors import ConfigError
-from recsys.service.workers import reserve_port, run_workers, worker_settings
+from recsys.service.state import ServingState
+from recsys.service.workers import (
+    ReloadBroadcast,
+    reserve_port,
+    run_workers,
+    worker_settings,
+)
 from recsys.settings import LinerSettings
 from tests.recsys.service.fakes import serve_fake_worker
 
@@ -98,3 +106,41 @@ def test_two_workers_serve_one_port_reload_together_and_stop_cleanly(tmp_path: P
         stop.set()
         thread.join(60)
     assert failed == [0]
+
+
+def test_concurrent_reloads_on_two_workers_end_on_the_same_directory(tmp_path: Path) -> None:
+    # Worker A's operator reload (x) is slow; meanwhile worker B takes another (y) and
+    # announces it. A's watcher must not load y after A has announced x, or A would end on y
+    # and B on x.
+    shared = ReloadBroadcast(mp.get_context("spawn"), interval=0.01)
+    cast_a, cast_b = copy.copy(shared), copy.copy(shared)  # one view (and "seen" mark) each
+    x, y = tmp_path / "x", tmp_path / "y"
+    in_x, release_x = threading.Event(), threading.Event()
+
+    def slow_x(d: Path) -> str:
+        if d == x:
+            in_x.set()
+            release_x.wait(10)
+        return d.name
+
+    a = ServingState(factory=slow_x, verify=lambda d: d.name, announce=cast_a.announce)
+    b = ServingState(factory=lambda d: d.name, verify=lambda d: d.name, announce=cast_b.announce)
+    stop = threading.Event()
+    cast_a.watch(a, stop)
+    cast_b.watch(b, stop)
+    try:
+        operator_a = threading.Thread(target=a.reload_requested, args=(x,))
+        operator_a.start()
+        assert in_x.wait(10)
+        b.reload_requested(y)
+        time.sleep(0.1)  # A's watcher polls y while A is still loading x
+        release_x.set()
+        operator_a.join(10)
+        end = time.monotonic() + 10
+        while b.current().version != "x" and time.monotonic() < end:
+            time.sleep(0.01)
+        time.sleep(0.1)  # room for a stale reload on A to happen
+        assert (a.current().version, b.current().version) == ("x", "x")
+    finally:
+        release_x.set()
+        stop.set()
