@@ -108,8 +108,7 @@ def bench_ours(
     size = len(faiss.serialize_index(index._index))  # the index file body, ids excluded
 
     def search(ef: int, qq: np.ndarray = q) -> np.ndarray:
-        index.config = cfg.model_copy(update={"ef_search": ef})
-        return index.search_rows(qq, K)[1]
+        return index.search_rows(qq, K, ef=ef)[1]
 
     return {"m": m, "storage": cfg.hnsw_storage, "locality_order": cfg.locality_order,
             "build_seconds": round(build, 2),

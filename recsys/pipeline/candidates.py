@@ -170,10 +170,7 @@ class EmergingSource:
         pool = self._pools.get(quantile)
         if pool is None:
             self._pool_vectors.clear()
-            emerging = self.catalog.emerging_artists(quantile)
-            artist = self.catalog.artist_row
-            mask = (artist >= 0) & emerging[np.maximum(artist, 0)]
-            pool = np.flatnonzero(mask)
+            pool = np.flatnonzero(self.catalog.emerging_tracks(quantile))
             if len(pool) > EMERGING_POOL_MAX:
                 pop = self.catalog.popularity[pool]
                 pool = np.sort(pool[np.argsort(-pop, kind="stable")[:EMERGING_POOL_MAX]])

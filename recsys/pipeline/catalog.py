@@ -86,6 +86,7 @@ class CatalogSnapshot:
     is_human: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     """Per track: the primary artist is a human artist (derived)."""
     _emerging_cache: dict[float, np.ndarray] = field(default_factory=dict, repr=False)
+    _emerging_tracks_cache: dict[float, np.ndarray] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         rows = self.artist_row
@@ -118,6 +119,16 @@ class CatalogSnapshot:
             below = self.artist_plays <= threshold if quantile > 0 else self.artist_plays <= 0
             cached = below & self.artist_human
             self._emerging_cache[quantile] = cached
+        return cached
+
+    def emerging_tracks(self, quantile: float) -> np.ndarray:
+        """Per track: its primary artist is emerging at ``quantile`` (cached)."""
+        cached = self._emerging_tracks_cache.get(quantile)
+        if cached is None:
+            artist = self.artist_row
+            emerging = self.emerging_artists(quantile)
+            cached = (artist >= 0) & emerging[np.maximum(artist, 0)] if len(artist) else artist > 0
+            self._emerging_tracks_cache[quantile] = cached
         return cached
 
     def credited_artist_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -34,7 +34,7 @@ from recsys.pipeline.api import RecommendRequest
 from recsys.pipeline.candidates import CandidateSource, default_sources
 from recsys.pipeline.context import ListenerContext, build_context
 from recsys.pipeline.eval_world import EvalWorld, build_eval_world, tracks_from_items
-from recsys.pipeline.features import FeatureBuilder
+from recsys.pipeline.features import FeatureBuilder, feature_names
 from recsys.pipeline.policy import ArtistFirstPolicy
 from recsys.pipeline.reranker import LightGbmReranker, LinearScorer, RankingData, Scorer, align
 from recsys.pipeline.training import ExampleBuilder, stack_groups
@@ -176,11 +176,7 @@ class LinerEvalModel:
             self.scorer = self._fit_reranker(train, split, pairs)
         self.world = self._stage1(train, split, pairs)
         if self.scorer is None:
-            names = FeatureBuilder(
-                self.world.spaces,
-                self.world.catalog,
-                tuple(s.name for s in self._sources(self.world)),
-            ).names
+            names = feature_names(tuple(s.name for s in self._sources(self.world)))
             self.scorer = LinearScorer(feature_names=names)
 
     def _fit_reranker(

@@ -75,7 +75,6 @@ class FeatureBuilder:
     _static: np.ndarray = field(init=False, repr=False)
     _static_cols: np.ndarray = field(init=False, repr=False)
     _index: dict[str, int] = field(init=False, repr=False)
-    _emerging: dict[float, np.ndarray] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         cat = self.catalog
@@ -108,16 +107,6 @@ class FeatureBuilder:
         """Column names of :meth:`build`'s matrix."""
         return feature_names(self.source_names)
 
-    def _emerging_rows(self, quantile: float) -> np.ndarray:
-        """Per catalog row: by an emerging human artist at ``quantile`` (cached)."""
-        flags = self._emerging.get(quantile)
-        if flags is None:
-            artist = self.catalog.artist_row
-            emerging = self.catalog.emerging_artists(quantile)
-            flags = ((artist >= 0) & emerging[np.maximum(artist, 0)]).astype(np.float32)
-            self._emerging[quantile] = flags
-        return flags
-
     def build(self, ctx: ListenerContext, cands: CandidateSet) -> np.ndarray:
         """The ``len(cands) × len(names)`` float32 feature matrix."""
         rows = cands.rows
@@ -148,7 +137,7 @@ class FeatureBuilder:
         out[:, self._static_cols] = self._static[rows]
         out[:, col["artist_affinity"]] = _lookup(ctx.artist_affinity, cat.artist_row[rows])
         out[:, col["genre_affinity"]] = _lookup(ctx.genre_affinity, cat.genre_code[rows])
-        out[:, col["emerging"]] = self._emerging_rows(
+        out[:, col["emerging"]] = cat.emerging_tracks(
             ctx.request.params.emerging_exposure_quantile
         )[rows]
         out[:, col["history_len"]] = np.log1p(len(ctx.history_rows))

@@ -145,11 +145,7 @@ class ArtistFirstPolicy:
         rows = cands.rows
         n, k = len(rows), min(ctx.request.k, len(rows))
         final = self.boosted(ctx, cands, scores)
-        artist = cat.artist_row[rows]
-        emerging = (artist >= 0) & cat.emerging_artists(params.emerging_exposure_quantile)[
-            np.maximum(artist, 0)
-        ]
-        emerging &= cat.is_human[rows]
+        emerging = cat.emerging_tracks(params.emerging_exposure_quantile)[rows]
         generated = cat.ai_code[rows] == AI_GENERATED
         credited, owner = cat.credited_artist_rows(rows)
         _, local_artist = np.unique(credited, return_inverse=True)

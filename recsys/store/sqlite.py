@@ -327,20 +327,22 @@ class SqliteStore(Store):
     def iter_listeners(self) -> Iterable[Listener]:
         return [codec.row_listener(r) for r in self._query(frames.TABLE_SQL["listeners"])]
 
-    def listener_events(self, listener_id: str, limit: int | None = None) -> list[FeedbackEvent]:
-        rows = self._query(
-            f"SELECT {', '.join(codec.EVENT_COLUMNS)} FROM events WHERE listener_id = ? "
+    def _listener_rows(
+        self, columns: Iterable[str], listener_id: str, limit: int | None
+    ) -> list[Any]:
+        """``columns`` of a listener's events, newest first, at most ``limit``."""
+        return self._query(
+            f"SELECT {', '.join(columns)} FROM events WHERE listener_id = ? "
             "ORDER BY at DESC, event_id DESC LIMIT ?",
             (listener_id, -1 if limit is None else int(limit)),
         )
+
+    def listener_events(self, listener_id: str, limit: int | None = None) -> list[FeedbackEvent]:
+        rows = self._listener_rows(codec.EVENT_COLUMNS, listener_id, limit)
         return [codec.row_event(r) for r in rows]
 
     def listener_history(self, listener_id: str, limit: int | None = None) -> EventHistory:
-        rows = self._query(
-            "SELECT track_id, event_type, weight FROM events WHERE listener_id = ? "
-            "ORDER BY at DESC, event_id DESC LIMIT ?",
-            (listener_id, -1 if limit is None else int(limit)),
-        )
+        rows = self._listener_rows(("track_id", "event_type", "weight"), listener_id, limit)
         if not rows:
             return EventHistory(track_ids=(), event_types=(), weights=())
         track_ids, event_types, weights = zip(*rows, strict=True)
