@@ -45,13 +45,15 @@ class BuiltSpaces:
         return np.zeros(self.vectors["text"].shape[1], np.float32)
 
 
-def spaces_as_of(ctx: BuildContext, base: BuiltSpaces, before: pd.DataFrame) -> BuiltSpaces:
-    """``base`` with its collaborative and fused spaces (and fused index) refitted on
-    ``before``, the events before a training cut-off, the way the build made them."""
+def spaces_as_of(ctx: BuildContext, base: BuiltSpaces, cutoff: pd.Timestamp) -> BuiltSpaces:
+    """``base`` with its collaborative and fused spaces (and fused index) refitted on the
+    events before ``cutoff``, the way the build made them: ALS on every listening event, as
+    the served one is (only the reranker's own examples are limited to consented tracks)."""
     from recsys.embeddings.fusion import PcaReducer, normalise_rows
     from recsys.embeddings.steps import collab_space, content_matrix, fused_tracks, track_als
 
     cfg = ctx.config
+    before = ctx.events[ctx.events["at"] < cutoff] if not ctx.events.empty else ctx.events
     als, counts, _, _ = track_als(before, ctx.track_ids, cfg.als, seed=ctx.settings.seed)
     text_r = PcaReducer.load(ctx.work_dir / "models/text_pca.npz").transform(base.vectors["text"])
     audio = base.vectors["audio"]
@@ -102,7 +104,7 @@ def reranker_run(ctx: BuildContext) -> dict[str, Any]:
         artists=list(ctx.store.iter_artists()),
         listeners={u.listener_id: u for u in ctx.store.iter_listeners()},
         sources_for=lambda catalog, period: default_sources(period, catalog),
-        spaces_as_of=lambda before: spaces_as_of(ctx, spaces, before),
+        spaces_as_of=lambda cutoff: spaces_as_of(ctx, spaces, cutoff),
         seed=ctx.settings.seed,
     )
     if model is None:

@@ -119,7 +119,7 @@ def train_from_events(
     artists: Sequence[Artist],
     listeners: Mapping[str, Listener],
     sources_for: Callable[[CatalogSnapshot, SpacesView], Sequence[CandidateSource]],
-    spaces_as_of: Callable[[pd.DataFrame], SpacesView] | None = None,
+    spaces_as_of: Callable[[pd.Timestamp], SpacesView] | None = None,
     train_cutoff: dt.datetime | None = None,
     valid_cutoff: dt.datetime | None = None,
     model_id: str = "default",
@@ -132,9 +132,9 @@ def train_from_events(
     Default cut-offs are the 70% and 85% quantiles of event times. Returns None when the
     log is too small to form both periods.
 
-    ``spaces_as_of(events before a cut-off)`` gives the spaces each period's features are
-    computed in; without it ``spaces`` (fitted on everything) is used for both, which lets
-    the label period leak into the similarity features.
+    ``spaces_as_of(cut-off)`` gives the spaces (fitted on events before it) each period's
+    features are computed in; without it ``spaces`` (fitted on everything) is used for both,
+    which lets the label period leak into the similarity features.
     """
     from recsys.pipeline.loader import play_counts
 
@@ -157,7 +157,7 @@ def train_from_events(
             recent_plays=recent,
             as_of=start.to_pydatetime(),
         )
-        period_spaces = spaces_as_of(before) if spaces_as_of is not None else spaces
+        period_spaces = spaces_as_of(start) if spaces_as_of is not None else spaces
         sources = sources_for(catalog, period_spaces)
         builder = ExampleBuilder(
             sources, FeatureBuilder(period_spaces, catalog, tuple(s.name for s in sources))

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -243,8 +244,9 @@ def test_reranker_training_spaces_are_refitted_before_the_cutoff(tmp_path: Path)
             track_ids=[str(t) for t in ctx.track_ids],
             vectors={s: ctx.load_npy(f"vectors/{s}.npy") for s in ("text", "audio", "collab")},
         )
-        before = ctx.events[ctx.events["at"] < datetime(2024, 2, 1, tzinfo=UTC)]
-        early = spaces_as_of(ctx, base, before)
+        cutoff = pd.Timestamp(datetime(2024, 2, 1, tzinfo=UTC))
+        before = ctx.events[ctx.events["at"] < cutoff]
+        early = spaces_as_of(ctx, base, cutoff)
         rows = [base.track_ids.index(t) for t in late]
         seen["full_als"] = ctx.load_npy("vectors/collab_als.npy")[rows]
         seen["early_als"] = track_als(before, ctx.track_ids, ctx.config.als, seed=0)[0][rows]
