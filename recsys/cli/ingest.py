@@ -67,10 +67,10 @@ def ingest_command(folder: Path, db: str | None, screen: bool, as_json: bool) ->
 
 def _screen(store: Any, url: str) -> dict[str, Any]:
     """Run the upload screens and the AI detector over the store (audio analyses cached)."""
+    from recsys.integrity.audio import store_audio_cache
     from recsys.integrity.jobs import run_integrity
 
-    cache = None if "://" in url else Path(url).with_suffix(".integrity-audio.npz")
-    summary: dict[str, Any] = run_integrity(store, audio_cache=cache).summary()
+    summary: dict[str, Any] = run_integrity(store, audio_cache=store_audio_cache(url)).summary()
     return summary
 
 

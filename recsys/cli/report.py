@@ -231,6 +231,7 @@ def screen_command(
 
         liner screen --db var/liner.db --release t_000123 --actor admin-7 --reason "licensed"
     """
+    from recsys.integrity.audio import store_audio_cache
     from recsys.integrity.jobs import run_integrity
     from recsys.integrity.quarantine import release_track
 
@@ -246,9 +247,7 @@ def screen_command(
                 "at": record.at.isoformat(),
             }
         else:
-            cache = audio_cache
-            if cache is None and "://" not in url:
-                cache = Path(url).with_suffix(".integrity-audio.npz")
+            cache = audio_cache if audio_cache is not None else store_audio_cache(url)
             run = run_integrity(
                 store,
                 detect=not no_detect,

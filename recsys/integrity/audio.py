@@ -203,6 +203,15 @@ def extract_audio(tracks: Sequence[Track], root: Path | None = None) -> AudioFea
     )
 
 
+def store_audio_cache(store_location: str | Path) -> Path | None:
+    """The audio-analysis cache kept beside a SQLite store (``liner.db`` →
+    ``liner.integrity-audio.npz``), shared by ``liner ingest``, ``liner screen`` and the
+    build; None for a store given as a URL (it has no directory of its own)."""
+    if isinstance(store_location, str) and "://" in store_location:
+        return None
+    return Path(store_location).with_suffix(".integrity-audio.npz")
+
+
 def extract_audio_cached(
     tracks: Sequence[Track], cache: Path, root: Path | None = None
 ) -> AudioFeatures:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from recsys.errors import LinerError
-from recsys.integrity.audio import extract_audio_cached
+from recsys.integrity.audio import extract_audio_cached, store_audio_cache
 from recsys.integrity.detector import train_detector
 from recsys.integrity.features import detector_features
 
@@ -40,9 +40,8 @@ def _audio_cache(ctx: BuildContext) -> Path:
     """The audio-analysis cache that `liner ingest` / `liner screen` keep beside a SQLite
     store, so the build does not analyse every clip again; else one in the build cache."""
     store_path = getattr(ctx.store, "path", None)
-    if isinstance(store_path, Path):
-        return store_path.with_suffix(".integrity-audio.npz")
-    return ctx.cache_dir / "integrity-audio.npz"
+    beside = store_audio_cache(store_path) if isinstance(store_path, Path) else None
+    return beside if beside is not None else ctx.cache_dir / "integrity-audio.npz"
 
 
 def integrity_run(ctx: BuildContext) -> dict[str, Any]:
