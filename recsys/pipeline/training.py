@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from recsys.domain import Artist, EventType, FeedbackEvent, Listener, Track
+from recsys.domain import Artist, Listener, Track
 from recsys.params import PolicyParams
 from recsys.pipeline.api import RecommendRequest
 from recsys.pipeline.candidates import CandidateSet, CandidateSource, merge_candidates
@@ -25,6 +25,7 @@ from recsys.pipeline.catalog import CatalogSnapshot
 from recsys.pipeline.context import ListenerContext, SpacesView, build_context
 from recsys.pipeline.features import FeatureBuilder
 from recsys.pipeline.reranker import LightGbmReranker, RankingData
+from recsys.store import EventHistory
 
 logger = logging.getLogger(__name__)
 
@@ -92,22 +93,18 @@ def stack_groups(
     )
 
 
-def events_by_listener(events: pd.DataFrame) -> dict[str, list[FeedbackEvent]]:
-    """An ``events`` frame (store columns) as per-listener event lists, newest first."""
-    out: dict[str, list[FeedbackEvent]] = {}
+def histories_by_listener(events: pd.DataFrame) -> dict[str, EventHistory]:
+    """An ``events`` frame (store columns) as per-listener histories, newest first (the
+    columns serving reads, without one :class:`FeedbackEvent` per row)."""
     frame = events.sort_values(["at", "event_id"], ascending=False, kind="stable")
-    for row in frame.itertuples(index=False):
-        out.setdefault(str(row.listener_id), []).append(
-            FeedbackEvent(
-                event_id=str(row.event_id),
-                listener_id=str(row.listener_id),
-                track_id=str(row.track_id),
-                event_type=EventType(row.event_type),
-                at=row.at.to_pydatetime(),
-                weight=float(row.weight),
-            )
+    return {
+        str(listener_id): EventHistory(
+            track_ids=group["track_id"].astype(str).tolist(),
+            event_types=group["event_type"].astype(str).tolist(),
+            weights=group["weight"].astype(float).tolist(),
         )
-    return out
+        for listener_id, group in frame.groupby("listener_id", sort=False)
+    }
 
 
 def train_from_events(
@@ -163,11 +160,11 @@ def train_from_events(
             sources, FeatureBuilder(period_spaces, catalog, tuple(s.name for s in sources))
         )
         window = events[positive & (times >= start) & ((times < end) if end is not None else True)]
-        history = events_by_listener(before)
+        history = histories_by_listener(before)
         groups = []
         for listener_id, rows in window.groupby("listener_id")["track_id"]:
-            hist = history.get(str(listener_id), [])
-            if not hist:
+            hist = history.get(str(listener_id))
+            if hist is None or not len(hist):
                 continue
             req = RecommendRequest(listener_id=str(listener_id), params=PolicyParams())
             ctx = build_context(
@@ -189,7 +186,7 @@ def train_from_events(
 __all__ = [
     "MAX_NEGATIVES",
     "ExampleBuilder",
-    "events_by_listener",
+    "histories_by_listener",
     "stack_groups",
     "train_from_events",
 ]
