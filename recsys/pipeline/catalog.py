@@ -127,7 +127,7 @@ class CatalogSnapshot:
         if cached is None:
             artist = self.artist_row
             emerging = self.emerging_artists(quantile)
-            cached = (artist >= 0) & emerging[np.maximum(artist, 0)] if len(artist) else artist > 0
+            cached = (artist >= 0) & emerging[np.maximum(artist, 0)]
             self._emerging_tracks_cache[quantile] = cached
         return cached
 
