@@ -209,10 +209,16 @@ class LineKeeper(logging.Handler):
 
 
 def server_process(
-    recommender: Recommender, params: PolicyParams, port: int, args: Any, conn: Any
+    recommender: Recommender, params: PolicyParams, port: int, args: Any, conn: Any, worker: int
 ) -> None:
     """One forked server: serve until told to stop, then send back CPU time and timings."""
     import sys
+
+    if args.pin_cpus:
+        from recsys.service.workers import pin_process
+
+        cpus = sorted(os.sched_getaffinity(0))
+        pin_process({cpus[worker % len(cpus)]})
 
     from recsys.service import LinerServer, ServiceDeps, ServiceMetrics, ServingState
     from recsys.settings import LinerSettings
@@ -236,13 +242,17 @@ def server_process(
         gc.collect()
         gc.freeze()  # the loaded world moves to the permanent generation: cheaper collections
     settings = LinerSettings(
-        host="127.0.0.1", port=port, metrics_port=None, max_workers=args.threads
+        host="127.0.0.1",
+        port=port,
+        metrics_port=None,
+        max_workers=args.threads,
+        worker_port=0 if args.balance == "round-robin" else None,
     )
     server = LinerServer(settings, ServiceDeps(state=state, store=None, metrics=ServiceMetrics()))
     server.start()
     server.set_serving()
     cpu0 = time.process_time()
-    conn.send("ready")
+    conn.send(("ready", server.worker_port))
     conn.recv()  # stop
     cpu = time.process_time() - cpu0
     server.stop(1.0)
@@ -263,21 +273,27 @@ def measure(recommender: Recommender, args: Any, label: str) -> dict[str, Any]:
     port = sock.getsockname()[1]
     fork, spawn = mp.get_context("fork"), mp.get_context("spawn")
     servers = []
-    for _ in range(args.workers):
+    for worker in range(args.workers):
         parent, child = fork.Pipe()
         proc = fork.Process(
-            target=server_process, args=(recommender, BENCH_PARAMS, port, args, child)
+            target=server_process, args=(recommender, BENCH_PARAMS, port, args, child, worker)
         )
         proc.start()
         servers.append((proc, parent))
+    own_ports = []
     for _, conn in servers:
-        assert conn.recv() == "ready"
+        ready, own = conn.recv()
+        assert ready == "ready"
+        own_ports.append(own)
     sock.close()
+    target = f"127.0.0.1:{port}"
+    if args.balance == "round-robin":
+        target = ",".join(f"127.0.0.1:{p}" for p in own_ports)
     plan = service_load.LoadPlan(
-        target=f"127.0.0.1:{port}",
+        target=target,
         # Several connections per worker: the kernel hashes each to one worker, so a single
         # connection per worker would often leave one idle.
-        channels=4 * args.workers,
+        channels=args.channels_per_worker * args.workers,
         serial_calls=200 if args.quick else 500,
         rates=tuple(args.rates[label]),
         seconds=3.0 if args.quick else 6.0,
@@ -288,16 +304,19 @@ def measure(recommender: Recommender, args: Any, label: str) -> dict[str, Any]:
     loader.start()
     load = parent.recv()
     loader.join()
-    cpu_s, server_ms, in_call = 0.0, {}, {}
+    cpu_s, server_ms, in_call, per_worker = 0.0, {}, {}, []
     for proc, conn in servers:
         conn.send("stop")
         reply = conn.recv()
         cpu_s += reply["cpu_s"]
+        per_worker.append(len(reply["ms"]))
         server_ms.update(reply["ms"])
         in_call.update(reply["in_call_ms"])
         proc.join()
     reference += in_process_ms(recommender, n_ref, BENCH_PARAMS)
     figures = summarise(load, reference, server_ms, cpu_s, args)
+    # Connections are hashed to workers by the kernel, so the split of calls is uneven.
+    figures["calls_per_worker"] = per_worker
     serial = [(rid, ms) for rid, ms in load["serial"] if rid in in_call and rid in server_ms]
     if serial:
         figures["overhead_split_ms"] = {
@@ -350,11 +369,14 @@ def summarise(
         "overhead_p50_difference_ms": round(serial_p50 - ref_p50, 3),
         "overhead_ratio": round(serial_p50 / ref_p50, 3) if ref_p50 > 0 else None,
         "server_cpu_ms_per_call": round(cpu_s * 1000.0 / max(1, load["calls"]), 3),
+        "client_cpu_ms_per_call": round(
+            load.get("client_cpu_s", 0.0) * 1000.0 / max(1, load["calls"]), 3
+        ),
         "rates": steps,
         "conditions": (
             f"{args.workers} server process(es) x {args.threads} threads on one SO_REUSEPORT "
             f"port, max_concurrent_rpcs=64 each; load from a spawned process on loopback, "
-            f"4 connections per process, {len(serial)} serial calls then "
+            f"{args.channels_per_worker} connections per process, {len(serial)} serial calls then "
             f"{steps[0]['seconds']:g}s per rate; k=10; "
             "request log on (kept in memory); 2-core machine, 1-min load average "
             f"{os.getloadavg()[0]:.1f} at the end: medians, reference in the same run"
@@ -375,6 +397,24 @@ def main() -> None:
         help="the servers' GIL switch interval (sys.setswitchinterval; Python's default 5)",
     )
     p.add_argument("--gc-freeze", action="store_true", help="gc.freeze() in the servers")
+    p.add_argument(
+        "--balance",
+        choices=("port", "round-robin"),
+        default="port",
+        help="port: every worker on one SO_REUSEPORT port (the kernel spreads connections); "
+        "round-robin: each worker also on its own port, the client spreads each call",
+    )
+    p.add_argument(
+        "--channels-per-worker",
+        type=int,
+        default=4,
+        help="client connections per server process (the kernel hashes each to one process)",
+    )
+    p.add_argument(
+        "--pin-cpus",
+        action="store_true",
+        help="pin server process i to CPU i (mod the CPUs); the load generator is not pinned",
+    )
     p.add_argument("--modes", default="pipeline,fake", help="comma-separated: pipeline,fake")
     args = p.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -416,6 +456,10 @@ def main() -> None:
     name += f"_switch{args.switch_interval_ms:g}" if args.switch_interval_ms else ""
     name += "_gcfreeze" if args.gc_freeze else ""
     figures["gc_freeze"] = args.gc_freeze
+    name += "_pinned" if args.pin_cpus else ""
+    name += "_rr" if args.balance == "round-robin" else ""
+    figures["balance"] = args.balance
+    figures["pin_cpus"] = args.pin_cpus
     write_result(name + ("" if args.quick else "_1m"), figures)
 
 

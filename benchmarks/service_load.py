@@ -23,7 +23,7 @@ class LoadPlan:
     """What the client does.
 
     Attributes:
-        target: ``host:port``.
+        target: ``host:port``, or comma-separated addresses to round-robin over.
         channels: channels (connections) to open; with several server processes behind one
             SO_REUSEPORT port, one connection each lets the kernel spread them.
         serial_calls: calls made one at a time for the overhead measurement.
@@ -137,11 +137,15 @@ def run(plan: LoadPlan, out: Any) -> None:
 
     from recsys.api.v1 import recommendation_pb2, recommendation_pb2_grpc
 
+    from recsys.service.client import channel_target
+
+    target, options = channel_target(plan.target)
     # A distinct channel argument per channel so gRPC does not share one subchannel.
     channels = [
-        grpc.insecure_channel(plan.target, options=[("liner.bench.channel", i)])
+        grpc.insecure_channel(target, options=[*options, ("liner.bench.channel", i)])
         for i in range(plan.channels)
     ]
+    cpu0 = time.process_time()
     for ch in channels:
         grpc.channel_ready_future(ch).result(timeout=60)
     stubs = [recommendation_pb2_grpc.RecommendationServiceStub(ch) for ch in channels]
@@ -176,7 +180,8 @@ def run(plan: LoadPlan, out: Any) -> None:
     calls += len(tally.lat) + sum(tally.errors.values())
     for ch in channels:
         ch.close()
-    out.send({"serial": serial, "steps": steps, "calls": calls})
+    cpu = time.process_time() - cpu0
+    out.send({"serial": serial, "steps": steps, "calls": calls, "client_cpu_s": cpu})
 
 
 __all__ = ["LoadPlan", "Tally", "closed_loop", "open_loop", "run"]

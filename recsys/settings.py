@@ -49,6 +49,14 @@ class LinerSettings(BaseSettings):
     """Address the gRPC server binds."""
     port: int = 50051
     """gRPC port; 0 picks a free one."""
+    worker_port: int | None = None
+    """A second gRPC port that this process alone listens on (0 picks a free one); None
+    binds none. ``liner serve --workers N --worker-ports BASE`` gives worker i ``BASE + i``:
+    a client that round-robins over those addresses spreads single calls evenly, where the
+    shared port only spreads connections (hashed by the kernel, often unevenly)."""
+    cpu_affinity: list[int] | None = None
+    """CPUs this server process may run on (Linux ``sched_setaffinity``); None leaves it to the
+    scheduler. ``liner serve --workers N --pin-workers`` gives worker i CPU i."""
     metrics_port: int | None = 9464
     """Prometheus metrics HTTP port; None disables it."""
     max_workers: int = 8

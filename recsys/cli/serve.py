@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from pathlib import Path
@@ -50,6 +51,17 @@ def integrity_metering(store: Store, rights_holder_id: str | None) -> dict[str, 
     help="Server processes sharing the port (SO_REUSEPORT); each loads the artifacts. "
     "Worker i serves metrics on metrics-port + i.",
 )
+@click.option(
+    "--worker-ports",
+    type=click.IntRange(min=1, max=65535),
+    help="Worker i also listens alone on this port + i; a client that round-robins over "
+    "them (LinerClient('HOST:P,HOST:P+1')) spreads each call, not each connection.",
+)
+@click.option(
+    "--pin-workers",
+    is_flag=True,
+    help="Pin worker i to CPU i (Linux): each keeps its core's caches warm.",
+)
 def serve_command(
     artifacts: Path | None,
     db: str | None,
@@ -59,6 +71,8 @@ def serve_command(
     experiments: Path | None,
     grace: float,
     workers: int,
+    worker_ports: int | None,
+    pin_workers: bool,
 ) -> None:
     """Run the gRPC service: health turns SERVING once the artifacts are loaded; SIGTERM or
     Ctrl-C drains in-flight calls, then stops. Tokens and TLS come from LINER_* settings.
@@ -71,6 +85,8 @@ def serve_command(
 
         liner serve --artifacts var/artifacts --db var/liner.db --port 50051
         liner serve --artifacts var/artifacts --db var/liner.db --port 50051 --workers 2
+        liner serve --artifacts var/artifacts --db var/liner.db --port 50051 --workers 2 \\
+            --worker-ports 50061 --pin-workers
     """
     overrides: dict[str, Any] = {
         k: v
@@ -80,24 +96,30 @@ def serve_command(
             "port": port,
             "host": host,
             "experiments_dir": experiments,
+            "worker_port": worker_ports,
         }.items()
         if v is not None
     }
     if metrics_port is not None:
         overrides["metrics_port"] = None if metrics_port < 0 else metrics_port
     settings = LinerSettings(**overrides)
+
+    def announce(port: int) -> None:
+        click.echo(f"listening on {settings.host}:{port} ({workers} workers)")
+        if worker_ports is not None:
+            each = ",".join(f"{settings.host}:{worker_ports + i}" for i in range(workers))
+            click.echo(f"worker ports: {each} (round-robin over them spreads each call)")
+
     try:
         if workers == 1:
+            if pin_workers:
+                settings = settings.model_copy(update={"cpu_affinity": [min(os.sched_getaffinity(0))]})
             run(settings, grace=grace)
             return
         from recsys.service.workers import run_workers
 
         failed = run_workers(
-            settings,
-            workers,
-            run_worker,
-            grace=grace,
-            on_port=lambda p: click.echo(f"listening on {settings.host}:{p} ({workers} workers)"),
+            settings, workers, run_worker, grace=grace, on_port=announce, pin=pin_workers
         )
     except LinerError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -138,8 +160,11 @@ def run(
     from recsys.pipeline import load_recommender
     from recsys.service import LinerServer, ServiceDeps, ServiceMetrics, ServingState
     from recsys.service.live import LiveAgent, LiveExperiments
+    from recsys.service.workers import pin_process
     from recsys.store import open_store
 
+    if settings.cpu_affinity:
+        pin_process(settings.cpu_affinity)
     # One thread per search: gRPC's worker threads are the parallelism, and FAISS's own
     # OpenMP pool under contention turns a sub-millisecond search into ~10 ms (its idle
     # threads also spin). OpenMP's thread count is per thread, so every RPC thread sets it.

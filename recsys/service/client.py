@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
@@ -34,16 +35,47 @@ from recsys.api.v1 import (
     rights_pb2,
     rights_pb2_grpc,
 )
+from recsys.errors import ConfigError
 
 R = TypeVar("R")
 RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE})
+
+
+def channel_target(target: str) -> tuple[str, list[tuple[str, Any]]]:
+    """The gRPC target and channel options for ``target``: one address as given; several
+    comma-separated IP addresses as an ``ipv4:``/``ipv6:`` list with round-robin balancing.
+
+    Raises:
+        ConfigError: a list entry that is not an IP address with a port.
+    """
+    if "," not in target:
+        return target, []
+    addresses = [a.strip() for a in target.split(",")]
+    families = set()
+    for address in addresses:
+        host, sep, port = address.rpartition(":")
+        try:
+            families.add(ipaddress.ip_address(host.strip("[]")).version)
+            if not sep or not 0 < int(port) < 65536:
+                raise ValueError(port)
+        except ValueError as exc:
+            raise ConfigError(
+                f"target {target!r}: {address!r} is not IP:PORT; a list of addresses takes IP "
+                "literals (e.g. 127.0.0.1:50061,127.0.0.1:50062)"
+            ) from exc
+    if len(families) > 1:
+        raise ConfigError(f"target {target!r} mixes IPv4 and IPv6 addresses; use one family")
+    scheme = "ipv6" if families == {6} else "ipv4"
+    return f"{scheme}:{','.join(addresses)}", [("grpc.lb_policy_name", "round_robin")]
 
 
 class LinerClient:
     """Typed calls with a deadline on each and retries on UNAVAILABLE for idempotent calls.
 
     Args:
-        target: ``host:port``.
+        target: ``host:port``, or several IP ``host:port`` addresses joined by commas (the
+            per-worker ports of ``liner serve --worker-ports``): the channel then connects to
+            each and sends successive calls round-robin over them.
         token: bearer token for admin or rights calls.
         timeout: deadline of each call in seconds (retries included).
         retries: extra attempts after UNAVAILABLE, for idempotent calls only (Recommend, reads,
@@ -69,11 +101,13 @@ class LinerClient:
         self.timeout = timeout
         self.retries = retries
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        target, options = channel_target(target)
         if root_certificates is None and private_key is None:
-            self.channel = grpc.insecure_channel(target)
+            self.channel = grpc.insecure_channel(target, options=options)
         else:
             creds = grpc.ssl_channel_credentials(root_certificates, private_key, certificate_chain)
-            options = [("grpc.ssl_target_name_override", server_name)] if server_name else []
+            if server_name:
+                options.append(("grpc.ssl_target_name_override", server_name))
             self.channel = grpc.secure_channel(target, creds, options=options)
         ch = self.channel
         self.recommendations = recommendation_pb2_grpc.RecommendationServiceStub(ch)
@@ -242,4 +276,4 @@ class LinerClient:
         return list(self.call(self.admin.ReloadExperiments, request, idempotent=False).experiments)
 
 
-__all__ = ["RETRYABLE", "LinerClient"]
+__all__ = ["RETRYABLE", "LinerClient", "channel_target"]

@@ -123,6 +123,7 @@ class LinerServer:
         self.settings = settings
         self.deps = deps
         self.port = 0
+        self.worker_port: int | None = None
         self.metrics_port: int | None = None
         self._metrics_httpd: Any = None
         self._health = health.HealthServicer(
@@ -175,17 +176,10 @@ class LinerServer:
         Raises:
             ConfigError: the address cannot be bound or TLS settings are wrong.
         """
-        address = f"{self.settings.host}:{self.settings.port}"
         credentials = server_credentials(self.settings)
-        try:
-            if credentials is None:
-                self.port = self._server.add_insecure_port(address)
-            else:
-                self.port = self._server.add_secure_port(address, credentials)
-        except RuntimeError as exc:
-            raise ConfigError(f"cannot bind {address}: {exc}") from exc
-        if self.port == 0:
-            raise ConfigError(f"cannot bind {address}; is the port in use?")
+        self.port = self._bind(self.settings.port, credentials)
+        if self.settings.worker_port is not None:
+            self.worker_port = self._bind(self.settings.worker_port, credentials)
         self._server.start()
         if self.settings.metrics_port is not None:
             self.metrics_port, self._metrics_httpd = self.deps.metrics.serve_http(
@@ -195,7 +189,22 @@ class LinerServer:
             store = self.deps.store
             self.deps.metrics.quarantined.set_function(lambda: len(store.quarantined_ids()))
         logger.info("listening on %s:%d (tls=%s)", self.settings.host, self.port, bool(credentials))
+        if self.worker_port is not None:
+            logger.info("this process alone also on %s:%d", self.settings.host, self.worker_port)
         return self.port
+
+    def _bind(self, port: int, credentials: Any) -> int:
+        address = f"{self.settings.host}:{port}"
+        try:
+            if credentials is None:
+                bound = self._server.add_insecure_port(address)
+            else:
+                bound = self._server.add_secure_port(address, credentials)
+        except RuntimeError as exc:
+            raise ConfigError(f"cannot bind {address}: {exc}") from exc
+        if bound == 0:
+            raise ConfigError(f"cannot bind {address}; is the port in use?")
+        return int(bound)
 
     def set_serving(self) -> None:
         """Report SERVING on health checks.

@@ -112,17 +112,23 @@ def artifact_dir(root: Path, name: str = "art") -> Path:
 
 
 def serve_fake_worker(settings: Any, grace: float, log_level: int, broadcast: Any) -> None:
-    """A ``run_workers`` target: a server over a FakeRecommender tagged with this process id
-    and the name of the loaded artifact directory, serving until SIGTERM."""
+    """A ``run_workers`` target: a server over a FakeRecommender tagged with this process id,
+    the CPUs it may run on and the name of the loaded artifact directory, serving until
+    SIGTERM."""
     import os
     import signal
 
     from recsys.service import LinerServer, ServiceDeps, ServiceMetrics, ServingState
 
+    from recsys.service.workers import pin_process
+
+    if settings.cpu_affinity:
+        pin_process(settings.cpu_affinity)
+    cpus = "-".join(map(str, sorted(os.sched_getaffinity(0))))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     state = ServingState(
-        factory=lambda d: FakeRecommender(tag=f"pid{os.getpid()}@{d.name or 'initial'}"),
+        factory=lambda d: FakeRecommender(tag=f"pid{os.getpid()}cpu{cpus}@{d.name or 'initial'}"),
         verify=lambda d: d.name or "initial",
         announce=broadcast.announce,
     )

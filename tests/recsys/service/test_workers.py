@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import multiprocessing as mp
+import os
 import socket
 import threading
 import time
@@ -20,8 +21,10 @@ from recsys.api.v1 import (
 )
 from recsys.errors import ConfigError
 from recsys.service.state import ServingState
+from recsys.service.client import LinerClient, channel_target
 from recsys.service.workers import (
     ReloadBroadcast,
+    pin_process,
     reserve_port,
     run_workers,
     worker_settings,
@@ -37,6 +40,115 @@ def test_worker_settings_share_the_port_and_offset_metrics() -> None:
     for metrics in (0, None):  # 0: each worker picks one; None: off
         off = base.model_copy(update={"metrics_port": metrics})
         assert worker_settings(off, 1, 1).metrics_port == metrics
+
+
+def test_worker_settings_give_each_worker_its_own_port_and_cpu() -> None:
+    cpus = sorted(os.sched_getaffinity(0))
+    base = LinerSettings(port=0, worker_port=7000)
+    assert [worker_settings(base, 1, i).worker_port for i in range(2)] == [7000, 7001]
+    assert worker_settings(base, 1, 0).cpu_affinity is None
+    pinned = [worker_settings(base, 1, i, pin=True).cpu_affinity for i in range(3)]
+    assert pinned == [[cpus[i % len(cpus)]] for i in range(3)]
+    free = base.model_copy(update={"worker_port": 0})  # 0: every worker picks a free one
+    assert worker_settings(free, 1, 1).worker_port == 0
+    assert worker_settings(LinerSettings(), 1, 1).worker_port is None
+
+
+def test_pin_process_pins_every_thread_and_names_a_bad_cpu() -> None:
+    before = os.sched_getaffinity(0)
+    started = threading.Event()
+    release = threading.Event()
+
+    def idle() -> None:
+        started.set()
+        release.wait(10)
+
+    thread = threading.Thread(target=idle)
+    thread.start()
+    started.wait(10)
+    try:
+        one = min(before)
+        pin_process([one])
+        assert os.sched_getaffinity(0) == {one}
+        assert os.sched_getaffinity(thread.native_id) == {one}
+        with pytest.raises(ConfigError, match="cannot pin to CPUs"):
+            pin_process([10_000])
+    finally:
+        release.set()
+        thread.join()
+        pin_process(before)
+    assert os.sched_getaffinity(0) == before
+
+
+def test_channel_target_round_robins_over_a_list_of_addresses() -> None:
+    assert channel_target("localhost:50051") == ("localhost:50051", [])
+    target, options = channel_target("127.0.0.1:1, 127.0.0.1:2")
+    assert target == "ipv4:127.0.0.1:1,127.0.0.1:2"
+    assert options == [("grpc.lb_policy_name", "round_robin")]
+    assert channel_target("[::1]:1,[::1]:2")[0] == "ipv6:[::1]:1,[::1]:2"
+    for bad in ("localhost:1,localhost:2", "127.0.0.1,127.0.0.1:2", "127.0.0.1:0,127.0.0.1:2"):
+        with pytest.raises(ConfigError, match="is not IP:PORT"):
+            channel_target(bad)
+    with pytest.raises(ConfigError, match="mixes IPv4 and IPv6"):
+        channel_target("127.0.0.1:1,[::1]:2")
+
+
+def _two_free_ports() -> int:
+    """A port p with p and p + 1 free (checked just before use)."""
+    for _ in range(100):
+        with socket.socket() as a:
+            a.bind(("127.0.0.1", 0))
+            base = a.getsockname()[1]
+            if base >= 65535:
+                continue
+            with socket.socket() as b:
+                try:
+                    b.bind(("127.0.0.1", base + 1))
+                except OSError:
+                    continue
+        return int(base)
+    raise RuntimeError("no two consecutive free ports")
+
+
+def test_pinned_workers_on_their_own_ports_take_calls_in_turn() -> None:
+    base = _two_free_ports()
+    settings = LinerSettings(
+        host="127.0.0.1", port=0, worker_port=base, metrics_port=None, max_workers=2
+    )
+    stop, ports, failed = threading.Event(), [], []
+    thread = threading.Thread(
+        target=lambda: failed.append(
+            run_workers(
+                settings, 2, serve_fake_worker, grace=1.0, stop=stop, on_port=ports.append, pin=True
+            )
+        )
+    )
+    thread.start()
+    try:
+        with LinerClient(f"127.0.0.1:{base},127.0.0.1:{base + 1}", timeout=30) as client:
+            request = recommendation_pb2.RecommendRequest(listener_id="u1", k=1)
+            client.recommendations.Recommend(request, timeout=90, wait_for_ready=True)
+            deadline = time.monotonic() + 60
+            tags: list[str] = []
+            # Round robin starts once both subchannels are connected.
+            while len(set(tags[-2:])) < 2 and time.monotonic() < deadline:
+                reply = client.recommendations.Recommend(request, timeout=10)
+                tags.append(reply.items[0].reasons[0].split("@")[0])
+            tail = [
+                client.recommendations.Recommend(request, timeout=10).items[0].reasons[0]
+                for _ in range(6)
+            ]
+        workers = [tag.split("@")[0] for tag in tail]
+        assert len(set(workers)) == 2, workers
+        # Successive calls alternate between the two processes.
+        assert all(a != b for a, b in zip(workers, workers[1:], strict=False)), workers
+        cpus = sorted(os.sched_getaffinity(0))
+        pinned = {w.split("cpu")[1] for w in workers}
+        assert pinned == {str(cpus[0]), str(cpus[1 % len(cpus)])}, workers
+    finally:
+        stop.set()
+        thread.join(60)
+    assert failed == [0]
 
 
 def test_reserve_port_refuses_a_port_taken_without_reuseport() -> None:
