@@ -8,6 +8,12 @@ load comes from a separate process (``multiprocessing`` spawn) on loopback with 
 (connections) per server process, calls spread round-robin over them, so client and servers
 compete for the same 2 cores as on one box.
 
+``--pin-cpus`` pins server process i to CPU i (as ``liner serve --pin-workers``); the load
+generator is never pinned. ``--balance round-robin`` also gives each server its own port (as
+``--worker-ports``) and the client's channels round-robin every call over those ports, where
+the shared port spreads whole connections by a kernel hash (``calls_per_worker`` shows the
+split). ``client_cpu_ms_per_call`` is the load generator's CPU per call: it shares the cores.
+
 Two measurements per run:
     * ``pipeline`` (the headline figures): the REAL pipeline (FAISS retrieval over four
       spaces, filters, features, the compiled 150-tree LambdaRank reranker, artist-first
@@ -40,6 +46,7 @@ Example:
     python -m benchmarks.service --quick
     python -m benchmarks.service --quick --workers 2 --modes pipeline
     python -m benchmarks.service --modes pipeline      # 1M tracks: ~16 min of index build
+    python -m benchmarks.service --workers 2 --pin-cpus --balance round-robin --modes pipeline
 """
 
 from __future__ import annotations

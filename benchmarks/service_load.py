@@ -7,6 +7,7 @@ time can be subtracted per call), open-loop steps at fixed rates, and a closed l
 from __future__ import annotations
 
 import contextlib
+import gc
 import threading
 import time
 from dataclasses import dataclass
@@ -136,7 +137,6 @@ def run(plan: LoadPlan, out: Any) -> None:
     import grpc
 
     from recsys.api.v1 import recommendation_pb2, recommendation_pb2_grpc
-
     from recsys.service.client import channel_target
 
     target, options = channel_target(plan.target)
@@ -165,9 +165,15 @@ def run(plan: LoadPlan, out: Any) -> None:
         serial.append((rid, (time.perf_counter() - sent) * 1000.0))
         calls += 1
     steps = []
+    # The generator's own garbage collections would stall its reply callbacks and show up as
+    # server latency: collect between steps, never during one.
+    gc.collect()
+    gc.freeze()
+    gc.disable()
     for rate in plan.rates:
         t0 = time.perf_counter()
         tally = open_loop(stubs, requests, rate, plan.seconds)
+        gc.collect()
         elapsed = max(time.perf_counter() - t0, plan.seconds)
         steps.append(tally.row("open", rate, elapsed, plan.seconds))
         calls += len(tally.lat) + sum(tally.errors.values())
@@ -177,6 +183,7 @@ def run(plan: LoadPlan, out: Any) -> None:
     t0 = time.perf_counter()
     tally = closed_loop(stubs, requests, plan.concurrency, plan.seconds)
     steps.append(tally.row("closed", plan.concurrency, time.perf_counter() - t0, plan.seconds))
+    gc.enable()
     calls += len(tally.lat) + sum(tally.errors.values())
     for ch in channels:
         ch.close()

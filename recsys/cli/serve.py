@@ -113,7 +113,8 @@ def serve_command(
     try:
         if workers == 1:
             if pin_workers:
-                settings = settings.model_copy(update={"cpu_affinity": [min(os.sched_getaffinity(0))]})
+                first = min(os.sched_getaffinity(0))
+                settings = settings.model_copy(update={"cpu_affinity": [first]})
             run(settings, grace=grace)
             return
         from recsys.service.workers import run_workers
@@ -192,6 +193,8 @@ def run(
     server = LinerServer(settings, deps, thread_initializer=lambda: faiss.omp_set_num_threads(1))
     bound = server.start()
     click.echo(f"listening on {settings.host}:{bound}", nl=True)
+    if server.worker_port is not None:
+        click.echo(f"this process alone on {settings.host}:{server.worker_port}")
     if server.metrics_port is not None:
         click.echo(f"metrics on http://{settings.host}:{server.metrics_port}/metrics")
     stop = stop or threading.Event()

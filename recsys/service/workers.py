@@ -7,6 +7,15 @@ gRPC binds with ``SO_REUSEPORT`` (its default on Linux), so the kernel spreads i
 connections over them. Clients with one long-lived channel stick to one process; spread load
 comes from many clients (or several channels).
 
+Two options matter for latency (measured in ``benchmarks/README.md``):
+    * ``--worker-ports BASE``: worker i also listens alone on ``BASE + i``. The shared port
+      spreads connections (a hash per connection, so 32 connections split 40/60 in one run);
+      a client with the address list (``LinerClient("127.0.0.1:P,127.0.0.1:P+1")``, gRPC's
+      round_robin policy) alternates single calls between workers instead.
+    * ``--pin-workers``: worker i runs on CPU i only (``pin_process``). Unpinned, two workers
+      and a client on two cores migrate between cores and a pipeline call ran 1.5x as long as
+      in one process; pinned it ran as long.
+
 What differs from one process:
     * metrics: worker ``i`` serves them on ``metrics_port + i`` (port 0: each picks a free
       one and prints it), so every worker can be scraped.
@@ -157,11 +166,13 @@ def pin_process(cpus: Iterable[int]) -> None:
     """
     wanted = set(cpus)
     try:
-        for tid in os.listdir("/proc/self/task"):
-            os.sched_setaffinity(int(tid), wanted)
+        for task in Path("/proc/self/task").iterdir():
+            os.sched_setaffinity(int(task.name), wanted)
     except (OSError, ValueError) as exc:
         allowed = sorted(os.sched_getaffinity(0))
-        raise ConfigError(f"cannot pin to CPUs {sorted(wanted)} (allowed: {allowed}): {exc}") from exc
+        raise ConfigError(
+            f"cannot pin to CPUs {sorted(wanted)} (allowed: {allowed}): {exc}"
+        ) from exc
 
 
 def run_workers(

@@ -119,7 +119,6 @@ def serve_fake_worker(settings: Any, grace: float, log_level: int, broadcast: An
     import signal
 
     from recsys.service import LinerServer, ServiceDeps, ServiceMetrics, ServingState
-
     from recsys.service.workers import pin_process
 
     if settings.cpu_affinity:

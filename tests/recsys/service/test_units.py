@@ -110,7 +110,12 @@ def test_serve_run_loads_prints_port_and_drains(
     art = artifact_dir(tmp_path)
     monkeypatch.setattr(recsys.pipeline, "load_recommender", lambda *a, **k: FakeRecommender())
     settings = LinerSettings(
-        host="127.0.0.1", port=0, metrics_port=None, artifacts=art, db=str(tmp_path / "x.db")
+        host="127.0.0.1",
+        port=0,
+        worker_port=0,
+        metrics_port=None,
+        artifacts=art,
+        db=str(tmp_path / "x.db"),
     )
     stop = threading.Event()
     thread = threading.Thread(target=run, args=(settings,), kwargs={"stop": stop, "grace": 1.0})
@@ -123,8 +128,12 @@ def test_serve_run_loads_prints_port_and_drains(
                 break
             threading.Event().wait(0.01)
         port = int(out.split("listening on 127.0.0.1:")[1].split()[0])
+        own = int(out.split("this process alone on 127.0.0.1:")[1].split()[0])
+        assert own != port
         with LinerClient(f"127.0.0.1:{port}") as client:
             assert len(client.recommend("u1", k=3).items) == 3
+        with LinerClient(f"127.0.0.1:{own},127.0.0.1:{port}") as client:
+            assert [len(client.recommend("u1", k=2).items) for _ in range(4)] == [2, 2, 2, 2]
     finally:
         stop.set()
         thread.join(10)

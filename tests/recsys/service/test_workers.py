@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import multiprocessing as mp
 import os
 import socket
@@ -20,8 +21,8 @@ from recsys.api.v1 import (
     recommendation_pb2_grpc,
 )
 from recsys.errors import ConfigError
-from recsys.service.state import ServingState
 from recsys.service.client import LinerClient, channel_target
+from recsys.service.state import ServingState
 from recsys.service.workers import (
     ReloadBroadcast,
     pin_process,
@@ -141,7 +142,7 @@ def test_pinned_workers_on_their_own_ports_take_calls_in_turn() -> None:
         workers = [tag.split("@")[0] for tag in tail]
         assert len(set(workers)) == 2, workers
         # Successive calls alternate between the two processes.
-        assert all(a != b for a, b in zip(workers, workers[1:], strict=False)), workers
+        assert all(a != b for a, b in itertools.pairwise(workers)), workers
         cpus = sorted(os.sched_getaffinity(0))
         pinned = {w.split("cpu")[1] for w in workers}
         assert pinned == {str(cpus[0]), str(cpus[1 % len(cpus)])}, workers
