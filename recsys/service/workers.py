@@ -13,8 +13,9 @@ Two options matter for latency (measured in ``benchmarks/README.md``):
       a client with the address list (``LinerClient("127.0.0.1:P,127.0.0.1:P+1")``, gRPC's
       round_robin policy) alternates single calls between workers instead.
     * ``--pin-workers``: worker i runs on CPU i only (``pin_process``). Unpinned, two workers
-      and a client on two cores migrate between cores and a pipeline call ran 1.5x as long as
-      in one process; pinned it ran as long.
+      and a client on two cores migrate between cores: a pipeline call inside a server ran
+      1.03-1.49x as long as in one process, and 1.02-1.11x pinned; server CPU per call at 1M
+      tracks was 7.4-7.9 ms unpinned, 5.8-7.3 ms pinned.
 
 What differs from one process:
     * metrics: worker ``i`` serves them on ``metrics_port + i`` (port 0: each picks a free
@@ -157,9 +158,7 @@ def worker_settings(
 def pin_process(cpus: Iterable[int]) -> None:
     """Restrict every thread of this process to ``cpus`` (threads started later inherit it).
 
-    A pinned worker keeps its core's caches: with two workers and a client on two cores, an
-    unpinned worker's pipeline call ran 1.5x as long as the same call in one process (see
-    benchmarks/README.md).
+    A pinned worker keeps its core's caches warm (figures in benchmarks/README.md).
 
     Raises:
         ConfigError: a CPU that does not exist or is not allowed.
