@@ -103,6 +103,20 @@ def serve_command(
     if metrics_port is not None:
         overrides["metrics_port"] = None if metrics_port < 0 else metrics_port
     settings = LinerSettings(**overrides)
+    if worker_ports is not None:
+        last = worker_ports + workers - 1
+        if last > 65535:
+            raise click.BadParameter(
+                f"{workers} workers need ports {worker_ports}-{last}, past 65535; "
+                "pick a lower base",
+                param_hint="--worker-ports",
+            )
+        if worker_ports <= settings.port <= last:
+            raise click.BadParameter(
+                f"ports {worker_ports}-{last} include the shared port {settings.port}; "
+                "pick a base outside it",
+                param_hint="--worker-ports",
+            )
 
     def announce(port: int) -> None:
         click.echo(f"listening on {settings.host}:{port} ({workers} workers)")

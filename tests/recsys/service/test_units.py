@@ -140,6 +140,25 @@ def test_serve_run_loads_prints_port_and_drains(
     assert not thread.is_alive()
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--port", "50051", "--workers", "2", "--worker-ports", "65535"], "past 65535"),
+        (["--port", "50052", "--workers", "3", "--worker-ports", "50050"], "include the shared"),
+    ],
+)
+def test_serve_refuses_worker_ports_that_cannot_work(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    from recsys.cli import main
+
+    result = CliRunner().invoke(
+        main, ["serve", "--artifacts", str(tmp_path), "--metrics-port", "-1", *args]
+    )
+    assert result.exit_code == 2 and message in result.output
+    assert "--worker-ports" in result.output
+
+
 def test_serve_refuses_bad_manifest(tmp_path: Path) -> None:
     from recsys.cli import main
 
