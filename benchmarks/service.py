@@ -221,14 +221,19 @@ def server_process(
     """One forked server: serve until told to stop, then send back CPU time and timings."""
     import sys
 
-    if args.pin_cpus:
-        from recsys.service.workers import pin_process
-
-        cpus = sorted(os.sched_getaffinity(0))
-        pin_process({cpus[worker % len(cpus)]})
-
     from recsys.service import LinerServer, ServiceDeps, ServiceMetrics, ServingState
+    from recsys.service.workers import pin_process, worker_settings
     from recsys.settings import LinerSettings
+
+    base = LinerSettings(
+        host="127.0.0.1",
+        metrics_port=None,
+        max_workers=args.threads,
+        worker_port=0 if args.balance == "round-robin" else None,
+    )
+    settings = worker_settings(base, port, worker, pin=args.pin_cpus)
+    if settings.cpu_affinity:
+        pin_process(settings.cpu_affinity)  # before the server starts its threads
 
     timed = TimedRecommender(recommender)
     keeper = LineKeeper()
@@ -248,13 +253,6 @@ def server_process(
 
         gc.collect()
         gc.freeze()  # the loaded world moves to the permanent generation: cheaper collections
-    settings = LinerSettings(
-        host="127.0.0.1",
-        port=port,
-        metrics_port=None,
-        max_workers=args.threads,
-        worker_port=0 if args.balance == "round-robin" else None,
-    )
     server = LinerServer(settings, ServiceDeps(state=state, store=None, metrics=ServiceMetrics()))
     server.start()
     server.set_serving()

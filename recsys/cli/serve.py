@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import threading
 from pathlib import Path
@@ -125,13 +124,11 @@ def serve_command(
             click.echo(f"worker ports: {each} (round-robin over them spreads each call)")
 
     try:
+        from recsys.service.workers import run_workers, worker_settings
+
         if workers == 1:
-            if pin_workers:
-                first = min(os.sched_getaffinity(0))
-                settings = settings.model_copy(update={"cpu_affinity": [first]})
-            run(settings, grace=grace)
+            run(worker_settings(settings, settings.port, 0, pin=pin_workers), grace=grace)
             return
-        from recsys.service.workers import run_workers
 
         failed = run_workers(
             settings, workers, run_worker, grace=grace, on_port=announce, pin=pin_workers
