@@ -1,7 +1,8 @@
 """The SQLite schema as ordered migrations, applied on open.
 
 Each migration is a SQL file ``migrations/NNNN_name.sql`` whose number is its version;
-``schema_version`` records which ones ran. A store opened by older code than its schema refuses to start rather than guess.
+``schema_version`` records which ones ran. A store opened by older code than its schema
+refuses to start rather than guess.
 
 Storage conventions (what raw SQL sees):
 
