@@ -186,6 +186,28 @@ class Store(abc.ABC):
     def quarantine_history(self, track_id: str | None = None) -> list[QuarantineRecord]:
         """The audit trail of quarantine decisions."""
 
+    # Integrity state beyond quarantine. Backends override these; the defaults describe a
+    # store that has no such records (every track screened, nothing disputed, no play flagged).
+
+    def unscreened_ids(self) -> frozenset[str]:
+        """Tracks written by an ingest whose screening has not finished: never served, never
+        paid, until :meth:`mark_screened` (or a later screening run) covers them."""
+        return frozenset()
+
+    def disputed_ids(self) -> frozenset[str]:
+        """Tracks whose declared AI label strongly disagrees with the detector and await a
+        rights admin's decision (latest entry of the dispute audit per track)."""
+        return frozenset()
+
+    def flagged_event_ids(self) -> frozenset[str]:
+        """Play events flagged as artificial streaming: kept, but never metered as paid,
+        never paid and never learned from."""
+        return frozenset()
+
+    def held_ids(self) -> frozenset[str]:
+        """Tracks that must not be served or paid: quarantined, disputed or unscreened."""
+        return self.quarantined_ids() | self.disputed_ids() | self.unscreened_ids()
+
     @abc.abstractmethod
     def log_slates(self, slates: Iterable[ServedSlate]) -> None:
         """Persist served slates (impression log)."""
