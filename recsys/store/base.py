@@ -7,13 +7,14 @@ functions over batches of rows; the service reads single entities and the live c
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import pandas as pd
 
 from recsys.domain import (
+    AiInvolvement,
     Artist,
     ConsentEntry,
     ConsentState,
@@ -85,6 +86,34 @@ class QuarantineRecord:
     reasons: tuple[str, ...] = ()
     evidence: dict[str, str] = field(default_factory=dict)
     actor: str
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class DisputeRecord:
+    """An entry of the append-only dispute audit.
+
+    Attributes:
+        track_id: the track.
+        opened: True when the entry opens a dispute (the service's analysis strongly
+            disagrees with the declared label), False when a rights admin decides it.
+        declared: the declared AI involvement the entry is about.
+        probability: the detector's P(AI involvement) behind the dispute, if any.
+        evidence: human-readable evidence (``detector``, ``text``, ...).
+        decided: the label a rights admin decided (closing entries only).
+        actor: ``screening`` for the automatic check, else the admin's id.
+        reason: the admin's reason (closing entries).
+        at: when.
+    """
+
+    track_id: str
+    opened: bool
+    declared: AiInvolvement
+    probability: float | None = None
+    evidence: dict[str, str] = field(default_factory=dict)
+    decided: AiInvolvement | None = None
+    actor: str
+    reason: str = ""
     at: datetime
 
 
@@ -208,6 +237,41 @@ class Store(abc.ABC):
         """Tracks that must not be served or paid: quarantined, disputed or unscreened."""
         return self.quarantined_ids() | self.disputed_ids() | self.unscreened_ids()
 
+    def unscreened_marks(self) -> dict[str, int]:
+        """Unscreened tracks with the mark of the write that left them so; a screening reads
+        this before it starts and hands it back to :meth:`finish_screening`."""
+        return {}
+
+    def dispute_history(self, track_id: str | None = None) -> list[DisputeRecord]:
+        """The dispute audit in append order, optionally for one track."""
+        return []
+
+    def record_disputes(self, records: Iterable[DisputeRecord]) -> None:
+        """Append dispute audit entries (the latest per track is in force)."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no dispute audit")
+
+    def finish_screening(
+        self,
+        *,
+        screened: Mapping[str, int],
+        quarantines: Iterable[QuarantineRecord] = (),
+        disputes: Iterable[DisputeRecord] = (),
+        labels: Mapping[str, Provenance] | None = None,
+    ) -> None:
+        """Record a screening's decisions and clear the unscreened marks it read
+        (``screened``, from :meth:`unscreened_marks`) in one transaction, so a crash leaves
+        either both or neither. A track re-written since keeps its newer mark.
+
+        Backends without transactions across these records apply them in order, marks last.
+        """
+        quarantines, disputes = list(quarantines), list(disputes)
+        if quarantines:
+            self.record_quarantine(quarantines)
+        if disputes:
+            self.record_disputes(disputes)
+        for track_id, provenance in (labels or {}).items():
+            self.set_provenance(track_id, provenance)
+
     @abc.abstractmethod
     def log_slates(self, slates: Iterable[ServedSlate]) -> None:
         """Persist served slates (impression log)."""
@@ -238,4 +302,11 @@ class Store(abc.ABC):
         """Release connections."""
 
 
-__all__ = ["EventHistory", "IngestBatch", "QuarantineRecord", "Store", "StoreSummary"]
+__all__ = [
+    "DisputeRecord",
+    "EventHistory",
+    "IngestBatch",
+    "QuarantineRecord",
+    "Store",
+    "StoreSummary",
+]

@@ -35,7 +35,7 @@ import logging
 import sqlite3
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -54,8 +54,9 @@ from recsys.domain import (
     Track,
 )
 from recsys.errors import NotFoundError, StoreError
-from recsys.store import codec, frames
+from recsys.store import codec, frames, screening_state
 from recsys.store.base import (
+    DisputeRecord,
     EventHistory,
     IngestBatch,
     QuarantineRecord,
@@ -94,6 +95,7 @@ class SqliteStore(Store):
         self._connections: list[sqlite3.Connection] = []
         self._consent_cache: ConsentState | None = None
         self._quarantine_cache: tuple[int, frozenset[str]] | None = None
+        self._dispute_cache: tuple[int, frozenset[str]] | None = None
         self._closed = False
         try:
             self.schema_version = migrate(self._conn())
@@ -160,7 +162,11 @@ class SqliteStore(Store):
     def ingest(self, batch: IngestBatch) -> None:
         with self._write() as conn:
             self._upsert_artists(conn, batch.artists)
+            # Written and marked unscreened in one transaction: no crash can leave a new
+            # upload servable before screening has finished with it.
+            changed = screening_state.changed_tracks(conn, batch.tracks)
             self._upsert_tracks(conn, batch.tracks)
+            screening_state.mark_unscreened(conn, changed)
             self._upsert_listeners(conn, batch.listeners)
             conn.executemany(_INSERT_EVENT, (codec.event_row(e) for e in batch.events))
             if batch.event_frame is not None:
@@ -215,32 +221,14 @@ class SqliteStore(Store):
 
     def set_provenance(self, track_id: str, provenance: Provenance) -> None:
         with self._write() as conn:
-            cursor = conn.execute(
-                "UPDATE tracks SET ai_involvement = ?, ai_parts = ?, label_source = ?, "
-                "label_confidence = ?, references_artist_ids = ? WHERE track_id = ?",
-                (*codec.provenance_row(provenance), track_id),
-            )
+            cursor = conn.execute(_SET_PROVENANCE, (*codec.provenance_row(provenance), track_id))
             if cursor.rowcount == 0:
                 raise NotFoundError(f"no track '{track_id}'. Fix: ingest it first")
 
     def record_quarantine(self, records: Iterable[QuarantineRecord]) -> None:
-        rows = [
-            (
-                r.track_id,
-                int(r.quarantined),
-                codec.join(r.reasons),
-                json.dumps(r.evidence, sort_keys=True),
-                r.actor,
-                codec.to_micros(r.at),
-            )
-            for r in records
-        ]
+        rows = [_quarantine_row(r) for r in records]
         with self._write() as conn:
-            conn.executemany(
-                "INSERT INTO quarantine (track_id, quarantined, reasons, evidence, actor, at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+            conn.executemany(_INSERT_QUARANTINE, rows)
 
     def log_slates(self, slates: Iterable[ServedSlate]) -> None:
         with self._write() as conn:
@@ -383,6 +371,49 @@ class SqliteStore(Store):
         self._quarantine_cache = (version, ids)
         return ids
 
+    def unscreened_ids(self) -> frozenset[str]:
+        return frozenset(str(r[0]) for r in self._query("SELECT track_id FROM unscreened"))
+
+    def unscreened_marks(self) -> dict[str, int]:
+        return screening_state.unscreened_marks(self._conn())
+
+    def disputed_ids(self) -> frozenset[str]:
+        # Append-only like the quarantine audit: its largest seq versions the set.
+        version = int(self._query("SELECT coalesce(max(seq), 0) FROM disputes")[0][0])
+        cached = self._dispute_cache
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        ids = screening_state.open_dispute_ids(self._conn())
+        self._dispute_cache = (version, ids)
+        return ids
+
+    def dispute_history(self, track_id: str | None = None) -> list[DisputeRecord]:
+        sql, params = screening_state.DISPUTES_SQL, ()
+        if track_id is not None:
+            sql, params = sql + " WHERE track_id = ?", (track_id,)
+        return [screening_state.row_dispute(r) for r in self._query(sql + " ORDER BY seq", params)]
+
+    def record_disputes(self, records: Iterable[DisputeRecord]) -> None:
+        with self._write() as conn:
+            screening_state.insert_disputes(conn, records)
+
+    def finish_screening(
+        self,
+        *,
+        screened: Mapping[str, int],
+        quarantines: Iterable[QuarantineRecord] = (),
+        disputes: Iterable[DisputeRecord] = (),
+        labels: Mapping[str, Provenance] | None = None,
+    ) -> None:
+        with self._write() as conn:
+            conn.executemany(_INSERT_QUARANTINE, map(_quarantine_row, quarantines))
+            screening_state.insert_disputes(conn, disputes)
+            conn.executemany(
+                _SET_PROVENANCE,
+                ((*codec.provenance_row(p), t) for t, p in (labels or {}).items()),
+            )
+            screening_state.clear_unscreened(conn, screened)
+
     def iter_slates(self, since: datetime | None = None) -> Iterable[ServedSlate]:
         floor = codec.to_micros(since) if since is not None else -(2**62)
         slates = self._query(
@@ -466,6 +497,27 @@ _INSERT_EVENT = f"INSERT OR IGNORE INTO events ({', '.join(codec.EVENT_COLUMNS)}
 _INSERT_CONSENT = f"INSERT OR IGNORE INTO consent ({', '.join(codec.CONSENT_COLUMNS)}) VALUES " + (
     "(" + ", ".join("?" * len(codec.CONSENT_COLUMNS)) + ")"
 )
+
+
+_INSERT_QUARANTINE = (
+    "INSERT INTO quarantine (track_id, quarantined, reasons, evidence, actor, at) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+_SET_PROVENANCE = (
+    "UPDATE tracks SET ai_involvement = ?, ai_parts = ?, label_source = ?, "
+    "label_confidence = ?, references_artist_ids = ? WHERE track_id = ?"
+)
+
+
+def _quarantine_row(r: QuarantineRecord) -> tuple[Any, ...]:
+    return (
+        r.track_id,
+        int(r.quarantined),
+        codec.join(r.reasons),
+        json.dumps(r.evidence, sort_keys=True),
+        r.actor,
+        codec.to_micros(r.at),
+    )
 
 
 def _upsert(table: str, columns: tuple[str, ...]) -> str:

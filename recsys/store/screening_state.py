@@ -1,0 +1,152 @@
+"""The SQLite side of the screening state: unscreened marks and the dispute audit.
+
+Functions over a connection, called by :class:`~recsys.store.sqlite.SqliteStore` inside its
+own transactions, so marking a track unscreened commits with the write of the track, and
+clearing the mark commits with the screening's decisions.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from recsys.domain import AiInvolvement, Track
+from recsys.store import codec
+from recsys.store.base import DisputeRecord
+
+_CHUNK = 900  # below SQLite's default limit of bound parameters per statement
+# Stamped by the store itself, not part of what an upload says: a change there is no change.
+_NOT_CONTENT = frozenset({"received_at"})
+
+
+def _content(row: Sequence[Any]) -> tuple[Any, ...]:
+    return tuple(v for c, v in zip(codec.TRACK_COLUMNS, row, strict=True) if c not in _NOT_CONTENT)
+
+
+def _stored(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
+    """What the store holds for ``ids`` now: track columns plus credits, per track."""
+    found: dict[str, tuple[Any, ...]] = {}
+    cols = ", ".join(codec.TRACK_COLUMNS)
+    for start in range(0, len(ids), _CHUNK):
+        part = ids[start : start + _CHUNK]
+        marks = ", ".join("?" * len(part))
+        credits: dict[str, list[tuple[Any, ...]]] = {}
+        for r in conn.execute(
+            f"SELECT track_id, artist_id, role, share FROM credits WHERE track_id IN ({marks}) "
+            "ORDER BY track_id, ord",
+            part,
+        ):
+            credits.setdefault(r[0], []).append((r[1], r[2], float(r[3])))
+        for r in conn.execute(f"SELECT {cols} FROM tracks WHERE track_id IN ({marks})", part):
+            found[r[0]] = (_content(r), tuple(credits.get(r[0], ())))
+    return found
+
+
+def changed_tracks(conn: sqlite3.Connection, tracks: Sequence[Track]) -> list[str]:
+    """Ids of ``tracks`` that are new or differ from the stored row (call before writing).
+
+    Re-ingesting an unchanged track writes nothing new, so it keeps its screening state;
+    anything else the upload says (audio, title, credits, declared label) is screened again.
+    """
+    stored = _stored(conn, [t.track_id for t in tracks])
+    changed = []
+    for t in tracks:
+        now = (
+            _content(codec.track_row(t)),
+            tuple((c.artist_id, str(c.role), float(c.share)) for c in t.credits),
+        )
+        if stored.get(t.track_id) != now:
+            changed.append(t.track_id)
+    return changed
+
+
+def mark_unscreened(conn: sqlite3.Connection, track_ids: Iterable[str]) -> None:
+    """Mark tracks unscreened with one new mark (higher than any mark a screening has read)."""
+    ids = list(dict.fromkeys(track_ids))
+    if not ids:
+        return
+    mark = int(conn.execute("SELECT coalesce(max(mark), 0) + 1 FROM unscreened").fetchone()[0])
+    conn.executemany(
+        "INSERT INTO unscreened (track_id, mark) VALUES (?, ?) "
+        "ON CONFLICT (track_id) DO UPDATE SET mark = excluded.mark",
+        ((t, mark) for t in ids),
+    )
+
+
+def unscreened_marks(conn: sqlite3.Connection) -> dict[str, int]:
+    """Every unscreened track with its mark."""
+    return {str(t): int(m) for t, m in conn.execute("SELECT track_id, mark FROM unscreened")}
+
+
+def clear_unscreened(conn: sqlite3.Connection, marks: Mapping[str, int]) -> None:
+    """Clear the marks a screening read before it started; re-marked tracks stay."""
+    conn.executemany(
+        "DELETE FROM unscreened WHERE track_id = ? AND mark <= ?",
+        ((t, int(m)) for t, m in marks.items()),
+    )
+
+
+def insert_disputes(conn: sqlite3.Connection, records: Iterable[DisputeRecord]) -> None:
+    """Append entries to the dispute audit."""
+    conn.executemany(
+        "INSERT INTO disputes (track_id, opened, declared, probability, evidence, decided, "
+        "actor, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            (
+                r.track_id,
+                int(r.opened),
+                str(r.declared),
+                r.probability,
+                json.dumps(r.evidence, sort_keys=True),
+                "" if r.decided is None else str(r.decided),
+                r.actor,
+                r.reason,
+                codec.to_micros(r.at),
+            )
+            for r in records
+        ),
+    )
+
+
+DISPUTES_SQL = (
+    "SELECT seq, track_id, opened, declared, probability, evidence, decided, actor, reason, at "
+    "FROM disputes"
+)
+
+
+def row_dispute(r: Sequence[Any]) -> DisputeRecord:
+    """A dispute audit entry from a :data:`DISPUTES_SQL` row."""
+    return DisputeRecord(
+        track_id=r[1],
+        opened=bool(r[2]),
+        declared=AiInvolvement(r[3]),
+        probability=None if r[4] is None else float(r[4]),
+        evidence=json.loads(r[5]),
+        decided=AiInvolvement(r[6]) if r[6] else None,
+        actor=r[7],
+        reason=r[8],
+        at=codec.from_micros(r[9]) or codec.EPOCH,
+    )
+
+
+def open_dispute_ids(conn: sqlite3.Connection) -> frozenset[str]:
+    """Tracks whose latest dispute entry is open."""
+    rows = conn.execute(
+        "SELECT d.track_id FROM disputes d JOIN (SELECT track_id, max(seq) AS seq FROM disputes "
+        "GROUP BY track_id) latest USING (track_id, seq) WHERE d.opened = 1"
+    )
+    return frozenset(str(r[0]) for r in rows)
+
+
+__all__ = [
+    "DISPUTES_SQL",
+    "changed_tracks",
+    "clear_unscreened",
+    "insert_disputes",
+    "mark_unscreened",
+    "open_dispute_ids",
+    "row_dispute",
+    "unscreened_marks",
+]
