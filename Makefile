@@ -11,9 +11,17 @@ DB ?= var/liner.db
 ARTIFACTS ?= var/artifacts
 PORT ?= 50051
 
-.PHONY: setup demo serve test check proto proto-check bench clean
+.PHONY: setup system-deps demo serve test check proto proto-check bench clean
 
 setup: $(VENV)/.installed
+
+# Debian packages the tests and the integrity suite use (root, or sudo, needed once).
+SYSTEM_PACKAGES := ffmpeg sox libchromaprint-tools wesnoth-1.16-music hyperrogue-music asc-music
+system-deps:
+	@if dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1; then echo "system packages present"; \
+	else SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $(SYSTEM_PACKAGES); fi
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
