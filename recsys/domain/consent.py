@@ -1,11 +1,17 @@
-"""Consent: an append-only ledger of grants and revocations, and the state derived from it."""
+"""Consent: an append-only ledger of grants and revocations, and the state derived from it.
+
+The ledger's order is the order in which the store appended the entries (each entry's ``seq``,
+assigned inside the write transaction), never the times the entries state: an entry's ``at``
+is a claim (a client's clock, a historic import's date) kept for audit, so a grant dated in
+2031 or a server clock stepping back cannot make a later revocation ineffective.
+"""
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 
 class ConsentScope(enum.StrEnum):
@@ -33,7 +39,22 @@ class ConsentEntry:
     """One line of the consent ledger: who changed what, when and why.
 
     Entries are never edited or deleted; the current state is the last entry per
-    (rights holder, scope). With no entry a scope is not granted.
+    (rights holder, scope) in ledger order (``seq``). With no entry a scope is not granted.
+
+    Attributes:
+        entry_id: unique id; appending an id twice keeps the first entry.
+        rights_holder_id: whose consent.
+        scope: what is granted or revoked.
+        action: grant or revoke.
+        actor: who made the change.
+        reason: why.
+        at: when the change took effect as stated by whoever supplied it (the effective time
+            of a historic import, the service's clock for a gRPC change); audit only, it never
+            orders the ledger.
+        seq: the ledger position, assigned by the store when the entry is appended (strictly
+            increasing; None until appended).
+        received_at: the store's own clock when the entry was appended (None until appended,
+            and for entries appended before receipt times were recorded).
     """
 
     entry_id: str
@@ -43,6 +64,22 @@ class ConsentEntry:
     actor: str
     reason: str = ""
     at: datetime
+    seq: int | None = None
+    received_at: datetime | None = None
+
+    @property
+    def effective_at(self) -> datetime:
+        """The stated effective time (``at``): audit only."""
+        return self.at
+
+
+DEFAULT_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def future_dated(at: datetime, now: datetime, skew: timedelta = DEFAULT_CLOCK_SKEW) -> bool:
+    """Whether a stated time lies in the future of ``now`` (the service clock) by more than
+    ``skew``; such consent entries are refused, at ingest and over gRPC."""
+    return at > now + skew
 
 
 ConsentKey = tuple[str, ConsentScope]
@@ -54,8 +91,9 @@ class ConsentState:
 
     Attributes:
         granted: the (rights holder, scope) pairs currently granted.
-        version: the number of ledger entries the state was derived from; it only grows, so
-            a reader can tell cheaply whether its copy is current.
+        version: the ledger position the state was derived from (the largest ``seq``, plus
+            one per entry not yet appended); it only grows, so a reader can tell cheaply
+            whether its copy is current (compare with ``Store.consent_version()``).
     """
 
     granted: frozenset[ConsentKey]
@@ -67,13 +105,21 @@ class ConsentState:
 
     @classmethod
     def from_ledger(cls, entries: Iterable[ConsentEntry]) -> ConsentState:
-        """Replay ledger entries in order (by time, then entry id) into the current state."""
-        ordered = sorted(entries, key=lambda e: (e.at, e.entry_id))
+        """Replay ledger entries in ledger order into the current state.
+
+        Appended entries go by ``seq``; entries not yet appended (``seq`` None) follow them
+        in the order given. The stated times (``at``) play no part: the last entry appended
+        for a (rights holder, scope) is in force, whatever date it claims.
+        """
+        given = list(entries)
+        ordered = sorted(given, key=lambda e: (e.seq is None, e.seq or 0))  # stable
         last: dict[ConsentKey, ConsentAction] = {}
         for entry in ordered:
             last[(entry.rights_holder_id, entry.scope)] = entry.action
         granted = frozenset(k for k, a in last.items() if a is ConsentAction.GRANT)
-        return cls(granted=granted, version=len(ordered))
+        appended = max((e.seq for e in given if e.seq is not None), default=0)
+        pending = sum(e.seq is None for e in given)
+        return cls(granted=granted, version=appended + pending)
 
     def opt_in_rates(self, holders: Iterable[str]) -> Mapping[ConsentScope, float]:
         """Share of ``holders`` granting each scope."""
@@ -92,10 +138,12 @@ IMITATION_SCOPES: tuple[ConsentScope, ...] = (
 )
 
 __all__ = [
+    "DEFAULT_CLOCK_SKEW",
     "IMITATION_SCOPES",
     "ConsentAction",
     "ConsentEntry",
     "ConsentKey",
     "ConsentScope",
     "ConsentState",
+    "future_dated",
 ]
