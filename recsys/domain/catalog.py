@@ -67,7 +67,11 @@ class Artist:
         verified: whether the distributor verified the artist's identity.
         rights_holder_id: who grants or revokes consent for this artist's work (often the
             artist itself, sometimes a label or estate).
-        created_at: when the artist first appeared in the catalog.
+        created_at: when the artist first appeared in the catalog, as the data file claims.
+        received_at: when the service itself first stored this artist (its own clock, set by
+            the store on first write, never from input); None until stored. Ordering and
+            "prior use" rest on this, never on ``created_at``. Not part of equality: the
+            same artist read back from the store equals the one written.
     """
 
     artist_id: str
@@ -76,6 +80,7 @@ class Artist:
     verified: bool = False
     rights_holder_id: str
     created_at: datetime | None = None
+    received_at: datetime | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -129,8 +134,11 @@ class Track:
         audio_descriptors: named numeric descriptors (e.g. Spotify's ``danceability``) used
             when the dataset ships descriptors instead of audio.
         uploader_id: the account that uploaded the track.
-        uploaded_at: upload time.
+        uploaded_at: upload time, as the uploader claims it.
         provenance: the AI-involvement label.
+        received_at: when the service itself first stored this track (its own clock, set by
+            the store on first write, never from input); None until stored. First claim
+            between duplicates and rate screens rest on this, never on ``uploaded_at``.
     """
 
     track_id: str
@@ -146,6 +154,7 @@ class Track:
     uploader_id: str = ""
     uploaded_at: datetime | None = None
     provenance: Provenance = field(default_factory=Provenance)
+    received_at: datetime | None = field(default=None, compare=False)
 
     @property
     def artist_ids(self) -> tuple[str, ...]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 
@@ -26,13 +26,16 @@ class Listener:
         listener_id: stable id.
         ai_preference: whether AI-generated tracks may be recommended to them.
         blocked_artist_ids: artists the listener never wants to hear.
-        created_at: sign-up time.
+        created_at: sign-up time, as the data file claims.
+        received_at: when the service itself first stored this listener (its own clock, set
+            by the store on first write, never from input); None until stored.
     """
 
     listener_id: str
     ai_preference: AiPreference = AiPreference.ALLOW
     blocked_artist_ids: tuple[str, ...] = ()
     created_at: datetime | None = None
+    received_at: datetime | None = field(default=None, compare=False)
 
 
 class EventType(enum.StrEnum):

@@ -59,6 +59,10 @@ def split(cell: str | None) -> tuple[str, ...]:
 
 
 ARTIST_COLUMNS = ("artist_id", "name", "kind", "verified", "rights_holder_id", "created_at")
+RECEIVED_AT = "received_at"
+"""The store's own receipt time: read with the ``*_READ_COLUMNS``, written only by the store on
+a row's first insert (it is not in the write columns, so no input can set it)."""
+ARTIST_READ_COLUMNS = (*ARTIST_COLUMNS, RECEIVED_AT)
 
 
 def artist_row(a: Artist) -> tuple[Any, ...]:
@@ -80,6 +84,7 @@ def row_artist(r: Sequence[Any]) -> Artist:
         verified=bool(r[3]),
         rights_holder_id=r[4],
         created_at=from_micros(r[5]),
+        received_at=from_micros(r[6]) if len(r) > 6 else None,
     )
 
 
@@ -101,6 +106,7 @@ TRACK_COLUMNS = (
     "label_confidence",
     "references_artist_ids",
 )
+TRACK_READ_COLUMNS = (*TRACK_COLUMNS, RECEIVED_AT)
 
 
 def provenance_row(p: Provenance) -> tuple[Any, ...]:
@@ -152,6 +158,7 @@ def row_track(r: Sequence[Any], credits: tuple[Credit, ...]) -> Track:
             confidence=float(r[14]),
             references_artist_ids=split(r[15]),
         ),
+        received_at=from_micros(r[16]) if len(r) > 16 else None,
     )
 
 
@@ -161,6 +168,7 @@ def row_credit(r: Sequence[Any]) -> Credit:
 
 
 LISTENER_COLUMNS = ("listener_id", "ai_preference", "blocked_artist_ids", "created_at")
+LISTENER_READ_COLUMNS = (*LISTENER_COLUMNS, RECEIVED_AT)
 
 
 def listener_row(listener: Listener) -> tuple[Any, ...]:
@@ -178,6 +186,7 @@ def row_listener(r: Sequence[Any]) -> Listener:
         ai_preference=AiPreference(r[1]),
         blocked_artist_ids=split(r[2]),
         created_at=from_micros(r[3]),
+        received_at=from_micros(r[4]) if len(r) > 4 else None,
     )
 
 

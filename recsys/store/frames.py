@@ -14,15 +14,16 @@ import pandas as pd
 
 from recsys.store import codec
 
-TIME_COLUMNS = frozenset({"created_at", "uploaded_at", "at", "served_at"})
+TIME_COLUMNS = frozenset({"created_at", "uploaded_at", "at", "served_at", "received_at"})
 BOOL_COLUMNS = frozenset({"verified", "ai_features", "quarantined"})
 INT_COLUMNS = frozenset({"ms_played", "position"})
 
 TABLE_SQL = {
-    "artists": f"SELECT {', '.join(codec.ARTIST_COLUMNS)} FROM artists ORDER BY artist_id",
-    "tracks": f"SELECT {', '.join(codec.TRACK_COLUMNS)} FROM tracks ORDER BY track_id",
+    "artists": f"SELECT {', '.join(codec.ARTIST_READ_COLUMNS)} FROM artists ORDER BY artist_id",
+    "tracks": f"SELECT {', '.join(codec.TRACK_READ_COLUMNS)} FROM tracks ORDER BY track_id",
     "credits": "SELECT track_id, artist_id, role, share FROM credits ORDER BY track_id, ord",
-    "listeners": f"SELECT {', '.join(codec.LISTENER_COLUMNS)} FROM listeners ORDER BY listener_id",
+    "listeners": f"SELECT {', '.join(codec.LISTENER_READ_COLUMNS)} FROM listeners "
+    "ORDER BY listener_id",
     "events": f"SELECT {', '.join(codec.EVENT_COLUMNS)} FROM events ORDER BY at, event_id",
     "consent": f"SELECT {', '.join(codec.CONSENT_COLUMNS)} FROM consent ORDER BY rowid",
     "slates": "SELECT request_id, listener_id, surface, variant, served_at, ai_features "

@@ -9,14 +9,16 @@ multi-threaded gRPC server reads concurrently.
 ``read_frame(table)`` columns (times are ``datetime64[us, UTC]``, NaT when unknown; lists are
 ``|``-joined strings; missing values are NA/NaN/None; test with ``pd.isna``):
 
-- ``artists``: artist_id, name, kind, verified (bool), rights_holder_id, created_at.
+- ``artists``: artist_id, name, kind, verified (bool), rights_holder_id, created_at,
+  received_at (the store's own receipt time, see below).
 - ``tracks``: track_id, title, genre, tags, description, duration_ms, release_date
   (``YYYY-MM-DD`` string or missing), audio_path (absolute after ingest, or missing), uploader_id,
   uploaded_at, ai_involvement, ai_parts, label_source, label_confidence,
-  references_artist_ids, artist_ids (credited artists, primary first), primary_artist_id,
+  references_artist_ids, received_at, artist_ids (credited artists, primary first),
+  primary_artist_id,
   then one float column ``audio_<name>`` per audio descriptor seen in the catalog.
 - ``credits``: track_id, artist_id, role, share (in credit order per track).
-- ``listeners``: listener_id, ai_preference, blocked_artist_ids, created_at.
+- ``listeners``: listener_id, ai_preference, blocked_artist_ids, created_at, received_at.
 - ``events``: event_id, listener_id, track_id, event_type, at, ms_played (Int64), weight,
   request_id, position (Int64); sorted by at, then event_id.
 - ``consent``: entry_id, rights_holder_id, scope, action, actor, reason, at; in append order.
@@ -25,6 +27,12 @@ multi-threaded gRPC server reads concurrently.
   propensity (float, NaN when unknown), sources.
 - ``quarantine``: seq, track_id, quarantined (bool), reasons, evidence (JSON object string),
   actor, at; in append order.
+
+Receipt time (``received_at`` of artists, tracks and listeners) is stamped by the store from
+its own clock when a row is first written, strictly increasing in write order (one microsecond
+apart within a batch), and never changed by later upserts (a trigger refuses even raw SQL). The
+``received_at`` of a domain object handed to the store is ignored, so no data file or API
+request can set it.
 """
 
 from __future__ import annotations
@@ -35,8 +43,8 @@ import logging
 import sqlite3
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
-from datetime import datetime
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -73,19 +81,24 @@ class SqliteStore(Store):
 
     Args:
         path: the database file; its parent directory is created if missing.
+        clock: the service's clock for receipt times (default: now, UTC); tests pass a fixed
+            one.
 
     Example:
         store = SqliteStore("var/liner.db")
         print(store.summary())
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(
+        self, path: str | Path, *, clock: Callable[[], datetime] | None = None
+    ) -> None:
         if str(path) == ":memory:":
             raise StoreError(
                 "an in-memory SQLite store cannot be shared between threads. "
                 "Fix: pass a file path (a temporary directory is fine)"
             )
         self.path = Path(path)
+        self._clock = clock or (lambda: datetime.now(UTC))
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -161,13 +174,14 @@ class SqliteStore(Store):
 
     def ingest(self, batch: IngestBatch) -> None:
         with self._write() as conn:
-            self._upsert_artists(conn, batch.artists)
+            stamps = self._receipt_stamps(conn)
+            self._upsert_artists(conn, batch.artists, stamps)
             # Written and marked unscreened in one transaction: no crash can leave a new
             # upload servable before screening has finished with it.
             changed = screening_state.changed_tracks(conn, batch.tracks)
-            self._upsert_tracks(conn, batch.tracks)
+            self._upsert_tracks(conn, batch.tracks, stamps)
             screening_state.mark_unscreened(conn, changed)
-            self._upsert_listeners(conn, batch.listeners)
+            self._upsert_listeners(conn, batch.listeners, stamps)
             conn.executemany(_INSERT_EVENT, (codec.event_row(e) for e in batch.events))
             if batch.event_frame is not None:
                 self._insert_event_frame(conn, batch.event_frame)
@@ -181,14 +195,37 @@ class SqliteStore(Store):
             len(batch.consent),
         )
 
-    @staticmethod
-    def _upsert_artists(conn: sqlite3.Connection, artists: Iterable[Artist]) -> None:
-        conn.executemany(_upsert("artists", codec.ARTIST_COLUMNS), map(codec.artist_row, artists))
+    def _receipt_stamps(self, conn: sqlite3.Connection) -> Iterator[int]:
+        """Receipt times for the rows of one write transaction: the service's clock, after
+        every stamp already stored, one microsecond apart (so receipt order is a total order).
+        Call inside the write transaction, which holds the lock."""
+        last = max(
+            int(conn.execute(f"SELECT coalesce(max(received_at), 0) FROM {table}").fetchone()[0])
+            for table in ("artists", "tracks", "listeners")
+        )
+        stamp = max(int(codec.to_micros(self._clock()) or 0), last + 1)
+        while True:
+            yield stamp
+            stamp += 1
 
     @staticmethod
-    def _upsert_tracks(conn: sqlite3.Connection, tracks: Iterable[Track]) -> None:
+    def _upsert_artists(
+        conn: sqlite3.Connection, artists: Iterable[Artist], stamps: Iterator[int]
+    ) -> None:
+        conn.executemany(
+            _upsert_received("artists", codec.ARTIST_COLUMNS),
+            ((*codec.artist_row(a), next(stamps)) for a in artists),
+        )
+
+    @staticmethod
+    def _upsert_tracks(
+        conn: sqlite3.Connection, tracks: Iterable[Track], stamps: Iterator[int]
+    ) -> None:
         tracks = list(tracks)
-        conn.executemany(_upsert("tracks", codec.TRACK_COLUMNS), map(codec.track_row, tracks))
+        conn.executemany(
+            _upsert_received("tracks", codec.TRACK_COLUMNS),
+            ((*codec.track_row(t), next(stamps)) for t in tracks),
+        )
         conn.executemany("DELETE FROM credits WHERE track_id = ?", ((t.track_id,) for t in tracks))
         conn.executemany(
             "INSERT INTO credits (track_id, artist_id, role, share, ord) VALUES (?, ?, ?, ?, ?)",
@@ -200,9 +237,12 @@ class SqliteStore(Store):
         )
 
     @staticmethod
-    def _upsert_listeners(conn: sqlite3.Connection, listeners: Iterable[Listener]) -> None:
+    def _upsert_listeners(
+        conn: sqlite3.Connection, listeners: Iterable[Listener], stamps: Iterator[int]
+    ) -> None:
         conn.executemany(
-            _upsert("listeners", codec.LISTENER_COLUMNS), map(codec.listener_row, listeners)
+            _upsert_received("listeners", codec.LISTENER_COLUMNS),
+            ((*codec.listener_row(u), next(stamps)) for u in listeners),
         )
 
     @staticmethod
@@ -278,7 +318,8 @@ class SqliteStore(Store):
 
     def get_track(self, track_id: str) -> Track | None:
         rows = self._query(
-            f"SELECT {', '.join(codec.TRACK_COLUMNS)} FROM tracks WHERE track_id = ?", (track_id,)
+            f"SELECT {', '.join(codec.TRACK_READ_COLUMNS)} FROM tracks WHERE track_id = ?",
+            (track_id,),
         )
         if not rows:
             return None
@@ -290,14 +331,15 @@ class SqliteStore(Store):
 
     def get_artist(self, artist_id: str) -> Artist | None:
         rows = self._query(
-            f"SELECT {', '.join(codec.ARTIST_COLUMNS)} FROM artists WHERE artist_id = ?",
+            f"SELECT {', '.join(codec.ARTIST_READ_COLUMNS)} FROM artists WHERE artist_id = ?",
             (artist_id,),
         )
         return codec.row_artist(rows[0]) if rows else None
 
     def get_listener(self, listener_id: str) -> Listener | None:
         rows = self._query(
-            f"SELECT {', '.join(codec.LISTENER_COLUMNS)} FROM listeners WHERE listener_id = ?",
+            f"SELECT {', '.join(codec.LISTENER_READ_COLUMNS)} FROM listeners "
+            "WHERE listener_id = ?",
             (listener_id,),
         )
         return codec.row_listener(rows[0]) if rows else None
@@ -306,7 +348,7 @@ class SqliteStore(Store):
         credits: dict[str, list[Credit]] = defaultdict(list)
         for r in self._query("SELECT track_id, artist_id, role, share FROM credits ORDER BY ord"):
             credits[r[0]].append(codec.row_credit(r[1:]))
-        rows = self._query(f"SELECT {', '.join(codec.TRACK_COLUMNS)} FROM tracks ORDER BY track_id")
+        rows = self._query(frames.TABLE_SQL["tracks"])
         return [codec.row_track(r, tuple(credits.get(r[0], ()))) for r in rows]
 
     def iter_artists(self) -> Iterable[Artist]:
@@ -520,11 +562,13 @@ def _quarantine_row(r: QuarantineRecord) -> tuple[Any, ...]:
     )
 
 
-def _upsert(table: str, columns: tuple[str, ...]) -> str:
+def _upsert_received(table: str, columns: tuple[str, ...]) -> str:
+    """Insert with the store's receipt time as the last value; an update of an existing row
+    changes every column but ``received_at``, which keeps the first receipt."""
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
-    marks = ", ".join("?" * len(columns))
+    marks = ", ".join("?" * (len(columns) + 1))
     return (
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) "
+        f"INSERT INTO {table} ({', '.join(columns)}, {codec.RECEIVED_AT}) VALUES ({marks}) "
         f"ON CONFLICT ({columns[0]}) DO UPDATE SET {updates}"
     )
 
