@@ -165,8 +165,13 @@ def pin_process(cpus: Iterable[int]) -> None:
     """
     wanted = set(cpus)
     try:
+        # The process itself first: a thread that starts from now on inherits it.
+        os.sched_setaffinity(0, wanted)
         for task in Path("/proc/self/task").iterdir():
-            os.sched_setaffinity(int(task.name), wanted)
+            try:
+                os.sched_setaffinity(int(task.name), wanted)
+            except ProcessLookupError:
+                continue  # the thread exited between the listing and the call
     except (OSError, ValueError) as exc:
         allowed = sorted(os.sched_getaffinity(0))
         raise ConfigError(

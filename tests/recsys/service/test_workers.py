@@ -81,6 +81,35 @@ def test_pin_process_pins_every_thread_and_names_a_bad_cpu() -> None:
     assert os.sched_getaffinity(0) == before
 
 
+def test_pin_process_skips_a_thread_that_exits_while_pinning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A thread can exit between listing /proc/self/task and pinning it (a race that
+    failed `make test` on a loaded machine): the others are still pinned, no error."""
+    before = os.sched_getaffinity(0)
+    real = os.sched_setaffinity
+    pinned: list[int] = []
+
+    def racing(tid: int, cpus: set[int]) -> None:
+        if tid not in (0, threading.get_native_id()):
+            raise ProcessLookupError(3, "No such process")
+        pinned.append(tid)
+        real(tid, cpus)
+
+    release = threading.Event()
+    other = threading.Thread(target=release.wait, args=(10,))
+    other.start()
+    monkeypatch.setattr(os, "sched_setaffinity", racing)
+    try:
+        pin_process([min(before)])
+        assert threading.get_native_id() in pinned
+    finally:
+        monkeypatch.undo()
+        release.set()
+        other.join()
+        pin_process(before)
+
+
 def test_channel_target_round_robins_over_a_list_of_addresses() -> None:
     assert channel_target("localhost:50051") == ("localhost:50051", [])
     target, options = channel_target("127.0.0.1:1, 127.0.0.1:2")
