@@ -226,13 +226,13 @@ class StoreContract:
     def test_read_frame_columns(self, store: Store) -> None:
         store.ingest(_batch())
         tracks = store.read_frame("tracks")
-        assert list(tracks.columns[:17]) == [
+        assert list(tracks.columns[:18]) == [
             "track_id", "title", "genre", "tags", "description", "duration_ms", "release_date",
             "audio_path", "uploader_id", "uploaded_at", "ai_involvement", "ai_parts",
-            "label_source", "label_confidence", "references_artist_ids", "artist_ids",
-            "primary_artist_id",
+            "label_source", "label_confidence", "references_artist_ids", "received_at",
+            "artist_ids", "primary_artist_id",
         ]  # fmt: skip
-        assert sorted(tracks.columns[17:]) == ["audio_energy", "audio_tempo"]
+        assert sorted(tracks.columns[18:]) == ["audio_energy", "audio_tempo"]
         row = tracks.set_index("track_id").loc["t1"]
         assert (row["tags"], row["artist_ids"], row["primary_artist_id"]) == (
             "calm|folk",
