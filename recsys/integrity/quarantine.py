@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from recsys.domain import Track
-from recsys.errors import LinerError, NotFoundError
+from recsys.errors import ConstraintError, LinerError, NotFoundError
 from recsys.integrity.screening import (
     Flag,
     Screen,
@@ -197,4 +197,77 @@ def release_track(
     return record
 
 
-__all__ = ["SCREENING_ACTOR", "ScreeningResult", "release_track", "screen_store"]
+# Confirming a quarantine: payouts follow it (recsys.integrity.metering). Plays of a quarantined
+# track are withheld; once a rights admin confirms the quarantine they are forfeited.
+CONFIRMED = "confirmed"
+"""The reason of a confirmation record in the quarantine audit."""
+
+
+def confirmed_ids(history: Sequence[QuarantineRecord]) -> frozenset[str]:
+    """Tracks whose quarantine a rights admin confirmed and nobody released since.
+
+    Args:
+        history: the quarantine audit in order (``Store.quarantine_history()``).
+    """
+    confirmed: set[str] = set()
+    for record in history:
+        if not record.quarantined:
+            confirmed.discard(record.track_id)
+        elif CONFIRMED in record.reasons and record.actor != SCREENING_ACTOR:
+            confirmed.add(record.track_id)
+    return frozenset(confirmed)
+
+
+def confirm_quarantine(
+    store: Store, track_id: str, actor: str, reason: str, *, at: datetime | None = None
+) -> QuarantineRecord | None:
+    """Confirm a quarantine: a rights admin's audited decision that the track is abuse.
+
+    The track stays quarantined; its plays, withheld until now, are forfeited and their money
+    goes to the paid plays of the pool (see :mod:`recsys.integrity.metering`). A later
+    :func:`release_track` (an appeal upheld) lifts the confirmation with the quarantine.
+
+    Returns:
+        The confirmation record, or None when the quarantine was already confirmed (nothing
+        written).
+
+    Raises:
+        LinerError: actor or reason is empty, or the actor is ``screening``.
+        NotFoundError: the track does not exist.
+        ConstraintError: the track is not quarantined (only a quarantine can be confirmed).
+    """
+    if not actor.strip() or actor == SCREENING_ACTOR:
+        raise LinerError("a confirmation needs the rights admin's id as actor (not 'screening')")
+    if not reason.strip():
+        raise LinerError("a confirmation needs a reason, for the audit trail")
+    if store.get_track(track_id) is None:
+        raise NotFoundError(f"no track {track_id!r} in the store")
+    if track_id not in store.quarantined_ids():
+        raise ConstraintError(
+            f"track {track_id!r} is not quarantined; only a quarantine can be confirmed. "
+            "Fix: check the track id, or quarantine the track first"
+        )
+    if track_id in confirmed_ids(store.quarantine_history(track_id)):
+        return None
+    record = QuarantineRecord(
+        track_id=track_id,
+        quarantined=True,
+        reasons=(CONFIRMED,),
+        evidence={CONFIRMED: reason},
+        actor=actor,
+        at=at or datetime.now(UTC),
+    )
+    store.record_quarantine([record])
+    logger.info("quarantine of track %s confirmed by %s: %s", track_id, actor, reason)
+    return record
+
+
+__all__ = [
+    "CONFIRMED",
+    "SCREENING_ACTOR",
+    "ScreeningResult",
+    "confirm_quarantine",
+    "confirmed_ids",
+    "release_track",
+    "screen_store",
+]
