@@ -97,6 +97,8 @@ def _read_csv(path: Path) -> pd.DataFrame:
     try:
         table = pa_csv.read_csv(
             io.BytesIO(raw),
+            # A block must hold a whole row: room for rows with very long cells.
+            read_options=pa_csv.ReadOptions(block_size=max(1 << 20, min(len(raw), 1 << 28))),
             convert_options=pa_csv.ConvertOptions(
                 column_types={h: pa.string() for h in header},
                 null_values=[""],
@@ -159,14 +161,23 @@ def _not_utf8(path: Path, raw: bytes, offset: int) -> ValidationError:
 
 def _csv_shape_error(path: Path, text: str, width: int, exc: Exception) -> ValidationError:
     """Find the first row whose cell count differs from the header's."""
-    for number, cells in enumerate(csv.reader(io.StringIO(text))):
-        if cells and len(cells) != width:
-            return ValidationError(
-                file=path.name,
-                row=number,
-                problem=f"has {len(cells)} cells but the header has {width}",
-                fix="quote cells that contain commas and give every row one cell per column",
-            )
+    reader = csv.reader(io.StringIO(text))
+    try:
+        for number, cells in enumerate(reader):
+            if cells and len(cells) != width:
+                return ValidationError(
+                    file=path.name,
+                    row=number,
+                    problem=f"has {len(cells)} cells but the header has {width}",
+                    fix="quote cells that contain commas and give every row one cell per column",
+                )
+    except csv.Error as error:  # e.g. a cell larger than the csv module's field limit
+        return ValidationError(
+            file=path.name,
+            row=reader.line_num,
+            problem=f"cannot be parsed as CSV near line {reader.line_num} ({error}; {exc})",
+            fix="check the quoting of that row: an unclosed quote swallows the rest of the file",
+        )
     return ValidationError(
         file=path.name,
         problem=f"cannot be parsed as CSV ({exc})",

@@ -241,3 +241,19 @@ def test_ragged_csv_row(tmp_path: Path, store: SqliteStore) -> None:
     with pytest.raises(ValidationError) as info:
         run_ingest(folder, store)
     assert (info.value.file, info.value.row) == ("interactions.csv", 9)
+
+
+def test_a_cell_over_the_csv_field_limit_gives_a_validation_error(
+    tmp_path: Path, store: SqliteStore
+) -> None:
+    """A 2 MiB cell once ended in a traceback (`_csv.Error: field larger than field limit`)."""
+    folder = write_folder(tmp_path / "d", valid_tables())
+    text = (folder / "items.csv").read_text()
+    header, first, rest = text.split("\n", 2)
+    # An unclosed quote that swallows 2 MiB and the rest of the file.
+    (folder / "items.csv").write_text(f'{header}\n{first},"{"x" * (2 << 20)}\n{rest}')
+    with pytest.raises(ValidationError) as info:
+        run_ingest(folder, store)
+    assert info.value.file == "items.csv"
+    assert "Fix:" in str(info.value)
+    assert store.summary().tracks == 0
