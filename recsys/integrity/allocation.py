@@ -6,14 +6,17 @@ exactly; this module is the one place where weights become integers.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from decimal import Decimal
 from fractions import Fraction
+from typing import TypeVar
 
 MICRO = 1_000_000
 
+K = TypeVar("K", bound=Hashable)
 
-def allocate(total: int, weights: Mapping[str, float | int | Fraction]) -> dict[str, int]:
+
+def allocate(total: int, weights: Mapping[K, float | int | Fraction]) -> dict[K, int]:
     """Split ``total`` units by ``weights`` with the largest-remainder method.
 
     The parts are non-negative integers summing to exactly ``total``. Leftover units go to the
@@ -21,7 +24,8 @@ def allocate(total: int, weights: Mapping[str, float | int | Fraction]) -> dict[
 
     Args:
         total: units to split (≥ 0).
-        weights: non-negative weight per key; at least one positive.
+        weights: non-negative weight per key; at least one positive. Keys must sort (ties
+            are broken by key): strings, or tuples of strings.
 
     Returns:
         Units per key (every key of ``weights`` appears).

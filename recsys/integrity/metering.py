@@ -9,6 +9,17 @@ the :class:`~decimal.Decimal` values shown are those integers divided by a milli
 A play that cannot be attributed (a track without credits, or a contributor the store does not
 know) is credited to :data:`UNATTRIBUTED`, never dropped, so rights-holder figures plus the
 unattributed bucket always equal the plays counted.
+
+Payouts follow the integrity state (:class:`PayoutHolds`). Every play keeps its share of the
+pool, but only plays of screened, undisputed, unquarantined tracks that nobody flagged are
+paid. Plays of quarantined, disputed or unscreened tracks are WITHHELD: their money waits in
+the rights holder's withheld account and is paid once the track is released (the report is
+recomputed from the current decisions). Plays flagged as artificial streaming, and plays of a
+track whose quarantine a rights admin confirmed, are FORFEITED at once: their money is
+redistributed over the paid plays, in proportion to what each holder is paid (pro rata over
+paid plays, for the pro-rata model), so a farm's plays dilute nobody. In integer micro-units,
+paid + withheld + unallocated = pool and forfeited = redistributed + unallocated, where
+unallocated is forfeited money with no paid play to go to (carried to the next pool).
 """
 
 from __future__ import annotations
@@ -16,7 +27,8 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from recsys.domain import (
     AiInvolvement,
@@ -28,10 +40,70 @@ from recsys.domain import (
 )
 from recsys.integrity.allocation import MICRO, allocate, micro_to_decimal
 
+if TYPE_CHECKING:
+    from recsys.store import Store
+
 logger = logging.getLogger(__name__)
 
 UNATTRIBUTED = "(unattributed)"
 AI_TRACK_LEVELS = frozenset({AiInvolvement.ASSISTED, AiInvolvement.GENERATED})
+
+PAID = "paid"
+WITHHELD = "withheld"
+FORFEITED = "forfeited"
+STATUSES = (PAID, WITHHELD, FORFEITED)
+"""What happens to a play's money: paid now, held until a decision, or never paid."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PayoutHolds:
+    """The integrity state payouts follow: which tracks are held and which plays are flagged.
+
+    Attributes:
+        quarantined: tracks quarantined now (their plays are withheld).
+        disputed: tracks whose label is under dispute (withheld).
+        unscreened: tracks whose screening has not finished (withheld).
+        confirmed: quarantined tracks whose quarantine a rights admin confirmed (forfeited).
+        flagged_events: play events flagged as artificial streaming (forfeited).
+    """
+
+    quarantined: frozenset[str] = frozenset()
+    disputed: frozenset[str] = frozenset()
+    unscreened: frozenset[str] = frozenset()
+    confirmed: frozenset[str] = frozenset()
+    flagged_events: frozenset[str] = frozenset()
+
+    def status(self, event_id: str, track_id: str) -> tuple[str, str]:
+        """(status, reason) of one play; the reason is empty for a paid play.
+
+        A flag or a confirmed quarantine forfeits; otherwise a quarantine, a dispute or
+        unfinished screening withholds.
+        """
+        if event_id in self.flagged_events:
+            return FORFEITED, "flagged"
+        if track_id in self.confirmed:
+            return FORFEITED, "confirmed_quarantine"
+        if track_id in self.quarantined:
+            return WITHHELD, "quarantined"
+        if track_id in self.disputed:
+            return WITHHELD, "disputed"
+        if track_id in self.unscreened:
+            return WITHHELD, "unscreened"
+        return PAID, ""
+
+    @classmethod
+    def from_store(cls, store: Store) -> PayoutHolds:
+        """The current state in a store."""
+        from recsys.integrity.quarantine import confirmed_ids
+
+        quarantined = store.quarantined_ids()
+        return cls(
+            quarantined=quarantined,
+            disputed=store.disputed_ids(),
+            unscreened=store.unscreened_ids(),
+            confirmed=confirmed_ids(store.quarantine_history()) & quarantined,
+            flagged_events=store.flagged_event_ids(),
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,6 +121,9 @@ class MeteredPlay:
         ai_reasons: why the play counts as influenced by AI features (``agent`` when the slate
             came from the discovery agent, ``ai_track`` for an AI-assisted or generated track).
         micro_credits: micro-plays per rights holder; they sum to ``plays * 1_000_000``.
+        status: ``paid``, ``withheld`` or ``forfeited`` (see :class:`PayoutHolds`).
+        hold_reason: why a play is withheld or forfeited (``quarantined``, ``disputed``,
+            ``unscreened``, ``flagged``, ``confirmed_quarantine``); empty when paid.
     """
 
     event_id: str
@@ -60,6 +135,8 @@ class MeteredPlay:
     linked: bool = False
     ai_reasons: tuple[str, ...] = ()
     micro_credits: Mapping[str, int]
+    status: str = PAID
+    hold_reason: str = ""
 
     @property
     def ai_influenced(self) -> bool:
@@ -119,6 +196,7 @@ def meter_plays(
     tracks: Mapping[str, Track],
     artists: Mapping[str, Artist],
     slates: Mapping[str, ServedSlate],
+    holds: PayoutHolds | None = None,
 ) -> list[MeteredPlay]:
     """Credit every play event.
 
@@ -127,10 +205,12 @@ def meter_plays(
         tracks: the catalog by track id.
         artists: artists by id (for their rights holders).
         slates: served slates by request id.
+        holds: the integrity state deciding each play's status (None: every play is paid).
 
     Returns:
         One :class:`MeteredPlay` per play event, in event order.
     """
+    holds = holds or PayoutHolds()
     shares_cache: dict[str, dict[str, int]] = {}
     metered: list[MeteredPlay] = []
     for event in events:
@@ -150,6 +230,7 @@ def meter_plays(
             reasons.append("agent")
         if track is not None and track.provenance.ai_involvement in AI_TRACK_LEVELS:
             reasons.append("ai_track")
+        status, hold_reason = holds.status(event.event_id, event.track_id)
         metered.append(
             MeteredPlay(
                 event_id=event.event_id,
@@ -161,45 +242,133 @@ def meter_plays(
                 linked=linked,
                 ai_reasons=tuple(reasons),
                 micro_credits={h: s * plays for h, s in shares.items()},
+                status=status,
+                hold_reason=hold_reason,
             )
         )
     return metered
 
 
-def pro_rata_payouts(plays: Sequence[MeteredPlay], pool_micro: int) -> dict[str, int]:
-    """Split a pool (in micro-units of money) by each holder's share of all credited plays."""
-    totals: dict[str, int] = defaultdict(int)
+Entitlements = dict[tuple[str, str], int]
+"""Micro-units of money per (status, rights holder)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settlement:
+    """A pool split under one model, after withholding and forfeiting (micro-units).
+
+    Attributes:
+        pool: the pool.
+        paid: paid per holder now, including ``redistributed``.
+        withheld: held per holder until the track is released or the quarantine confirmed.
+        forfeited: what each holder's forfeited plays would have earned (not paid to them).
+        redistributed: the part of ``paid`` that is forfeited money.
+        unallocated: forfeited money with no paid play to go to (carried to the next pool).
+    """
+
+    pool: int
+    paid: dict[str, int] = field(default_factory=dict)
+    withheld: dict[str, int] = field(default_factory=dict)
+    forfeited: dict[str, int] = field(default_factory=dict)
+    redistributed: dict[str, int] = field(default_factory=dict)
+    unallocated: int = 0
+
+    def totals(self) -> dict[str, int]:
+        """Totals: paid + withheld + unallocated = pool; forfeited = redistributed +
+        unallocated."""
+        return {
+            "pool": self.pool,
+            PAID: sum(self.paid.values()),
+            WITHHELD: sum(self.withheld.values()),
+            FORFEITED: sum(self.forfeited.values()),
+            "redistributed": sum(self.redistributed.values()),
+            "unallocated": self.unallocated,
+        }
+
+
+def settle(entitled: Entitlements, pool_micro: int) -> Settlement:
+    """Withhold, forfeit and redistribute: paid plays get their own entitlement plus the
+    forfeited money in proportion to it."""
+    parts: dict[str, dict[str, int]] = {s: defaultdict(int) for s in STATUSES}
+    for (status, holder), micro in entitled.items():
+        parts[status][holder] += micro
+    paid = dict(parts[PAID])
+    forfeited_total = sum(parts[FORFEITED].values())
+    redistributed: dict[str, int] = {}
+    unallocated = 0
+    if forfeited_total:
+        if any(paid.values()):
+            redistributed = allocate(forfeited_total, paid)
+        else:
+            unallocated = forfeited_total
+    return Settlement(
+        pool=pool_micro,
+        paid={h: paid.get(h, 0) + redistributed.get(h, 0) for h in paid},
+        withheld=dict(parts[WITHHELD]),
+        forfeited=dict(parts[FORFEITED]),
+        redistributed=redistributed,
+        unallocated=unallocated,
+    )
+
+
+def pro_rata_entitlements(plays: Sequence[MeteredPlay], pool_micro: int) -> Entitlements:
+    """Split a pool (in micro-units of money) by each (status, holder)'s share of all
+    credited plays."""
+    totals: dict[tuple[str, str], int] = defaultdict(int)
     for play in plays:
         for holder, micro in play.micro_credits.items():
-            totals[holder] += micro
+            totals[(play.status, holder)] += micro
     return allocate(pool_micro, totals) if totals else {}
 
 
-def user_centric_payouts(plays: Sequence[MeteredPlay], pool_micro: int) -> dict[str, int]:
+def user_centric_entitlements(plays: Sequence[MeteredPlay], pool_micro: int) -> Entitlements:
     """Split a pool equally between listeners who played anything, then each listener's
-    part by the holders of what that listener played."""
-    per_listener: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    part by the (status, holder) of what that listener played."""
+    per_listener: dict[str, dict[tuple[str, str], int]] = defaultdict(lambda: defaultdict(int))
     for play in plays:
         for holder, micro in play.micro_credits.items():
-            per_listener[play.listener_id][holder] += micro
+            per_listener[play.listener_id][(play.status, holder)] += micro
     if not per_listener:
         return {}
     listener_pools = allocate(pool_micro, dict.fromkeys(per_listener, 1))
-    payouts: dict[str, int] = defaultdict(int)
-    for listener_id, holders in per_listener.items():
-        for holder, micro in allocate(listener_pools[listener_id], holders).items():
-            payouts[holder] += micro
+    payouts: dict[tuple[str, str], int] = defaultdict(int)
+    for listener_id, keys in per_listener.items():
+        for key, micro in allocate(listener_pools[listener_id], keys).items():
+            payouts[key] += micro
     return dict(payouts)
+
+
+def pro_rata_payouts(plays: Sequence[MeteredPlay], pool_micro: int) -> Settlement:
+    """The pro-rata settlement: the pool by share of all credited plays, then withheld and
+    forfeited parts set aside and forfeits redistributed pro rata over paid plays."""
+    return settle(pro_rata_entitlements(plays, pool_micro), pool_micro)
+
+
+def user_centric_payouts(plays: Sequence[MeteredPlay], pool_micro: int) -> Settlement:
+    """The user-centric settlement: each listener's equal part by what they played, then
+    withheld and forfeited parts set aside and forfeits redistributed in proportion to paid
+    amounts (so a listener whose every play was forfeited funds nobody in particular)."""
+    return settle(user_centric_entitlements(plays, pool_micro), pool_micro)
 
 
 __all__ = [
     "AI_TRACK_LEVELS",
+    "FORFEITED",
+    "PAID",
+    "STATUSES",
     "UNATTRIBUTED",
+    "WITHHELD",
+    "Entitlements",
     "MeteredPlay",
+    "PayoutHolds",
+    "Settlement",
     "meter_plays",
     "micro_shares",
     "micro_to_decimal",
     "play_count",
+    "pro_rata_entitlements",
     "pro_rata_payouts",
+    "settle",
+    "user_centric_entitlements",
     "user_centric_payouts",
 ]
