@@ -1,0 +1,208 @@
+"""The detector: evidence per account and per account-day, and the events it flags.
+
+Hard evidence flags on its own: a day no person can produce (``rate_impossible``), a
+co-ordinated cluster feeding payees that depend on it (``coordinated``), a cohort of fresh
+accounts that turned up together for one payee (``payee_cohort``). Soft evidence adds points,
+and an account at :attr:`~StreamsConfig.flag_points` is flagged: ``loop`` (1),
+``single_payee`` (1), ``sustained`` heavy days (2), ``threshold_hugging`` (2),
+``identical_durations`` (2). One soft sign is what genuine fans show (an album on repeat all
+day loops, on one payee, for hours); a farm shows several. How fresh an account is counts only
+inside the cohort rule: most genuine accounts meet their favourite artist in their first
+session too.
+
+A flagged account's events are all flagged (a farm account's likes are no truer than its
+plays); an impossible day of an otherwise genuine account flags that day's events only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from recsys.integrity.streams.config import StreamsConfig
+from recsys.integrity.streams.coordination import Groups, coordinated_clusters, payee_cohorts
+from recsys.integrity.streams.features import (
+    DAY,
+    account_features,
+    day_activity,
+    impossible_days,
+)
+from recsys.integrity.streams.plays import PlayLog
+
+SOFT_POINTS: dict[str, int] = {
+    "loop": 1,
+    "single_payee": 1,
+    "sustained": 2,
+    "threshold_hugging": 2,
+    "identical_durations": 2,
+}
+HARD_REASONS = ("rate_impossible", "coordinated", "payee_cohort")
+REASONS = (*HARD_REASONS, *SOFT_POINTS)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class StreamsVerdict:
+    """What the detector decided.
+
+    Attributes:
+        flags: one row per flagged event: ``event_id``, ``listener_id``, ``reasons``
+            (``|``-joined), ``score`` (evidence points), ``note`` (the evidence in words).
+        accounts: per listener with plays: the features, ``points``, ``reasons``,
+            ``flagged``.
+        groups: the co-ordinated clusters and payee cohorts found.
+    """
+
+    flags: pd.DataFrame
+    accounts: pd.DataFrame
+    groups: dict[str, Any] = field(default_factory=dict)
+
+    def flagged_ids(self) -> frozenset[str]:
+        """Flagged event ids."""
+        return frozenset(self.flags["event_id"].astype(str))
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready counts."""
+        reasons = self.flags["reasons"].str.split("|").explode().value_counts()
+        return {
+            "flagged_events": len(self.flags),
+            "flagged_accounts": int(self.accounts["flagged"].sum()),
+            "accounts": len(self.accounts),
+            "flags_by_reason": {str(k): int(v) for k, v in reasons.items()},
+            "groups": self.groups,
+        }
+
+
+def soft_evidence(features: pd.DataFrame, config: StreamsConfig) -> pd.DataFrame:
+    """Boolean columns, one per soft reason, per account."""
+    f = features
+    return pd.DataFrame(
+        {
+            "loop": (f["plays"] >= config.loop_min_plays)
+            & (f["distinct"] <= config.loop_distinct_ratio * f["plays"]),
+            "single_payee": (f["plays"] >= config.single_payee_min_plays)
+            & (f["top_payee_share"] >= config.single_payee_share),
+            "sustained": f["heavy_days"] >= config.sustained_days,
+            "threshold_hugging": (f["timed_plays"] >= config.min_timed_plays)
+            & (f["hug_share"] >= config.hug_share),
+            "identical_durations": f["same_ms_share"] >= config.same_ms_share,
+        },
+        index=f.index,
+    )
+
+
+def score_streams(log: PlayLog, config: StreamsConfig | None = None) -> StreamsVerdict:
+    """Score every account in ``log`` and list the events to flag.
+
+    Example:
+        >>> verdict = score_streams(play_log(store.read_frame("events")))  # doctest: +SKIP
+        >>> verdict.summary()["flags_by_reason"]  # doctest: +SKIP
+    """
+    config = config or StreamsConfig()
+    features = account_features(log, config)
+    soft = soft_evidence(features, config)
+    points = sum(soft[name].astype(int) * p for name, p in SOFT_POINTS.items())
+    accounts = features.assign(points=points)
+    reasons = {a: [r for r in SOFT_POINTS if soft.at[a, r]] for a in accounts.index}
+    notes: dict[str, list[str]] = {a: [] for a in accounts.index}
+
+    days = impossible_days(day_activity(log, config), config)
+    day_plays = days.groupby("listener_id")["plays"].sum()
+    whole = (day_plays / accounts["plays"].reindex(day_plays.index)) >= 0.5
+    hard: dict[str, list[str]] = {a: [] for a in accounts.index}
+    for account in whole[whole].index:
+        hard[account].append("rate_impossible")
+        notes[account].append(f"{int(day_plays[account])} plays on impossible days")
+    groups: dict[str, Any] = {}
+    for reason, found in (
+        ("coordinated", coordinated_clusters(log, config)),
+        ("payee_cohort", payee_cohorts(log, config)),
+    ):
+        _add_groups(found, reason, hard, notes, groups)
+
+    flagged = accounts.index[
+        (accounts["points"] >= config.flag_points) | accounts.index.map(lambda a: bool(hard[a]))
+    ]
+    accounts["reasons"] = [
+        "|".join([*hard[a], *reasons[a]]) for a in accounts.index
+    ]  # fmt: skip
+    accounts["flagged"] = accounts.index.isin(flagged)
+    score = accounts["points"] + np.where(
+        accounts.index.map(lambda a: bool(hard[a])), config.flag_points, 0
+    )
+    events = log.events
+    whole_accounts = events[events["listener_id"].isin(flagged)]
+    flags = pd.DataFrame(
+        {
+            "event_id": whole_accounts["event_id"].to_numpy(),
+            "listener_id": whole_accounts["listener_id"].to_numpy(),
+        }
+    )
+    flags["reasons"] = flags["listener_id"].map(accounts["reasons"])
+    flags["score"] = flags["listener_id"].map(score).astype("float64")
+    account_notes = {a: _note(accounts.loc[a], notes[a]) for a in flagged}
+    flags["note"] = flags["listener_id"].map(account_notes)
+    flags = pd.concat([flags, _day_flags(events, days, set(flagged), config)], ignore_index=True)
+    return StreamsVerdict(
+        flags=flags.drop_duplicates("event_id").reset_index(drop=True),
+        accounts=accounts,
+        groups=groups,
+    )
+
+
+def _add_groups(
+    found: Groups,
+    reason: str,
+    hard: dict[str, list[str]],
+    notes: dict[str, list[str]],
+    groups: dict[str, Any],
+) -> None:
+    for account, label in found.members.items():
+        if account not in hard:
+            continue
+        if reason not in hard[account]:
+            hard[account].append(reason)
+        payees = ", ".join(found.payees[label][:3])
+        notes[account].append(f"{label} of {found.sizes[label]} accounts feeding {payees}")
+    for label, size in found.sizes.items():
+        groups[label] = {"accounts": size, "payees": list(found.payees[label])}
+
+
+def _note(row: pd.Series, extra: list[str]) -> str:
+    parts = [
+        f"{int(row['plays'])} plays of {int(row['distinct'])} tracks",
+        f"{row['top_payee_share']:.0%} to {row['top_payee']}",
+    ]
+    if row["timed_plays"]:
+        parts.append(f"{row['hug_share']:.0%} just over the pay threshold")
+    return "; ".join([*extra, *parts])
+
+
+def _day_flags(
+    events: pd.DataFrame, days: pd.DataFrame, flagged: set[str], config: StreamsConfig
+) -> pd.DataFrame:
+    """Events on impossible days of accounts not flagged as a whole."""
+    days = days[~days["listener_id"].isin(flagged)]
+    if days.empty:
+        return pd.DataFrame(columns=["event_id", "listener_id", "reasons", "score", "note"])
+    timed = events[events["t"].notna() & events["listener_id"].isin(set(days["listener_id"]))]
+    keyed = timed.assign(day=np.floor(timed["t"] / DAY).astype("int64"))
+    hit = keyed.merge(days, on=["listener_id", "day"])
+    return pd.DataFrame(
+        {
+            "event_id": hit["event_id"],
+            "listener_id": hit["listener_id"],
+            "reasons": "rate_impossible",
+            "score": config.flag_points * hit["strength"],
+            "note": [
+                f"{h:.1f} h of audio in {a} active hours on one day"
+                for h, a in zip(hit["hours"], hit["active_hours"], strict=True)
+            ],
+        }
+    )
+
+
+__all__ = ["HARD_REASONS", "REASONS", "SOFT_POINTS", "StreamsVerdict", "score_streams",
+           "soft_evidence"]  # fmt: skip

@@ -1,0 +1,145 @@
+"""Play flags in SQLite: the append-only audit of artificial-streaming decisions per event.
+
+The store's part of :mod:`recsys.integrity.streams`. Each decision is one ``play_flags`` row
+(flag, automatic release, or a rights admin's clearance with a reason); the latest row per
+event is in force, and ``flagged_events`` mirrors the events whose latest row is a flag, in
+the same transaction, so readers need one indexed lookup instead of a scan of the audit.
+Nothing here deletes or edits an event: a flagged play stays in ``events``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from recsys.store import codec
+
+DETECTOR_ACTOR = "streams"
+"""Actor of decisions made by the artificial-streaming detector."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlayFlagRecord:
+    """One audited decision about one event.
+
+    Attributes:
+        event_id: the feedback event.
+        flagged: True flags the event as artificial; False clears it.
+        reasons: machine-readable reasons (``coordinated``, ``rate_impossible``, ...).
+        score: the detector's evidence score (0 for an admin decision).
+        run_id: the detection run that decided (empty for an admin decision).
+        actor: :data:`DETECTOR_ACTOR` for the detector, else the rights admin's id.
+        note: human-readable evidence, or the admin's reason for clearing.
+        at: when.
+    """
+
+    event_id: str
+    flagged: bool
+    reasons: tuple[str, ...] = ()
+    score: float = 0.0
+    run_id: str = ""
+    actor: str
+    note: str = ""
+    at: datetime
+
+
+COLUMNS = ("event_id", "flagged", "reasons", "score", "run_id", "actor", "note", "at")
+
+
+def _row(r: PlayFlagRecord) -> tuple[Any, ...]:
+    return (
+        r.event_id,
+        int(r.flagged),
+        codec.join(r.reasons),
+        float(r.score),
+        r.run_id,
+        r.actor,
+        r.note,
+        codec.to_micros(r.at),
+    )
+
+
+def _record(r: Sequence[Any]) -> PlayFlagRecord:
+    return PlayFlagRecord(
+        event_id=r[0],
+        flagged=bool(r[1]),
+        reasons=codec.split(r[2]),
+        score=float(r[3]),
+        run_id=r[4],
+        actor=r[5],
+        note=r[6],
+        at=codec.from_micros(r[7]) or codec.EPOCH,
+    )
+
+
+def append(conn: sqlite3.Connection, records: Iterable[PlayFlagRecord]) -> int:
+    """Append decisions and keep ``flagged_events`` in step; call inside a write transaction.
+
+    Returns:
+        How many rows were appended.
+    """
+    n = 0
+    for record in records:
+        cursor = conn.execute(
+            f"INSERT INTO play_flags ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * 8)})",
+            _row(record),
+        )
+        if record.flagged:
+            conn.execute(
+                "INSERT INTO flagged_events (event_id, seq) VALUES (?, ?) "
+                "ON CONFLICT (event_id) DO UPDATE SET seq = excluded.seq",
+                (record.event_id, cursor.lastrowid),
+            )
+        else:
+            conn.execute("DELETE FROM flagged_events WHERE event_id = ?", (record.event_id,))
+        n += 1
+    return n
+
+
+def history(conn: sqlite3.Connection, event_id: str | None = None) -> list[PlayFlagRecord]:
+    """The audit in append order, optionally for one event."""
+    sql = f"SELECT {', '.join(COLUMNS)} FROM play_flags"
+    params: tuple[Any, ...] = ()
+    if event_id is not None:
+        sql += " WHERE event_id = ?"
+        params = (event_id,)
+    return [_record(r) for r in conn.execute(sql + " ORDER BY seq", params).fetchall()]
+
+
+def version(conn: sqlite3.Connection) -> int:
+    """The latest audit position (rows are never deleted, so it only grows)."""
+    return int(conn.execute("SELECT coalesce(max(seq), 0) FROM play_flags").fetchone()[0])
+
+
+def flagged_ids(conn: sqlite3.Connection) -> frozenset[str]:
+    """Events whose latest decision is a flag."""
+    return frozenset(r[0] for r in conn.execute("SELECT event_id FROM flagged_events"))
+
+
+def latest(conn: sqlite3.Connection) -> dict[str, PlayFlagRecord]:
+    """The decision in force per event that has any."""
+    rows = conn.execute(
+        f"SELECT {', '.join('p.' + c for c in COLUMNS)} FROM play_flags p JOIN ("
+        "SELECT event_id, max(seq) AS seq FROM play_flags GROUP BY event_id"
+        ") m ON p.seq = m.seq"
+    ).fetchall()
+    return {r[0]: _record(r) for r in rows}
+
+
+NOT_FLAGGED_SQL = "event_id NOT IN (SELECT event_id FROM flagged_events)"
+"""A WHERE clause over ``events`` that keeps what is not flagged (indexed lookup)."""
+
+
+__all__ = [
+    "DETECTOR_ACTOR",
+    "NOT_FLAGGED_SQL",
+    "PlayFlagRecord",
+    "append",
+    "flagged_ids",
+    "history",
+    "latest",
+    "version",
+]
