@@ -88,3 +88,6 @@ class LinerSettings(BaseSettings):
 
 
 __all__ = ["LinerSettings", "default_text_model"]
+    consent_clock_skew_s: float = Field(default=300.0, ge=0.0)
+    """How far (seconds) a consent change's stated time may lie ahead of the service clock;
+    later ones are refused at ingest and over gRPC. Stated times never order the ledger."""

@@ -12,12 +12,14 @@ from recsys.domain.catalog import (
     Track,
 )
 from recsys.domain.consent import (
+    DEFAULT_CLOCK_SKEW,
     IMITATION_SCOPES,
     ConsentAction,
     ConsentEntry,
     ConsentKey,
     ConsentScope,
     ConsentState,
+    future_dated,
 )
 from recsys.domain.listening import (
     POSITIVE_EVENT_WEIGHTS,
@@ -29,6 +31,7 @@ from recsys.domain.listening import (
 from recsys.domain.slates import ServedSlate, SlateItem
 
 __all__ = [
+    "DEFAULT_CLOCK_SKEW",
     "IMITATION_SCOPES",
     "POSITIVE_EVENT_WEIGHTS",
     "AiInvolvement",
@@ -51,4 +54,5 @@ __all__ = [
     "ServedSlate",
     "SlateItem",
     "Track",
+    "future_dated",
 ]

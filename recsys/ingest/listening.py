@@ -8,11 +8,14 @@ two genuinely identical plays in one file both count.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from recsys.domain import (
+    DEFAULT_CLOCK_SKEW,
     AiPreference,
     ConsentAction,
     ConsentEntry,
@@ -153,8 +156,28 @@ def _hex_ids(hashes: np.ndarray) -> pd.api.extensions.ExtensionArray:
     return pd.arrays.ArrowStringArray(fixed.cast(pa.binary()).cast(pa.string()))
 
 
-def read_consent(table: RawTable | None, p: v.Problems) -> list[ConsentEntry]:
-    """The ledger entries of ``consent``; empty when the file is absent."""
+def read_consent(
+    table: RawTable | None,
+    p: v.Problems,
+    *,
+    now: datetime | None = None,
+    skew: timedelta = DEFAULT_CLOCK_SKEW,
+) -> list[ConsentEntry]:
+    """The ledger entries of ``consent``, in the order to append them; empty when the file is
+    absent.
+
+    A ``timestamp`` is the time the change took effect as the file states it: kept as the
+    entry's ``at`` for audit, it never orders the ledger (the store appends and sequences the
+    entries). A timestamp later than ``now`` (the service clock) plus ``skew`` is refused.
+    Within one file, which has no observed order of its own, entries are appended by stated
+    time, then by row.
+
+    Args:
+        table: the ``consent`` file, or None.
+        p: collects problems.
+        now: the service clock (default: now, UTC).
+        skew: the clock difference tolerated between the data's source and the service.
+    """
     if table is None:
         return []
     f, file = table.frame, table.file
@@ -177,9 +200,20 @@ def read_consent(table: RawTable | None, p: v.Problems) -> list[ConsentEntry]:
     actor = v.text(f, file, "actor", p, default="ingest")
     reason = v.text(f, file, "reason", p, default="")
     at = v.times(f, file, "timestamp", p, required=True)
+    limit = pd.Timestamp(now or datetime.now(UTC)) + pd.Timedelta(skew)
+    p.add_rows(
+        file,
+        "timestamp",
+        v.flag(at > limit, f["timestamp"]),
+        f"{{value}} is in the future (later than the service clock plus "
+        f"{skew.total_seconds():g} s of clock skew)",
+        "give the time the change took effect, now or earlier; a change cannot be entered "
+        "ahead of time: record it when it happens",
+    )
     if p.total:
         return []
-    return [
+    order = np.lexsort((np.arange(len(f)), at.array.asi8))
+    entries = [
         ConsentEntry(
             entry_id=str(i),
             rights_holder_id=str(h),
@@ -193,6 +227,7 @@ def read_consent(table: RawTable | None, p: v.Problems) -> list[ConsentEntry]:
             ids, holder, scope, action, actor, reason, at, strict=True
         )
     ]
+    return [entries[i] for i in order]
 
 
 __all__ = ["content_ids", "read_consent", "read_interactions", "read_listeners"]

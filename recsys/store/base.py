@@ -144,16 +144,26 @@ class Store(abc.ABC):
         ignored, never overwritten)."""
 
     @abc.abstractmethod
-    def append_consent(self, entries: Iterable[ConsentEntry]) -> None:
-        """Append ledger entries atomically."""
+    def append_consent(self, entries: Iterable[ConsentEntry]) -> list[ConsentEntry]:
+        """Append ledger entries atomically, in the order given.
+
+        Inside the write transaction each new entry gets the next ledger position (``seq``)
+        and the store's own clock as ``received_at``; what the entries say about either is
+        ignored. An entry id already in the ledger is skipped, never overwritten.
+
+        Returns:
+            The entries appended, as stored (with ``seq`` and ``received_at``).
+        """
 
     @abc.abstractmethod
     def consent_ledger(self, rights_holder_id: str | None = None) -> list[ConsentEntry]:
-        """Ledger entries in order, optionally for one rights holder."""
+        """Ledger entries in ledger order (``seq``), optionally for one rights holder."""
 
     @abc.abstractmethod
     def consent_version(self) -> int:
-        """The number of ledger entries; cheap, so readers can poll it on every request."""
+        """The latest ledger position (``seq``; 0 when empty). It only grows, and it is
+        cheap, so readers poll it on every request and rebuild their consent state when it
+        moves."""
 
     @abc.abstractmethod
     def consent_state(self) -> ConsentState:

@@ -235,11 +235,15 @@ def row_event(r: Sequence[Any]) -> FeedbackEvent:
 CONSENT_COLUMNS = ("entry_id", "rights_holder_id", "scope", "action", "actor", "reason", "at")
 
 
-def consent_row(c: ConsentEntry) -> tuple[Any, ...]:
+def consent_row(c: ConsentEntry, received_at: datetime) -> tuple[Any, ...]:
+    """The write columns plus the store's receipt time (``seq`` is assigned by SQLite)."""
     return (
         c.entry_id,
         c.rights_holder_id,
         str(c.scope),
+CONSENT_READ_COLUMNS = (*CONSENT_COLUMNS, "seq", "received_at")
+"""``seq`` and ``received_at`` are the store's: assigned when an entry is appended, inside the
+write transaction, never taken from the entry."""
         str(c.action),
         c.actor,
         c.reason,
@@ -251,6 +255,7 @@ def row_consent(r: Sequence[Any]) -> ConsentEntry:
     at = from_micros(r[6])
     assert at is not None  # NOT NULL column
     return ConsentEntry(
+        to_micros(received_at),
         entry_id=r[0],
         rights_holder_id=r[1],
         scope=ConsentScope(r[2]),
@@ -265,6 +270,8 @@ def slate_item_row(request_id: str, item: SlateItem) -> tuple[Any, ...]:
     return (
         request_id,
         item.position,
+        seq=int(r[7]) if len(r) > 7 else None,
+        received_at=from_micros(r[8]) if len(r) > 8 else None,
         item.track_id,
         float(item.score),
         json.dumps(item.features, sort_keys=True),

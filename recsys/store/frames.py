@@ -25,7 +25,7 @@ TABLE_SQL = {
     "listeners": f"SELECT {', '.join(codec.LISTENER_READ_COLUMNS)} FROM listeners "
     "ORDER BY listener_id",
     "events": f"SELECT {', '.join(codec.EVENT_COLUMNS)} FROM events ORDER BY at, event_id",
-    "consent": f"SELECT {', '.join(codec.CONSENT_COLUMNS)} FROM consent ORDER BY rowid",
+    "consent": f"SELECT {', '.join(codec.CONSENT_READ_COLUMNS)} FROM consent ORDER BY seq",
     "slates": "SELECT request_id, listener_id, surface, variant, served_at, ai_features "
     "FROM slates ORDER BY served_at, request_id",
     "slate_items": "SELECT request_id, position, track_id, score, features, propensity, "

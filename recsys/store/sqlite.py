@@ -21,7 +21,8 @@ multi-threaded gRPC server reads concurrently.
 - ``listeners``: listener_id, ai_preference, blocked_artist_ids, created_at, received_at.
 - ``events``: event_id, listener_id, track_id, event_type, at, ms_played (Int64), weight,
   request_id, position (Int64); sorted by at, then event_id.
-- ``consent``: entry_id, rights_holder_id, scope, action, actor, reason, at; in append order.
+- ``consent``: entry_id, rights_holder_id, scope, action, actor, reason, at (the stated
+  effective time), seq (ledger position), received_at (the store's clock); in ledger order.
 - ``slates``: request_id, listener_id, surface, variant, served_at, ai_features (bool).
 - ``slate_items``: request_id, position, track_id, score, features (JSON object string),
   propensity (float, NaN when unknown), sources.
@@ -44,6 +45,7 @@ import sqlite3
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -185,7 +187,7 @@ class SqliteStore(Store):
             conn.executemany(_INSERT_EVENT, (codec.event_row(e) for e in batch.events))
             if batch.event_frame is not None:
                 self._insert_event_frame(conn, batch.event_frame)
-            conn.executemany(_INSERT_CONSENT, (codec.consent_row(c) for c in batch.consent))
+            self._append_consent(conn, batch.consent)
         logger.info(
             "ingested %d artists, %d tracks, %d listeners, %d events, %d consent entries",
             len(batch.artists),
@@ -249,9 +251,27 @@ class SqliteStore(Store):
     def _insert_event_frame(conn: sqlite3.Connection, frame: pd.DataFrame) -> None:
         conn.executemany(_INSERT_EVENT, frames.event_rows(frame))
 
-    def append_consent(self, entries: Iterable[ConsentEntry]) -> None:
+    def append_consent(self, entries: Iterable[ConsentEntry]) -> list[ConsentEntry]:
         with self._write() as conn:
-            conn.executemany(_INSERT_CONSENT, map(codec.consent_row, entries))
+            return self._append_consent(conn, entries)
+
+    def _append_consent(
+        self, conn: sqlite3.Connection, entries: Iterable[ConsentEntry]
+    ) -> list[ConsentEntry]:
+        """Append ledger entries inside the caller's write transaction (which holds the lock):
+        each new entry gets the next ``seq`` and the store's clock as ``received_at``. An
+        entry id already in the ledger is skipped, so ``seq`` has no gaps and an entry is
+        never overwritten."""
+        received = self._clock()
+        appended = []
+        for entry in entries:
+            if conn.execute(
+                "SELECT 1 FROM consent WHERE entry_id = ?", (entry.entry_id,)
+            ).fetchone():
+                continue
+            cursor = conn.execute(_INSERT_CONSENT, codec.consent_row(entry, received))
+            appended.append(replace(entry, seq=cursor.lastrowid, received_at=received))
+        return appended
 
     def add_events(self, events: Iterable[FeedbackEvent]) -> int:
         with self._write() as conn:
@@ -293,19 +313,20 @@ class SqliteStore(Store):
     # Reads.
 
     def consent_ledger(self, rights_holder_id: str | None = None) -> list[ConsentEntry]:
-        cols = ", ".join(codec.CONSENT_COLUMNS)
+        cols = ", ".join(codec.CONSENT_READ_COLUMNS)
         if rights_holder_id is None:
-            rows = self._query(f"SELECT {cols} FROM consent ORDER BY rowid")
+            rows = self._query(f"SELECT {cols} FROM consent ORDER BY seq")
         else:
             rows = self._query(
-                f"SELECT {cols} FROM consent WHERE rights_holder_id = ? ORDER BY rowid",
+                f"SELECT {cols} FROM consent WHERE rights_holder_id = ? ORDER BY seq",
                 (rights_holder_id,),
             )
         return [codec.row_consent(r) for r in rows]
 
     def consent_version(self) -> int:
-        # Rows are never deleted (triggers), so the largest rowid is the entry count.
-        return int(self._query("SELECT coalesce(max(rowid), 0) FROM consent")[0][0])
+        # Rows are never deleted (triggers) and seq only grows, so the largest seq is the
+        # ledger's version (and its entry count: appends skip repeated ids, leaving no gaps).
+        return int(self._query("SELECT coalesce(max(seq), 0) FROM consent")[0][0])
 
     def consent_state(self) -> ConsentState:
         version = self.consent_version()
@@ -536,8 +557,11 @@ class SqliteStore(Store):
 _INSERT_EVENT = f"INSERT OR IGNORE INTO events ({', '.join(codec.EVENT_COLUMNS)}) VALUES " + (
     "(" + ", ".join("?" * len(codec.EVENT_COLUMNS)) + ")"
 )
-_INSERT_CONSENT = f"INSERT OR IGNORE INTO consent ({', '.join(codec.CONSENT_COLUMNS)}) VALUES " + (
-    "(" + ", ".join("?" * len(codec.CONSENT_COLUMNS)) + ")"
+_INSERT_CONSENT = (
+    f"INSERT INTO consent ({', '.join(codec.CONSENT_COLUMNS)}, received_at) VALUES "
+    + "("
+    + ", ".join("?" * (len(codec.CONSENT_COLUMNS) + 1))
+    + ")"
 )
 
 

@@ -40,6 +40,7 @@ from recsys.store import (
     Store,
     open_store,
 )
+from recsys.store.schema import LATEST_VERSION
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -255,6 +256,7 @@ class StoreContract:
         ]
         assert list(store.read_frame("consent").columns) == [
             "entry_id", "rights_holder_id", "scope", "action", "actor", "reason", "at",
+            "seq", "received_at",
         ]  # fmt: skip
         listeners = store.read_frame("listeners")
         assert listeners["ai_preference"].tolist() == ["allow", "opt_out"]
@@ -294,7 +296,7 @@ class TestSqliteStore(StoreContract):
         assert store.execute_sql("PRAGMA journal_mode") == [("wal",)]
         assert store.execute_sql("PRAGMA synchronous") == [(2,)]  # FULL
         assert store.execute_sql("PRAGMA foreign_keys") == [(1,)]
-        assert store.summary().schema_version == 1
+        assert store.summary().schema_version == LATEST_VERSION
         assert store.integrity_check() == "ok"
         store.close()
 
