@@ -151,6 +151,9 @@ class AiDetector:
     target_precision: float = 0.95
     min_threshold: float = 0.5
     report: dict[str, Any] = field(default_factory=dict)
+    out_of_fold: dict[str, float] = field(default_factory=dict)
+    """Raw score of every training track from the fold model that did not see it (not saved:
+    only the run that trained the detector can score its own training tracks fairly)."""
 
     def _matrix(self, features: pd.DataFrame) -> np.ndarray:
         return features.reindex(columns=self.feature_names).to_numpy(dtype=np.float64)
@@ -162,6 +165,17 @@ class AiDetector:
     def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
         """Calibrated P(AI involved) per row."""
         raw = self.raw_scores(features)
+        return np.interp(raw, self.calibration_x, self.calibration_y)
+
+    def predict_declared(self, features: pd.DataFrame) -> np.ndarray:
+        """Calibrated P(AI involved) per row, out of fold for the detector's own training
+        tracks: the final booster saw their declared labels, so its score on them would
+        repeat the declaration instead of checking it (cross-fitting)."""
+        raw = self.raw_scores(features)
+        for i, track_id in enumerate(features.index):
+            held_out = self.out_of_fold.get(str(track_id))
+            if held_out is not None:
+                raw[i] = held_out
         return np.interp(raw, self.calibration_x, self.calibration_y)
 
     def predict_generated(self, features: pd.DataFrame) -> np.ndarray:
@@ -288,6 +302,12 @@ def train_detector(
         target_precision=cfg.target_precision,
         min_threshold=cfg.min_threshold,
         report=report,
+        out_of_fold={
+            t.track_id: float(score)
+            for t, score in zip(
+                [t for t, m in zip(tracks, mask, strict=True) if m], oof, strict=True
+            )
+        },
     )
 
 

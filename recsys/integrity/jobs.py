@@ -1,5 +1,10 @@
-"""The integrity job: screen uploads (with calibrated near-duplicate search) and label
-undeclared AI, over everything in a store. `liner screen` and the `integrity` build step run it.
+"""The integrity job: screen uploads (with calibrated near-duplicate search), label undeclared
+AI and dispute contradicted declarations, over everything in a store. `liner ingest`,
+`liner screen`, `liner build` and `liner serve` run it (:func:`resume_screening`).
+
+All of a run's decisions (quarantines, DETECTED labels, disputes) are committed in one
+transaction together with clearing the unscreened marks the run read before it started, so a
+crash at any point leaves the unscreened uploads held and the next run screens them again.
 """
 
 from __future__ import annotations
@@ -10,13 +15,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from recsys.domain import LabelSource
+from recsys.domain import Artist, LabelSource, Provenance, Track
 from recsys.errors import LinerError
 from recsys.integrity.audio import AudioFeatures, extract_audio, extract_audio_cached
 from recsys.integrity.detector import AiDetector, AiDetectorConfig, detect_labels, train_detector
+from recsys.integrity.disputes import DisputeCheck, DisputeConfig, check_declarations
 from recsys.integrity.features import detector_features
 from recsys.integrity.neardup import Calibration, NearDuplicateScreen, calibrate_threshold
-from recsys.integrity.quarantine import ScreeningResult, screen_store
+from recsys.integrity.quarantine import ScreeningResult, pause_for_test, screen_store
 from recsys.integrity.screening import Screen, ScreeningConfig
 from recsys.integrity.texture import texture_neighbours
 from recsys.store import Store
@@ -37,6 +43,9 @@ class IntegrityRun:
         detection: the figures of the labelling (estimated AI share, threshold, expected
             precision).
         detector_skipped: why the detector did not run, if it did not.
+        disputes: the check of declared NONE/ASSISTED labels, when the detector ran.
+        unscreened_before: tracks that were unscreened when the run started (all of them
+            are screened once it commits).
     """
 
     screening: ScreeningResult
@@ -46,6 +55,8 @@ class IntegrityRun:
     detected: dict[str, str] = field(default_factory=dict)
     detection: dict[str, Any] = field(default_factory=dict)
     detector_skipped: str = ""
+    disputes: DisputeCheck | None = None
+    unscreened_before: int = 0
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready summary of the run."""
@@ -65,6 +76,8 @@ class IntegrityRun:
             "detector": None if self.detector is None else self.detector.report,
             "detector_skipped": self.detector_skipped or None,
             "detection": self.detection or None,
+            "disputes": None if self.disputes is None else self.disputes.summary(),
+            "unscreened_before": self.unscreened_before,
         }
 
 
@@ -81,8 +94,10 @@ def run_integrity(
     audio_cache: Path | None = None,
     at: datetime | None = None,
     dry_run: bool = False,
+    disputes: DisputeConfig | None = None,
 ) -> IntegrityRun:
-    """Screen the store's catalog and label its undeclared AI tracks.
+    """Screen the store's catalog, label its undeclared AI tracks and dispute declared labels
+    its analysis strongly contradicts; commit it all with the screened marks, or nothing.
 
     Args:
         store: the store.
@@ -96,11 +111,14 @@ def run_integrity(
         audio_cache: an ``.npz`` file keeping audio analyses between runs.
         at: decision time of quarantines.
         dry_run: compute everything, write nothing to the store.
+        disputes: when a declared label counts as strongly contradicted.
 
     Example:
         >>> run = run_integrity(open_store("var/liner.db"))  # doctest: +SKIP
         >>> run.summary()["flags_by_reason"]  # doctest: +SKIP
     """
+    # Marks before the catalog: whatever they mark, the rows read next cover.
+    marks = store.unscreened_marks()
     tracks = list(store.iter_tracks())
     artists = {a.artist_id: a for a in store.iter_artists()}
     if audio is None:
@@ -129,18 +147,60 @@ def run_integrity(
         extra.append(
             NearDuplicateScreen(space, ids, calibration.threshold, mel=mel, neighbours=found)
         )
-    result = screen_store(store, config=screening, extra_screens=extra, at=at, dry_run=dry_run)
-    run = IntegrityRun(screening=result, near_duplicate=calibration)
-    if not detect:
+    result = screen_store(
+        store, config=screening, extra_screens=extra, at=at, defer=True, marks=marks
+    )
+    run = IntegrityRun(screening=result, near_duplicate=calibration, unscreened_before=len(marks))
+    labels: dict[str, Provenance] = {}
+    if detect:
+        labels = _detect(store, run, tracks, artists, audio, detector_config, disputes, at)
+    else:
         run.detector_skipped = "not asked"
-        return run
+    if not dry_run:
+        pause_for_test("before_screening_commit")
+        store.finish_screening(
+            screened=marks,
+            quarantines=result.records,
+            disputes=[] if run.disputes is None else run.disputes.records,
+            labels=labels,
+        )
+    if run.detector is not None and model_dir is not None:
+        run.detector.save(model_dir)
+    logger.info(
+        "screening committed: %d unscreened before, %d quarantined, %d labelled, %d disputed",
+        len(marks),
+        len(result.records),
+        len(labels),
+        0 if run.disputes is None else len(run.disputes.records),
+    )
+    return run
+
+
+def _detect(
+    store: Store,
+    run: IntegrityRun,
+    tracks: list[Track],
+    artists: dict[str, Artist],
+    audio: AudioFeatures,
+    detector_config: AiDetectorConfig | None,
+    dispute_config: DisputeConfig | None,
+    at: datetime | None,
+) -> dict[str, Provenance]:
+    """Train the detector, label undisclosed tracks and check declared ones (into ``run``);
+    returns the labels to write."""
+    result = run.screening
     features = detector_features(tracks, artists, audio)
+    # A declaration in dispute is in doubt: it does not teach the detector what AI sounds like.
+    disputed = store.disputed_ids()
+    train_on = [t for t in tracks if t.track_id not in disputed]
     try:
-        detector = train_detector(features, tracks, artists, store.consent_state(), detector_config)
+        detector = train_detector(
+            features, train_on, artists, store.consent_state(), detector_config
+        )
     except LinerError as exc:
         logger.warning("AI detector not trained: %s", exc)
         run.detector_skipped = str(exc)
-        return run
+        return {}
     run.detector = detector
     held = set(result.quarantined) | store.quarantined_ids()
     detection = detect_labels(detector, features, tracks, quarantined=held)
@@ -153,14 +213,45 @@ def run_integrity(
         "expected_precision": round(detection.expected_precision, 4),
         "labelled": sum(p.label_source is LabelSource.DETECTED for p in detection.labels.values()),
     }
-    labels = detection.labels
-    if not dry_run:
-        for track_id, provenance in labels.items():
-            store.set_provenance(track_id, provenance)
-    if model_dir is not None:
-        detector.save(model_dir)
-    logger.info("AI detector labelled %d undisclosed tracks", len(labels))
+    run.disputes = check_declarations(
+        detector,
+        features,
+        tracks,
+        artists,
+        history=store.dispute_history(),
+        quarantined=held,
+        config=dispute_config,
+        at=at,
+    )
+    logger.info("AI detector labelled %d undisclosed tracks", len(detection.labels))
+    return detection.labels
+
+
+def resume_screening(
+    store: Store, *, audio_cache: Path | None = None, why: str = ""
+) -> IntegrityRun | None:
+    """Finish screening what an interrupted run (or ``UpsertTracks``) left unscreened.
+
+    Unscreened tracks are held (never served, never paid) until this commits; it is what
+    `liner build` and `liner serve` call on start (`liner ingest` and `liner screen` run the
+    whole job anyway). Returns None when nothing was pending.
+    """
+    pending = store.unscreened_ids()
+    if not pending:
+        return None
+    logger.warning(
+        "%d tracks are unscreened (an ingest or screening did not finish, or UpsertTracks "
+        "wrote them); they are held from serving and payouts; screening them now%s",
+        len(pending),
+        f" ({why})" if why else "",
+    )
+    run = run_integrity(store, audio_cache=audio_cache)
+    logger.warning(
+        "screening resumed and committed: %d tracks screened, %d still unscreened",
+        run.unscreened_before,
+        len(store.unscreened_ids()),
+    )
     return run
 
 
-__all__ = ["IntegrityRun", "run_integrity"]
+__all__ = ["IntegrityRun", "resume_screening", "run_integrity"]

@@ -1,16 +1,23 @@
 """Quarantine: run the screens over a store, record audited decisions, release on appeal.
 
 Flagged uploads are quarantined with actor ``screening`` and never recommended (the
-pipeline's hard filter reads :meth:`Store.quarantined_ids`). Only a rights admin can release a
-track, with a reason; both decisions go to the append-only quarantine audit. A track an admin
-released is not quarantined again for the same reasons, only for new ones.
+pipeline's hard filter reads :meth:`Store.held_ids`). Screening is part of the commit: an
+ingest marks what it writes unscreened, and a screening run clears the marks it read before it
+started in the same transaction that records its decisions (:meth:`Store.finish_screening`),
+so a crash in between leaves the uploads held, and the next run screens them.
+
+Only a rights admin can release a track, with a reason; both decisions go to the append-only
+quarantine audit. A track an admin released is not quarantined again for the same reasons,
+only for new ones.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from recsys.domain import Track
@@ -41,12 +48,16 @@ class ScreeningResult:
         quarantined: tracks newly quarantined by this run.
         skipped_released: flagged tracks left alone because an admin released them for the
             same reasons.
+        records: the quarantine decisions (written unless deferred or a dry run).
+        marks: the unscreened marks read before the run, cleared when it commits.
     """
 
     screened: int
     flags: dict[str, list[Flag]]
     quarantined: tuple[str, ...]
     skipped_released: tuple[str, ...]
+    records: tuple[QuarantineRecord, ...] = ()
+    marks: Mapping[str, int] = field(default_factory=dict)
 
     def counts_by_reason(self) -> dict[str, int]:
         """Flagged tracks per reason."""
@@ -97,6 +108,8 @@ def screen_store(
     track_ids: Sequence[str] | None = None,
     at: datetime | None = None,
     dry_run: bool = False,
+    defer: bool = False,
+    marks: Mapping[str, int] | None = None,
 ) -> ScreeningResult:
     """Screen the catalog in a store and quarantine what is flagged.
 
@@ -108,6 +121,10 @@ def screen_store(
         track_ids: only flag these tracks (new uploads); None screens everything.
         at: decision time (default: now, UTC).
         dry_run: find flags but write nothing.
+        defer: return the decisions without writing them, for a caller that commits them
+            with more (:func:`~recsys.integrity.jobs.run_integrity`).
+        marks: unscreened marks the caller read before reading the catalog (read here when
+            None); the ones of screened tracks are cleared with the decisions.
 
     Returns:
         The flags and the decisions taken.
@@ -118,6 +135,8 @@ def screen_store(
         {'keyword_stuffing': 12, 'ultra_short': 9}
     """
     now = at or datetime.now(UTC)
+    # Marks first, then the catalog: every mark read is covered by the rows read after it.
+    pending = dict(store.unscreened_marks() if marks is None else marks)
     tracks = list(store.iter_tracks())
     artists = {a.artist_id: a for a in store.iter_artists()}
     context = ScreenContext(
@@ -150,8 +169,12 @@ def screen_store(
             skipped.append(track_id)
             continue
         records.append(_record(track_id, flags[track_id], now))
-    if records and not dry_run:
-        store.record_quarantine(records)
+    if track_ids is not None:
+        wanted = set(track_ids)
+        pending = {t: m for t, m in pending.items() if t in wanted}
+    if not dry_run and not defer:
+        pause_for_test("before_screening_commit")
+        store.finish_screening(screened=pending, quarantines=records)
     logger.info(
         "screened %d tracks: %d flagged, %d newly quarantined, %d left released",
         len(tracks) if track_ids is None else len(context.track_ids or ()),
@@ -164,7 +187,19 @@ def screen_store(
         flags=flags,
         quarantined=tuple(r.track_id for r in records),
         skipped_released=tuple(skipped),
+        records=tuple(records),
+        marks=pending,
     )
+
+
+def pause_for_test(stage: str) -> None:
+    """Fault injection for crash tests: sleep when ``LINER_TEST_PAUSE`` names this stage
+    (``stage:seconds``, e.g. ``after_ingest_commit:30``), so a test can kill -9 the process
+    at that point. Stages: ``after_ingest_commit``, ``before_screening_commit``."""
+    wanted, _, seconds = os.environ.get("LINER_TEST_PAUSE", "").partition(":")
+    if wanted == stage:
+        logger.warning("LINER_TEST_PAUSE: pausing %s s at %s", seconds, stage)
+        time.sleep(float(seconds or 60))
 
 
 def release_track(
@@ -268,6 +303,7 @@ __all__ = [
     "ScreeningResult",
     "confirm_quarantine",
     "confirmed_ids",
+    "pause_for_test",
     "release_track",
     "screen_store",
 ]

@@ -3,6 +3,10 @@
 Consent is read from the *current* ledger on every request: the store's ledger version is
 polled (one cheap query), and the mask of blocked rows is recomputed only when it changed, so a
 revocation changes the very next response without a rebuild.
+
+Integrity holds are read the same way: a track that is quarantined, disputed (its declared AI
+label strongly contradicted, awaiting a rights admin) or not yet screened
+(:meth:`Store.held_ids`) is dropped from every candidate set, whatever the request asks.
 """
 
 from __future__ import annotations
@@ -49,15 +53,15 @@ def blocked_by_consent(catalog: CatalogSnapshot, state: ConsentState) -> np.ndar
 
 @dataclass
 class HardFilters:
-    """The hard filters of one catalog snapshot, reading consent and quarantine live."""
+    """The hard filters of one catalog snapshot, reading consent and integrity holds live."""
 
     catalog: CatalogSnapshot
     store: Store
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _consent_version: int = -1
     _consent_blocked: np.ndarray | None = None
-    _quarantine_ids: frozenset[str] | None = None
-    _quarantine_mask: np.ndarray | None = None
+    _held_ids: frozenset[str] | None = None
+    _held_mask: np.ndarray | None = None
     _genre_codes: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -78,21 +82,26 @@ class HardFilters:
                 )
             return self._consent_blocked
 
-    def quarantine_mask(self) -> np.ndarray:
-        """Rows currently quarantined."""
-        ids = self.store.quarantined_ids()
+    def held_mask(self) -> np.ndarray:
+        """Rows currently held: quarantined, disputed or unscreened (never served)."""
+        ids = self.store.held_ids()
         with self._lock:
-            if self._quarantine_mask is None or ids != self._quarantine_ids:
+            if self._held_mask is None or ids != self._held_ids:
                 mask = np.zeros(len(self.catalog), dtype=bool)
                 mask[self.catalog.rows(ids)] = True
-                self._quarantine_ids, self._quarantine_mask = ids, mask
-            return self._quarantine_mask
+                self._held_ids, self._held_mask = ids, mask
+            return self._held_mask
+
+    def quarantine_mask(self) -> np.ndarray:
+        """Rows that may not be served for integrity reasons: the same as :meth:`held_mask`
+        (the name callers such as the agent backend use)."""
+        return self.held_mask()
 
     def keep(self, ctx: ListenerContext, rows: np.ndarray) -> np.ndarray:
         """Boolean mask over ``rows``: True where a candidate may be ranked."""
         cat = self.catalog
         keep = ~self.consent_mask()[rows]
-        keep &= ~self.quarantine_mask()[rows]
+        keep &= ~self.held_mask()[rows]
         gone = np.concatenate([ctx.recent_rows, ctx.disliked_rows])
         if len(gone):
             keep &= ~np.isin(rows, gone)

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from recsys.errors import StoreError
-from recsys.store.base import EventHistory, IngestBatch, QuarantineRecord, Store, StoreSummary
+from recsys.store.base import (
+    DisputeRecord,
+    EventHistory,
+    IngestBatch,
+    QuarantineRecord,
+    Store,
+    StoreSummary,
+)
 from recsys.store.sqlite import SqliteStore
 
 
@@ -43,6 +50,7 @@ def open_store(url: str) -> Store:
 
 
 __all__ = [
+    "DisputeRecord",
     "EventHistory",
     "IngestBatch",
     "QuarantineRecord",

@@ -451,7 +451,7 @@ class SqliteStore(Store):
         return ids
 
     def dispute_history(self, track_id: str | None = None) -> list[DisputeRecord]:
-        sql, params = screening_state.DISPUTES_SQL, ()
+        sql, params = screening_state.DISPUTES_SQL, tuple[str, ...]()
         if track_id is not None:
             sql, params = sql + " WHERE track_id = ?", (track_id,)
         return [screening_state.row_dispute(r) for r in self._query(sql + " ORDER BY seq", params)]

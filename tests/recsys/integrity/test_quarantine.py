@@ -148,6 +148,9 @@ def test_integrity_figures(store: Store) -> None:
 
 
 def test_metering_from_store_reads_the_event_frame(store: Store) -> None:
+    unscreened = metering_report_from_store(store, pool="9")
+    assert all(str(r.payout_pro_rata) == "0.000000" for r in unscreened.holders)
+    screen_store(store, at=SCREEN_AT)  # nothing is paid before screening has finished
     report = metering_report_from_store(store, pool="9")
     assert report.plays == 3
     payouts = {r.rights_holder_id: str(r.payout_pro_rata) for r in report.holders}
