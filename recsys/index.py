@@ -396,10 +396,15 @@ class FaissIndex:
         path = Path(path)
         if not path.is_file():
             raise ArtifactError(f"index file {path} is missing; run `liner build`")
-        if expected_sha256 is not None and _sha256_file(path) != expected_sha256:
+        # Hash and parse the same bytes: the file cannot change between check and load.
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise ArtifactError(f"cannot read index file {path}: {exc}") from exc
+        if expected_sha256 is not None and hashlib.sha256(raw).hexdigest() != expected_sha256:
             raise ArtifactError(f"index file {path} fails its sha256 check; rebuild artifacts")
         try:
-            with np.load(path, allow_pickle=False) as data:
+            with np.load(io.BytesIO(raw), allow_pickle=False) as data:
                 meta = json.loads(bytes(data["meta"]).decode())
                 if meta.get("format") not in _FORMATS:
                     raise ArtifactError(
@@ -409,7 +414,7 @@ class FaissIndex:
                 index = faiss.deserialize_index(data["index"])
                 ids = data["ids"]
                 order = data["order"] if meta["format"] >= 2 else None
-        except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        except (OSError, ValueError, KeyError, RuntimeError, EOFError) as exc:
             raise ArtifactError(f"cannot read index file {path}: {exc}") from exc
         if order is not None and np.array_equal(order, np.arange(len(order))):
             order = None

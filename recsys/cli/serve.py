@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,11 +21,13 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def integrity_metering(store: Store, rights_holder_id: str | None) -> dict[str, Any]:
+def integrity_metering(
+    store: Store, rights_holder_id: str | None, pool: str = "0"
+) -> dict[str, Any]:
     """The metering report of ``recsys.integrity`` as a dict, optionally for one holder."""
     from recsys.integrity.metering_report import metering_report_from_store
 
-    report = metering_report_from_store(store).to_dict()
+    report = metering_report_from_store(store, pool).to_dict()
     if rights_holder_id is not None:
         report["holders"] = [
             h for h in report["holders"] if h["rights_holder_id"] == rights_holder_id
@@ -169,9 +172,12 @@ def run(
     import faiss
 
     from recsys.experiments import ExperimentRegistry
+    from recsys.integrity.audio import store_audio_cache
+    from recsys.integrity.backlog import BacklogScreener
     from recsys.pipeline import load_recommender
     from recsys.service import LinerServer, ServiceDeps, ServiceMetrics, ServingState
     from recsys.service.live import LiveAgent, LiveExperiments
+    from recsys.service.state import trial_recommend
     from recsys.service.workers import pin_process
     from recsys.store import open_store
 
@@ -193,6 +199,7 @@ def run(
         factory=lambda d: load_recommender(d, store, settings),
         experiments=live_experiments.reload if live_experiments is not None else None,
         announce=broadcast.announce if broadcast is not None else None,
+        trial=trial_recommend,
     )
     deps = ServiceDeps(
         state=state,
@@ -200,6 +207,7 @@ def run(
         metrics=metrics,
         metering=integrity_metering,
         conversation=LiveAgent(state),
+        consent_skew=timedelta(seconds=settings.consent_clock_skew_s),
     )
     server = LinerServer(settings, deps, thread_initializer=lambda: faiss.omp_set_num_threads(1))
     bound = server.start()
@@ -208,6 +216,10 @@ def run(
         click.echo(f"this process alone on {settings.host}:{server.worker_port}")
     if server.metrics_port is not None:
         click.echo(f"metrics on http://{settings.host}:{server.metrics_port}/metrics")
+    # Unscreened uploads (a killed ingest or screening, UpsertTracks) are held by the hard
+    # filter; the service starts on the screened catalog and screens the backlog meanwhile.
+    screener = BacklogScreener(store, audio_cache=store_audio_cache(settings.db))
+    screener.start()
     stop = stop or threading.Event()
     previous = {}
     if threading.current_thread() is threading.main_thread():
@@ -224,6 +236,7 @@ def run(
     finally:
         click.echo("shutting down: draining in-flight calls")
         server.stop(grace)
+        screener.stop()
         if registry is not None:
             registry.stop()
         store.close()

@@ -15,6 +15,8 @@ Spaces (rows share one track order, ``track_ids``):
 
 from __future__ import annotations
 
+import hashlib
+import io
 import logging
 import threading
 from collections.abc import Sequence
@@ -34,11 +36,82 @@ logger = logging.getLogger(__name__)
 SPACES = ("text", "audio", "collab", "fused")
 
 
-def _load_npy(root: Path, rel: str) -> np.ndarray:
+def _load_npy(root: Path, rel: str, manifest: Manifest | None = None) -> np.ndarray:
+    """Load ``rel``; with a manifest, hash and parse the same bytes, so the file cannot
+    change between the check and the load."""
     path = root / rel
     if not path.is_file():
         raise ArtifactError(f"{path} is missing; rebuild with `liner build`")
-    return np.load(path, allow_pickle=False)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ArtifactError(f"cannot read {path}: {exc}") from exc
+    if manifest is not None and hashlib.sha256(raw).hexdigest() != manifest.sha256_of(rel):
+        raise ArtifactError(f"{path} fails its sha256 check; rebuild with `liner build`")
+    try:
+        array = np.load(io.BytesIO(raw), allow_pickle=False)
+    except (ValueError, EOFError, OSError) as exc:
+        raise ArtifactError(
+            f"{path} is not a readable .npy file ({exc}); rebuild with `liner build`"
+        ) from exc
+    return np.asarray(array)
+
+
+def check_compatible(
+    root: Path,
+    track_ids: np.ndarray,
+    vectors: dict[str, np.ndarray],
+    indexes: dict[str, FaissIndex],
+    listener_ids: np.ndarray,
+    listener_vectors: np.ndarray,
+) -> None:
+    """Check that the pieces of an artifact set fit together: one row per track in every
+    space, unique ids, each index over the same tracks and of its space's dimension, and
+    listener vectors in the fused space.
+
+    Raises:
+        ArtifactError: naming the file and the mismatch.
+    """
+    n = len(track_ids)
+    if track_ids.ndim != 1:
+        raise ArtifactError(f"{root}/track_ids.npy must be 1-D, has shape {track_ids.shape}")
+    if len(set(track_ids.tolist())) != n:
+        raise ArtifactError(f"{root}/track_ids.npy repeats track ids; rebuild")
+    for name, vec in vectors.items():
+        rel = f"vectors/{name}.npy"
+        if vec.ndim != 2 or not np.issubdtype(vec.dtype, np.floating):
+            raise ArtifactError(
+                f"{root}/{rel} must be a 2-D float array, has shape {vec.shape} and dtype "
+                f"{vec.dtype}; rebuild with `liner build`"
+            )
+        if len(vec) != n:
+            raise ArtifactError(
+                f"{root}/{rel} has {len(vec)} rows, expected {n} (one per track id); "
+                "rebuild with `liner build`"
+            )
+    for name, index in indexes.items():
+        rel = f"indexes/{name}.npz"
+        if len(index) != n:
+            raise ArtifactError(f"{root}/{rel} holds {len(index)} tracks, the vectors {n}")
+        if not np.array_equal(index.ids, track_ids.astype(str)):
+            raise ArtifactError(f"{root}/{rel} indexes other track ids than track_ids.npy")
+        space = vectors.get(name)
+        if space is not None and index.dim != space.shape[1]:
+            raise ArtifactError(
+                f"{root}/{rel} has dimension {index.dim} but vectors/{name}.npy has "
+                f"{space.shape[1]}; rebuild with `liner build`"
+            )
+    fused_dim = vectors["fused"].shape[1]
+    if listener_vectors.ndim != 2 or len(listener_vectors) != len(listener_ids):
+        raise ArtifactError(
+            f"{root}/listeners/fused.npy has shape {listener_vectors.shape} for "
+            f"{len(listener_ids)} listener ids; rebuild with `liner build`"
+        )
+    if len(listener_vectors) and listener_vectors.shape[1] != fused_dim:
+        raise ArtifactError(
+            f"{root}/listeners/fused.npy has dimension {listener_vectors.shape[1]} but "
+            f"vectors/fused.npy has {fused_dim}; rebuild with `liner build`"
+        )
 
 
 class EmbeddingSpaces:
@@ -84,14 +157,8 @@ class EmbeddingSpaces:
         """
         root = Path(artifact_dir)
         manifest = verify_manifest(root)
-        track_ids = _load_npy(root, "track_ids.npy")
-        vectors = {name: _load_npy(root, f"vectors/{name}.npy") for name in SPACES}
-        for name, vec in vectors.items():
-            if len(vec) != len(track_ids):
-                raise ArtifactError(
-                    f"vectors/{name}.npy has {len(vec)} rows, expected "
-                    f"{len(track_ids)}; rebuild with `liner build`"
-                )
+        track_ids = _load_npy(root, "track_ids.npy", manifest)
+        vectors = {name: _load_npy(root, f"vectors/{name}.npy", manifest) for name in SPACES}
         indexes = {}
         for rel in manifest.files:
             if rel.startswith("indexes/") and rel.endswith(".npz"):
@@ -101,12 +168,15 @@ class EmbeddingSpaces:
             if needed not in indexes:
                 raise ArtifactError(f"{root} has no indexes/{needed}.npz; rebuild")
         model = str(manifest.settings.get("text_model") or settings.text_model)
+        listener_ids = _load_npy(root, "listeners/ids.npy", manifest)
+        listener_vectors = _load_npy(root, "listeners/fused.npy", manifest)
+        check_compatible(root, track_ids, vectors, indexes, listener_ids, listener_vectors)
         return cls(
             track_ids=track_ids,
             vectors=vectors,
             indexes=indexes,
-            listener_ids=_load_npy(root, "listeners/ids.npy"),
-            listener_vectors=_load_npy(root, "listeners/fused.npy"),
+            listener_ids=listener_ids,
+            listener_vectors=listener_vectors,
             text_model=model,
             manifest=manifest,
         )

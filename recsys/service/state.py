@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from recsys.artifacts import MANIFEST_NAME, verify_manifest
 from recsys.errors import ArtifactError
 from recsys.params import PolicyParams
-from recsys.pipeline.api import Recommender
+from recsys.pipeline.api import Recommender, RecommendRequest
 from recsys.service.errors import NotServingError
 
 logger = logging.getLogger(__name__)
@@ -68,6 +68,44 @@ def verify_artifacts(artifact_dir: Path) -> str:
     return hashlib.sha256((artifact_dir / MANIFEST_NAME).read_bytes()).hexdigest()[:16]
 
 
+TRIAL_COLD_LISTENER = "__liner_reload_trial__"
+
+
+def trial_recommend(recommender: Recommender, listeners: int = 3) -> None:
+    """Serve a few slates on a freshly loaded recommender before it is swapped in: known
+    listeners (the first of the artifact's listener ids), a cold one, a query and a seed.
+    Nothing is logged. Any exception means the artifact set cannot serve.
+
+    Raises:
+        ArtifactError: naming the request that failed and why.
+    """
+    spaces = getattr(recommender, "spaces", None)
+    known = [str(x) for x in getattr(spaces, "listener_ids", ())[:listeners]]
+    seeds = tuple(str(x) for x in getattr(spaces, "track_ids", ())[:1])
+    requests = [RecommendRequest(listener_id=x, k=10) for x in known]
+    requests.append(RecommendRequest(listener_id=TRIAL_COLD_LISTENER, k=10, query="music"))
+    requests.append(
+        RecommendRequest(listener_id=TRIAL_COLD_LISTENER, k=10, context_track_ids=seeds)
+    )
+    slate_logger = getattr(recommender, "slate_logger", None)
+    if slate_logger is not None:
+        recommender.slate_logger = None  # type: ignore[attr-defined]
+    try:
+        for request in requests:
+            try:
+                recommender.recommend(request)
+            except Exception as exc:
+                raise ArtifactError(
+                    f"a trial recommendation on the new artifacts failed (listener "
+                    f"{request.listener_id!r}, query {request.query!r}, seeds "
+                    f"{list(request.context_track_ids)}): {type(exc).__name__}: {exc}. "
+                    "The previous artifacts keep serving; rebuild with `liner build`"
+                ) from exc
+    finally:
+        if slate_logger is not None:
+            recommender.slate_logger = slate_logger  # type: ignore[attr-defined]
+
+
 def resolve_assignment(assignment: Any) -> ResolvedAssignment:
     """Normalise an experiments-layer assignment (params, label, exposures)."""
     params = getattr(assignment, "params", None)
@@ -100,6 +138,8 @@ class ServingState:
         experiments: loads the running experiments; None serves everyone the defaults.
         announce: called with the directory after an operator's reload
             (:meth:`reload_requested`), e.g. to pass it to the other worker processes.
+        trial: run on a newly built recommender before it is swapped in
+            (:func:`trial_recommend`); an exception refuses the load.
 
     Example:
         state = ServingState(factory=lambda d: load_recommender(d, store, settings))
@@ -113,8 +153,10 @@ class ServingState:
         verify: ManifestVerifier = verify_artifacts,
         experiments: Callable[[], Assigner] | None = None,
         announce: Callable[[Path], None] | None = None,
+        trial: Callable[[Recommender], None] | None = None,
     ) -> None:
         self._factory = factory
+        self._trial = trial
         self._announce = announce
         self._verify = verify
         self._experiments_loader = experiments
@@ -156,6 +198,12 @@ class ServingState:
             start = time.perf_counter()
             version = self._verify(artifact_dir)
             recommender = self._factory(artifact_dir)
+            if self._trial is not None:
+                try:
+                    self._trial(recommender)
+                except BaseException:
+                    _close(recommender)
+                    raise
             loaded = LoadedArtifacts(
                 artifact_dir=artifact_dir,
                 version=version,
@@ -214,6 +262,15 @@ class ServingState:
         return resolve_assignment(assigner.assign(listener_id))
 
 
+def _close(recommender: Recommender) -> None:
+    close = getattr(recommender, "close", None)
+    if callable(close):
+        try:
+            close()
+        except Exception:
+            logger.exception("closing a refused recommender failed")
+
+
 __all__ = [
     "NO_EXPERIMENTS",
     "Assigner",
@@ -223,5 +280,6 @@ __all__ = [
     "ResolvedAssignment",
     "ServingState",
     "resolve_assignment",
+    "trial_recommend",
     "verify_artifacts",
 ]
