@@ -380,7 +380,8 @@ def summarise(
         "rates": steps,
         "conditions": (
             f"{args.workers} server process(es) x {args.threads} threads on one SO_REUSEPORT "
-            f"port, admitting {2 * args.threads} calls each; load from a spawned process on loopback, "
+            f"port, admitting {2 * args.threads} calls each; load from a spawned process on "
+            "loopback, "
             f"{args.channels_per_worker} connections per process, {len(serial)} serial calls then "
             f"{steps[0]['seconds']:g}s per rate; k=10; "
             "request log on (kept in memory); 2-core machine, 1-min load average "
