@@ -44,7 +44,7 @@ def evaluate_detection(
     }
     ids = list(undeclared.index)
     y = _flag(undeclared["undeclared_ai"])
-    predicted = np.array([i in detected for i in ids])
+    predicted = np.array([i in detected for i in ids], dtype=bool)
     precision, recall = precision_recall(predicted, y)
     result: dict[str, Any] = {
         "undeclared_tracks": len(ids),
