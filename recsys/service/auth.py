@@ -40,6 +40,7 @@ REQUIRED_ROLES: dict[str, frozenset[str]] = {
             "ConsentHistory",
             "MeteringReport",
             "ReleaseQuarantine",
+            "ConfirmQuarantine",
         )
     },
 }

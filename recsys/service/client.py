@@ -14,6 +14,7 @@ from __future__ import annotations
 import ipaddress
 import time
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 import grpc
@@ -224,25 +225,38 @@ class LinerClient:
         return self.call(self.catalog.UpsertArtists, request, idempotent=True).upserted
 
     def grant_consent(
-        self, rights_holder_id: str, scope: rights_pb2.ConsentScope, reason: str = ""
+        self,
+        rights_holder_id: str,
+        scope: rights_pb2.ConsentScope,
+        reason: str = "",
+        effective_at: datetime | None = None,
     ) -> rights_pb2.ConsentEntry:
-        """Grant a consent scope (rights token; not retried: it appends to the ledger)."""
+        """Grant a consent scope (rights token; not retried: it appends to the ledger).
+
+        ``effective_at`` states when the change took effect (audit only; a future time is
+        INVALID_ARGUMENT); the ledger orders entries by when the service appends them.
+        """
         request = rights_pb2.ConsentChangeRequest(
-            rights_holder_id=rights_holder_id,
-            scope=scope,
-            reason=reason,
+            rights_holder_id=rights_holder_id, scope=scope, reason=reason
         )
+        if effective_at is not None:
+            request.effective_at.FromDatetime(effective_at)
         return self.call(self.rights.GrantConsent, request, idempotent=False)
 
     def revoke_consent(
-        self, rights_holder_id: str, scope: rights_pb2.ConsentScope, reason: str = ""
+        self,
+        rights_holder_id: str,
+        scope: rights_pb2.ConsentScope,
+        reason: str = "",
+        effective_at: datetime | None = None,
     ) -> rights_pb2.ConsentEntry:
-        """Revoke a consent scope (rights token; not retried)."""
+        """Revoke a consent scope (rights token; not retried); ``effective_at`` as for
+        :meth:`grant_consent`."""
         request = rights_pb2.ConsentChangeRequest(
-            rights_holder_id=rights_holder_id,
-            scope=scope,
-            reason=reason,
+            rights_holder_id=rights_holder_id, scope=scope, reason=reason
         )
+        if effective_at is not None:
+            request.effective_at.FromDatetime(effective_at)
         return self.call(self.rights.RevokeConsent, request, idempotent=False)
 
     def consent_history(self, rights_holder_id: str = "") -> list[rights_pb2.ConsentEntry]:
@@ -250,15 +264,24 @@ class LinerClient:
         request = rights_pb2.ConsentHistoryRequest(rights_holder_id=rights_holder_id)
         return list(self.call(self.rights.ConsentHistory, request, idempotent=True).entries)
 
-    def metering_report(self, rights_holder_id: str = "") -> rights_pb2.MeteringReportResponse:
-        """Plays per rights holder (rights token)."""
-        request = rights_pb2.MeteringReportRequest(rights_holder_id=rights_holder_id)
+    def metering_report(
+        self, rights_holder_id: str = "", pool: str = ""
+    ) -> rights_pb2.MeteringReportResponse:
+        """Plays per rights holder, and paid / withheld / forfeited shares of ``pool`` (a
+        decimal string; empty means 0) (rights token)."""
+        request = rights_pb2.MeteringReportRequest(rights_holder_id=rights_holder_id, pool=pool)
         return self.call(self.rights.MeteringReport, request, idempotent=True)
 
     def release_quarantine(self, track_id: str, reason: str = "") -> bool:
         """Release a quarantined track (rights token); False when it was not quarantined."""
         request = rights_pb2.ReleaseQuarantineRequest(track_id=track_id, reason=reason)
         return self.call(self.rights.ReleaseQuarantine, request, idempotent=True).released
+
+    def confirm_quarantine(self, track_id: str, reason: str) -> bool:
+        """Confirm a quarantine (rights token): the track's plays are forfeited. False when it
+        was already confirmed; FAILED_PRECONDITION when the track is not quarantined."""
+        request = rights_pb2.ConfirmQuarantineRequest(track_id=track_id, reason=reason)
+        return self.call(self.rights.ConfirmQuarantine, request, idempotent=True).confirmed
 
     def assignment(self, listener_id: str) -> experiments_pb2.Assignment:
         """The listener's experiment assignment."""

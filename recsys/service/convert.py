@@ -321,26 +321,40 @@ def consent_entry_pb(entry: ConsentEntry) -> pbg.ConsentEntry:
         actor=entry.actor,
         reason=entry.reason,
         at=timestamp(entry.at),
+        seq=entry.seq or 0,
+        received_at=timestamp(entry.received_at) if entry.received_at is not None else None,
     )
 
 
 def metering_pb(report: Mapping[str, Any]) -> pbg.MeteringReportResponse:
     """A metering report given as a JSON-able mapping (``MeteringReport.to_dict()``: per-holder
-    ``holders`` with ``plays`` and ``ai_influenced_plays``, totals at the top level)."""
+    ``holders`` with plays and pro-rata amounts, totals at the top level, ``payouts``)."""
     rows = [
         pbg.RightsHolderPlays(
             rights_holder_id=str(r.get("rights_holder_id", "")),
             credited_plays=float(r.get("plays", 0.0)),
             ai_influenced_plays=float(r.get("ai_influenced_plays", 0.0)),
+            withheld_plays=float(r.get("withheld_plays", 0.0)),
+            forfeited_plays=float(r.get("forfeited_plays", 0.0)),
+            paid=str(r.get("payout_pro_rata", "0")),
+            withheld=str(r.get("withheld_pro_rata", "0")),
+            forfeited=str(r.get("forfeited_pro_rata", "0")),
         )
         for r in report.get("holders", ())
     ]
+    totals = report.get("payouts", {}).get("pro_rata", {})
     return pbg.MeteringReportResponse(
         rows=rows,
         total_plays=float(report.get("plays", 0.0)),
         attribution_completeness=float(report.get("attribution_completeness", 0.0)),
         ai_influenced_share=float(report.get("ai_influenced_share", 0.0)),
         report_json=json.dumps(report, sort_keys=True, default=str),
+        pool=str(report.get("pool", "0")),
+        paid=str(totals.get("paid", "0")),
+        withheld=str(totals.get("withheld", "0")),
+        forfeited=str(totals.get("forfeited", "0")),
+        withheld_plays=float(report.get("withheld_plays", 0.0)),
+        forfeited_plays=float(report.get("forfeited_plays", 0.0)),
     )
 
 

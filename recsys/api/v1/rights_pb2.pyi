@@ -31,17 +31,19 @@ CONSENT_ACTION_GRANT: ConsentAction
 CONSENT_ACTION_REVOKE: ConsentAction
 
 class ConsentChangeRequest(_message.Message):
-    __slots__ = ("rights_holder_id", "scope", "reason")
+    __slots__ = ("rights_holder_id", "scope", "reason", "effective_at")
     RIGHTS_HOLDER_ID_FIELD_NUMBER: _ClassVar[int]
     SCOPE_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_AT_FIELD_NUMBER: _ClassVar[int]
     rights_holder_id: str
     scope: ConsentScope
     reason: str
-    def __init__(self, rights_holder_id: _Optional[str] = ..., scope: _Optional[_Union[ConsentScope, str]] = ..., reason: _Optional[str] = ...) -> None: ...
+    effective_at: _timestamp_pb2.Timestamp
+    def __init__(self, rights_holder_id: _Optional[str] = ..., scope: _Optional[_Union[ConsentScope, str]] = ..., reason: _Optional[str] = ..., effective_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ConsentEntry(_message.Message):
-    __slots__ = ("entry_id", "rights_holder_id", "scope", "action", "actor", "reason", "at")
+    __slots__ = ("entry_id", "rights_holder_id", "scope", "action", "actor", "reason", "at", "seq", "received_at")
     ENTRY_ID_FIELD_NUMBER: _ClassVar[int]
     RIGHTS_HOLDER_ID_FIELD_NUMBER: _ClassVar[int]
     SCOPE_FIELD_NUMBER: _ClassVar[int]
@@ -49,6 +51,8 @@ class ConsentEntry(_message.Message):
     ACTOR_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     AT_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_AT_FIELD_NUMBER: _ClassVar[int]
     entry_id: str
     rights_holder_id: str
     scope: ConsentScope
@@ -56,7 +60,9 @@ class ConsentEntry(_message.Message):
     actor: str
     reason: str
     at: _timestamp_pb2.Timestamp
-    def __init__(self, entry_id: _Optional[str] = ..., rights_holder_id: _Optional[str] = ..., scope: _Optional[_Union[ConsentScope, str]] = ..., action: _Optional[_Union[ConsentAction, str]] = ..., actor: _Optional[str] = ..., reason: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    seq: int
+    received_at: _timestamp_pb2.Timestamp
+    def __init__(self, entry_id: _Optional[str] = ..., rights_holder_id: _Optional[str] = ..., scope: _Optional[_Union[ConsentScope, str]] = ..., action: _Optional[_Union[ConsentAction, str]] = ..., actor: _Optional[str] = ..., reason: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., seq: _Optional[int] = ..., received_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ConsentHistoryRequest(_message.Message):
     __slots__ = ("rights_holder_id",)
@@ -71,34 +77,74 @@ class ConsentHistoryResponse(_message.Message):
     def __init__(self, entries: _Optional[_Iterable[_Union[ConsentEntry, _Mapping]]] = ...) -> None: ...
 
 class MeteringReportRequest(_message.Message):
-    __slots__ = ("rights_holder_id",)
+    __slots__ = ("rights_holder_id", "pool")
     RIGHTS_HOLDER_ID_FIELD_NUMBER: _ClassVar[int]
+    POOL_FIELD_NUMBER: _ClassVar[int]
     rights_holder_id: str
-    def __init__(self, rights_holder_id: _Optional[str] = ...) -> None: ...
+    pool: str
+    def __init__(self, rights_holder_id: _Optional[str] = ..., pool: _Optional[str] = ...) -> None: ...
 
 class RightsHolderPlays(_message.Message):
-    __slots__ = ("rights_holder_id", "credited_plays", "ai_influenced_plays")
+    __slots__ = ("rights_holder_id", "credited_plays", "ai_influenced_plays", "withheld_plays", "forfeited_plays", "paid", "withheld", "forfeited")
     RIGHTS_HOLDER_ID_FIELD_NUMBER: _ClassVar[int]
     CREDITED_PLAYS_FIELD_NUMBER: _ClassVar[int]
     AI_INFLUENCED_PLAYS_FIELD_NUMBER: _ClassVar[int]
+    WITHHELD_PLAYS_FIELD_NUMBER: _ClassVar[int]
+    FORFEITED_PLAYS_FIELD_NUMBER: _ClassVar[int]
+    PAID_FIELD_NUMBER: _ClassVar[int]
+    WITHHELD_FIELD_NUMBER: _ClassVar[int]
+    FORFEITED_FIELD_NUMBER: _ClassVar[int]
     rights_holder_id: str
     credited_plays: float
     ai_influenced_plays: float
-    def __init__(self, rights_holder_id: _Optional[str] = ..., credited_plays: _Optional[float] = ..., ai_influenced_plays: _Optional[float] = ...) -> None: ...
+    withheld_plays: float
+    forfeited_plays: float
+    paid: str
+    withheld: str
+    forfeited: str
+    def __init__(self, rights_holder_id: _Optional[str] = ..., credited_plays: _Optional[float] = ..., ai_influenced_plays: _Optional[float] = ..., withheld_plays: _Optional[float] = ..., forfeited_plays: _Optional[float] = ..., paid: _Optional[str] = ..., withheld: _Optional[str] = ..., forfeited: _Optional[str] = ...) -> None: ...
 
 class MeteringReportResponse(_message.Message):
-    __slots__ = ("rows", "total_plays", "attribution_completeness", "ai_influenced_share", "report_json")
+    __slots__ = ("rows", "total_plays", "attribution_completeness", "ai_influenced_share", "report_json", "pool", "paid", "withheld", "forfeited", "withheld_plays", "forfeited_plays")
     ROWS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_PLAYS_FIELD_NUMBER: _ClassVar[int]
     ATTRIBUTION_COMPLETENESS_FIELD_NUMBER: _ClassVar[int]
     AI_INFLUENCED_SHARE_FIELD_NUMBER: _ClassVar[int]
     REPORT_JSON_FIELD_NUMBER: _ClassVar[int]
+    POOL_FIELD_NUMBER: _ClassVar[int]
+    PAID_FIELD_NUMBER: _ClassVar[int]
+    WITHHELD_FIELD_NUMBER: _ClassVar[int]
+    FORFEITED_FIELD_NUMBER: _ClassVar[int]
+    WITHHELD_PLAYS_FIELD_NUMBER: _ClassVar[int]
+    FORFEITED_PLAYS_FIELD_NUMBER: _ClassVar[int]
     rows: _containers.RepeatedCompositeFieldContainer[RightsHolderPlays]
     total_plays: float
     attribution_completeness: float
     ai_influenced_share: float
     report_json: str
-    def __init__(self, rows: _Optional[_Iterable[_Union[RightsHolderPlays, _Mapping]]] = ..., total_plays: _Optional[float] = ..., attribution_completeness: _Optional[float] = ..., ai_influenced_share: _Optional[float] = ..., report_json: _Optional[str] = ...) -> None: ...
+    pool: str
+    paid: str
+    withheld: str
+    forfeited: str
+    withheld_plays: float
+    forfeited_plays: float
+    def __init__(self, rows: _Optional[_Iterable[_Union[RightsHolderPlays, _Mapping]]] = ..., total_plays: _Optional[float] = ..., attribution_completeness: _Optional[float] = ..., ai_influenced_share: _Optional[float] = ..., report_json: _Optional[str] = ..., pool: _Optional[str] = ..., paid: _Optional[str] = ..., withheld: _Optional[str] = ..., forfeited: _Optional[str] = ..., withheld_plays: _Optional[float] = ..., forfeited_plays: _Optional[float] = ...) -> None: ...
+
+class ConfirmQuarantineRequest(_message.Message):
+    __slots__ = ("track_id", "reason")
+    TRACK_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    track_id: str
+    reason: str
+    def __init__(self, track_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ConfirmQuarantineResponse(_message.Message):
+    __slots__ = ("track_id", "confirmed")
+    TRACK_ID_FIELD_NUMBER: _ClassVar[int]
+    CONFIRMED_FIELD_NUMBER: _ClassVar[int]
+    track_id: str
+    confirmed: bool
+    def __init__(self, track_id: _Optional[str] = ..., confirmed: _Optional[bool] = ...) -> None: ...
 
 class ReleaseQuarantineRequest(_message.Message):
     __slots__ = ("track_id", "reason")

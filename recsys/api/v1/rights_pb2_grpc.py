@@ -59,6 +59,11 @@ class RightsServiceStub:
                 request_serializer=recsys_dot_api_dot_v1_dot_rights__pb2.ReleaseQuarantineRequest.SerializeToString,
                 response_deserializer=recsys_dot_api_dot_v1_dot_rights__pb2.ReleaseQuarantineResponse.FromString,
                 _registered_method=True)
+        self.ConfirmQuarantine = channel.unary_unary(
+                '/linernotes.v1.RightsService/ConfirmQuarantine',
+                request_serializer=recsys_dot_api_dot_v1_dot_rights__pb2.ConfirmQuarantineRequest.SerializeToString,
+                response_deserializer=recsys_dot_api_dot_v1_dot_rights__pb2.ConfirmQuarantineResponse.FromString,
+                _registered_method=True)
 
 
 class RightsServiceServicer:
@@ -93,7 +98,15 @@ class RightsServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ReleaseQuarantine(self, request, context):
-        """Release a quarantined track (audited).
+        """Release a quarantined track (audited); its withheld plays are paid from then on.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ConfirmQuarantine(self, request, context):
+        """Confirm a quarantine (audited): the track's withheld plays are forfeited and their money
+        redistributed over paid plays. FAILED_PRECONDITION when the track is not quarantined.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -126,6 +139,11 @@ def add_RightsServiceServicer_to_server(servicer, server):
                     servicer.ReleaseQuarantine,
                     request_deserializer=recsys_dot_api_dot_v1_dot_rights__pb2.ReleaseQuarantineRequest.FromString,
                     response_serializer=recsys_dot_api_dot_v1_dot_rights__pb2.ReleaseQuarantineResponse.SerializeToString,
+            ),
+            'ConfirmQuarantine': grpc.unary_unary_rpc_method_handler(
+                    servicer.ConfirmQuarantine,
+                    request_deserializer=recsys_dot_api_dot_v1_dot_rights__pb2.ConfirmQuarantineRequest.FromString,
+                    response_serializer=recsys_dot_api_dot_v1_dot_rights__pb2.ConfirmQuarantineResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -263,6 +281,33 @@ class RightsService:
             '/linernotes.v1.RightsService/ReleaseQuarantine',
             recsys_dot_api_dot_v1_dot_rights__pb2.ReleaseQuarantineRequest.SerializeToString,
             recsys_dot_api_dot_v1_dot_rights__pb2.ReleaseQuarantineResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ConfirmQuarantine(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linernotes.v1.RightsService/ConfirmQuarantine',
+            recsys_dot_api_dot_v1_dot_rights__pb2.ConfirmQuarantineRequest.SerializeToString,
+            recsys_dot_api_dot_v1_dot_rights__pb2.ConfirmQuarantineResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Protocol
 
 import grpc
@@ -13,9 +14,17 @@ from recsys.service.metrics import ServiceMetrics
 from recsys.service.state import ServingState
 from recsys.store import Store
 
-MeteringReporter = Callable[[Store, str | None], Mapping[str, Any]]
-"""(store, rights holder id or None) -> a JSON-able report with ``rows``, ``total_plays``,
-``attribution_completeness`` and ``ai_influenced_share``."""
+
+class MeteringReporter(Protocol):
+    """Builds a metering report: ``(store, rights holder id or None[, pool])`` -> a JSON-able
+    report (``MeteringReport.to_dict()``). ``pool`` (a decimal string) is passed only when the
+    caller gives one."""
+
+    def __call__(
+        self, store: Store, rights_holder_id: str | None, pool: str = ..., /
+    ) -> Mapping[str, Any]:
+        """The report."""
+        ...
 
 
 class Conversation(Protocol):
@@ -37,6 +46,8 @@ class ServiceDeps:
         metrics: the server's metrics.
         metering: builds metering reports; None answers UNIMPLEMENTED.
         conversation: the discovery agent; None answers UNIMPLEMENTED.
+        consent_skew: how far a consent change's stated time may lie ahead of the service
+            clock (``LinerSettings.consent_clock_skew_s``).
     """
 
     state: ServingState
@@ -44,6 +55,7 @@ class ServiceDeps:
     metrics: ServiceMetrics
     metering: MeteringReporter | None = None
     conversation: Conversation | None = None
+    consent_skew: timedelta = timedelta(minutes=5)
 
     def require_store(self) -> Store:
         """The store.

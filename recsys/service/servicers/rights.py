@@ -1,26 +1,53 @@
-"""RightsService: the consent ledger, metering reports and quarantine release.
+"""RightsService: the consent ledger, metering reports and quarantine release/confirmation.
 
 The auth interceptor has already required the ``rights`` or ``admin`` role; the caller's
-identity is written into every ledger entry and quarantine decision.
+identity is written into every ledger entry and quarantine decision. A consent change is in
+force from the moment the store appends it (its ledger position), whatever time the caller
+states for it; a stated time ahead of the service clock is refused.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import grpc
 
 from recsys.api.v1 import rights_pb2 as pbg
 from recsys.api.v1 import rights_pb2_grpc as pbg_grpc
-from recsys.domain import ConsentAction, ConsentEntry
+from recsys.domain import ConsentAction, ConsentEntry, future_dated
 from recsys.errors import NotFoundError
-from recsys.integrity.quarantine import release_track
+from recsys.integrity.allocation import decimal_to_micro
+from recsys.integrity.quarantine import confirm_quarantine, release_track
 from recsys.service import convert, requestlog
 from recsys.service import validation as v
 from recsys.service.auth import current_principal
-from recsys.service.errors import NotAvailableError
+from recsys.service.errors import NotAvailableError, RequestError
 from recsys.service.servicers.deps import ServiceDeps
+
+
+def service_clock() -> datetime:
+    """The service's clock (UTC); tests patch it."""
+    return datetime.now(UTC)
+
+
+def stated_time(request: pbg.ConsentChangeRequest, now: datetime, skew: timedelta) -> datetime:
+    """The effective time a consent change states, ``now`` when unset.
+
+    Raises:
+        RequestError: the stated time is later than ``now`` plus ``skew``.
+    """
+    if not request.HasField("effective_at"):
+        return now
+    at = request.effective_at.ToDatetime(tzinfo=UTC)
+    if future_dated(at, now, skew):
+        raise RequestError(
+            "effective_at",
+            f"{at.isoformat()} is in the future (later than the service clock plus "
+            f"{skew.total_seconds():g} s of clock skew). Fix: give the time the change took "
+            "effect, now or earlier, or leave it unset for now",
+        )
+    return at
 
 
 class RightsServicer(pbg_grpc.RightsServiceServicer):
@@ -37,9 +64,11 @@ class RightsServicer(pbg_grpc.RightsServiceServicer):
             action=action,
             actor=current_principal().actor,
             reason=v.text("reason", request.reason, v.MAX_REASON_CHARS),
-            at=datetime.now(UTC),
+            at=stated_time(request, service_clock(), self._deps.consent_skew),
         )
-        self._deps.require_store().append_consent([entry])
+        # The store assigns the ledger position and receipt time inside its write transaction.
+        appended = self._deps.require_store().append_consent([entry])
+        entry = appended[0] if appended else entry
         self._deps.metrics.consent_changes.labels(action.value).inc()
         requestlog.annotate(
             rights_holder_id=entry.rights_holder_id, scope=entry.scope.value, action=action.value
@@ -69,7 +98,19 @@ class RightsServicer(pbg_grpc.RightsServiceServicer):
         holder = v.identifier("rights_holder_id", request.rights_holder_id, required=False)
         if self._deps.metering is None:
             raise NotAvailableError("metering reports are not installed on this server")
-        report = self._deps.metering(self._deps.require_store(), holder or None)
+        store = self._deps.require_store()
+        if request.pool:
+            try:
+                decimal_to_micro(request.pool)
+            except (ValueError, ArithmeticError) as exc:
+                raise RequestError(
+                    "pool",
+                    f"{request.pool[:40]!r} is not an amount. Fix: a non-negative decimal "
+                    "with at most 6 places, e.g. 10000.00",
+                ) from exc
+            report = self._deps.metering(store, holder or None, request.pool)
+        else:
+            report = self._deps.metering(store, holder or None)
         return convert.metering_pb(report)
 
     def ReleaseQuarantine(  # noqa: N802
@@ -86,6 +127,18 @@ class RightsServicer(pbg_grpc.RightsServiceServicer):
         self._deps.metrics.quarantine_releases.inc()
         requestlog.annotate(track_id=track_id, released=True)
         return pbg.ReleaseQuarantineResponse(track_id=track_id, released=True)
+
+    def ConfirmQuarantine(  # noqa: N802
+        self, request: pbg.ConfirmQuarantineRequest, context: grpc.ServicerContext
+    ) -> pbg.ConfirmQuarantineResponse:
+        track_id = v.identifier("track_id", request.track_id)
+        reason = v.text("reason", request.reason, v.MAX_REASON_CHARS, required=True)
+        store = self._deps.require_store()
+        if store.get_track(track_id) is None:
+            raise NotFoundError(f"track_id: no track {track_id!r}")
+        record = confirm_quarantine(store, track_id, current_principal().actor, reason)
+        requestlog.annotate(track_id=track_id, confirmed=record is not None)
+        return pbg.ConfirmQuarantineResponse(track_id=track_id, confirmed=record is not None)
 
 
 __all__ = ["RightsServicer"]
