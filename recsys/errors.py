@@ -52,12 +52,37 @@ class ValidationError(CatalogError):
         super().__init__(f"{where}: {problem}. Fix: {fix}")
 
 
+class UnknownReferenceError(CatalogError):
+    """A write names an entity that does not exist (a credited artist, the track of an event).
+
+    The caller's data is at fault, not the service: the write is refused whole and retrying it
+    unchanged cannot succeed (FAILED_PRECONDITION).
+
+    Attributes:
+        field: where the reference is (``tracks[2].credits[0].artist_id``).
+        value: the id that does not exist.
+        fix: what to do about it.
+    """
+
+    def __init__(self, *, field: str, value: str, kind: str, fix: str) -> None:
+        self.field = field
+        self.value = value
+        self.fix = fix
+        super().__init__(f"{field}: no {kind} {value[:128]!r}; nothing was written. Fix: {fix}")
+
+
 class ConsentError(LinerError):
     """A consent operation is not allowed (for example editing the ledger)."""
 
 
 class StoreError(LinerError):
     """The store cannot be opened, migrated or written."""
+
+
+class ConstraintError(StoreError):
+    """A write broke a rule of the store (a reference to a missing row, an append-only ledger)
+    and was rolled back. The data written is at fault, not the store: retrying it unchanged
+    cannot succeed (FAILED_PRECONDITION, never UNAVAILABLE)."""
 
 
 class ArtifactError(LinerError):
@@ -77,9 +102,11 @@ __all__ = [
     "CatalogError",
     "ConfigError",
     "ConsentError",
+    "ConstraintError",
     "LinerError",
     "NotFoundError",
     "PermissionDeniedError",
     "StoreError",
+    "UnknownReferenceError",
     "ValidationError",
 ]

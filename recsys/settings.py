@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from recsys.embeddings.config import EmbeddingConfig
@@ -69,6 +69,19 @@ class LinerSettings(BaseSettings):
     """Bearer tokens with the admin role (reload, catalog writes, rights)."""
     rights_tokens: list[str] = []
     """Bearer tokens with the rights-admin role (consent, quarantine release, reports)."""
+    feedback_tokens: list[str] = []
+    """Bearer tokens with the feedback role: the app backend that logs plays and other events
+    on behalf of any listener (``LogEvents``)."""
+    listener_token_key: SecretStr | None = None
+    """HS256 key (at least 32 bytes) of listener tokens: a call with one may log events, and
+    ask for slates, only for the listener it names (``liner tokens listener ID``)."""
+    allow_anonymous_events: bool = False
+    """Accept ``LogEvents`` without a token, for any listener. Only for the demo: anyone who
+    can reach the port could then log plays that are metered and paid."""
+    listener_calls_need_token: bool = False
+    """Refuse anonymous listener-scoped calls (``Recommend``, ``Converse``, ``GetAssignment``):
+    they then need a listener token for that listener, or a feedback or admin token. A
+    listener token is always held to its own listener, whether or not this is set."""
     tls_cert: Path | None = None
     """Server certificate (PEM); with ``tls_key`` turns TLS on."""
     tls_key: Path | None = None

@@ -146,6 +146,11 @@ def assign_command(
 def analyze_command(logs: str, out: Path, directory: Path | None, alpha: float) -> None:
     """Per-variant metrics with confidence intervals, a sample-ratio check and a verdict.
 
+    Exit codes, so a pipeline can gate on it: 0 no sample-ratio mismatch and every guardrail
+    of every variant passed (a "don't ship" for lack of evidence still exits 0);
+    3 a sample-ratio mismatch in any experiment (assignment or logging is broken);
+    4 a guardrail failed (and no mismatch); 1 the logs or configs could not be read.
+
     Example:
 
         liner experiments analyze --logs var/liner.db --dir experiments --out var/ab-report
@@ -167,6 +172,33 @@ def analyze_command(logs: str, out: Path, directory: Path | None, alpha: float) 
     if not result["experiments"]:
         click.echo("no configured experiment appears in these logs")
     click.echo(f"wrote {json_path} and {html_path}")
+    code = analysis_exit_code(result)
+    if code:
+        click.echo(f"exit {code}: {EXIT_REASONS[code]}", err=True)
+        raise SystemExit(code)
+
+
+EXIT_SRM = 3
+EXIT_GUARDRAIL = 4
+EXIT_REASONS = {
+    EXIT_SRM: "sample ratio mismatch: do not trust these results",
+    EXIT_GUARDRAIL: "a guardrail failed",
+}
+
+
+def analysis_exit_code(result: dict[str, object]) -> int:
+    """3 on any sample-ratio mismatch, else 4 on any failed guardrail, else 0."""
+    experiments = result.get("experiments") or []
+    assert isinstance(experiments, list)
+    if any(exp["srm"]["mismatch"] for exp in experiments):
+        return EXIT_SRM
+    failed = any(
+        not rail["passed"]
+        for exp in experiments
+        for comparison in exp["comparisons"]
+        for rail in comparison["guardrails"]
+    )
+    return EXIT_GUARDRAIL if failed else 0
 
 
 __all__ = ["experiments_group"]

@@ -70,6 +70,13 @@ class FeedbackEvent:
         weight: strength of the signal (e.g. a play count in aggregated datasets).
         request_id: the served slate (or agent answer) that led to the event, when known.
         position: 0-based position in that slate, when known.
+        sender: who wrote the event, as the service authenticated it: ``feedback:<token
+            fingerprint>`` (the app backend), ``listener:<id>`` (a listener token),
+            ``anonymous`` (a demo server), ``ingest:<folder name>`` (bulk ingest);
+            ``unknown`` for events stored before senders were recorded.
+        received_at: when the store first wrote the event, by the service's own clock; set by
+            the store (a value on a new event is ignored), None before it is stored or for
+            events stored before receipt times were recorded. ``at`` is the sender's claim.
     """
 
     event_id: str
@@ -81,6 +88,8 @@ class FeedbackEvent:
     weight: float = 1.0
     request_id: str | None = None
     position: int | None = None
+    sender: str = "unknown"
+    received_at: datetime | None = field(default=None, compare=False)
 
 
 __all__ = [

@@ -154,6 +154,22 @@ def experiment_files(directory: Path) -> list[Path]:
     )
 
 
+def unread_config_like(directory: Path) -> list[Path]:
+    """Files that look like experiment configs but would not be read: another case of the
+    suffix (``exp.YAML``), a suffix after it (``x.yaml.txt``, ``x.yml~``, ``x.yaml.bak``),
+    or hidden (``.hidden.yaml``). A product manager saving one of these believes the
+    experiment changed; :func:`load_experiments` refuses the folder instead."""
+    read = set(experiment_files(directory))
+    found = []
+    for path in sorted(directory.iterdir()):
+        if path in read or not path.is_file():
+            continue
+        lowered = path.name.lower()
+        if any(suffix in lowered for suffix in SUFFIXES):
+            found.append(path)
+    return found
+
+
 def load_experiments(directory: Path) -> ExperimentSet:
     """Validate every experiment file of a folder and the rules between them.
 
@@ -188,6 +204,17 @@ def load_experiments(directory: Path) -> ExperimentSet:
             continue
         loaded.append((path, cfg, doc))
     problems.extend(cross_file_problems(loaded))
+    for path in unread_config_like(directory):
+        problems.append(
+            Problem(
+                file=str(path),
+                line=None,
+                field="",
+                problem="looks like an experiment config but is never read (only visible "
+                "files ending in lower-case .yaml or .yml are)",
+                allowed=f"rename it to {_readable_name(path.name)}, or move it out of the folder",
+            )
+        )
     if problems:
         raise ExperimentConfigError(problems)
     return ExperimentSet(
@@ -195,6 +222,17 @@ def load_experiments(directory: Path) -> ExperimentSet:
         files={cfg.name: path for path, cfg, _ in loaded},
         fingerprint=digest.hexdigest(),
     )
+
+
+def _readable_name(name: str) -> str:
+    """The name a config-looking file would be read under."""
+    stem = name.lstrip(".")
+    lowered = stem.lower()
+    for suffix in SUFFIXES:
+        at = lowered.find(suffix)
+        if at >= 0:
+            return stem[:at] + suffix
+    return stem
 
 
 __all__ = ["ExperimentSet", "cross_file_problems", "experiment_files", "load_experiments"]

@@ -74,7 +74,8 @@ def build_batch(folder: Path, store: Store) -> IngestBatch:
         tracks=catalog.tracks,
         listeners=listeners,
         consent=consent,
-        event_frame=events,
+        # Who sent these events: this ingest of this folder (the store adds its receipt time).
+        event_frame=events.assign(sender=f"ingest:{folder.resolve().name or 'data'}"),
     )
 
 

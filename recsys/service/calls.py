@@ -15,7 +15,7 @@ from recsys.service import requestlog
 from recsys.service.errors import DeadlineError, RequestError
 from recsys.service.limits import ConcurrencyLimiter
 from recsys.service.metrics import ServiceMetrics
-from recsys.service.status import status_for
+from recsys.service.status import MessageRedactor, status_for
 
 API_PREFIX = "/linernotes.v1."
 REQUEST_ID_HEADER = "x-request-id"
@@ -80,11 +80,18 @@ class CallInterceptor(grpc.ServerInterceptor):
     Args:
         metrics: where calls are counted and timed.
         limiter: per-method concurrency caps (keys are short method names).
+        redact: removes file system paths from error messages sent to clients.
     """
 
-    def __init__(self, metrics: ServiceMetrics, limiter: ConcurrencyLimiter) -> None:
+    def __init__(
+        self,
+        metrics: ServiceMetrics,
+        limiter: ConcurrencyLimiter,
+        redact: MessageRedactor | None = None,
+    ) -> None:
         self._metrics = metrics
         self._limiter = limiter
+        self._redact = redact or MessageRedactor()
         # method -> (the inner handler it was built from, the wrapped handler)
         self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler | None]] = {}
 
@@ -108,7 +115,7 @@ class CallInterceptor(grpc.ServerInterceptor):
         return wrapped
 
     def _around(self, inner: Behavior, name: str, method: str) -> Behavior:
-        metrics, limiter = self._metrics, self._limiter
+        metrics, limiter, redact = self._metrics, self._limiter, self._redact
         capped = limiter.limits(name)
 
         def run(request: Any, context: grpc.ServicerContext) -> Any:
@@ -135,7 +142,7 @@ class CallInterceptor(grpc.ServerInterceptor):
                 if already is not None and already is not grpc.StatusCode.OK:
                     code = already.name
                     raise
-                status, message = status_for(exc)
+                status, message = status_for(exc, rid, redact)
                 code = status.name
                 context.abort(status, message)
             finally:

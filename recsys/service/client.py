@@ -37,9 +37,30 @@ from recsys.api.v1 import (
     rights_pb2_grpc,
 )
 from recsys.errors import ConfigError
+from recsys.service.tokens import mint_listener_token
 
 R = TypeVar("R")
-RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE})
+RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED})
+"""Codes that say the server could not take the call now (down, draining, overloaded): worth
+a retry. Every other code says what is wrong with the call (its data, its credentials, a
+reference to something missing) and repeats on a retry, so it is never retried."""
+
+
+def is_transient(exc: grpc.RpcError) -> bool:
+    """Whether a failed call may succeed if sent again unchanged.
+
+    RESOURCE_EXHAUSTED is transient when the server is overloaded, but not when the message
+    is over the size limit (gRPC uses the same code for both).
+    """
+    code_fn = getattr(exc, "code", None)
+    code = code_fn() if callable(code_fn) else None
+    if code not in RETRYABLE:
+        return False
+    if code is grpc.StatusCode.RESOURCE_EXHAUSTED:
+        details_fn = getattr(exc, "details", None)
+        details = details_fn() if callable(details_fn) else ""
+        return "larger than max" not in str(details or "")
+    return True
 
 
 def channel_target(target: str) -> tuple[str, list[tuple[str, Any]]]:
@@ -71,16 +92,21 @@ def channel_target(target: str) -> tuple[str, list[tuple[str, Any]]]:
 
 
 class LinerClient:
-    """Typed calls with a deadline on each and retries on UNAVAILABLE for idempotent calls.
+    """Typed calls with a deadline on each, and retries of idempotent calls that failed for
+    a transient reason (UNAVAILABLE, RESOURCE_EXHAUSTED from overload); a call refused for its
+    data or credentials (INVALID_ARGUMENT, FAILED_PRECONDITION, NOT_FOUND, UNAUTHENTICATED,
+    PERMISSION_DENIED, ...) is never retried.
 
     Args:
         target: ``host:port``, or several IP ``host:port`` addresses joined by commas (the
             per-worker ports of ``liner serve --worker-ports``): the channel then connects to
             each and sends successive calls round-robin over them.
-        token: bearer token for admin or rights calls.
+        token: bearer token: an admin, rights or feedback token, or a listener token
+            (:func:`mint_listener_token`).
         timeout: deadline of each call in seconds (retries included).
-        retries: extra attempts after UNAVAILABLE, for idempotent calls only (Recommend, reads,
-            upserts, LogEvents); consent changes, Converse and reloads are never retried.
+        retries: extra attempts after a transient failure, for idempotent calls only
+            (Recommend, reads, upserts, LogEvents); consent changes, Converse and reloads are
+            never retried.
         root_certificates: PEM CA to verify the server; turns TLS on.
         private_key: PEM client key, for mutual TLS.
         certificate_chain: PEM client certificate, for mutual TLS.
@@ -137,7 +163,8 @@ class LinerClient:
         idempotent: bool,
         timeout: float | None = None,
     ) -> R:
-        """Call ``method`` with the deadline; retry UNAVAILABLE with backoff if idempotent.
+        """Call ``method`` with the deadline; retry transient failures (:func:`is_transient`)
+        with backoff if idempotent.
 
         Raises:
             grpc.RpcError: the final failure (its ``code()`` is the status).
@@ -149,10 +176,8 @@ class LinerClient:
             try:
                 return method(request, timeout=max(remaining, 0.001), metadata=self._metadata)
             except grpc.RpcError as exc:
-                code_fn = getattr(exc, "code", None)
-                code = code_fn() if callable(code_fn) else None
                 backoff = min(0.05 * 2**attempt, 1.0)
-                retry = idempotent and code in RETRYABLE and attempt < self.retries
+                retry = idempotent and attempt < self.retries and is_transient(exc)
                 if not retry or time.monotonic() + backoff >= deadline:
                     raise
                 attempt += 1
@@ -200,7 +225,8 @@ class LinerClient:
         return self.call(self.discovery.Converse, request, idempotent=False, timeout=timeout)
 
     def log_events(self, events: Iterable[feedback_pb2.Event]) -> feedback_pb2.LogEventsResponse:
-        """Store feedback events (idempotent by event id, so retried)."""
+        """Store feedback events (idempotent by event id, so retried). Needs a feedback token,
+        or a listener token for the events' listener."""
         request = feedback_pb2.LogEventsRequest(events=list(events))
         return self.call(self.feedback.LogEvents, request, idempotent=True)
 
@@ -299,4 +325,4 @@ class LinerClient:
         return list(self.call(self.admin.ReloadExperiments, request, idempotent=False).experiments)
 
 
-__all__ = ["RETRYABLE", "LinerClient", "channel_target"]
+__all__ = ["RETRYABLE", "LinerClient", "channel_target", "is_transient", "mint_listener_token"]

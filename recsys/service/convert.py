@@ -287,8 +287,11 @@ def artist(msg: pbc.Artist, field: str) -> Artist:
     )
 
 
-def feedback_event(msg: pbf.Event, field: str, *, now: datetime) -> FeedbackEvent:
-    """Validate a feedback event (unset time: ``now``)."""
+def feedback_event(
+    msg: pbf.Event, field: str, *, now: datetime, sender: str = "unknown"
+) -> FeedbackEvent:
+    """Validate a feedback event (unset time: ``now``) sent by ``sender`` (a principal's
+    actor)."""
     if msg.HasField("ms_played") and msg.ms_played < 0:
         raise RequestError(f"{field}.ms_played", "must not be negative")
     if msg.HasField("position") and msg.position < 0:
@@ -303,6 +306,7 @@ def feedback_event(msg: pbf.Event, field: str, *, now: datetime) -> FeedbackEven
         weight=v.finite(f"{field}.weight", msg.weight or 1.0, low=0.0, high=1e6),
         request_id=v.identifier(f"{field}.request_id", msg.request_id, required=False) or None,
         position=msg.position if msg.HasField("position") else None,
+        sender=sender,
     )
 
 

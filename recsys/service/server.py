@@ -11,9 +11,11 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from concurrent import futures
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -37,7 +39,7 @@ from recsys.api.v1 import (
     rights_pb2_grpc,
 )
 from recsys.errors import ConfigError
-from recsys.service.auth import ADMIN, RIGHTS, AuthInterceptor, Authorizer
+from recsys.service.auth import AuthInterceptor, Authorizer
 from recsys.service.calls import CallInterceptor
 from recsys.service.limits import ConcurrencyLimiter
 from recsys.service.servicers import (
@@ -50,6 +52,7 @@ from recsys.service.servicers import (
     RightsServicer,
     ServiceDeps,
 )
+from recsys.service.status import MessageRedactor
 from recsys.settings import LinerSettings
 
 logger = logging.getLogger(__name__)
@@ -66,6 +69,15 @@ SERVICE_NAMES: tuple[str, ...] = tuple(
         (admin_pb2, "AdminService"),
     )
 )
+
+
+def admission_limit(settings: LinerSettings) -> int:
+    """Calls admitted at once: running plus waiting for a thread (``max_concurrent_rpcs``,
+    by default twice the thread pool). Beyond it gRPC answers RESOURCE_EXHAUSTED before
+    queueing, so accepted calls keep their latency under overload."""
+    if settings.max_concurrent_rpcs is not None:
+        return settings.max_concurrent_rpcs
+    return 2 * settings.max_workers
 
 
 def expensive_caps(max_workers: int) -> dict[str, int]:
@@ -103,6 +115,27 @@ def server_credentials(settings: LinerSettings) -> grpc.ServerCredentials | None
     )
 
 
+def server_paths(settings: LinerSettings) -> list[str]:
+    """The file system paths in ``settings`` (as given and resolved), which error messages to
+    clients must not contain."""
+    given: list[str | Path | None] = [
+        settings.db,
+        settings.artifacts,
+        settings.experiments_dir,
+        settings.tls_cert,
+        settings.tls_key,
+        settings.tls_client_ca,
+    ]
+    paths: list[str] = []
+    for value in given:
+        if value is None or "://" in str(value):
+            continue
+        paths.append(str(value))
+        with contextlib.suppress(OSError, RuntimeError):
+            paths.append(str(Path(value).resolve()))
+    return paths
+
+
 class LinerServer:
     """The Liner Notes gRPC server.
 
@@ -130,7 +163,7 @@ class LinerServer:
             experimental_non_blocking=True,
             experimental_thread_pool=futures.ThreadPoolExecutor(max_workers=1),
         )
-        authorizer = Authorizer({ADMIN: settings.admin_tokens, RIGHTS: settings.rights_tokens})
+        authorizer = Authorizer.from_settings(settings)
         limiter = ConcurrencyLimiter(expensive_caps(settings.max_workers))
         self._server = grpc.server(
             futures.ThreadPoolExecutor(
@@ -138,8 +171,11 @@ class LinerServer:
                 thread_name_prefix="liner-rpc",
                 initializer=thread_initializer,
             ),
-            interceptors=[CallInterceptor(deps.metrics, limiter), AuthInterceptor(authorizer)],
-            maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
+            interceptors=[
+                CallInterceptor(deps.metrics, limiter, MessageRedactor(server_paths(settings))),
+                AuthInterceptor(authorizer),
+            ],
+            maximum_concurrent_rpcs=admission_limit(settings),
             options=[
                 ("grpc.max_receive_message_length", settings.max_message_bytes),
                 ("grpc.max_send_message_length", settings.max_message_bytes),
@@ -236,4 +272,5 @@ __all__ = [
     "LinerServer",
     "expensive_caps",
     "server_credentials",
+    "server_paths",
 ]

@@ -64,8 +64,9 @@ class IngestBatch:
     event_frame: pd.DataFrame | None = None
     """More events as a frame with the ``events`` frame columns (``event_id``, ``listener_id``,
     ``track_id``, ``event_type``, ``at`` (datetime64 UTC, NaT when unknown), ``ms_played``,
-    ``weight``, ``request_id``, ``position``); bulk loads use it to skip building a
-    :class:`FeedbackEvent` per row. Same semantics as ``events``."""
+    ``weight``, ``request_id``, ``position``, optionally ``sender``, else ``unknown``); bulk
+    loads use it to skip building a :class:`FeedbackEvent` per row. Same semantics as
+    ``events``; the store stamps ``received_at`` itself."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -184,6 +185,18 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def get_listener(self, listener_id: str) -> Listener | None:
         """One listener, or None."""
+
+    def unknown_ids(self, kind: str, ids: Iterable[str]) -> frozenset[str]:
+        """Which of ``ids`` name no stored ``kind`` (``artists``, ``tracks`` or ``listeners``):
+        writes check their references with it before they write.
+
+        Backends override this with one query.
+        """
+        get = {"artists": self.get_artist, "tracks": self.get_track, "listeners": self.get_listener}
+        if kind not in get:
+            raise ValueError(f"kind must be artists, tracks or listeners, not {kind!r}")
+        lookup = get[kind]
+        return frozenset(i for i in set(ids) if lookup(i) is None)
 
     @abc.abstractmethod
     def iter_tracks(self) -> Iterable[Track]:

@@ -200,7 +200,11 @@ EVENT_COLUMNS = (
     "weight",
     "request_id",
     "position",
+    "sender",
 )
+EVENT_READ_COLUMNS = (*EVENT_COLUMNS, RECEIVED_AT)
+"""An event's ``received_at`` is the store's clock when it first wrote the event: not a write
+column, so no event handed to the store can set it."""
 
 
 def event_row(e: FeedbackEvent) -> tuple[Any, ...]:
@@ -214,6 +218,7 @@ def event_row(e: FeedbackEvent) -> tuple[Any, ...]:
         float(e.weight),
         e.request_id,
         e.position,
+        e.sender,
     )
 
 
@@ -229,6 +234,8 @@ def row_event(r: Sequence[Any]) -> FeedbackEvent:
         weight=float(r[6]),
         request_id=r[7],
         position=r[8],
+        sender=r[9] if len(r) > 9 else "unknown",
+        received_at=from_micros(r[10]) if len(r) > 10 else None,
     )
 
 

@@ -24,7 +24,7 @@ TABLE_SQL = {
     "credits": "SELECT track_id, artist_id, role, share FROM credits ORDER BY track_id, ord",
     "listeners": f"SELECT {', '.join(codec.LISTENER_READ_COLUMNS)} FROM listeners "
     "ORDER BY listener_id",
-    "events": f"SELECT {', '.join(codec.EVENT_COLUMNS)} FROM events ORDER BY at, event_id",
+    "events": f"SELECT {', '.join(codec.EVENT_READ_COLUMNS)} FROM events ORDER BY at, event_id",
     "consent": f"SELECT {', '.join(codec.CONSENT_READ_COLUMNS)} FROM consent ORDER BY seq",
     "slates": "SELECT request_id, listener_id, surface, variant, served_at, ai_features "
     "FROM slates ORDER BY served_at, request_id",
@@ -67,15 +67,23 @@ def tracks_frame(frame: pd.DataFrame, credits: pd.DataFrame) -> pd.DataFrame:
 
 
 def event_rows(frame: pd.DataFrame) -> Iterator[tuple[Any, ...]]:
-    """Rows for ``INSERT INTO events`` from an events frame, without a Python loop per cell."""
+    """Rows for ``INSERT INTO events`` (the write columns, then ``received_at``) from an events
+    frame, without a Python loop per cell. A frame without ``sender`` reads as ``unknown``; the
+    store sets ``received_at`` on the frame it passes."""
     columns: list[Any] = []
-    for name in codec.EVENT_COLUMNS:
+    for name in (*codec.EVENT_COLUMNS, codec.RECEIVED_AT):
+        if name not in frame.columns:  # sender: unknown; received_at: not stamped
+            columns.append(np.full(len(frame), "unknown" if name == "sender" else None, object))
+            continue
+        if name == "sender":
+            columns.append(frame[name].astype(object).fillna("unknown").to_numpy(dtype=object))
+            continue
         col = frame[name]
         missing = col.isna().to_numpy()
         if name == "at":
             stamps = pd.to_datetime(col, utc=True).astype("datetime64[us, UTC]")
             values = stamps.array.asi8.astype(object)
-        elif name in INT_COLUMNS:
+        elif name in INT_COLUMNS or name == codec.RECEIVED_AT:
             values = col.astype("Int64").to_numpy(dtype="int64", na_value=0).astype(object)
         elif name == "weight":
             values = col.to_numpy(dtype="float64", na_value=1.0).astype(object)

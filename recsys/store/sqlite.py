@@ -19,8 +19,11 @@ multi-threaded gRPC server reads concurrently.
   then one float column ``audio_<name>`` per audio descriptor seen in the catalog.
 - ``credits``: track_id, artist_id, role, share (in credit order per track).
 - ``listeners``: listener_id, ai_preference, blocked_artist_ids, created_at, received_at.
-- ``events``: event_id, listener_id, track_id, event_type, at, ms_played (Int64), weight,
-  request_id, position (Int64); sorted by at, then event_id.
+- ``events``: event_id, listener_id, track_id, event_type, at (the sender's claim),
+  ms_played (Int64), weight, request_id, position (Int64), sender (who the service
+  authenticated: ``feedback:<fingerprint>``, ``listener:<id>``, ``anonymous``,
+  ``ingest:<folder>``, ``unknown`` before senders were recorded), received_at (the store's
+  clock at first write; NaT before receipt times were recorded); sorted by at, then event_id.
 - ``consent``: entry_id, rights_holder_id, scope, action, actor, reason, at (the stated
   effective time), seq (ledger position), received_at (the store's clock); in ledger order.
 - ``slates``: request_id, listener_id, surface, variant, served_at, ai_features (bool).
@@ -63,7 +66,7 @@ from recsys.domain import (
     ServedSlate,
     Track,
 )
-from recsys.errors import NotFoundError, StoreError
+from recsys.errors import ConstraintError, NotFoundError, StoreError
 from recsys.store import codec, frames, screening_state
 from recsys.store.base import (
     DisputeRecord,
@@ -150,6 +153,15 @@ class SqliteStore(Store):
         try:
             yield conn
             conn.execute("COMMIT")
+        except sqlite3.IntegrityError as exc:
+            # The data broke a rule (a reference, an append-only record): the caller's fault,
+            # so not a StoreError that reads as "the store is down, retry".
+            conn.execute("ROLLBACK")
+            raise ConstraintError(
+                f"the write breaks a constraint of the store and was rolled back ({exc}). "
+                "Fix: check that every reference exists (credited artists) and that no "
+                "append-only record is edited"
+            ) from exc
         except sqlite3.Error as exc:
             conn.execute("ROLLBACK")
             raise StoreError(f"write to {self.path} failed and was rolled back: {exc}") from exc
@@ -184,9 +196,11 @@ class SqliteStore(Store):
             self._upsert_tracks(conn, batch.tracks, stamps)
             screening_state.mark_unscreened(conn, changed)
             self._upsert_listeners(conn, batch.listeners, stamps)
-            conn.executemany(_INSERT_EVENT, (codec.event_row(e) for e in batch.events))
+            received = codec.to_micros(self._clock())
+            conn.executemany(_INSERT_EVENT, ((*codec.event_row(e), received) for e in batch.events))
             if batch.event_frame is not None:
-                self._insert_event_frame(conn, batch.event_frame)
+                # The store's receipt time overrides any column of that name in the input.
+                self._insert_event_frame(conn, batch.event_frame.assign(received_at=received))
             self._append_consent(conn, batch.consent)
         logger.info(
             "ingested %d artists, %d tracks, %d listeners, %d events, %d consent entries",
@@ -275,8 +289,9 @@ class SqliteStore(Store):
 
     def add_events(self, events: Iterable[FeedbackEvent]) -> int:
         with self._write() as conn:
+            received = codec.to_micros(self._clock())
             before = conn.total_changes
-            conn.executemany(_INSERT_EVENT, map(codec.event_row, events))
+            conn.executemany(_INSERT_EVENT, ((*codec.event_row(e), received) for e in events))
             return conn.total_changes - before
 
     def set_provenance(self, track_id: str, provenance: Provenance) -> None:
@@ -365,6 +380,19 @@ class SqliteStore(Store):
         )
         return codec.row_listener(rows[0]) if rows else None
 
+    def unknown_ids(self, kind: str, ids: Iterable[str]) -> frozenset[str]:
+        key = {"artists": "artist_id", "tracks": "track_id", "listeners": "listener_id"}.get(kind)
+        if key is None:
+            raise ValueError(f"kind must be artists, tracks or listeners, not {kind!r}")
+        wanted = sorted(set(ids))
+        found: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            rows = self._query(f"SELECT {key} FROM {kind} WHERE {key} IN ({marks})", tuple(chunk))
+            found.update(r[0] for r in rows)
+        return frozenset(wanted) - found
+
     def iter_tracks(self) -> Iterable[Track]:
         credits: dict[str, list[Credit]] = defaultdict(list)
         for r in self._query("SELECT track_id, artist_id, role, share FROM credits ORDER BY ord"):
@@ -389,7 +417,7 @@ class SqliteStore(Store):
         )
 
     def listener_events(self, listener_id: str, limit: int | None = None) -> list[FeedbackEvent]:
-        rows = self._listener_rows(codec.EVENT_COLUMNS, listener_id, limit)
+        rows = self._listener_rows(codec.EVENT_READ_COLUMNS, listener_id, limit)
         return [codec.row_event(r) for r in rows]
 
     def listener_history(self, listener_id: str, limit: int | None = None) -> EventHistory:
@@ -554,8 +582,11 @@ class SqliteStore(Store):
         self._local = threading.local()
 
 
-_INSERT_EVENT = f"INSERT OR IGNORE INTO events ({', '.join(codec.EVENT_COLUMNS)}) VALUES " + (
-    "(" + ", ".join("?" * len(codec.EVENT_COLUMNS)) + ")"
+_INSERT_EVENT = (
+    f"INSERT OR IGNORE INTO events ({', '.join(codec.EVENT_READ_COLUMNS)}) VALUES "
+    + "("
+    + ", ".join("?" * len(codec.EVENT_READ_COLUMNS))
+    + ")"
 )
 _INSERT_CONSENT = (
     f"INSERT INTO consent ({', '.join(codec.CONSENT_COLUMNS)}, received_at) VALUES "

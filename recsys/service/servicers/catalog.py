@@ -1,4 +1,8 @@
-"""CatalogService: open reads, admin-only writes."""
+"""CatalogService: open reads, admin-only writes.
+
+A write whose references do not resolve (a credit to an artist the catalog does not hold) is
+refused whole with FAILED_PRECONDITION naming the field, before anything is written.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,12 @@ import grpc
 from recsys.api.v1 import catalog_pb2 as pbk
 from recsys.api.v1 import catalog_pb2_grpc as pbk_grpc
 from recsys.api.v1 import common_pb2 as pbc
-from recsys.errors import NotFoundError
+from recsys.domain import Track
+from recsys.errors import NotFoundError, UnknownReferenceError
 from recsys.service import convert, requestlog
 from recsys.service import validation as v
 from recsys.service.servicers.deps import ServiceDeps
-from recsys.store import IngestBatch
+from recsys.store import IngestBatch, Store
 
 
 class CatalogServicer(pbk_grpc.CatalogServiceServicer):
@@ -26,7 +31,9 @@ class CatalogServicer(pbk_grpc.CatalogServiceServicer):
     ) -> pbk.UpsertResponse:
         v.bounded("tracks", request.tracks, v.MAX_BATCH, required=True)
         tracks = [convert.catalog_track(t, f"tracks[{i}]") for i, t in enumerate(request.tracks)]
-        self._deps.require_store().ingest(IngestBatch(tracks=tracks))
+        store = self._deps.require_store()
+        check_credited_artists(store, tracks)
+        store.ingest(IngestBatch(tracks=tracks))
         requestlog.annotate(upserted=len(tracks))
         return pbk.UpsertResponse(upserted=len(tracks))
 
@@ -60,4 +67,29 @@ class CatalogServicer(pbk_grpc.CatalogServiceServicer):
         return convert.artist_pb(artist)
 
 
-__all__ = ["CatalogServicer"]
+def check_credited_artists(store: Store, tracks: list[Track]) -> None:
+    """Refuse tracks that credit an artist the catalog does not hold.
+
+    Raises:
+        UnknownReferenceError: the first such credit, naming its field.
+    """
+    credited = {c.artist_id for t in tracks for c in t.credits}
+    unknown = store.unknown_ids("artists", credited)
+    if not unknown:
+        return
+    for i, track in enumerate(tracks):
+        for j, credit in enumerate(track.credits):
+            if credit.artist_id in unknown:
+                raise UnknownReferenceError(
+                    field=f"tracks[{i}].credits[{j}].artist_id",
+                    value=credit.artist_id,
+                    kind="artist",
+                    fix=(
+                        "add the artist first (CatalogService.UpsertArtists), then upsert the "
+                        f"tracks; {len(unknown)} unknown artist id(s) in this batch: "
+                        f"{', '.join(sorted(unknown)[:5])}"
+                    ),
+                )
+
+
+__all__ = ["CatalogServicer", "check_credited_artists"]

@@ -6,12 +6,14 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner
 
 from recsys.cli import main
 from recsys.experiments import load_experiments
 from recsys.experiments.simulate import SimulationConfig, simulate_logs, write_folder
+from tests.recsys.experiments.test_analysis import GUARDRAILS
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
@@ -54,28 +56,84 @@ def test_assign_json(tmp_path: Path, write_experiment: Callable[..., Path]) -> N
     assert text.exit_code == 0 and "a [home]:" in text.output
 
 
-def test_analyze_writes_report(tmp_path: Path, write_experiment: Callable[..., Path]) -> None:
-    write_experiment("a.yaml", folder=tmp_path / "exps")
+def _analyze(
+    tmp_path: Path, write_experiment: Callable[..., Path], harm: bool = False, **sim: Any
+) -> Any:
+    """Simulated logs of experiment ``a`` (3,000 listeners), analysed through the CLI; with
+    ``harm`` the treatment shows many more AI-generated tracks (a guardrail fails)."""
+    write_experiment(
+        "a.yaml", folder=tmp_path / "exps", traffic=0.9, holdout=0.1, guardrails=GUARDRAILS
+    )
     slates, events = simulate_logs(
         load_experiments(tmp_path / "exps"),
-        SimulationConfig(listeners=200, slates_per_listener=1, now=NOW),
+        SimulationConfig(listeners=3000, slates_per_listener=1, now=NOW, **sim),
     )
+    if harm:
+        for slate in slates:
+            if slate["variant"] == "a:treatment":
+                for item in slate["items"][:3]:
+                    item["ai_involvement"] = "GENERATED"
     write_folder(tmp_path / "logs", slates, events)
-    args = [
-        "experiments",
-        "analyze",
-        "--logs",
-        str(tmp_path / "logs"),
-        "--dir",
-        str(tmp_path / "exps"),
-        "--out",
-        str(tmp_path / "out"),
-    ]
-    result = CliRunner().invoke(main, args)
+    args = ["experiments", "analyze", "--logs", str(tmp_path / "logs")]
+    args += ["--dir", str(tmp_path / "exps"), "--out", str(tmp_path / "out")]
+    return CliRunner().invoke(main, args)
+
+
+def test_analyze_writes_report_and_exits_0_when_nothing_is_wrong(
+    tmp_path: Path, write_experiment: Callable[..., Path]
+) -> None:
+    result = _analyze(tmp_path, write_experiment, effects={"a:treatment": 1.25}, seed=1)
     assert result.exit_code == 0, result.output
-    assert "a: don't ship" in result.output or "a: ship" in result.output
+    assert "a: ship treatment" in result.output
     assert (tmp_path / "out" / "analysis.json").exists()
     assert (tmp_path / "out" / "report.html").exists()
+
+
+def test_analyze_exits_3_on_a_sample_ratio_mismatch(
+    tmp_path: Path, write_experiment: Callable[..., Path]
+) -> None:
+    result = _analyze(
+        tmp_path, write_experiment, effects={"a:treatment": 1.25}, drop={"a:treatment": 0.2}, seed=2
+    )
+    assert result.exit_code == 3, result.output
+    assert "SAMPLE RATIO MISMATCH" in result.output
+    assert (tmp_path / "out" / "analysis.json").exists()
+
+
+def test_analyze_exits_4_when_a_guardrail_fails(
+    tmp_path: Path, write_experiment: Callable[..., Path]
+) -> None:
+    result = _analyze(tmp_path, write_experiment, effects={"a:treatment": 1.25}, seed=4, harm=True)
+    assert result.exit_code == 4, result.output
+    assert "a guardrail failed" in result.output
+
+
+def test_validate_refuses_files_that_look_like_configs_but_are_never_read(
+    tmp_path: Path, write_experiment: Callable[..., Path]
+) -> None:
+    write_experiment("a.yaml")
+    for name in ("b.YAML", "c.yaml.txt", ".d.yaml", "e.yml.bak"):
+        (tmp_path / name).write_text((tmp_path / "a.yaml").read_text())
+    (tmp_path / "README.md").write_text("notes\n")
+    result = CliRunner().invoke(main, ["experiments", "validate", str(tmp_path)])
+    assert result.exit_code == 1
+    for name, readable in (("b.YAML", "b.yaml"), ("c.yaml.txt", "c.yaml"), (".d.yaml", "d.yaml")):
+        assert f"{name}: looks like an experiment config" in result.output
+        assert f"rename it to {readable}" in result.output
+    assert "e.yml.bak" in result.output and "README.md" not in result.output
+
+
+def test_weights_within_the_documented_tolerance_are_accepted(
+    tmp_path: Path, write_experiment: Callable[..., Path]
+) -> None:
+    variants = [
+        {"name": "control", "weight": 0.33},
+        {"name": "x", "weight": 0.33, "overrides": {"human_artist_boost": 0.2}},
+        {"name": "y", "weight": 0.33, "overrides": {"human_artist_boost": 0.3}},
+    ]
+    write_experiment("a.yaml", variants=variants)
+    result = CliRunner().invoke(main, ["experiments", "validate", str(tmp_path)])
+    assert result.exit_code == 0, result.output
 
 
 def test_every_command_has_help_with_example() -> None:

@@ -20,6 +20,8 @@ from tests.recsys.service.fakes import ARTISTS, TRACKS, FakeRecommender, artifac
 
 ADMIN_TOKEN = "admin-secret"
 RIGHTS_TOKEN = "rights-secret"
+FEEDBACK_TOKEN = "feedback-secret"
+LISTENER_KEY = "listener-key-for-tests-0123456789abcdef"  # HS256 keys are at least 32 bytes
 
 
 @dataclass
@@ -75,6 +77,8 @@ def start_server(tmp_path: Path, store: Store) -> Iterator[Callable[..., Running
             "metrics_port": None,
             "admin_tokens": [ADMIN_TOKEN],
             "rights_tokens": [RIGHTS_TOKEN],
+            "feedback_tokens": [FEEDBACK_TOKEN],
+            "listener_token_key": LISTENER_KEY,
         }
         settings = LinerSettings(**{**base, **overrides})
         factory_calls = {"n": 0}

@@ -20,7 +20,8 @@ from recsys.api.v1 import (
     rights_pb2_grpc,
 )
 from recsys.service import validation as v
-from tests.recsys.service.conftest import ADMIN_TOKEN, Running
+from tests.recsys.service.conftest import ADMIN_TOKEN, FEEDBACK_TOKEN, Running
+from tests.recsys.service.fakes import TRACKS
 
 FUZZ = settings(
     max_examples=60,
@@ -115,7 +116,14 @@ def test_recommend_fuzz(
 @FUZZ
 @given(
     events=st.lists(
-        st.tuples(any_text, short_text, enum_number, st.integers(-5, 5)), min_size=0, max_size=4
+        st.tuples(
+            any_text,
+            st.one_of(st.sampled_from(["", "t1", "t2"]), short_text),  # known tracks and others
+            enum_number,
+            st.integers(-5, 5),
+        ),
+        min_size=0,
+        max_size=4,
     )
 )
 def test_log_events_fuzz(running: Running, events: list[tuple[str, str, int, int]]) -> None:
@@ -127,10 +135,17 @@ def test_log_events_fuzz(running: Running, events: list[tuple[str, str, int, int
     valid = bool(events) and all(
         id_ok(e) and id_ok(t or "t0") and 1 <= kind <= 5 and pos >= 0 for e, t, kind, pos in events
     )
+    known = {t.track_id for t in TRACKS}
+    expected = S.INVALID_ARGUMENT
+    if valid:  # a valid event of a track the catalog lacks refuses the batch
+        expected = (
+            S.OK if all((t or "t0") in known for _, t, _, _ in events) else S.FAILED_PRECONDITION
+        )
     with grpc.insecure_channel(running.target) as channel:
         stub = feedback_pb2_grpc.FeedbackServiceStub(channel)
         request = feedback_pb2.LogEventsRequest(events=batch)
-        assert call(stub.LogEvents, request) is (S.OK if valid else S.INVALID_ARGUMENT)
+        metadata = (("authorization", f"Bearer {FEEDBACK_TOKEN}"),)
+        assert call(stub.LogEvents, request, metadata) is expected
 
 
 @FUZZ

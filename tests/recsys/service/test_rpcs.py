@@ -13,7 +13,13 @@ import pytest
 
 from recsys.api.v1 import common_pb2, feedback_pb2, recommendation_pb2, rights_pb2
 from recsys.store import QuarantineRecord
-from tests.recsys.service.conftest import ADMIN_TOKEN, RIGHTS_TOKEN, Running, code_of
+from tests.recsys.service.conftest import (
+    ADMIN_TOKEN,
+    FEEDBACK_TOKEN,
+    RIGHTS_TOKEN,
+    Running,
+    code_of,
+)
 from tests.recsys.service.fakes import FakeRecommender, artifact_dir
 
 OK = grpc.StatusCode
@@ -61,7 +67,7 @@ def test_log_events_is_idempotent(running: Running) -> None:
         for i in range(3)
     ]  # fmt: skip
     events[0].at.FromDatetime(at)
-    with running.client() as client:
+    with running.client(FEEDBACK_TOKEN) as client:
         first = client.log_events(events)
         like = feedback_pb2.Event(
             event_id="e9", listener_id="u1", track_id="t2", type=feedback_pb2.EVENT_TYPE_LIKE
