@@ -32,12 +32,15 @@ def build_command(db: str | None, out: Path | None, force: bool, as_json: bool) 
     (text embeddings are also cached per text, so a catalog edit re-embeds only what changed).
     Only tracks whose rights holders grant ai_training are used to fit models; the manifest
     records which, with the consent version. The directory is replaced atomically at the end.
+    Uploads left unscreened by an interrupted ingest or screening are screened first.
 
     Example:
 
         liner build --db var/liner.db --out var/artifacts
     """
     from recsys.build import build_artifacts
+    from recsys.integrity.audio import store_audio_cache
+    from recsys.integrity.jobs import resume_screening
     from recsys.store import open_store
 
     settings = LinerSettings()
@@ -46,6 +49,7 @@ def build_command(db: str | None, out: Path | None, force: bool, as_json: bool) 
     try:
         store = open_store(url)
         try:
+            resume_screening(store, audio_cache=store_audio_cache(url), why="liner build")
             manifest = build_artifacts(store, out_dir, settings, resume=not force)
         finally:
             store.close()

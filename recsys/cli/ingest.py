@@ -31,15 +31,19 @@ def ingest_command(folder: Path, db: str | None, screen: bool, as_json: bool) ->
 
     The whole folder is validated first; any problem is reported with its file, row and
     field, and nothing is written. Otherwise everything is written in one transaction.
-    Re-ingesting the same folder changes nothing. Then the uploads are screened, as
-    `liner screen` does: flagged tracks are quarantined before any listener can be served
-    them, and undeclared AI tracks get a DETECTED label.
+    Re-ingesting the same folder changes nothing. Every new or changed track is written
+    as unscreened (never served, never paid) in that same transaction. Then the uploads are
+    screened, as `liner screen` does: flagged tracks are quarantined, undeclared AI tracks get
+    a DETECTED label and strongly contradicted declarations are disputed; the screening
+    commits with clearing the unscreened marks, and also finishes any earlier screening that
+    was interrupted.
 
     Example:
 
         liner ingest demo --db var/liner.db
     """
     from recsys.ingest import catalog_summary, run_ingest
+    from recsys.integrity.quarantine import pause_for_test
     from recsys.store import open_store
 
     url = db if db is not None else LinerSettings().db
@@ -47,8 +51,11 @@ def ingest_command(folder: Path, db: str | None, screen: bool, as_json: bool) ->
         store = open_store(url)
         try:
             report = run_ingest(folder, store)
+            pause_for_test("after_ingest_commit")
             screening = _screen(store, url) if screen else None
             summary = catalog_summary(store)
+            summary["unscreened"] = len(store.unscreened_ids())
+            summary["disputed"] = len(store.disputed_ids())
         finally:
             store.close()
     except LinerError as exc:
@@ -92,6 +99,8 @@ def _text(s: dict[str, Any]) -> str:
             f"  consent      {s['consent_entries']} ledger entries; grants in force: "
             f"{counts(s['consent_grants_by_scope'])}",
             f"  quarantined  {s['quarantined']}",
+            f"  disputed     {s['disputed']} (declared AI label contradicted; held)",
+            f"  unscreened   {s['unscreened']} (held until `liner screen` finishes them)",
             *_screening_lines(s.get("screening")),
         ]
     )

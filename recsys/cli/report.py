@@ -205,6 +205,14 @@ def _text(data: dict[str, Any], indent: str = "") -> str:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Keep audio analyses here between runs (default: beside a SQLite store).",
 )
+@click.option(
+    "--resolve-dispute", "dispute_id", help="Decide this disputed track's AI label instead."
+)
+@click.option(
+    "--label",
+    type=click.Choice(["NONE", "ASSISTED", "GENERATED"]),
+    help="The AI label a rights admin decided (with --resolve-dispute).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 def screen_command(
     db: str | None,
@@ -215,6 +223,8 @@ def screen_command(
     dry_run: bool,
     model_dir: Path | None,
     audio_cache: Path | None,
+    dispute_id: str | None,
+    label: str | None,
     as_json: bool,
 ) -> None:
     """Screen uploads, quarantine abuse and label undeclared AI; or release a track.
@@ -230,6 +240,13 @@ def screen_command(
         liner screen --db var/liner.db
 
         liner screen --db var/liner.db --release t_000123 --actor admin-7 --reason "licensed"
+
+        liner screen --db var/liner.db --resolve-dispute t_000456 --label NONE \\
+            --actor admin-7 --reason "session files show a human performance"
+
+    Screening also checks declared NONE/ASSISTED labels: a strong contradiction puts the
+    track in dispute (held: never served nor paid, labelled DISPUTED) until a rights admin
+    decides it with --resolve-dispute, --label, --actor and --reason (audited).
     """
     from recsys.integrity.audio import store_audio_cache
     from recsys.integrity.jobs import run_integrity
@@ -237,6 +254,9 @@ def screen_command(
 
     url = db if db is not None else LinerSettings().db
     with _store(url) as store:
+        if dispute_id is not None:
+            click.echo(_resolve_dispute(store, dispute_id, label, actor, reason, as_json))
+            return
         if release_id is not None:
             if not actor or not reason:
                 raise click.UsageError("--release needs --actor and --reason")
@@ -257,6 +277,32 @@ def screen_command(
             )
             data = run.summary()
     click.echo(json.dumps(data, sort_keys=True, default=str) if as_json else _text(data))
+
+
+def _resolve_dispute(
+    store: Store,
+    track_id: str,
+    label: str | None,
+    actor: str | None,
+    reason: str | None,
+    as_json: bool,
+) -> str:
+    from recsys.domain import AiInvolvement
+    from recsys.integrity.disputes import resolve_dispute
+
+    if not label or not actor or not reason:
+        raise click.UsageError("--resolve-dispute needs --label, --actor and --reason")
+    record = resolve_dispute(
+        store, track_id, label=AiInvolvement(label), actor=actor, reason=reason
+    )
+    data = {
+        "resolved": record.track_id,
+        "declared": str(record.declared),
+        "decided": str(record.decided),
+        "actor": record.actor,
+        "at": record.at.isoformat(),
+    }
+    return json.dumps(data, sort_keys=True) if as_json else _text(data)
 
 
 __all__ = ["integrity_command", "metering_command", "report_group", "screen_command"]

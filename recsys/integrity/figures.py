@@ -1,5 +1,6 @@
 """Participation and integrity figures: opt-in rate per consent scope, quarantines and
-violations per 1,000 uploads, and time from upload to quarantine."""
+violations per 1,000 uploads, time from upload to quarantine, unscreened uploads and disputed
+declarations."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import numpy as np
 
 from recsys.domain import AiInvolvement, Artist, ConsentState, LabelSource, Track
 from recsys.integrity.quarantine import SCREENING_ACTOR
-from recsys.store import QuarantineRecord, Store
+from recsys.store import DisputeRecord, QuarantineRecord, Store
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,6 +33,10 @@ class IntegrityFigures:
             (tracks with an upload time only).
         detected_ai: tracks labelled ``DETECTED`` by the AI detector.
         undisclosed: tracks still labelled ``UNDISCLOSED``.
+        unscreened: tracks whose screening has not finished (held: not served, not paid).
+        disputed_now: tracks whose declared AI label is in dispute (held until decided).
+        disputed_ever: tracks whose declaration was ever disputed.
+        disputes_decided: disputes a rights admin decided, by decided label.
     """
 
     uploads: int
@@ -45,6 +50,10 @@ class IntegrityFigures:
     hours_to_quarantine: dict[str, float]
     detected_ai: int
     undisclosed: int
+    unscreened: int = 0
+    disputed_now: int = 0
+    disputed_ever: int = 0
+    disputes_decided: dict[str, int] | None = None
 
     def per_thousand(self, count: int) -> float:
         """A count per 1,000 uploads."""
@@ -66,6 +75,10 @@ class IntegrityFigures:
             "hours_to_quarantine": {k: round(v, 3) for k, v in self.hours_to_quarantine.items()},
             "detected_ai": self.detected_ai,
             "undisclosed": self.undisclosed,
+            "unscreened": self.unscreened,
+            "disputed_now": self.disputed_now,
+            "disputed_ever": self.disputed_ever,
+            "disputes_decided": dict(self.disputes_decided or {}),
         }
 
 
@@ -74,8 +87,12 @@ def integrity_figures(
     artists: Iterable[Artist],
     consent: ConsentState,
     history: Sequence[QuarantineRecord],
+    *,
+    unscreened: int = 0,
+    disputes: Sequence[DisputeRecord] = (),
 ) -> IntegrityFigures:
-    """Compute the figures from a catalog, the consent state and the quarantine audit."""
+    """Compute the figures from a catalog, the consent state, the quarantine audit, the
+    unscreened count and the dispute audit (in append order)."""
     holders = sorted({a.rights_holder_id for a in artists})
     uploaded = {t.track_id: t.uploaded_at for t in tracks}
     latest: dict[str, QuarantineRecord] = {}
@@ -112,7 +129,21 @@ def integrity_figures(
         hours_to_quarantine=delays,
         detected_ai=sum(t.provenance.label_source is LabelSource.DETECTED for t in tracks),
         undisclosed=sum(t.provenance.ai_involvement is AiInvolvement.UNDISCLOSED for t in tracks),
+        unscreened=unscreened,
+        **_dispute_counts(disputes),
     )
+
+
+def _dispute_counts(disputes: Sequence[DisputeRecord]) -> dict[str, Any]:
+    latest: dict[str, DisputeRecord] = {}
+    for record in disputes:
+        latest[record.track_id] = record
+    decided = Counter(str(r.decided) for r in disputes if not r.opened and r.decided is not None)
+    return {
+        "disputed_now": sum(r.opened for r in latest.values()),
+        "disputed_ever": len({r.track_id for r in disputes if r.opened}),
+        "disputes_decided": dict(sorted(decided.items())),
+    }
 
 
 def integrity_figures_from_store(store: Store) -> IntegrityFigures:
@@ -122,6 +153,8 @@ def integrity_figures_from_store(store: Store) -> IntegrityFigures:
         store.iter_artists(),
         store.consent_state(),
         store.quarantine_history(),
+        unscreened=len(store.unscreened_ids()),
+        disputes=store.dispute_history(),
     )
 
 
