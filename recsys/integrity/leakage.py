@@ -1,19 +1,21 @@
-"""Leakage: do quarantined uploads or unconsented imitations reach served slates?
+"""Leakage: do held uploads or unconsented imitations reach served slates?
 
 The promise is absolute (none may), so it is measured the blunt way: serve a slate to many
 listeners through the real recommender and look at every item. What must never appear is
 judged from the store alone, independently of the pipeline's own filters:
 
 - **quarantined** tracks (the latest decision on them is a quarantine);
+- **disputed** tracks (a declared AI label in dispute, awaiting a rights admin) and
+  **unscreened** tracks (written by an ingest whose screening has not finished);
 - **consent-violating imitations**: AI tracks that reference an artist whose rights holder does
   not currently grant ``ai_style_reference`` (and ``voice_likeness``, unless the track is only
   AI-assisted), or that reference an unknown artist.
 
 With a demo world's ``truth.csv`` it also counts what screening missed: truly abusive uploads
-and unconsented imitations (by the truth) that are neither quarantined nor held back by the
-consent filter (an imitation that declares nothing names no artist the filter could check),
-and how many of them the listeners were served. That figure need not be 0; it is the price
-of the screens' recall.
+and unconsented imitations (by the truth) that are neither held (quarantined, disputed,
+unscreened) nor held back by the consent filter (an imitation that declares nothing names no
+artist the filter could check), and how many of them the listeners were served. That figure
+need not be 0; it is the price of the screens' recall.
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ class LeakageReport:
         slate_items: items served in all.
         quarantined_served: slate entries that are quarantined tracks (must be 0).
         consent_violations_served: slate entries that are unconsented imitations (must be 0).
-        leaked_track_ids: the distinct tracks behind the two counts above.
+        leaked_track_ids: the distinct tracks behind the forbidden counts.
         uncaught_abusive: truly abusive tracks (by the truth) neither quarantined nor held
             back by the consent filter, by kind.
         uncaught_abusive_served: slate entries that are such tracks.
@@ -96,11 +98,18 @@ class LeakageReport:
     uncaught_abusive_served: int | None = None
     uncaught_abusive_tracks_served: int | None = None
     uncaught_abusive_served_by_kind: dict[str, int] = field(default_factory=dict)
+    disputed_served: int = 0
+    unscreened_served: int = 0
 
     @property
     def leakage(self) -> int:
         """Forbidden slate entries (the promise is 0)."""
-        return self.quarantined_served + self.consent_violations_served
+        return (
+            self.quarantined_served
+            + self.consent_violations_served
+            + self.disputed_served
+            + self.unscreened_served
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready figures."""
@@ -110,6 +119,8 @@ class LeakageReport:
             "leakage": self.leakage,
             "quarantined_served": self.quarantined_served,
             "consent_violations_served": self.consent_violations_served,
+            "disputed_served": self.disputed_served,
+            "unscreened_served": self.unscreened_served,
             "leaked_track_ids": list(self.leaked_track_ids),
             "uncaught_abusive": self.uncaught_abusive,
             "uncaught_abusive_served": self.uncaught_abusive_served,
@@ -143,6 +154,8 @@ def measure_leakage(
         0
     """
     quarantined = store.quarantined_ids()
+    disputed, unscreened = store.disputed_ids(), store.unscreened_ids()
+    held = quarantined | disputed | unscreened
     violating = consent_violations(store)
     ids = list(listener_ids) if listener_ids is not None else [
         u.listener_id for u in store.iter_listeners()
@@ -151,14 +164,14 @@ def measure_leakage(
     for listener_id in ids:
         request = RecommendRequest(listener_id=listener_id, k=k, params=params or PolicyParams())
         served.update(item.track.track_id for item in recommender.recommend(request).items)
-    leaked = sorted(t for t in served if t in quarantined or t in violating)
+    leaked = sorted(t for t in served if t in held or t in violating)
     report: dict[str, Any] = {}
     if truth is not None:
         # Caught means quarantined, or held back by the consent filter at serving time.
         uncaught = {
             t: kinds
             for t, kinds in _truly_abusive(truth).items()
-            if t not in quarantined and t not in violating
+            if t not in held and t not in violating
         }
         by_kind: Counter[str] = Counter(k for kinds in uncaught.values() for k in kinds.split("|"))
         hits = [t for t in served if t in uncaught]
@@ -176,6 +189,8 @@ def measure_leakage(
         slate_items=sum(served.values()),
         quarantined_served=sum(served[t] for t in served if t in quarantined),
         consent_violations_served=sum(served[t] for t in served if t in violating),
+        disputed_served=sum(served[t] for t in served if t in disputed),
+        unscreened_served=sum(served[t] for t in served if t in unscreened),
         leaked_track_ids=tuple(leaked),
         **report,
     )
