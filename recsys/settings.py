@@ -96,11 +96,11 @@ class LinerSettings(BaseSettings):
     """API key for that endpoint."""
     seed: int = 0
     """Seed for everything random in builds."""
+    consent_clock_skew_s: float = Field(default=300.0, ge=0.0)
+    """How far (seconds) a consent change's stated time may lie ahead of the service clock;
+    later ones are refused at ingest and over gRPC. Stated times never order the ledger."""
     embeddings: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
     """Embedding, fusion and index settings for `liner build` (JSON in ``LINER_EMBEDDINGS``)."""
 
 
 __all__ = ["LinerSettings", "default_text_model"]
-    consent_clock_skew_s: float = Field(default=300.0, ge=0.0)
-    """How far (seconds) a consent change's stated time may lie ahead of the service clock;
-    later ones are refused at ingest and over gRPC. Stated times never order the ledger."""

@@ -240,6 +240,9 @@ def row_event(r: Sequence[Any]) -> FeedbackEvent:
 
 
 CONSENT_COLUMNS = ("entry_id", "rights_holder_id", "scope", "action", "actor", "reason", "at")
+CONSENT_READ_COLUMNS = (*CONSENT_COLUMNS, "seq", "received_at")
+"""``seq`` and ``received_at`` are the store's: assigned when an entry is appended, inside the
+write transaction, never taken from the entry."""
 
 
 def consent_row(c: ConsentEntry, received_at: datetime) -> tuple[Any, ...]:
@@ -248,13 +251,11 @@ def consent_row(c: ConsentEntry, received_at: datetime) -> tuple[Any, ...]:
         c.entry_id,
         c.rights_holder_id,
         str(c.scope),
-CONSENT_READ_COLUMNS = (*CONSENT_COLUMNS, "seq", "received_at")
-"""``seq`` and ``received_at`` are the store's: assigned when an entry is appended, inside the
-write transaction, never taken from the entry."""
         str(c.action),
         c.actor,
         c.reason,
         to_micros(c.at),
+        to_micros(received_at),
     )
 
 
@@ -262,7 +263,6 @@ def row_consent(r: Sequence[Any]) -> ConsentEntry:
     at = from_micros(r[6])
     assert at is not None  # NOT NULL column
     return ConsentEntry(
-        to_micros(received_at),
         entry_id=r[0],
         rights_holder_id=r[1],
         scope=ConsentScope(r[2]),
@@ -270,6 +270,8 @@ def row_consent(r: Sequence[Any]) -> ConsentEntry:
         actor=r[4],
         reason=r[5],
         at=at,
+        seq=int(r[7]) if len(r) > 7 else None,
+        received_at=from_micros(r[8]) if len(r) > 8 else None,
     )
 
 
@@ -277,8 +279,6 @@ def slate_item_row(request_id: str, item: SlateItem) -> tuple[Any, ...]:
     return (
         request_id,
         item.position,
-        seq=int(r[7]) if len(r) > 7 else None,
-        received_at=from_micros(r[8]) if len(r) > 8 else None,
         item.track_id,
         float(item.score),
         json.dumps(item.features, sort_keys=True),
