@@ -107,12 +107,17 @@ def recommend_request(
     )
 
 
-def fill_ai_label(msg: pbc.AiLabel, provenance: Provenance) -> pbc.AiLabel:
-    """Write the AI label of a track into ``msg`` (in place: no submessage copies)."""
+def fill_ai_label(
+    msg: pbc.AiLabel, provenance: Provenance, *, disputed: bool = False
+) -> pbc.AiLabel:
+    """Write the AI label of a track into ``msg`` (in place: no submessage copies); a
+    ``disputed`` track shows its declaration with the DISPUTED source."""
     msg.involvement = _involvement_pb(provenance.ai_involvement)  # type: ignore[assignment]
     if provenance.ai_parts:
         msg.parts.extend(_part_pb(p) for p in provenance.ai_parts)
-    msg.source = _source_pb(provenance.label_source)  # type: ignore[assignment]
+    # Shown, never accepted in writes: DISPUTED is not in SOURCES.
+    source = pbc.LABEL_SOURCE_DISPUTED if disputed else _source_pb(provenance.label_source)
+    msg.source = source  # type: ignore[assignment]
     msg.confidence = provenance.confidence
     if provenance.references_artist_ids:
         msg.references_artist_ids.extend(provenance.references_artist_ids)
@@ -196,12 +201,14 @@ def recommendation_pb(rec: Recommendation) -> pbr.RecommendResponse:
     return msg
 
 
-def catalog_track_pb(track: Track, artists: Mapping[str, Artist]) -> pbc.CatalogTrack:
-    """A catalog track with credits and label."""
+def catalog_track_pb(
+    track: Track, artists: Mapping[str, Artist], *, disputed: bool = False
+) -> pbc.CatalogTrack:
+    """A catalog track with credits and label (DISPUTED when its declaration is)."""
     msg = pbc.CatalogTrack(uploader_id=track.uploader_id)
     fill_track(msg.track, track)
     add_credits(msg.credits, track, artists)
-    fill_ai_label(msg.ai_label, track.provenance)
+    fill_ai_label(msg.ai_label, track.provenance, disputed=disputed)
     return msg
 
 

@@ -29,6 +29,7 @@ class LabelSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     LABEL_SOURCE_UNSPECIFIED: _ClassVar[LabelSource]
     LABEL_SOURCE_DECLARED: _ClassVar[LabelSource]
     LABEL_SOURCE_DETECTED: _ClassVar[LabelSource]
+    LABEL_SOURCE_DISPUTED: _ClassVar[LabelSource]
 
 class ArtistKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -60,6 +61,7 @@ AI_PART_PRODUCTION: AiPart
 LABEL_SOURCE_UNSPECIFIED: LabelSource
 LABEL_SOURCE_DECLARED: LabelSource
 LABEL_SOURCE_DETECTED: LabelSource
+LABEL_SOURCE_DISPUTED: LabelSource
 ARTIST_KIND_UNSPECIFIED: ArtistKind
 ARTIST_KIND_HUMAN: ArtistKind
 ARTIST_KIND_AI_PERSONA: ArtistKind

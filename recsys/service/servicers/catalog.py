@@ -55,7 +55,7 @@ class CatalogServicer(pbk_grpc.CatalogServiceServicer):
         if track is None:
             raise NotFoundError(f"track_id: no track {track_id!r}")
         artists = {a: x for a in track.artist_ids if (x := store.get_artist(a)) is not None}
-        return convert.catalog_track_pb(track, artists)
+        return convert.catalog_track_pb(track, artists, disputed=track_id in store.disputed_ids())
 
     def GetArtist(  # noqa: N802
         self, request: pbk.GetArtistRequest, context: grpc.ServicerContext
