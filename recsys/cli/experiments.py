@@ -70,14 +70,19 @@ def validate_command(directory: Path) -> None:
 @click.option("--dir", "directory", type=click.Path(path_type=Path), help=_DIR_HELP)
 @click.option("--at", "at", type=click.DateTime(), help="Time to assign at (default: now, UTC).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Say, for every experiment in the folder, why the listener is or is not enrolled.",
+)
 def assign_command(
-    listener_id: str, directory: Path | None, at: datetime | None, as_json: bool
+    listener_id: str, directory: Path | None, at: datetime | None, as_json: bool, explain: bool
 ) -> None:
     """Show LISTENER_ID's variant in every running experiment and the resulting parameters.
 
     Example:
 
-        liner experiments assign listener-42 --dir experiments --json
+        liner experiments assign listener-42 --dir experiments --explain
     """
     from recsys.experiments import load_experiments
     from recsys.params import PolicyParams
@@ -108,8 +113,15 @@ def assign_command(
             "changed_params": changed,
             "params": params,
         }
+        if explain:
+            payload["explain"] = experiments.explain(listener_id, now=now)
         click.echo(json.dumps(payload, sort_keys=True))
         return
+    if explain:
+        for name, why in experiments.explain(listener_id, now=now).items():
+            click.echo(f"{name}: {why}")
+        if not experiments.experiments:
+            click.echo(f"no experiment files in {_directory(directory)}")
     if not assignment.exposures:
         click.echo(f"{listener_id}: in no running experiment; default parameters.")
         return
@@ -119,6 +131,81 @@ def assign_command(
     click.echo(
         "changed parameters: " + (json.dumps(changed, sort_keys=True) if changed else "none")
     )
+
+
+@experiments_group.command("export")
+@click.option("--dir", "directory", type=click.Path(path_type=Path), help=_DIR_HELP)
+@click.option(
+    "--listeners",
+    "listeners",
+    required=True,
+    help="Store file / sqlite:/// URL (every listener in it), or a text file of listener ids "
+    "(one per line).",
+)
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="Folder.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "parquet"]),
+    default="csv",
+    show_default=True,
+    help="Format of the assignments table.",
+)
+@click.option("--at", "at", type=click.DateTime(), help="Time to assign at (default: now, UTC).")
+def export_command(
+    directory: Path | None, listeners: str, out: Path, fmt: str, at: datetime | None
+) -> None:
+    """Write every listener's assignments (assignments.csv / .parquet: listener_id,
+    experiment, layer, variant, in_holdout, label) and growthbook.json: each experiment as a
+    GrowthBook SDK experiment that buckets every listener the same way.
+
+    Example:
+
+        liner experiments export --dir experiments --listeners var/liner.db --out var/ab-export
+    """
+    from recsys.experiments import load_experiments
+    from recsys.experiments.export import assignments_frame, growthbook_definitions
+
+    try:
+        experiments = load_experiments(_directory(directory))
+        ids = _listener_ids(listeners)
+    except LinerError as exc:
+        raise click.ClickException(str(exc)) from exc
+    now = (at.replace(tzinfo=UTC) if at.tzinfo is None else at) if at else datetime.now(UTC)
+    frame = assignments_frame(experiments, ids, now=now)
+    out.mkdir(parents=True, exist_ok=True)
+    table = out / f"assignments.{fmt}"
+    if fmt == "csv":
+        frame.to_csv(table, index=False)
+    else:
+        frame.to_parquet(table, index=False)
+    definitions = out / "growthbook.json"
+    definitions.write_text(json.dumps(growthbook_definitions(experiments), indent=2) + "\n")
+    enrolled = frame.loc[frame["experiment"] != "", "listener_id"].nunique()
+    click.echo(
+        f"{len(ids)} listeners, {enrolled} in a running experiment: wrote {table} and {definitions}"
+    )
+
+
+def _listener_ids(source: str) -> list[str]:
+    """Listener ids from a store (file or URL) or a text file of ids."""
+    path = Path(source.removeprefix("sqlite:///"))
+    if not path.is_file():
+        raise LinerError(
+            f"{source} is not a file. Fix: pass the store (var/liner.db) or a text file of "
+            "listener ids"
+        )
+    with path.open("rb") as fh:
+        is_sqlite = fh.read(16) == b"SQLite format 3\x00"
+    if is_sqlite:
+        from recsys.store import open_store
+
+        store = open_store(str(path))
+        try:
+            return [x.listener_id for x in store.iter_listeners()]
+        finally:
+            store.close()
+    return [line.strip() for line in path.read_text().splitlines() if line.strip()]
 
 
 @experiments_group.command("analyze")

@@ -122,6 +122,35 @@ class CompiledExperiment:
             )
         return None
 
+    def explain(self, listener_id: str, now: datetime) -> str:
+        """Why the listener is or is not enrolled, in words (``liner experiments assign
+        --explain``); mirrors :meth:`expose` step by step."""
+        cfg = self.config
+        if not cfg.is_active(now):
+            when = "has not started" if now < cfg.start else "has ended"
+            return (
+                f"not enrolled: the experiment {when} (runs {cfg.start:%Y-%m-%d %H:%M} to "
+                f"{cfg.end:%Y-%m-%d %H:%M} UTC)"
+            )
+        if cfg.range != (0.0, 1.0) and not in_namespace(listener_id, cfg.layer, *cfg.range):
+            return (
+                f"not enrolled: outside the experiment's share [{cfg.range[0]:g}, "
+                f"{cfg.range[1]:g}) of layer '{cfg.layer}' (another experiment of the layer may "
+                "own this listener)"
+            )
+        n = hash_v2(cfg.salt, listener_id)
+        index = choose_variation(n, self.ranges)
+        if index >= 0:
+            return (
+                f"enrolled in variant '{cfg.variants[index].name}' (bucket {n:.4f} in "
+                f"[{self.ranges[index][0]:.4f}, {self.ranges[index][1]:.4f}))"
+            )
+        if self.holdout and choose_variation(n, self.holdout) >= 0:
+            return f"held out on the default parameters (bucket {n:.4f}; holdout {cfg.holdout:g})"
+        return f"not enrolled: bucket {n:.4f} falls outside the traffic share {cfg.traffic:g}" + (
+            f" and the holdout {cfg.holdout:g}" if cfg.holdout else ""
+        )
+
 
 def assign(
     compiled: Sequence[CompiledExperiment],

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,11 @@ class ExperimentSet:
             'human-boost-2026q4:boost'
         """
         return assign(self._compiled, listener_id, now=now, cache=self._cache)
+
+    def explain(self, listener_id: str, *, now: datetime | None = None) -> dict[str, str]:
+        """Experiment name → why the listener is or is not enrolled in it, in words."""
+        at = now or datetime.now(UTC)
+        return {c.config.name: c.explain(listener_id, at) for c in self._compiled}
 
     def get(self, name: str) -> ExperimentConfig | None:
         """The experiment called ``name``, or None."""
