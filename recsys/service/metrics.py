@@ -58,6 +58,12 @@ class ServiceMetrics:
             ["group"],
             registry=r,
         )
+        self.experiment_exposures = Counter(
+            "liner_experiment_exposures",
+            "Served slates per experiment and variant (holdout included).",
+            ["experiment", "variant"],
+            registry=r,
+        )
         self.quarantined = Gauge(
             "liner_quarantined_tracks",
             "Tracks currently quarantined (never recommended).",
@@ -84,6 +90,7 @@ class ServiceMetrics:
         self._calls: dict[tuple[str, str], tuple[Any, Any, Any]] = {}
         self._stages: dict[str, Any] = {}
         self._groups: dict[str, Any] = {}
+        self._experiment_children: dict[tuple[str, str], Any] = {}
 
     def observe_call(self, method: str, code: str, seconds: float) -> None:
         """Record one finished call."""
@@ -110,6 +117,15 @@ class ServiceMetrics:
                 child = stages[stage] = self.stage_latency.labels(stage)
             child.observe(ms / 1000.0)
         self.observe_items(recommendation.items)
+
+    def observe_exposures(self, exposures: Iterable[tuple[str, str]]) -> None:
+        """Count one served slate for each (experiment, variant) the listener is exposed to."""
+        for key in exposures:
+            child = self._experiment_children.get(key)
+            if child is None:
+                child = self.experiment_exposures.labels(*key)
+                self._experiment_children[key] = child
+            child.inc()
 
     def observe_items(self, items: Iterable[object]) -> None:
         """Count exposures of served items (anything with ``track`` and ``artists``)."""

@@ -36,6 +36,7 @@ class RecommendationServicer(pbr_grpc.RecommendationServiceServicer):
         recommendation = loaded.recommender.recommend(domain)
         ensure_active(context)
         self._deps.metrics.observe_slate(recommendation)
+        self._deps.metrics.observe_exposures(assignment.exposures)
         requestlog.annotate(
             request_id=domain.request_id,
             listener_id=listener_id,

@@ -178,6 +178,10 @@ def test_assignment_from_experiments(start_server: Callable[..., Running]) -> No
     )
     assert slate.variant == "boost:high"
     assert running.recommender.calls[-1].params.human_artist_boost == 0.3
+    exposures = running.server.deps.metrics.registry.get_sample_value(
+        "liner_experiment_exposures_total", {"experiment": "boost", "variant": "high"}
+    )
+    assert exposures == 1.0
 
 
 def test_converse_unimplemented_without_agent(running: Running) -> None:
