@@ -56,7 +56,7 @@ _AMBIGUOUS_AI = frozenset({"ia", "ki", "yz"})  # also names, words and initials
 _MAKING = (
     "generat", "genera", "gener", "made", "make", "making", "created", "create", "creat",
     "produced", "produc", "composed", "compos", "written", "wrote", "powered", "prompt",
-    "hecho", "hecha", "compuest", "fait", "faite", "cree", "creee", "produit", "erstellt",
+    "hecho", "hecha", "compuest", "fait", "faite", "cree", "creee", "produit", "erstellt", "gerad",
     "gemacht", "komponiert", "produziert", "erzeugt", "feito", "feita", "criado", "criada",
     "fatto", "fatta", "gemaakt", "gegenereerd", "stworzon", "wygenerowan", "сгенерир",
     "создан", "сделан", "написан", "генерац", "uretil", "olusturul", "生成", "作成", "制作",
