@@ -43,6 +43,8 @@ def load_agent(artifacts: Path, db: str, settings: LinerSettings) -> DiscoveryAg
 
 def _print_answer(answer_json: dict[str, Any]) -> None:
     click.echo(str(answer_json["summary"]))
+    for note in answer_json.get("notes", []):
+        click.echo(f"note: {note}")
     for item in answer_json["items"]:
         label = item["ai_label"]
         source = (

@@ -20,6 +20,7 @@ from typing import Any
 
 from agent.backend import DiscoveryBackend
 from agent.bus import CandidateBus
+from agent.enforce import enforce_constraints
 from agent.errors import AgentError, PlanError
 from agent.lookup import label_card
 from agent.plan import Plan, TraceEntry, execute_plan, validate_plan
@@ -123,11 +124,14 @@ class DiscoveryAgent:
         planner_name = self.planner.name
         try:
             plan, parsed = validate_plan(self.planner.plan(message, constraints, known, k))
-        except AgentError as exc:
+        except Exception as exc:  # any planner failure (even a bug) falls back, with a note
+            logger.warning("planner %s failed: %s", self.planner.name, exc)
             notes.append(f"planner '{self.planner.name}' failed ({exc}); used the rule planner")
             planner_name = "rules"
             plan, parsed = validate_plan(RulePlanner().plan(message, constraints, known, k))
-        answer = self._run(plan, parsed, listener_id, session_id, constraints, planner_name, notes)
+        answer = self._run(
+            plan, parsed, listener_id, session_id, constraints, planner_name, notes, k
+        )
         sess.constraints = constraints
         sess.turns += 1
         return answer
@@ -142,7 +146,7 @@ class DiscoveryAgent:
         """
         valid, parsed = validate_plan(plan)
         return self._run(
-            valid, parsed, listener_id, uuid.uuid4().hex, Constraints(), "external", []
+            valid, parsed, listener_id, uuid.uuid4().hex, Constraints(), "external", [], None
         )
 
     def _run(
@@ -154,11 +158,18 @@ class DiscoveryAgent:
         constraints: Constraints,
         planner_name: str,
         notes: list[str],
+        k: int | None,
     ) -> AgentAnswer:
         start = time.perf_counter()
         ctx = ToolContext(backend=self.backend, bus=CandidateBus(), listener_id=listener_id)
         trace = execute_plan(plan, parsed, ctx)
-        final = ctx.bus.get(plan.answer)
+        # Whatever the plan did, the listener's constraints, blocked artists and k hold.
+        enforced = enforce_constraints(ctx, constraints, ctx.bus.get(plan.answer), k)
+        final = enforced.kept
+        notes.extend(enforced.notes)
+        no_tempo = max(
+            [enforced.no_tempo] + [int((t.data or {}).get("no_tempo", 0)) for t in trace]
+        )
         # Belt and braces: the tools already guard, but the answer is checked once more.
         allowed = set(self.backend.permitted([c.track_id for c in final], listener_id))
         facts = {f.track.track_id: f for f in self.backend.facts(sorted(allowed))}
@@ -172,7 +183,7 @@ class DiscoveryAgent:
         answer = AgentAnswer(
             request_id=request_id,
             session_id=session_id,
-            summary=summarize(constraints, items),
+            summary=summarize(constraints, items, no_tempo=no_tempo),
             items=items,
             trace=tuple(trace),
             planner=planner_name,
@@ -210,17 +221,48 @@ class DiscoveryAgent:
         return answer
 
 
-def summarize(c: Constraints, items: tuple[AnswerItem, ...]) -> str:
-    """One or two sentences saying what was found and how it is labelled."""
+def enforced_phrases(c: Constraints, no_tempo: int = 0) -> list[str]:
+    """The hard constraints every track of the answer was checked against, in words."""
+    out: list[str] = []
+    if c.tempo_min is not None or c.tempo_max is not None:
+        bound = (
+            f"{c.tempo_min:.0f}–{c.tempo_max:.0f} BPM"
+            if c.tempo_min is not None and c.tempo_max is not None
+            else f"≥ {c.tempo_min:.0f} BPM"
+            if c.tempo_min is not None
+            else f"≤ {c.tempo_max:.0f} BPM"
+        )
+        out.append(f"tempo {bound} ({no_tempo} candidates with no measured tempo left out)")
+    if c.year_min is not None or c.year_max is not None:
+        out.append(f"released {c.year_min or '…'}–{c.year_max or '…'} (unknown years left out)")
+    if c.human_only:
+        out.append("human artists only")
+    if c.no_ai_any:
+        out.append("no AI involvement")
+    elif c.no_ai_vocals:
+        out.append("no AI vocals, no AI-generated tracks")
+    elif c.no_ai_generated:
+        out.append("no AI-generated tracks")
+    if c.new_artists:
+        out.append("emerging artists only")
+    if c.avoid:
+        out.append("excluding " + ", ".join(c.avoid))
+    return out
+
+
+def summarize(c: Constraints, items: tuple[AnswerItem, ...], *, no_tempo: int = 0) -> str:
+    """Two or three sentences: what was found, what was enforced, how it is labelled."""
+    enforced = enforced_phrases(c, no_tempo)
+    rules = f" Enforced on every track: {'; '.join(enforced)}." if enforced else ""
     if not items:
-        return "I found nothing that meets every constraint; try fewer constraints."
+        return f"I found nothing that meets every constraint; try fewer constraints.{rules}"
     asked = "; ".join(c.describe()) or "your taste"
     human = sum(all(cr["kind"] == "human" for cr in i.card["credits"]) for i in items)
     generated = sum(i.card["ai_label"]["involvement"] == AiInvolvement.GENERATED for i in items)
     assisted = sum(i.card["ai_label"]["involvement"] == AiInvolvement.ASSISTED for i in items)
     return (
-        f"{len(items)} tracks for {asked}. {human} by human artists, {assisted} AI-assisted, "
-        f"{generated} AI-generated; every track shows its AI label and credits."
+        f"{len(items)} tracks for {asked}.{rules} {human} by human artists, {assisted} "
+        f"AI-assisted, {generated} AI-generated; every track shows its AI label and credits."
     )
 
 

@@ -7,8 +7,8 @@ rule planner: guardrails live inside the tools.
 
 from __future__ import annotations
 
+import http.client
 import json
-import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
@@ -48,8 +48,9 @@ class LlmPlanner:
             with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
                 body: dict[str, Any] = json.loads(resp.read())
                 return body
-        except (urllib.error.URLError, TimeoutError, json.JSONDecodeError) as exc:
-            raise PlannerError(f"the LLM endpoint {url} failed: {exc}") from exc
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            # URLError, timeouts, a connection closed mid-answer (RemoteDisconnected), bad JSON.
+            raise PlannerError(f"the LLM endpoint {url} failed: {exc!r}") from exc
 
     def plan(self, message: str, constraints: Constraints, listener_known: bool, k: int) -> Plan:
         hint = {"k": k, "listener_has_history": listener_known, "parsed": constraints.describe()}

@@ -187,10 +187,11 @@ class PipelineBackend:
             if listener.ai_preference is AiPreference.OPT_OUT:
                 keep &= self.catalog.ai_code[rows] != AI_GENERATED
             if listener.blocked_artist_ids:
+                # Every credit, not only the primary artist: a blocked featured artist counts.
                 blocked = {self.catalog.artist_row_of.get(a) for a in listener.blocked_artist_ids}
-                keep &= ~np.isin(
-                    self.catalog.artist_row[rows], [b for b in blocked if b is not None]
-                )
+                credited, owner = self.catalog.credited_artist_rows(rows)
+                hit = np.isin(credited, np.asarray([b for b in blocked if b is not None]))
+                keep[owner[hit]] = False
         return [t for t, k in zip(known, keep, strict=True) if k]
 
     def genre_vocabulary(self) -> Sequence[str]:

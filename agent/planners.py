@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from agent.enforce import constraint_filter
 from agent.plan import Plan, Step
 from agent.request import Constraints
 
@@ -65,17 +66,9 @@ class RulePlanner:
             sources.append("search")
         steps.append(Step(tool="merge", args={"sources": sources, "into": "pool"}))
         filt: dict[str, Any] = {
+            **constraint_filter(c).model_dump(exclude_defaults=True),
             "source": "pool",
             "into": "filtered",
-            "genres": list(c.genres),
-            "exclude_tags": list(c.avoid),
-            "tempo_min": c.tempo_min,
-            "tempo_max": c.tempo_max,
-            "year_min": c.year_min,
-            "year_max": c.year_max,
-            "human_only": c.human_only,
-            "no_ai_generated": c.no_ai_generated,
-            "new_artists_only": c.new_artists,
             "relax_to": k,
         }
         steps.append(Step(tool="filter_candidates", args=filt))

@@ -8,7 +8,7 @@ from pydantic import Field
 from agent.backend import TrackFacts
 from agent.bus import Candidate
 from agent.tools import SET_NAME, ToolArgs, ToolContext, ToolResult, facts_by_id
-from recsys.domain import AiInvolvement
+from recsys.domain import AiInvolvement, AiPart
 
 
 class FilterArgs(ToolArgs):
@@ -23,13 +23,13 @@ class FilterArgs(ToolArgs):
     exclude_tags: list[str] = Field(default_factory=list, max_length=20)
     """Drop tracks carrying any of these tags or genres."""
     tempo_min: float | None = Field(None, ge=20, le=300)
-    """Slowest tempo in BPM (tracks of unknown tempo pass)."""
+    """Slowest tempo in BPM (tracks of unknown tempo are dropped)."""
     tempo_max: float | None = Field(None, ge=20, le=300)
-    """Fastest tempo in BPM (tracks of unknown tempo pass)."""
+    """Fastest tempo in BPM (tracks of unknown tempo are dropped)."""
     year_min: int | None = Field(None, ge=1900, le=2100)
-    """Earliest release year (tracks of unknown year pass, as with tempo)."""
+    """Earliest release year (tracks of unknown year are dropped)."""
     year_max: int | None = Field(None, ge=1900, le=2100)
-    """Latest release year (tracks of unknown year pass)."""
+    """Latest release year (tracks of unknown year are dropped)."""
     min_duration_s: int | None = Field(None, ge=0, le=7200)
     """Shortest length in seconds."""
     max_duration_s: int | None = Field(None, ge=0, le=7200)
@@ -38,6 +38,10 @@ class FilterArgs(ToolArgs):
     """Only tracks by human artists with no AI generation."""
     no_ai_generated: bool = False
     """Drop fully AI-generated tracks."""
+    no_ai_any: bool = False
+    """Only tracks labelled with no AI involvement at all."""
+    no_ai_vocals: bool = False
+    """Drop tracks whose vocals AI made or helped with, and fully AI-generated tracks."""
     new_artists_only: bool = False
     """Only emerging artists."""
     exclude_artists: list[str] = Field(default_factory=list, max_length=50)
@@ -55,16 +59,20 @@ def _matches_genre(f: TrackFacts, a: FilterArgs) -> bool:
 
 def _keeps(f: TrackFacts, a: FilterArgs) -> bool:
     labels = {t.casefold() for t in f.track.tags} | {f.track.genre.casefold()}
+    ai = f.track.provenance.ai_involvement
+    # A bound on a fact the track does not have drops it: the listener asked for the bound.
     checks = (
         not labels & {t.casefold() for t in a.exclude_tags},
-        a.tempo_min is None or f.tempo is None or f.tempo >= a.tempo_min,
-        a.tempo_max is None or f.tempo is None or f.tempo <= a.tempo_max,
-        a.year_min is None or f.year is None or f.year >= a.year_min,
-        a.year_max is None or f.year is None or f.year <= a.year_max,
+        a.tempo_min is None or (f.tempo is not None and f.tempo >= a.tempo_min),
+        a.tempo_max is None or (f.tempo is not None and f.tempo <= a.tempo_max),
+        a.year_min is None or (f.year is not None and f.year >= a.year_min),
+        a.year_max is None or (f.year is not None and f.year <= a.year_max),
         a.min_duration_s is None or f.track.duration_ms >= a.min_duration_s * 1000,
         a.max_duration_s is None or f.track.duration_ms <= a.max_duration_s * 1000,
         not a.human_only or f.is_human,
-        not a.no_ai_generated or f.track.provenance.ai_involvement is not AiInvolvement.GENERATED,
+        not (a.no_ai_generated or a.no_ai_vocals) or ai is not AiInvolvement.GENERATED,
+        not a.no_ai_any or ai is AiInvolvement.NONE,
+        not a.no_ai_vocals or AiPart.VOCALS not in f.track.provenance.ai_parts,
         not a.new_artists_only or f.emerging,
     )
     if not all(checks):
@@ -85,9 +93,12 @@ def filter_candidates(ctx: ToolContext, args: FilterArgs) -> ToolResult:
     if relaxed:
         kept += [c for c in passing if not _matches_genre(facts[c.track_id], args)]
     n = ctx.bus.put(args.into, kept)
-    return ToolResult(
-        count=n, wrote=args.into, data={"dropped": len(cands) - n, "relaxed": relaxed}
-    )
+    data: dict[str, object] = {"dropped": len(cands) - n, "relaxed": relaxed}
+    if args.tempo_min is not None or args.tempo_max is not None:
+        data["no_tempo"] = sum(1 for f in facts.values() if f.tempo is None)
+    if args.year_min is not None or args.year_max is not None:
+        data["no_year"] = sum(1 for f in facts.values() if f.year is None)
+    return ToolResult(count=n, wrote=args.into, data=data)
 
 
 class RankArgs(ToolArgs):

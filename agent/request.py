@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from agent.backend import DiscoveryBackend
+from agent.constraints import AI_WORDS, HUMAN, ai_intent, tempo_range
 
 FAST_WORDS = {
     "upbeat",
@@ -109,6 +110,7 @@ STOP_WORDS = {
     "without",
     "make",
 }
+RULE_WORDS = {"ai", "artificial", "machine", "computer", "robots", "robot", "bots", "synthetic"}
 FOLLOW_UP = re.compile(r"^\s*(more|less|only|no|without|but|and|also|instead|now|too)\b", re.I)
 LIKE = re.compile(
     r"\b(?:like|similar to|sounds? like|in the style of)\s+(.+?)(?:[,.;!?]|$| but | and | for )",
@@ -117,6 +119,7 @@ LIKE = re.compile(
 DECADE = re.compile(r"\b(?:(19|20)?([0-9])0)'?s\b")
 SINCE = re.compile(r"\b(?:from|since|after)\s+((?:19|20)\d\d)\b")
 BEFORE = re.compile(r"\b(?:before|until|pre)[- ]?((?:19|20)\d\d)\b")
+YEARS = re.compile(r"\b(?:between|from)\s+((?:19|20)\d\d)\s*(?:and|to|-|–)\s*((?:19|20)\d\d)\b")
 BPM = re.compile(r"\b(\d{2,3})\s*bpm\b", re.I)
 LESS = re.compile(r"\b(?:less|no|not|without|avoid|fewer)\s+([a-z&\-]+(?:\s+[a-z&\-]+)?)", re.I)
 
@@ -136,6 +139,8 @@ class Constraints:
     year_max: int | None = None
     human_only: bool = False
     no_ai_generated: bool = False
+    no_ai_any: bool = False
+    no_ai_vocals: bool = False
     new_artists: bool = False
     novelty: float = 0.0
 
@@ -156,7 +161,11 @@ class Constraints:
             out.append("less " + ", ".join(self.avoid))
         if self.human_only:
             out.append("human artists only")
-        elif self.no_ai_generated:
+        if self.no_ai_any:
+            out.append("no AI involvement at all")
+        elif self.no_ai_vocals:
+            out.append("no AI vocals or AI-generated tracks")
+        elif self.no_ai_generated and not self.human_only:
             out.append("no AI-generated tracks")
         if self.new_artists:
             out.append("new artists")
@@ -220,23 +229,24 @@ def parse_request(
     follow = previous is not None and bool(FOLLOW_UP.match(low))
     base = previous if (follow and previous is not None) else Constraints()
     like = tuple(m.strip() for m in LIKE.findall(text) if m.strip())
+    intent = ai_intent(text, matcher.backend.embed_terms)
+    # AI and authorship words are rules (below), never tags to avoid or prefer.
+    low_rules = HUMAN.sub(" ", AI_WORDS.sub(" ", re.sub(r"\ba\.i\.?", " ", low)))
     avoid_words = [
-        m.casefold() for m in LESS.findall(low) if not re.match(r"ai\b|ai-", m.casefold())
+        m.casefold()
+        for m in LESS.findall(low)
+        if not AI_WORDS.search(m) and not HUMAN.search(m) and m.split()[0] not in ("ai",)
     ]
-    rest = LIKE.sub(" ", low)
+    avoid_words = [a for a in avoid_words if a.split()[0] not in RULE_WORDS]
+    rest = LIKE.sub(" ", low_rules)
     for a in avoid_words:
         rest = rest.replace(a, " ")
     words = [w for w in re.findall(r"[a-z0-9&\-']+", rest) if w not in STOP_WORDS]
     tags = matcher.match(_phrases(words))
     avoid_tags = matcher.match(avoid_words) if avoid_words else []
-    human_only = (
-        base.human_only
-        or bool(re.search(r"\bhuman(s)?\b", low) and "only" in low)
-        or ("human artists" in low and "not human" not in low)
-    )
-    no_ai = base.no_ai_generated or bool(
-        re.search(r"\b(?:no|without|not|less|avoid)\s+ai\b|\bai[- ]free\b", low)
-    )
+    human_only = base.human_only or intent.human_only
+    no_ai = base.no_ai_generated or intent.no_ai_generated
+    no_ai_any = (base.no_ai_any or intent.no_ai_any) and not intent.allows_assisted
     new_artists = base.new_artists or bool(
         re.search(r"\bnew artists?\b|\bsomething new\b|\bemerging\b|\bundiscovered\b", low)
     )
@@ -257,7 +267,9 @@ def parse_request(
     elif slow:
         tempo_max = min(tempo_max or 999, 105.0) - (10.0 if follow and base.tempo_max else 0.0)
         tempo_min = None if tempo_min and tempo_min > tempo_max else tempo_min
-    if m := BPM.search(low):
+    if bounds := tempo_range(text):
+        tempo_min, tempo_max = bounds
+    elif m := BPM.search(low):
         tempo_min, tempo_max = float(m.group(1)) - 10, float(m.group(1)) + 10
     year_min, year_max = base.year_min, base.year_max
     if m := DECADE.search(low):
@@ -268,6 +280,8 @@ def parse_request(
         year_min = int(m.group(1))
     if m := BEFORE.search(low):
         year_max = int(m.group(1)) - 1
+    if m := YEARS.search(low):
+        year_min, year_max = sorted((int(m.group(1)), int(m.group(2))))
     genres = tuple(t for t in tags if matcher.is_genre(t))
     prefer = tuple(t for t in tags if t not in genres)
     avoid = tuple(dict.fromkeys(base.avoid + tuple(avoid_tags or avoid_words)))
@@ -289,6 +303,8 @@ def parse_request(
         year_max=year_max,
         human_only=human_only,
         no_ai_generated=no_ai or human_only,
+        no_ai_any=no_ai_any,
+        no_ai_vocals=base.no_ai_vocals or intent.no_ai_vocals,
         new_artists=new_artists,
         novelty=0.7 if new_artists else base.novelty,
     )

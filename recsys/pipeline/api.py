@@ -75,13 +75,19 @@ class RecommendedItem:
 
 @dataclass(frozen=True, kw_only=True)
 class Recommendation:
-    """A served slate."""
+    """A served slate.
+
+    Attributes:
+        notes: what the listener should know about the answer, e.g. that nothing matched
+            the query (the slate is then empty rather than unrelated).
+    """
 
     request_id: str
     listener_id: str
     variant: str
     items: tuple[RecommendedItem, ...]
     stage_ms: dict[str, float] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
 
 class Recommender(Protocol):

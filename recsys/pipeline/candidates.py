@@ -14,6 +14,7 @@ import numpy as np
 
 from recsys.pipeline.catalog import CatalogSnapshot
 from recsys.pipeline.context import ListenerContext, SpacesView
+from recsys.pipeline.query import QueryStage
 
 MISSING_RANK = 5000.0
 """Rank feature of a candidate that a source did not propose (larger than any quota)."""
@@ -132,17 +133,33 @@ class ItemToItemSource:
 
 @dataclass
 class TextQuerySource:
-    """The request's free-text query → the text index."""
+    """The request's free-text query → tracks carrying the genres and tags it names (two
+    thirds of the quota, nearest the listener's taste first), then the text index.
+
+    The score is the text similarity to the query (the ``query_sim`` of every row), so the
+    lexical matches and the index's hits share one scale.
+    """
 
     spaces: SpacesView
+    query: QueryStage | None = None
     name: str = "text_query"
 
     def propose(self, ctx: ListenerContext) -> Proposal:
+        quota = ctx.request.params.candidates.text_query
+        lexical = np.empty(0, np.int64)
+        if self.query is not None:
+            lexical, lex_scores = self.query.lexical_pool(ctx, (2 * quota + 2) // 3)
         if ctx.query_vec is None:
+            if len(lexical):
+                return Proposal(source=self.name, rows=lexical, scores=lex_scores)
             return _top_k(self.name, np.empty(0, np.int64), np.empty(0, np.float32), 0)
-        return _ann(
-            self.name, self.spaces, "text", ctx.query_vec, ctx.request.params.candidates.text_query
-        )
+        ann = _ann(self.name, self.spaces, "text", ctx.query_vec, quota)
+        if not len(lexical):
+            return ann
+        extra = ann.rows[~np.isin(ann.rows, lexical)][: max(quota - len(lexical), 0)]
+        rows = np.concatenate([lexical, extra])
+        scores = (self.spaces.vectors["text"][rows] @ ctx.query_vec).astype(np.float32)
+        return Proposal(source=self.name, rows=rows, scores=scores)
 
 
 @dataclass
@@ -286,12 +303,18 @@ def default_sources(
     spaces: SpacesView,
     catalog: CatalogSnapshot,
     scorers: Sequence[ExternalScorer] = (),
+    *,
+    query: QueryStage | None = None,
 ) -> list[CandidateSource]:
-    """The standard source list, plus one :class:`ScorerSource` per external scorer."""
+    """The standard source list, plus one :class:`ScorerSource` per external scorer.
+
+    ``query`` is the pipeline's query stage (its catalog vocabulary feeds the text-query
+    source); a new one is made for ``catalog`` when not given.
+    """
     sources: list[CandidateSource] = [
         PersonalSource(spaces),
         ItemToItemSource(spaces),
-        TextQuerySource(spaces),
+        TextQuerySource(spaces, query or QueryStage(catalog, spaces)),
         EmergingSource(spaces, catalog),
         PopularSource(catalog),
     ]

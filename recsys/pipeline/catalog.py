@@ -59,6 +59,10 @@ class CatalogSnapshot:
         genre_code: genre code per track (-1 when unknown).
         genres: genre name per code.
         as_of: the time the snapshot describes.
+        tag_ptr: CSR pointers into ``tag_code`` (the tags of each track); empty when the
+            snapshot was made without tags.
+        tag_code: tag codes (indexes into ``tags``).
+        tags: tag name per code, as written in the catalog.
     """
 
     track_ids: np.ndarray
@@ -85,6 +89,9 @@ class CatalogSnapshot:
     artist_row_of: dict[str, int] = field(default_factory=dict)
     is_human: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     """Per track: the primary artist is a human artist (derived)."""
+    tag_ptr: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    tag_code: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+    tags: tuple[str, ...] = ()
     _emerging_cache: dict[float, np.ndarray] = field(default_factory=dict, repr=False)
     _emerging_tracks_cache: dict[float, np.ndarray] = field(default_factory=dict, repr=False)
 
@@ -173,6 +180,8 @@ class CatalogSnapshot:
         duration = np.zeros(n, dtype=np.float32)
         genre_code = np.full(n, -1, dtype=np.int16)
         genre_of: dict[str, int] = {}
+        tag_of: dict[str, int] = {}
+        tag_lists: list[list[int]] = []
         credit_lists: list[list[int]] = []
         ref_lists: list[list[int]] = []
         pop = np.zeros(n, dtype=np.float32)
@@ -184,7 +193,9 @@ class CatalogSnapshot:
             if track is None:
                 credit_lists.append([])
                 ref_lists.append([])
+                tag_lists.append([])
                 continue
+            tag_lists.append([tag_of.setdefault(t, len(tag_of)) for t in track.tags if t])
             credited = [artist_row_of[a] for a in track.artist_ids if a in artist_row_of]
             credit_lists.append(credited)
             artist_row[i] = credited[0] if credited else -1
@@ -204,6 +215,7 @@ class CatalogSnapshot:
                 genre_code[i] = genre_of.setdefault(track.genre, len(genre_of))
         credit_ptr, credit_artist = _csr(credit_lists)
         ref_ptr, ref_artist = _csr(ref_lists)
+        tag_ptr, tag_code = _csr(tag_lists)
         artist_plays = np.zeros(len(artist_list), dtype=np.float64)
         np.add.at(artist_plays, credit_artist, np.repeat(pop, np.diff(credit_ptr)))
         total, total_recent = pop.sum() + 1e-9, recent.sum() + 1e-9
@@ -232,6 +244,9 @@ class CatalogSnapshot:
             genres=tuple(genre_of),
             as_of=as_of,
             artist_row_of=artist_row_of,
+            tag_ptr=tag_ptr,
+            tag_code=tag_code,
+            tags=tuple(tag_of),
         )
 
 

@@ -27,6 +27,7 @@ from recsys.pipeline.context import ListenerContext, SpacesView, build_context
 from recsys.pipeline.features import FeatureBuilder
 from recsys.pipeline.filters import HardFilters
 from recsys.pipeline.policy import ArtistFirstPolicy, ReasonWriter
+from recsys.pipeline.query import QueryStage, QueryStageConfig
 from recsys.pipeline.reranker import LinearScorer, Scorer, align
 from recsys.pipeline.slate_log import SlateLogger
 from recsys.store import Store
@@ -85,6 +86,7 @@ class PipelineRecommender:
         sources: candidate sources; default :func:`default_sources`.
         external: collaborative scorers added as sources and features.
         slate_logger: where served slates go; None logs nothing.
+        query_config: thresholds of the query stage (its weights are in ``PolicyParams``).
 
     Example:
         rec = load_recommender(Path("var/artifacts"), store, LinerSettings())
@@ -101,11 +103,15 @@ class PipelineRecommender:
         sources: Sequence[CandidateSource] | None = None,
         external: Sequence[ExternalScorer] = (),
         slate_logger: SlateLogger | None = None,
+        query_config: QueryStageConfig | None = None,
     ) -> None:
         self.spaces = spaces
         self.catalog = catalog
         self.store = store
-        self.sources = list(sources or default_sources(spaces, catalog, external))
+        self.query_stage = QueryStage(catalog, spaces, query_config or QueryStageConfig())
+        self.sources = list(
+            sources or default_sources(spaces, catalog, external, query=self.query_stage)
+        )
         self.source_names = tuple(s.name for s in self.sources)
         self.features = FeatureBuilder(spaces, catalog, self.source_names)
         self.filters = HardFilters(catalog, store)
@@ -157,12 +163,15 @@ class PipelineRecommender:
         cands = self.candidates(ctx)
         lap("candidates")
         cands = cands.subset(self.filters.keep(ctx, cands.rows))
+        assessment = self.query_stage.assess(ctx, cands.rows)
+        cands = cands.subset(assessment.keep)
+        assessment = assessment.subset(assessment.keep)
         lap("filters")
         feats = self.features.build(ctx, cands)
         lap("features")
         scorer = self.scorer(request.params.reranker_model_id)
         x = align(feats, self.features.names, scorer.feature_names)
-        scores = scorer.score(x)
+        scores = self.query_stage.adjust(ctx, scorer.score(x), assessment)
         lap("rerank")
         slate = self.policy.select(ctx, cands, scores)
         reasons = self.reasons.reasons(ctx, cands, slate)
@@ -186,6 +195,7 @@ class PipelineRecommender:
             variant=request.variant,
             items=tuple(items),
             stage_ms=stage_ms,
+            notes=assessment.notes,
         )
 
     def _items(

@@ -1,0 +1,327 @@
+"""The query stage: what a request's words and seed tracks ask for, made to count.
+
+The reranker learns from listening logs, in which no request had words or seeds, so on its
+own it ranks a "jazz" request's jazz candidates below the listener's usual taste. This stage
+applies the request explicitly, with the bounded weights of ``PolicyParams``
+(``query_weight``, ``seed_weight``), so an A/B variant can tune but not remove it:
+
+- The query's words are matched against the catalog's own genres and tags, phrases first,
+  hyphens read as spaces ("rainy day jazz" finds the tag ``rainy-day`` and the genre
+  ``jazz``); a genre counts twice a tag. Words that name nothing in the catalog are left to
+  the text-embedding similarity.
+- When the query names catalog terms, candidates carrying less than half of the best
+  candidate's match are dropped, so a "heavy metal" slate holds metal, not the listener's
+  classical favourites. When nothing the listener may be shown carries them, or the query
+  names no catalog term and no track's text is close to it, the slate is empty and a note
+  says that nothing matched (an unrelated slate would look like an answer).
+- Seeds (``context_track_ids``) add their similarity to the score and are not served back.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from recsys.pipeline.catalog import CatalogSnapshot
+from recsys.pipeline.context import ListenerContext, SpacesView
+
+_STOP_TEXT = """a an the some any something anything me i we us you for to with and or of in on
+at by my our that this is are be it its but please play give want need find show get put music
+songs song tracks track tunes stuff list playlist mix like kind sort more less very really just
+bit little good great best new"""
+QUERY_STOP_WORDS = frozenset(_STOP_TEXT.split())
+"""Words that never name a catalog term on their own ("music", "for", "some")."""
+
+GENRE_WEIGHT = 2.0
+TAG_WEIGHT = 1.0
+MAX_NGRAM = 3
+TERM_CACHE = 1024
+"""Matched-row lists kept per catalog term (the lexical candidate pool)."""
+
+
+class QueryStageConfig(BaseModel):
+    """Thresholds of the query stage (the weights are in ``PolicyParams``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    gate_fraction: float = Field(0.5, ge=0.0, le=1.0)
+    """A candidate is kept when its term match is at least this share of the best one."""
+    min_semantic_sim: float = Field(0.35, ge=-1.0, le=1.0)
+    """A query naming no catalog term matches nothing when no candidate's text is at least
+    this close (cosine) to it."""
+    semantic_margin: float = Field(0.15, gt=0.0, le=2.0)
+    """Such a query keeps candidates within this cosine of the closest one."""
+    lexical_share: float = Field(0.75, ge=0.0, le=1.0)
+    """Share of the term match in the relevance (the rest is text similarity)."""
+
+
+def normalise_term(text: str) -> str:
+    """Lower case, hyphens and underscores as spaces, single spaces."""
+    return " ".join(re.sub(r"[-_/]+", " ", text.casefold()).split())
+
+
+@dataclass(frozen=True, kw_only=True)
+class QueryTerm:
+    """A catalog genre or tag named by a query."""
+
+    term: str
+    weight: float
+    genre_codes: np.ndarray
+    tag_codes: np.ndarray
+
+
+@dataclass
+class QueryVocabulary:
+    """The catalog's genres and tags as terms a query can name.
+
+    A term is a genre, a tag, or a word of a hyphenated tag (``black-metal`` carries
+    ``metal``): a "metal" request accepts black metal.
+    """
+
+    catalog: CatalogSnapshot
+    _genres: dict[str, list[int]] = field(default_factory=dict)
+    _tags: dict[str, list[int]] = field(default_factory=dict)
+    _rows: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for code, genre in enumerate(self.catalog.genres):
+            term = normalise_term(genre)
+            if term:
+                self._genres.setdefault(term, []).append(code)
+        for code, tag in enumerate(self.catalog.tags):
+            phrase = normalise_term(tag)
+            words = phrase.split()
+            for term in dict.fromkeys([phrase, *(words if len(words) > 1 else [])]):
+                if term and term not in QUERY_STOP_WORDS:
+                    self._tags.setdefault(term, []).append(code)
+
+    def __contains__(self, term: str) -> bool:
+        return term in self._genres or term in self._tags
+
+    def terms(self, query: str) -> list[QueryTerm]:
+        """The catalog terms a query names, longest phrases first, each word used once."""
+        words = [w for w in normalise_term(query).split() if w]
+        used = [False] * len(words)
+        found: dict[str, QueryTerm] = {}
+        for n in range(min(MAX_NGRAM, len(words)), 0, -1):
+            for i in range(len(words) - n + 1):
+                if any(used[i : i + n]):
+                    continue
+                phrase = " ".join(words[i : i + n])
+                if (n == 1 and phrase in QUERY_STOP_WORDS) or phrase not in self:
+                    continue
+                genre = self._genres.get(phrase, [])
+                found[phrase] = QueryTerm(
+                    term=phrase,
+                    weight=GENRE_WEIGHT if genre else TAG_WEIGHT,
+                    genre_codes=np.asarray(genre, dtype=np.int64),
+                    tag_codes=np.asarray(self._tags.get(phrase, []), dtype=np.int64),
+                )
+                used[i : i + n] = [True] * n
+        return list(found.values())
+
+    def carries(self, term: QueryTerm, rows: np.ndarray) -> np.ndarray:
+        """Per row: the track's genre or one of its tags is ``term``."""
+        cat = self.catalog
+        genre_hit = np.zeros(len(cat.genres) + 1, dtype=bool)  # last slot: unknown genre
+        genre_hit[term.genre_codes] = True
+        hit = genre_hit[np.where(cat.genre_code[rows] >= 0, cat.genre_code[rows], -1)]
+        if len(term.tag_codes) and len(cat.tag_ptr) == len(cat) + 1:
+            tag_hit = np.zeros(len(cat.tags), dtype=bool)
+            tag_hit[term.tag_codes] = True
+            starts = cat.tag_ptr[rows]
+            lengths = cat.tag_ptr[rows + 1] - starts
+            owner = np.repeat(np.arange(len(rows)), lengths)
+            offsets = np.arange(int(lengths.sum())) - np.repeat(
+                np.cumsum(lengths) - lengths, lengths
+            )
+            codes = cat.tag_code[np.repeat(starts, lengths) + offsets]
+            hit[owner[tag_hit[codes]]] = True
+        return hit
+
+    def rows_with(self, term: QueryTerm) -> np.ndarray:
+        """Every catalog row carrying ``term`` (cached per term)."""
+        rows = self._rows.get(term.term)
+        if rows is None:
+            rows = np.flatnonzero(self.carries(term, np.arange(len(self.catalog))))
+            if len(self._rows) >= TERM_CACHE:
+                self._rows.clear()
+            self._rows[term.term] = rows
+        return rows
+
+    def match(self, terms: Sequence[QueryTerm], rows: np.ndarray) -> np.ndarray:
+        """Per row, the weighted share of ``terms`` the track carries (0..1)."""
+        total = sum(t.weight for t in terms)
+        out = np.zeros(len(rows), dtype=np.float64)
+        if total <= 0:
+            return out
+        for t in terms:
+            out += t.weight * self.carries(t, rows)
+        return out / total
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class QueryAssessment:
+    """What the stage decided for one request's candidates.
+
+    Attributes:
+        keep: per candidate, whether it may be ranked.
+        relevance: per candidate, fit to the query in [0, 1] (0 without a query).
+        seed_affinity: per candidate, similarity to the closest seed scaled to [0, 1].
+        terms: the catalog terms the query named.
+        notes: what the listener should be told (no match, partial match).
+    """
+
+    keep: np.ndarray
+    relevance: np.ndarray
+    seed_affinity: np.ndarray
+    terms: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def subset(self, keep: np.ndarray) -> QueryAssessment:
+        """The assessment of the candidates ``keep`` selects."""
+        return QueryAssessment(
+            keep=self.keep[keep],
+            relevance=self.relevance[keep],
+            seed_affinity=self.seed_affinity[keep],
+            terms=self.terms,
+            notes=self.notes,
+        )
+
+
+def _scaled(values: np.ndarray) -> np.ndarray:
+    if len(values) == 0:
+        return values
+    lo, hi = float(values.min()), float(values.max())
+    return (values - lo) / (hi - lo) if hi - lo > 1e-9 else np.zeros_like(values)
+
+
+@dataclass
+class QueryStage:
+    """Gates and weights candidates by the request's query and seeds (module docstring)."""
+
+    catalog: CatalogSnapshot
+    spaces: SpacesView
+    config: QueryStageConfig = field(default_factory=QueryStageConfig)
+    vocabulary: QueryVocabulary | None = None
+
+    def __post_init__(self) -> None:
+        if self.vocabulary is None:
+            self.vocabulary = QueryVocabulary(self.catalog)
+
+    def assess(self, ctx: ListenerContext, rows: np.ndarray) -> QueryAssessment:
+        """Keep mask, relevance and seed affinity of the candidate ``rows``."""
+        assert self.vocabulary is not None
+        n = len(rows)
+        keep = np.ones(n, dtype=bool)
+        relevance = np.zeros(n, dtype=np.float64)
+        seed_affinity = np.zeros(n, dtype=np.float64)
+        notes: list[str] = []
+        if len(ctx.seed_rows):
+            keep &= ~np.isin(rows, ctx.seed_rows)
+            fused = self.spaces.vectors.get("fused")
+            if fused is not None and n:
+                seed_affinity = _scaled((fused[rows] @ fused[ctx.seed_rows].T).max(axis=1))
+        query = ctx.request.query.strip()
+        if not query:
+            return QueryAssessment(keep=keep, relevance=relevance, seed_affinity=seed_affinity)
+        cfg = self.config
+        text = self.spaces.vectors.get("text")
+        sem = (
+            (text[rows] @ ctx.query_vec).astype(np.float64)
+            if text is not None and ctx.query_vec is not None and n
+            else np.zeros(n)
+        )
+        terms = self.vocabulary.terms(query)
+        if terms:
+            lexical = self.vocabulary.match(terms, rows)
+            best = float(lexical[keep].max()) if keep.any() else 0.0
+            if best <= 0.0:
+                keep[:] = False
+                names = ", ".join(t.term for t in terms)
+                notes.append(f"nothing you may be shown matches '{query}' (catalog terms: {names})")
+            else:
+                keep &= lexical >= cfg.gate_fraction * best - 1e-9
+                if best < 1.0 - 1e-9:
+                    vocab = self.vocabulary
+                    matched = [t.term for t in terms if vocab.carries(t, rows[keep]).any()]
+                    notes.append(
+                        f"no track matches all of '{query}'; matched: {', '.join(matched)}"
+                    )
+            relevance = cfg.lexical_share * lexical + (1 - cfg.lexical_share) * _scaled(sem)
+        else:
+            top = float(sem[keep].max()) if keep.any() else -1.0
+            if top < cfg.min_semantic_sim:
+                keep[:] = False
+                notes.append(f"nothing in the catalog matches '{query}'")
+            else:
+                floor = top - cfg.semantic_margin
+                keep &= sem >= floor
+                relevance = np.clip((sem - floor) / cfg.semantic_margin, 0.0, 1.0)
+        return QueryAssessment(
+            keep=keep,
+            relevance=relevance,
+            seed_affinity=seed_affinity,
+            terms=tuple(t.term for t in terms),
+            notes=tuple(notes),
+        )
+
+    def adjust(
+        self, ctx: ListenerContext, scores: np.ndarray, assessment: QueryAssessment
+    ) -> np.ndarray:
+        """Reranker scores plus the weighted query relevance and seed affinity.
+
+        The policy turns scores into ``exp(score - max)``, so a weight is a log-odds bonus:
+        a fully matching candidate overtakes a non-matching one whose reranker score is up to
+        ``query_weight`` higher.
+        """
+        params = ctx.request.params
+        return np.asarray(
+            scores
+            + params.query_weight * assessment.relevance
+            + params.seed_weight * assessment.seed_affinity,
+            dtype=np.float64,
+        )
+
+    def lexical_pool(self, ctx: ListenerContext, quota: int) -> tuple[np.ndarray, np.ndarray]:
+        """Up to ``quota`` rows carrying the query's catalog terms, best match first, ties
+        broken by closeness to the listener's taste (or to the query for a new listener)."""
+        assert self.vocabulary is not None
+        empty = np.empty(0, np.int64), np.empty(0, np.float32)
+        if quota <= 0 or not ctx.request.query.strip():
+            return empty
+        terms = self.vocabulary.terms(ctx.request.query)
+        if not terms:
+            return empty
+        pool = np.unique(np.concatenate([self.vocabulary.rows_with(t) for t in terms]))
+        if len(pool) == 0:
+            return empty
+        if len(pool) > 20 * quota:
+            # Very common terms: the most played matches, so the gather below stays small.
+            pop = self.catalog.popularity[pool]
+            pool = np.sort(pool[np.argsort(-pop, kind="stable")[: 20 * quota]])
+        score = self.vocabulary.match(terms, pool)
+        profile = ctx.profiles.get("fused")
+        fused = self.spaces.vectors.get("fused")
+        text = self.spaces.vectors.get("text")
+        if profile is not None and fused is not None:
+            score = score + 0.5 * (fused[pool] @ profile)
+        elif ctx.query_vec is not None and text is not None:
+            score = score + 0.5 * (text[pool] @ ctx.query_vec)
+        top = np.argsort(-score, kind="stable")[:quota]
+        return pool[top].astype(np.int64), score[top].astype(np.float32)
+
+
+__all__ = [
+    "QUERY_STOP_WORDS",
+    "QueryAssessment",
+    "QueryStage",
+    "QueryStageConfig",
+    "QueryTerm",
+    "QueryVocabulary",
+    "normalise_term",
+]
