@@ -1,19 +1,24 @@
 """Participation and integrity figures: opt-in rate per consent scope, quarantines and
 violations per 1,000 uploads, time from upload to quarantine, unscreened uploads and disputed
-declarations."""
+declarations; and the seed metrics that `liner report` and Prometheus show
+(:class:`SeedMetrics`)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from recsys.domain import AiInvolvement, Artist, ConsentState, LabelSource, Track
 from recsys.integrity.quarantine import SCREENING_ACTOR
 from recsys.store import DisputeRecord, QuarantineRecord, Store
+
+if TYPE_CHECKING:
+    from recsys.integrity.metering_report import MeteringReport
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,6 +42,8 @@ class IntegrityFigures:
         disputed_now: tracks whose declared AI label is in dispute (held until decided).
         disputed_ever: tracks whose declaration was ever disputed.
         disputes_decided: disputes a rights admin decided, by decided label.
+        violating_uploads: distinct tracks ever quarantined by screening or ever disputed
+            (the "violations per 1,000 creations" count).
     """
 
     uploads: int
@@ -54,6 +61,7 @@ class IntegrityFigures:
     disputed_now: int = 0
     disputed_ever: int = 0
     disputes_decided: dict[str, int] | None = None
+    violating_uploads: int = 0
 
     def per_thousand(self, count: int) -> float:
         """A count per 1,000 uploads."""
@@ -79,6 +87,10 @@ class IntegrityFigures:
             "disputed_now": self.disputed_now,
             "disputed_ever": self.disputed_ever,
             "disputes_decided": dict(self.disputes_decided or {}),
+            "violating_uploads": self.violating_uploads,
+            "violating_uploads_per_1000_uploads": round(
+                self.per_thousand(self.violating_uploads), 2
+            ),
         }
 
 
@@ -130,6 +142,7 @@ def integrity_figures(
         detected_ai=sum(t.provenance.label_source is LabelSource.DETECTED for t in tracks),
         undisclosed=sum(t.provenance.ai_involvement is AiInvolvement.UNDISCLOSED for t in tracks),
         unscreened=unscreened,
+        violating_uploads=len(set(first_quarantine) | {r.track_id for r in disputes if r.opened}),
         **_dispute_counts(disputes),
     )
 
@@ -158,4 +171,90 @@ def integrity_figures_from_store(store: Store) -> IntegrityFigures:
     )
 
 
-__all__ = ["IntegrityFigures", "integrity_figures", "integrity_figures_from_store"]
+@dataclass(frozen=True, kw_only=True)
+class SeedMetrics:
+    """The participation, integrity and compensation metrics the product reports.
+
+    Attributes:
+        opt_in_rate: share of rights holders granting each consent scope now.
+        ai_influenced_share: share of plays influenced by AI features (agent answers,
+            AI-assisted or generated tracks).
+        attribution_completeness: share of plays credited entirely to known rights holders.
+        violations_per_1000_uploads: tracks ever quarantined by screening or ever disputed,
+            per 1,000 uploads ("violations per 1,000 creations").
+        artificial_per_1000_plays: plays flagged as artificial streaming per 1,000 plays.
+        plays: plays counted.
+        withheld_plays: plays of held (quarantined, disputed, unscreened) tracks.
+        forfeited_plays: plays never paid (flagged, or a confirmed quarantine).
+        pool: the pool the amounts split.
+        withheld_amount: money in the withheld accounts (pro rata).
+        forfeited_amount: money forfeited and redistributed (pro rata).
+    """
+
+    opt_in_rate: dict[str, float]
+    ai_influenced_share: float
+    attribution_completeness: float
+    violations_per_1000_uploads: float
+    artificial_per_1000_plays: float
+    plays: int
+    withheld_plays: int
+    forfeited_plays: int
+    pool: Decimal
+    withheld_amount: Decimal
+    forfeited_amount: Decimal
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready metrics; amounts as exact decimal strings."""
+        return {
+            "opt_in_rate": {k: round(v, 4) for k, v in self.opt_in_rate.items()},
+            "ai_influenced_share": round(self.ai_influenced_share, 6),
+            "attribution_completeness": round(self.attribution_completeness, 6),
+            "violations_per_1000_uploads": round(self.violations_per_1000_uploads, 3),
+            "artificial_per_1000_plays": round(self.artificial_per_1000_plays, 3),
+            "plays": self.plays,
+            "withheld_plays": self.withheld_plays,
+            "forfeited_plays": self.forfeited_plays,
+            "pool": str(self.pool),
+            "withheld_amount": str(self.withheld_amount),
+            "forfeited_amount": str(self.forfeited_amount),
+        }
+
+
+def seed_metrics(figures: IntegrityFigures, report: MeteringReport) -> SeedMetrics:
+    """The seed metrics from the integrity figures and the metering report."""
+    from recsys.integrity.allocation import micro_to_decimal
+
+    totals = report.settlements["pro_rata"].totals() if report.settlements else {}
+    return SeedMetrics(
+        opt_in_rate=figures.opt_in_rate,
+        ai_influenced_share=report.ai_influenced_share,
+        attribution_completeness=report.attribution_completeness,
+        violations_per_1000_uploads=figures.per_thousand(figures.violating_uploads),
+        artificial_per_1000_plays=report.artificial_per_1000_plays,
+        plays=report.plays,
+        withheld_plays=sum(report.withheld_plays.values()),
+        forfeited_plays=sum(report.forfeited_plays.values()),
+        pool=report.pool,
+        withheld_amount=micro_to_decimal(totals.get("withheld", 0)),
+        forfeited_amount=micro_to_decimal(totals.get("forfeited", 0)),
+    )
+
+
+def seed_metrics_from_store(store: Store, pool: Decimal | str = "0") -> SeedMetrics:
+    """The seed metrics over everything in a store: one metering pass, a batch cost (the
+    service computes it off the request path, see ``ServiceMetrics.watch_figures``)."""
+    from recsys.integrity.metering_report import metering_report_from_store
+
+    return seed_metrics(
+        integrity_figures_from_store(store), metering_report_from_store(store, pool)
+    )
+
+
+__all__ = [
+    "IntegrityFigures",
+    "SeedMetrics",
+    "integrity_figures",
+    "integrity_figures_from_store",
+    "seed_metrics",
+    "seed_metrics_from_store",
+]
