@@ -33,8 +33,7 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
@@ -55,44 +54,21 @@ from recsys.artifacts import (
     sha256_text,
     write_manifest,
 )
+from recsys.build_step import BUILD_STEPS, BuildStep, register_build_step
 from recsys.domain import ConsentScope, Track
+from recsys.embeddings import steps as _embedding_steps  # noqa: F401 (registers them first)
 from recsys.embeddings.config import EmbeddingConfig
 from recsys.errors import ArtifactError
 from recsys.settings import LinerSettings
 from recsys.store.base import Store
+from recsys.store.play_flags import learnable_events
 
 logger = logging.getLogger(__name__)
 
 # Modules imported before a build so their register_build_step calls run. The embedding steps
-# register when this module is imported (bottom of the file), so later steps can say after=...
+# register when this module is imported (the import above), so later steps can say after=...
 STEP_MODULES: list[str] = ["recsys.pipeline.build_step", "recsys.integrity.build_step"]
 _SECRET_WORDS = ("token", "key", "password", "secret")
-
-
-@dataclass(frozen=True, kw_only=True)
-class BuildStep:
-    """One named step of `liner build`.
-
-    Attributes:
-        name: unique step name (shown in progress bars and the manifest).
-        run: writes the step's files under ``ctx.work_dir``; returns info for the manifest.
-        inputs: a JSON-able description of everything the output depends on.
-    """
-
-    name: str
-    run: Callable[[BuildContext], dict[str, Any] | None]
-    inputs: Callable[[BuildContext], Any]
-
-
-BUILD_STEPS: list[BuildStep] = []
-
-
-def register_build_step(step: BuildStep, *, after: str | None = None) -> None:
-    """Add ``step`` (replacing a step of the same name) after ``after``, or at the end."""
-    BUILD_STEPS[:] = [s for s in BUILD_STEPS if s.name != step.name]
-    names = [s.name for s in BUILD_STEPS]
-    at = names.index(after) + 1 if after in names else len(BUILD_STEPS)
-    BUILD_STEPS.insert(at, step)
 
 
 def default_steps() -> list[BuildStep]:
@@ -172,8 +148,9 @@ class BuildContext:
 
     @cached_property
     def events(self) -> pd.DataFrame:
-        """The events table."""
-        return self.store.read_frame("events")
+        """The events models learn from: the events table without plays flagged as
+        artificial streaming (ALS, popularity and the reranker's labels all read this)."""
+        return learnable_events(self.store)
 
     @cached_property
     def events_hash(self) -> str:
@@ -336,9 +313,6 @@ def build_artifacts(
         raise
     return manifest
 
-
-# Register the embedding steps first (they import BuildStep from this, now initialised, module).
-importlib.import_module("recsys.embeddings.steps")
 
 __all__ = [
     "BUILD_STEPS",

@@ -32,7 +32,8 @@ def build_command(db: str | None, out: Path | None, force: bool, as_json: bool) 
     (text embeddings are also cached per text, so a catalog edit re-embeds only what changed).
     Only tracks whose rights holders grant ai_training are used to fit models; the manifest
     records which, with the consent version. The directory is replaced atomically at the end.
-    Uploads left unscreened by an interrupted ingest or screening are screened first.
+    Uploads left unscreened by an interrupted ingest or screening are screened first, and
+    plays that look artificial are flagged first, so no model learns from them.
 
     Example:
 
@@ -41,6 +42,7 @@ def build_command(db: str | None, out: Path | None, force: bool, as_json: bool) 
     from recsys.build import build_artifacts
     from recsys.integrity.audio import store_audio_cache
     from recsys.integrity.jobs import resume_screening
+    from recsys.integrity.streams.screen import screen_streams
     from recsys.store import open_store
 
     settings = LinerSettings()
@@ -50,6 +52,8 @@ def build_command(db: str | None, out: Path | None, force: bool, as_json: bool) 
         store = open_store(url)
         try:
             resume_screening(store, audio_cache=store_audio_cache(url), why="liner build")
+            # Flag artificial plays first: the models below learn from the rest only.
+            streams = screen_streams(store).summary()
             manifest = build_artifacts(store, out_dir, settings, resume=not force)
         finally:
             store.close()
@@ -62,6 +66,7 @@ def build_command(db: str | None, out: Path | None, force: bool, as_json: bool) 
         "consent_version": manifest.consent.consent_version if manifest.consent else None,
         "training_tracks": manifest.consent.training_tracks if manifest.consent else 0,
         "data_snapshot": manifest.data_snapshot[:16],
+        "flagged_plays": streams["flagged_events"],
     }
     if as_json:
         click.echo(json.dumps(summary, sort_keys=True, default=str))

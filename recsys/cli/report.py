@@ -49,24 +49,35 @@ def report_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 @click.option("--csv", "csv_path", type=click.Path(path_type=Path), help="Write holder rows.")
 @click.option("--pool", default="0", help="Revenue pool to split (at most 6 decimals).")
-def metering_command(db: str | None, as_json: bool, csv_path: Path | None, pool: str) -> None:
+@click.option(
+    "--screen-streams/--no-screen-streams",
+    default=True,
+    help="Flag artificial plays in the event log first (default), so payouts follow it.",
+)
+def metering_command(
+    db: str | None, as_json: bool, csv_path: Path | None, pool: str, screen_streams: bool
+) -> None:
     """Plays credited to every rights holder by credit share, exactly.
 
     Shows plays and credited share per rights holder, attribution completeness, the share of
     plays influenced by AI features (agent answers, AI-assisted tracks) and payouts of
-    --pool under the pro-rata and user-centric models. Totals reconcile exactly.
+    --pool under the pro-rata and user-centric models. Totals reconcile exactly. The event
+    log is screened for artificial streaming first (flags are recorded, plays kept).
 
     Example:
 
         liner report metering --db var/liner.db --pool 1000.00 --json
     """
     from recsys.integrity.metering_report import metering_report_from_store
+    from recsys.integrity.streams.screen import screen_streams as run_streams_screen
 
     try:
         Decimal(pool)
     except InvalidOperation as exc:
         raise click.BadParameter(f"{pool!r} is not a number", param_hint="--pool") from exc
     with _store(db) as store:
+        if screen_streams:
+            run_streams_screen(store)
         try:
             report = metering_report_from_store(store, pool)
         except ValueError as exc:
@@ -205,6 +216,9 @@ def _text(data: dict[str, Any], indent: str = "") -> str:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Keep audio analyses here between runs (default: beside a SQLite store).",
 )
+@click.option("--streams", is_flag=True, help="Only screen the event log for artificial streaming.")
+@click.option("--clear-listener", help="Clear the flagged plays of this listener (audited).")
+@click.option("--clear-event", multiple=True, help="Clear this flagged play (audited).")
 @click.option(
     "--resolve-dispute", "dispute_id", help="Decide this disputed track's AI label instead."
 )
@@ -223,6 +237,9 @@ def screen_command(
     dry_run: bool,
     model_dir: Path | None,
     audio_cache: Path | None,
+    streams: bool,
+    clear_listener: str | None,
+    clear_event: tuple[str, ...],
     dispute_id: str | None,
     label: str | None,
     as_json: bool,
@@ -233,11 +250,18 @@ def screen_command(
     upload bursts, ultra-short tracks, keyword-stuffed titles and names imitating known
     artists. Flagged tracks are quarantined (never recommended) with their evidence. The AI
     detector then labels tracks that declare nothing. A rights admin releases a track with
-    --release, --actor and --reason; every decision is audited.
+    --release, --actor and --reason; every decision is audited. The event log is screened
+    for artificial streaming too (--streams: only that, e.g. on a live service's log); flagged
+    plays are kept but never paid nor learned from, and a rights admin clears them with
+    --clear-listener or --clear-event, --actor and --reason.
 
     Example:
 
         liner screen --db var/liner.db
+
+        liner screen --db var/liner.db --streams
+
+        liner screen --db var/liner.db --clear-listener u_00042 --actor admin-7 --reason "fan"
 
         liner screen --db var/liner.db --release t_000123 --actor admin-7 --reason "licensed"
 
@@ -251,17 +275,31 @@ def screen_command(
     from recsys.integrity.audio import store_audio_cache
     from recsys.integrity.jobs import run_integrity
     from recsys.integrity.quarantine import release_track
+    from recsys.integrity.streams.screen import clear_play_flags, screen_streams
 
     url = db if db is not None else LinerSettings().db
     with _store(url) as store:
         if dispute_id is not None:
             click.echo(_resolve_dispute(store, dispute_id, label, actor, reason, as_json))
             return
-        if release_id is not None:
+        if clear_listener is not None or clear_event:
+            if not actor or not reason:
+                raise click.UsageError("--clear-listener/--clear-event need --actor and --reason")
+            cleared = clear_play_flags(
+                store,
+                actor=actor,
+                reason=reason,
+                event_ids=clear_event,
+                listener_id=clear_listener,
+            )
+            data: dict[str, Any] = {"cleared": len(cleared), "actor": actor}
+        elif streams:
+            data = screen_streams(store, dry_run=dry_run).summary()
+        elif release_id is not None:
             if not actor or not reason:
                 raise click.UsageError("--release needs --actor and --reason")
             record = release_track(store, release_id, actor=actor, reason=reason)
-            data: dict[str, Any] = {
+            data = {
                 "released": record.track_id,
                 "actor": record.actor,
                 "at": record.at.isoformat(),

@@ -16,6 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 from tqdm import tqdm
 
+from recsys.build_step import BuildStep, register_build_step
 from recsys.embeddings.audio import (
     AudioEncoder,
     DescriptorAudioEncoder,
@@ -373,8 +374,6 @@ def indexes_run(ctx: BuildContext) -> dict[str, Any]:
 
 
 def _register() -> None:
-    from recsys.build import BuildStep, register_build_step
-
     for name, run, inputs in (
         ("catalog", catalog_run, catalog_inputs),
         ("text", text_run, text_inputs),

@@ -24,6 +24,7 @@ from recsys.integrity.features import detector_features
 from recsys.integrity.neardup import Calibration, NearDuplicateScreen, calibrate_threshold
 from recsys.integrity.quarantine import ScreeningResult, pause_for_test, screen_store
 from recsys.integrity.screening import Screen, ScreeningConfig
+from recsys.integrity.streams.screen import screen_streams
 from recsys.integrity.texture import texture_neighbours
 from recsys.store import Store
 
@@ -46,6 +47,7 @@ class IntegrityRun:
         disputes: the check of declared NONE/ASSISTED labels, when the detector ran.
         unscreened_before: tracks that were unscreened when the run started (all of them
             are screened once it commits).
+        streams: the artificial-streaming screen of the event log (flags recorded).
     """
 
     screening: ScreeningResult
@@ -57,6 +59,7 @@ class IntegrityRun:
     detector_skipped: str = ""
     disputes: DisputeCheck | None = None
     unscreened_before: int = 0
+    streams: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready summary of the run."""
@@ -78,6 +81,7 @@ class IntegrityRun:
             "detection": self.detection or None,
             "disputes": None if self.disputes is None else self.disputes.summary(),
             "unscreened_before": self.unscreened_before,
+            "streams": self.streams or None,
         }
 
 
@@ -164,6 +168,7 @@ def run_integrity(
             disputes=[] if run.disputes is None else run.disputes.records,
             labels=labels,
         )
+    run.streams = screen_streams(store, at=at, dry_run=dry_run).summary()
     if run.detector is not None and model_dir is not None:
         run.detector.save(model_dir)
     logger.info(

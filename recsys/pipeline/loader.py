@@ -16,6 +16,7 @@ from recsys.pipeline.reranker import LightGbmReranker, Scorer
 from recsys.pipeline.slate_log import SlateLogger
 from recsys.settings import LinerSettings
 from recsys.store import Store
+from recsys.store.play_flags import learnable_events
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +55,8 @@ def catalog_from_store(
 ) -> CatalogSnapshot:
     """A catalog snapshot of ``track_ids`` (embedding order) from the store's current data."""
     tracks = {t.track_id: t for t in store.iter_tracks()}
-    plays, recent, last = play_counts(store.read_frame("events"), before=before)
+    # Popularity counts no play flagged as artificial streaming.
+    plays, recent, last = play_counts(learnable_events(store), before=before)
     return CatalogSnapshot.build(
         track_ids=list(track_ids),
         tracks=tracks,

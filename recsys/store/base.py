@@ -24,6 +24,7 @@ from recsys.domain import (
     ServedSlate,
     Track,
 )
+from recsys.store.play_flags import PlayFlagRecord
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -255,6 +256,18 @@ class Store(abc.ABC):
         """Play events flagged as artificial streaming: kept, but never metered as paid,
         never paid and never learned from."""
         return frozenset()
+
+    def record_play_flags(self, records: Iterable[PlayFlagRecord]) -> None:
+        """Append play-flag decisions (audited; the latest per event is in force)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot record play flags")
+
+    def play_flag_history(self, event_id: str | None = None) -> list[PlayFlagRecord]:
+        """The audit trail of play-flag decisions, in append order."""
+        return []
+
+    def play_flags_in_force(self) -> dict[str, PlayFlagRecord]:
+        """The latest play-flag decision per event that has one."""
+        return {}
 
     def held_ids(self) -> frozenset[str]:
         """Tracks that must not be served or paid: quarantined, disputed or unscreened."""

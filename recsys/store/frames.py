@@ -15,7 +15,7 @@ import pandas as pd
 from recsys.store import codec
 
 TIME_COLUMNS = frozenset({"created_at", "uploaded_at", "at", "served_at", "received_at"})
-BOOL_COLUMNS = frozenset({"verified", "ai_features", "quarantined"})
+BOOL_COLUMNS = frozenset({"verified", "ai_features", "quarantined", "flagged"})
 INT_COLUMNS = frozenset({"ms_played", "position"})
 
 TABLE_SQL = {
@@ -32,6 +32,8 @@ TABLE_SQL = {
     "sources FROM slate_items ORDER BY request_id, position",
     "quarantine": "SELECT seq, track_id, quarantined, reasons, evidence, actor, at "
     "FROM quarantine ORDER BY seq",
+    "play_flags": "SELECT seq, event_id, flagged, reasons, score, run_id, actor, note, at "
+    "FROM play_flags ORDER BY seq",
 }
 
 

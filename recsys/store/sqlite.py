@@ -31,6 +31,8 @@ multi-threaded gRPC server reads concurrently.
   propensity (float, NaN when unknown), sources.
 - ``quarantine``: seq, track_id, quarantined (bool), reasons, evidence (JSON object string),
   actor, at; in append order.
+- ``play_flags``: seq, event_id, flagged (bool), reasons, score, run_id, actor, note, at;
+  the append-only audit of artificial-streaming decisions (the latest per event is in force).
 
 Receipt time (``received_at`` of artists, tracks and listeners) is stamped by the store from
 its own clock when a row is first written, strictly increasing in write order (one microsecond
@@ -67,7 +69,7 @@ from recsys.domain import (
     Track,
 )
 from recsys.errors import ConstraintError, NotFoundError, StoreError
-from recsys.store import codec, frames, screening_state
+from recsys.store import codec, frames, play_flags, screening_state
 from recsys.store.base import (
     DisputeRecord,
     EventHistory,
@@ -113,6 +115,7 @@ class SqliteStore(Store):
         self._connections: list[sqlite3.Connection] = []
         self._consent_cache: ConsentState | None = None
         self._quarantine_cache: tuple[int, frozenset[str]] | None = None
+        self._flag_cache: tuple[int, frozenset[str]] | None = None
         self._dispute_cache: tuple[int, frozenset[str]] | None = None
         self._closed = False
         try:
@@ -407,11 +410,18 @@ class SqliteStore(Store):
         return [codec.row_listener(r) for r in self._query(frames.TABLE_SQL["listeners"])]
 
     def _listener_rows(
-        self, columns: Iterable[str], listener_id: str, limit: int | None
+        self,
+        columns: Iterable[str],
+        listener_id: str,
+        limit: int | None,
+        *,
+        unflagged: bool = False,
     ) -> list[Any]:
-        """``columns`` of a listener's events, newest first, at most ``limit``."""
+        """``columns`` of a listener's events, newest first, at most ``limit`` (without the
+        plays flagged as artificial when ``unflagged``)."""
+        skip = f"AND {play_flags.NOT_FLAGGED_SQL} " if unflagged else ""
         return self._query(
-            f"SELECT {', '.join(columns)} FROM events WHERE listener_id = ? "
+            f"SELECT {', '.join(columns)} FROM events WHERE listener_id = ? {skip}"
             "ORDER BY at DESC, event_id DESC LIMIT ?",
             (listener_id, -1 if limit is None else int(limit)),
         )
@@ -421,7 +431,10 @@ class SqliteStore(Store):
         return [codec.row_event(r) for r in rows]
 
     def listener_history(self, listener_id: str, limit: int | None = None) -> EventHistory:
-        rows = self._listener_rows(("track_id", "event_type", "weight"), listener_id, limit)
+        # Serving learns from the history, so flagged (artificial) plays are left out.
+        rows = self._listener_rows(
+            ("track_id", "event_type", "weight"), listener_id, limit, unflagged=True
+        )
         if not rows:
             return EventHistory(track_ids=(), event_types=(), weights=())
         track_ids, event_types, weights = zip(*rows, strict=True)
@@ -504,6 +517,27 @@ class SqliteStore(Store):
                 ((*codec.provenance_row(p), t) for t, p in (labels or {}).items()),
             )
             screening_state.clear_unscreened(conn, screened)
+
+    def flagged_event_ids(self) -> frozenset[str]:
+        # Versioned by the append-only audit, like quarantined_ids.
+        conn = self._conn()
+        version = play_flags.version(conn)
+        cached = self._flag_cache
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        ids = play_flags.flagged_ids(conn)
+        self._flag_cache = (version, ids)
+        return ids
+
+    def record_play_flags(self, records: Iterable[play_flags.PlayFlagRecord]) -> None:
+        with self._write() as conn:
+            play_flags.append(conn, records)
+
+    def play_flag_history(self, event_id: str | None = None) -> list[play_flags.PlayFlagRecord]:
+        return play_flags.history(self._conn(), event_id)
+
+    def play_flags_in_force(self) -> dict[str, play_flags.PlayFlagRecord]:
+        return play_flags.latest(self._conn())
 
     def iter_slates(self, since: datetime | None = None) -> Iterable[ServedSlate]:
         floor = codec.to_micros(since) if since is not None else -(2**62)

@@ -48,6 +48,10 @@ class StreamsConfig(BaseModel):
     """Plays an account needs before its repetition counts as a loop."""
     loop_distinct_ratio: float = Field(default=0.15, gt=0, le=1)
     """Distinct tracks per play at or below which an account loops."""
+    deep_loop_plays_per_track: float = Field(default=100.0, gt=0)
+    """Plays per distinct track at or above which a loop is deep (a song a hundred times)."""
+    deep_loop_days: int = Field(default=3, ge=1)
+    """Days with plays a deep loop must span (one day on repeat is a fan's day)."""
     single_payee_share: float = Field(default=0.8, gt=0, le=1)
     """Share of an account's plays going to one payee that counts as evidence."""
     single_payee_min_plays: int = Field(default=20, ge=1)

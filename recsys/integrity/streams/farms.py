@@ -20,6 +20,17 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 
+from recsys.domain import (
+    AiInvolvement,
+    Artist,
+    ArtistKind,
+    Credit,
+    Listener,
+    Provenance,
+    Track,
+)
+from recsys.store.base import IngestBatch
+
 DAY = 86_400.0
 HOUR = 3_600.0
 
@@ -202,6 +213,33 @@ def plant_farms(
     )
 
 
+def farm_batch(planted: PlantedFarms) -> IngestBatch:
+    """What to ingest into a store for the farms: their new artists (each its own rights
+    holder, named like the payee), tracks, accounts and plays (not the host's events)."""
+    farm_ids = set(planted.truth["event_id"])
+    artists = [
+        Artist(artist_id=a, name=a.replace("_", " "), rights_holder_id=a, kind=ArtistKind.HUMAN)
+        for a in sorted(set(planted.tracks["artist_id"]))
+    ]
+    tracks = [
+        Track(
+            track_id=str(r.track_id),
+            title=f"{r.track_id} song",
+            duration_ms=int(r.duration_ms),
+            credits=(Credit(artist_id=str(r.artist_id), share=1.0),),
+            provenance=Provenance(ai_involvement=AiInvolvement.NONE),
+        )
+        for r in planted.tracks.itertuples(index=False)
+    ]
+    listeners = [
+        Listener(listener_id=str(r.listener_id), created_at=r.created_at.to_pydatetime())
+        for r in planted.listeners.itertuples(index=False)
+    ]
+    events = planted.events[planted.events["event_id"].isin(farm_ids)]
+    frame = events.assign(request_id=None, position=pd.array([pd.NA] * len(events), "Int64"))
+    return IngestBatch(artists=artists, tracks=tracks, listeners=listeners, event_frame=frame)
+
+
 def _farm_tracks(
     spec: FarmSpec,
     rng: np.random.Generator,
@@ -289,4 +327,4 @@ def _aggregate(farm_events: pd.DataFrame, truth: pd.DataFrame) -> tuple[pd.DataF
     return events, truth.assign(plays=grouped["weight"])
 
 
-__all__ = ["FARM_KINDS", "FarmSpec", "PlantedFarms", "plant_farms"]
+__all__ = ["FARM_KINDS", "FarmSpec", "PlantedFarms", "farm_batch", "plant_farms"]

@@ -66,8 +66,9 @@ def account_features(log: PlayLog, config: StreamsConfig) -> pd.DataFrame:
     """One row per listener with plays: the inputs of the soft evidence.
 
     Columns: ``plays``, ``distinct``, ``top_payee``, ``top_payee_share``, ``timed_plays``,
-    ``hug_share``, ``same_ms_share``, ``heavy_days``, ``fresh_days`` (days the service had
-    seen the account before its first play of its top payee; NaN when unknown).
+    ``hug_share``, ``same_ms_share``, ``heavy_days``, ``active_days``, ``fresh_days`` (days
+    the service had seen the account before its first play of its top payee; NaN when
+    unknown).
     """
     plays = log.plays
     by = plays.groupby("listener_id", sort=True)
@@ -83,6 +84,7 @@ def account_features(log: PlayLog, config: StreamsConfig) -> pd.DataFrame:
         days["active_hours"] >= config.heavy_day_active_hours
     )
     out["heavy_days"] = days[heavy].groupby("listener_id").size().reindex(out.index).fillna(0)
+    out["active_days"] = days.groupby("listener_id").size().reindex(out.index).fillna(0)
     first_top = (
         plays.merge(out[["top_payee"]], left_on="listener_id", right_index=True)
         .query("payee == top_payee")

@@ -1,7 +1,7 @@
 """The listening the detector scores, as columns: one row per play, times in seconds.
 
 Times come from what the service observed when it can: an event's ``received_at`` (the
-service's receipt clock) wins over its ``at`` (what the client said), and an account is as old
+service's receipt clock) bounds its ``at`` (what the client said), and an account is as old
 as the service has seen it be (its listener row's ``received_at`` or its first event), never as
 old as a data file claims (``created_at`` is a claim and only ever makes an account look older).
 """
@@ -27,8 +27,8 @@ class PlayLog:
             counts: its weight when a whole number ≥ 1, else 1).
         events: every event (plays and others) with ``event_id``, ``listener_id``, ``t``.
         first_seen: per listener, when the service first saw it (seconds; NaN when unknown).
-        time_source: ``received_at`` when the log carries receipt times, ``at`` when only
-            client times, ``none`` when it carries no times.
+        time_source: ``received_at`` when client times are bounded by the service's receipt
+            times, ``at`` when there are only client times, ``none`` when there are no times.
     """
 
     plays: pd.DataFrame
@@ -49,12 +49,18 @@ def _seconds(col: pd.Series) -> pd.Series:
 
 
 def event_times(events: pd.DataFrame) -> tuple[pd.Series, str]:
-    """Per event, the service's receipt time when it has one, else the client's ``at``."""
+    """Per event, when it can have happened: the client's ``at``, but never later than the
+    service received it (``received_at``), and the receipt time when the client said nothing.
+
+    Receipt time alone cannot date each play (an ingest or an offline phone syncing delivers
+    many plays at once), but it bounds every claim: a client cannot place plays after the
+    service had them, so spreading a burst over the future to look human does not work.
+    """
     at = _seconds(events["at"]) if "at" in events else pd.Series(np.nan, index=events.index)
     source = "at" if at.notna().any() else "none"
     if "received_at" in events and events["received_at"].notna().any():
         received = _seconds(events["received_at"])
-        return received.fillna(at), "received_at"
+        return pd.concat([at, received], axis=1).min(axis=1), "received_at"
     return at, source
 
 

@@ -3,12 +3,12 @@
 Hard evidence flags on its own: a day no person can produce (``rate_impossible``), a
 co-ordinated cluster feeding payees that depend on it (``coordinated``), a cohort of fresh
 accounts that turned up together for one payee (``payee_cohort``). Soft evidence adds points,
-and an account at :attr:`~StreamsConfig.flag_points` is flagged: ``loop`` (1),
-``single_payee`` (1), ``sustained`` heavy days (2), ``threshold_hugging`` (2),
-``identical_durations`` (2). One soft sign is what genuine fans show (an album on repeat all
-day loops, on one payee, for hours); a farm shows several. How fresh an account is counts only
-inside the cohort rule: most genuine accounts meet their favourite artist in their first
-session too.
+and an account at :attr:`~StreamsConfig.flag_points` is flagged: ``loop`` (1), ``deep_loop``
+over several days (1), ``single_payee`` (1), ``sustained`` heavy days (2),
+``threshold_hugging`` (2), ``identical_durations`` (2). One soft sign is what genuine fans
+show (an album on repeat all day loops, on one payee, for hours); a farm shows several. How
+fresh an account is counts only inside the cohort rule: most genuine accounts meet their
+favourite artist in their first session too.
 
 A flagged account's events are all flagged (a farm account's likes are no truer than its
 plays); an impossible day of an otherwise genuine account flags that day's events only.
@@ -34,6 +34,7 @@ from recsys.integrity.streams.plays import PlayLog
 
 SOFT_POINTS: dict[str, int] = {
     "loop": 1,
+    "deep_loop": 1,
     "single_payee": 1,
     "sustained": 2,
     "threshold_hugging": 2,
@@ -82,6 +83,8 @@ def soft_evidence(features: pd.DataFrame, config: StreamsConfig) -> pd.DataFrame
         {
             "loop": (f["plays"] >= config.loop_min_plays)
             & (f["distinct"] <= config.loop_distinct_ratio * f["plays"]),
+            "deep_loop": (f["plays"] >= config.deep_loop_plays_per_track * f["distinct"])
+            & (f["active_days"] >= config.deep_loop_days),
             "single_payee": (f["plays"] >= config.single_payee_min_plays)
             & (f["top_payee_share"] >= config.single_payee_share),
             "sustained": f["heavy_days"] >= config.sustained_days,
