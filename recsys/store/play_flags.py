@@ -5,17 +5,26 @@ The store's part of :mod:`recsys.integrity.streams`. Each decision is one ``play
 event is in force, and ``flagged_events`` mirrors the events whose latest row is a flag, in
 the same transaction, so readers need one indexed lookup instead of a scan of the audit.
 Nothing here deletes or edits an event: a flagged play stays in ``events``.
+
+What models may learn from is one rule, :func:`learnable_events`: every event except flagged
+ones. Collaborative embeddings, popularity, the reranker's labels and the histories served to
+the pipeline all read events through it (or :func:`without_flagged` on a frame already read).
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
 
 from recsys.store import codec
+
+if TYPE_CHECKING:
+    from recsys.store.base import Store
 
 DETECTOR_ACTOR = "streams"
 """Actor of decisions made by the artificial-streaming detector."""
@@ -129,6 +138,18 @@ def latest(conn: sqlite3.Connection) -> dict[str, PlayFlagRecord]:
     return {r[0]: _record(r) for r in rows}
 
 
+def without_flagged(events: pd.DataFrame, flagged: Collection[str]) -> pd.DataFrame:
+    """``events`` without the rows whose ``event_id`` is in ``flagged``."""
+    if events.empty or not flagged:
+        return events
+    return events[~events["event_id"].astype(str).isin(flagged)]
+
+
+def learnable_events(store: Store) -> pd.DataFrame:
+    """The store's ``events`` frame without the plays flagged as artificial."""
+    return without_flagged(store.read_frame("events"), store.flagged_event_ids())
+
+
 NOT_FLAGGED_SQL = "event_id NOT IN (SELECT event_id FROM flagged_events)"
 """A WHERE clause over ``events`` that keeps what is not flagged (indexed lookup)."""
 
@@ -141,5 +162,7 @@ __all__ = [
     "flagged_ids",
     "history",
     "latest",
+    "learnable_events",
     "version",
+    "without_flagged",
 ]
