@@ -28,6 +28,7 @@ VERBS: dict[str, tuple[str, str, str]] = {
     "report": ("recsys.cli.report", "report_group", "Metering and integrity reports."),
     "screen": ("recsys.cli.report", "screen_command", "Screen uploads and quarantine abuse."),
     "serve": ("recsys.cli.serve", "serve_command", "Run the gRPC service."),
+    "tokens": ("recsys.cli.tokens", "tokens_group", "Mint listener tokens, generate secrets."),
 }
 
 

@@ -64,6 +64,13 @@ def integrity_metering(
     is_flag=True,
     help="Pin worker i to CPU i (Linux): each keeps its core's caches warm.",
 )
+@click.option(
+    "--allow-anonymous-events",
+    is_flag=True,
+    help="Accept LogEvents without a token, for any listener (LINER_ALLOW_ANONYMOUS_EVENTS). "
+    "Demo only: plays are metered and paid; give the app backend a LINER_FEEDBACK_TOKENS "
+    "token instead.",
+)
 def serve_command(
     artifacts: Path | None,
     db: str | None,
@@ -75,6 +82,7 @@ def serve_command(
     workers: int,
     worker_ports: int | None,
     pin_workers: bool,
+    allow_anonymous_events: bool,
 ) -> None:
     """Run the gRPC service: health turns SERVING once the artifacts are loaded; SIGTERM or
     Ctrl-C drains in-flight calls, then stops. Tokens and TLS come from LINER_* settings.
@@ -89,6 +97,11 @@ def serve_command(
         liner serve --artifacts var/artifacts --db var/liner.db --port 50051 --workers 2
         liner serve --artifacts var/artifacts --db var/liner.db --port 50051 --workers 2 \\
             --worker-ports 50061 --pin-workers
+        liner serve --artifacts var/artifacts --db var/liner.db --allow-anonymous-events  # demo
+
+    LogEvents needs a feedback token (LINER_FEEDBACK_TOKENS) or a listener token
+    (LINER_LISTENER_TOKEN_KEY; mint with `liner tokens listener ID`); --allow-anonymous-events
+    turns anonymous events on for a demo, with a warning in the log.
     """
     overrides: dict[str, Any] = {
         k: v
@@ -104,7 +117,15 @@ def serve_command(
     }
     if metrics_port is not None:
         overrides["metrics_port"] = None if metrics_port < 0 else metrics_port
+    if allow_anonymous_events:
+        overrides["allow_anonymous_events"] = True
     settings = LinerSettings(**overrides)
+    if settings.allow_anonymous_events:
+        click.echo(
+            "WARNING: anonymous LogEvents are ON: anyone who reaches this port can log plays "
+            "for any listener, and plays are metered and paid. Demo only.",
+            err=True,
+        )
     if worker_ports is not None:
         last = worker_ports + workers - 1
         if last > 65535:

@@ -63,9 +63,11 @@ STATUS_BY_ERROR: tuple[tuple[type[LinerError], grpc.StatusCode], ...] = (
 )
 
 # An absolute POSIX path (/var/x, ~/x) or a Windows one (C:\x), not preceded by a word
-# character (so "a/b" and "1/2" stay) and not a gRPC method name (/linernotes.v1.X/Y).
+# character (so "a/b" and "1/2" stay) and not a gRPC method name (/linernotes.v1.X/Y); a
+# sentence's ':' or '.' after it is kept.
 _ABSOLUTE_PATH = re.compile(
-    r"(?<![\w.:/\\-])(?:~?/(?!linernotes\.v1\.|grpc\.)|[A-Za-z]:\\)[^\s'\"(),;]+"
+    r"(?<![\w.:/\\-])(?:~?/(?!linernotes\.v1\.|grpc\.)|[A-Za-z]:\\)"
+    r"[^\s'\"(),;`\]]+?(?=[:.]?(?:[\s'\"(),;`\]]|$))"  # a trailing ':' or '.' stays
 )
 PATH_PLACEHOLDER = "<path>"
 

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import grpc
 import pytest
 from click.testing import CliRunner
 
-from recsys.errors import PermissionDeniedError
+from recsys.errors import ConfigError, PermissionDeniedError
 from recsys.service import LinerClient
-from recsys.service.auth import ADMIN, ANONYMOUS, RIGHTS, Authorizer
+from recsys.service.auth import ADMIN, ANONYMOUS, FEEDBACK, LISTENER, RIGHTS, Authorizer
 from recsys.service.errors import OverloadedError, UnauthenticatedError
 from recsys.service.limits import ConcurrencyLimiter
+from recsys.service.status import MessageRedactor
+from recsys.service.tokens import ListenerTokens
 from recsys.settings import LinerSettings
 from tests.recsys.service.fakes import FakeRecommender, artifact_dir
 
@@ -47,32 +50,99 @@ def test_authorizer_roles() -> None:
         auth.authorize(revoke, bearer("nope"))
 
 
+def test_authorizer_event_writers() -> None:
+    key = "k" * 32
+    log = "/linernotes.v1.FeedbackService/LogEvents"
+    recommend = "/linernotes.v1.RecommendationService/Recommend"
+    bearer = lambda t: [("authorization", f"Bearer {t}")]  # noqa: E731
+    auth = Authorizer({ADMIN: ["a1"], FEEDBACK: ["f1"]}, listener_tokens=ListenerTokens(key))
+    with pytest.raises(UnauthenticatedError, match="LINER_ALLOW_ANONYMOUS_EVENTS"):
+        auth.authorize(log, [])
+    assert auth.authorize(log, bearer("f1")).actor.startswith("feedback:")
+    assert auth.authorize(log, bearer("a1")).role == ADMIN
+    listener = auth.authorize(log, bearer(ListenerTokens(key).mint("u7", ttl_seconds=60)))
+    assert (listener.role, listener.subject, listener.actor) == (LISTENER, "u7", "listener:u7")
+    with pytest.raises(PermissionDeniedError, match=r"listener_id: .*'u7'"):
+        auth.check_listener_call(recommend, listener, SimpleNamespace(listener_id="u8"))
+    auth.check_listener_call(recommend, listener, SimpleNamespace(listener_id="u7"))
+    with pytest.raises(PermissionDeniedError):  # a listener token cannot reload
+        auth.authorize("/linernotes.v1.AdminService/ReloadArtifacts", bearer(listener_token(key)))
+    assert Authorizer({}, anonymous_events=True).authorize(log, []) is ANONYMOUS
+    without_key = Authorizer({FEEDBACK: ["f1"]})
+    with pytest.raises(UnauthenticatedError, match="unknown bearer token"):
+        without_key.authorize(log, bearer(listener_token(key)))
+    with pytest.raises(ConfigError, match="32"):
+        ListenerTokens("short")
+
+
+def listener_token(key: str) -> str:
+    return ListenerTokens(key).mint("u7", ttl_seconds=60)
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("cannot open /var/lib/liner/liner.db: locked", "cannot open <path>: locked"),
+        ("run `liner build --out /tmp/a/b`", "run `liner build --out <path>`"),
+        ("read 'C:\\data\\x.npy' failed", "read '<path>' failed"),
+        ("~/artifacts has no manifest.json", "<path> has no manifest.json"),
+        ("var/liner.db is locked", "<path> is locked"),
+        (
+            "/linernotes.v1.FeedbackService/LogEvents needs a token",
+            "/linernotes.v1.FeedbackService/LogEvents needs a token",
+        ),
+        ("shares must sum to 1/1 (human/AI)", "shares must sum to 1/1 (human/AI)"),
+    ],
+    ids=["absolute", "in-backticks", "windows", "home", "configured-relative", "method", "slashes"],
+)
+def test_messages_to_clients_carry_no_paths(message: str, expected: str) -> None:
+    assert MessageRedactor(["var/liner.db"])(message) == expected
+
+
 class FakeError(grpc.RpcError):
-    def __init__(self, code: grpc.StatusCode) -> None:
+    def __init__(self, code: grpc.StatusCode, details: str = "") -> None:
         self._code = code
+        self._details = details
 
     def code(self) -> grpc.StatusCode:
         return self._code
 
+    def details(self) -> str:
+        return self._details
+
 
 @pytest.mark.parametrize(
-    ("idempotent", "code", "attempts"),
+    ("idempotent", "code", "details", "attempts"),
     [
-        (True, grpc.StatusCode.UNAVAILABLE, 3),
-        (False, grpc.StatusCode.UNAVAILABLE, 1),
-        (True, grpc.StatusCode.INVALID_ARGUMENT, 1),
+        (True, grpc.StatusCode.UNAVAILABLE, "", 3),
+        (True, grpc.StatusCode.RESOURCE_EXHAUSTED, "in-flight limit 16", 3),
+        (False, grpc.StatusCode.UNAVAILABLE, "", 1),
+        (True, grpc.StatusCode.INVALID_ARGUMENT, "", 1),
+        (True, grpc.StatusCode.FAILED_PRECONDITION, "", 1),
+        (True, grpc.StatusCode.UNAUTHENTICATED, "", 1),
+        (True, grpc.StatusCode.PERMISSION_DENIED, "", 1),
+        (True, grpc.StatusCode.RESOURCE_EXHAUSTED, "Sent message larger than max (5 vs. 4)", 1),
     ],
-    ids=["idempotent-retried", "not-idempotent", "not-retryable-code"],
+    ids=[
+        "unavailable-retried",
+        "overloaded-retried",
+        "not-idempotent",
+        "invalid-argument",
+        "failed-precondition",
+        "unauthenticated",
+        "permission-denied",
+        "too-large",
+    ],
 )
-def test_client_retries_only_idempotent_unavailable(
-    idempotent: bool, code: grpc.StatusCode, attempts: int
+def test_client_retries_only_transient_failures_of_idempotent_calls(
+    idempotent: bool, code: grpc.StatusCode, details: str, attempts: int
 ) -> None:
     seen: list[float] = []
 
     def method(request: Any, *, timeout: float, metadata: Any) -> str:
         seen.append(timeout)
         if len(seen) < 3:
-            raise FakeError(code)
+            raise FakeError(code, details)
         return "ok"
 
     client = LinerClient("127.0.0.1:1", timeout=10.0, retries=3)
