@@ -68,6 +68,7 @@ def metering_command(
 
         liner report metering --db var/liner.db --pool 1000.00 --json
     """
+    from recsys.integrity.figures import integrity_figures_from_store, seed_metrics
     from recsys.integrity.metering_report import metering_report_from_store
     from recsys.integrity.streams.screen import screen_streams as run_streams_screen
 
@@ -82,24 +83,46 @@ def metering_command(
             report = metering_report_from_store(store, pool)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--pool") from exc
+        figures = integrity_figures_from_store(store)
     if csv_path is not None:
         csv_path.parent.mkdir(parents=True, exist_ok=True)
         csv_path.write_text(report.to_csv(), encoding="utf-8")
     data = report.to_dict()
+    data["seed_metrics"] = seed_metrics(figures, report).to_dict()
     if as_json:
         click.echo(json.dumps(data, sort_keys=True))
         return
-    click.echo(
-        f"plays {data['plays']}  linked to slates {data['linked_share']:.1%}  "
+    click.echo(_metering_text(data))
+
+
+def _metering_text(data: dict[str, Any]) -> str:
+    """The metering report as a table: plays, then paid / withheld / forfeited money per
+    holder (pro rata; user-centric paid in the last column), then the totals."""
+    seed = data["seed_metrics"]
+    lines = [
+        f"plays {data['plays']} (paid {data['paid_plays']}, withheld {data['withheld_plays']}, "
+        f"forfeited {data['forfeited_plays']})  linked to slates {data['linked_share']:.1%}  "
         f"AI-influenced {data['ai_influenced_share']:.1%}  "
-        f"attribution completeness {data['attribution_completeness']:.1%}  pool {data['pool']}"
-    )
-    click.echo(f"{'rights holder':<24} {'plays':>14} {'share':>8} {'pro-rata':>14} {'user':>14}")
+        f"attribution completeness {data['attribution_completeness']:.1%}",
+        f"artificial streams per 1,000 plays {seed['artificial_per_1000_plays']}  "
+        f"violations per 1,000 uploads {seed['violations_per_1000_uploads']}  opt-in "
+        + ", ".join(f"{k} {v:.1%}" for k, v in sorted(seed["opt_in_rate"].items())),
+        f"{'rights holder':<24} {'plays':>13} {'share':>7} {'paid':>14} {'withheld':>14} "
+        f"{'forfeited':>14} {'user-centric':>14}",
+    ]
     for row in data["holders"]:
-        click.echo(
-            f"{row['rights_holder_id']:<24} {row['plays']:>14} {float(row['share']):>8.2%} "
-            f"{row['payout_pro_rata']:>14} {row['payout_user_centric']:>14}"
+        lines.append(
+            f"{row['rights_holder_id']:<24} {row['plays']:>13} {float(row['share']):>7.2%} "
+            f"{row['payout_pro_rata']:>14} {row['withheld_pro_rata']:>14} "
+            f"{row['forfeited_pro_rata']:>14} {row['payout_user_centric']:>14}"
         )
+    for model, totals in data["payouts"].items():
+        lines.append(
+            f"{model}: pool {totals['pool']} = paid {totals['paid']} + withheld "
+            f"{totals['withheld']} + unallocated {totals['unallocated']}; forfeited "
+            f"{totals['forfeited']} (redistributed {totals['redistributed']})"
+        )
+    return "\n".join(lines)
 
 
 @report_group.command("integrity")
@@ -121,10 +144,11 @@ def integrity_command(db: str | None, as_json: bool, truth: Path | None) -> None
         liner report integrity --db var/liner.db --truth demo/truth.csv
     """
     from recsys.integrity.evaluation import evaluate_detection, evaluate_screening, read_truth
-    from recsys.integrity.figures import integrity_figures_from_store
+    from recsys.integrity.figures import integrity_figures_from_store, seed_metrics_from_store
 
     with _store(db) as store:
         data: dict[str, Any] = integrity_figures_from_store(store).to_dict()
+        data["seed_metrics"] = seed_metrics_from_store(store).to_dict()
         if truth is not None:
             frame = read_truth(truth)
             data["against_truth"] = {
@@ -202,6 +226,11 @@ def _text(data: dict[str, Any], indent: str = "") -> str:
 @click.command("screen")
 @click.option("--db", default=None, help=DB_HELP)
 @click.option("--release", "release_id", help="Release this quarantined track instead.")
+@click.option(
+    "--confirm",
+    "confirm_id",
+    help="Confirm this track's quarantine instead: its plays are forfeited, not withheld.",
+)
 @click.option("--actor", help="Rights admin releasing the track (with --release).")
 @click.option("--reason", help="Why the track is released (with --release).")
 @click.option("--no-detect", is_flag=True, help="Skip the undeclared-AI detector.")
@@ -231,6 +260,7 @@ def _text(data: dict[str, Any], indent: str = "") -> str:
 def screen_command(
     db: str | None,
     release_id: str | None,
+    confirm_id: str | None,
     actor: str | None,
     reason: str | None,
     no_detect: bool,
@@ -265,6 +295,8 @@ def screen_command(
 
         liner screen --db var/liner.db --release t_000123 --actor admin-7 --reason "licensed"
 
+        liner screen --db var/liner.db --confirm t_000124 --actor admin-7 --reason "impersonation"
+
         liner screen --db var/liner.db --resolve-dispute t_000456 --label NONE \\
             --actor admin-7 --reason "session files show a human performance"
 
@@ -274,7 +306,7 @@ def screen_command(
     """
     from recsys.integrity.audio import store_audio_cache
     from recsys.integrity.jobs import run_integrity
-    from recsys.integrity.quarantine import release_track
+    from recsys.integrity.quarantine import confirm_quarantine, release_track
     from recsys.integrity.streams.screen import clear_play_flags, screen_streams
 
     url = db if db is not None else LinerSettings().db
@@ -295,6 +327,11 @@ def screen_command(
             data: dict[str, Any] = {"cleared": len(cleared), "actor": actor}
         elif streams:
             data = screen_streams(store, dry_run=dry_run).summary()
+        elif confirm_id is not None:
+            if not actor or not reason:
+                raise click.UsageError("--confirm needs --actor and --reason")
+            confirmed = confirm_quarantine(store, confirm_id, actor, reason)
+            data = {"confirmed": confirm_id, "new": confirmed is not None, "actor": actor}
         elif release_id is not None:
             if not actor or not reason:
                 raise click.UsageError("--release needs --actor and --reason")

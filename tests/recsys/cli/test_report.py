@@ -128,8 +128,20 @@ def test_metering_report_reconciles_and_writes_csv(
     holders = report["holders"]
     assert report["plays"] > 0
     assert sum(Decimal(h["plays"]) for h in holders) == report["plays"]
-    assert sum(Decimal(h["payout_pro_rata"]) for h in holders) == Decimal("1234.56")
-    assert sum(Decimal(h["payout_user_centric"]) for h in holders) == Decimal("1234.56")
+    for model in ("pro_rata", "user_centric"):
+        paid = sum(Decimal(h[f"payout_{model}"]) for h in holders)
+        withheld = sum(Decimal(h[f"withheld_{model}"]) for h in holders)
+        forfeited = sum(Decimal(h[f"forfeited_{model}"]) for h in holders)
+        totals = {k: Decimal(v) for k, v in report["payouts"][model].items()}
+        assert paid + withheld + totals["unallocated"] == Decimal("1234.56") == totals["pool"]
+        assert forfeited == totals["redistributed"] + totals["unallocated"]
+    seed = report["seed_metrics"]
+    assert set(seed["opt_in_rate"]) == {"ai_training", "ai_style_reference", "voice_likeness"}
+    assert seed["withheld_plays"] == report["withheld_plays"]
+    assert seed["withheld_amount"] == report["payouts"]["pro_rata"]["withheld"]
+    text = CliRunner().invoke(main, ["report", "metering", "--db", str(db), "--pool", "100"])
+    assert text.exit_code == 0, text.output
+    assert "withheld" in text.output and "forfeited" in text.output
     table = pd.read_csv(csv_path, dtype=str)
     assert list(table["rights_holder_id"]) == [h["rights_holder_id"] for h in holders]
 
@@ -147,3 +159,22 @@ def test_every_command_has_help_with_an_example(args: list[str]) -> None:
     result = CliRunner().invoke(main, [*args, "--help"])
     assert result.exit_code == 0
     assert "Example" in result.output
+
+
+def test_screen_confirm_forfeits_a_quarantined_track(world: tuple[Path, Path]) -> None:
+    from recsys.store import SqliteStore
+
+    _, db = world
+    runner = CliRunner()
+    _json(runner.invoke(main, ["screen", "--db", str(db), "--json"]))
+    store = SqliteStore(db)
+    quarantined = sorted(store.quarantined_ids())
+    free = next(t.track_id for t in store.iter_tracks() if t.track_id not in quarantined)
+    store.close()
+    args = ["screen", "--db", str(db), "--actor", "admin-7", "--reason", "impersonation"]
+    done = _json(runner.invoke(main, [*args, "--confirm", quarantined[0], "--json"]))
+    assert done == {"confirmed": quarantined[0], "new": True, "actor": "admin-7"}
+    assert not _json(runner.invoke(main, [*args, "--confirm", quarantined[0], "--json"]))["new"]
+    refused = runner.invoke(main, [*args, "--confirm", free])
+    assert refused.exit_code != 0 and "not quarantined" in refused.output
+    assert "Traceback" not in refused.output
