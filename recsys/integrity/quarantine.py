@@ -20,15 +20,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from recsys.domain import Track
 from recsys.errors import ConstraintError, LinerError, NotFoundError
+from recsys.integrity.protected import protected_artists
 from recsys.integrity.screening import (
     Flag,
     Screen,
     ScreenContext,
     ScreeningConfig,
     default_screens,
-    known_artists,
     run_screens,
 )
 from recsys.store import QuarantineRecord, Store
@@ -86,20 +85,6 @@ def _record(track_id: str, flags: Sequence[Flag], at: datetime) -> QuarantineRec
     )
 
 
-def _plays_by_artist(store: Store, tracks: Sequence[Track]) -> dict[str, float]:
-    """Play events per primary artist."""
-    events = store.read_frame("events")
-    if events.empty:
-        return {}
-    plays = events.loc[events["event_type"] == "play", "track_id"].value_counts()
-    totals: dict[str, float] = {}
-    for track in tracks:
-        artist = track.primary_artist_id
-        if artist is not None and track.track_id in plays.index:
-            totals[artist] = totals.get(artist, 0.0) + float(plays[track.track_id])
-    return totals
-
-
 def screen_store(
     store: Store,
     *,
@@ -145,9 +130,8 @@ def screen_store(
         track_ids=None if track_ids is None else frozenset(track_ids),
     )
     cfg = config or ScreeningConfig()
-    plays = _plays_by_artist(store, tracks)
-    known = known_artists(plays, len(artists), cfg)
-    screens = [*default_screens(cfg, known or None, plays), *extra_screens]
+    protected = protected_artists(store, tracks, artists, cfg)
+    screens = [*default_screens(cfg, protected), *extra_screens]
     flags = run_screens(screens, context)
     already = store.quarantined_ids()
     # An admin release covers the reasons of the quarantine it lifted; a later quarantine

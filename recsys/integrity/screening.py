@@ -10,15 +10,16 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from recsys.domain import Artist, Track
-from recsys.integrity.names import name_similarity, normalise_name, ratio_upper_bound
+from recsys.integrity.names import NameIndex
+from recsys.integrity.protected import ProtectedArtists, known_artists, received_before
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,29 @@ class Screen(Protocol):
         ...
 
 
+class RateWindow(BaseModel):
+    """One sliding window of the upload-rate screen and its limit."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    hours: float = Field(gt=0)
+    """Window length."""
+    max_uploads: int = Field(ge=1)
+    """More uploads than this from one account, or paying one rights holder, within the
+    window is abuse (multiplied by ``trusted_rate_factor`` for verified rights)."""
+
+
+# Limits by the kind of abuse: a farm account or payee fills the catalog with filler, fast
+# (a burst) or slowly to stay under an hourly limit (a drip over days). An unverified act's
+# honest pattern is an album (12-20 tracks, usually uploaded at once) and some singles in a
+# week; anything more from one account or payee waits for a rights admin.
+DEFAULT_RATE_WINDOWS = (
+    RateWindow(hours=1, max_uploads=15),
+    RateWindow(hours=24, max_uploads=25),
+    RateWindow(hours=24 * 7, max_uploads=30),
+)
+
+
 class ScreeningConfig(BaseModel):
     """Thresholds of the non-audio screens."""
 
@@ -78,20 +102,42 @@ class ScreeningConfig(BaseModel):
     """Titles with more catalog tag/genre keywords than this are keyword-stuffed."""
     max_title_separators: int = Field(3, ge=1)
     """Titles with more separators (``|``, ``,``, ``#``, ``/``) than this are keyword-stuffed."""
-    burst_window_minutes: float = Field(60.0, gt=0)
-    """Length of the sliding window for upload bursts."""
-    burst_max_uploads: int = Field(15, ge=2)
-    """More uploads than this from one account within the window is a burst."""
+    rate_windows: tuple[RateWindow, ...] = DEFAULT_RATE_WINDOWS
+    """Sliding windows of the upload-rate screen, each per uploader account and per payee
+    (rights holder of the credited artists). Upload time is the claimed ``uploaded_at``, never
+    later than the service received the track, and the receipt time when none is claimed."""
+    receipt_window_hours: float = Field(24.0, gt=0)
+    """One more window on the service's own receipt clock only, so claimed times spread over
+    months cannot hide a bulk upload ..."""
+    receipt_max_uploads: int = Field(100, ge=1)
+    """... of more than this many tracks (a whole catalog arrives at once only from rights
+    holders the service can verify)."""
+    trusted_rate_factor: float = Field(10.0, ge=1, le=100)
+    """Limits are this many times higher for an account whose uploads credit verified or
+    agreement artists only, and for a payee with a verified artist: a label releasing albums
+    is not a drip, within these bounds."""
     imitation_threshold: float = Field(0.88, gt=0, le=1)
-    """Normalised name similarity at or above which an unverified artist imitates a known one."""
-    known_artist_share: float = Field(0.02, ge=0, le=1)
-    """Known artists (the ones worth imitating) are this share of artists, most played first."""
-    known_artist_min: int = Field(10, ge=0)
-    """... and at least this many."""
-    namesake_play_share: float = Field(0.25, ge=0)
-    """A look-alike with at least this share of the known artist's plays is a namesake."""
+    """Name similarity at or above which an unverified artist imitates a protected one."""
     imitation_min_length: int = Field(4, ge=1)
-    """Normalised names shorter than this are never compared (too many innocent collisions)."""
+    """Name keys shorter than this are never compared (too many innocent collisions)."""
+    imitation_fuzzy_min_length: int = Field(6, ge=1)
+    """Name keys shorter than this only match exactly (one letter off a five-letter name is
+    another name; disguises of short names fold to the exact key)."""
+    known_artist_share: float = Field(0.02, ge=0, le=1)
+    """The most played artists are name targets too: this share of artists ..."""
+    known_artist_min: int = Field(10, ge=0)
+    """... and at least this many (most played is a target, never an exemption)."""
+    agreement_min_verified: int = Field(2, ge=1)
+    """A rights holder with this many verified artists has an agreement: its artists are
+    protected."""
+    established_margin_hours: float = Field(24.0 * 7, ge=0)
+    """A listener is established for an artist when the service received it this long before
+    the artist, or before the play."""
+    established_min_listeners: int = Field(10, ge=1)
+    """Artists with this many established listeners are protected."""
+    namesake_play_share: float = Field(0.25, ge=0)
+    """A look-alike whose established-listener plays reach this share of the protected
+    artist's is a namesake, not a parasite."""
 
 
 class UltraShortScreen:
@@ -194,57 +240,153 @@ class KeywordStuffingScreen:
         return flags
 
 
+def upload_time(track: Track) -> datetime | None:
+    """When a track counts as uploaded for rate screens: the claimed ``uploaded_at``, but
+    never later than the service received it (a claimed future cannot spread a drip), and
+    the receipt time when nothing is claimed (undated uploads are screened like any other)."""
+    claimed, received = track.uploaded_at, track.received_at
+    if claimed is not None and claimed.tzinfo is None:
+        claimed = claimed.replace(tzinfo=UTC)
+    if claimed is None:
+        return received
+    return claimed if received is None else min(claimed, received)
+
+
+def _window_label(hours: float) -> str:
+    if hours >= 24 and hours % 24 == 0:
+        return f"{hours / 24:.0f} d"
+    return f"{hours:g} h"
+
+
 class UploadBurstScreen:
-    """Flags every upload inside a window where one account uploaded too many tracks."""
+    """Flags every upload inside a sliding window where one account, or one payee (the rights
+    holders of the credited artists), uploaded too many tracks: fast bursts and slow drips.
+
+    Each window has its own limit; limits are ``trusted_factor`` times higher for accounts
+    whose uploads credit ``trusted_artist_ids`` only and for payees with such an artist.
+    Windows run over :func:`upload_time`; one more window runs over the receipt clock alone.
+
+    Args:
+        windows: (hours, limit) windows.
+        trusted_artist_ids: artists with verified rights (verified or agreement).
+        trusted_factor: the multiplier of their limits.
+        receipt_window: a window over ``received_at`` only, or None.
+    """
 
     reason = "upload_burst"
 
-    def __init__(self, window_minutes: float = 60.0, max_uploads: int = 15) -> None:
-        self.window = timedelta(minutes=window_minutes)
-        self.max_uploads = max_uploads
+    def __init__(
+        self,
+        windows: Sequence[RateWindow] = DEFAULT_RATE_WINDOWS,
+        *,
+        trusted_artist_ids: Collection[str] = frozenset(),
+        trusted_factor: float = 10.0,
+        receipt_window: RateWindow | None = None,
+    ) -> None:
+        self.windows = tuple(windows)
+        self.trusted = frozenset(trusted_artist_ids)
+        self.trusted_factor = trusted_factor
+        self.receipt_window = receipt_window
 
     def screen(self, context: ScreenContext) -> list[Flag]:
-        by_account: dict[str, list[Track]] = defaultdict(list)
+        groups: dict[tuple[str, str], list[Track]] = defaultdict(list)
+        trusted_groups: set[tuple[str, str]] = set()
+        untrusted_accounts: set[str] = set()
         for t in context.tracks:
-            if t.uploader_id and t.uploaded_at is not None:
-                by_account[t.uploader_id].append(t)
+            holders = {
+                a.rights_holder_id for aid in t.artist_ids if (a := context.artists.get(aid))
+            }
+            if t.uploader_id:
+                groups[("account", t.uploader_id)].append(t)
+                if not t.artist_ids or any(a not in self.trusted for a in t.artist_ids):
+                    untrusted_accounts.add(t.uploader_id)
+            for holder in holders:
+                groups[("payee", holder)].append(t)
+        for aid in self.trusted:
+            if (artist := context.artists.get(aid)) is not None:
+                trusted_groups.add(("payee", artist.rights_holder_id))
+        trusted_groups |= {
+            key for key in groups if key[0] == "account" and key[1] not in untrusted_accounts
+        }
         flagged: dict[str, Flag] = {}
-        for account, uploads in by_account.items():
-            uploads.sort(key=lambda t: (t.uploaded_at, t.track_id))
-            start = 0
-            for end, track in enumerate(uploads):
-                assert track.uploaded_at is not None
-                while uploads[start].uploaded_at < track.uploaded_at - self.window:  # type: ignore[operator]
-                    start += 1
-                count = end - start + 1
-                if count <= self.max_uploads:
-                    continue
-                evidence = (
-                    f"{count} uploads by account {account} within "
-                    f"{self.window.total_seconds() / 60:.0f} min "
-                    f"({uploads[start].uploaded_at:%Y-%m-%d %H:%M} to "
-                    f"{track.uploaded_at:%Y-%m-%d %H:%M})"
+        for key, uploads in groups.items():
+            factor = self.trusted_factor if key in trusted_groups else 1.0
+            for window in self.windows:
+                self._slide(key, uploads, window, factor, upload_time, "", context, flagged)
+            if self.receipt_window is not None:
+                self._slide(
+                    key,
+                    uploads,
+                    self.receipt_window,
+                    factor,
+                    lambda t: t.received_at,
+                    " received",
+                    context,
+                    flagged,
                 )
-                for member in uploads[start : end + 1]:
-                    if context.in_scope(member.track_id):
-                        flagged[member.track_id] = Flag(
-                            track_id=member.track_id,
-                            reason=self.reason,
-                            evidence=evidence,
-                            score=float(count),
-                        )
         return list(flagged.values())
+
+    def _slide(
+        self,
+        key: tuple[str, str],
+        uploads: list[Track],
+        window: RateWindow,
+        factor: float,
+        when: Callable[[Track], datetime | None],
+        verb: str,
+        context: ScreenContext,
+        flagged: dict[str, Flag],
+    ) -> None:
+        """Flag the uploads of every window position over the limit."""
+        dated = sorted(
+            ((at, t) for t in uploads if (at := when(t)) is not None),
+            key=lambda p: (p[0], p[1].track_id),
+        )
+        if not dated:
+            return
+        limit = int(window.max_uploads * factor)
+        span = timedelta(hours=window.hours)
+        start = 0
+        for end, (at, _) in enumerate(dated):
+            while dated[start][0] <= at - span:
+                start += 1
+            count = end - start + 1
+            if count <= limit:
+                continue
+            kind, who = key
+            accounts = sorted({t.uploader_id for _, t in dated[start : end + 1] if t.uploader_id})
+            via = f" (accounts {', '.join(accounts[:5])})" if kind == "payee" else ""
+            subject = (
+                f"by account {who}" if kind == "account" else f"paying rights holder {who}{via}"
+            )
+            evidence = (
+                f"{count} uploads {subject}{verb} within {_window_label(window.hours)} "
+                f"(limit {limit}; {dated[start][0]:%Y-%m-%d %H:%M} to {at:%Y-%m-%d %H:%M})"
+            )
+            for _, member in dated[start : end + 1]:
+                old = flagged.get(member.track_id)
+                if context.in_scope(member.track_id) and (old is None or old.score < count):
+                    flagged[member.track_id] = Flag(
+                        track_id=member.track_id,
+                        reason=self.reason,
+                        evidence=evidence,
+                        score=float(count),
+                    )
 
 
 class ImitationNameScreen:
-    """Flags tracks whose credited artist is an unverified name imitating a known artist.
+    """Flags tracks whose credited artist is an unverified name imitating a protected artist.
 
-    Known artists are an explicit id set (the most played ones, see
-    :func:`known_artists`), or the verified ones when none is given. The same normalised key
-    under another unverified artist is an imitation, as is a similarity at or above the
-    threshold. Artists of the same rights holder never imitate each other, and namesakes are
-    spared: an artist that appeared before the known one (prior use), or whose own plays reach
-    ``namesake_play_share`` of the known artist's (an established act, not a parasite).
+    Names are compared through :func:`~recsys.integrity.names.name_keys` (confusable
+    skeletons, decorations stripped) in a :class:`~recsys.integrity.names.NameIndex` of the
+    targets. Protected artists (verified, agreement, established listeners; see
+    :mod:`recsys.integrity.protected`) are never suspects; the most played ones are targets
+    but are screened themselves. Without ``protected`` the verified artists are the targets.
+
+    Spared: artists of the target's own rights holder (the payee is the target's), and
+    namesakes: an artist the service received before the target (prior use, by receipt time,
+    never a claimed ``created_at``), or whose established-listener plays reach
+    ``namesake_play_share`` of the target's.
     """
 
     reason = "imitation_name"
@@ -253,61 +395,71 @@ class ImitationNameScreen:
         self,
         threshold: float = 0.88,
         min_length: int = 4,
-        known_artist_ids: frozenset[str] | None = None,
-        plays_by_artist: Mapping[str, float] | None = None,
+        *,
+        protected: ProtectedArtists | None = None,
         namesake_play_share: float = 0.25,
+        fuzzy_min_length: int = 6,
     ) -> None:
         self.threshold = threshold
         self.min_length = min_length
-        self.known_artist_ids = known_artist_ids
-        self.plays = plays_by_artist or {}
+        self.protected = protected
         self.namesake_play_share = namesake_play_share
+        self.fuzzy_min_length = fuzzy_min_length
 
     def _namesake(self, suspect: Artist, target: Artist) -> bool:
         """Whether ``suspect`` is an innocent namesake of ``target``."""
-        s_at, t_at = suspect.created_at, target.created_at
-        if s_at is not None and t_at is not None and s_at < t_at:
+        if received_before(suspect, target):
             return True
-        target_plays = self.plays.get(target.artist_id, 0.0)
-        own = self.plays.get(suspect.artist_id, 0.0)
+        plays = self.protected.established_plays if self.protected is not None else {}
+        target_plays = plays.get(target.artist_id, 0.0)
+        own = plays.get(suspect.artist_id, 0.0)
         return target_plays > 0 and own >= self.namesake_play_share * target_plays
 
-    def imitations(self, artists: Mapping[str, Artist]) -> dict[str, tuple[Artist, float]]:
-        """Unverified artist id → (the known artist it imitates, similarity)."""
-        known_ids = self.known_artist_ids
-        known = [
-            a
-            for a in artists.values()
-            if (a.artist_id in known_ids if known_ids is not None else a.verified)
-        ]
-        keys = {a.artist_id: normalise_name(a.name) for a in artists.values()}
+    def imitations(
+        self, artists: Mapping[str, Artist], suspects: Collection[str] | None = None
+    ) -> dict[str, tuple[Artist, float]]:
+        """Unverified artist id → (the protected artist it imitates, similarity).
+
+        Args:
+            artists: every artist.
+            suspects: only judge these artists (those of new uploads); None judges all.
+        """
+        if self.protected is None:
+            targets = frozenset(a.artist_id for a in artists.values() if a.verified)
+            exempt = targets
+        else:
+            targets, exempt = self.protected.targets, self.protected.exempt
+        index = NameIndex(
+            ((a, artists[a].name) for a in sorted(targets) if a in artists),
+            threshold=self.threshold,
+            min_length=self.min_length,
+            fuzzy_min_length=self.fuzzy_min_length,
+        )
         found: dict[str, tuple[Artist, float]] = {}
         for suspect in artists.values():
-            key = keys[suspect.artist_id]
-            if suspect.verified or len(key) < self.min_length:
+            if suspect.verified or suspect.artist_id in exempt:
                 continue
-            if known_ids is not None and suspect.artist_id in known_ids:
+            if suspects is not None and suspect.artist_id not in suspects:
                 continue
-            best: tuple[Artist, float] | None = None
-            for target in known:
-                other = keys[target.artist_id]
-                if target.artist_id == suspect.artist_id or len(other) < self.min_length:
+            for match in index.matches(suspect.name):
+                target = artists[match.id]
+                if target.artist_id == suspect.artist_id:
                     continue
                 if target.rights_holder_id == suspect.rights_holder_id:
                     continue
-                if ratio_upper_bound(len(key), len(other)) < self.threshold:
+                if self._namesake(suspect, target):
                     continue
-                sim = name_similarity(suspect.name, target.name)
-                if sim < self.threshold or self._namesake(suspect, target):
-                    continue
-                if best is None or sim > best[1]:
-                    best = (target, sim)
-            if best is not None:
-                found[suspect.artist_id] = best
+                found[suspect.artist_id] = (target, match.similarity)
+                break
         return found
 
     def screen(self, context: ScreenContext) -> list[Flag]:
-        imitators = self.imitations(context.artists)
+        suspects = (
+            None
+            if context.track_ids is None
+            else {a for t in context.tracks if context.in_scope(t.track_id) for a in t.artist_ids}
+        )
+        imitators = self.imitations(context.artists, suspects)
         flags = []
         for track in context.tracks:
             if not context.in_scope(track.track_id):
@@ -317,13 +469,14 @@ class ImitationNameScreen:
                     continue
                 target, sim = imitators[artist_id]
                 name = context.artists[artist_id].name
+                why = self.protected.why(target.artist_id) if self.protected else "verified"
                 flags.append(
                     Flag(
                         track_id=track.track_id,
                         reason=self.reason,
                         evidence=(
                             f"artist {name!r} ({artist_id}) imitates {target.name!r} "
-                            f"({target.artist_id}), name similarity {sim:.2f}"
+                            f"({target.artist_id}; {why}), name similarity {sim:.2f}"
                         ),
                         score=sim,
                     )
@@ -332,42 +485,38 @@ class ImitationNameScreen:
         return flags
 
 
-def known_artists(
-    plays_by_artist: Mapping[str, float], n_artists: int, config: ScreeningConfig
-) -> frozenset[str]:
-    """The most played artists: ``known_artist_share`` of all artists, at least
-    ``known_artist_min`` (ties broken by id)."""
-    count = max(config.known_artist_min, round(config.known_artist_share * n_artists))
-    ranked = sorted(plays_by_artist, key=lambda a: (-plays_by_artist[a], a))
-    return frozenset(a for a in ranked[:count] if plays_by_artist[a] > 0)
-
-
 def default_screens(
-    config: ScreeningConfig | None = None,
-    known_artist_ids: frozenset[str] | None = None,
-    plays_by_artist: Mapping[str, float] | None = None,
+    config: ScreeningConfig | None = None, protected: ProtectedArtists | None = None
 ) -> list[Screen]:
     """The metadata screens with the configured thresholds (near-duplicates need audio and
     are added by :func:`recsys.integrity.quarantine.screen_store`).
 
     Args:
         config: thresholds.
-        known_artist_ids: artists worth imitating; None means the verified ones.
-        plays_by_artist: plays per artist, to spare established namesakes.
+        protected: who is protected (see :func:`recsys.integrity.protected.protected_artists`);
+            None means the verified artists.
     """
     cfg = config or ScreeningConfig()
+    trusted = protected.verified | protected.agreement if protected is not None else frozenset()
     return [
         UltraShortScreen(cfg.min_duration_s),
         KeywordStuffingScreen(
             cfg.max_title_words, cfg.max_title_keywords, cfg.max_title_separators
         ),
-        UploadBurstScreen(cfg.burst_window_minutes, cfg.burst_max_uploads),
+        UploadBurstScreen(
+            cfg.rate_windows,
+            trusted_artist_ids=trusted,
+            trusted_factor=cfg.trusted_rate_factor,
+            receipt_window=RateWindow(
+                hours=cfg.receipt_window_hours, max_uploads=cfg.receipt_max_uploads
+            ),
+        ),
         ImitationNameScreen(
             cfg.imitation_threshold,
             cfg.imitation_min_length,
-            known_artist_ids,
-            plays_by_artist,
-            cfg.namesake_play_share,
+            protected=protected,
+            namesake_play_share=cfg.namesake_play_share,
+            fuzzy_min_length=cfg.imitation_fuzzy_min_length,
         ),
     ]
 
@@ -384,10 +533,12 @@ def run_screens(screens: Sequence[Screen], context: ScreenContext) -> dict[str, 
 
 
 __all__ = [
+    "DEFAULT_RATE_WINDOWS",
     "SEARCH_TERMS",
     "Flag",
     "ImitationNameScreen",
     "KeywordStuffingScreen",
+    "RateWindow",
     "Screen",
     "ScreenContext",
     "ScreeningConfig",
@@ -396,4 +547,5 @@ __all__ = [
     "default_screens",
     "known_artists",
     "run_screens",
+    "upload_time",
 ]

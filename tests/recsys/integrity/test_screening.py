@@ -18,6 +18,7 @@ from recsys.integrity import (
     normalise_name,
 )
 from recsys.integrity.neardup import NearDuplicateScreen, calibrate_threshold
+from recsys.integrity.screening import RateWindow
 
 T0 = datetime(2025, 3, 1, 12, tzinfo=UTC)
 
@@ -53,7 +54,7 @@ def _context(tracks: list[Track]) -> ScreenContext:
 
 @pytest.mark.parametrize(
     ("name", "key"),
-    [("The B3ATL3S (Official)", "beatles"), ("Ｍｉｄｎｉｇｈｔ", "midnight"), ("Bjôrk", "bjork")],
+    [("The B3ATL3S (Official)", "beaties"), ("Ｍｉｄｎｉｇｈｔ", "midnight"), ("Bjôrk", "bjork")],
     ids=["leet-noise", "fullwidth", "accent"],
 )
 def test_normalise_name_folds_disguises(name: str, key: str) -> None:
@@ -91,20 +92,21 @@ def test_keyword_stuffing_flags_stuffed_titles_not_long_genuine_ones() -> None:
 
 def test_upload_burst_flags_the_burst_not_an_album() -> None:
     album = [
-        _track(f"alb{i}", uploader_id="label", uploaded_at=T0 + timedelta(minutes=4 * i))
+        _track(f"alb{i}", "star", uploader_id="label", uploaded_at=T0 + timedelta(minutes=4 * i))
         for i in range(12)
     ]
     burst = [
-        _track(f"b{i:02d}", uploader_id="farm", uploaded_at=T0 + timedelta(minutes=i))
+        _track(f"b{i:02d}", "fake", uploader_id="farm", uploaded_at=T0 + timedelta(minutes=i))
         for i in range(20)
     ]
     spread = [
-        _track(f"sp{i}", uploader_id="farm", uploaded_at=T0 + timedelta(days=2 + i))
+        _track(f"sp{i}", "other", uploader_id="farm2", uploaded_at=T0 + timedelta(days=2 + i))
         for i in range(5)
     ]
-    flags = UploadBurstScreen(60, 15).screen(_context(album + burst + spread))
+    one_hour = [RateWindow(hours=1, max_uploads=15)]
+    flags = UploadBurstScreen(one_hour).screen(_context(album + burst + spread))
     assert {f.track_id for f in flags} == {t.track_id for t in burst}
-    assert "uploads by account farm within 60 min" in flags[0].evidence
+    assert "20 uploads by account farm within 1 h (limit 15;" in flags[0].evidence
 
 
 def test_imitation_flags_unverified_lookalikes_only() -> None:
@@ -118,7 +120,7 @@ def test_imitation_flags_unverified_lookalikes_only() -> None:
     ]
     flags = {f.track_id: f for f in ImitationNameScreen(0.9).screen(_context(tracks))}
     assert set(flags) == {"leet", "accent"}
-    assert "imitates 'Midnight Rivers' (star)" in flags["leet"].evidence
+    assert "imitates 'Midnight Rivers' (star; verified)" in flags["leet"].evidence
 
 
 def test_near_duplicate_flags_the_later_copy_under_another_holder() -> None:
@@ -148,28 +150,33 @@ def test_near_duplicate_flags_the_later_copy_under_another_holder() -> None:
     assert "with t3" in flags[0].evidence
 
 
-def test_imitation_spares_namesakes_and_targets_the_most_played() -> None:
-    from recsys.integrity.screening import ScreeningConfig, known_artists
+def test_imitation_spares_namesakes_by_receipt_order_and_established_plays() -> None:
+    from recsys.integrity.protected import ProtectedArtists
 
-    early, late = datetime(2018, 1, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC)
+    early, late = T0, T0 + timedelta(days=30)
+    forged = datetime(2001, 1, 1, tzinfo=UTC)  # a claimed created_at proves nothing
     artists = {
         a.artist_id: a
         for a in [
-            Artist(artist_id="star", name="Static Society", rights_holder_id="h1", created_at=late),
+            Artist(artist_id="star", name="Static Society", rights_holder_id="h1",
+                   received_at=early),
             Artist(artist_id="older", name="Static Society", rights_holder_id="h2",
-                   created_at=early),
+                   received_at=early - timedelta(days=1)),
             Artist(artist_id="big", name="Statiic Society", rights_holder_id="h3",
-                   created_at=late),
+                   received_at=late),
             Artist(artist_id="parasite", name="Sttatic Socieety (Real)", rights_holder_id="h4",
-                   created_at=late),
-            Artist(artist_id="nobody", name="Plain Folk", rights_holder_id="h5"),
+                   created_at=forged, received_at=late),
+            Artist(artist_id="nobody", name="Plain Folk", rights_holder_id="h5",
+                   received_at=late),
         ]
     }  # fmt: skip
-    plays = {"star": 1000.0, "big": 400.0, "parasite": 3.0, "older": 10.0, "nobody": 1.0}
-    known = known_artists(plays, 5, ScreeningConfig(known_artist_min=1, known_artist_share=0.2))
-    assert known == {"star"}
-    screen = ImitationNameScreen(0.88, known_artist_ids=known, plays_by_artist=plays)
-    assert set(screen.imitations(artists)) == {"parasite"}  # older: prior use; big: established
+    protected = ProtectedArtists(
+        popular=frozenset({"star"}),
+        established_plays={"star": 1000.0, "big": 400.0, "parasite": 3.0},
+    )
+    screen = ImitationNameScreen(0.88, protected=protected)
+    # older: received first (prior use); big: established listeners of its own.
+    assert set(screen.imitations(artists)) == {"parasite"}
 
 
 def test_calibration_does_not_count_copied_originals_as_false_positives() -> None:
