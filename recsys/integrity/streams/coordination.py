@@ -24,6 +24,8 @@ from recsys.integrity.streams.config import StreamsConfig
 from recsys.integrity.streams.features import DAY
 from recsys.integrity.streams.plays import PlayLog
 
+CORE_SHARE = 0.6
+"""Share of an account's plays its core items cover."""
 _PRIME = np.int64((1 << 31) - 1)
 _CHUNK = 8
 
@@ -123,12 +125,18 @@ def _links(
 def _set_links(
     items: pd.DataFrame, accounts: np.ndarray, threshold: float, config: StreamsConfig
 ) -> list[np.ndarray]:
-    """Links between accounts over all their items, and over their repeated items only
-    (played at least twice): camouflage plays of random popular tracks dilute the first set
-    but rarely repeat, while a farm's own tracks are looped."""
+    """Links between accounts over three views of their items: all of them, the repeated
+    ones (played at least twice) and the core (the most played, covering
+    :data:`CORE_SHARE` of the account's plays). Camouflage plays of popular tracks dilute the
+    first set; the last two keep what a farm loops and drop what it sprinkles around."""
     counts = items.groupby(["listener_id", "item"], sort=False)["n"].sum().reset_index()
+    ranked = counts.sort_values(["listener_id", "n", "item"], ascending=[True, False, True])
+    before = ranked.groupby("listener_id")["n"].cumsum() - ranked["n"]
+    core = ranked[
+        before < CORE_SHARE * ranked["listener_id"].map(ranked.groupby("listener_id")["n"].sum())
+    ]
     out = []
-    for subset in (counts, counts[counts["n"] >= 2]):
+    for subset in (counts, counts[counts["n"] >= 2], core):
         owner = np.searchsorted(accounts, subset["listener_id"].to_numpy())
         out.append(_links(owner, subset["item"].to_numpy(), len(accounts), threshold, config))
     return out
@@ -142,7 +150,11 @@ def coordinated_clusters(log: PlayLog, config: StreamsConfig) -> Groups:
     n = len(accounts)
     items = plays[["listener_id", "track_id", "n"]].rename(columns={"track_id": "item"})
     edges = _set_links(items, accounts, config.set_jaccard, config)
-    timed = plays[plays["t"].notna()].sort_values(["listener_id", "t", "event_id"])
+    # Accounts that each play another subset of one payee's catalogue share their payees.
+    payees = plays[["listener_id", "payee", "n"]].rename(columns={"payee": "item"})
+    edges += _set_links(payees, accounts, config.set_jaccard, config)[2:]
+    single = plays["t"].notna() & (plays["n"] == 1)
+    timed = plays[single].sort_values(["listener_id", "t", "event_id"])
     if len(timed) > 1:
         who = timed["listener_id"].to_numpy()
         same = who[1:] == who[:-1]

@@ -27,7 +27,8 @@ def day_activity(log: PlayLog, config: StreamsConfig) -> pd.DataFrame:
     """Per (listener, UTC day) with timed plays: ``hours`` of audio, ``active_hours``
     (distinct clock hours with a play) and ``plays``."""
     plays = log.plays
-    timed = plays["t"].notna()
+    # An aggregated row (a play count) is not dated by its time: it cannot make a day's rate.
+    timed = plays["t"].notna() & (plays["n"] == 1)
     if not timed.any():
         return pd.DataFrame(columns=["listener_id", "day", "hours", "active_hours", "plays"])
     sub = plays[timed]
