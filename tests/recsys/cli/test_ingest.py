@@ -9,6 +9,7 @@ import pandas as pd
 from click.testing import CliRunner
 
 from recsys.cli import main
+from recsys.store.schema import LATEST_VERSION
 from tests.recsys.ingest.folders import valid_tables, write_folder
 
 
@@ -26,7 +27,7 @@ def test_ingest_prints_summary_and_json(tmp_path: Path) -> None:
     assert summary["new_events"] == 0
     assert summary["events"] == 8
     assert summary["artists_by_kind"] == {"ai_persona": 1, "human": 2}
-    assert summary["schema_version"] == 1
+    assert summary["schema_version"] == LATEST_VERSION
 
 
 def test_invalid_folder_exits_nonzero_without_traceback(tmp_path: Path) -> None:
