@@ -99,6 +99,11 @@ class LinerSettings(BaseSettings):
     consent_clock_skew_s: float = Field(default=300.0, ge=0.0)
     """How far (seconds) a consent change's stated time may lie ahead of the service clock;
     later ones are refused at ingest and over gRPC. Stated times never order the ledger."""
+    figures_refresh_s: float = Field(default=600.0, ge=0.0)
+    """Seconds between recomputations of the seed metrics exported to Prometheus (opt-in
+    rates, AI-influenced share, attribution completeness, violations and artificial streams
+    per 1,000, withheld plays): each is one metering pass over the store, run in the
+    background, never by a scrape."""
     embeddings: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
     """Embedding, fusion and index settings for `liner build` (JSON in ``LINER_EMBEDDINGS``)."""
 

@@ -195,6 +195,7 @@ def run(
     from recsys.experiments import ExperimentRegistry
     from recsys.integrity.audio import store_audio_cache
     from recsys.integrity.backlog import BacklogScreener
+    from recsys.integrity.figures import seed_metrics_from_store
     from recsys.pipeline import load_recommender
     from recsys.service import LinerServer, ServiceDeps, ServiceMetrics, ServingState
     from recsys.service.live import LiveAgent, LiveExperiments
@@ -229,6 +230,9 @@ def run(
         metering=integrity_metering,
         conversation=LiveAgent(state),
         consent_skew=timedelta(seconds=settings.consent_clock_skew_s),
+    )
+    metrics.watch_figures(
+        lambda: seed_metrics_from_store(store).to_dict(), settings.figures_refresh_s
     )
     server = LinerServer(settings, deps, thread_initializer=lambda: faiss.omp_set_num_threads(1))
     bound = server.start()

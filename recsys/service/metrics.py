@@ -1,5 +1,6 @@
 """Prometheus metrics: calls, errors and latency per RPC and per pipeline stage, exposure of
-human-artist and AI-generated tracks, and quarantine counts.
+human-artist and AI-generated tracks, quarantine counts, and the seed metrics computed from the
+store off the request path (:class:`FiguresCollector`).
 
 Each :class:`ServiceMetrics` has its own registry, so several servers (tests, benchmarks) can
 live in one process; ``serve_http`` exposes it on ``LinerSettings.metrics_port``.
@@ -7,14 +8,20 @@ live in one process; ``serve_http`` exposes it on ``LinerSettings.metrics_port``
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from recsys.domain import ArtistKind
 from recsys.pipeline.api import Recommendation
+
+logger = logging.getLogger(__name__)
 
 # Latency buckets in seconds, dense around the 1-20 ms serving budget.
 RPC_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
@@ -150,6 +157,16 @@ class ServiceMetrics:
                     child = self._groups[group] = self.exposures.labels(group)
                 child.inc(n)
 
+    def watch_figures(
+        self, compute: Callable[[], Mapping[str, Any]], interval_s: float
+    ) -> FiguresCollector:
+        """Export the seed metrics ``compute`` returns (``SeedMetrics.to_dict()``), refreshed
+        in the background at most every ``interval_s`` seconds (see :class:`FiguresCollector`).
+        """
+        collector = FiguresCollector(compute, interval_s)
+        self.registry.register(collector)
+        return collector
+
     def serve_http(self, port: int, host: str = "127.0.0.1") -> tuple[int, object]:
         """Serve ``/metrics`` over HTTP in a daemon thread; returns (bound port, server).
 
@@ -160,4 +177,126 @@ class ServiceMetrics:
         return int(httpd.server_port), httpd
 
 
-__all__ = ["RPC_BUCKETS", "ServiceMetrics"]
+# Seed metric -> (gauge name, help). ``opt_in_rate`` is a gauge per scope.
+FIGURE_GAUGES: dict[str, tuple[str, str]] = {
+    "ai_influenced_share": (
+        "liner_plays_ai_influenced_share",
+        "Share of plays influenced by AI features (agent answers, AI tracks).",
+    ),
+    "attribution_completeness": (
+        "liner_attribution_completeness",
+        "Share of plays credited entirely to known rights holders.",
+    ),
+    "violations_per_1000_uploads": (
+        "liner_violations_per_1000_uploads",
+        "Uploads ever quarantined by screening or ever disputed, per 1,000 uploads.",
+    ),
+    "artificial_per_1000_plays": (
+        "liner_artificial_streams_per_1000_plays",
+        "Plays flagged as artificial streaming per 1,000 plays.",
+    ),
+    "plays": ("liner_metered_plays", "Plays metered."),
+    "withheld_plays": (
+        "liner_withheld_plays",
+        "Plays of quarantined, disputed or unscreened tracks: their money is withheld.",
+    ),
+    "forfeited_plays": (
+        "liner_forfeited_plays",
+        "Plays never paid: flagged as artificial, or of a confirmed quarantine.",
+    ),
+}
+
+
+class FiguresCollector(Collector):
+    """Gauges of figures that take a pass over the store (the seed metrics).
+
+    A scrape never reads the store: it returns the last computed values, and when those are
+    older than ``interval_s`` it starts one background recomputation (never two at once), whose
+    result the following scrapes see. On a large store a recomputation is a batch job (one
+    metering pass over the event log), so ``interval_s`` bounds how often it runs; until the
+    first one finishes only ``liner_figures_age_seconds`` (-1) is exported.
+
+    Args:
+        compute: returns ``SeedMetrics.to_dict()``-shaped figures.
+        interval_s: minimum seconds between recomputations; 0 computes on the first scrape
+            only.
+        clock: monotonic seconds (tests pass a fake).
+    """
+
+    def __init__(
+        self,
+        compute: Callable[[], Mapping[str, Any]],
+        interval_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._compute = compute
+        self._interval = interval_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._figures: Mapping[str, Any] | None = None
+        self._computed_at: float | None = None
+        self._running: threading.Thread | None = None
+
+    def refresh(self) -> None:
+        """Recompute now, in this thread (the background refresh calls this)."""
+        try:
+            figures = self._compute()
+        except Exception:  # a failed refresh keeps the last figures; the next scrape retries
+            logger.exception("computing the seed metrics failed")
+            figures = None
+        with self._lock:
+            if figures is not None:
+                self._figures = figures
+                self._computed_at = self._clock()
+            self._running = None
+
+    def _maybe_refresh(self) -> None:
+        with self._lock:
+            if self._running is not None:
+                return
+            now = self._clock()
+            fresh = self._computed_at is not None and (
+                self._interval <= 0 or now - self._computed_at < self._interval
+            )
+            if fresh:
+                return
+            self._running = threading.Thread(target=self.refresh, name="liner-figures", daemon=True)
+            thread = self._running
+        thread.start()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Wait for a running recomputation (tests)."""
+        with self._lock:
+            thread = self._running
+        if thread is not None:
+            thread.join(timeout)
+
+    def describe(self) -> Iterable[Metric]:
+        return []  # dynamic: keeps register() from calling collect() (and computing) early
+
+    def collect(self) -> Iterator[Metric]:
+        self._maybe_refresh()
+        with self._lock:
+            figures, computed_at = self._figures, self._computed_at
+        age = GaugeMetricFamily(
+            "liner_figures_age_seconds",
+            "Seconds since the seed metrics were computed (-1: not yet).",
+        )
+        age.add_metric([], -1.0 if computed_at is None else self._clock() - computed_at)
+        yield age
+        if figures is None:
+            return
+        opt_in = GaugeMetricFamily(
+            "liner_consent_opt_in_rate",
+            "Share of rights holders granting each consent scope.",
+            labels=["scope"],
+        )
+        for scope, rate in sorted(figures.get("opt_in_rate", {}).items()):
+            opt_in.add_metric([scope], float(rate))
+        yield opt_in
+        for key, (name, doc) in FIGURE_GAUGES.items():
+            if key in figures:
+                yield GaugeMetricFamily(name, doc, value=float(figures[key]))
+
+
+__all__ = ["FIGURE_GAUGES", "RPC_BUCKETS", "FiguresCollector", "ServiceMetrics"]
