@@ -245,9 +245,10 @@ class StoreContract:
         events = store.read_frame("events")
         assert list(events.columns) == [
             "event_id", "listener_id", "track_id", "event_type", "at", "ms_played", "weight",
-            "request_id", "position",
+            "request_id", "position", "sender", "received_at",
         ]  # fmt: skip
         assert str(events["at"].dtype) == "datetime64[us, UTC]"
+        assert str(events["received_at"].dtype) == "datetime64[us, UTC]"
         assert list(store.read_frame("credits").columns) == [
             "track_id",
             "artist_id",
