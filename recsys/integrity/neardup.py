@@ -22,6 +22,7 @@ import numpy as np
 
 from recsys.domain import Artist, Track
 from recsys.index import FaissIndex
+from recsys.integrity.protected import claim_order
 from recsys.integrity.screening import Flag, ScreenContext
 
 logger = logging.getLogger(__name__)
@@ -229,15 +230,9 @@ class NearDuplicateScreen:
 
     @staticmethod
     def _is_copy(a: Track, b: Track, artists: Mapping[str, Artist]) -> bool:
-        """Whether ``a`` is the copy of the pair (a, b)."""
-        va = (x := artists.get(a.primary_artist_id or "")) is not None and x.verified
-        vb = (y := artists.get(b.primary_artist_id or "")) is not None and y.verified
-        if va != vb:
-            return vb
-        ta, tb = a.uploaded_at, b.uploaded_at
-        if ta is not None and tb is not None and ta != tb:
-            return ta > tb
-        return a.track_id > b.track_id
+        """Whether ``a`` is the copy of the pair (a, b): first claim goes to verified rights,
+        then to what the service received first, never to a claimed upload time."""
+        return claim_order(a, artists) > claim_order(b, artists)
 
 
 __all__ = [

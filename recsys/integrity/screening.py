@@ -253,7 +253,7 @@ def upload_time(track: Track) -> datetime | None:
 
 
 def _window_label(hours: float) -> str:
-    if hours >= 24 and hours % 24 == 0:
+    if hours >= 48 and hours % 24 == 0:
         return f"{hours / 24:.0f} d"
     return f"{hours:g} h"
 

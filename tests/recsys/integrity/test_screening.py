@@ -18,7 +18,8 @@ from recsys.integrity import (
     normalise_name,
 )
 from recsys.integrity.neardup import NearDuplicateScreen, calibrate_threshold
-from recsys.integrity.screening import RateWindow
+from recsys.integrity.protected import ProtectedArtists
+from recsys.integrity.screening import Flag, RateWindow, ScreeningConfig, default_screens
 
 T0 = datetime(2025, 3, 1, 12, tzinfo=UTC)
 
@@ -151,8 +152,6 @@ def test_near_duplicate_flags_the_later_copy_under_another_holder() -> None:
 
 
 def test_imitation_spares_namesakes_by_receipt_order_and_established_plays() -> None:
-    from recsys.integrity.protected import ProtectedArtists
-
     early, late = T0, T0 + timedelta(days=30)
     forged = datetime(2001, 1, 1, tzinfo=UTC)  # a claimed created_at proves nothing
     artists = {
@@ -202,3 +201,102 @@ def test_calibration_does_not_count_copied_originals_as_false_positives() -> Non
     screen = NearDuplicateScreen(vectors, [t.track_id for t in tracks], calibration.threshold)
     flagged = {f.track_id for f in screen.screen(ScreenContext(tracks=tracks, artists=artists))}
     assert flagged == {f"copy{k}" for k in range(copies)}
+
+
+def _drip(prefix: str, artist: str, uploader: str, times: list[datetime]) -> list[Track]:
+    return [
+        _track(f"{prefix}{i:03d}", artist, uploader_id=uploader, uploaded_at=at, received_at=at)
+        for i, at in enumerate(times)
+    ]
+
+
+def _waking_hours(n: int, per_hour: float, start: datetime) -> list[datetime]:
+    """``n`` upload times at ``per_hour``, 09:00 to 17:00 only, day after day."""
+    out, t = [], start.replace(hour=9, minute=0)
+    while len(out) < n:
+        t += timedelta(hours=1 / per_hour)
+        if t.hour >= 17:
+            t = (t + timedelta(days=1)).replace(hour=9, minute=0)
+        out.append(t)
+    return out
+
+
+RATE_ARTISTS = {
+    **ARTISTS,
+    "new": Artist(artist_id="new", name="Fresh Act", rights_holder_id="h_new"),
+    "label_a": Artist(artist_id="label_a", name="Label Act", verified=True, rights_holder_id="lab"),
+    **{
+        f"farm{k}": Artist(artist_id=f"farm{k}", name=f"Farm {k}", rights_holder_id="h_farm")
+        for k in range(6)
+    },
+}  # fmt: skip
+
+
+def _rate_flags(tracks: list[Track]) -> dict[str, Flag]:
+    screen = default_screens(ScreeningConfig(), ProtectedArtists(verified=frozenset({"label_a"})))
+    burst = next(s for s in screen if isinstance(s, UploadBurstScreen))
+    context = ScreenContext(tracks=tracks, artists=RATE_ARTISTS)
+    return {f.track_id: f for f in burst.screen(context)}
+
+
+@pytest.mark.parametrize(
+    ("per_hour", "window"), [(13.0, "24 h"), (2.0, "7 d")], ids=["13-an-hour", "2-an-hour"]
+)
+def test_slow_drip_of_sixty_uploads_is_caught(per_hour: float, window: str) -> None:
+    drip = _drip("d", "new", "drip", _waking_hours(60, per_hour, T0))
+    flags = _rate_flags(drip)
+    assert len(flags) == 60
+    evidence = max(flags.values(), key=lambda f: f.score).evidence
+    assert f"uploads by account drip within {window}" in evidence
+
+
+def test_undated_uploads_count_at_their_receipt_time() -> None:
+    undated = [
+        _track(f"u{i:02d}", "new", uploader_id="ghost", received_at=T0 + timedelta(seconds=i))
+        for i in range(40)
+    ]
+    flags = _rate_flags(undated)
+    assert len(flags) == 40
+    assert "40 uploads by account ghost within 1 h (limit 15;" in flags["u00"].evidence
+
+
+def test_a_payee_drip_over_several_accounts_is_caught() -> None:
+    times = _waking_hours(36, 2.0, T0)
+    tracks = [
+        _track(f"p{i:02d}", f"farm{i % 6}", uploader_id=f"acct{i % 6}", uploaded_at=at)
+        for i, at in enumerate(times)
+    ]
+    flags = _rate_flags(tracks)
+    assert len(flags) == 36
+    evidence = max(flags.values(), key=lambda f: f.score).evidence
+    assert "uploads paying rights holder h_farm (accounts acct0, acct1" in evidence
+    assert "within 7 d" in evidence
+
+
+def test_album_releases_are_not_drips() -> None:
+    # A verified label act: a 20-track album in an hour, and two more albums that week.
+    label = _drip("L", "label_a", "label", [T0 + timedelta(minutes=3 * i) for i in range(20)])
+    label += _drip(
+        "M", "label_a", "label", [T0 + timedelta(days=2, minutes=i) for i in range(2 * 18)]
+    )
+    # An unverified act: a 14-track album in ten minutes, and five singles over the week.
+    indie = _drip("I", "new", "indie", [T0 + timedelta(seconds=40 * i) for i in range(14)])
+    indie += _drip("S", "new", "indie", [T0 + timedelta(days=1 + i) for i in range(5)])
+    assert _rate_flags(label + indie) == {}
+
+
+def test_claimed_times_cannot_hide_a_bulk_upload() -> None:
+    # 120 uploads received within minutes, claiming to be spread over two years.
+    bulk = [
+        _track(
+            f"b{i:03d}",
+            "new",
+            uploader_id="spreader",
+            uploaded_at=T0 - timedelta(days=6 * i),
+            received_at=T0 + timedelta(seconds=i),
+        )
+        for i in range(120)
+    ]
+    flags = _rate_flags(bulk)
+    assert len(flags) == 120
+    assert "received within 24 h (limit 100;" in flags["b000"].evidence
