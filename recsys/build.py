@@ -67,7 +67,11 @@ logger = logging.getLogger(__name__)
 
 # Modules imported before a build so their register_build_step calls run. The embedding steps
 # register when this module is imported (the import above), so later steps can say after=...
-STEP_MODULES: list[str] = ["recsys.pipeline.build_step", "recsys.integrity.build_step"]
+STEP_MODULES: list[str] = [
+    "recsys.embeddings.audio_facts",
+    "recsys.pipeline.build_step",
+    "recsys.integrity.build_step",
+]
 _SECRET_WORDS = ("token", "key", "password", "secret")
 
 

@@ -52,7 +52,7 @@ class PolicyParams(BaseModel):
     """Score bonus of a candidate that fully matches the request's query (log-odds scale:
     it overtakes a non-matching candidate whose reranker score is up to this much higher).
     Candidates that do not match are dropped whatever the weight (``recsys.pipeline.query``)."""
-    seed_weight: float = Field(1.0, ge=0.0, le=3.0)
+    seed_weight: float = Field(3.0, ge=0.0, le=6.0)
     """Score bonus of the candidate closest to the request's seed tracks (scaled 0..1)."""
     candidates: CandidateQuotas = Field(default_factory=CandidateQuotas)
     """Per-source candidate quotas."""

@@ -14,7 +14,8 @@ applies the request explicitly, with the bounded weights of ``PolicyParams``
   classical favourites. When nothing the listener may be shown carries them, or the query
   names no catalog term and no track's text is close to it, the slate is empty and a note
   says that nothing matched (an unrelated slate would look like an answer).
-- Seeds (``context_track_ids``) add their similarity to the score and are not served back.
+- Seeds (``context_track_ids``) add their similarity to the score and are not served back;
+  without a query only the candidates closest to them are ranked.
 """
 
 from __future__ import annotations
@@ -49,7 +50,9 @@ class QueryStageConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     gate_fraction: float = Field(0.5, ge=0.0, le=1.0)
-    """A candidate is kept when its term match is at least this share of the best one."""
+    """A candidate is kept when its term match is at least this share of the best one.
+    Within that, the best-matching tiers that fill the slate are kept and the rest dropped
+    ("upbeat indie" keeps upbeat indie tracks when there are enough of them)."""
     min_semantic_sim: float = Field(0.35, ge=-1.0, le=1.0)
     """A query naming no catalog term matches nothing when no candidate's text is at least
     this close (cosine) to it."""
@@ -57,11 +60,29 @@ class QueryStageConfig(BaseModel):
     """Such a query keeps candidates within this cosine of the closest one."""
     lexical_share: float = Field(0.75, ge=0.0, le=1.0)
     """Share of the term match in the relevance (the rest is text similarity)."""
+    seed_pool: int = Field(60, ge=10, le=1000)
+    """With seeds and no query, only this many candidates closest to the seeds are ranked
+    (the listener's usual taste would otherwise outrank what is playing now)."""
+
+
+def _stem(word: str) -> str:
+    """A light suffix strip, the same for catalog terms and query words ("running" and
+    "run", "drums" and "drum", "relaxed" and "relax")."""
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 2 and word.endswith(suffix) and not word.endswith("ss"):
+            word = word[: -len(suffix)]
+            if suffix in ("ing", "ed") and len(word) > 2 and word[-1] == word[-2]:
+                word = word[:-1]  # "running" → "runn" → "run"
+            break
+    return word
 
 
 def normalise_term(text: str) -> str:
-    """Lower case, hyphens and underscores as spaces, single spaces."""
-    return " ".join(re.sub(r"[-_/]+", " ", text.casefold()).split())
+    """Lower case, hyphens and underscores as spaces, single spaces, each word stemmed."""
+    return " ".join(_stem(w) for w in re.sub(r"[-_/]+", " ", text.casefold()).split())
+
+
+_STOP = frozenset(normalise_term(w) for w in QUERY_STOP_WORDS)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,7 +117,7 @@ class QueryVocabulary:
             phrase = normalise_term(tag)
             words = phrase.split()
             for term in dict.fromkeys([phrase, *(words if len(words) > 1 else [])]):
-                if term and term not in QUERY_STOP_WORDS:
+                if term and term not in _STOP:
                     self._tags.setdefault(term, []).append(code)
 
     def __contains__(self, term: str) -> bool:
@@ -112,7 +133,7 @@ class QueryVocabulary:
                 if any(used[i : i + n]):
                     continue
                 phrase = " ".join(words[i : i + n])
-                if (n == 1 and phrase in QUERY_STOP_WORDS) or phrase not in self:
+                if (n == 1 and phrase in _STOP) or phrase not in self:
                     continue
                 genre = self._genres.get(phrase, [])
                 found[phrase] = QueryTerm(
@@ -193,6 +214,17 @@ class QueryAssessment:
         )
 
 
+def _tier_floor(matches: np.ndarray, k: int) -> float:
+    """The lowest match level to keep so the best levels together hold ``k`` candidates."""
+    levels, counts = np.unique(np.round(matches, 6), return_counts=True)
+    total = 0
+    for level, count in zip(levels[::-1].tolist(), counts[::-1].tolist(), strict=True):
+        total += count
+        if total >= k:
+            return float(level)
+    return float(levels[0]) if len(levels) else 0.0
+
+
 def _scaled(values: np.ndarray) -> np.ndarray:
     if len(values) == 0:
         return values
@@ -221,12 +253,16 @@ class QueryStage:
         relevance = np.zeros(n, dtype=np.float64)
         seed_affinity = np.zeros(n, dtype=np.float64)
         notes: list[str] = []
+        query = ctx.request.query.strip()
         if len(ctx.seed_rows):
             keep &= ~np.isin(rows, ctx.seed_rows)
             fused = self.spaces.vectors.get("fused")
             if fused is not None and n:
-                seed_affinity = _scaled((fused[rows] @ fused[ctx.seed_rows].T).max(axis=1))
-        query = ctx.request.query.strip()
+                sims = (fused[rows] @ fused[ctx.seed_rows].T).max(axis=1)
+                seed_affinity = _scaled(sims)
+                pool = max(self.config.seed_pool, ctx.request.k)
+                if not query and keep.sum() > pool:
+                    keep &= sims >= np.sort(sims[keep])[-pool]
         if not query:
             return QueryAssessment(keep=keep, relevance=relevance, seed_affinity=seed_affinity)
         cfg = self.config
@@ -246,6 +282,7 @@ class QueryStage:
                 notes.append(f"nothing you may be shown matches '{query}' (catalog terms: {names})")
             else:
                 keep &= lexical >= cfg.gate_fraction * best - 1e-9
+                keep &= lexical >= _tier_floor(lexical[keep], ctx.request.k) - 1e-9
                 if best < 1.0 - 1e-9:
                     vocab = self.vocabulary
                     matched = [t.term for t in terms if vocab.carries(t, rows[keep]).any()]

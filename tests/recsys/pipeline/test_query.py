@@ -1,0 +1,117 @@
+"""The query stage: a request's words and seeds change the slate, and a query that matches
+nothing says so (``recsys/pipeline/query.py``)."""
+
+from __future__ import annotations
+
+import pydantic
+import pytest
+
+from recsys.domain import Artist, Credit, Track
+from recsys.params import PolicyParams
+from recsys.pipeline import PipelineRecommender, RecommendRequest, RequestFilters
+from recsys.pipeline.catalog import CatalogSnapshot
+from recsys.pipeline.query import QueryVocabulary, normalise_term
+from tests.recsys.pipeline.world import World, make_world
+
+
+@pytest.fixture()
+def world() -> World:
+    return make_world()
+
+
+@pytest.fixture()
+def rec(world: World) -> PipelineRecommender:
+    return PipelineRecommender(spaces=world.spaces, catalog=world.catalog, store=world.store)
+
+
+def genres(out) -> list[str]:
+    return [i.track.genre for i in out.items]
+
+
+def test_a_query_moves_the_slate_to_matching_tracks(rec: PipelineRecommender) -> None:
+    # u0 listens to genre0 only; before the query stage the slate stayed genre0 for any query.
+    plain = rec.recommend(RecommendRequest(listener_id="u0", k=8))
+    assert genres(plain).count("genre0") >= 6
+    asked = rec.recommend(RecommendRequest(listener_id="u0", k=8, query="some Genre1 please"))
+    assert genres(asked) == ["genre1"] * 8
+    assert asked.notes == ()
+
+
+def test_seeds_move_the_slate_and_are_not_served_back(
+    world: World, rec: PipelineRecommender
+) -> None:
+    seeds = ("t2_0_0", "t2_1_1", "t2_2_2")
+    plain = rec.recommend(RecommendRequest(listener_id="u0", k=8))
+    out = rec.recommend(RecommendRequest(listener_id="u0", k=8, context_track_ids=seeds))
+    assert genres(plain).count("genre2") == 0
+    assert genres(out).count("genre2") >= 6
+    assert genres(out)[:3] == ["genre2"] * 3
+    assert not set(seeds) & {i.track.track_id for i in out.items}
+
+
+@pytest.mark.parametrize("query", ["xyzzy plugh", "genre7"], ids=["unknown-words", "no-such"])
+def test_a_query_that_matches_nothing_says_so(rec: PipelineRecommender, query: str) -> None:
+    out = rec.recommend(RecommendRequest(listener_id="u0", k=8, query=query))
+    assert out.items == ()
+    assert out.notes and "matches" in out.notes[0]
+
+
+def test_matches_hidden_by_the_filters_are_reported_not_replaced(
+    world: World, rec: PipelineRecommender
+) -> None:
+    # Only genre1's AI persona (artist 5) remains when human_only removes the rest.
+    blocked = tuple(t for t in world.store.tracks if t.startswith("t1_") and "_5_" not in t)
+    out = rec.recommend(
+        RecommendRequest(
+            listener_id="u0",
+            k=8,
+            query="genre1",
+            filters=RequestFilters(human_only=True, exclude_track_ids=blocked),
+        )
+    )
+    assert out.items == ()
+    assert "nothing you may be shown matches 'genre1'" in out.notes[0]
+
+
+def test_no_query_and_no_seeds_leave_the_slate_as_it_was(world: World) -> None:
+    params = PolicyParams(query_weight=0.0, seed_weight=0.0)
+    base = PipelineRecommender(spaces=world.spaces, catalog=world.catalog, store=world.store)
+    for listener in ("u0", "u1", "u5"):
+        a = base.recommend(RecommendRequest(listener_id=listener, k=10))
+        b = base.recommend(RecommendRequest(listener_id=listener, k=10, params=params))
+        assert [i.track.track_id for i in a.items] == [i.track.track_id for i in b.items]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("query_weight", 6.5), ("seed_weight", -1.0)], ids=["query", "seed"]
+)
+def test_weights_are_bounded(field: str, value: float) -> None:
+    with pytest.raises(pydantic.ValidationError):
+        PolicyParams.model_validate({field: value})
+
+
+def _catalog(tags: dict[str, tuple[str, tuple[str, ...]]]) -> CatalogSnapshot:
+    tracks = {
+        tid: Track(
+            track_id=tid, title=tid, genre=g, tags=t, credits=(Credit(artist_id="a", share=1.0),)
+        )
+        for tid, (g, t) in tags.items()
+    }
+    artist = Artist(artist_id="a", name="A", rights_holder_id="a")
+    return CatalogSnapshot.build(track_ids=list(tracks), tracks=tracks, artists=[artist])
+
+
+def test_vocabulary_reads_phrases_hyphens_and_word_forms() -> None:
+    cat = _catalog(
+        {
+            "a": ("jazz", ("rainy-day", "smooth-jazz")),
+            "b": ("metal", ("black-metal", "running")),
+            "c": ("classical", ("rainy-day",)),
+        }
+    )
+    vocab = QueryVocabulary(cat)
+    terms = vocab.terms("Rainy day JAZZ for reading")
+    assert [t.term for t in terms] == ["rainy day", "jazz"]
+    assert vocab.match(terms, cat.rows(["a", "b", "c"])).round(3).tolist() == [1.0, 0.0, 0.333]
+    assert [t.term for t in vocab.terms("heavy metal to run")] == ["metal", "run"]
+    assert normalise_term("Indie-Pop") == "indie pop"
