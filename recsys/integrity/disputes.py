@@ -14,8 +14,10 @@ labelled ``DISPUTED`` wherever its label is shown, until a rights admin decides
 "Strong" is calibrated on data known to be clean: the declared-human tracks of verified
 artists. The threshold is the lowest probability that disputes at most
 ``clean_false_dispute_rate`` of them (never below ``min_probability``); a track whose text
-claims AI involvement needs only the looser ``text_clean_rate`` threshold. Both implied rates
-on the clean reference are reported with every run.
+claims AI involvement needs only the looser ``text_clean_rate`` threshold, and at least the
+detector's base rate (the audio must not speak against the text): an uploader's text that
+contradicts its own declaration is rare among human tracks, so the two together stay rare.
+Both implied rates on the clean reference are reported with every run.
 """
 
 from __future__ import annotations
@@ -55,8 +57,10 @@ class DisputeConfig(BaseModel):
     AI involvement."""
     min_probability: float = Field(0.9, ge=0, le=1)
     """Never dispute on the audio alone below this P(AI)."""
-    text_min_probability: float = Field(0.5, ge=0, le=1)
-    """Never dispute a track whose text claims AI below this P(AI)."""
+    text_min_probability: float | None = Field(None, ge=0, le=1)
+    """Never dispute a track whose text claims AI below this P(AI); None: the detector's
+    base rate (the share of AI among its training tracks), i.e. the audio must at least not
+    speak against the text."""
     generated_probability: float = Field(0.95, ge=0, le=1)
     """A track declared ``ASSISTED`` is disputed only when the detector is strong and the
     kind model says fully generated with at least this probability."""
@@ -171,7 +175,10 @@ def check_declarations(
     enough = int(clean.sum()) >= cfg.min_reference
     reference = probability[clean] if enough else np.empty(0)
     threshold = _threshold(reference, cfg.clean_false_dispute_rate, cfg.min_probability, 0.99)
-    text_threshold = _threshold(reference, cfg.text_clean_rate, cfg.text_min_probability, 0.9)
+    text_floor = (
+        detector.train_prior if cfg.text_min_probability is None else cfg.text_min_probability
+    )
+    text_threshold = _threshold(reference, cfg.text_clean_rate, text_floor, 0.9)
     result = DisputeCheck(
         probabilities={t.track_id: float(p) for t, p in zip(checked, probability, strict=True)},
         threshold=threshold,
