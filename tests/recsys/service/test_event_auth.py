@@ -261,3 +261,25 @@ def test_reload_errors_carry_no_path(running: Running, tmp_path: Any) -> None:
         error = failure(lambda: client.reload_artifacts(str(missing)))
     assert error.code() is S.FAILED_PRECONDITION
     assert_no_path(error.details(), tmp_path, missing)
+
+
+def test_no_call_answers_with_a_path_when_the_store_fails(running: Running, tmp_path: Any) -> None:
+    scope = 1  # CONSENT_SCOPE_AI_TRAINING
+    running.store.close()
+    with running.client(ADMIN_TOKEN, retries=0) as client:
+        calls: dict[str, Callable[[], Any]] = {
+            "LogEvents": lambda: client.log_events([play("e1", "u1")]),
+            "UpsertTracks": lambda: client.upsert_tracks([new_track("a-human")]),
+            "UpsertArtists": lambda: client.upsert_artists(
+                [common_pb2.Artist(id="a9", name="X", kind=common_pb2.ARTIST_KIND_HUMAN)]
+            ),
+            "GetTrack": lambda: client.get_track("t0"),
+            "GetArtist": lambda: client.get_artist("a-human"),
+            "GrantConsent": lambda: client.grant_consent("rh-ada", scope, "why"),  # type: ignore[arg-type]
+            "ConsentHistory": lambda: client.consent_history(),
+            "ReleaseQuarantine": lambda: client.release_quarantine("t0", "why"),
+        }
+        for name, call in calls.items():
+            error = failure(call)
+            assert error.code() is S.UNAVAILABLE, name
+            assert_no_path(error.details(), tmp_path)
