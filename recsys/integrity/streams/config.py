@@ -40,7 +40,7 @@ class StreamsConfig(BaseModel):
     same_ms_share: float = Field(default=0.5, gt=0, le=1)
     """Share of an account's partial plays (ending before the track does) in one
     one-second bin that counts as identical durations."""
-    min_timed_plays: int = Field(default=10, ge=1)
+    min_timed_plays: int = Field(default=20, ge=1)
     """Plays with ``ms_played`` needed before duration evidence counts."""
 
     # Concentration.
@@ -69,6 +69,9 @@ class StreamsConfig(BaseModel):
     """Jaccard similarity of two accounts' track sets that links them."""
     sequence_jaccard: float = Field(default=0.5, gt=0, le=1)
     """Jaccard similarity of two accounts' consecutive-track pairs that links them."""
+    payee_jaccard: float = Field(default=0.9, gt=0, le=1)
+    """Jaccard similarity of two accounts' core payees (those taking most of their plays) that
+    links them: near-identical, since fans of the same few artists are common."""
     min_cluster_accounts: int = Field(default=8, ge=2)
     """Accounts a co-ordinated cluster or created-together cohort needs."""
     payee_dependence: float = Field(default=0.5, gt=0, le=1)

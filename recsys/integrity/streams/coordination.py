@@ -152,7 +152,7 @@ def coordinated_clusters(log: PlayLog, config: StreamsConfig) -> Groups:
     edges = _set_links(items, accounts, config.set_jaccard, config)
     # Accounts that each play another subset of one payee's catalogue share their payees.
     payees = plays[["listener_id", "payee", "n"]].rename(columns={"payee": "item"})
-    edges += _set_links(payees, accounts, config.set_jaccard, config)[2:]
+    edges += _set_links(payees, accounts, config.payee_jaccard, config)[2:]
     single = plays["t"].notna() & (plays["n"] == 1)
     timed = plays[single].sort_values(["listener_id", "t", "event_id"])
     if len(timed) > 1:

@@ -51,16 +51,57 @@ def day_activity(log: PlayLog, config: StreamsConfig) -> pd.DataFrame:
     ).reset_index()
 
 
-def impossible_days(days: pd.DataFrame, config: StreamsConfig) -> pd.DataFrame:
-    """The (listener, day) rows no person produces, with a ``strength`` ≥ 1: more audio than
-    :attr:`~StreamsConfig.max_day_play_hours` or activity in nearly every hour."""
-    if days.empty:
-        return days.assign(strength=pd.Series(dtype="float64"))
-    strength = np.maximum(
-        days["hours"] / config.max_day_play_hours,
-        days["active_hours"] / config.max_day_active_hours,
+def impossible_windows(log: PlayLog, config: StreamsConfig) -> pd.DataFrame:
+    """The plays inside a 24-hour window that no person produces: more audio than
+    :attr:`~StreamsConfig.max_day_play_hours`, or plays in nearly every hour of it.
+
+    Windows roll (one starts at every play), so a bot cannot split its day across midnight.
+
+    Returns:
+        One row per such play: ``event_id``, ``listener_id``, ``strength`` (≥ 1: how far past
+        the limit the latest impossible window covering it is), and ``hours`` and
+        ``active_hours`` of the window starting at the play.
+    """
+    plays = log.plays
+    timed = plays["t"].notna() & (plays["n"] == 1)
+    columns = ["event_id", "listener_id", "strength", "hours", "active_hours"]
+    if not timed.any():
+        return pd.DataFrame(columns=columns)
+    sub = plays[timed].assign(seconds=play_seconds(log, config)[timed])
+    sub = sub.sort_values(["listener_id", "t"], kind="stable")
+    code = pd.factorize(sub["listener_id"])[0].astype(np.int64)
+    t = sub["t"].to_numpy()
+    # (account, time) as one sortable integer: 2**33 s reaches the year 2242.
+    key = (code << 33) + np.floor(t).astype(np.int64)
+    end = np.searchsorted(key, key + int(DAY), side="left")
+    start = np.arange(len(key))
+    cum = np.r_[0.0, np.cumsum(sub["seconds"].to_numpy())]
+    hours = (cum[end] - cum[start]) / HOUR
+    hour = (code << 33) + np.floor(t / HOUR).astype(np.int64)
+    new = np.r_[True, hour[1:] != hour[:-1]]
+    cum_new = np.r_[0, np.cumsum(new)]
+    active = cum_new[end] - cum_new[start + 1] + 1  # the window's first play opens an hour
+    strength = np.maximum(hours / config.max_day_play_hours, active / config.max_day_active_hours)
+    bad = strength >= 1
+    if not bad.any():
+        return pd.DataFrame(columns=columns)
+    # Mark every play covered by an impossible window, with the worst strength covering it.
+    cover = np.zeros(len(key) + 1, dtype=np.int64)
+    np.add.at(cover, start[bad], 1)
+    np.add.at(cover, end[bad], -1)
+    inside = np.cumsum(cover)[:-1] > 0
+    # A covered play's strength: that of the latest impossible window started at or before it
+    # (windows never cross accounts: the key holds the account).
+    worst = pd.Series(np.where(bad, strength, np.nan)).ffill().fillna(1.0).to_numpy()
+    return pd.DataFrame(
+        {
+            "event_id": sub["event_id"].to_numpy()[inside],
+            "listener_id": sub["listener_id"].to_numpy()[inside],
+            "strength": np.maximum(worst[inside], 1.0),
+            "hours": hours[inside],
+            "active_hours": active[inside],
+        }
     )
-    return days[strength >= 1].assign(strength=strength[strength >= 1])
 
 
 def account_features(log: PlayLog, config: StreamsConfig) -> pd.DataFrame:
@@ -127,4 +168,4 @@ def _duration_shares(log: PlayLog, config: StreamsConfig) -> pd.DataFrame:
     ).reindex(ids, fill_value=0.0)
 
 
-__all__ = ["account_features", "day_activity", "impossible_days", "play_seconds"]
+__all__ = ["account_features", "day_activity", "impossible_windows", "play_seconds"]

@@ -1,17 +1,18 @@
 """The detector: evidence per account and per account-day, and the events it flags.
 
-Hard evidence flags on its own: a day no person can produce (``rate_impossible``), a
+Hard evidence flags on its own: 24 hours no person can produce (``rate_impossible``), a
 co-ordinated cluster feeding payees that depend on it (``coordinated``), a cohort of fresh
 accounts that turned up together for one payee (``payee_cohort``). Soft evidence adds points,
 and an account at :attr:`~StreamsConfig.flag_points` is flagged: ``loop`` (1), ``deep_loop``
 over several days (1), ``single_payee`` (1), ``sustained`` heavy days (2),
-``threshold_hugging`` (2), ``identical_durations`` (2). One soft sign is what genuine fans
-show (an album on repeat all day loops, on one payee, for hours); a farm shows several. How
-fresh an account is counts only inside the cohort rule: most genuine accounts meet their
-favourite artist in their first session too.
+``threshold_hugging`` (3) and ``identical_durations`` (3) (no person's plays mostly stop just
+after the pay threshold, or mostly at one length short of the track's). One soft sign is what
+genuine fans show (an album on repeat all day loops, on one payee, for hours); a farm shows
+several. How fresh an account is counts only inside the cohort rule: most genuine accounts
+meet their favourite artist in their first session too.
 
 A flagged account's events are all flagged (a farm account's likes are no truer than its
-plays); an impossible day of an otherwise genuine account flags that day's events only.
+plays); an impossible 24 hours of an otherwise genuine account flag those plays only.
 """
 
 from __future__ import annotations
@@ -25,10 +26,8 @@ import pandas as pd
 from recsys.integrity.streams.config import StreamsConfig
 from recsys.integrity.streams.coordination import Groups, coordinated_clusters, payee_cohorts
 from recsys.integrity.streams.features import (
-    DAY,
     account_features,
-    day_activity,
-    impossible_days,
+    impossible_windows,
 )
 from recsys.integrity.streams.plays import PlayLog
 
@@ -37,8 +36,8 @@ SOFT_POINTS: dict[str, int] = {
     "deep_loop": 1,
     "single_payee": 1,
     "sustained": 2,
-    "threshold_hugging": 2,
-    "identical_durations": 2,
+    "threshold_hugging": 3,
+    "identical_durations": 3,
 }
 HARD_REASONS = ("rate_impossible", "coordinated", "payee_cohort")
 REASONS = (*HARD_REASONS, *SOFT_POINTS)
@@ -111,13 +110,13 @@ def score_streams(log: PlayLog, config: StreamsConfig | None = None) -> StreamsV
     reasons = {a: [r for r in SOFT_POINTS if soft.at[a, r]] for a in accounts.index}
     notes: dict[str, list[str]] = {a: [] for a in accounts.index}
 
-    days = impossible_days(day_activity(log, config), config)
-    day_plays = days.groupby("listener_id")["plays"].sum()
-    whole = (day_plays / accounts["plays"].reindex(day_plays.index)) >= 0.5
+    windows = impossible_windows(log, config)
+    window_plays = windows.groupby("listener_id").size()
+    whole = (window_plays / accounts["plays"].reindex(window_plays.index)) >= 0.5
     hard: dict[str, list[str]] = {a: [] for a in accounts.index}
     for account in whole[whole].index:
         hard[account].append("rate_impossible")
-        notes[account].append(f"{int(day_plays[account])} plays on impossible days")
+        notes[account].append(f"{int(window_plays[account])} plays in impossible 24 h windows")
     groups: dict[str, Any] = {}
     for reason, found in (
         ("coordinated", coordinated_clusters(log, config)),
@@ -147,7 +146,7 @@ def score_streams(log: PlayLog, config: StreamsConfig | None = None) -> StreamsV
     flags["score"] = flags["listener_id"].map(score).astype("float64")
     account_notes = {a: _note(accounts.loc[a], notes[a]) for a in flagged}
     flags["note"] = flags["listener_id"].map(account_notes)
-    flags = pd.concat([flags, _day_flags(events, days, set(flagged), config)], ignore_index=True)
+    flags = pd.concat([flags, _window_flags(windows, set(flagged), config)], ignore_index=True)
     return StreamsVerdict(
         flags=flags.drop_duplicates("event_id").reset_index(drop=True),
         accounts=accounts,
@@ -183,24 +182,17 @@ def _note(row: pd.Series, extra: list[str]) -> str:
     return "; ".join([*extra, *parts])
 
 
-def _day_flags(
-    events: pd.DataFrame, days: pd.DataFrame, flagged: set[str], config: StreamsConfig
-) -> pd.DataFrame:
-    """Events on impossible days of accounts not flagged as a whole."""
-    days = days[~days["listener_id"].isin(flagged)]
-    if days.empty:
-        return pd.DataFrame(columns=["event_id", "listener_id", "reasons", "score", "note"])
-    timed = events[events["t"].notna() & events["listener_id"].isin(set(days["listener_id"]))]
-    keyed = timed.assign(day=np.floor(timed["t"] / DAY).astype("int64"))
-    hit = keyed.merge(days, on=["listener_id", "day"])
+def _window_flags(windows: pd.DataFrame, flagged: set[str], config: StreamsConfig) -> pd.DataFrame:
+    """Plays in impossible 24-hour windows of accounts not flagged as a whole."""
+    hit = windows[~windows["listener_id"].isin(flagged)]
     return pd.DataFrame(
         {
             "event_id": hit["event_id"],
             "listener_id": hit["listener_id"],
             "reasons": "rate_impossible",
-            "score": config.flag_points * hit["strength"],
+            "score": config.flag_points * hit["strength"].astype("float64"),
             "note": [
-                f"{h:.1f} h of audio in {a} active hours on one day"
+                f"{h:.1f} h of audio in {a} active hours within 24 h"
                 for h, a in zip(hit["hours"], hit["active_hours"], strict=True)
             ],
         }
