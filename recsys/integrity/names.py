@@ -35,6 +35,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 
+import numpy as np
+
 # Digits and symbols that stand in for letters. One letter per symbol: "1" could be "i" or "l",
 # and "i" is the more common intent in stage names.
 LEET = str.maketrans(
@@ -318,13 +320,20 @@ class NameIndex:
         self.min_length = min_length
         self.fuzzy_min_length = fuzzy_min_length
         self._exact: dict[str, list[str]] = defaultdict(list)
-        self._by_length: dict[int, list[tuple[str, str]]] = defaultdict(list)
+        fuzzy: list[tuple[str, str]] = []
         for item_id, name in names:
             key = normalise_name(name)
             if len(key) < min_length:
                 continue
             self._exact[key].append(item_id)
-            self._by_length[len(key)].append((key, item_id))
+            if len(key) >= fuzzy_min_length:
+                fuzzy.append((key, item_id))
+        self._keys = [k for k, _ in fuzzy]
+        self._ids = [i for _, i in fuzzy]
+        self._lengths = np.fromiter((len(k) for k in self._keys), np.int32, len(self._keys))
+        self._counts = np.zeros((len(self._keys), len(_ALPHABET) + 1), np.int16)
+        for row, key in enumerate(self._keys):
+            self._counts[row] = _letter_counts(key)
 
     def __len__(self) -> int:
         return sum(len(v) for v in self._exact.values())
@@ -343,26 +352,42 @@ class NameIndex:
                 continue
             matcher = difflib.SequenceMatcher(None, autojunk=False)
             matcher.set_seq2(key)
-            for length, entries in self._by_length.items():
-                if length < self.fuzzy_min_length:
+            for row in self._candidates(key):
+                other, item_id = self._keys[row], self._ids[row]
+                if other == key or best.get(item_id, _NO_MATCH).similarity == 1.0:
                     continue
-                if ratio_upper_bound(len(key), length) < self.threshold:
-                    continue
-                for other, item_id in entries:
-                    if other == key or best.get(item_id, _NO_MATCH).similarity == 1.0:
-                        continue
-                    matcher.set_seq1(other)
-                    if matcher.real_quick_ratio() < self.threshold:
-                        continue
-                    if matcher.quick_ratio() < self.threshold:
-                        continue
-                    sim = matcher.ratio()
-                    if sim >= self.threshold and sim > best.get(item_id, _NO_MATCH).similarity:
-                        best[item_id] = NameMatch(id=item_id, similarity=sim, key=other)
+                matcher.set_seq1(other)
+                sim = matcher.ratio()
+                if sim >= self.threshold and sim > best.get(item_id, _NO_MATCH).similarity:
+                    best[item_id] = NameMatch(id=item_id, similarity=sim, key=other)
         return sorted(best.values(), key=lambda m: (-m.similarity, m.id))
+
+    def _candidates(self, key: str) -> np.ndarray:
+        """Rows whose ratio with ``key`` may reach the threshold: two upper bounds over every
+        row at once, the one of the lengths (:func:`ratio_upper_bound`) and the one of the
+        shared letters (difflib's ``quick_ratio``)."""
+        total = self._lengths + len(key)
+        bound = 2 * np.minimum(self._lengths, len(key)) / total
+        rows = np.flatnonzero(bound >= self.threshold)
+        if not len(rows):
+            return rows
+        shared = np.minimum(self._counts[rows], _letter_counts(key)).sum(axis=1)
+        return rows[2 * shared / total[rows] >= self.threshold]
 
 
 _NO_MATCH = NameMatch(id="", similarity=-1.0, key="")
+_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+_LETTER_INDEX = {c: i for i, c in enumerate(_ALPHABET)}
+
+
+def _letter_counts(key: str) -> np.ndarray:
+    """Counts of each key letter; letters outside the alphabet share the last slot (so the
+    shared count stays an upper bound)."""
+    counts = np.zeros(len(_ALPHABET) + 1, np.int16)
+    for c in key:
+        counts[_LETTER_INDEX.get(c, len(_ALPHABET))] += 1
+    return counts
+
 
 __all__ = [
     "DECORATION_WORDS",
