@@ -57,6 +57,7 @@ REQUIRED_ROLES: dict[str, frozenset[str]] = {
             "MeteringReport",
             "ReleaseQuarantine",
             "ConfirmQuarantine",
+            "ResolveDispute",
         )
     },
 }

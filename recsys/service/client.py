@@ -309,6 +309,12 @@ class LinerClient:
         request = rights_pb2.ConfirmQuarantineRequest(track_id=track_id, reason=reason)
         return self.call(self.rights.ConfirmQuarantine, request, idempotent=True).confirmed
 
+    def resolve_dispute(self, track_id: str, label: int, reason: str) -> bool:
+        """Decide a disputed AI declaration (rights token); ``label`` is an
+        ``AI_INVOLVEMENT_*`` value. False when the track was not disputed."""
+        request = rights_pb2.ResolveDisputeRequest(track_id=track_id, label=label, reason=reason)  # type: ignore[arg-type]
+        return self.call(self.rights.ResolveDispute, request, idempotent=True).resolved
+
     def assignment(self, listener_id: str) -> experiments_pb2.Assignment:
         """The listener's experiment assignment."""
         request = experiments_pb2.GetAssignmentRequest(listener_id=listener_id)

@@ -23,41 +23,46 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from recsys.api.v1 import common_pb2 as recsys_dot_api_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1arecsys/api/v1/rights.proto\x12\rlinernotes.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9e\x01\n\x14\x43onsentChangeRequest\x12\x18\n\x10rights_holder_id\x18\x01 \x01(\t\x12*\n\x05scope\x18\x02 \x01(\x0e\x32\x1b.linernotes.v1.ConsentScope\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x30\n\x0c\x65\x66\x66\x65\x63tive_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x99\x02\n\x0c\x43onsentEntry\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x18\n\x10rights_holder_id\x18\x02 \x01(\t\x12*\n\x05scope\x18\x03 \x01(\x0e\x32\x1b.linernotes.v1.ConsentScope\x12,\n\x06\x61\x63tion\x18\x04 \x01(\x0e\x32\x1c.linernotes.v1.ConsentAction\x12\r\n\x05\x61\x63tor\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12&\n\x02\x61t\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0b\n\x03seq\x18\x08 \x01(\x03\x12/\n\x0breceived_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"1\n\x15\x43onsentHistoryRequest\x12\x18\n\x10rights_holder_id\x18\x01 \x01(\t\"F\n\x16\x43onsentHistoryResponse\x12,\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1b.linernotes.v1.ConsentEntry\"?\n\x15MeteringReportRequest\x12\x18\n\x10rights_holder_id\x18\x01 \x01(\t\x12\x0c\n\x04pool\x18\x02 \x01(\t\"\xc6\x01\n\x11RightsHolderPlays\x12\x18\n\x10rights_holder_id\x18\x01 \x01(\t\x12\x16\n\x0e\x63redited_plays\x18\x02 \x01(\x01\x12\x1b\n\x13\x61i_influenced_plays\x18\x03 \x01(\x01\x12\x16\n\x0ewithheld_plays\x18\x04 \x01(\x01\x12\x17\n\x0f\x66orfeited_plays\x18\x05 \x01(\x01\x12\x0c\n\x04paid\x18\x06 \x01(\t\x12\x10\n\x08withheld\x18\x07 \x01(\t\x12\x11\n\tforfeited\x18\x08 \x01(\t\"\xa3\x02\n\x16MeteringReportResponse\x12.\n\x04rows\x18\x01 \x03(\x0b\x32 .linernotes.v1.RightsHolderPlays\x12\x13\n\x0btotal_plays\x18\x02 \x01(\x01\x12 \n\x18\x61ttribution_completeness\x18\x03 \x01(\x01\x12\x1b\n\x13\x61i_influenced_share\x18\x04 \x01(\x01\x12\x13\n\x0breport_json\x18\x05 \x01(\t\x12\x0c\n\x04pool\x18\x06 \x01(\t\x12\x0c\n\x04paid\x18\x07 \x01(\t\x12\x10\n\x08withheld\x18\x08 \x01(\t\x12\x11\n\tforfeited\x18\t \x01(\t\x12\x16\n\x0ewithheld_plays\x18\n \x01(\x01\x12\x17\n\x0f\x66orfeited_plays\x18\x0b \x01(\x01\"<\n\x18\x43onfirmQuarantineRequest\x12\x10\n\x08track_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"@\n\x19\x43onfirmQuarantineResponse\x12\x10\n\x08track_id\x18\x01 \x01(\t\x12\x11\n\tconfirmed\x18\x02 \x01(\x08\"<\n\x18ReleaseQuarantineRequest\x12\x10\n\x08track_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"?\n\x19ReleaseQuarantineResponse\x12\x10\n\x08track_id\x18\x01 \x01(\t\x12\x10\n\x08released\x18\x02 \x01(\x08*\x94\x01\n\x0c\x43onsentScope\x12\x1d\n\x19\x43ONSENT_SCOPE_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x43ONSENT_SCOPE_AI_TRAINING\x10\x01\x12$\n CONSENT_SCOPE_AI_STYLE_REFERENCE\x10\x02\x12 \n\x1c\x43ONSENT_SCOPE_VOICE_LIKENESS\x10\x03*d\n\rConsentAction\x12\x1e\n\x1a\x43ONSENT_ACTION_UNSPECIFIED\x10\x00\x12\x18\n\x14\x43ONSENT_ACTION_GRANT\x10\x01\x12\x19\n\x15\x43ONSENT_ACTION_REVOKE\x10\x02\x32\xc2\x04\n\rRightsService\x12P\n\x0cGrantConsent\x12#.linernotes.v1.ConsentChangeRequest\x1a\x1b.linernotes.v1.ConsentEntry\x12Q\n\rRevokeConsent\x12#.linernotes.v1.ConsentChangeRequest\x1a\x1b.linernotes.v1.ConsentEntry\x12]\n\x0e\x43onsentHistory\x12$.linernotes.v1.ConsentHistoryRequest\x1a%.linernotes.v1.ConsentHistoryResponse\x12]\n\x0eMeteringReport\x12$.linernotes.v1.MeteringReportRequest\x1a%.linernotes.v1.MeteringReportResponse\x12\x66\n\x11ReleaseQuarantine\x12\'.linernotes.v1.ReleaseQuarantineRequest\x1a(.linernotes.v1.ReleaseQuarantineResponse\x12\x66\n\x11\x43onfirmQuarantine\x12\'.linernotes.v1.ConfirmQuarantineRequest\x1a(.linernotes.v1.ConfirmQuarantineResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1arecsys/api/v1/rights.proto\x12\rlinernotes.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1arecsys/api/v1/common.proto\"\x9e\x01\n\x14\x43onsentChangeRequest\x12\x18\n\x10rights_holder_id\x18\x01 \x01(\t\x12*\n\x05scope\x18\x02 \x01(\x0e\x32\x1b.linernotes.v1.ConsentScope\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x30\n\x0c\x65\x66\x66\x65\x63tive_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x99\x02\n\x0c\x43onsentEntry\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x18\n\x10rights_holder_id\x18\x02 \x01(\t\x12*\n\x05scope\x18\x03 \x01(\x0e\x32\x1b.linernotes.v1.ConsentScope\x12,\n\x06\x61\x63tion\x18\x04 \x01(\x0e\x32\x1c.linernotes.v1.ConsentAction\x12\r\n\x05\x61\x63tor\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12&\n\x02\x61t\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0b\n\x03seq\x18\x08 \x01(\x03\x12/\n\x0breceived_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"1\n\x15\x43onsentHistoryRequest\x12\x18\n\x10rights_holder_id\x18\x01 \x01(\t\"F\n\x16\x43onsentHistoryResponse\x12,\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1b.linernotes.v1.ConsentEntry\"?\n\x15MeteringReportRequest\x12\x18\n\x10rights_holder_id\x18\x01 \x01(\t\x12\x0c\n\x04pool\x18\x02 \x01(\t\"\xc6\x01\n\x11RightsHolderPlays\x12\x18\n\x10rights_holder_id\x18\x01 \x01(\t\x12\x16\n\x0e\x63redited_plays\x18\x02 \x01(\x01\x12\x1b\n\x13\x61i_influenced_plays\x18\x03 \x01(\x01\x12\x16\n\x0ewithheld_plays\x18\x04 \x01(\x01\x12\x17\n\x0f\x66orfeited_plays\x18\x05 \x01(\x01\x12\x0c\n\x04paid\x18\x06 \x01(\t\x12\x10\n\x08withheld\x18\x07 \x01(\t\x12\x11\n\tforfeited\x18\x08 \x01(\t\"\xa3\x02\n\x16MeteringReportResponse\x12.\n\x04rows\x18\x01 \x03(\x0b\x32 .linernotes.v1.RightsHolderPlays\x12\x13\n\x0btotal_plays\x18\x02 \x01(\x01\x12 \n\x18\x61ttribution_completeness\x18\x03 \x01(\x01\x12\x1b\n\x13\x61i_influenced_share\x18\x04 \x01(\x01\x12\x13\n\x0breport_json\x18\x05 \x01(\t\x12\x0c\n\x04pool\x18\x06 \x01(\t\x12\x0c\n\x04paid\x18\x07 \x01(\t\x12\x10\n\x08withheld\x18\x08 \x01(\t\x12\x11\n\tforfeited\x18\t \x01(\t\x12\x16\n\x0ewithheld_plays\x18\n \x01(\x01\x12\x17\n\x0f\x66orfeited_plays\x18\x0b \x01(\x01\"<\n\x18\x43onfirmQuarantineRequest\x12\x10\n\x08track_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"@\n\x19\x43onfirmQuarantineResponse\x12\x10\n\x08track_id\x18\x01 \x01(\t\x12\x11\n\tconfirmed\x18\x02 \x01(\x08\"<\n\x18ReleaseQuarantineRequest\x12\x10\n\x08track_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"?\n\x19ReleaseQuarantineResponse\x12\x10\n\x08track_id\x18\x01 \x01(\t\x12\x10\n\x08released\x18\x02 \x01(\x08\"f\n\x15ResolveDisputeRequest\x12\x10\n\x08track_id\x18\x01 \x01(\t\x12+\n\x05label\x18\x02 \x01(\x0e\x32\x1c.linernotes.v1.AiInvolvement\x12\x0e\n\x06reason\x18\x03 \x01(\t\"f\n\x16ResolveDisputeResponse\x12\x10\n\x08track_id\x18\x01 \x01(\t\x12\x10\n\x08resolved\x18\x02 \x01(\x08\x12(\n\x08\x61i_label\x18\x03 \x01(\x0b\x32\x16.linernotes.v1.AiLabel*\x94\x01\n\x0c\x43onsentScope\x12\x1d\n\x19\x43ONSENT_SCOPE_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x43ONSENT_SCOPE_AI_TRAINING\x10\x01\x12$\n CONSENT_SCOPE_AI_STYLE_REFERENCE\x10\x02\x12 \n\x1c\x43ONSENT_SCOPE_VOICE_LIKENESS\x10\x03*d\n\rConsentAction\x12\x1e\n\x1a\x43ONSENT_ACTION_UNSPECIFIED\x10\x00\x12\x18\n\x14\x43ONSENT_ACTION_GRANT\x10\x01\x12\x19\n\x15\x43ONSENT_ACTION_REVOKE\x10\x02\x32\xa1\x05\n\rRightsService\x12P\n\x0cGrantConsent\x12#.linernotes.v1.ConsentChangeRequest\x1a\x1b.linernotes.v1.ConsentEntry\x12Q\n\rRevokeConsent\x12#.linernotes.v1.ConsentChangeRequest\x1a\x1b.linernotes.v1.ConsentEntry\x12]\n\x0e\x43onsentHistory\x12$.linernotes.v1.ConsentHistoryRequest\x1a%.linernotes.v1.ConsentHistoryResponse\x12]\n\x0eMeteringReport\x12$.linernotes.v1.MeteringReportRequest\x1a%.linernotes.v1.MeteringReportResponse\x12\x66\n\x11ReleaseQuarantine\x12\'.linernotes.v1.ReleaseQuarantineRequest\x1a(.linernotes.v1.ReleaseQuarantineResponse\x12\x66\n\x11\x43onfirmQuarantine\x12\'.linernotes.v1.ConfirmQuarantineRequest\x1a(.linernotes.v1.ConfirmQuarantineResponse\x12]\n\x0eResolveDispute\x12$.linernotes.v1.ResolveDisputeRequest\x1a%.linernotes.v1.ResolveDisputeResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'recsys.api.v1.rights_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CONSENTSCOPE']._serialized_start=1462
-  _globals['_CONSENTSCOPE']._serialized_end=1610
-  _globals['_CONSENTACTION']._serialized_start=1612
-  _globals['_CONSENTACTION']._serialized_end=1712
-  _globals['_CONSENTCHANGEREQUEST']._serialized_start=79
-  _globals['_CONSENTCHANGEREQUEST']._serialized_end=237
-  _globals['_CONSENTENTRY']._serialized_start=240
-  _globals['_CONSENTENTRY']._serialized_end=521
-  _globals['_CONSENTHISTORYREQUEST']._serialized_start=523
-  _globals['_CONSENTHISTORYREQUEST']._serialized_end=572
-  _globals['_CONSENTHISTORYRESPONSE']._serialized_start=574
-  _globals['_CONSENTHISTORYRESPONSE']._serialized_end=644
-  _globals['_METERINGREPORTREQUEST']._serialized_start=646
-  _globals['_METERINGREPORTREQUEST']._serialized_end=709
-  _globals['_RIGHTSHOLDERPLAYS']._serialized_start=712
-  _globals['_RIGHTSHOLDERPLAYS']._serialized_end=910
-  _globals['_METERINGREPORTRESPONSE']._serialized_start=913
-  _globals['_METERINGREPORTRESPONSE']._serialized_end=1204
-  _globals['_CONFIRMQUARANTINEREQUEST']._serialized_start=1206
-  _globals['_CONFIRMQUARANTINEREQUEST']._serialized_end=1266
-  _globals['_CONFIRMQUARANTINERESPONSE']._serialized_start=1268
-  _globals['_CONFIRMQUARANTINERESPONSE']._serialized_end=1332
-  _globals['_RELEASEQUARANTINEREQUEST']._serialized_start=1334
-  _globals['_RELEASEQUARANTINEREQUEST']._serialized_end=1394
-  _globals['_RELEASEQUARANTINERESPONSE']._serialized_start=1396
-  _globals['_RELEASEQUARANTINERESPONSE']._serialized_end=1459
-  _globals['_RIGHTSSERVICE']._serialized_start=1715
-  _globals['_RIGHTSSERVICE']._serialized_end=2293
+  _globals['_CONSENTSCOPE']._serialized_start=1698
+  _globals['_CONSENTSCOPE']._serialized_end=1846
+  _globals['_CONSENTACTION']._serialized_start=1848
+  _globals['_CONSENTACTION']._serialized_end=1948
+  _globals['_CONSENTCHANGEREQUEST']._serialized_start=107
+  _globals['_CONSENTCHANGEREQUEST']._serialized_end=265
+  _globals['_CONSENTENTRY']._serialized_start=268
+  _globals['_CONSENTENTRY']._serialized_end=549
+  _globals['_CONSENTHISTORYREQUEST']._serialized_start=551
+  _globals['_CONSENTHISTORYREQUEST']._serialized_end=600
+  _globals['_CONSENTHISTORYRESPONSE']._serialized_start=602
+  _globals['_CONSENTHISTORYRESPONSE']._serialized_end=672
+  _globals['_METERINGREPORTREQUEST']._serialized_start=674
+  _globals['_METERINGREPORTREQUEST']._serialized_end=737
+  _globals['_RIGHTSHOLDERPLAYS']._serialized_start=740
+  _globals['_RIGHTSHOLDERPLAYS']._serialized_end=938
+  _globals['_METERINGREPORTRESPONSE']._serialized_start=941
+  _globals['_METERINGREPORTRESPONSE']._serialized_end=1232
+  _globals['_CONFIRMQUARANTINEREQUEST']._serialized_start=1234
+  _globals['_CONFIRMQUARANTINEREQUEST']._serialized_end=1294
+  _globals['_CONFIRMQUARANTINERESPONSE']._serialized_start=1296
+  _globals['_CONFIRMQUARANTINERESPONSE']._serialized_end=1360
+  _globals['_RELEASEQUARANTINEREQUEST']._serialized_start=1362
+  _globals['_RELEASEQUARANTINEREQUEST']._serialized_end=1422
+  _globals['_RELEASEQUARANTINERESPONSE']._serialized_start=1424
+  _globals['_RELEASEQUARANTINERESPONSE']._serialized_end=1487
+  _globals['_RESOLVEDISPUTEREQUEST']._serialized_start=1489
+  _globals['_RESOLVEDISPUTEREQUEST']._serialized_end=1591
+  _globals['_RESOLVEDISPUTERESPONSE']._serialized_start=1593
+  _globals['_RESOLVEDISPUTERESPONSE']._serialized_end=1695
+  _globals['_RIGHTSSERVICE']._serialized_start=1951
+  _globals['_RIGHTSSERVICE']._serialized_end=2624
 # @@protoc_insertion_point(module_scope)

@@ -1,6 +1,7 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from recsys.api.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -161,3 +162,23 @@ class ReleaseQuarantineResponse(_message.Message):
     track_id: str
     released: bool
     def __init__(self, track_id: _Optional[str] = ..., released: _Optional[bool] = ...) -> None: ...
+
+class ResolveDisputeRequest(_message.Message):
+    __slots__ = ("track_id", "label", "reason")
+    TRACK_ID_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    track_id: str
+    label: _common_pb2.AiInvolvement
+    reason: str
+    def __init__(self, track_id: _Optional[str] = ..., label: _Optional[_Union[_common_pb2.AiInvolvement, str]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ResolveDisputeResponse(_message.Message):
+    __slots__ = ("track_id", "resolved", "ai_label")
+    TRACK_ID_FIELD_NUMBER: _ClassVar[int]
+    RESOLVED_FIELD_NUMBER: _ClassVar[int]
+    AI_LABEL_FIELD_NUMBER: _ClassVar[int]
+    track_id: str
+    resolved: bool
+    ai_label: _common_pb2.AiLabel
+    def __init__(self, track_id: _Optional[str] = ..., resolved: _Optional[bool] = ..., ai_label: _Optional[_Union[_common_pb2.AiLabel, _Mapping]] = ...) -> None: ...

@@ -64,6 +64,11 @@ class RightsServiceStub:
                 request_serializer=recsys_dot_api_dot_v1_dot_rights__pb2.ConfirmQuarantineRequest.SerializeToString,
                 response_deserializer=recsys_dot_api_dot_v1_dot_rights__pb2.ConfirmQuarantineResponse.FromString,
                 _registered_method=True)
+        self.ResolveDispute = channel.unary_unary(
+                '/linernotes.v1.RightsService/ResolveDispute',
+                request_serializer=recsys_dot_api_dot_v1_dot_rights__pb2.ResolveDisputeRequest.SerializeToString,
+                response_deserializer=recsys_dot_api_dot_v1_dot_rights__pb2.ResolveDisputeResponse.FromString,
+                _registered_method=True)
 
 
 class RightsServiceServicer:
@@ -112,6 +117,14 @@ class RightsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ResolveDispute(self, request, context):
+        """Decide a disputed AI declaration (audited with the caller and reason): the track takes
+        the decided label and is served and paid again unless something else holds it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RightsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -144,6 +157,11 @@ def add_RightsServiceServicer_to_server(servicer, server):
                     servicer.ConfirmQuarantine,
                     request_deserializer=recsys_dot_api_dot_v1_dot_rights__pb2.ConfirmQuarantineRequest.FromString,
                     response_serializer=recsys_dot_api_dot_v1_dot_rights__pb2.ConfirmQuarantineResponse.SerializeToString,
+            ),
+            'ResolveDispute': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResolveDispute,
+                    request_deserializer=recsys_dot_api_dot_v1_dot_rights__pb2.ResolveDisputeRequest.FromString,
+                    response_serializer=recsys_dot_api_dot_v1_dot_rights__pb2.ResolveDisputeResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -308,6 +326,33 @@ class RightsService:
             '/linernotes.v1.RightsService/ConfirmQuarantine',
             recsys_dot_api_dot_v1_dot_rights__pb2.ConfirmQuarantineRequest.SerializeToString,
             recsys_dot_api_dot_v1_dot_rights__pb2.ConfirmQuarantineResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResolveDispute(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linernotes.v1.RightsService/ResolveDispute',
+            recsys_dot_api_dot_v1_dot_rights__pb2.ResolveDisputeRequest.SerializeToString,
+            recsys_dot_api_dot_v1_dot_rights__pb2.ResolveDisputeResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,9 +1,10 @@
-"""RightsService: the consent ledger, metering reports and quarantine release/confirmation.
+"""RightsService: the consent ledger, metering reports, quarantine release/confirmation and
+decisions on disputed AI declarations.
 
 The auth interceptor has already required the ``rights`` or ``admin`` role; the caller's
-identity is written into every ledger entry and quarantine decision. A consent change is in
-force from the moment the store appends it (its ledger position), whatever time the caller
-states for it; a stated time ahead of the service clock is refused.
+identity is written into every ledger entry, quarantine decision and dispute decision. A
+consent change is in force from the moment the store appends it (its ledger position),
+whatever time the caller states for it; a stated time ahead of the service clock is refused.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import grpc
 
 from recsys.api.v1 import rights_pb2 as pbg
 from recsys.api.v1 import rights_pb2_grpc as pbg_grpc
-from recsys.domain import ConsentAction, ConsentEntry, future_dated
+from recsys.domain import AiInvolvement, ConsentAction, ConsentEntry, future_dated
 from recsys.errors import NotFoundError
 from recsys.integrity.allocation import decimal_to_micro
+from recsys.integrity.disputes import resolve_dispute
 from recsys.integrity.quarantine import confirm_quarantine, release_track
 from recsys.service import convert, requestlog
 from recsys.service import validation as v
@@ -139,6 +141,31 @@ class RightsServicer(pbg_grpc.RightsServiceServicer):
         record = confirm_quarantine(store, track_id, current_principal().actor, reason)
         requestlog.annotate(track_id=track_id, confirmed=record is not None)
         return pbg.ConfirmQuarantineResponse(track_id=track_id, confirmed=record is not None)
+
+    def ResolveDispute(  # noqa: N802
+        self, request: pbg.ResolveDisputeRequest, context: grpc.ServicerContext
+    ) -> pbg.ResolveDisputeResponse:
+        track_id = v.identifier("track_id", request.track_id)
+        label = v.enum_value("label", request.label, convert.INVOLVEMENT)
+        if label is AiInvolvement.UNDISCLOSED:
+            raise RequestError("label", "decide NONE, ASSISTED or GENERATED, not UNDISCLOSED")
+        reason = v.text("reason", request.reason, v.MAX_REASON_CHARS, required=True)
+        store = self._deps.require_store()
+        track = store.get_track(track_id)
+        if track is None:
+            raise NotFoundError(f"track_id: no track {track_id!r}")
+        resolved = track_id in store.disputed_ids()
+        if resolved:
+            resolve_dispute(
+                store, track_id, label=label, actor=current_principal().actor, reason=reason
+            )
+            track = store.get_track(track_id) or track
+        requestlog.annotate(track_id=track_id, resolved=resolved)
+        return pbg.ResolveDisputeResponse(
+            track_id=track_id,
+            resolved=resolved,
+            ai_label=convert.ai_label_pb(track.provenance),
+        )
 
 
 __all__ = ["RightsServicer"]

@@ -269,3 +269,36 @@ def test_converse_with_agent_label_cards(start_server: Callable[..., Running]) -
     assert list(got.ai_label.parts) == [common_pb2.AI_PART_VOCALS]
     assert got.credits[0].artist_kind == common_pb2.ARTIST_KIND_AI_PERSONA
     assert got.credits[0].role == common_pb2.CREDIT_ROLE_PRIMARY
+
+
+def test_resolve_dispute(running: Running) -> None:
+    from recsys.api.v1 import common_pb2
+    from recsys.domain import AiInvolvement
+    from recsys.store import DisputeRecord
+
+    running.store.record_disputes(
+        [DisputeRecord(track_id="t3", opened=True, declared=AiInvolvement.NONE, probability=0.97,
+                       evidence={"text": "made with suno"}, actor="screening",
+                       at=datetime.now(UTC))]
+    )  # fmt: skip
+    generated = common_pb2.AI_INVOLVEMENT_GENERATED
+    with running.client(RIGHTS_TOKEN) as client:
+        shown = client.get_track("t3").ai_label
+        assert shown.source == common_pb2.LABEL_SOURCE_DISPUTED
+        assert code_of(lambda: client.resolve_dispute("t3", generated, "")) is OK.INVALID_ARGUMENT
+        undisclosed = common_pb2.AI_INVOLVEMENT_UNDISCLOSED
+        assert (
+            code_of(lambda: client.resolve_dispute("t3", undisclosed, "x")) is OK.INVALID_ARGUMENT
+        )
+        assert code_of(lambda: client.resolve_dispute("zz", generated, "x")) is OK.NOT_FOUND
+        assert client.resolve_dispute("t3", generated, "uploader agreed") is True
+        assert client.resolve_dispute("t3", generated, "again") is False
+        assert client.get_track("t3").ai_label.involvement == generated
+    with running.client() as anonymous:
+        assert code_of(lambda: anonymous.resolve_dispute("t3", generated, "x")) in {
+            OK.UNAUTHENTICATED,
+            OK.PERMISSION_DENIED,
+        }
+    assert "t3" not in running.store.disputed_ids()
+    decision = running.store.dispute_history("t3")[-1]
+    assert decision.actor.startswith("rights:") and decision.reason == "uploader agreed"
