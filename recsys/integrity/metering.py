@@ -152,7 +152,11 @@ class MeteredPlay:
 def play_count(event: FeedbackEvent) -> int:
     """Plays an event counts: its weight when that is a whole number ≥ 1 (aggregated play
     counts), else 1."""
-    weight = event.weight
+    return plays_of(event.weight)
+
+
+def plays_of(weight: float) -> int:
+    """Plays an event of this weight counts (see :func:`play_count`)."""
     if weight >= 1 and float(weight).is_integer():
         return int(weight)
     return 1
@@ -178,14 +182,20 @@ def micro_shares(track: Track, artists: Mapping[str, Artist]) -> dict[str, int]:
     return allocate(MICRO, {h: w / total for h, w in weights.items()})
 
 
-def _link(event: FeedbackEvent, slates: Mapping[str, ServedSlate]) -> tuple[bool, bool]:
+PlayRow = tuple[str, str, str, float, str | None, int | None]
+"""A play event's metering columns: (event_id, listener_id, track_id, weight, request_id,
+position)."""
+
+
+def _link(
+    track_id: str, request_id: str | None, position: int | None, slates: Mapping[str, ServedSlate]
+) -> tuple[bool, bool]:
     """(linked, from_agent) for an event's request id and position."""
-    if event.request_id is None or event.request_id not in slates:
+    if request_id is None or request_id not in slates:
         return False, False
-    slate = slates[event.request_id]
+    slate = slates[request_id]
     linked = any(
-        item.track_id == event.track_id
-        and (event.position is None or item.position == event.position)
+        item.track_id == track_id and (position is None or item.position == position)
         for item in slate.items
     )
     return linked, linked and slate.ai_features
@@ -210,38 +220,53 @@ def meter_plays(
     Returns:
         One :class:`MeteredPlay` per play event, in event order.
     """
+    rows = (
+        (e.event_id, e.listener_id, e.track_id, e.weight, e.request_id, e.position)
+        for e in events
+        if e.event_type is EventType.PLAY
+    )
+    return meter_rows(rows, tracks, artists, slates, holds)
+
+
+def meter_rows(
+    rows: Iterable[PlayRow],
+    tracks: Mapping[str, Track],
+    artists: Mapping[str, Artist],
+    slates: Mapping[str, ServedSlate],
+    holds: PayoutHolds | None = None,
+) -> list[MeteredPlay]:
+    """:func:`meter_plays` over play events given as :data:`PlayRow` tuples (a store's events
+    frame, without building a :class:`FeedbackEvent` per row)."""
     holds = holds or PayoutHolds()
     shares_cache: dict[str, dict[str, int]] = {}
     metered: list[MeteredPlay] = []
-    for event in events:
-        if event.event_type is not EventType.PLAY:
-            continue
-        plays = play_count(event)
-        track = tracks.get(event.track_id)
+    for event_id, listener_id, track_id, weight, request_id, position in rows:
+        plays = plays_of(weight)
+        track = tracks.get(track_id)
         if track is None:
             shares = {UNATTRIBUTED: MICRO}
         else:
-            if track.track_id not in shares_cache:
-                shares_cache[track.track_id] = micro_shares(track, artists)
-            shares = shares_cache[track.track_id]
-        linked, from_agent = _link(event, slates)
+            if track_id not in shares_cache:
+                shares_cache[track_id] = micro_shares(track, artists)
+            shares = shares_cache[track_id]
+        linked, from_agent = _link(track_id, request_id, position, slates)
         reasons: list[str] = []
         if from_agent:
             reasons.append("agent")
         if track is not None and track.provenance.ai_involvement in AI_TRACK_LEVELS:
             reasons.append("ai_track")
-        status, hold_reason = holds.status(event.event_id, event.track_id)
+        status, hold_reason = holds.status(event_id, track_id)
         metered.append(
             MeteredPlay(
-                event_id=event.event_id,
-                listener_id=event.listener_id,
-                track_id=event.track_id,
+                event_id=event_id,
+                listener_id=listener_id,
+                track_id=track_id,
                 plays=plays,
-                request_id=event.request_id,
-                position=event.position,
+                request_id=request_id,
+                position=position,
                 linked=linked,
                 ai_reasons=tuple(reasons),
-                micro_credits={h: s * plays for h, s in shares.items()},
+                micro_credits={h: s * plays for h, s in shares.items()} if plays != 1 else shares,
                 status=status,
                 hold_reason=hold_reason,
             )
@@ -361,11 +386,14 @@ __all__ = [
     "Entitlements",
     "MeteredPlay",
     "PayoutHolds",
+    "PlayRow",
     "Settlement",
     "meter_plays",
+    "meter_rows",
     "micro_shares",
     "micro_to_decimal",
     "play_count",
+    "plays_of",
     "pro_rata_entitlements",
     "pro_rata_payouts",
     "settle",

@@ -13,12 +13,15 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from recsys.domain import Artist, FeedbackEvent, ServedSlate, Track
+import numpy as np
+import pandas as pd
+
+from recsys.domain import Artist, EventType, FeedbackEvent, ServedSlate, Track
 from recsys.integrity.allocation import MICRO, decimal_to_micro, micro_to_decimal
 from recsys.integrity.metering import (
     FORFEITED,
@@ -27,8 +30,10 @@ from recsys.integrity.metering import (
     WITHHELD,
     MeteredPlay,
     PayoutHolds,
+    PlayRow,
     Settlement,
     meter_plays,
+    meter_rows,
     pro_rata_payouts,
     user_centric_payouts,
 )
@@ -275,15 +280,33 @@ def meter_events(
 
 def metering_report_from_store(store: Store, pool: Decimal | str = "0") -> MeteringReport:
     """The metering report over everything in a store, following its integrity state."""
-    from recsys.integrity.frames import events_from_frame
-
-    return meter_events(
-        events_from_frame(store.read_frame("events")),
-        store.iter_tracks(),
-        store.iter_artists(),
-        store.iter_slates(),
-        pool,
+    plays = meter_rows(
+        play_rows(store.read_frame("events")),
+        {t.track_id: t for t in store.iter_tracks()},
+        {a.artist_id: a for a in store.iter_artists()},
+        {s.request_id: s for s in store.iter_slates()},
         PayoutHolds.from_store(store),
+    )
+    return build_metering_report(plays, pool)
+
+
+def play_rows(events: pd.DataFrame) -> Iterator[PlayRow]:
+    """The play events of an ``events`` frame as metering rows, in frame order."""
+    plays = events[events["event_type"] == EventType.PLAY.value]
+    weights = plays["weight"].to_numpy(dtype="float64", na_value=1.0)
+    weights = np.where(np.isnan(weights), 1.0, weights)
+    request_ids = [
+        None if pd.isna(r) or r == "" else str(r) for r in plays["request_id"].astype(object)
+    ]
+    positions = [None if pd.isna(p) else int(p) for p in plays["position"].astype(object)]
+    return zip(
+        plays["event_id"].astype(str).tolist(),
+        plays["listener_id"].astype(str).tolist(),
+        plays["track_id"].astype(str).tolist(),
+        weights.tolist(),
+        request_ids,
+        positions,
+        strict=True,
     )
 
 
@@ -294,4 +317,5 @@ __all__ = [
     "build_metering_report",
     "meter_events",
     "metering_report_from_store",
+    "play_rows",
 ]
