@@ -66,9 +66,11 @@ def test_anonymous_events_are_refused_by_default_naming_the_fix(running: Running
 
 
 def test_anonymous_events_with_the_demo_setting_are_stored_as_anonymous(
-    start_server: Callable[..., Running],
+    start_server: Callable[..., Running], caplog: pytest.LogCaptureFixture
 ) -> None:
     running = start_server(allow_anonymous_events=True)
+    warned = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert any("anonymous LogEvents are ON" in r.getMessage() for r in warned)
     with running.client() as client:
         assert client.log_events([play("e1", "u1"), play("e2", "u2")]).accepted == 2
     senders = {e.sender for e in running.store.listener_events("u1")}
