@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -46,11 +47,13 @@ def ingest_command(folder: Path, db: str | None, screen: bool, as_json: bool) ->
     from recsys.integrity.quarantine import pause_for_test
     from recsys.store import open_store
 
-    url = db if db is not None else LinerSettings().db
+    settings = LinerSettings()
+    url = db if db is not None else settings.db
     try:
         store = open_store(url)
         try:
-            report = run_ingest(folder, store)
+            skew = timedelta(seconds=settings.consent_clock_skew_s)
+            report = run_ingest(folder, store, consent_skew=skew)
             pause_for_test("after_ingest_commit")
             screening = _screen(store, url) if screen else None
             summary = catalog_summary(store)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from recsys.domain import Listener
+from recsys.domain import DEFAULT_CLOCK_SKEW, Listener
 from recsys.ingest import validate as v
 from recsys.ingest.catalog import read_catalog
 from recsys.ingest.listening import read_consent, read_interactions, read_listeners
@@ -37,11 +38,14 @@ class IngestReport:
     seconds: float
 
 
-def build_batch(folder: Path, store: Store) -> IngestBatch:
+def build_batch(
+    folder: Path, store: Store, *, consent_skew: timedelta = DEFAULT_CLOCK_SKEW
+) -> IngestBatch:
     """Read and validate ``folder`` against what ``store`` already holds.
 
     References may point at the folder or at entities already in the store, so a folder of
-    new interactions can be ingested on top of an earlier catalog.
+    new interactions can be ingested on top of an earlier catalog. A consent entry dated
+    later than now plus ``consent_skew`` is a validation problem.
 
     Raises:
         ValidationError: the folder is malformed (all problems found, up to 20 listed).
@@ -60,7 +64,7 @@ def build_batch(folder: Path, store: Store) -> IngestBatch:
         None if listeners is None else store_listeners | {x.listener_id for x in listeners}
     )
     events = read_interactions(tables["interactions"], track_ids, listener_ids, p)
-    consent = read_consent(tables.get("consent"), p)
+    consent = read_consent(tables.get("consent"), p, skew=consent_skew)
     p.raise_if_any()
 
     artists = catalog.artists
@@ -79,7 +83,9 @@ def build_batch(folder: Path, store: Store) -> IngestBatch:
     )
 
 
-def run_ingest(folder: str | Path, store: Store) -> IngestReport:
+def run_ingest(
+    folder: str | Path, store: Store, *, consent_skew: timedelta = DEFAULT_CLOCK_SKEW
+) -> IngestReport:
     """Validate a data folder and write it to ``store`` all-or-nothing.
 
     Re-ingesting the same folder changes nothing: artists, tracks and listeners are upserted
@@ -88,6 +94,8 @@ def run_ingest(folder: str | Path, store: Store) -> IngestReport:
     Args:
         folder: a data folder in the format of docs/data-format.md.
         store: the target store.
+        consent_skew: how far a consent entry's time may lie ahead of the service clock
+            (``LinerSettings.consent_clock_skew_s``).
 
     Raises:
         ValidationError: the folder is malformed; the store is unchanged.
@@ -98,7 +106,7 @@ def run_ingest(folder: str | Path, store: Store) -> IngestReport:
     """
     start = time.perf_counter()
     root = Path(folder)
-    batch = build_batch(root, store)
+    batch = build_batch(root, store, consent_skew=consent_skew)
     before = store.summary().events
     store.ingest(batch)
     new_events = store.summary().events - before

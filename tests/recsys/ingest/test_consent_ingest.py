@@ -4,6 +4,7 @@ historic times are kept for audit and the file's entries are appended by stated 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -13,6 +14,9 @@ from recsys.errors import ValidationError
 from recsys.ingest import validate as v
 from recsys.ingest.listening import read_consent
 from recsys.ingest.reader import RawTable
+from recsys.ingest.run import run_ingest
+from recsys.store import SqliteStore
+from tests.recsys.ingest.folders import valid_tables, write_folder
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 
@@ -56,3 +60,14 @@ def test_historic_entries_keep_their_time_and_append_in_stated_order() -> None:
     assert entries[0].at == datetime(2024, 1, 1, tzinfo=UTC)
     assert entries[-1].action is ConsentAction.GRANT
     assert all(e.seq is None and e.received_at is None for e in entries)
+
+
+def test_ingest_refuses_a_folder_with_future_consent_and_writes_nothing(tmp_path: Path) -> None:
+    tables = valid_tables()
+    tables["consent"].loc[0, "timestamp"] = "2031-01-01T00:00:00Z"
+    folder = write_folder(tmp_path / "data", tables)
+    store = SqliteStore(tmp_path / "liner.db")
+    with pytest.raises(ValidationError, match="in the future"):
+        run_ingest(folder, store, consent_skew=timedelta(minutes=5))
+    assert store.summary().tracks == 0 and store.consent_version() == 0
+    store.close()
