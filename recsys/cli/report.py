@@ -61,8 +61,11 @@ def metering_command(
 
     Shows plays and credited share per rights holder, attribution completeness, the share of
     plays influenced by AI features (agent answers, AI-assisted tracks) and payouts of
-    --pool under the pro-rata and user-centric models. Totals reconcile exactly. The event
-    log is screened for artificial streaming first (flags are recorded, plays kept).
+    --pool under the pro-rata and user-centric models, split into paid, withheld (plays of
+    quarantined, disputed or unscreened tracks: paid once released) and forfeited (flagged
+    plays and confirmed quarantines: redistributed over the paid plays). In micro-units,
+    paid + withheld + unallocated = pool exactly. The event log is screened for artificial
+    streaming first (flags are recorded, plays kept).
 
     Example:
 
