@@ -69,9 +69,6 @@ class StreamsConfig(BaseModel):
     """Jaccard similarity of two accounts' track sets that links them."""
     sequence_jaccard: float = Field(default=0.5, gt=0, le=1)
     """Jaccard similarity of two accounts' consecutive-track pairs that links them."""
-    payee_jaccard: float = Field(default=0.9, gt=0, le=1)
-    """Jaccard similarity of two accounts' core payees (those taking most of their plays) that
-    links them: near-identical, since fans of the same few artists are common."""
     min_cluster_accounts: int = Field(default=8, ge=2)
     """Accounts a co-ordinated cluster or created-together cohort needs."""
     payee_dependence: float = Field(default=0.5, gt=0, le=1)

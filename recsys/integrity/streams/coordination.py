@@ -150,9 +150,6 @@ def coordinated_clusters(log: PlayLog, config: StreamsConfig) -> Groups:
     n = len(accounts)
     items = plays[["listener_id", "track_id", "n"]].rename(columns={"track_id": "item"})
     edges = _set_links(items, accounts, config.set_jaccard, config)
-    # Accounts that each play another subset of one payee's catalogue share their payees.
-    payees = plays[["listener_id", "payee", "n"]].rename(columns={"payee": "item"})
-    edges += _set_links(payees, accounts, config.payee_jaccard, config)[2:]
     single = plays["t"].notna() & (plays["n"] == 1)
     timed = plays[single].sort_values(["listener_id", "t", "event_id"])
     if len(timed) > 1:

@@ -167,9 +167,9 @@ def plant_farms(
             created = created0 + rng.uniform(0, spec.created_spread_hours) * HOUR
             listener_rows.append({
                 "listener_id": account,
-                "created_at": pd.Timestamp(created - spec.claimed_age_days * DAY, unit="s",
-                                           tz="UTC"),
-                "received_at": pd.Timestamp(created, unit="s", tz="UTC"),
+                "created_at": pd.Timestamp(round(created - spec.claimed_age_days * DAY),
+                                           unit="s", tz="UTC"),
+                "received_at": pd.Timestamp(round(created), unit="s", tz="UTC"),
             })  # fmt: skip
             idx = _account_tracks(spec, rng, len(farm_tracks))
             rows = _account_plays(spec, rng, idx, farm_dur, created + spec.start_offset_days * DAY)

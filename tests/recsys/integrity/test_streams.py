@@ -62,7 +62,7 @@ def _score(host: tuple[pd.DataFrame, pd.Series, pd.Series], specs: list[FarmSpec
 @pytest.mark.parametrize("kind", sorted(SMALL))
 def test_each_farm_kind_is_flagged_and_no_genuine_play(host, kind: str) -> None:
     spec = FARM_KINDS[kind].model_copy(update=SMALL[kind])
-    planted, log, verdict = _score(host, [spec], seed=11)
+    planted, _, verdict = _score(host, [spec], seed=11)
     flagged = verdict.flagged_ids()
     truth = set(planted.truth["event_id"])
     recall = len(truth & flagged) / len(truth)
@@ -106,21 +106,22 @@ def _album_day(listener: str, start: float, hours: float, tracks: int = 12) -> p
 
 @pytest.mark.parametrize("hours", [10.0, 16.0], ids=["10h", "16h"])
 def test_a_fan_playing_an_album_on_repeat_all_day_is_not_flagged(host, hours: float) -> None:
-    events, payees, durations = host
+    events, payees, _ = host
     last = pd.to_datetime(events["at"]).max().timestamp()
     fan = _album_day("fan", last - 2 * DAY, hours)  # a brand-new account, alone with its album
     established = events[events["listener_id"] == events["listener_id"].iloc[0]]
     regular = _album_day(str(established["listener_id"].iloc[0]), last - DAY, hours)
+    album = pd.Series("album_artist", index=[f"album_t{k}" for k in range(12)])
     log = play_log(
         pd.concat([events, fan, regular.assign(event_id="r" + regular["event_id"])]),
-        payees=pd.concat([payees, pd.Series("album_artist", index=[f"album_t{k}" for k in range(12)])]),
-    )  # fmt: skip
+        payees=pd.concat([payees, album]),
+    )
     verdict = score_streams(log)
     assert verdict.flags.empty, verdict.flags.head()
 
 
 def test_impossible_day_of_a_genuine_account_flags_that_day_only(host) -> None:
-    events, payees, durations = host
+    events, payees, _ = host
     listener = str(events["listener_id"].value_counts().index[0])  # the heaviest listener
     last = pd.to_datetime(events["at"]).max().timestamp()
     times = last - 3 * DAY + np.arange(0, 23.5 * 3600, 600.0)  # every 10 min, all day
