@@ -1,5 +1,6 @@
 """Upload integrity, undeclared-AI detection, metering, and the participation figures."""
 
+from recsys.integrity.ai_text import TextEvidence, text_evidence
 from recsys.integrity.allocation import MICRO, allocate, decimal_to_micro, micro_to_decimal
 from recsys.integrity.audio import AudioFeatures, extract_audio, extract_audio_cached
 from recsys.integrity.detector import (
@@ -9,6 +10,12 @@ from recsys.integrity.detector import (
     detect_labels,
     train_detector,
     trainable,
+)
+from recsys.integrity.disputes import (
+    DisputeCheck,
+    DisputeConfig,
+    check_declarations,
+    resolve_dispute,
 )
 from recsys.integrity.evaluation import evaluate_detection, evaluate_screening, read_truth
 from recsys.integrity.features import detector_features
@@ -20,7 +27,7 @@ from recsys.integrity.figures import (
     seed_metrics,
     seed_metrics_from_store,
 )
-from recsys.integrity.jobs import IntegrityRun, run_integrity
+from recsys.integrity.jobs import IntegrityRun, resume_screening, run_integrity
 from recsys.integrity.metering import (
     UNATTRIBUTED,
     MeteredPlay,
@@ -69,6 +76,8 @@ __all__ = [
     "AudioFeatures",
     "Calibration",
     "Detection",
+    "DisputeCheck",
+    "DisputeConfig",
     "Flag",
     "HolderRow",
     "ImitationNameScreen",
@@ -85,11 +94,13 @@ __all__ = [
     "ScreeningResult",
     "SeedMetrics",
     "Settlement",
+    "TextEvidence",
     "UltraShortScreen",
     "UploadBurstScreen",
     "allocate",
     "build_metering_report",
     "calibrate_threshold",
+    "check_declarations",
     "confirm_quarantine",
     "decimal_to_micro",
     "default_screens",
@@ -111,11 +122,14 @@ __all__ = [
     "pro_rata_payouts",
     "read_truth",
     "release_track",
+    "resolve_dispute",
+    "resume_screening",
     "run_integrity",
     "run_screens",
     "screen_store",
     "seed_metrics",
     "seed_metrics_from_store",
+    "text_evidence",
     "train_detector",
     "trainable",
     "user_centric_payouts",

@@ -51,8 +51,11 @@ def integrity_run(ctx: BuildContext) -> dict[str, Any]:
     artists = {a.artist_id: a for a in ctx.store.iter_artists()}
     audio = extract_audio_cached(tracks, _audio_cache(ctx))
     features = detector_features(tracks, artists, audio)
+    # A declaration in dispute is in doubt: it does not teach the detector (as in liner screen).
+    disputed = ctx.store.disputed_ids()
+    train_on = [t for t in tracks if t.track_id not in disputed]
     try:
-        detector = train_detector(features, tracks, artists, ctx.store.consent_state())
+        detector = train_detector(features, train_on, artists, ctx.store.consent_state())
     except LinerError as exc:
         logger.warning("integrity step: detector not trained: %s", exc)
         return {"trained": False, "reason": str(exc)}
