@@ -27,12 +27,13 @@ MODEL_DIR = "integrity"
 
 
 def integrity_inputs(ctx: BuildContext) -> Any:
-    """What the detector depends on: catalog, consent snapshot and seed."""
+    """What the detector depends on: catalog, consent snapshot, seed and open disputes."""
     return {
         "version": STEP_VERSION,
         "data": ctx.data_snapshot,
         "consent": ctx.consent_snapshot.model_dump(),
         "seed": ctx.settings.seed,
+        "disputed": sorted(ctx.store.disputed_ids()),
     }
 
 
