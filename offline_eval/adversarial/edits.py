@@ -154,6 +154,33 @@ def _shelf_filter(audio: np.ndarray, sr: int, hz: float, db: float, low: bool) -
     return np.asarray(lfilter(np.array(b) / den[0], np.array(den) / den[0], audio))
 
 
+def time_stretch(audio: np.ndarray, rate: float, n_fft: int = 2048, hop: int = 512) -> np.ndarray:
+    """Phase-vocoder time stretch: ``rate`` > 1 is faster (shorter), pitch unchanged."""
+    window = np.hanning(n_fft + 1)[:-1]
+    padded = np.pad(np.asarray(audio, np.float64), n_fft // 2)
+    if padded.size < n_fft + hop:
+        return np.asarray(audio)
+    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop] * window
+    spec = np.fft.rfft(frames, axis=1)
+    steps = np.arange(0, spec.shape[0] - 1, rate)
+    i = steps.astype(int)
+    frac = (steps - i)[:, None]
+    magnitude = (1 - frac) * np.abs(spec[i]) + frac * np.abs(spec[i + 1])
+    omega = 2 * np.pi * hop * np.arange(spec.shape[1]) / n_fft
+    advance = np.angle(spec[i + 1]) - np.angle(spec[i]) - omega
+    advance = omega + advance - 2 * np.pi * np.round(advance / (2 * np.pi))
+    phase = np.angle(spec[0]) + np.vstack([np.zeros_like(omega), np.cumsum(advance, 0)[:-1]])
+    out_frames = np.fft.irfft(magnitude * np.exp(1j * phase), n_fft, axis=1) * window
+    length = hop * (len(steps) - 1) + n_fft
+    out, norm = np.zeros(length), np.zeros(length)
+    for k, frame in enumerate(out_frames):
+        out[k * hop : k * hop + n_fft] += frame
+        norm[k * hop : k * hop + n_fft] += window**2
+    out = out / np.maximum(norm, 1e-8)
+    target = round(len(audio) / rate)
+    return out[n_fft // 2 : n_fft // 2 + target].astype(np.float32)
+
+
 def _apply(edit: Edit, audio: np.ndarray, sr: int, rng: np.random.Generator) -> np.ndarray:
     kind, p = edit.kind, edit.params
     if kind in ("exact", "mp3_128k"):
@@ -170,14 +197,12 @@ def _apply(edit: Edit, audio: np.ndarray, sr: int, rng: np.random.Generator) -> 
         rms = float(np.sqrt(np.mean(audio.astype(np.float64) ** 2)))
         return audio + _pink_noise(len(audio), rng) * rms * 10 ** (-p["value"] / 20)
     if kind.startswith("pitch"):
-        import librosa
-
-        steps = 12 * math.log2(1 + p["value"] / 100)
-        return np.asarray(librosa.effects.pitch_shift(audio, sr=sr, n_steps=steps))
+        # Stretch to ratio × the length, then play it back ratio × faster: same length,
+        # every frequency times the ratio.
+        ratio = 1 + p["value"] / 100
+        return np.asarray(soxr.resample(time_stretch(audio, 1 / ratio), sr * ratio, sr))
     if kind.startswith("stretch"):
-        import librosa
-
-        return np.asarray(librosa.effects.time_stretch(audio, rate=1 + p["value"] / 100))
+        return time_stretch(audio, 1 + p["value"] / 100)
     if kind.startswith("speed"):
         # Played faster: fewer samples at the same rate, pitch and tempo both move.
         return np.asarray(soxr.resample(audio, sr * (1 + p["value"] / 100), sr, quality="HQ"))
@@ -248,5 +273,6 @@ __all__ = [
     "draw_combined",
     "draw_edit",
     "encode_mp3",
+    "time_stretch",
     "wants_mp3",
 ]

@@ -132,7 +132,7 @@ class PiecePool:
         self.free = [pieces[int(i)] for i in order]
         self.rng = rng
 
-    def excerpts(self, lengths: Sequence[float], gap_s: float = 5.0) -> list[Excerpt]:
+    def excerpts(self, lengths: Sequence[float], gap_s: float | None = None) -> list[Excerpt]:
         """Non-overlapping excerpts of the given lengths from pieces no one else owns.
 
         Raises:
@@ -140,6 +140,8 @@ class PiecePool:
         """
         out: list[Excerpt] = []
         todo = list(lengths)
+        if gap_s is None:
+            gap_s = min(5.0, 0.2 * min(todo, default=0.0))
         while todo:
             if not self.free:
                 raise DatasetError(
@@ -147,7 +149,7 @@ class PiecePool:
                     "wesnoth-1.16-music hyperrogue-music asc-music, or use smaller counts"
                 )
             piece = self.free.pop()
-            cursor = min(3.0, piece.seconds * 0.05)
+            cursor = min(3.0, piece.seconds * 0.05) if piece.seconds > 2 * todo[0] else 0.0
             while todo and cursor + todo[0] <= piece.seconds:
                 slack = piece.seconds - cursor - sum(todo) - gap_s * (len(todo) - 1)
                 start = cursor + float(self.rng.uniform(0, max(0.0, min(slack, 20.0))))

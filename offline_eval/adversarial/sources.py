@@ -12,8 +12,8 @@ from __future__ import annotations
 import logging
 import shutil
 import subprocess
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -52,11 +52,14 @@ class SourcePiece:
     package: str
     seconds: float
     genre: str
+    offset_s: float = 0.0
+    """Where the piece starts in the file (a window of a longer recording)."""
 
     @property
     def key(self) -> str:
-        """Short stable name, e.g. ``wesnoth-1.16-music/knolls.ogg``."""
-        return f"{self.package}/{self.path.name}"
+        """Short stable name, e.g. ``wesnoth-1.16-music/knolls.ogg`` (``…@30`` for a window)."""
+        base = f"{self.package}/{self.path.name}"
+        return f"{base}@{self.offset_s:g}" if self.offset_s else base
 
 
 def _package_files(package: str) -> list[Path]:
@@ -114,20 +117,16 @@ def find_sources(
     return sorted(pieces, key=lambda p: p.key)
 
 
-def require_sources(pieces: Iterable[SourcePiece], needed: int) -> list[SourcePiece]:
-    """``pieces`` as a list, or a clear error when fewer than ``needed`` are installed.
+def windows(piece: SourcePiece, seconds: float) -> list[SourcePiece]:
+    """``piece`` cut into consecutive windows of ``seconds``, each a piece of its own.
 
-    Raises:
-        DatasetError: too few recordings; names the Debian packages to install.
+    Only for tiny suites (tests) with a single short recording: windows of one recording
+    share its style, and a repeated chorus may make two of them alike.
     """
-    found = list(pieces)
-    if len(found) < needed:
-        raise DatasetError(
-            f"the adversarial suite needs {needed} real recordings and found {len(found)}; "
-            f"install them with `apt-get install {' '.join(DEBIAN_PACKAGES)}`, or ask for "
-            "fewer tracks (--quick, or smaller counts)"
-        )
-    return found
+    count = int(piece.seconds // seconds)
+    return [
+        replace(piece, offset_s=piece.offset_s + k * seconds, seconds=seconds) for k in range(count)
+    ]
 
 
 def load_excerpt(piece: SourcePiece, start_s: float, seconds: float, sr: int) -> np.ndarray:
@@ -139,7 +138,7 @@ def load_excerpt(piece: SourcePiece, start_s: float, seconds: float, sr: int) ->
     try:
         with sf.SoundFile(str(piece.path)) as f:
             native = f.samplerate
-            f.seek(min(int(start_s * native), max(f.frames - 1, 0)))
+            f.seek(min(int((piece.offset_s + start_s) * native), max(f.frames - 1, 0)))
             data = f.read(int(seconds * native), dtype="float32", always_2d=True)
     except (RuntimeError, OSError) as exc:
         raise DatasetError(f"cannot decode {piece.path}: {exc}") from exc
@@ -157,5 +156,5 @@ __all__ = [
     "SourcePiece",
     "find_sources",
     "load_excerpt",
-    "require_sources",
+    "windows",
 ]
