@@ -86,7 +86,8 @@ class HardFilters:
         """Rows currently held: quarantined, disputed or unscreened (never served)."""
         ids = self.store.held_ids()
         with self._lock:
-            if self._held_mask is None or ids != self._held_ids:
+            # Stores return the same set object while nothing changed: identity is enough.
+            if self._held_mask is None or (ids is not self._held_ids and ids != self._held_ids):
                 mask = np.zeros(len(self.catalog), dtype=bool)
                 mask[self.catalog.rows(ids)] = True
                 self._held_ids, self._held_mask = ids, mask

@@ -117,6 +117,7 @@ class SqliteStore(Store):
         self._quarantine_cache: tuple[int, frozenset[str]] | None = None
         self._flag_cache: tuple[int, frozenset[str]] | None = None
         self._dispute_cache: tuple[int, frozenset[str]] | None = None
+        self._held_cache: tuple[tuple[Any, ...], frozenset[str]] | None = None
         self._closed = False
         try:
             self.schema_version = migrate(self._conn())
@@ -477,6 +478,26 @@ class SqliteStore(Store):
 
     def unscreened_ids(self) -> frozenset[str]:
         return frozenset(str(r[0]) for r in self._query("SELECT track_id FROM unscreened"))
+
+    def held_ids(self) -> frozenset[str]:
+        # Read on every request: the same set object comes back until one of the three
+        # records changes (the unscreened table is versioned by its count, max and sum of
+        # marks, since every write gives a new, higher mark), so callers can compare by identity.
+        quarantined, disputed = self.quarantined_ids(), self.disputed_ids()
+        unscreened = tuple(
+            self._query(
+                "SELECT count(*), coalesce(max(mark), 0), coalesce(sum(mark), 0) FROM unscreened"
+            )[0]
+        )
+        cached = self._held_cache
+        if cached is not None:
+            (was_quarantined, was_disputed, was_unscreened), ids = cached
+            same = was_quarantined is quarantined and was_disputed is disputed
+            if same and was_unscreened == unscreened:
+                return ids
+        ids = quarantined | disputed | self.unscreened_ids()
+        self._held_cache = ((quarantined, disputed, unscreened), ids)
+        return ids
 
     def unscreened_marks(self) -> dict[str, int]:
         return screening_state.unscreened_marks(self._conn())
