@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import grpc
 
 from recsys.errors import PermissionDeniedError
+from recsys.service import requestlog
 from recsys.service.calls import wrap_unary
 from recsys.service.errors import UnauthenticatedError
 from recsys.service.tokens import ListenerTokens, looks_like_jwt
@@ -298,6 +299,8 @@ class AuthInterceptor(grpc.ServerInterceptor):
             def authorized(request: Any, context: grpc.ServicerContext) -> Any:
                 principal = authorizer.authorize(method, context.invocation_metadata())
                 authorizer.check_listener_call(method, principal, request)
+                if principal is not ANONYMOUS:
+                    requestlog.annotate(caller=principal.actor)
                 token = _current.set(principal)
                 try:
                     return behavior(request, context)

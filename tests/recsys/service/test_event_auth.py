@@ -7,6 +7,8 @@ retried, never with a path in the message)."""
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -285,3 +287,16 @@ def test_no_call_answers_with_a_path_when_the_store_fails(running: Running, tmp_
             error = failure(call)
             assert error.code() is S.UNAVAILABLE, name
             assert_no_path(error.details(), tmp_path)
+
+
+def test_the_request_log_names_the_caller_never_the_token(
+    running: Running, caplog: pytest.LogCaptureFixture
+) -> None:
+    with (
+        caplog.at_level(logging.INFO, logger="recsys.service.requestlog"),
+        running.client(FEEDBACK_TOKEN) as client,
+    ):
+        client.log_events([play("e1", "u1")])
+    (line,) = [json.loads(r.getMessage()) for r in caplog.records if r.name.endswith("requestlog")]
+    assert line["caller"].startswith("feedback:") and line["sender"] == line["caller"]
+    assert FEEDBACK_TOKEN not in json.dumps(line)
