@@ -171,6 +171,23 @@ def test_serve_help_has_example() -> None:
     assert result.exit_code == 0 and "liner serve --artifacts" in result.output
 
 
+@pytest.mark.parametrize("flag", [True, False], ids=["demo-flag", "default"])
+def test_serve_turns_anonymous_events_on_only_when_asked(
+    flag: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import recsys.cli.serve as serve
+    from recsys.cli import main
+
+    seen: list[LinerSettings] = []
+    monkeypatch.setattr(serve, "run", lambda settings, **_: seen.append(settings))
+    monkeypatch.delenv("LINER_ALLOW_ANONYMOUS_EVENTS", raising=False)
+    args = ["serve", "--port", "0", *(["--allow-anonymous-events"] if flag else [])]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert seen[0].allow_anonymous_events is flag
+    assert ("anonymous LogEvents are ON" in result.output) is flag
+
+
 def test_serve_run_loads_prints_port_and_drains(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
