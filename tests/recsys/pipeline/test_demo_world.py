@@ -1,5 +1,5 @@
-"""End to end on the generated demo world: demo-data → ingest → `liner build` (with the
-reranker step) → ``load_recommender`` → invariants for every listener and several variants."""
+"""End to end on the generated demo world: demo-data → ingest → screen → `liner build` (with
+the reranker step) → ``load_recommender`` → invariants for every listener and several variants."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from recsys.domain import (
     ConsentState,
 )
 from recsys.ingest import run_ingest
+from recsys.integrity.quarantine import screen_store
 from recsys.params import PolicyParams
 from recsys.pipeline import PipelineRecommender, RecommendRequest, load_recommender
 from recsys.pipeline.build_step import reranker_inputs, reranker_run
@@ -57,6 +58,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> tuple[SqliteStore, Pipel
     )
     store = SqliteStore(root / "liner.db")
     run_ingest(root / "data", store)
+    # Uploads are held (never served) until their screening has finished.
+    screen_store(store)
     settings = LinerSettings(db=str(root / "liner.db"), artifacts=root / "artifacts")
     steps = [*default_steps(), BuildStep(name="reranker", run=reranker_run, inputs=reranker_inputs)]
     build_artifacts(store, root / "artifacts", settings, steps=steps, text_model=HashTextModel())
@@ -96,6 +99,7 @@ def test_invariants_for_every_listener(
             assert item.track.credits and item.artists and item.reasons
             assert isinstance(item.track.provenance.ai_involvement, AiInvolvement)
             assert item.track.track_id not in quarantined
+            assert item.track.track_id not in store.held_ids()
             assert not _imitation_blocked(store, item.track.track_id, state)
             if listener.ai_preference is AiPreference.OPT_OUT:
                 assert not item.track.provenance.is_ai_generated
