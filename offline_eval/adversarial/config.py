@@ -88,6 +88,7 @@ class SuiteConfig(BaseModel):
     def quick(cls, **overrides: object) -> SuiteConfig:
         """A small suite (about a hundred clips, most of them short)."""
         values: dict[str, object] = {
+            "max_track_s": 60.0,
             "established_artists": 4,
             "originals_per_artist": 2,
             "established_listeners": 20,
