@@ -207,9 +207,9 @@ def payee_cohorts(log: PlayLog, config: StreamsConfig) -> Groups:
             rows.append(inside.assign(group=f"cohort:{payee}"))
     if not rows:
         return Groups(members={}, sizes={}, payees={})
-    cohort = pd.concat(rows)
-    members = cohort.drop_duplicates("listener_id").set_index("listener_id")["group"]
-    groups = plays.assign(group=plays["listener_id"].map(members)).dropna(subset=["group"])
+    # An account can sit in several payees' cohorts (its camouflage too): each is judged.
+    membership = pd.concat(rows)[["listener_id", "group"]].drop_duplicates()
+    groups = plays.merge(membership, on="listener_id")
     return _farms(plays, groups, "cohort", config)
 
 

@@ -318,7 +318,7 @@ def _aggregate(farm_events: pd.DataFrame, truth: pd.DataFrame) -> tuple[pd.DataF
             "listener_id": grouped["listener_id"],
             "track_id": grouped["track_id"],
             "event_type": "play",
-            "at": pd.NaT,
+            "at": pd.Series(pd.NaT, index=grouped.index, dtype="datetime64[us, UTC]"),
             "ms_played": pd.array([pd.NA] * len(grouped), dtype="Int64"),
             "weight": grouped["weight"].astype(float),
         }
