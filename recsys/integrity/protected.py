@@ -11,9 +11,12 @@ So protection rests on what it cannot control:
   so they do not count as agreements.)
 - artists with **established listeners**: listeners the service received at least
   ``established_margin_hours`` before the artist itself (its receipt time, not a claimed
-  ``created_at``) or before their play (the event's receipt time, when the store records it).
-  Accounts created with an upload, or after it, never make an artist established, however many
-  plays they send. Plays flagged as artificial streaming never count.
+  ``created_at``) or before their play (the event's receipt time, when the store records it),
+  and the listeners of the store's first load for the artists of that load (the catalog the
+  service started from is its history; the first batch is the first run of receipt stamps,
+  which the store keeps a millisecond apart between batches). Accounts created with a later
+  upload, or after it, never make an artist established, however many plays they send. Plays
+  flagged as artificial streaming never count.
 
 Protected artists are never screened as imitators. The most played artists (by every unflagged
 play) are also **targets**: their names are compared with new uploads, but playing an artist
@@ -24,14 +27,17 @@ service received first (:func:`claim_order`), never to a claimed time.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from recsys.domain import Artist, Track
+from recsys.store.codec import from_micros, to_micros
+from recsys.store.sqlite import BATCH_GAP_US
 
 if TYPE_CHECKING:
     from recsys.integrity.screening import ScreeningConfig
@@ -51,6 +57,7 @@ class ProtectedArtists:
             listeners.
         popular: the most played artists by every unflagged play (targets, not exempt).
         established_plays: plays from established listeners per artist (the namesake rule).
+        first_load_until: the end of the store's first load on the receipt clock.
     """
 
     verified: frozenset[str] = frozenset()
@@ -58,6 +65,21 @@ class ProtectedArtists:
     established: frozenset[str] = frozenset()
     popular: frozenset[str] = frozenset()
     established_plays: Mapping[str, float] = field(default_factory=dict)
+    first_load_until: datetime | None = None
+    """The last receipt stamp of the store's first load (None: nothing stored yet)."""
+    batch_starts: tuple[int, ...] = ()
+    """Start of each write batch on the receipt clock (microseconds, ascending)."""
+
+    def prior_use(self, a: Artist, b: Artist) -> bool:
+        """Whether the service received artist ``a`` in an earlier batch than ``b``. Inside
+        one batch nothing came first: its order is the uploader's file."""
+        if a.received_at is None or b.received_at is None:
+            return False
+        if not self.batch_starts:
+            return a.received_at < b.received_at
+        at = np.array([to_micros(a.received_at), to_micros(b.received_at)], dtype=np.int64)
+        batch_a, batch_b = np.searchsorted(np.asarray(self.batch_starts), at, side="right")
+        return bool(batch_a < batch_b)
 
     @property
     def exempt(self) -> frozenset[str]:
@@ -131,12 +153,15 @@ def established_listener_plays(
     listener_received: Mapping[str, datetime | None],
     margin: timedelta,
     exclude_event_ids: Collection[str] = (),
+    first_load_until: datetime | None = None,
 ) -> tuple[dict[str, float], dict[str, int]]:
     """Plays and distinct listeners per primary artist, counting established listeners only.
 
     A listener is established for an artist when the service received the listener at least
     ``margin`` before the artist, or before the play (the event's ``received_at``, when the
-    events carry one). Listeners without a receipt time are not established.
+    events carry one), or when both the listener and the artist came with the first load
+    (received at or before ``first_load_until``). Listeners without a receipt time are not
+    established.
 
     Returns:
         (plays per artist, distinct established listeners per artist).
@@ -156,6 +181,9 @@ def established_listener_plays(
         utc=True,
     )
     established = (joined + margin <= artist_at).fillna(False)
+    if first_load_until is not None:
+        until = pd.Timestamp(first_load_until)
+        established |= ((joined <= until) & (artist_at <= until)).fillna(False)
     if "received_at" in plays.columns:
         play_at = pd.to_datetime(pd.Series(plays["received_at"].to_numpy()), utc=True)
         established |= (joined + margin <= play_at).fillna(False)
@@ -166,6 +194,27 @@ def established_listener_plays(
         {str(a): float(n) for a, n in counts.items()},
         {str(a): int(n) for a, n in listeners.items()},
     )
+
+
+def receipt_batches(stamps: Iterable[datetime | None], gap_us: int = BATCH_GAP_US) -> np.ndarray:
+    """Start of each write batch on the receipt clock (microseconds, ascending): a batch is a
+    run of stamps with no gap of ``gap_us`` (the store keeps batches at least that far
+    apart). Rows of one batch arrived together: their order inside it is the file's."""
+    micros = np.unique(np.fromiter((to_micros(s) for s in stamps if s is not None), dtype=np.int64))
+    if not len(micros):
+        return micros
+    return micros[np.concatenate([[0], np.flatnonzero(np.diff(micros) >= gap_us) + 1])]
+
+
+def first_load_end(
+    stamps: Iterable[datetime | None], gap_us: int = BATCH_GAP_US
+) -> datetime | None:
+    """The last stamp of the store's first batch (None when nothing is stamped)."""
+    micros = np.unique(np.fromiter((to_micros(s) for s in stamps if s is not None), dtype=np.int64))
+    if not len(micros):
+        return None
+    gaps = np.flatnonzero(np.diff(micros) >= gap_us)
+    return from_micros(int(micros[gaps[0]] if len(gaps) else micros[-1]))
 
 
 def known_artists(
@@ -196,8 +245,14 @@ def protected_artists(
     flagged = store.flagged_event_ids()
     received = {u.listener_id: u.received_at for u in store.iter_listeners()}
     margin = timedelta(hours=config.established_margin_hours)
+    stamps = [
+        *received.values(),
+        *(a.received_at for a in artists.values()),
+        *(t.received_at for t in tracks),
+    ]
+    first_load = first_load_end(stamps)
     est_plays, est_listeners = established_listener_plays(
-        events, tracks, artists, received, margin, flagged
+        events, tracks, artists, received, margin, flagged, first_load
     )
     established = frozenset(
         a for a, n in est_listeners.items() if n >= config.established_min_listeners
@@ -208,6 +263,8 @@ def protected_artists(
         established=established,
         popular=known_artists(plays_by_artist(events, tracks, flagged), len(artists), config),
         established_plays=est_plays,
+        first_load_until=first_load,
+        batch_starts=tuple(int(x) for x in receipt_batches(stamps)),
     )
 
 
@@ -236,8 +293,10 @@ __all__ = [
     "agreement_artists",
     "claim_order",
     "established_listener_plays",
+    "first_load_end",
     "known_artists",
     "plays_by_artist",
     "protected_artists",
+    "receipt_batches",
     "received_before",
 ]

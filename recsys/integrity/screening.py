@@ -263,7 +263,8 @@ class UploadBurstScreen:
     holders of the credited artists), uploaded too many tracks: fast bursts and slow drips.
 
     Each window has its own limit; limits are ``trusted_factor`` times higher for accounts
-    whose uploads credit ``trusted_artist_ids`` only and for payees with such an artist.
+    whose uploads credit ``trusted_artist_ids`` only (verified, agreement or established
+    listeners: evidence an uploader cannot make) and for payees with such an artist.
     Windows run over :func:`upload_time`; one more window runs over the receipt clock alone.
 
     Args:
@@ -271,6 +272,8 @@ class UploadBurstScreen:
         trusted_artist_ids: artists with verified rights (verified or agreement).
         trusted_factor: the multiplier of their limits.
         receipt_window: a window over ``received_at`` only, or None.
+        history_until: uploads received at or before this (the store's first load: a catalog
+            arriving at once) are left out of the receipt window.
     """
 
     reason = "upload_burst"
@@ -282,8 +285,10 @@ class UploadBurstScreen:
         trusted_artist_ids: Collection[str] = frozenset(),
         trusted_factor: float = 10.0,
         receipt_window: RateWindow | None = None,
+        history_until: datetime | None = None,
     ) -> None:
         self.windows = tuple(windows)
+        self.history_until = history_until
         self.trusted = frozenset(trusted_artist_ids)
         self.trusted_factor = trusted_factor
         self.receipt_window = receipt_window
@@ -319,12 +324,16 @@ class UploadBurstScreen:
                     uploads,
                     self.receipt_window,
                     factor,
-                    lambda t: t.received_at,
+                    self._received,
                     " received",
                     context,
                     flagged,
                 )
         return list(flagged.values())
+
+    def _received(self, track: Track) -> datetime | None:
+        at, until = track.received_at, self.history_until
+        return None if at is None or (until is not None and at <= until) else at
 
     def _slide(
         self,
@@ -384,9 +393,9 @@ class ImitationNameScreen:
     but are screened themselves. Without ``protected`` the verified artists are the targets.
 
     Spared: artists of the target's own rights holder (the payee is the target's), and
-    namesakes: an artist the service received before the target (prior use, by receipt time,
-    never a claimed ``created_at``), or whose established-listener plays reach
-    ``namesake_play_share`` of the target's.
+    namesakes: an artist the service received in an earlier batch than the target (prior use,
+    by receipt time, never a claimed ``created_at``; inside one batch nothing came first), or
+    whose established-listener plays reach ``namesake_play_share`` of the target's.
     """
 
     reason = "imitation_name"
@@ -408,7 +417,8 @@ class ImitationNameScreen:
 
     def _namesake(self, suspect: Artist, target: Artist) -> bool:
         """Whether ``suspect`` is an innocent namesake of ``target``."""
-        if received_before(suspect, target):
+        prior = self.protected.prior_use if self.protected is not None else received_before
+        if prior(suspect, target):
             return True
         plays = self.protected.established_plays if self.protected is not None else {}
         target_plays = plays.get(target.artist_id, 0.0)
@@ -497,7 +507,7 @@ def default_screens(
             None means the verified artists.
     """
     cfg = config or ScreeningConfig()
-    trusted = protected.verified | protected.agreement if protected is not None else frozenset()
+    trusted = protected.exempt if protected is not None else frozenset()
     return [
         UltraShortScreen(cfg.min_duration_s),
         KeywordStuffingScreen(
@@ -510,6 +520,7 @@ def default_screens(
             receipt_window=RateWindow(
                 hours=cfg.receipt_window_hours, max_uploads=cfg.receipt_max_uploads
             ),
+            history_until=protected.first_load_until if protected is not None else None,
         ),
         ImitationNameScreen(
             cfg.imitation_threshold,

@@ -82,6 +82,9 @@ from recsys.store.schema import migrate
 
 logger = logging.getLogger(__name__)
 
+BATCH_GAP_US = 1000
+"""Receipt stamps of two write transactions are at least this far apart (microseconds)."""
+
 
 class SqliteStore(Store):
     """A :class:`Store` in one SQLite file.
@@ -216,14 +219,15 @@ class SqliteStore(Store):
         )
 
     def _receipt_stamps(self, conn: sqlite3.Connection) -> Iterator[int]:
-        """Receipt times for the rows of one write transaction: the service's clock, after
-        every stamp already stored, one microsecond apart (so receipt order is a total order).
+        """Receipt times for the rows of one write transaction: the service's clock, at least
+        ``BATCH_GAP_US`` after every stamp already stored, one microsecond apart (so receipt
+        order is a total order, and a batch is a run of stamps without a millisecond's gap).
         Call inside the write transaction, which holds the lock."""
         last = max(
             int(conn.execute(f"SELECT coalesce(max(received_at), 0) FROM {table}").fetchone()[0])
             for table in ("artists", "tracks", "listeners")
         )
-        stamp = max(int(codec.to_micros(self._clock()) or 0), last + 1)
+        stamp = max(int(codec.to_micros(self._clock()) or 0), last + BATCH_GAP_US)
         while True:
             yield stamp
             stamp += 1

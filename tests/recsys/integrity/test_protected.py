@@ -164,3 +164,33 @@ def test_agreement_holders_protect_their_unverified_artists(tmp_path: Path) -> N
     protected = protected_artists(store, [], artists, ScreeningConfig())
     assert protected.agreement == {"a", "b", "c"}
     assert "d" not in protected.targets
+
+
+def test_the_first_load_is_history_and_later_bots_are_not(tmp_path: Path) -> None:
+    clock = Clock(T0)
+    store = SqliteStore(tmp_path / "s.db", clock=clock)
+    fans = [f"fan{i}" for i in range(12)]
+    store.ingest(
+        IngestBatch(
+            artists=[Artist(artist_id="real", name="Velvet Harbour", rights_holder_id="h")],
+            tracks=[_track("r1", "real", "up_real")],
+            listeners=[Listener(listener_id=u) for u in fans],
+            events=_plays("fan", fans, "r1", 2, T0 - timedelta(days=9)),
+        )
+    )
+    clock.at = T0 + timedelta(minutes=5)  # the next upload, minutes later, with its own bots
+    bots = [f"bot{i}" for i in range(40)]
+    store.ingest(
+        IngestBatch(
+            artists=[Artist(artist_id="fake", name="Velvet Harbour", rights_holder_id="x")],
+            tracks=[_track("f1", "fake", "up_fake")],
+            listeners=[Listener(listener_id=u) for u in bots],
+            events=_plays("bot", bots, "f1", 25, T0),
+        )
+    )
+    tracks = list(store.iter_tracks())
+    artists = {a.artist_id: a for a in store.iter_artists()}
+    protected = protected_artists(store, tracks, artists, ScreeningConfig())
+    assert protected.established == {"real"}
+    assert protected.first_load_until == artists["real"].received_at + timedelta(microseconds=13)
+    assert screen_store(store, track_ids=["f1"]).quarantined == ("f1",)

@@ -82,6 +82,8 @@ def test_upserts_never_move_receipt_time_and_new_rows_come_after(tmp_path: Path)
     assert again.title == "Renamed" and again.received_at == first.received_at
     # A clock that went back never orders a new row before an older one.
     assert new.received_at is not None and new.received_at > first.received_at
+    # Batches are a millisecond apart on the receipt clock, so a batch is a run of stamps.
+    assert new.received_at - first.received_at >= timedelta(milliseconds=1)
     frame = store.read_frame("tracks").set_index("track_id")
     assert frame.loc["t1", "received_at"] == first.received_at
 
