@@ -148,7 +148,7 @@ class PiecePool:
                     "not enough real recordings for this suite: install "
                     "wesnoth-1.16-music hyperrogue-music asc-music, or use smaller counts"
                 )
-            piece = self.free.pop()
+            piece = self.free.pop(self._choose(sum(todo) + gap_s * len(todo) + 3.0))
             cursor = min(3.0, piece.seconds * 0.05) if piece.seconds > 2 * todo[0] else 0.0
             while todo and cursor + todo[0] <= piece.seconds:
                 slack = piece.seconds - cursor - sum(todo) - gap_s * (len(todo) - 1)
@@ -157,6 +157,15 @@ class PiecePool:
                 out.append(Excerpt(piece=piece, start_s=round(start, 3), seconds=todo[0]))
                 cursor = start + todo.pop(0) + gap_s
         return out
+
+    def _choose(self, needed_s: float) -> int:
+        """Index of the piece to use: one of the three shortest that hold ``needed_s``
+        (so long recordings are kept for owners that need them), else the longest."""
+        fitting = sorted((p.seconds, i) for i, p in enumerate(self.free) if p.seconds >= needed_s)
+        if not fitting:
+            return max(range(len(self.free)), key=lambda i: self.free[i].seconds)
+        pick = int(self.rng.integers(min(3, len(fitting))))
+        return fitting[pick][1]
 
 
 class Ids:

@@ -7,6 +7,7 @@ configuration, counts). ``suite.json`` is written last: a folder without it is i
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import shutil
@@ -27,7 +28,7 @@ from offline_eval.adversarial.sources import load_excerpt
 logger = logging.getLogger(__name__)
 
 SUITE_FORMAT = "liner-adversarial-suite"
-SUITE_VERSION = 1
+SUITE_VERSION = 2
 TRUTH_COLUMNS: tuple[str, ...] = (
     "item_id",
     "organic",
@@ -199,12 +200,19 @@ def _truth_frame(plan: SuitePlan) -> pd.DataFrame:
 
 
 def suite_manifest(plan: SuitePlan) -> dict[str, Any]:
-    """What ``suite.json`` records: enough to tell whether a cached suite is this one."""
+    """What ``suite.json`` records: enough to tell whether a cached suite is this one
+    (``plan_sha256`` digests every track's id, source, edits, claims and expected outcome)."""
+    digest = hashlib.sha256()
+    for t in plan.tracks:
+        fields = (t.item_id, t.batch, _source(t, plan), t.audio_format, t.attack, t.expected)
+        edits = "|".join(e.describe() for e in t.edits)
+        digest.update(repr((*fields, edits, _time(t.uploaded_at), t.artist_id)).encode())
     return {
         "format": SUITE_FORMAT,
         "version": SUITE_VERSION,
         "seed": plan.seed,
         "config": plan.config.model_dump(mode="json"),
+        "plan_sha256": digest.hexdigest(),
         "sources": sorted({t.audio.piece.key for t in plan.tracks if isinstance(t.audio, Excerpt)}),
     }
 
