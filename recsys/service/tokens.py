@@ -28,6 +28,9 @@ LEEWAY_SECONDS = 5.0
 """Clock skew tolerated on ``exp`` and ``iat`` between the minting backend and the service."""
 
 
+_CACHE_SIZE = 4096
+
+
 def looks_like_jwt(token: str) -> bool:
     """Three dot-separated parts: worth verifying as a listener token."""
     return token.count(".") == 2
@@ -52,6 +55,9 @@ class ListenerTokens:
                 f"{MIN_KEY_BYTES}. Fix: generate one with `liner tokens secret`"
             )
         self._key = raw
+        # token -> (listener id, expiry): a token verified once is not decoded again on each
+        # call until it expires (a JWT decode costs tens to hundreds of microseconds).
+        self._verified: dict[str, tuple[str, float]] = {}
 
     def mint(self, listener_id: str, *, ttl_seconds: float, now: float | None = None) -> str:
         """A token for ``listener_id`` that expires ``ttl_seconds`` after ``now``.
@@ -84,6 +90,9 @@ class ListenerTokens:
             UnauthenticatedError: expired, forged, for another audience, or malformed; the
                 message says which, never echoing the token.
         """
+        cached = self._verified.get(token)
+        if cached is not None and time.time() <= cached[1] + LEEWAY_SECONDS:
+            return cached[0]
         try:
             claims = jwt.decode(
                 token,
@@ -119,6 +128,9 @@ class ListenerTokens:
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject.strip():
             raise UnauthenticatedError("the listener token names no listener (empty 'sub')")
+        if len(self._verified) >= _CACHE_SIZE:
+            self._verified.clear()
+        self._verified[token] = (subject, float(claims["exp"]))
         return subject
 
 

@@ -257,3 +257,23 @@ def test_serve_refuses_bad_manifest(tmp_path: Path) -> None:
          "--metrics-port", "-1"],
     )  # fmt: skip
     assert result.exit_code != 0 and "sha256" in result.output
+
+
+def test_a_verified_listener_token_is_refused_once_it_expires(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import recsys.service.tokens as tokens
+
+    listener_tokens = ListenerTokens("k" * 32)
+    token = listener_tokens.mint("u7", ttl_seconds=60)
+    assert listener_tokens.verify(token) == "u7"  # verified, and remembered
+    assert listener_tokens.verify(token) == "u7"
+    later = tokens.time.time() + 3600
+    monkeypatch.setattr(tokens.time, "time", lambda: later)
+
+    def decode_an_hour_later(*args: Any, **kwargs: Any) -> Any:  # PyJWT reads its own clock
+        raise tokens.jwt.ExpiredSignatureError("Signature has expired")
+
+    monkeypatch.setattr(tokens.jwt, "decode", decode_an_hour_later)
+    with pytest.raises(UnauthenticatedError, match="expired"):
+        listener_tokens.verify(token)
