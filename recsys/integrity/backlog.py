@@ -101,6 +101,9 @@ class BacklogScreener:
             try:
                 self.screen_once()
             except LinerError as exc:
+                if self._stop.is_set():  # the service closed the store under it: shutdown
+                    logger.info("background screening abandoned at shutdown: %s", exc)
+                    return
                 logger.error("background screening failed (tracks stay held): %s", exc)
             except Exception:  # a bug must not kill the thread silently, nor the service
                 logger.exception("background screening crashed (tracks stay held)")
