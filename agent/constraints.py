@@ -19,14 +19,14 @@ AI_WORDS = re.compile(
     r"\b(?:a\.?i\.?(?=[\s,.;:!?'\-)]|$)|ai|artificial[\s-]+intelligence|machine[\s-]*(?:made|"
     r"generated|learning|composed|created)|computer[\s-]*(?:made|generated|composed|created)|"
     r"synthetic(?:ally)?|robots?|robotic|bots?|algorithm(?:s|ic|ically)?|generative|gen[\s-]?ai|"
-    r"suno|udio|llm|neural)\b",
+    r"suno|udio|llm|neural|(?<!drum\s)(?<!drum-)machines?|computers?)\b",
     re.I,
 )
 GENERATED_WORDS = re.compile(
     r"\b(?:generated|made|created|composed|produced|written|sung|performed)\s+(?:by|with|using)"
     r"\s+(?:an?\s+)?(?:a\.?i\.?|ai|artificial|machines?|computers?|algorithms?|robots?|bots?)\b|"
     r"\b(?:a\.?i\.?|ai|machine|computer)[\s-]*(?:generated|made|created|composed)\b|"
-    r"\b(?:fully|entirely|completely|100%?)\s+(?:a\.?i\.?|ai)\b",
+    r"\b(?:fully|entirely|completely)\s+(?:a\.?i\.?|ai)\b",
     re.I,
 )
 VOCAL_WORDS = re.compile(r"\b(?:vocals?|voices?|singers?|singing|vox|vocalists?|sung)\b", re.I)
@@ -34,18 +34,26 @@ NEGATION = re.compile(
     r"\b(?:no|not|non|nothing|none|never|without|w/o|zero|exclude[sd]?|excluding|avoid(?:ing)?|"
     r"skip(?:ping)?|ban(?:ned)?|block(?:ed)?|remove|drop|omit|minus|except|hate|dislike|"
     r"don'?t|do\s+not|doesn'?t|does\s+not|isn'?t|aren'?t|rather\s+not|keep\s+\w+\s+out|"
-    r"steer\s+clear|stay\s+away|spare\s+me|free\s+(?:of|from)|nix|no\s+more|less)\b|"
+    r"steer\s+clear|stay\s+away|spare\s+me|free\s+(?:of|from)|nix|no\s+more|less|sans|"
+    r"leave\s+(?:\w+\s+)?out|anything\s+but|other\s+than)\b|"
     r"[\s-]free\b|\banti[\s-]",
     re.I,
 )
 ALLOWING = re.compile(
     r"\b(?:fine|ok|okay|allowed|acceptable|welcome|alright|all\s+right|good\s+with|"
-    r"(?:don'?t|do\s+not)\s+mind|no\s+problem|happy\s+with|love|like|enjoy|include|can\s+use|"
-    r"may\s+use|is\s+good|are\s+good|permitted|tolerable|i'?m\s+open)\b",
+    r"(?:don'?t|do\s+not)\s+mind|no\s+problem|happy\s+with|love|enjoy|include|can\s+use|"
+    r"may\s+use|is\s+good|are\s+good|permitted|tolerable|i'?m\s+open|whatever|"
+    r"either\s+way|or\s+not)\b",
+    re.I,
+)
+NEGATED_ALLOWING = re.compile(
+    r"\b(?:don'?t|do\s+not|not|never|no|isn'?t|aren'?t|without)\s+(?:\w+\s+)?"
+    r"(?:include|fine|ok|okay|allowed|acceptable|welcome|love|enjoy|permitted)\b",
     re.I,
 )
 SCOPE_SPLIT = re.compile(
-    r"[,;.!?]|\b(?:but|though|although|however|while|whereas|yet|except\s+that|as\s+long\s+as|"
+    r"[,;.!?]|(?<!anything\s)(?<!everything\s)(?<!all\s)\b(?:but|though|although|however|while|"
+    r"whereas|yet|except\s+that|as\s+long\s+as|"
     r"so\s+long\s+as|provided|and\s+also|plus)\b",
     re.I,
 )
@@ -54,7 +62,8 @@ HUMAN = re.compile(
     r"(?:real\s+)?(?:humans?|people|persons|musicians|artists|bands)|"
     r"human[\s-]*(?:made|created|composed|performed|written|artists?|musicians?|only|beings?)|"
     r"humans?\s+only|only\s+(?:real\s+)?humans?|real\s+(?:musicians|artists|people|humans|bands|"
-    r"singers|instruments)|flesh[\s-]and[\s-]blood|by\s+humans|actual\s+(?:humans|people|"
+    r"singers|instruments)|flesh[\s-]and[\s-]blood|by\s+(?:real\s+)?(?:humans|people)|"
+    r"actual\s+(?:humans|people|"
     r"musicians|artists)|living\s+(?:musicians|artists)|organic(?:ally)?\s+made)\b",
     re.I,
 )
@@ -111,11 +120,7 @@ def clauses(text: str) -> list[str]:
 
 def _negated(clause: str, mention: re.Match[str]) -> bool:
     """Whether the AI mention in ``clause`` is negated (and not allowed again)."""
-    if ALLOWING.search(clause) and not re.search(
-        r"\b(?:not|never|isn'?t|aren'?t)\s+(?:\w+\s+)?(?:fine|ok|okay|allowed|acceptable|welcome)",
-        clause,
-        re.I,
-    ):
+    if ALLOWING.search(clause) and not NEGATED_ALLOWING.search(clause):
         # "AI is fine", "I don't mind AI": an allowance, even with a "don't" in it.
         return False
     before = clause[: mention.start()]
@@ -125,7 +130,6 @@ def _negated(clause: str, mention: re.Match[str]) -> bool:
         or re.match(r"[\s-]*(?:free\b|out\b)", after, re.I)
         or (re.search(r"\bkeep\b", before, re.I) and re.search(r"\bout\b", after, re.I))
         or re.search(r"\b(?:is|are)\s+(?:not\s+)?(?:banned|forbidden|off[\s-]limits)\b", after)
-        or re.search(r"\b(?:please|pls)?\s*(?:not|no)\b", after[:12], re.I)
     )
 
 
@@ -155,7 +159,11 @@ def ai_intent(text: str, embed: Callable[[Sequence[str]], np.ndarray] | None = N
             no_generated = True
         else:
             no_any = True
-    if embed is not None and unexplained and not (no_any or no_generated or no_vocals or human):
+    mentioned = any(AI_WORDS.search(c) for c in clauses(text))
+    # The meaning check only looks at negated clauses of a request that names no AI concept
+    # in the lexicon ("nothing a computer composed"), so "music" is never read as "no AI".
+    unexplained = [c for c in unexplained if NEGATION.search(c) and len(c.split()) >= 2]
+    if embed is not None and unexplained and not (mentioned or human):
         vectors = embed([*unexplained, *AI_PROTOTYPES, *NEUTRAL_PROTOTYPES])
         n = len(unexplained)
         sims = vectors[:n] @ vectors[n:].T
@@ -204,10 +212,17 @@ def tempo_range(text: str) -> tuple[float | None, float | None] | None:
         return low, high
     lo: float | None = None
     hi: float | None = None
-    if m := TEMPO_MAX.search(text):
-        hi = float(m.group(1) or m.group(2))
-    if m := TEMPO_MIN.search(text):
-        lo = float(m.group(1) or m.group(2))
+    upper, lower = TEMPO_MAX.search(text), TEMPO_MIN.search(text)
+    if upper and lower and upper.start() < lower.end() and lower.start() < upper.end():
+        # "no faster than 100 bpm" holds "faster than 100 bpm": the longer reading wins.
+        if len(upper.group(0)) >= len(lower.group(0)):
+            lower = None
+        else:
+            upper = None
+    if upper:
+        hi = float(upper.group(1) or upper.group(2))
+    if lower:
+        lo = float(lower.group(1) or lower.group(2))
     if lo is not None or hi is not None:
         return lo, hi
     if m := TEMPO_POINT.search(text):

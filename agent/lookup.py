@@ -19,11 +19,17 @@ def label_card(f: TrackFacts) -> dict[str, Any]:
         "track_id": f.track.track_id,
         "title": f.track.title,
         "artists": [a.name for a in f.artists],
+        "genre": f.track.genre,
+        "tags": list(f.track.tags),
+        "duration_ms": f.track.duration_ms,
+        "release_date": f.track.release_date.isoformat() if f.track.release_date else None,
+        "tempo_bpm": round(f.tempo, 1) if f.tempo is not None else None,
         "ai_label": {
             "involvement": p.ai_involvement.value,
             "parts": [x.value for x in p.ai_parts],
             "source": p.label_source.value,
             "confidence": round(p.confidence, 3),
+            "references_artist_ids": list(p.references_artist_ids),
         },
         "credits": [
             {

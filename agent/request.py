@@ -248,7 +248,13 @@ def parse_request(
     no_ai = base.no_ai_generated or intent.no_ai_generated
     no_ai_any = (base.no_ai_any or intent.no_ai_any) and not intent.allows_assisted
     new_artists = base.new_artists or bool(
-        re.search(r"\bnew artists?\b|\bsomething new\b|\bemerging\b|\bundiscovered\b", low)
+        re.search(
+            r"\bnew (?:artists?|talent|names|musicians|bands)\b|\bsomething new\b|\bemerging\b|"
+            r"\bundiscovered\b|\bup[- ]and[- ]coming\b|\blesser[- ]known\b|\bunknown artists?\b|"
+            r"\bsmall(?:er)? artists?\b|\bhaven'?t heard\b|\bnever heard\b|\bunsigned\b|"
+            r"\bunder[- ]the[- ]radar\b|\bobscure\b|\bnewcomers?\b",
+            low,
+        )
     )
     tempo_min, tempo_max = base.tempo_min, base.tempo_max
     word_set = set(words) | set(re.findall(r"[a-z]+", low))
