@@ -63,7 +63,7 @@ def metering_command(
     plays influenced by AI features (agent answers, AI-assisted tracks) and payouts of
     --pool under the pro-rata and user-centric models, split into paid, withheld (plays of
     quarantined, disputed or unscreened tracks: paid once released) and forfeited (flagged
-    plays and confirmed quarantines: redistributed over the paid plays). In micro-units,
+    plays and confirmed quarantines: redistributed over the plays not forfeited). In micro-units,
     paid + withheld + unallocated = pool exactly. The event log is screened for artificial
     streaming first (flags are recorded, plays kept).
 

@@ -16,10 +16,12 @@ paid. Plays of quarantined, disputed or unscreened tracks are WITHHELD: their mo
 the rights holder's withheld account and is paid once the track is released (the report is
 recomputed from the current decisions). Plays flagged as artificial streaming, and plays of a
 track whose quarantine a rights admin confirmed, are FORFEITED at once: their money is
-redistributed over the paid plays, in proportion to what each holder is paid (pro rata over
-paid plays, for the pro-rata model), so a farm's plays dilute nobody. In integer micro-units,
-paid + withheld + unallocated = pool and forfeited = redistributed + unallocated, where
-unallocated is forfeited money with no paid play to go to (carried to the next pool).
+redistributed over every play not forfeited, paid or withheld, in proportion to what each
+holder gets (pro rata over those plays, for the pro-rata model), as if the forfeited plays had
+never happened. So a farm's plays dilute nobody, and a withheld track released later gets what
+it would have earned without the farm. In integer micro-units, paid + withheld + unallocated
+= pool and forfeited = redistributed + unallocated, where unallocated is forfeited money with
+no other play to go to (carried to the next pool).
 """
 
 from __future__ import annotations
@@ -284,11 +286,12 @@ class Settlement:
 
     Attributes:
         pool: the pool.
-        paid: paid per holder now, including ``redistributed``.
-        withheld: held per holder until the track is released or the quarantine confirmed.
+        paid: paid per holder now, including its part of ``redistributed``.
+        withheld: held per holder until the track is released or the quarantine confirmed
+            (including its part of ``redistributed``).
         forfeited: what each holder's forfeited plays would have earned (not paid to them).
-        redistributed: the part of ``paid`` that is forfeited money.
-        unallocated: forfeited money with no paid play to go to (carried to the next pool).
+        redistributed: forfeited money each holder received, paid or withheld.
+        unallocated: forfeited money with no other play to go to (carried to the next pool).
     """
 
     pool: int
@@ -311,38 +314,58 @@ class Settlement:
         }
 
 
-def settle(entitled: Entitlements, pool_micro: int) -> Settlement:
-    """Withhold, forfeit and redistribute: paid plays get their own entitlement plus the
-    forfeited money in proportion to it."""
-    parts: dict[str, dict[str, int]] = {s: defaultdict(int) for s in STATUSES}
-    for (status, holder), micro in entitled.items():
-        parts[status][holder] += micro
-    paid = dict(parts[PAID])
-    forfeited_total = sum(parts[FORFEITED].values())
-    redistributed: dict[str, int] = {}
+def settle(
+    entitled: Entitlements, pool_micro: int, by: Mapping[tuple[str, str], int] | None = None
+) -> Settlement:
+    """Withhold, forfeit and redistribute: the forfeited money goes to every paid and
+    withheld part in proportion to ``by`` (default: the entitlements themselves), each part
+    keeping its status.
+
+    Args:
+        entitled: micro-units per (status, holder).
+        pool_micro: the pool.
+        by: weights per (status, holder) to redistribute by; pro rata passes the credited
+            micro-plays, so a part rounded down to nothing still gets its share.
+    """
+    weights = entitled if by is None else by
+    kept = {k: v for k, v in weights.items() if k[0] != FORFEITED}
+    forfeited_total = sum(v for k, v in entitled.items() if k[0] == FORFEITED)
+    extra: dict[tuple[str, str], int] = {}
     unallocated = 0
     if forfeited_total:
-        if any(paid.values()):
-            redistributed = allocate(forfeited_total, paid)
+        if any(kept.values()):
+            extra = allocate(forfeited_total, kept)
         else:
             unallocated = forfeited_total
+    parts: dict[str, dict[str, int]] = {s: defaultdict(int) for s in STATUSES}
+    redistributed: dict[str, int] = defaultdict(int)
+    for (status, holder), micro in entitled.items():
+        parts[status][holder] += micro + extra.get((status, holder), 0)
+    for (_, holder), micro in extra.items():
+        redistributed[holder] += micro
     return Settlement(
         pool=pool_micro,
-        paid={h: paid.get(h, 0) + redistributed.get(h, 0) for h in paid},
+        paid=dict(parts[PAID]),
         withheld=dict(parts[WITHHELD]),
         forfeited=dict(parts[FORFEITED]),
-        redistributed=redistributed,
+        redistributed=dict(redistributed),
         unallocated=unallocated,
     )
+
+
+def credited(plays: Sequence[MeteredPlay]) -> dict[tuple[str, str], int]:
+    """Credited micro-plays per (status, holder)."""
+    totals: dict[tuple[str, str], int] = defaultdict(int)
+    for play in plays:
+        for holder, micro in play.micro_credits.items():
+            totals[(play.status, holder)] += micro
+    return dict(totals)
 
 
 def pro_rata_entitlements(plays: Sequence[MeteredPlay], pool_micro: int) -> Entitlements:
     """Split a pool (in micro-units of money) by each (status, holder)'s share of all
     credited plays."""
-    totals: dict[tuple[str, str], int] = defaultdict(int)
-    for play in plays:
-        for holder, micro in play.micro_credits.items():
-            totals[(play.status, holder)] += micro
+    totals = credited(plays)
     return allocate(pool_micro, totals) if totals else {}
 
 
@@ -364,15 +387,17 @@ def user_centric_entitlements(plays: Sequence[MeteredPlay], pool_micro: int) -> 
 
 
 def pro_rata_payouts(plays: Sequence[MeteredPlay], pool_micro: int) -> Settlement:
-    """The pro-rata settlement: the pool by share of all credited plays, then withheld and
-    forfeited parts set aside and forfeits redistributed pro rata over paid plays."""
-    return settle(pro_rata_entitlements(plays, pool_micro), pool_micro)
+    """The pro-rata settlement: the pool by share of all credited plays, withheld parts set
+    aside, forfeits redistributed pro rata over the plays not forfeited."""
+    totals = credited(plays)
+    entitled = allocate(pool_micro, totals) if totals else {}
+    return settle(entitled, pool_micro, by=totals)
 
 
 def user_centric_payouts(plays: Sequence[MeteredPlay], pool_micro: int) -> Settlement:
-    """The user-centric settlement: each listener's equal part by what they played, then
-    withheld and forfeited parts set aside and forfeits redistributed in proportion to paid
-    amounts (so a listener whose every play was forfeited funds nobody in particular)."""
+    """The user-centric settlement: each listener's equal part by what they played, withheld
+    parts set aside, forfeits redistributed in proportion to the amounts not forfeited (so a
+    listener whose every play was forfeited funds nobody in particular)."""
     return settle(user_centric_entitlements(plays, pool_micro), pool_micro)
 
 
@@ -388,6 +413,7 @@ __all__ = [
     "PayoutHolds",
     "PlayRow",
     "Settlement",
+    "credited",
     "meter_plays",
     "meter_rows",
     "micro_shares",

@@ -56,8 +56,9 @@ class HolderRow:
         paid_plays: credited plays that are paid.
         withheld_plays: credited plays of held tracks (quarantined, disputed, unscreened).
         forfeited_plays: credited plays never paid (flagged, or a confirmed quarantine).
-        payout_pro_rata: paid now under the pro-rata model (with redistributed forfeits).
-        withheld_pro_rata: held in the holder's withheld account (pro rata).
+        payout_pro_rata: paid now under the pro-rata model (with its share of forfeits).
+        withheld_pro_rata: held in the holder's withheld account (pro rata; with its share
+            of forfeits).
         forfeited_pro_rata: what the forfeited plays would have earned (pro rata).
         payout_user_centric: paid now under the user-centric model.
         withheld_user_centric: withheld under the user-centric model.

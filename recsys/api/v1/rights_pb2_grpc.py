@@ -111,7 +111,8 @@ class RightsServiceServicer:
 
     def ConfirmQuarantine(self, request, context):
         """Confirm a quarantine (audited): the track's withheld plays are forfeited and their money
-        redistributed over paid plays. FAILED_PRECONDITION when the track is not quarantined.
+        redistributed over the plays not forfeited. FAILED_PRECONDITION when the track is not
+        quarantined.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
