@@ -154,6 +154,8 @@ class AiDetector:
     out_of_fold: dict[str, float] = field(default_factory=dict)
     """Raw score of every training track from the fold model that did not see it (not saved:
     only the run that trained the detector can score its own training tracks fairly)."""
+    kind_out_of_fold: dict[str, float] = field(default_factory=dict)
+    """P(generated | AI) of every AI training track from a kind model that did not see it."""
 
     def _matrix(self, features: pd.DataFrame) -> np.ndarray:
         return features.reindex(columns=self.feature_names).to_numpy(dtype=np.float64)
@@ -177,6 +179,15 @@ class AiDetector:
             if held_out is not None:
                 raw[i] = held_out
         return np.interp(raw, self.calibration_x, self.calibration_y)
+
+    def predict_generated_declared(self, features: pd.DataFrame) -> np.ndarray:
+        """:meth:`predict_generated`, out of fold for the kind model's own training tracks."""
+        generated = self.predict_generated(features)
+        for i, track_id in enumerate(features.index):
+            held_out = self.kind_out_of_fold.get(str(track_id))
+            if held_out is not None:
+                generated[i] = held_out
+        return generated
 
     def predict_generated(self, features: pd.DataFrame) -> np.ndarray:
         """P(fully generated | AI involved) per row (1 without a kind model)."""
@@ -291,9 +302,11 @@ def train_detector(
         "top_features": _importance(booster, names),
     }
     logger.info("AI detector trained: %s", json.dumps(report["held_out"]["summary"]))
+    kind_booster, kind_oof = _kind_booster(features, tracks, mask, params, cfg)
     return AiDetector(
         booster=booster,
-        kind_booster=_kind_booster(features, tracks, mask, params, cfg.rounds),
+        kind_booster=kind_booster,
+        kind_out_of_fold=kind_oof,
         calibration_x=np.asarray(iso.X_thresholds_, dtype=np.float64),
         calibration_y=np.asarray(iso.y_thresholds_, dtype=np.float64),
         threshold=threshold,
@@ -335,9 +348,10 @@ def _kind_booster(
     tracks: Sequence[Track],
     mask: np.ndarray,
     params: dict[str, Any],
-    rounds: int,
-) -> lgb.Booster | None:
-    """GENERATED vs ASSISTED among the AI tracks of the training set."""
+    cfg: AiDetectorConfig,
+) -> tuple[lgb.Booster | None, dict[str, float]]:
+    """GENERATED vs ASSISTED among the AI tracks of the training set, and each of those
+    tracks' out-of-fold P(generated) (cross-fitted like the main booster)."""
     chosen = [t for t, m in zip(tracks, mask, strict=True) if m]
     rows = [
         i
@@ -346,10 +360,20 @@ def _kind_booster(
     ]
     kind = np.array([chosen[i].provenance.is_ai_generated for i in rows])
     if len(rows) == 0 or min(int(kind.sum()), int((~kind).sum())) < 5:
-        return None
-    x = features.loc[[chosen[i].track_id for i in rows]].to_numpy(dtype=np.float64)
-    data = lgb.Dataset(x, kind, feature_name=list(features.columns))
-    return lgb.train({**params, "min_data_in_leaf": 3}, data, max(50, rounds // 3))
+        return None, {}
+    ids = [chosen[i].track_id for i in rows]
+    x = features.loc[ids].to_numpy(dtype=np.float64)
+    names = list(features.columns)
+    kind_params, rounds = {**params, "min_data_in_leaf": 3}, max(50, cfg.rounds // 3)
+    folds = min(cfg.folds, int(kind.sum()), int((~kind).sum()))
+    fold = stratified_folds(kind, folds, cfg.seed)
+    oof = np.zeros(len(ids))
+    for k in range(folds):
+        fit, held = fold != k, fold == k
+        model = lgb.train(kind_params, lgb.Dataset(x[fit], kind[fit], feature_name=names), rounds)
+        oof[held] = model.predict(x[held])
+    booster = lgb.train(kind_params, lgb.Dataset(x, kind, feature_name=names), rounds)
+    return booster, {t: float(g) for t, g in zip(ids, oof, strict=True)}
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -168,7 +168,7 @@ def check_declarations(
         return DisputeCheck()
     rows = features.loc[[t.track_id for t in checked]]
     probability = detector.predict_declared(rows)
-    generated = detector.predict_generated(rows)
+    generated = detector.predict_generated_declared(rows)
     clean = np.array(
         [clean_reference(t, artists) and t.track_id not in quarantined for t in checked]
     )
