@@ -198,6 +198,7 @@ def recommendation_pb(rec: Recommendation) -> pbr.RecommendResponse:
     msg = pbr.RecommendResponse(request_id=rec.request_id, variant=rec.variant)
     for item in rec.items:
         fill_item(msg.items.add(), item)
+    msg.notes.extend(rec.notes)
     return msg
 
 

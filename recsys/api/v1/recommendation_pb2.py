@@ -25,21 +25,21 @@ _sym_db = _symbol_database.Default()
 from recsys.api.v1 import common_pb2 as recsys_dot_api_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"recsys/api/v1/recommendation.proto\x12\rlinernotes.v1\x1a\x1arecsys/api/v1/common.proto\"f\n\x07\x46ilters\x12\x0e\n\x06genres\x18\x01 \x03(\t\x12\x12\n\nhuman_only\x18\x02 \x01(\x08\x12\x1c\n\x14\x65xclude_ai_generated\x18\x03 \x01(\x08\x12\x19\n\x11\x65xclude_track_ids\x18\x04 \x03(\t\"\xd3\x01\n\x10RecommendRequest\x12\x13\n\x0blistener_id\x18\x01 \x01(\t\x12\x19\n\x11\x63ontext_track_ids\x18\x02 \x03(\t\x12\'\n\x07surface\x18\x03 \x01(\x0e\x32\x16.linernotes.v1.Surface\x12\t\n\x01k\x18\x04 \x01(\x05\x12\r\n\x05query\x18\x05 \x01(\t\x12\'\n\x07\x66ilters\x18\x06 \x01(\x0b\x32\x16.linernotes.v1.Filters\x12\x0f\n\x07\x65xplain\x18\x07 \x01(\x08\x12\x12\n\nrequest_id\x18\x08 \x01(\t\"g\n\x11RecommendResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07variant\x18\x02 \x01(\t\x12-\n\x05items\x18\x03 \x03(\x0b\x32\x1e.linernotes.v1.RecommendedItem*n\n\x07Surface\x12\x17\n\x13SURFACE_UNSPECIFIED\x10\x00\x12\x10\n\x0cSURFACE_HOME\x10\x01\x12\x11\n\rSURFACE_RADIO\x10\x02\x12\x12\n\x0eSURFACE_SEARCH\x10\x03\x12\x11\n\rSURFACE_AGENT\x10\x04\x32g\n\x15RecommendationService\x12N\n\tRecommend\x12\x1f.linernotes.v1.RecommendRequest\x1a .linernotes.v1.RecommendResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"recsys/api/v1/recommendation.proto\x12\rlinernotes.v1\x1a\x1arecsys/api/v1/common.proto\"f\n\x07\x46ilters\x12\x0e\n\x06genres\x18\x01 \x03(\t\x12\x12\n\nhuman_only\x18\x02 \x01(\x08\x12\x1c\n\x14\x65xclude_ai_generated\x18\x03 \x01(\x08\x12\x19\n\x11\x65xclude_track_ids\x18\x04 \x03(\t\"\xd3\x01\n\x10RecommendRequest\x12\x13\n\x0blistener_id\x18\x01 \x01(\t\x12\x19\n\x11\x63ontext_track_ids\x18\x02 \x03(\t\x12\'\n\x07surface\x18\x03 \x01(\x0e\x32\x16.linernotes.v1.Surface\x12\t\n\x01k\x18\x04 \x01(\x05\x12\r\n\x05query\x18\x05 \x01(\t\x12\'\n\x07\x66ilters\x18\x06 \x01(\x0b\x32\x16.linernotes.v1.Filters\x12\x0f\n\x07\x65xplain\x18\x07 \x01(\x08\x12\x12\n\nrequest_id\x18\x08 \x01(\t\"v\n\x11RecommendResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07variant\x18\x02 \x01(\t\x12-\n\x05items\x18\x03 \x03(\x0b\x32\x1e.linernotes.v1.RecommendedItem\x12\r\n\x05notes\x18\x04 \x03(\t*n\n\x07Surface\x12\x17\n\x13SURFACE_UNSPECIFIED\x10\x00\x12\x10\n\x0cSURFACE_HOME\x10\x01\x12\x11\n\rSURFACE_RADIO\x10\x02\x12\x12\n\x0eSURFACE_SEARCH\x10\x03\x12\x11\n\rSURFACE_AGENT\x10\x04\x32g\n\x15RecommendationService\x12N\n\tRecommend\x12\x1f.linernotes.v1.RecommendRequest\x1a .linernotes.v1.RecommendResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'recsys.api.v1.recommendation_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SURFACE']._serialized_start=504
-  _globals['_SURFACE']._serialized_end=614
+  _globals['_SURFACE']._serialized_start=519
+  _globals['_SURFACE']._serialized_end=629
   _globals['_FILTERS']._serialized_start=81
   _globals['_FILTERS']._serialized_end=183
   _globals['_RECOMMENDREQUEST']._serialized_start=186
   _globals['_RECOMMENDREQUEST']._serialized_end=397
   _globals['_RECOMMENDRESPONSE']._serialized_start=399
-  _globals['_RECOMMENDRESPONSE']._serialized_end=502
-  _globals['_RECOMMENDATIONSERVICE']._serialized_start=616
-  _globals['_RECOMMENDATIONSERVICE']._serialized_end=719
+  _globals['_RECOMMENDRESPONSE']._serialized_end=517
+  _globals['_RECOMMENDATIONSERVICE']._serialized_start=631
+  _globals['_RECOMMENDATIONSERVICE']._serialized_end=734
 # @@protoc_insertion_point(module_scope)

@@ -54,11 +54,13 @@ class RecommendRequest(_message.Message):
     def __init__(self, listener_id: _Optional[str] = ..., context_track_ids: _Optional[_Iterable[str]] = ..., surface: _Optional[_Union[Surface, str]] = ..., k: _Optional[int] = ..., query: _Optional[str] = ..., filters: _Optional[_Union[Filters, _Mapping]] = ..., explain: _Optional[bool] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class RecommendResponse(_message.Message):
-    __slots__ = ("request_id", "variant", "items")
+    __slots__ = ("request_id", "variant", "items", "notes")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     VARIANT_FIELD_NUMBER: _ClassVar[int]
     ITEMS_FIELD_NUMBER: _ClassVar[int]
+    NOTES_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     variant: str
     items: _containers.RepeatedCompositeFieldContainer[_common_pb2.RecommendedItem]
-    def __init__(self, request_id: _Optional[str] = ..., variant: _Optional[str] = ..., items: _Optional[_Iterable[_Union[_common_pb2.RecommendedItem, _Mapping]]] = ...) -> None: ...
+    notes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, request_id: _Optional[str] = ..., variant: _Optional[str] = ..., items: _Optional[_Iterable[_Union[_common_pb2.RecommendedItem, _Mapping]]] = ..., notes: _Optional[_Iterable[str]] = ...) -> None: ...

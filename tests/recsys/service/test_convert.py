@@ -76,3 +76,10 @@ def test_catalog_track_and_unlabelled_defaults() -> None:
                    artist_kind=pbc.ARTIST_KIND_UNKNOWN)
         for c in EXPECTED_CREDITS
     ]  # fmt: skip
+
+
+def test_slate_notes_reach_the_response() -> None:
+    rec = Recommendation(
+        request_id="r2", listener_id="u", variant="", items=(), notes=("nothing matches 'x'",)
+    )
+    assert list(convert.recommendation_pb(rec).notes) == ["nothing matches 'x'"]
