@@ -1,14 +1,22 @@
-"""Call a running Liner Notes service: a slate, an agent answer, and a listener's variant.
+"""Call a running Liner Notes service: a slate, an agent answer, a listener's variant, and a
+play of the first item (needs a credential: LINER_FEEDBACK_TOKEN, a token the service lists
+in LINER_FEEDBACK_TOKENS; without one the play is skipped unless the service runs with
+--allow-anonymous-events).
 
 Usage:
     python examples/call_service.py [HOST:PORT] [LISTENER_ID]
+    LINER_FEEDBACK_TOKEN=... python examples/call_service.py 127.0.0.1:50051 u_00001
 """
 
 from __future__ import annotations
 
+import os
 import sys
+import uuid
 
-from recsys.api.v1 import common_pb2
+import grpc
+
+from recsys.api.v1 import common_pb2, feedback_pb2
 from recsys.service import LinerClient
 
 
@@ -34,6 +42,24 @@ def main() -> None:
         print("  trace: " + " -> ".join(f"{t.tool}({t.count})" for t in answer.trace))
         assignment = client.assignment(listener)
         print(f"\nExperiments: {assignment.label or 'none'}")
+    if not slate.items:
+        return
+    # Plays are metered and paid, so the service wants to know who reports them.
+    with LinerClient(target, token=os.environ.get("LINER_FEEDBACK_TOKEN"), timeout=30) as app:
+        first = slate.items[0]
+        play = feedback_pb2.Event(
+            event_id=uuid.uuid4().hex,
+            listener_id=listener,
+            track_id=first.track.id,
+            type=feedback_pb2.EVENT_TYPE_PLAY,
+            request_id=slate.request_id,
+            position=first.position,
+        )
+        try:
+            logged = app.log_events([play])
+            print(f"\nLogEvents: {logged.accepted} play of {first.track.title!r} logged")
+        except grpc.RpcError as exc:
+            print(f"\nLogEvents refused ({exc.code().name}): {exc.details()}")
 
 
 if __name__ == "__main__":
