@@ -77,11 +77,13 @@ class MessageRedactor:
 
     Args:
         known_paths: paths the server was configured with (store, artifacts, experiments),
-            removed in any form given, including relative ones the pattern cannot recognise.
+            removed as given, including relative ones the pattern cannot recognise. A bare
+            name without a separator (``experiments``) is left alone: it is also a word.
     """
 
     def __init__(self, known_paths: Iterable[str] = ()) -> None:
-        self._known = sorted({p for p in known_paths if len(p) > 1}, key=len, reverse=True)
+        paths = {p for p in known_paths if len(p) > 2 and ("/" in p or "\\" in p)}
+        self._known = sorted(paths, key=len, reverse=True)
 
     def __call__(self, message: str) -> str:
         for path in self._known:

@@ -92,11 +92,21 @@ def listener_token(key: str) -> str:
             "/linernotes.v1.FeedbackService/LogEvents needs a token",
         ),
         ("shares must sum to 1/1 (human/AI)", "shares must sum to 1/1 (human/AI)"),
+        ("2 experiments running", "2 experiments running"),
     ],
-    ids=["absolute", "in-backticks", "windows", "home", "configured-relative", "method", "slashes"],
+    ids=[
+        "absolute",
+        "in-backticks",
+        "windows",
+        "home",
+        "configured-relative",
+        "method",
+        "slashes",
+        "configured-bare-name",
+    ],
 )
 def test_messages_to_clients_carry_no_paths(message: str, expected: str) -> None:
-    assert MessageRedactor(["var/liner.db"])(message) == expected
+    assert MessageRedactor(["var/liner.db", "experiments"])(message) == expected
 
 
 class FakeError(grpc.RpcError):
