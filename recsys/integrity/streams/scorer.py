@@ -107,7 +107,9 @@ def score_streams(log: PlayLog, config: StreamsConfig | None = None) -> StreamsV
     soft = soft_evidence(features, config)
     points = sum(soft[name].astype(int) * p for name, p in SOFT_POINTS.items())
     accounts = features.assign(points=points)
-    reasons = {a: [r for r in SOFT_POINTS if soft.at[a, r]] for a in accounts.index}
+    fired = soft[list(SOFT_POINTS)].to_numpy()
+    reasons = {a: [r for r, on in zip(SOFT_POINTS, row, strict=True) if on]
+               for a, row in zip(accounts.index, fired, strict=True)}  # fmt: skip
     notes: dict[str, list[str]] = {a: [] for a in accounts.index}
 
     windows = impossible_windows(log, config)
