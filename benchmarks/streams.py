@@ -27,22 +27,23 @@ Example:
 from __future__ import annotations
 
 import logging
-import time
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from benchmarks.report import parser, write_result
+from offline_eval.streams import StreamsHost, evaluate_farms, folder_host
 from recsys.demo.generator import DemoConfig, generate_demo
-from recsys.integrity.streams import StreamsConfig, play_log, score_streams
+from recsys.demo.writer import write_folder
+from recsys.integrity.streams import score_streams
 from recsys.integrity.streams.calibration import calibrate, excluded_share
-from recsys.integrity.streams.farms import FARM_KINDS, FarmSpec, PlantedFarms, plant_farms
+from recsys.integrity.streams.farms import FARM_KINDS, FarmSpec
 from recsys.integrity.streams.plays import PlayLog
 
 HETREC = Path(__file__).resolve().parents[2] / "shared/datasets/hetrec2011-lastfm-2k"
 EVAL_SEEDS = (101, 202)
-FARM = "(farm)"
 
 HELD_OUT: dict[str, FarmSpec] = {
     "slow_swarm": FarmSpec(name="slowswarm", accounts=200, days=10, plays_per_day=12, payees=2,
@@ -66,32 +67,18 @@ HELD_OUT: dict[str, FarmSpec] = {
 }  # fmt: skip
 
 
-def demo_host(seed: int, quick: bool) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
-    """A demo world's organic events (store columns), payee and duration per track."""
+def demo_host(seed: int, quick: bool) -> StreamsHost:
+    """A demo world's organic events (no abuse, no audio) in store columns."""
     size = {"tracks": 1000, "listeners": 300} if quick else {}
     tables = generate_demo(DemoConfig(seed=seed, audio=False, abuse=False, **size))
-    ev, items = tables.interactions, tables.items
-    events = pd.DataFrame(
-        {
-            "event_id": ev["event_id"],
-            "listener_id": ev["user_id"],
-            "track_id": ev["item_id"],
-            "event_type": ev["event_type"],
-            "at": pd.to_datetime(ev["timestamp"], utc=True),
-            "ms_played": pd.to_numeric(ev["ms_played"], errors="coerce").astype("Int64"),
-            "weight": pd.to_numeric(ev["weight"]).astype(float),
-        }
-    )
-    ids = items["item_id"].to_numpy()
-    primary = items["artist_ids"].str.split("|").str[0]
-    holders = tables.artists.set_index("artist_id")["rights_holder_id"]
-    payees = pd.Series(primary.map(holders).fillna(primary).to_numpy(), index=ids)
-    durations = pd.Series(pd.to_numeric(items["duration_ms"]).astype(float).to_numpy(), index=ids)
-    return events, payees, durations
+    with tempfile.TemporaryDirectory() as tmp:
+        write_folder(tables, Path(tmp), render_audio=False)
+        return folder_host(Path(tmp))
 
 
-def hetrec_host() -> tuple[pd.DataFrame, pd.Series, pd.Series] | None:
-    """HetRec's user-artist play counts as aggregated rows (items are artists = payees)."""
+def hetrec_host() -> StreamsHost | None:
+    """HetRec's user-artist play counts as aggregated rows (items are artists = payees),
+    without the tag times the adapter dates pairs with (they are not listening times)."""
     path = HETREC / "user_artists.dat"
     if not path.exists():
         return None
@@ -108,99 +95,23 @@ def hetrec_host() -> tuple[pd.DataFrame, pd.Series, pd.Series] | None:
         }
     )
     ids = events["track_id"].unique()
-    return events, pd.Series(ids, index=ids), pd.Series(dtype=float)
-
-
-def _log(host: tuple[pd.DataFrame, pd.Series, pd.Series], planted: PlantedFarms) -> PlayLog:
-    _, payees, durations = host
-    new = planted.tracks.set_index("track_id")
-    return play_log(
-        planted.events,
-        payees=pd.concat([payees, new["payee"]]),
-        durations=pd.concat([durations, new["duration_ms"].astype(float)]),
-        listeners=planted.listeners if len(planted.listeners) else None,
+    return StreamsHost(
+        events=events, payees=pd.Series(ids, index=ids), durations=pd.Series(dtype=float)
     )
-
-
-def _payee_shares(plays: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    """Pro-rata and user-centric pool shares per payee of ``plays``."""
-    per = plays.groupby("payee")["n"].sum()
-    pro_rata = per / per.sum()
-    by_listener = plays.groupby(["listener_id", "payee"])["n"].sum()
-    within = by_listener / by_listener.groupby(level=0).transform("sum")
-    user = within.groupby(level=1).sum() / plays["listener_id"].nunique()
-    return pro_rata, user
-
-
-def evaluate(
-    host: tuple[pd.DataFrame, pd.Series, pd.Series],
-    specs: list[FarmSpec],
-    seed: int,
-    config: StreamsConfig,
-    *,
-    timed: bool,
-) -> dict[str, Any]:
-    """Plant ``specs`` with ``seed`` into ``host`` and score the detector on it."""
-    events, payees, durations = host
-    planted = plant_farms(events, specs, seed=seed, durations=durations, payees=payees, timed=timed)
-    log = _log(host, planted)
-    start = time.perf_counter()
-    verdict = score_streams(log, config)
-    seconds = time.perf_counter() - start
-    plays = log.plays
-    farm_ids = set(planted.truth["event_id"])
-    is_farm = plays["event_id"].isin(farm_ids)
-    flagged = plays["event_id"].isin(verdict.flagged_ids())
-    n = plays["n"]
-    tp, fp = float(n[is_farm & flagged].sum()), float(n[~is_farm & flagged].sum())
-    farm_total, genuine_total = float(n[is_farm].sum()), float(n[~is_farm].sum())
-    # The farms' own plays (camouflage aside) as one payee: what the farms take from a pool.
-    own = set(planted.truth.loc[~planted.truth["camouflage"], "event_id"])
-    pooled = plays.assign(payee=plays["payee"].where(~plays["event_id"].isin(own), FARM))
-    before_pr, before_uc = _payee_shares(pooled)
-    after_pr, after_uc = _payee_shares(pooled[~flagged])
-    ideal_pr, _ = _payee_shares(pooled[~is_farm])
-    genuine = ideal_pr.index
-    l1 = float((after_pr.reindex(genuine).fillna(0) - ideal_pr).abs().sum())
-    truth = planted.truth.assign(flagged=planted.truth["event_id"].isin(verdict.flagged_ids()))
-    per_farm = truth.groupby("farm").apply(
-        lambda g: round(float((g["plays"] * g["flagged"]).sum() / g["plays"].sum()), 4),
-        include_groups=False,
-    )
-    return {
-        "plays": int(n.sum()),
-        "farm_plays": int(farm_total),
-        "precision": round(tp / (tp + fp), 4) if tp + fp else None,
-        "recall": round(tp / farm_total, 4),
-        "farm_paid": round(1 - tp / farm_total, 4),
-        "genuine_excluded": round(fp / genuine_total, 5),
-        "farm_pool_share_pro_rata": [
-            round(float(before_pr.get(FARM, 0.0)), 4),
-            round(float(after_pr.get(FARM, 0.0)), 4),
-        ],
-        "farm_pool_share_user_centric": [
-            round(float(before_uc.get(FARM, 0.0)), 4),
-            round(float(after_uc.get(FARM, 0.0)), 4),
-        ],
-        "genuine_payout_l1": round(l1, 5),
-        "recall_by_farm": per_farm.to_dict(),
-        "score_seconds": round(seconds, 2),
-    }
 
 
 def main() -> None:
     args = parser(__doc__ or "").parse_args()
     logging.basicConfig(level=logging.WARNING)
     references: dict[str, PlayLog] = {}
-    calib_host = demo_host(7, args.quick)
-    references["demo_seed7"] = play_log(calib_host[0], payees=calib_host[1])
+    references["demo_seed7"] = demo_host(7, args.quick).log()
     hetrec = hetrec_host()
     if hetrec is not None:
-        references["hetrec"] = play_log(hetrec[0], payees=hetrec[1])
+        references["hetrec"] = hetrec.log()
     calibration = calibrate(references)
     config = calibration.config
     demo = demo_host(23, args.quick)
-    organic = play_log(demo[0], payees=demo[1], durations=demo[2])
+    organic = demo.log()
     figures: dict[str, Any] = {
         "calibration": {
             "references": {k: round(v, 5) for k, v in calibration.excluded.items()},
@@ -214,11 +125,9 @@ def main() -> None:
     seeds = EVAL_SEEDS[:1] if args.quick else EVAL_SEEDS
     for name, specs in sets.items():
         for seed in seeds:
-            figures[f"demo_{name}_seed{seed}"] = evaluate(demo, specs, seed, config, timed=True)
+            figures[f"demo_{name}_seed{seed}"] = evaluate_farms(demo, specs, seed, config)
             if hetrec is not None:
-                figures[f"hetrec_{name}_seed{seed}"] = evaluate(
-                    hetrec, specs, seed, config, timed=False
-                )
+                figures[f"hetrec_{name}_seed{seed}"] = evaluate_farms(hetrec, specs, seed, config)
     figures["quick"] = bool(args.quick)
     write_result("streams", figures)
 

@@ -137,9 +137,14 @@ def eval_command(
         liner eval --dataset hetrec-lastfm-2k --data-root ../shared/datasets --out eval-out
 
         liner eval --data demo --experiment experiments/human-boost.yaml --out eval-ab
+
+        liner eval --task streams --data var/demo --out eval-streams   # bot farms planted
     """
     from offline_eval.runner import run_evaluation
 
+    if task == "streams":  # bot farms planted into the data, scored by the streams detector
+        _streams_eval(data, dataset, data_root, out, seed)
+        return
     started = time.perf_counter()
     try:
         result = run_evaluation(
@@ -180,6 +185,23 @@ def eval_command(
     click.echo(
         f"wrote {out / 'metrics.json'} and {out / 'report.html'} "
         f"in {time.perf_counter() - started:.0f} s"
+    )
+
+
+def _streams_eval(
+    data: Path | None, dataset: str | None, data_root: Path, out: Path, seed: int
+) -> None:
+    from offline_eval.streams import run_streams_eval
+
+    try:
+        doc = run_streams_eval(data=data, dataset=dataset, data_root=data_root, out=out, seed=seed)
+    except (EvalError, LinerError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"streams on {doc['source']} (farm seed {seed}): precision {doc['precision']}, "
+        f"recall {doc['recall']}, farm plays still paid {doc['farm_paid']:.2%}, genuine plays "
+        f"excluded {doc['genuine_excluded']:.3%} ({doc['no_farms_genuine_excluded']:.3%} "
+        f"without farms); wrote {out / 'streams.json'}"
     )
 
 

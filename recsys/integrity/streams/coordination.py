@@ -187,9 +187,11 @@ def payee_cohorts(log: PlayLog, config: StreamsConfig) -> Groups:
     total = plays.groupby("listener_id")["n"].sum()
     listener = pair.index.get_level_values(0)
     pair["share"] = pair["n"].to_numpy() / total.reindex(listener).to_numpy()
-    pair["fresh"] = (
-        pair["start"].to_numpy() - log.first_seen.reindex(listener).to_numpy()
-    ) <= config.fresh_days * DAY
+    seen = log.first_seen.reindex(listener).to_numpy()
+    # Accounts already there when the log begins were not seen arriving: their age is unknown,
+    # so they never count as fresh (else a log's first week looks like one big cohort).
+    arrived = seen > np.nanmin(plays["t"].to_numpy()) + config.cohort_window_days * DAY
+    pair["fresh"] = arrived & ((pair["start"].to_numpy() - seen) <= config.fresh_days * DAY)
     keen = pair[(pair["share"] >= config.cohort_account_share) & pair["fresh"]].reset_index()
     if keen.empty:
         return Groups(members={}, sizes={}, payees={})

@@ -162,3 +162,25 @@ def test_calibration_keeps_floors_on_genuine_listening_and_raises_them_when_need
     raised = calibrate({"demo": log}, eager)
     assert raised.raised and raised.config.flag_points > 1
     assert excluded_share(log, score_streams(log, raised.config).flagged_ids()) <= 0.0025
+
+
+def test_accounts_already_there_when_the_log_begins_form_no_cohort() -> None:
+    """In a small world most accounts' first plays fall in the log's first days; they were not
+    seen arriving, so eight fans of one label there are no created-together cohort."""
+    tables = generate_demo(DemoConfig(tracks=600, listeners=200, audio=False))
+    ev = tables.interactions
+    events = pd.DataFrame(
+        {
+            "event_id": ev["event_id"],
+            "listener_id": ev["user_id"],
+            "track_id": ev["item_id"],
+            "event_type": ev["event_type"],
+            "at": pd.to_datetime(ev["timestamp"], utc=True),
+            "ms_played": pd.to_numeric(ev["ms_played"], errors="coerce").astype("Int64"),
+            "weight": 1.0,
+        }
+    )
+    primary = tables.items["artist_ids"].str.split("|").str[0]
+    holders = tables.artists.set_index("artist_id")["rights_holder_id"]
+    payees = pd.Series(primary.map(holders).to_numpy(), index=tables.items["item_id"].to_numpy())
+    assert score_streams(play_log(events, payees=payees)).flags.empty
