@@ -9,6 +9,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 import uuid
@@ -25,11 +26,39 @@ from agent.errors import AgentError, PlanError
 from agent.lookup import label_card
 from agent.plan import Plan, TraceEntry, execute_plan, validate_plan
 from agent.planners import Planner, RulePlanner
-from agent.request import Constraints, VocabularyMatcher, parse_request
+from agent.request import STOP_WORDS, Constraints, VocabularyMatcher, parse_request
 from agent.tools import ToolContext
 from recsys.domain import AiInvolvement, ServedSlate, SlateItem
 
 logger = logging.getLogger(__name__)
+
+NO_MATCH_SIMILARITY = 0.3
+"""A request that names nothing the parser knows matches nothing when no track's text is this
+close to it (cosine of the text model; unrelated words score about 0.2, a genre 0.6)."""
+GENERIC_WORDS = frozenset(
+    [
+        "surprise",
+        "anything",
+        "whatever",
+        "something",
+        "good",
+        "great",
+        "nice",
+        "cool",
+        "random",
+        "recommend",
+        "recommendations",
+        "favourite",
+        "favorite",
+        "favourites",
+        "favorites",
+        "again",
+        "today",
+        "tonight",
+        "now",
+    ]
+)
+"""Words of a request for the listener's own taste ("surprise me"), not a search."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -121,6 +150,20 @@ class DiscoveryAgent:
         constraints = parse_request(message, self._matcher, sess.constraints)
         known = listener_id is not None and self.backend.profile(listener_id).known
         notes: list[str] = []
+        if self._matches_nothing(message, constraints):
+            notes.append(f"nothing in the catalog matches '{message.strip()}'")
+            sess.constraints = constraints
+            sess.turns += 1
+            return AgentAnswer(
+                request_id=uuid.uuid4().hex,
+                session_id=session_id,
+                summary=f"Nothing in the catalog matches '{message.strip()}'; try other words.",
+                items=(),
+                trace=(),
+                planner="none",
+                constraints=constraints,
+                notes=tuple(notes),
+            )
         planner_name = self.planner.name
         try:
             plan, parsed = validate_plan(self.planner.plan(message, constraints, known, k))
@@ -135,6 +178,21 @@ class DiscoveryAgent:
         sess.constraints = constraints
         sess.turns += 1
         return answer
+
+    def _matches_nothing(self, message: str, c: Constraints) -> bool:
+        """The request names no genre, tag, artist or rule and no track's text is close."""
+        if (
+            c.prefer or c.genres or c.like or c.avoid or c.new_artists or c.human_only
+            or c.no_ai_generated or c.tempo_min is not None or c.tempo_max is not None
+            or c.year_min is not None or c.year_max is not None
+        ):  # fmt: skip
+            return False
+        words = [w for w in re.findall(r"[a-z]+", message.casefold()) if len(w) > 2]
+        content = [w for w in words if w not in STOP_WORDS and w not in GENERIC_WORDS]
+        if not content:
+            return False
+        hits = self.backend.search_text(message, 1)
+        return not hits or hits[0][1] < NO_MATCH_SIMILARITY
 
     def run_plan(
         self, plan: Plan | dict[str, Any] | str, *, listener_id: str | None = None

@@ -125,3 +125,10 @@ def test_blocked_artist_is_checked_on_every_credit() -> None:
     backend = PipelineBackend(rec)
     assert backend.permitted(["t1_0_0", "t1_0_1"], "u4") == ["t1_0_1"]
     assert backend.permitted(["t1_0_0"], "u0") == ["t1_0_0"]
+
+
+def test_a_request_that_matches_nothing_says_so() -> None:
+    agent = DiscoveryAgent(FakeBackend())
+    answer = agent.ask("pfff wvwv kjkj", listener_id="fan", k=5)
+    assert answer.items == () and "matches" in answer.notes[0]
+    assert agent.ask("surprise me", listener_id="fan", k=5).items
