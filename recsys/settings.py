@@ -61,8 +61,10 @@ class LinerSettings(BaseSettings):
     """Prometheus metrics HTTP port; None disables it."""
     max_workers: int = 8
     """gRPC server thread pool size."""
-    max_concurrent_rpcs: int = 64
-    """Concurrent RPCs beyond which new calls get RESOURCE_EXHAUSTED."""
+    max_concurrent_rpcs: int | None = Field(default=None, ge=1)
+    """Concurrent RPCs beyond which new calls get RESOURCE_EXHAUSTED at once. None (the
+    default) admits ``max_workers`` running calls plus ``max_workers`` waiting for a thread:
+    a longer queue only adds waiting time to every accepted call under overload."""
     max_message_bytes: int = 4 * 1024 * 1024
     """Largest request or response message."""
     admin_tokens: list[str] = []
