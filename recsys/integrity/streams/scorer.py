@@ -103,6 +103,9 @@ def score_streams(log: PlayLog, config: StreamsConfig | None = None) -> StreamsV
         >>> verdict.summary()["flags_by_reason"]  # doctest: +SKIP
     """
     config = config or StreamsConfig()
+    if log.plays.empty:
+        empty = pd.DataFrame(columns=["event_id", "listener_id", "reasons", "score", "note"])
+        return StreamsVerdict(flags=empty, accounts=pd.DataFrame({"flagged": []}))
     features = account_features(log, config)
     soft = soft_evidence(features, config)
     points = sum(soft[name].astype(int) * p for name, p in SOFT_POINTS.items())

@@ -184,3 +184,13 @@ def test_accounts_already_there_when_the_log_begins_form_no_cohort() -> None:
     holders = tables.artists.set_index("artist_id")["rights_holder_id"]
     payees = pd.Series(primary.map(holders).to_numpy(), index=tables.items["item_id"].to_numpy())
     assert score_streams(play_log(events, payees=payees)).flags.empty
+
+
+def test_a_log_without_plays_flags_nothing(tmp_path) -> None:
+    from recsys.integrity.streams.screen import screen_streams
+    from recsys.store.sqlite import SqliteStore
+
+    store = SqliteStore(tmp_path / "empty.db")
+    run = screen_streams(store)
+    assert run.summary()["flagged_events"] == 0 and not store.flagged_event_ids()
+    store.close()
