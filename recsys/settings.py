@@ -104,8 +104,8 @@ class LinerSettings(BaseSettings):
     figures_refresh_s: float = Field(default=600.0, ge=0.0)
     """Seconds between recomputations of the seed metrics exported to Prometheus (opt-in
     rates, AI-influenced share, attribution completeness, violations and artificial streams
-    per 1,000, withheld plays): each is one metering pass over the store, run in the
-    background, never by a scrape."""
+    per 1,000, withheld plays): each is one metering pass over the store, run in a child
+    process at low priority, never by a scrape."""
     embeddings: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
     """Embedding, fusion and index settings for `liner build` (JSON in ``LINER_EMBEDDINGS``)."""
 

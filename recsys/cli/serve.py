@@ -195,7 +195,7 @@ def run(
     from recsys.experiments import ExperimentRegistry
     from recsys.integrity.audio import store_audio_cache
     from recsys.integrity.backlog import BacklogScreener
-    from recsys.integrity.figures import seed_metrics_from_store
+    from recsys.integrity.figures import seed_metrics_in_subprocess
     from recsys.pipeline import load_recommender
     from recsys.service import LinerServer, ServiceDeps, ServiceMetrics, ServingState
     from recsys.service.live import LiveAgent, LiveExperiments
@@ -232,7 +232,7 @@ def run(
         consent_skew=timedelta(seconds=settings.consent_clock_skew_s),
     )
     metrics.watch_figures(
-        lambda: seed_metrics_from_store(store).to_dict(), settings.figures_refresh_s
+        lambda: seed_metrics_in_subprocess(settings.db), settings.figures_refresh_s
     )
     server = LinerServer(settings, deps, thread_initializer=lambda: faiss.omp_set_num_threads(1))
     bound = server.start()

@@ -3,14 +3,17 @@ at most once per interval."""
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from prometheus_client import generate_latest
 
 from recsys.domain import ConsentAction, ConsentEntry, ConsentScope
+from recsys.integrity.figures import main as figures_main
 from recsys.integrity.figures import seed_metrics_from_store
 from recsys.service import ServiceMetrics
 from recsys.store import IngestBatch, SqliteStore
@@ -97,3 +100,14 @@ def test_seed_metrics_from_a_store(tmp_path: Path) -> None:
     assert f'liner_consent_opt_in_rate{{scope="ai_training"}} {1 / holders}' in text
     assert "liner_metered_plays 0.0" in text
     store.close()
+
+
+def test_the_figures_entry_point_prints_one_json_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = SqliteStore(tmp_path / "liner.db")
+    store.ingest(IngestBatch(artists=ARTISTS, tracks=TRACKS))
+    store.close()
+    figures_main([str(tmp_path / "liner.db")])
+    printed = json.loads(capsys.readouterr().out.strip())
+    assert printed["plays"] == 0 and set(printed["opt_in_rate"]) == {s.value for s in ConsentScope}
