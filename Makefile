@@ -11,7 +11,7 @@ DB ?= var/liner.db
 ARTIFACTS ?= var/artifacts
 PORT ?= 50051
 
-.PHONY: setup system-deps demo serve test check proto proto-check bench clean
+.PHONY: setup system-deps demo serve test test-robustness check proto proto-check bench clean
 
 setup: $(VENV)/.installed
 
@@ -39,13 +39,19 @@ demo: setup
 	@echo "Starting the service. In another terminal try:"
 	@echo "  .venv/bin/liner agent 'upbeat indie for a run, human artists only' --listener u_00001"
 	@echo "  .venv/bin/python examples/call_service.py 127.0.0.1:$(PORT)"
-	$(BIN)/liner serve --artifacts $(ARTIFACTS) --db $(DB) --port $(PORT) --experiments experiments
+	$(BIN)/liner serve --artifacts $(ARTIFACTS) --db $(DB) --port $(PORT) --experiments experiments --allow-anonymous-events
 
 serve: setup
-	$(BIN)/liner serve --artifacts $(ARTIFACTS) --db $(DB) --port $(PORT) --experiments experiments
+	$(BIN)/liner serve --artifacts $(ARTIFACTS) --db $(DB) --port $(PORT) --experiments experiments --allow-anonymous-events
 
 test: setup
 	$(BIN)/pytest -q
+
+## A real service on a small demo world: overload, bad reloads, a soak, protobuf fuzzing,
+## kill -9 of a writing server and of `liner ingest`. SOAK=600 for the long soak.
+SOAK ?= 20
+test-robustness: setup
+	LINER_ROBUSTNESS=1 $(BIN)/pytest -q -s -p no:cacheprovider tests/robustness --soak $(SOAK)
 
 check: setup proto-check
 	$(BIN)/ruff check .
