@@ -126,7 +126,7 @@ def _register() -> None:
 
     register_build_step(
         BuildStep(name="audio_facts", run=audio_facts_run, inputs=audio_facts_inputs),
-        after="audio",
+        after="indexes",
     )
 
 
