@@ -181,10 +181,10 @@ def _visible(name: str) -> str:
 
 
 def _canon(word: str) -> str:
-    """A word in key letters: ``l`` read as ``i`` (``I``, ``l``, ``1`` and ``|`` look alike,
-    and the confusables table maps capital I and Greek Iota to ``l``), runs of a letter
-    collapsed (``Sociiety``, ``Thee``)."""
-    return _RUNS.sub(r"\1", word.replace("l", "i"))
+    """A word in key letters: the two ASCII look-alikes of Unicode's table folded (``rn`` read
+    as ``m``; ``l`` as ``i``, since ``I``, ``l``, ``1`` and ``|`` look alike and the table maps
+    capital I and Greek Iota to ``l``), runs of a letter collapsed (``Sociiety``, ``Thee``)."""
+    return _RUNS.sub(r"\1", word.replace("rn", "m").replace("l", "i"))
 
 
 _DECORATIONS = frozenset(map(_canon, DECORATION_WORDS))

@@ -111,6 +111,7 @@ def test_mathematical_fullwidth_and_leet_forms() -> None:
     assert normalise_name("Ｍｉｄｎｉｇｈｔ Ｒｉｖｅｒｓ") == normalise_name("Midnight Rivers")
     assert normalise_name("M1DN1GHT R1V3RS") == normalise_name("Midnight Rivers")
     assert normalise_name("Mldnight Rivers") == normalise_name("Midnight Rivers")  # l for I
+    assert normalise_name("Esrne Moreau") == normalise_name("Esme Moreau")  # rn for m
 
 
 @pytest.mark.parametrize(
