@@ -11,6 +11,14 @@ evidence. A disputed track is held (never served, never paid; :meth:`Store.held_
 labelled ``DISPUTED`` wherever its label is shown, until a rights admin decides
 (:func:`resolve_dispute`).
 
+The detector's probabilities are calibrated on the declared training set, where a quarter or
+so of the tracks are AI; among tracks declared ``NONE`` far fewer are. So, as
+:func:`~recsys.integrity.detector.detect_labels` does for undisclosed tracks, the share of AI
+among the declared-``NONE`` tracks is estimated by EM and each probability re-expressed under
+it: a declaration is disputed on the audio alone only when the audio outweighs the fact that
+most such declarations are honest (a human recording with a machine-like chain scores high
+under the training prior, not under this one).
+
 "Strong" is calibrated on data known to be clean: the declared-human tracks of verified
 artists. The threshold is the lowest probability that disputes at most
 ``clean_false_dispute_rate`` of them (never below ``min_probability``); a track whose text
@@ -35,6 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from recsys.domain import AiInvolvement, Artist, LabelSource, Provenance, Track
 from recsys.errors import LinerError, NotFoundError
 from recsys.integrity.ai_text import text_evidence
+from recsys.integrity.calibration import adjust_prior, estimate_prior
 from recsys.integrity.detector import AiDetector
 from recsys.store import DisputeRecord, Store
 
@@ -75,7 +84,8 @@ class DisputeCheck:
     Attributes:
         records: disputes to open (not yet written).
         probabilities: P(AI) of every checked declared track.
-        threshold: P(AI) from which a declaration is disputed on the audio alone.
+        threshold: P(AI), under the declared-NONE prior, from which a declaration is
+            disputed on the audio alone.
         text_threshold: P(AI) from which it is disputed when its text claims AI.
         reference: clean reference tracks (verified artists, declared ``NONE``).
         reference_rates: share of the reference at or above each threshold.
@@ -85,6 +95,7 @@ class DisputeCheck:
     probabilities: dict[str, float] = field(default_factory=dict)
     threshold: float = 1.0
     text_threshold: float = 1.0
+    declared_none_prior: float = 0.0
     reference: int = 0
     reference_rates: dict[str, float] = field(default_factory=dict)
 
@@ -95,6 +106,7 @@ class DisputeCheck:
             "opened": len(self.records),
             "threshold": round(self.threshold, 4),
             "text_threshold": round(self.text_threshold, 4),
+            "declared_none_ai_share": round(self.declared_none_prior, 4),
             "clean_reference": self.reference,
             "clean_reference_dispute_rate": {
                 k: round(v, 4) for k, v in self.reference_rates.items()
@@ -169,39 +181,53 @@ def check_declarations(
     rows = features.loc[[t.track_id for t in checked]]
     probability = detector.predict_declared(rows)
     generated = detector.predict_generated_declared(rows)
+    none = np.array([t.provenance.ai_involvement is AiInvolvement.NONE for t in checked])
+    basis = none & np.array([t.track_id not in quarantined for t in checked])
+    prior = estimate_prior(probability[basis], detector.train_prior) if basis.any() else 0.0
+    # Under the declared-NONE prior for NONE tracks; ASSISTED ones declare AI already.
+    posterior = probability.copy()
+    if none.any():
+        posterior[none] = adjust_prior(probability[none], detector.train_prior, max(prior, 1e-4))
     clean = np.array(
         [clean_reference(t, artists) and t.track_id not in quarantined for t in checked]
     )
     enough = int(clean.sum()) >= cfg.min_reference
-    reference = probability[clean] if enough else np.empty(0)
+    reference = posterior[clean] if enough else np.empty(0)
     threshold = _threshold(reference, cfg.clean_false_dispute_rate, cfg.min_probability, 0.99)
     text_floor = (
         detector.train_prior if cfg.text_min_probability is None else cfg.text_min_probability
     )
-    text_threshold = _threshold(reference, cfg.text_clean_rate, text_floor, 0.9)
+    raw_reference = probability[clean] if enough else np.empty(0)
+    text_threshold = _threshold(raw_reference, cfg.text_clean_rate, text_floor, 0.9)
     result = DisputeCheck(
         probabilities={t.track_id: float(p) for t, p in zip(checked, probability, strict=True)},
         threshold=threshold,
         text_threshold=text_threshold,
+        declared_none_prior=prior,
         reference=int(clean.sum()) if enough else 0,
         reference_rates={
             "audio": float((reference >= threshold).mean()) if reference.size else 0.0,
-            "with_text": float((reference >= text_threshold).mean()) if reference.size else 0.0,
+            "with_text": float((raw_reference >= text_threshold).mean())
+            if raw_reference.size
+            else 0.0,
         },
     )
     opened, decided = _open(history)
     now = at or datetime.now(UTC)
     audio = [c for c in features.columns if not c.startswith(("duration", "title", "tags"))]
     no_audio = features[audio].isna().all(axis=1) if audio else pd.Series(True, features.index)
-    for track, p, g in zip(checked, probability, generated, strict=True):
+    for track, p, q, g in zip(checked, probability, posterior, generated, strict=True):
         declared = track.provenance.ai_involvement
         if track.track_id in opened or decided.get(track.track_id) is declared:
             continue
         text = text_evidence(track)
         evidence: dict[str, str] = {}
         if declared is AiInvolvement.NONE:
-            if p >= threshold:
-                evidence["detector"] = f"P(AI) {p:.3f} >= {threshold:.3f} (audio alone)"
+            if q >= threshold:
+                evidence["detector"] = (
+                    f"P(AI) {p:.3f}; {q:.3f} >= {threshold:.3f} among declared-human tracks "
+                    f"(estimated AI share {prior:.3f}; audio alone)"
+                )
             elif text.strong and (p >= text_threshold or bool(no_audio.get(track.track_id))):
                 evidence["detector"] = f"P(AI) {p:.3f} >= {text_threshold:.3f} (with text)"
         elif p >= threshold and g >= cfg.generated_probability:
