@@ -1,7 +1,7 @@
 """Declared labels checked: false disputes of honest declared-human tracks, and disputes of
 declared-human machine uploads, on a demo world the dispute thresholds were not tuned on.
 
-Generates the demo world (seed 23 by default, 1500 tracks with audio; ``--quick``: 600), then
+Generates the demo world (seed 31 by default, 1500 tracks with audio; ``--quick``: 600), then
 adds declared-``NONE`` uploads from new, unverified artists, a third of each kind:
 
 - ``machine_text``: machine-rendered audio and a generator named in the title, description or
@@ -19,7 +19,8 @@ world's consented declared tracks; declared tracks are scored out of fold) and r
 - ``disputed_by_kind``: disputed share of each injected kind;
 - the thresholds and the clean-reference rates the run calibrated.
 
-The thresholds were chosen on seed 11; report on another seed. Set ``NUMBA_CACHE_DIR`` to a
+The rules were chosen on seeds 11 and 23 (seed 23's false disputes led to judging the audio
+under the declared-human AI share); seed 31 was held out. Set ``NUMBA_CACHE_DIR`` to a
 private folder if librosa's shared numba cache is being written by other processes.
 
 Example:
@@ -147,7 +148,7 @@ def measure(folder: Path, kinds: dict[str, str]) -> dict[str, Any]:
 
 def main() -> None:
     p = parser(__doc__ or "")
-    p.add_argument("--seed", type=int, default=23, help="Demo world seed (tuned on 11).")
+    p.add_argument("--seed", type=int, default=31, help="Demo world seed (tuned on 11, 23).")
     args = p.parse_args()
     logging.basicConfig(level=logging.WARNING)
     tracks, per_kind = (600, 12) if args.quick else (1500, 24)
