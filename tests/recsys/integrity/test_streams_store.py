@@ -3,6 +3,8 @@ out of payouts and of every training signal, and a rights admin's clearance is a
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -24,18 +26,28 @@ from recsys.store.play_flags import DETECTOR_ACTOR, learnable_events
 from recsys.store.sqlite import SqliteStore
 
 
-@pytest.fixture()
-def farmed(tmp_path: Path) -> tuple[SqliteStore, PlantedFarms]:
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, PlantedFarms]:
     """A small organic world with a swarm farm, screened as uploads (so only the streams
-    screen stands between the farm and the pool)."""
+    screen stands between the farm and the pool), built once and copied per test."""
+    root = tmp_path_factory.mktemp("streams")
     tables = generate_demo(DemoConfig(tracks=200, listeners=40, audio=False, abuse=False))
-    write_folder(tables, tmp_path / "demo", render_audio=False)
-    store = SqliteStore(tmp_path / "liner.db")
-    run_ingest(tmp_path / "demo", store)
+    write_folder(tables, root / "demo", render_audio=False)
+    store = SqliteStore(root / "liner.db")
+    run_ingest(root / "demo", store)
     spec = FARM_KINDS["swarm"].model_copy(update={"accounts": 16, "days": 3, "plays_per_day": 30})
     planted = plant_farms(store.read_frame("events"), [spec], seed=21)
     store.ingest(farm_batch(planted))
     store.finish_screening(screened=store.unscreened_marks())
+    store.close()
+    return root / "liner.db", planted
+
+
+@pytest.fixture()
+def farmed(template, tmp_path: Path) -> Iterator[tuple[SqliteStore, PlantedFarms]]:
+    db, planted = template
+    shutil.copy(db, tmp_path / "liner.db")
+    store = SqliteStore(tmp_path / "liner.db")
     yield store, planted
     store.close()
 
