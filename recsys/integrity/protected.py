@@ -146,6 +146,15 @@ def plays_by_artist(
     return {str(a): float(n) for a, n in artist.value_counts().items()}
 
 
+def _times(by_id: Mapping[str, datetime | None]) -> pd.Series:
+    """A UTC time per id, for a vectorised ``Series.map``."""
+    return pd.Series(
+        pd.to_datetime(list(by_id.values()), utc=True),
+        index=list(by_id.keys()),
+        dtype="datetime64[us, UTC]",
+    )
+
+
 def established_listener_plays(
     events: pd.DataFrame,
     tracks: Sequence[Track],
@@ -175,10 +184,9 @@ def established_listener_plays(
             "artist_id": plays["track_id"].map(_primary_artists(tracks)).to_numpy(),
         }
     )
-    joined = pd.to_datetime(frame["listener_id"].map(lambda u: listener_received.get(u)), utc=True)
-    artist_at = pd.to_datetime(
-        frame["artist_id"].map(lambda a: artists[a].received_at if a in artists else None),
-        utc=True,
+    joined = frame["listener_id"].map(_times(dict(listener_received)))
+    artist_at = frame["artist_id"].map(
+        _times({a.artist_id: a.received_at for a in artists.values()})
     )
     established = (joined + margin <= artist_at).fillna(False)
     if first_load_until is not None:
