@@ -59,6 +59,17 @@ class LinerSettings(BaseSettings):
     scheduler. ``liner serve --workers N --pin-workers`` gives worker i CPU i."""
     metrics_port: int | None = 9464
     """Prometheus metrics HTTP port; None disables it."""
+    web_port: int | None = None
+    """Port of the browser endpoint (Connect, gRPC-Web and gRPC over HTTP/1.1 and HTTP/2, on
+    the same servicers, auth and limits as ``port``) and of the web app; 0 picks a free one;
+    None (the default) serves none."""
+    web_origins: list[str] = []
+    """Origins a browser page may call the web port from (CORS), e.g.
+    ``["https://app.example.com"]``; ``["*"]`` allows any. Empty (the default) allows only
+    pages served by the web port itself."""
+    web_root: Path | None = None
+    """Folder of the web app's static files; None serves the ``web/`` folder beside
+    ``recsys/`` (the committed app)."""
     max_workers: int = 8
     """gRPC server thread pool size."""
     max_concurrent_rpcs: int | None = Field(default=None, ge=1)

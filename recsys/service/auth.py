@@ -23,8 +23,9 @@ import grpc
 
 from recsys.errors import PermissionDeniedError
 from recsys.service import requestlog
-from recsys.service.calls import wrap_unary
+from recsys.service.calls import API_PREFIX, wrap_unary
 from recsys.service.errors import UnauthenticatedError
+from recsys.service.status import status_for
 from recsys.service.tokens import ListenerTokens, looks_like_jwt
 
 if TYPE_CHECKING:
@@ -294,10 +295,18 @@ class AuthInterceptor(grpc.ServerInterceptor):
         if cached is not None and cached[0] is handler:
             return cached[1]
         authorizer = self._authorizer
+        # Health and other stock services have no CallInterceptor to turn a refusal into a
+        # status; without this a bad token on Health/Check answered UNKNOWN with a traceback.
+        maps_own_errors = not method.startswith(API_PREFIX)
 
         def around(behavior: Callable[[Any, grpc.ServicerContext], Any]) -> Callable[..., Any]:
             def authorized(request: Any, context: grpc.ServicerContext) -> Any:
-                principal = authorizer.authorize(method, context.invocation_metadata())
+                try:
+                    principal = authorizer.authorize(method, context.invocation_metadata())
+                except (UnauthenticatedError, PermissionDeniedError) as exc:
+                    if not maps_own_errors:
+                        raise
+                    context.abort(*status_for(exc))
                 authorizer.check_listener_call(method, principal, request)
                 if principal is not ANONYMOUS:
                     requestlog.annotate(caller=principal.actor)

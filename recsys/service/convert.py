@@ -103,7 +103,7 @@ def recommend_request(
         explain=msg.explain,
         params=assignment.params,
         variant=assignment.label,
-        request_id=v.identifier("request_id", msg.request_id, required=False) or request_id,
+        request_id=v.request_id("request_id", msg.request_id) or request_id,
     )
 
 
@@ -309,7 +309,7 @@ def feedback_event(
         listener_id=v.identifier(f"{field}.listener_id", msg.listener_id),
         track_id=v.identifier(f"{field}.track_id", msg.track_id),
         event_type=v.enum_value(f"{field}.type", msg.type, EVENTS),
-        at=msg.at.ToDatetime(tzinfo=UTC) if msg.HasField("at") else now,
+        at=v.timestamp(f"{field}.at", msg.at) if msg.HasField("at") else now,
         ms_played=msg.ms_played if msg.HasField("ms_played") else None,
         weight=v.finite(f"{field}.weight", msg.weight or 1.0, low=0.0, high=1e6),
         request_id=v.identifier(f"{field}.request_id", msg.request_id, required=False) or None,

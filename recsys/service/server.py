@@ -20,7 +20,7 @@ from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2, reflection_pb2_grpc
 
 from recsys.api.v1 import (
     admin_pb2,
@@ -136,6 +136,67 @@ def server_paths(settings: LinerSettings) -> list[str]:
     return paths
 
 
+REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
+
+
+class LinerHealth(health.HealthServicer):
+    """The standard health service with ``List`` as well (grpcio-health-checking implements
+    only Check and Watch, so List answered UNIMPLEMENTED with a traceback in the log).
+
+    Args:
+        names: the services whose status List reports ("" is the whole server).
+    """
+
+    def __init__(self, names: tuple[str, ...], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._names = names
+
+    def List(  # noqa: N802
+        self, request: health_pb2.HealthListRequest, context: grpc.ServicerContext
+    ) -> health_pb2.HealthListResponse:
+        response = health_pb2.HealthListResponse()
+        for name in self._names:
+            check = self.Check(health_pb2.HealthCheckRequest(service=name), context)
+            response.statuses[name].CopyFrom(check)
+        return response
+
+
+def add_reflection(service_names: tuple[str, ...], server: grpc.Server) -> None:
+    """Server reflection as ``grpc.reflection.v1`` and ``v1alpha`` (grpcurl and Postman ask v1
+    first; older tools only v1alpha). grpcio-reflection ships only v1alpha; v1's messages are
+    the same fields under another package name, so one servicer answers both."""
+    servicer = reflection.ReflectionServicer(service_names)
+    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(servicer, server)
+    v1 = grpc.stream_stream_rpc_method_handler(
+        servicer.ServerReflectionInfo,
+        request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
+        response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString,
+    )
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler(REFLECTION_V1, {"ServerReflectionInfo": v1}),)
+    )
+
+
+class _Registrar:
+    """Passes service registrations on to the gRPC server and keeps each unary method's handler
+    (by full method name), so the web port can call the very same servicer objects."""
+
+    def __init__(self, server: grpc.Server, handlers: dict[str, grpc.RpcMethodHandler]) -> None:
+        self._server = server
+        self._handlers = handlers
+
+    def add_generic_rpc_handlers(self, generic: Any) -> None:
+        self._server.add_generic_rpc_handlers(generic)
+
+    def add_registered_method_handlers(
+        self, service: str, handlers: dict[str, grpc.RpcMethodHandler]
+    ) -> None:
+        self._server.add_registered_method_handlers(service, handlers)
+        for name, handler in handlers.items():
+            if handler.unary_unary is not None:
+                self._handlers[f"/{service}/{name}"] = handler
+
+
 class LinerServer:
     """The Liner Notes gRPC server.
 
@@ -159,22 +220,26 @@ class LinerServer:
         self.worker_port: int | None = None
         self.metrics_port: int | None = None
         self._metrics_httpd: Any = None
-        self._health = health.HealthServicer(
+        self._health = LinerHealth(
+            ("", *SERVICE_NAMES),
             experimental_non_blocking=True,
             experimental_thread_pool=futures.ThreadPoolExecutor(max_workers=1),
         )
         authorizer = Authorizer.from_settings(settings)
         limiter = ConcurrencyLimiter(expensive_caps(settings.max_workers))
+        # Outermost first, as gRPC applies them; the web port runs the same chain.
+        self.interceptors: tuple[grpc.ServerInterceptor, ...] = (
+            CallInterceptor(deps.metrics, limiter, MessageRedactor(server_paths(settings))),
+            AuthInterceptor(authorizer),
+        )
+        self.method_handlers: dict[str, grpc.RpcMethodHandler] = {}
         self._server = grpc.server(
             futures.ThreadPoolExecutor(
                 max_workers=settings.max_workers,
                 thread_name_prefix="liner-rpc",
                 initializer=thread_initializer,
             ),
-            interceptors=[
-                CallInterceptor(deps.metrics, limiter, MessageRedactor(server_paths(settings))),
-                AuthInterceptor(authorizer),
-            ],
+            interceptors=list(self.interceptors),
             maximum_concurrent_rpcs=admission_limit(settings),
             options=[
                 ("grpc.max_receive_message_length", settings.max_message_bytes),
@@ -184,7 +249,7 @@ class LinerServer:
         self._add_services()
 
     def _add_services(self) -> None:
-        deps, server = self.deps, self._server
+        deps, server = self.deps, _Registrar(self._server, self.method_handlers)
         recommendation_pb2_grpc.add_RecommendationServiceServicer_to_server(
             RecommendationServicer(deps), server
         )
@@ -197,8 +262,9 @@ class LinerServer:
         )
         admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(deps), server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
-        reflection.enable_server_reflection(
-            (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+        add_reflection(
+            (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME, REFLECTION_V1),
+            self._server,
         )
         self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
 
@@ -268,8 +334,11 @@ class LinerServer:
 
 
 __all__ = [
+    "REFLECTION_V1",
     "SERVICE_NAMES",
+    "LinerHealth",
     "LinerServer",
+    "add_reflection",
     "expensive_caps",
     "server_credentials",
     "server_paths",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TypeVar
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from recsys.service.errors import RequestError
 
@@ -56,6 +57,36 @@ def identifier(field: str, value: str, *, required: bool = True) -> str:
     if _has_control(value):
         raise RequestError(field, "contains control characters")
     return value
+
+
+def request_id(field: str, value: str) -> str:
+    """A caller-chosen request id (may be empty): an :func:`identifier` of visible ASCII only,
+    because it is echoed back as the ``x-request-id`` trailer, and metadata is ASCII."""
+    identifier(field, value, required=False)
+    if value and not all(33 <= ord(ch) <= 126 for ch in value):
+        raise RequestError(
+            field,
+            "must be visible ASCII (letters, digits, punctuation; no spaces), because it is "
+            "echoed in the x-request-id trailer; a UUID is a good choice",
+        )
+    return value
+
+
+def timestamp(field: str, value: Any) -> datetime:
+    """A protobuf ``Timestamp`` as an aware UTC datetime.
+
+    Raises:
+        RequestError: the seconds or nanos are outside what a timestamp may hold
+            (0001-01-01 to 9999-12-31).
+    """
+    try:
+        return value.ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError, OSError) as exc:
+        raise RequestError(
+            field,
+            f"is out of range (seconds={value.seconds}, nanos={value.nanos}); a timestamp "
+            "must lie between 0001-01-01 and 9999-12-31 UTC with 0 <= nanos < 1e9",
+        ) from exc
 
 
 def identifiers(field: str, values: Sequence[str], max_items: int) -> tuple[str, ...]:
@@ -116,6 +147,8 @@ __all__ = [
     "finite",
     "identifier",
     "identifiers",
+    "request_id",
     "slate_size",
     "text",
+    "timestamp",
 ]

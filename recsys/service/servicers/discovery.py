@@ -8,6 +8,7 @@ from recsys.api.v1 import discovery_pb2 as pbd
 from recsys.api.v1 import discovery_pb2_grpc as pbd_grpc
 from recsys.service import convert, requestlog
 from recsys.service import validation as v
+from recsys.service.calls import REQUEST_ID_HEADER
 from recsys.service.errors import NotAvailableError
 from recsys.service.servicers.deps import ServiceDeps, ensure_active
 
@@ -35,6 +36,11 @@ class DiscoveryServicer(pbd_grpc.DiscoveryServiceServicer):
         response: pbd.ConverseResponse = convert.converse_pb(
             answer, session_id=session_id, request_id=requestlog.request_id()
         )
+        # The agent logs its slate under its own id, which feedback events must echo: the
+        # trailer says the same id as the body (as Recommend does for a caller-chosen id).
+        if response.request_id != requestlog.request_id():
+            context.set_trailing_metadata(((REQUEST_ID_HEADER, response.request_id),))
+            requestlog.annotate(request_id=response.request_id)
         return response
 
 

@@ -41,7 +41,7 @@ def stated_time(request: pbg.ConsentChangeRequest, now: datetime, skew: timedelt
     """
     if not request.HasField("effective_at"):
         return now
-    at = request.effective_at.ToDatetime(tzinfo=UTC)
+    at = v.timestamp("effective_at", request.effective_at)
     if future_dated(at, now, skew):
         raise RequestError(
             "effective_at",
