@@ -87,13 +87,16 @@ def migrate(conn: sqlite3.Connection) -> int:
             f"the database has schema version {version} but this code knows only up to "
             f"{LATEST_VERSION}. Fix: upgrade Liner Notes, or point --db at another file"
         )
+    # Every migration not recorded yet is applied, in order: one numbered below the latest
+    # applied (added on a branch while another landed) is not skipped.
+    applied = _applied(conn)
     for number, script in MIGRATIONS:
-        if number <= version:
+        if number in applied:
             continue
         conn.execute("BEGIN IMMEDIATE")
         try:
             # Re-check under the write lock: another process may have migrated meanwhile.
-            if current_version(conn) >= number:
+            if number in _applied(conn):
                 conn.execute("COMMIT")
                 continue
             for statement in _statements(script):
@@ -104,8 +107,14 @@ def migrate(conn: sqlite3.Connection) -> int:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        version = number
+        version = max(version, number)
     return version
+
+
+def _applied(conn: sqlite3.Connection) -> set[int]:
+    """Versions recorded in ``schema_version``."""
+    current_version(conn)  # creates the table when missing
+    return {int(r[0]) for r in conn.execute("SELECT version FROM schema_version")}
 
 
 def _statements(script: str) -> list[str]:

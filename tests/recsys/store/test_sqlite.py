@@ -355,3 +355,22 @@ def test_open_store_sqlite(url: str, tmp_path: Path) -> None:
 def test_open_store_refuses(url: str, message: str) -> None:
     with pytest.raises(StoreError, match=message):
         open_store(url)
+
+
+def test_a_migration_numbered_below_the_latest_applied_one_is_still_applied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database migrated by code that lacked one migration (added on a branch while later
+    ones landed) gets the missing one on the next open, instead of skipping it."""
+    from recsys.store import schema
+
+    full = schema.MIGRATIONS
+    skipped = full[1][0]
+    db = tmp_path / "liner.db"
+    monkeypatch.setattr(schema, "MIGRATIONS", tuple(m for m in full if m[0] != skipped))
+    SqliteStore(db).close()
+    monkeypatch.setattr(schema, "MIGRATIONS", full)
+    SqliteStore(db).close()
+    with sqlite3.connect(db) as conn:
+        versions = [r[0] for r in conn.execute("SELECT version FROM schema_version ORDER BY 1")]
+    assert versions == [number for number, _ in full]
