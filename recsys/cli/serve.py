@@ -42,6 +42,19 @@ def integrity_metering(
 @click.option("--host", help="Address to bind (default 127.0.0.1).")
 @click.option("--metrics-port", type=int, help="Prometheus port; 0 picks one; -1 disables.")
 @click.option(
+    "--web-port",
+    type=int,
+    help="Browser port (Connect, gRPC-Web; same auth and limits) and the web app; 0 picks "
+    "one. Off by default (LINER_WEB_PORT).",
+)
+@click.option(
+    "--web-origin",
+    "web_origins",
+    multiple=True,
+    help="An origin that browser pages may call the web port from (CORS); repeat for more, "
+    "'*' for any. None by default: only the web app served by the port itself.",
+)
+@click.option(
     "--experiments", type=click.Path(path_type=Path), help="Folder of A/B experiment YAML files."
 )
 @click.option("--grace", type=float, default=10.0, show_default=True, help="Shutdown grace (s).")
@@ -83,6 +96,8 @@ def serve_command(
     worker_ports: int | None,
     pin_workers: bool,
     allow_anonymous_events: bool,
+    web_port: int | None,
+    web_origins: tuple[str, ...],
 ) -> None:
     """Run the gRPC service: health turns SERVING once the artifacts are loaded; SIGTERM or
     Ctrl-C drains in-flight calls, then stops. Tokens and TLS come from LINER_* settings.
@@ -98,6 +113,7 @@ def serve_command(
         liner serve --artifacts var/artifacts --db var/liner.db --port 50051 --workers 2 \\
             --worker-ports 50061 --pin-workers
         liner serve --artifacts var/artifacts --db var/liner.db --allow-anonymous-events  # demo
+        liner serve --artifacts var/artifacts --db var/liner.db --web-port 8080  # web app
 
     LogEvents needs a feedback token (LINER_FEEDBACK_TOKENS) or a listener token
     (LINER_LISTENER_TOKEN_KEY; mint with `liner tokens listener ID`); --allow-anonymous-events
@@ -112,6 +128,8 @@ def serve_command(
             "host": host,
             "experiments_dir": experiments,
             "worker_port": worker_ports,
+            "web_port": web_port,
+            "web_origins": list(web_origins) or None,
         }.items()
         if v is not None
     }
@@ -237,6 +255,12 @@ def run(
     server = LinerServer(settings, deps, thread_initializer=lambda: faiss.omp_set_num_threads(1))
     bound = server.start()
     click.echo(f"listening on {settings.host}:{bound}", nl=True)
+    web = None
+    if settings.web_port is not None:
+        from recsys.service.web import WebGateway
+
+        web = WebGateway(server, settings, thread_initializer=lambda: faiss.omp_set_num_threads(1))
+        click.echo(f"web app and Connect/gRPC-Web on http://{settings.host}:{web.start()}/")
     if server.worker_port is not None:
         click.echo(f"this process alone on {settings.host}:{server.worker_port}")
     if server.metrics_port is not None:
@@ -264,6 +288,8 @@ def run(
         stop.wait()
     finally:
         click.echo("shutting down: draining in-flight calls")
+        if web is not None:
+            web.stop(grace)
         server.stop(grace)
         screener.stop()
         screener.stop()

@@ -25,13 +25,14 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19recsys/api/v1/admin.proto\x12\rlinernotes.v1\x1a\x1fgoogle/protobuf/timestamp.proto\".\n\x16ReloadArtifactsRequest\x12\x14\n\x0c\x61rtifact_dir\x18\x01 \x01(\t\"\x80\x01\n\x17ReloadArtifactsResponse\x12\x14\n\x0c\x61rtifact_dir\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12-\n\tloaded_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07load_ms\x18\x04 \x01(\x01\"\x1a\n\x18ReloadExperimentsRequest\"0\n\x19ReloadExperimentsResponse\x12\x13\n\x0b\x65xperiments\x18\x01 \x03(\t2\xd8\x01\n\x0c\x41\x64minService\x12`\n\x0fReloadArtifacts\x12%.linernotes.v1.ReloadArtifactsRequest\x1a&.linernotes.v1.ReloadArtifactsResponse\x12\x66\n\x11ReloadExperiments\x12\'.linernotes.v1.ReloadExperimentsRequest\x1a(.linernotes.v1.ReloadExperimentsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19recsys/api/v1/admin.proto\x12\rlinernotes.v1\x1a\x1fgoogle/protobuf/timestamp.proto\".\n\x16ReloadArtifactsRequest\x12\x14\n\x0c\x61rtifact_dir\x18\x01 \x01(\t\"\x80\x01\n\x17ReloadArtifactsResponse\x12\x14\n\x0c\x61rtifact_dir\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12-\n\tloaded_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07load_ms\x18\x04 \x01(\x01\"\x1a\n\x18ReloadExperimentsRequest\"0\n\x19ReloadExperimentsResponse\x12\x13\n\x0b\x65xperiments\x18\x01 \x03(\t2\xd8\x01\n\x0c\x41\x64minService\x12`\n\x0fReloadArtifacts\x12%.linernotes.v1.ReloadArtifactsRequest\x1a&.linernotes.v1.ReloadArtifactsResponse\x12\x66\n\x11ReloadExperiments\x12\'.linernotes.v1.ReloadExperimentsRequest\x1a(.linernotes.v1.ReloadExperimentsResponseB\xa5\x01\n\x15\x63om.linernotes.api.v1B\nAdminProtoP\x01ZBgithub.com/linernotes/linernotes/gen/go/linernotes/v1;linernotesv1\xa2\x02\x03LXX\xaa\x02\rLinernotes.V1\xba\x02\x02LN\xca\x02\rLinernotes\\V1\xea\x02\x0eLinernotes::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'recsys.api.v1.admin_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  DESCRIPTOR._loaded_options = None
+  _globals['DESCRIPTOR']._loaded_options = None
+  _globals['DESCRIPTOR']._serialized_options = b'\n\025com.linernotes.api.v1B\nAdminProtoP\001ZBgithub.com/linernotes/linernotes/gen/go/linernotes/v1;linernotesv1\242\002\003LXX\252\002\rLinernotes.V1\272\002\002LN\312\002\rLinernotes\\V1\352\002\016Linernotes::V1'
   _globals['_RELOADARTIFACTSREQUEST']._serialized_start=77
   _globals['_RELOADARTIFACTSREQUEST']._serialized_end=123
   _globals['_RELOADARTIFACTSRESPONSE']._serialized_start=126

@@ -25,13 +25,14 @@ _sym_db = _symbol_database.Default()
 from recsys.api.v1 import common_pb2 as recsys_dot_api_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1brecsys/api/v1/catalog.proto\x12\rlinernotes.v1\x1a\x1arecsys/api/v1/common.proto\"B\n\x13UpsertTracksRequest\x12+\n\x06tracks\x18\x01 \x03(\x0b\x32\x1b.linernotes.v1.CatalogTrack\">\n\x14UpsertArtistsRequest\x12&\n\x07\x61rtists\x18\x01 \x03(\x0b\x32\x15.linernotes.v1.Artist\"\"\n\x0eUpsertResponse\x12\x10\n\x08upserted\x18\x01 \x01(\x05\"#\n\x0fGetTrackRequest\x12\x10\n\x08track_id\x18\x01 \x01(\t\"%\n\x10GetArtistRequest\x12\x11\n\tartist_id\x18\x01 \x01(\t2\xc6\x02\n\x0e\x43\x61talogService\x12Q\n\x0cUpsertTracks\x12\".linernotes.v1.UpsertTracksRequest\x1a\x1d.linernotes.v1.UpsertResponse\x12S\n\rUpsertArtists\x12#.linernotes.v1.UpsertArtistsRequest\x1a\x1d.linernotes.v1.UpsertResponse\x12G\n\x08GetTrack\x12\x1e.linernotes.v1.GetTrackRequest\x1a\x1b.linernotes.v1.CatalogTrack\x12\x43\n\tGetArtist\x12\x1f.linernotes.v1.GetArtistRequest\x1a\x15.linernotes.v1.Artistb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1brecsys/api/v1/catalog.proto\x12\rlinernotes.v1\x1a\x1arecsys/api/v1/common.proto\"B\n\x13UpsertTracksRequest\x12+\n\x06tracks\x18\x01 \x03(\x0b\x32\x1b.linernotes.v1.CatalogTrack\">\n\x14UpsertArtistsRequest\x12&\n\x07\x61rtists\x18\x01 \x03(\x0b\x32\x15.linernotes.v1.Artist\"\"\n\x0eUpsertResponse\x12\x10\n\x08upserted\x18\x01 \x01(\x05\"#\n\x0fGetTrackRequest\x12\x10\n\x08track_id\x18\x01 \x01(\t\"%\n\x10GetArtistRequest\x12\x11\n\tartist_id\x18\x01 \x01(\t2\xc6\x02\n\x0e\x43\x61talogService\x12Q\n\x0cUpsertTracks\x12\".linernotes.v1.UpsertTracksRequest\x1a\x1d.linernotes.v1.UpsertResponse\x12S\n\rUpsertArtists\x12#.linernotes.v1.UpsertArtistsRequest\x1a\x1d.linernotes.v1.UpsertResponse\x12G\n\x08GetTrack\x12\x1e.linernotes.v1.GetTrackRequest\x1a\x1b.linernotes.v1.CatalogTrack\x12\x43\n\tGetArtist\x12\x1f.linernotes.v1.GetArtistRequest\x1a\x15.linernotes.v1.ArtistB\xa7\x01\n\x15\x63om.linernotes.api.v1B\x0c\x43\x61talogProtoP\x01ZBgithub.com/linernotes/linernotes/gen/go/linernotes/v1;linernotesv1\xa2\x02\x03LXX\xaa\x02\rLinernotes.V1\xba\x02\x02LN\xca\x02\rLinernotes\\V1\xea\x02\x0eLinernotes::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'recsys.api.v1.catalog_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  DESCRIPTOR._loaded_options = None
+  _globals['DESCRIPTOR']._loaded_options = None
+  _globals['DESCRIPTOR']._serialized_options = b'\n\025com.linernotes.api.v1B\014CatalogProtoP\001ZBgithub.com/linernotes/linernotes/gen/go/linernotes/v1;linernotesv1\242\002\003LXX\252\002\rLinernotes.V1\272\002\002LN\312\002\rLinernotes\\V1\352\002\016Linernotes::V1'
   _globals['_UPSERTTRACKSREQUEST']._serialized_start=74
   _globals['_UPSERTTRACKSREQUEST']._serialized_end=140
   _globals['_UPSERTARTISTSREQUEST']._serialized_start=142

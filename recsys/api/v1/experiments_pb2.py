@@ -24,13 +24,14 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1frecsys/api/v1/experiments.proto\x12\rlinernotes.v1\"+\n\x14GetAssignmentRequest\x12\x13\n\x0blistener_id\x18\x01 \x01(\t\"/\n\x08\x45xposure\x12\x12\n\nexperiment\x18\x01 \x01(\t\x12\x0f\n\x07variant\x18\x02 \x01(\t\"q\n\nAssignment\x12\x13\n\x0blistener_id\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12*\n\texposures\x18\x03 \x03(\x0b\x32\x17.linernotes.v1.Exposure\x12\x13\n\x0bparams_json\x18\x04 \x01(\t2d\n\x11\x45xperimentService\x12O\n\rGetAssignment\x12#.linernotes.v1.GetAssignmentRequest\x1a\x19.linernotes.v1.Assignmentb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1frecsys/api/v1/experiments.proto\x12\rlinernotes.v1\"+\n\x14GetAssignmentRequest\x12\x13\n\x0blistener_id\x18\x01 \x01(\t\"/\n\x08\x45xposure\x12\x12\n\nexperiment\x18\x01 \x01(\t\x12\x0f\n\x07variant\x18\x02 \x01(\t\"q\n\nAssignment\x12\x13\n\x0blistener_id\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12*\n\texposures\x18\x03 \x03(\x0b\x32\x17.linernotes.v1.Exposure\x12\x13\n\x0bparams_json\x18\x04 \x01(\t2d\n\x11\x45xperimentService\x12O\n\rGetAssignment\x12#.linernotes.v1.GetAssignmentRequest\x1a\x19.linernotes.v1.AssignmentB\xab\x01\n\x15\x63om.linernotes.api.v1B\x10\x45xperimentsProtoP\x01ZBgithub.com/linernotes/linernotes/gen/go/linernotes/v1;linernotesv1\xa2\x02\x03LXX\xaa\x02\rLinernotes.V1\xba\x02\x02LN\xca\x02\rLinernotes\\V1\xea\x02\x0eLinernotes::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'recsys.api.v1.experiments_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  DESCRIPTOR._loaded_options = None
+  _globals['DESCRIPTOR']._loaded_options = None
+  _globals['DESCRIPTOR']._serialized_options = b'\n\025com.linernotes.api.v1B\020ExperimentsProtoP\001ZBgithub.com/linernotes/linernotes/gen/go/linernotes/v1;linernotesv1\242\002\003LXX\252\002\rLinernotes.V1\272\002\002LN\312\002\rLinernotes\\V1\352\002\016Linernotes::V1'
   _globals['_GETASSIGNMENTREQUEST']._serialized_start=50
   _globals['_GETASSIGNMENTREQUEST']._serialized_end=93
   _globals['_EXPOSURE']._serialized_start=95
