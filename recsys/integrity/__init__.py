@@ -46,7 +46,7 @@ from recsys.integrity.metering_report import (
     metering_report_from_store,
 )
 from recsys.integrity.names import name_similarity, normalise_name
-from recsys.integrity.neardup import Calibration, NearDuplicateScreen, calibrate_threshold
+from recsys.integrity.neardup import Calibration, NearDuplicateScreen, build_near_duplicate_screen
 from recsys.integrity.quarantine import (
     SCREENING_ACTOR,
     ScreeningResult,
@@ -99,7 +99,7 @@ __all__ = [
     "UploadBurstScreen",
     "allocate",
     "build_metering_report",
-    "calibrate_threshold",
+    "build_near_duplicate_screen",
     "check_declarations",
     "confirm_quarantine",
     "decimal_to_micro",

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from recsys.domain import Track
+from recsys.errors import LinerError
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +71,45 @@ def _zscore(x: np.ndarray) -> np.ndarray:
 
 def _no_mel(n: int = 0) -> np.ndarray:
     return np.full((n, MEL_BANDS, MEL_SEGMENTS), np.nan, dtype=np.float32)
+
+
+class AudioDecodeError(LinerError):
+    """An upload's audio cannot be analysed; the message names the problem and the fix."""
+
+
+def decode_audio(
+    path: Path, sample_rate: int, max_seconds: float
+) -> tuple[np.ndarray, float | None]:
+    """Mono float32 audio of at most the first ``max_seconds`` of a file, resampled to
+    ``sample_rate``, and the file's whole duration in seconds (None when unknown).
+
+    The format is read from the content, not the extension.
+
+    Raises:
+        AudioDecodeError: missing, empty, undecodable or zero-length audio.
+    """
+    import librosa
+
+    if not path.is_file():
+        raise AudioDecodeError(f"{path}: no such audio file; check the track's audio_path")
+    if path.stat().st_size == 0:
+        raise AudioDecodeError(f"{path}: the file is empty (0 bytes); upload it again")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            y, _ = librosa.load(str(path), sr=sample_rate, mono=True, duration=max_seconds)
+        except Exception as exc:  # soundfile, audioread and ffmpeg raise anything
+            raise AudioDecodeError(
+                f"{path}: cannot decode the audio ({type(exc).__name__}: {exc}); "
+                "upload a WAV, FLAC, Ogg or MP3 file"
+            ) from exc
+        try:
+            total: float | None = float(librosa.get_duration(path=str(path)))
+        except Exception:  # the length is a note for the evidence, not needed
+            total = None
+    if y.size == 0:
+        raise AudioDecodeError(f"{path}: the file holds no audio samples (0 s long)")
+    return np.asarray(y, dtype=np.float32), total
 
 
 def analyse_file(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -282,8 +322,10 @@ __all__ = [
     "FORENSIC_NAMES",
     "MEL_BANDS",
     "MEL_SEGMENTS",
+    "AudioDecodeError",
     "AudioFeatures",
     "analyse_file",
+    "decode_audio",
     "descriptor_names",
     "extract_audio",
     "extract_audio_cached",

@@ -21,11 +21,14 @@ from recsys.integrity.audio import AudioFeatures, extract_audio, extract_audio_c
 from recsys.integrity.detector import AiDetector, AiDetectorConfig, detect_labels, train_detector
 from recsys.integrity.disputes import DisputeCheck, DisputeConfig, check_declarations
 from recsys.integrity.features import detector_features
-from recsys.integrity.neardup import Calibration, NearDuplicateScreen, calibrate_threshold
+from recsys.integrity.neardup import (
+    Calibration,
+    build_near_duplicate_screen,
+    fingerprint_cache_path,
+)
 from recsys.integrity.quarantine import ScreeningResult, pause_for_test, screen_store
 from recsys.integrity.screening import Screen, ScreeningConfig
 from recsys.integrity.streams.screen import screen_streams
-from recsys.integrity.texture import texture_neighbours
 from recsys.store import Store
 
 logger = logging.getLogger(__name__)
@@ -68,14 +71,7 @@ class IntegrityRun:
             "flagged": len(self.screening.flags),
             "quarantined": len(self.screening.quarantined),
             "flags_by_reason": self.screening.counts_by_reason(),
-            "near_duplicate": None
-            if near is None
-            else {
-                "threshold": round(near.threshold, 4),
-                "target_fpr": near.target_fpr,
-                "reference_fpr": round(near.reference_fpr, 4),
-                "references": near.references,
-            },
+            "near_duplicate": None if near is None else near.summary(),
             "detector": None if self.detector is None else self.detector.report,
             "detector_skipped": self.detector_skipped or None,
             "detection": self.detection or None,
@@ -132,25 +128,15 @@ def run_integrity(
             else extract_audio(tracks, data_root)
         )
     extra: list[Screen] = []
-    calibration = None
-    space = audio.similarity_space()
-    if space.shape[1] and len(tracks) > 1:
-        mel = audio.mel if audio.has_mel() else None
-        # Texture matching when audio files exist; descriptor cosine otherwise.
-        found = texture_neighbours(mel, tracks, artists) if mel is not None else None
-        calibration = calibrate_threshold(
-            space, tracks, artists, near_duplicate_fpr, neighbours=found
-        )
-        logger.info(
-            "near-duplicate threshold %.4f (reference FPR %.4f over %d tracks)",
-            calibration.threshold,
-            calibration.reference_fpr,
-            calibration.references,
-        )
-        ids = [t.track_id for t in tracks]
-        extra.append(
-            NearDuplicateScreen(space, ids, calibration.threshold, mel=mel, neighbours=found)
-        )
+    near = build_near_duplicate_screen(
+        tracks,
+        artists,
+        root=data_root,
+        cache=None if audio_cache is None else fingerprint_cache_path(audio_cache),
+        target_fpr=near_duplicate_fpr,
+    )
+    extra.append(near)
+    calibration = near.calibration
     result = screen_store(
         store, config=screening, extra_screens=extra, at=at, defer=True, marks=marks
     )

@@ -1,60 +1,81 @@
-"""Near-duplicate audio under another artist: a calibrated audio-similarity screen.
+"""Near-duplicate audio under another rights holder: landmark fingerprints matched across
+holders, with a threshold calibrated on pairs known to be clean.
 
-A raw cosine threshold fails on real catalogs: some styles are so uniform that genuine songs
-by different artists sit as close together as a re-encoded copy sits to its source. The screen
-therefore scores each track by its **local contrast**: the similarity to its nearest track of
-another rights holder minus the mean similarity to the next ``NEIGHBOURS - 1`` such tracks. A
-copy stands out from its neighbourhood; a song in a crowded style does not.
+Every track with readable audio is fingerprinted (:mod:`recsys.integrity.fingerprint`) and
+matched against the tracks of every OTHER rights holder through an inverted index
+(:mod:`recsys.integrity.fingerprint_index`). Matches at or above the threshold join tracks
+into clusters (several uploaders of one recording form one cluster). In each cluster the
+original is the track the service can vouch for: a verified artist's track before an
+unverified one's, then the one the service received first (``Track.received_at``, its own
+clock; store order when absent). An uploader-supplied time never counts, so a backdated copy
+cannot displace the original. Every other holder's member of the cluster is flagged, with the
+whole cluster as evidence.
 
-The threshold is not a guess: :func:`calibrate_threshold` replays the screen and puts it as
-low as it can go while flagging at most ``target_fpr`` of the reference tracks. References are
-the verified artists' tracks (impersonators are unverified), or the whole catalog when too few
-artists are verified.
+The threshold comes from data known to be clean: each verified artist's track matched against
+the other verified artists' tracks (different rights holders, none of them a copy of the
+other). It is the lowest score that at most ``target_fpr`` of those references reach, never
+below :data:`MIN_SCORE`; with fewer than ``min_references`` references the screen uses
+:data:`DEFAULT_THRESHOLD`, measured on real and generated clean audio (see the module's
+tests and ``benchmarks/integrity.py``).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from recsys.domain import Artist, Track
-from recsys.index import FaissIndex
-from recsys.integrity.protected import claim_order
+from recsys.integrity.fingerprint import Fingerprint
+from recsys.integrity.fingerprint_cache import fingerprint_cache_path, fingerprint_tracks
+from recsys.integrity.fingerprint_index import FingerprintIndex, Match
 from recsys.integrity.screening import Flag, ScreenContext
 
 logger = logging.getLogger(__name__)
 
-NEIGHBOURS = 10
+MIN_SCORE = 0.06
+DEFAULT_THRESHOLD = 0.1
+MIN_VOTES = 8
+MATCHES_PER_TRACK = 10
+BACKGROUND_RANK = 5
 
 
 @dataclass(frozen=True, kw_only=True)
 class Calibration:
-    """A calibrated near-duplicate threshold.
+    """A near-duplicate threshold and the false-match rate it implies.
 
     Attributes:
-        threshold: local contrast at or above which a track is a near-duplicate.
-        target_fpr: the false-positive rate asked for.
-        reference_fpr: the share of reference tracks at or above the threshold.
-        references: how many reference tracks the quantile came from.
+        threshold: match score at or above which two tracks are one recording.
+        target_fpr: the false-match rate asked for, per reference track.
+        reference_fpr: the share of clean reference tracks at or above the threshold.
+        references: clean reference tracks scored (0: the default threshold was used).
+        fpr_bound: a 95 % upper bound on the false-match rate per track (``3 / references``
+            when no reference reached the threshold); 1.0 without references.
+        unreadable: track id → why its audio could not be fingerprinted.
     """
 
     threshold: float
     target_fpr: float
     reference_fpr: float
     references: int
+    fpr_bound: float = 1.0
+    unreadable: Mapping[str, str] = field(default_factory=dict)
 
-
-@dataclass(frozen=True, kw_only=True)
-class Neighbours:
-    """Per query row: best similarity to another holder's track, that track's row (-1 when
-    none), and the local contrast (best minus the mean of the next ones)."""
-
-    similarity: np.ndarray
-    row: np.ndarray
-    contrast: np.ndarray
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready figures."""
+        return {
+            "threshold": round(self.threshold, 4),
+            "target_fpr": self.target_fpr,
+            "reference_fpr": round(self.reference_fpr, 4),
+            "references": self.references,
+            "fpr_bound": round(self.fpr_bound, 4),
+            "unreadable": dict(self.unreadable),
+        }
 
 
 def holder_of(track: Track, artists: Mapping[str, Artist]) -> str:
@@ -64,183 +85,279 @@ def holder_of(track: Track, artists: Mapping[str, Artist]) -> str:
     return artist.rights_holder_id if artist is not None else f"?{track.track_id}"
 
 
-def other_holder_neighbours(
-    vectors: np.ndarray, tracks: Sequence[Track], artists: Mapping[str, Artist]
-) -> Neighbours:
-    """Nearest tracks of other rights holders for every row.
+def _verified(track: Track, artists: Mapping[str, Artist]) -> bool:
+    artist = artists.get(track.primary_artist_id or "")
+    return artist is not None and artist.verified
+
+
+def priority(track: Track, position: int, artists: Mapping[str, Artist]) -> tuple[Any, ...]:
+    """Sort key of the presumed original: verified first, then the service's own receipt
+    time, then store order. ``uploaded_at`` is the uploader's claim and is never used."""
+    received: datetime | None = getattr(track, "received_at", None)
+    return (
+        not _verified(track, artists),
+        received is None,
+        received.timestamp() if received is not None else 0.0,
+        position,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Edge:
+    """A match between two catalog rows (``a`` queried, ``b`` found).
+
+    Attributes:
+        a: the queried row.
+        b: the matched row.
+        match: the match, with its evidence.
+        strength: the match's score above ``a``'s background: the score of its
+            :data:`BACKGROUND_RANK`-th best match among other holders. A copy stands out
+            from everything else its query matches; a generic passage (a drone, a stock
+            beat) matches many tracks alike.
+    """
+
+    a: int
+    b: int
+    match: Match
+    strength: float
+
+
+def match_catalog(
+    index: FingerprintIndex,
+    fingerprints: Sequence[Fingerprint | None],
+    holders: np.ndarray,
+    rows: Sequence[int] | None = None,
+) -> list[Edge]:
+    """Every row's best matches among other holders' rows (rows without audio match nothing).
 
     Args:
-        vectors: L2-normalised rows matching ``tracks``.
-        tracks: the catalog.
-        artists: artists by id.
+        index: the index of ``fingerprints`` (same row order).
+        fingerprints: one per row.
+        holders: rights holder per row.
+        rows: only query these rows (default: all).
     """
-    n = len(tracks)
-    holders = np.asarray([holder_of(t, artists) for t in tracks])
-    sims = np.full(n, -np.inf, dtype=np.float32)
-    best = np.full(n, -1, dtype=np.int64)
-    contrast = np.full(n, -np.inf, dtype=np.float32)
-    if n < 2:
-        return Neighbours(similarity=sims, row=best, contrast=contrast)
-    index = FaissIndex.build(vectors, [t.track_id for t in tracks])
-    # Ask for more than NEIGHBOURS: a holder's own catalog crowds the top of the list.
-    k = min(4 * NEIGHBOURS, n)
-    scores, found = index.search_rows(vectors, k)
-    for i in range(n):
-        keep = (found[i] >= 0) & (found[i] != i)
-        keep &= holders[np.where(found[i] >= 0, found[i], 0)] != holders[i]
-        top, rows = scores[i][keep][:NEIGHBOURS], found[i][keep][:NEIGHBOURS]
-        if top.size == 0:
+    edges: list[Edge] = []
+    for a in range(len(fingerprints)) if rows is None else rows:
+        fp = fingerprints[a]
+        if fp is None or len(fp) == 0:
             continue
-        sims[i], best[i] = top[0], rows[0]
-        contrast[i] = top[0] - (top[1:].mean() if top.size > 1 else 0.0)
-    return Neighbours(similarity=sims, row=best, contrast=contrast)
+        found = index.match(fp, top=MATCHES_PER_TRACK, allowed=holders != holders[a])
+        background = found[BACKGROUND_RANK - 1].score if len(found) >= BACKGROUND_RANK else 0.0
+        edges.extend(Edge(a=a, b=m.row, match=m, strength=m.score - background) for m in found)
+    return edges
 
 
-def _suspect(
-    i: int, found: Neighbours, tracks: Sequence[Track], artists: Mapping[str, Artist]
-) -> int:
-    """The row the screen would flag for the pair (row ``i``, its best neighbour)."""
-    j = int(found.row[i])
-    return i if NearDuplicateScreen._is_copy(tracks[i], tracks[j], artists) else j
-
-
-def calibrate_threshold(
-    vectors: np.ndarray,
-    tracks: Sequence[Track],
-    artists: Mapping[str, Artist],
+def calibrate(
+    edges: Sequence[Edge],
+    verified: np.ndarray,
     target_fpr: float = 0.005,
     min_references: int = 50,
-    neighbours: Neighbours | None = None,
+    unreadable: Mapping[str, str] | None = None,
 ) -> Calibration:
-    """The lowest local-contrast threshold at which the screen flags at most ``target_fpr`` of
-    the reference tracks (the verified artists' tracks; all tracks when fewer than
-    ``min_references``).
+    """The threshold from clean pairs: verified rows matched against other holders' verified
+    rows (a verified artist's track is never the copy of another's).
 
-    The screen is replayed at every candidate threshold: of each pair at or above it, the
-    presumed copy is flagged (see :class:`NearDuplicateScreen`). Counting flagged references,
-    not references with a high contrast, matters: an original that somebody re-uploaded has
-    its copy as its nearest neighbour and a contrast as high as the copy's, yet the screen
-    flags the copy, not the original. Counting originals as false positives would push the
-    threshold above most copies.
+    Args:
+        edges: matches from :func:`match_catalog` over the whole catalog.
+        verified: per row, whether its artist is verified.
+        target_fpr: allowed share of reference rows at or above the threshold.
+        min_references: fewer verified rows with audio than this uses the default threshold.
+        unreadable: reasons to carry into the calibration's report.
     """
-    verified = np.array(
-        [(a := artists.get(t.primary_artist_id or "")) is not None and a.verified for t in tracks],
-        dtype=bool,
-    )
-    reference = verified if int(verified.sum()) >= min_references else np.ones(len(tracks), bool)
-    found = neighbours or other_holder_neighbours(vectors, tracks, artists)
-    rows = np.flatnonzero(np.isfinite(found.contrast) & (found.row >= 0))
-    references = int(reference.sum())
-    if rows.size == 0 or references == 0:
-        return Calibration(threshold=np.inf, target_fpr=target_fpr, reference_fpr=0.0, references=0)
-    rows = rows[np.argsort(-found.contrast[rows], kind="stable")]
-    allowed = int(np.floor(target_fpr * references))
-    flagged: set[int] = set()
-    threshold = np.inf
-    for k, i in enumerate(rows.tolist()):
-        suspect = _suspect(i, found, tracks, artists)
-        if reference[suspect]:
-            flagged.add(suspect)
-        if len(flagged) > allowed:
-            break
-        # The next row may share this contrast: only move down once every tie is in.
-        if k + 1 == rows.size or found.contrast[rows[k + 1]] < found.contrast[i]:
-            threshold = float(found.contrast[i])
-    hits = [int(i) for i in rows if found.contrast[i] >= threshold]
-    suspects = {_suspect(i, found, tracks, artists) for i in hits}
+    refs = np.flatnonzero(verified)
+    best = dict.fromkeys(refs.tolist(), 0.0)
+    for e in edges:
+        if verified[e.a] and verified[e.b]:
+            best[e.a] = max(best[e.a], e.strength)
+    n = len(best)
+    reasons = dict(unreadable or {})
+    if n < min_references:
+        return Calibration(
+            threshold=DEFAULT_THRESHOLD,
+            target_fpr=target_fpr,
+            reference_fpr=0.0,
+            references=0,
+            unreadable=reasons,
+        )
+    scores = np.sort(np.fromiter(best.values(), dtype=np.float64))[::-1]
+    allowed = int(np.floor(target_fpr * n))
+    # Just above the (allowed + 1)-th highest clean score: at most `allowed` references reach it.
+    threshold = max(MIN_SCORE, float(np.nextafter(scores[allowed], np.inf)))
+    hits = int((scores >= threshold).sum())
     return Calibration(
         threshold=threshold,
         target_fpr=target_fpr,
-        reference_fpr=sum(bool(reference[i]) for i in suspects) / references,
-        references=references,
+        reference_fpr=hits / n,
+        references=n,
+        fpr_bound=min(1.0, 3.0 / n) if hits == 0 else min(1.0, (hits + 2.0 * np.sqrt(hits)) / n),
+        unreadable=reasons,
     )
 
 
-class NearDuplicateScreen:
-    """Flags a track whose audio nearly duplicates an earlier track by another rights holder.
+def clusters(edges: Sequence[Edge], n: int, threshold: float) -> list[list[int]]:
+    """Connected groups of rows linked by matches of strength at or above ``threshold``."""
+    parent = list(range(n))
 
-    Of a near-duplicate pair the later upload is flagged (the earlier one is presumed the
-    original); when only one side is by a verified artist, the other side is flagged.
-    """
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    strong = [e for e in edges if e.strength >= threshold and e.match.votes >= MIN_VOTES]
+    for e in strong:
+        parent[root(e.a)] = root(e.b)
+    groups: dict[int, list[int]] = {}
+    for e in strong:
+        groups.setdefault(root(e.a), [])
+    for x in range(n):
+        if root(x) in groups:
+            groups[root(x)].append(x)
+    return [sorted(g) for g in groups.values()]
+
+
+class NearDuplicateScreen:
+    """Flags every track whose recording matches an earlier or better-vouched track of another
+    rights holder (see the module docstring for which side is the copy)."""
 
     reason = "near_duplicate"
 
     def __init__(
-        self,
-        vectors: np.ndarray,
-        track_ids: Sequence[str],
-        threshold: float,
-        mel: np.ndarray | None = None,
-        neighbours: Neighbours | None = None,
+        self, tracks: Sequence[Track], edges: Sequence[Edge], calibration: Calibration
     ) -> None:
         """
         Args:
-            vectors: similarity rows (used when ``mel`` is None).
-            track_ids: the tracks of the rows.
-            threshold: local contrast at or above which a track is a near-duplicate.
-            mel: log-mel segments of the rows; when given, pairs are scored by texture
-                matching (:mod:`recsys.integrity.texture`) instead of ``vectors``.
-            neighbours: already computed neighbours of exactly ``track_ids``, reused when
-                the screened catalog is the same list.
+            tracks: the catalog rows the edges refer to.
+            edges: matches from :func:`match_catalog`.
+            calibration: the threshold.
         """
-        self.vectors = np.asarray(vectors, dtype=np.float32)
-        self.track_ids = list(track_ids)
-        self.rows = {t: i for i, t in enumerate(self.track_ids)}
-        if len(self.rows) != len(self.vectors):
-            raise ValueError("near-duplicate vectors and track ids differ in length")
-        self.threshold = threshold
-        self.mel = mel
-        self.neighbours = neighbours
-
-    def _neighbours(self, tracks: Sequence[Track], artists: Mapping[str, Artist]) -> Neighbours:
-        if self.neighbours is not None and [t.track_id for t in tracks] == self.track_ids:
-            return self.neighbours
-        rows = [self.rows[t.track_id] for t in tracks]
-        if self.mel is not None:
-            from recsys.integrity.texture import texture_neighbours
-
-            return texture_neighbours(self.mel[rows], tracks, artists)
-        return other_holder_neighbours(self.vectors[rows], tracks, artists)
+        self.tracks = list(tracks)
+        self.edges = list(edges)
+        self.calibration = calibration
 
     def screen(self, context: ScreenContext) -> list[Flag]:
         artists = context.artists
-        tracks = [t for t in context.tracks if t.track_id in self.rows]
-        found = self._neighbours(tracks, artists)
-        measure = "texture match" if self.mel is not None else "audio cosine"
-        flags: dict[str, Flag] = {}
-        for row in np.flatnonzero(found.contrast >= self.threshold):
-            a, b = tracks[int(row)], tracks[int(found.row[row])]
-            suspect, original = (a, b) if self._is_copy(a, b, artists) else (b, a)
-            if not context.in_scope(suspect.track_id) or suspect.track_id in flags:
-                continue
-            by = artists.get(original.primary_artist_id or "")
-            flags[suspect.track_id] = Flag(
-                track_id=suspect.track_id,
-                reason=self.reason,
-                evidence=(
-                    f"{measure} {float(found.similarity[row]):.3f} with "
-                    f"{original.track_id} {original.title!r} by "
-                    f"{by.name if by else original.primary_artist_id!r} stands "
-                    f"{float(found.contrast[row]):.3f} above its next neighbours "
-                    f"(threshold {self.threshold:.3f})"
-                ),
-                score=float(found.contrast[row]),
+        threshold = self.calibration.threshold
+        strong = [e for e in self.edges if e.strength >= threshold and e.match.votes >= MIN_VOTES]
+        pair: dict[tuple[int, int], Edge] = {}
+        for e in strong:
+            key = (min(e.a, e.b), max(e.a, e.b))
+            if key not in pair or e.strength > pair[key].strength:
+                pair[key] = e
+        flags = []
+        for group in clusters(strong, len(self.tracks), threshold):
+            keys = {i: priority(self.tracks[i], i, artists) for i in group}
+            original = min(group, key=keys.__getitem__)
+            holder = holder_of(self.tracks[original], artists)
+            members = ", ".join(
+                self.tracks[i].track_id for i in sorted(group, key=keys.__getitem__)
             )
-        return list(flags.values())
+            for i in group:
+                track = self.tracks[i]
+                if holder_of(track, artists) == holder or not context.in_scope(track.track_id):
+                    continue
+                if _verified(track, artists):
+                    # Verified artists' tracks are the clean references the threshold is
+                    # calibrated on: a match between two of them is a case for a rights
+                    # admin, not a presumption of copying.
+                    logger.info("near-duplicate cluster %s includes verified %s", members, i)
+                    continue
+                e, other = self._evidence(i, original, pair)
+                flags.append(
+                    Flag(
+                        track_id=track.track_id,
+                        reason=self.reason,
+                        evidence=self._describe(e, other, original, members, artists),
+                        score=e.strength,
+                    )
+                )
+        return flags
 
     @staticmethod
-    def _is_copy(a: Track, b: Track, artists: Mapping[str, Artist]) -> bool:
-        """Whether ``a`` is the copy of the pair (a, b): first claim goes to verified rights,
-        then to what the service received first, never to a claimed upload time."""
-        return claim_order(a, artists) > claim_order(b, artists)
+    def _evidence(i: int, original: int, pair: Mapping[tuple[int, int], Edge]) -> tuple[Edge, int]:
+        """The match that ties row ``i`` to its cluster: with the original when there is one,
+        else its strongest one."""
+        direct = pair.get((min(i, original), max(i, original)))
+        if direct is not None:
+            return direct, original
+        links = [(e, b if a == i else a) for (a, b), e in pair.items() if i in (a, b)]
+        return max(links, key=lambda x: x[0].strength)
+
+    def _describe(
+        self, e: Edge, other: int, original: int, members: str, artists: Mapping[str, Artist]
+    ) -> str:
+        o = self.tracks[original]
+        by = artists.get(o.primary_artist_id or "")
+        m = e.match
+        where = (
+            f"the copy starts {m.offset_s:.2f} s into it"
+            if e.b == other
+            else f"it starts {m.offset_s:.2f} s into the copy"
+        )
+        return (
+            f"audio matches {self.tracks[other].track_id}: {m.votes} aligned landmarks over "
+            f"{m.span_s:.1f} s, {where}, time ratio {m.ratio:.2f}, score {m.score:.3f} "
+            f"({e.strength:.3f} above its background; threshold "
+            f"{self.calibration.threshold:.3f}); original {o.track_id} {o.title!r} by "
+            f"{by.name if by else o.primary_artist_id!r}; cluster: {members}"
+        )
 
 
 __all__ = [
-    "NEIGHBOURS",
+    "DEFAULT_THRESHOLD",
+    "MIN_SCORE",
+    "MIN_VOTES",
     "Calibration",
+    "Edge",
     "NearDuplicateScreen",
-    "Neighbours",
-    "calibrate_threshold",
+    "build_near_duplicate_screen",
+    "calibrate",
+    "clusters",
+    "fingerprint_cache_path",
     "holder_of",
-    "other_holder_neighbours",
+    "match_catalog",
+    "priority",
 ]
+
+
+def build_near_duplicate_screen(
+    tracks: Sequence[Track],
+    artists: Mapping[str, Artist],
+    *,
+    root: Path | None = None,
+    cache: Path | None = None,
+    target_fpr: float = 0.005,
+) -> NearDuplicateScreen:
+    """Fingerprint the catalog (reusing ``cache``), match every track against the other
+    holders' tracks, calibrate on the verified ones and return the screen.
+
+    Args:
+        tracks: the catalog.
+        artists: artists by id.
+        root: folder relative audio paths are resolved against.
+        cache: fingerprint cache folder (:func:`fingerprint_cache_path`), or None.
+        target_fpr: allowed false-match rate per clean reference track.
+
+    Example:
+        >>> screen = build_near_duplicate_screen(tracks, artists)  # doctest: +SKIP
+        >>> screen.calibration.summary()["threshold"]  # doctest: +SKIP
+    """
+    found = fingerprint_tracks(tracks, root, cache)
+    index = FingerprintIndex.build([t.track_id for t in tracks], found.fingerprints)
+    holders = np.asarray([holder_of(t, artists) for t in tracks])
+    edges = match_catalog(index, found.fingerprints, holders)
+    verified = np.asarray(
+        [
+            _verified(t, artists) and f is not None
+            for t, f in zip(tracks, found.fingerprints, strict=True)
+        ],
+        dtype=bool,
+    )
+    calibration = calibrate(edges, verified, target_fpr, unreadable=found.unreadable)
+    logger.info(
+        "near-duplicate threshold %.4f (%d clean references, %.4f of them at or above it)",
+        calibration.threshold,
+        calibration.references,
+        calibration.reference_fpr,
+    )
+    return NearDuplicateScreen(tracks, edges, calibration)

@@ -1,0 +1,206 @@
+"""Landmark audio fingerprints (spectral peak pairs, after Wang 2003 and audfprint).
+
+A recording is reduced to the peaks of its log-frequency spectrogram: the loudest points of
+each time-frequency neighbourhood. Peaks survive gain, EQ, noise at 20 dB SNR and lossy
+re-encoding, because all of those change levels but rarely which point is the local
+maximum. Pairs of nearby peaks become hashes ``(f1, f2 - f1, dt)`` with the anchor's time:
+
+- frequencies sit on a **log axis** (:data:`BINS_PER_OCTAVE` bins per octave), so a pitch
+  change moves every peak by the same number of bins: ``f2 - f1`` does not change and ``f1``
+  moves by at most :data:`PITCH_TOLERANCE` (the query tries the neighbouring ``f1`` bins);
+- the time gap ``dt`` is stored exactly and a tempo change of a few per cent stretches it by
+  a fraction of a frame (the query tries ``dt ± 1``);
+- a trim, an excerpt or leading silence only moves every anchor time by one offset, which
+  the matcher (:mod:`recsys.integrity.fingerprint_index`) finds by voting.
+
+Decoding goes through :func:`recsys.integrity.audio.decode_audio`; at most
+:data:`MAX_SECONDS` of a file are analysed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from recsys.integrity.audio import AudioDecodeError, decode_audio
+
+logger = logging.getLogger(__name__)
+
+SAMPLE_RATE = 8_000
+N_FFT = 1024
+HOP = 128
+FRAME_SECONDS = HOP / SAMPLE_RATE
+BINS_PER_OCTAVE = 24
+F_MIN = 110.0
+N_BINS = 6 * BINS_PER_OCTAVE  # 110 Hz .. 7 kHz, capped at Nyquist below
+MAX_SECONDS = 600.0
+PEAKS_PER_SECOND = 24.0
+PEAK_TIME_RADIUS = 6  # frames either side a peak must dominate
+PEAK_FREQ_RADIUS = 3  # log bins either side
+FANOUT = 4
+MAX_DT = 48  # frames (0.77 s)
+MAX_DF = 31  # log bins either side (about 1.3 octaves)
+PITCH_TOLERANCE = 1  # f1 bins the query tries either side (±1 bin = ±2.9 %)
+FLOOR_DB = 50.0  # below the loudest cell: silence, dither and hiss make no peaks
+WHITEN = 1.0
+
+_DT_BITS, _DF_BITS = 6, 6
+_DF_OFFSET = 1 << (_DF_BITS - 1)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fingerprint:
+    """One recording's landmarks.
+
+    Attributes:
+        hashes: ``uint32`` landmark hashes, one per peak pair.
+        times: anchor frame of each hash (``FRAME_SECONDS`` each).
+        seconds: length of the analysed audio.
+        note: what the encoder had to do about the file (e.g. analysed only the first
+            :data:`MAX_SECONDS`), empty when nothing.
+    """
+
+    hashes: np.ndarray
+    times: np.ndarray
+    seconds: float
+    note: str = ""
+
+    def __len__(self) -> int:
+        return int(self.hashes.size)
+
+
+def pack(f1: np.ndarray, df: np.ndarray, dt: np.ndarray) -> np.ndarray:
+    """Landmark hashes of anchor bin ``f1``, bin step ``df`` (signed) and frame gap ``dt``."""
+    f1 = np.asarray(f1, dtype=np.int64)
+    df = np.asarray(df, dtype=np.int64) + _DF_OFFSET
+    dt = np.asarray(dt, dtype=np.int64)
+    return ((f1 << (_DF_BITS + _DT_BITS)) | (df << _DT_BITS) | dt).astype(np.uint32)
+
+
+def unpack(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(f1, df, dt) of packed hashes (the inverse of :func:`pack`)."""
+    h = np.asarray(hashes, dtype=np.int64)
+    dt = h & ((1 << _DT_BITS) - 1)
+    df = ((h >> _DT_BITS) & ((1 << _DF_BITS) - 1)) - _DF_OFFSET
+    return h >> (_DF_BITS + _DT_BITS), df, dt
+
+
+def _log_filterbank() -> np.ndarray:
+    """Triangular filters mapping STFT bins onto the log-frequency axis (``N_BINS × bins``)."""
+    fft_hz = np.arange(N_FFT // 2 + 1) * SAMPLE_RATE / N_FFT
+    centres = F_MIN * 2.0 ** (np.arange(-1, N_BINS + 1) / BINS_PER_OCTAVE)
+    bank = np.zeros((N_BINS, fft_hz.size), dtype=np.float32)
+    for k in range(N_BINS):
+        lo, mid, hi = centres[k], centres[k + 1], centres[k + 2]
+        up = (fft_hz - lo) / (mid - lo)
+        down = (hi - fft_hz) / (hi - mid)
+        bank[k] = np.maximum(0.0, np.minimum(up, down))
+        if not bank[k].any():  # narrower than an FFT bin: take the nearest one
+            bank[k, int(np.argmin(np.abs(fft_hz - mid)))] = 1.0
+    return bank
+
+
+_BANK = _log_filterbank()
+_USABLE = int(np.searchsorted(F_MIN * 2.0 ** (np.arange(N_BINS) / BINS_PER_OCTAVE),
+                              0.45 * SAMPLE_RATE))  # fmt: skip
+
+
+def log_spectrogram(y: np.ndarray) -> np.ndarray:
+    """dB log-frequency spectrogram (``bins × frames``) of mono audio at :data:`SAMPLE_RATE`."""
+    from scipy.signal import stft
+
+    _, _, z = stft(y, nperseg=N_FFT, noverlap=N_FFT - HOP, boundary=None, padded=False)
+    power = (np.abs(z) ** 2).astype(np.float32)
+    spec = 10.0 * np.log10(_BANK[:_USABLE] @ power + 1e-10)
+    spec = np.maximum(spec, spec.max() - FLOOR_DB)
+    # Whiten the long-term spectrum: EQ and the instrument's timbre tilt whole rows. The
+    # floor first: hiss in a band the recording left empty must not become its loudest part.
+    return np.asarray(spec - WHITEN * np.median(spec, axis=1, keepdims=True), dtype=np.float32)
+
+
+def find_peaks(spec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(frame, bin) of the spectrogram's local maxima, about :data:`PEAKS_PER_SECOND`."""
+    from scipy.ndimage import maximum_filter
+
+    if spec.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    size = (2 * PEAK_FREQ_RADIUS + 1, 2 * PEAK_TIME_RADIUS + 1)
+    local = spec == maximum_filter(spec, size=size, mode="constant", cval=-np.inf)
+    local &= spec > spec.min() + 1e-3  # not on the floor
+    bins, frames = np.nonzero(local)
+    budget = max(1, int(PEAKS_PER_SECOND * spec.shape[1] * FRAME_SECONDS))
+    if frames.size > budget:
+        # The strongest peaks per second, not overall: a loud chorus must not leave the
+        # quiet verse without landmarks.
+        second = frames // round(1 / FRAME_SECONDS)
+        strength = spec[bins, frames]
+        order = np.lexsort((-strength, second))
+        rank = np.arange(order.size) - np.searchsorted(second[order], second[order])
+        keep = order[rank < PEAKS_PER_SECOND]
+        frames, bins = frames[keep], bins[keep]
+    order = np.lexsort((bins, frames))
+    return frames[order].astype(np.int64), bins[order].astype(np.int64)
+
+
+def landmarks(frames: np.ndarray, bins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(hashes, anchor frames): each peak paired with its :data:`FANOUT` nearest later peaks
+    within :data:`MAX_DT` frames and :data:`MAX_DF` bins."""
+    n = frames.size
+    anchors, partners = [], []
+    for lag in range(1, min(8 * FANOUT, n)):
+        i = np.arange(n - lag)
+        dt, df = frames[i + lag] - frames[i], bins[i + lag] - bins[i]
+        ok = (dt >= 1) & (dt <= MAX_DT) & (np.abs(df) <= MAX_DF)
+        anchors.append(i[ok])
+        partners.append(i[ok] + lag)
+    if not anchors:
+        return np.zeros(0, np.uint32), np.zeros(0, np.int32)
+    a, p = np.concatenate(anchors), np.concatenate(partners)
+    order = np.lexsort((p, a))
+    a, p = a[order], p[order]
+    keep = np.arange(a.size) - np.searchsorted(a, a) < FANOUT
+    a, p = a[keep], p[keep]
+    hashes = pack(bins[a], bins[p] - bins[a], frames[p] - frames[a])
+    return hashes, frames[a].astype(np.int32)
+
+
+def fingerprint_signal(y: np.ndarray, note: str = "") -> Fingerprint:
+    """Fingerprint mono audio already at :data:`SAMPLE_RATE`."""
+    y = np.asarray(y, dtype=np.float32)
+    if y.size < N_FFT:
+        y = np.pad(y, (0, N_FFT - y.size))
+    frames, bins = find_peaks(log_spectrogram(y))
+    hashes, times = landmarks(frames, bins)
+    return Fingerprint(hashes=hashes, times=times, seconds=y.size / SAMPLE_RATE, note=note)
+
+
+def fingerprint_file(path: Path, max_seconds: float = MAX_SECONDS) -> Fingerprint:
+    """Fingerprint the first ``max_seconds`` of an audio file.
+
+    Raises:
+        AudioDecodeError: the file is missing, empty, undecodable or holds no sound; the
+            message names the problem.
+    """
+    y, total = decode_audio(path, SAMPLE_RATE, max_seconds)
+    note = ""
+    if total is not None and total > max_seconds:
+        note = f"analysed the first {max_seconds:.0f} s of {total:.0f} s"
+    if not np.any(np.abs(y) > 1e-4):
+        raise AudioDecodeError(f"{path}: the audio is silent; upload the track's recording")
+    return fingerprint_signal(y, note)
+
+
+__all__ = [
+    "FRAME_SECONDS",
+    "MAX_SECONDS",
+    "SAMPLE_RATE",
+    "Fingerprint",
+    "fingerprint_file",
+    "fingerprint_signal",
+    "landmarks",
+    "pack",
+    "unpack",
+]
