@@ -99,9 +99,7 @@ class SqliteStore(Store):
         print(store.summary())
     """
 
-    def __init__(
-        self, path: str | Path, *, clock: Callable[[], datetime] | None = None
-    ) -> None:
+    def __init__(self, path: str | Path, *, clock: Callable[[], datetime] | None = None) -> None:
         if str(path) == ":memory:":
             raise StoreError(
                 "an in-memory SQLite store cannot be shared between threads. "
@@ -382,8 +380,7 @@ class SqliteStore(Store):
 
     def get_listener(self, listener_id: str) -> Listener | None:
         rows = self._query(
-            f"SELECT {', '.join(codec.LISTENER_READ_COLUMNS)} FROM listeners "
-            "WHERE listener_id = ?",
+            f"SELECT {', '.join(codec.LISTENER_READ_COLUMNS)} FROM listeners WHERE listener_id = ?",
             (listener_id,),
         )
         return codec.row_listener(rows[0]) if rows else None
@@ -451,7 +448,7 @@ class SqliteStore(Store):
         if track_id is not None:
             sql += " WHERE track_id = ?"
             params = (track_id,)
-        rows = self._query(sql + " ORDER BY at, seq", params)
+        rows = self._query(sql + " ORDER BY seq", params)  # ledger order, not stated time
         return [
             QuarantineRecord(
                 track_id=r[0],
@@ -473,7 +470,7 @@ class SqliteStore(Store):
             return cached[1]
         latest: dict[str, bool] = {}
         for track_id, quarantined in self._query(
-            "SELECT track_id, quarantined FROM quarantine ORDER BY at, seq"
+            "SELECT track_id, quarantined FROM quarantine ORDER BY seq"
         ):
             latest[track_id] = bool(quarantined)
         ids = frozenset(t for t, q in latest.items() if q)

@@ -145,6 +145,23 @@ class StoreContract:
         )
         assert store.quarantined_ids() == frozenset()
 
+    def test_the_latest_quarantine_decision_is_the_last_appended_whatever_its_time(
+        self, store: Store
+    ) -> None:
+        """A release recorded after a quarantine wins even when the clock stepped back
+        between them: the audit is ordered by append, not by each record's time."""
+        store.ingest(_batch())
+        later, earlier = datetime(2025, 1, 2, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC)
+        store.record_quarantine(
+            [QuarantineRecord(track_id="t1", quarantined=True, reasons=("spam",), actor="t",
+                              at=later)]
+        )  # fmt: skip
+        store.record_quarantine(
+            [QuarantineRecord(track_id="t1", quarantined=False, actor="admin", at=earlier)]
+        )
+        assert store.quarantined_ids() == frozenset()
+        assert [r.quarantined for r in store.quarantine_history("t1")] == [True, False]
+
     def test_reingest_is_idempotent_and_upserts(self, store: Store) -> None:
         store.ingest(_batch())
         store.ingest(_batch())
