@@ -156,7 +156,9 @@ def verify_manifest(root: Path) -> Manifest:
         raise ArtifactError(f"{root}: files not in the manifest: {extra[:5]}")
     for rel, expected in manifest.files.items():
         if sha256_file(Path(root) / rel) != expected:
-            raise ArtifactError(f"{root}/{rel} fails its sha256 check; rebuild with `liner build`")
+            raise ArtifactError(
+                f"{rel} (in {root}) fails its sha256 check; rebuild with `liner build`"
+            )
     return manifest
 
 

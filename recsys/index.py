@@ -395,27 +395,37 @@ class FaissIndex:
         """
         path = Path(path)
         if not path.is_file():
-            raise ArtifactError(f"index file {path} is missing; run `liner build`")
+            raise ArtifactError(
+                f"index file {path.name} (in {path.parent}) is missing; run `liner build`"
+            )
         # Hash and parse the same bytes: the file cannot change between check and load.
         try:
             raw = path.read_bytes()
         except OSError as exc:
-            raise ArtifactError(f"cannot read index file {path}: {exc}") from exc
+            raise ArtifactError(
+                f"cannot read index file {path.name} (in {path.parent}): {exc}"
+            ) from exc
         if expected_sha256 is not None and hashlib.sha256(raw).hexdigest() != expected_sha256:
-            raise ArtifactError(f"index file {path} fails its sha256 check; rebuild artifacts")
+            raise ArtifactError(
+                f"index file {path.name} (in {path.parent}) fails its sha256 check; rebuild "
+                "artifacts"
+            )
         try:
             with np.load(io.BytesIO(raw), allow_pickle=False) as data:
                 meta = json.loads(bytes(data["meta"]).decode())
                 if meta.get("format") not in _FORMATS:
                     raise ArtifactError(
-                        f"index file {path} has unknown format {meta.get('format')}; "
+                        f"index file {path.name} (in {path.parent}) has unknown format "
+                        f"{meta.get('format')}; "
                         "rebuild artifacts"
                     )
                 index = faiss.deserialize_index(data["index"])
                 ids = data["ids"]
                 order = data["order"] if meta["format"] >= 2 else None
         except (OSError, ValueError, KeyError, RuntimeError, EOFError) as exc:
-            raise ArtifactError(f"cannot read index file {path}: {exc}") from exc
+            raise ArtifactError(
+                f"cannot read index file {path.name} (in {path.parent}): {exc}"
+            ) from exc
         if order is not None and np.array_equal(order, np.arange(len(order))):
             order = None
         return cls(index, ids, FaissIndexConfig(**meta["config"]), order)

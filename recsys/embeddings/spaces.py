@@ -41,18 +41,18 @@ def _load_npy(root: Path, rel: str, manifest: Manifest | None = None) -> np.ndar
     change between the check and the load."""
     path = root / rel
     if not path.is_file():
-        raise ArtifactError(f"{path} is missing; rebuild with `liner build`")
+        raise ArtifactError(f"{rel} (in {root}) is missing; rebuild with `liner build`")
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise ArtifactError(f"cannot read {path}: {exc}") from exc
+        raise ArtifactError(f"cannot read {rel} (in {root}): {exc}") from exc
     if manifest is not None and hashlib.sha256(raw).hexdigest() != manifest.sha256_of(rel):
-        raise ArtifactError(f"{path} fails its sha256 check; rebuild with `liner build`")
+        raise ArtifactError(f"{rel} (in {root}) fails its sha256 check; rebuild with `liner build`")
     try:
         array = np.load(io.BytesIO(raw), allow_pickle=False)
     except (ValueError, EOFError, OSError) as exc:
         raise ArtifactError(
-            f"{path} is not a readable .npy file ({exc}); rebuild with `liner build`"
+            f"{rel} (in {root}) is not a readable .npy file ({exc}); rebuild with `liner build`"
         ) from exc
     return np.asarray(array)
 
@@ -74,42 +74,42 @@ def check_compatible(
     """
     n = len(track_ids)
     if track_ids.ndim != 1:
-        raise ArtifactError(f"{root}/track_ids.npy must be 1-D, has shape {track_ids.shape}")
+        raise ArtifactError(f"track_ids.npy (in {root}) must be 1-D, has shape {track_ids.shape}")
     if len(set(track_ids.tolist())) != n:
-        raise ArtifactError(f"{root}/track_ids.npy repeats track ids; rebuild")
+        raise ArtifactError(f"track_ids.npy (in {root}) repeats track ids; rebuild")
     for name, vec in vectors.items():
         rel = f"vectors/{name}.npy"
         if vec.ndim != 2 or not np.issubdtype(vec.dtype, np.floating):
             raise ArtifactError(
-                f"{root}/{rel} must be a 2-D float array, has shape {vec.shape} and dtype "
+                f"{rel} (in {root}) must be a 2-D float array, has shape {vec.shape} and dtype "
                 f"{vec.dtype}; rebuild with `liner build`"
             )
         if len(vec) != n:
             raise ArtifactError(
-                f"{root}/{rel} has {len(vec)} rows, expected {n} (one per track id); "
+                f"{rel} (in {root}) has {len(vec)} rows, expected {n} (one per track id); "
                 "rebuild with `liner build`"
             )
     for name, index in indexes.items():
         rel = f"indexes/{name}.npz"
         if len(index) != n:
-            raise ArtifactError(f"{root}/{rel} holds {len(index)} tracks, the vectors {n}")
+            raise ArtifactError(f"{rel} (in {root}) holds {len(index)} tracks, the vectors {n}")
         if not np.array_equal(index.ids, track_ids.astype(str)):
-            raise ArtifactError(f"{root}/{rel} indexes other track ids than track_ids.npy")
+            raise ArtifactError(f"{rel} (in {root}) indexes other track ids than track_ids.npy")
         space = vectors.get(name)
         if space is not None and index.dim != space.shape[1]:
             raise ArtifactError(
-                f"{root}/{rel} has dimension {index.dim} but vectors/{name}.npy has "
+                f"{rel} (in {root}) has dimension {index.dim} but vectors/{name}.npy has "
                 f"{space.shape[1]}; rebuild with `liner build`"
             )
     fused_dim = vectors["fused"].shape[1]
     if listener_vectors.ndim != 2 or len(listener_vectors) != len(listener_ids):
         raise ArtifactError(
-            f"{root}/listeners/fused.npy has shape {listener_vectors.shape} for "
+            f"listeners/fused.npy (in {root}) has shape {listener_vectors.shape} for "
             f"{len(listener_ids)} listener ids; rebuild with `liner build`"
         )
     if len(listener_vectors) and listener_vectors.shape[1] != fused_dim:
         raise ArtifactError(
-            f"{root}/listeners/fused.npy has dimension {listener_vectors.shape[1]} but "
+            f"listeners/fused.npy (in {root}) has dimension {listener_vectors.shape[1]} but "
             f"vectors/fused.npy has {fused_dim}; rebuild with `liner build`"
         )
 
