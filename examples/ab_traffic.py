@@ -53,7 +53,7 @@ def main() -> None:
                     feedback_pb2.Event(
                         event_id=uuid.uuid4().hex,
                         listener_id=listener,
-                        track_id=item.track.track_id,
+                        track_id=item.track.id,
                         type=kind,
                         request_id=slate.request_id,
                         position=item.position,
@@ -65,7 +65,7 @@ def main() -> None:
                         feedback_pb2.Event(
                             event_id=uuid.uuid4().hex,
                             listener_id=listener,
-                            track_id=item.track.track_id,
+                            track_id=item.track.id,
                             type=feedback_pb2.EVENT_TYPE_SAVE,
                             request_id=slate.request_id,
                             position=item.position,
