@@ -282,7 +282,7 @@ class QueryStage:
                 notes.append(f"nothing you may be shown matches '{query}' (catalog terms: {names})")
             else:
                 keep &= lexical >= cfg.gate_fraction * best - 1e-9
-                keep &= lexical >= _tier_floor(lexical[keep], ctx.request.k) - 1e-9
+                keep &= lexical >= _tier_floor(lexical[keep], ctx.request.k) - 1e-6
                 if best < 1.0 - 1e-9:
                     vocab = self.vocabulary
                     matched = [t.term for t in terms if vocab.carries(t, rows[keep]).any()]

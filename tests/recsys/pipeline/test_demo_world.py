@@ -64,6 +64,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> tuple[SqliteStore, Pipel
     steps = [*default_steps(), BuildStep(name="reranker", run=reranker_run, inputs=reranker_inputs)]
     build_artifacts(store, root / "artifacts", settings, steps=steps, text_model=HashTextModel())
     rec = load_recommender(root / "artifacts", store, settings, log_slates=False)
+    rec.spaces._model = HashTextModel()  # type: ignore[attr-defined]  # queries as the catalog
     assert set(rec.scorers) == {"default"}, "the reranker step should train on the demo log"
     return store, rec
 
@@ -156,3 +157,29 @@ def test_a_revocation_changes_the_next_response(
     assert track.track_id in blocked
     assert not after & blocked
     assert before != after or not before & blocked
+
+
+def _carries(track: Any, word: str) -> bool:
+    labels = {track.genre, *track.tags}
+    return any(word in label.replace("-", " ").split() for label in labels)
+
+
+@pytest.mark.parametrize(
+    ("query", "word"),
+    [("jazz", "jazz"), ("heavy metal", "metal"), ("rainy day jazz", "jazz")],
+    ids=["jazz", "heavy-metal", "rainy-day-jazz"],
+)
+def test_a_query_gets_tracks_whose_genre_or_tags_match(
+    served: tuple[SqliteStore, PipelineRecommender], query: str, word: str
+) -> None:
+    store, rec = served
+    for listener in list(store.iter_listeners())[:5]:
+        out = rec.recommend(RecommendRequest(listener_id=listener.listener_id, query=query))
+        assert len(out.items) == 10
+        assert all(_carries(i.track, word) for i in out.items), [
+            (i.track.genre, i.track.tags) for i in out.items
+        ]
+    if query == "rainy day jazz":
+        # The few tracks that carry both terms come before those carrying only "jazz".
+        rainy = rec.recommend(RecommendRequest(listener_id="nobody", query=query))
+        assert _carries(rainy.items[0].track, "rainy")
