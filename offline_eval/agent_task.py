@@ -1,4 +1,5 @@
-"""Harness plugin (``offline_eval.models.base.PLUGIN_MODULES``): registers the ``tag-query``
+"""Harness plugin (``offline_eval.models.base.PLUGIN_MODULES``; it lives beside the harness so
+the product never imports the harness): registers the ``tag-query``
 task with its text-search baselines, and the discovery agent as model ``agent``.
 
 Example:

@@ -143,6 +143,8 @@ def run_evaluation(
             logger.exception("model %s failed", name)
             failures[name] = f"{type(exc).__name__}: {exc}"
             continue
+        finally:
+            getattr(model, "close", lambda: None)()  # temporary stores and artifacts
         t2 = time.perf_counter()
         cards[name] = score_slates(ctx, slates)
         timings[name] = {"fit_s": round(t1 - t0, 2), "recommend_s": round(t2 - t1, 2)}

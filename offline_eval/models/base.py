@@ -5,8 +5,8 @@ without editing the harness, in one of three ways:
 
 1. call ``register_model("name", factory)`` before the run (Python API);
 2. expose it in a plugin module listed in :data:`PLUGIN_MODULES` that calls
-   ``register_model`` when imported (the pipeline's ``recsys.pipeline.eval_model`` registers
-   ``liner``);
+   ``register_model`` when imported (``offline_eval.models.liner`` registers the served
+   pipeline ``liner``; the adapters live beside the harness, so the product never imports it);
 3. declare an entry point in the ``linernotes.eval_models`` group (``name = "module:factory"``).
 
 A name ``base:variant`` (``liner:treatment``) resolves to the factory of ``base``, which gets
@@ -32,7 +32,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 #: Modules imported (if importable) the first time an unknown model or task name is asked for.
-PLUGIN_MODULES: tuple[str, ...] = ("recsys.pipeline.eval_model", "agent.eval_task")
+PLUGIN_MODULES: tuple[str, ...] = (
+    "offline_eval.models.liner",
+    "offline_eval.models.liner_ensemble",
+    "offline_eval.agent_task",
+)
 ENTRY_POINT_GROUP = "linernotes.eval_models"
 
 #: What ``recommend`` returns: user id -> [(item id, score)], best first, at most k long.

@@ -1,6 +1,8 @@
-"""The full pipeline as the offline harness model ``liner`` (and ``liner:<variant>``).
+"""An ensemble of the pipeline and the baselines as the harness model ``liner-ensemble``.
 
-Importing this module registers the model (the harness imports it as a plug-in). The model
+This is NOT what ``liner build`` serves (the served pipeline is the model ``liner``, see
+:mod:`offline_eval.models.liner`); it measures what the extra sources would add. Importing this
+module registers the model (the harness imports it as a plug-in). The model
 sees only the harness's training split. It is built as a superset of the baselines: EASE,
 implicit ALS and item-kNN are fitted on the training pairs and plugged in both as candidate
 sources and as features, next to the embedding-space sources and features, and LightGBM
@@ -101,7 +103,7 @@ def _holdout(pairs: pd.DataFrame, fraction: float, seed: int) -> tuple[pd.DataFr
 
 
 class LinerEvalModel:
-    """The pipeline as a harness :class:`~offline_eval.models.base.Recommender`.
+    """The pipeline plus EASE, ALS and item-kNN sources as a harness model (not served).
 
     Options: ``rerank`` (``lgbm`` default, or ``linear``), ``holdout`` (0.2),
     ``max_negatives`` (200), ``policy`` (``on`` default; ``off`` ranks by the reranker score
@@ -238,6 +240,6 @@ class LinerEvalModel:
         return out
 
 
-register_model("liner", LinerEvalModel, replace=True)
+register_model("liner-ensemble", LinerEvalModel, replace=True)
 
 __all__ = ["LinerEvalModel", "MatrixScorer"]

@@ -1,5 +1,6 @@
-"""The harness model ``liner``: registered, trained on the training side only, and on a
-checkerboard world it finds the withheld items."""
+"""The harness models ``liner`` (the served build) and ``liner-ensemble`` (not served):
+registered, trained on the training side only, and on a checkerboard world they find the
+withheld items."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import dataclasses
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from offline_eval.datasets.base import EvalDataset, finalize_interactions, finalize_items
 from offline_eval.models import available_models, create_model
@@ -36,13 +38,19 @@ def _checkerboard() -> EvalDataset:
     )
 
 
-def test_liner_is_registered_and_recommends_unseen_items_of_the_right_group() -> None:
-    assert "liner" in available_models()
+@pytest.mark.parametrize(
+    ("base", "options"),
+    [("liner", {"text_model": "hash"}), ("liner-ensemble", {"max_negatives": 30})],
+)
+def test_liner_models_recommend_unseen_items_of_the_right_group(
+    base: str, options: dict[str, object]
+) -> None:
+    assert base in available_models()
     ds = _checkerboard()
     split = make_split(ds.interactions, "user-kfold", k=5, fold=0)
     train = dataclasses.replace(ds, interactions=split.train)
-    model = create_model("liner:test", options={"max_negatives": 30})
-    assert model.name == "liner:test"
+    model = create_model(f"{base}:test", options=options)
+    assert model.name == f"{base}:test"
     model.fit(train, split)
     users = sorted(split.test["user_id"].unique())
     slates = model.recommend(users, 5)
@@ -55,3 +63,35 @@ def test_liner_is_registered_and_recommends_unseen_items_of_the_right_group() ->
         right += sum(int(i[1:]) % 2 == parity for i, _ in slates[u])
         total += 5
     assert right / total >= 0.8
+    getattr(model, "close", lambda: None)()
+
+
+def test_liner_is_the_served_build() -> None:
+    from offline_eval.models.liner import ServedLinerModel
+    from recsys.pipeline import PipelineRecommender
+
+    ds = _checkerboard()
+    split = make_split(ds.interactions, "user-kfold", k=5, fold=0)
+    model = create_model("liner", options={"text_model": "hash"})
+    assert isinstance(model, ServedLinerModel)
+    model.fit(dataclasses.replace(ds, interactions=split.train), split)
+    assert isinstance(model.recommender, PipelineRecommender)
+    # Exactly the steps `liner build` runs, the reranker included.
+    from recsys.build import default_steps
+
+    assert list(model.manifest_steps) == [s.name for s in default_steps()]
+    model.close()
+
+
+def test_the_product_does_not_import_the_harness() -> None:
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    offenders = [
+        str(p.relative_to(root))
+        for package in ("recsys", "agent")
+        for p in (root / package).rglob("*.py")
+        if "from offline_eval" in p.read_text() or "import offline_eval" in p.read_text()
+    ]
+    # The `liner eval` command loads the harness lazily by name (recsys/cli/__init__.py).
+    assert offenders == []

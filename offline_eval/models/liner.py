@@ -1,0 +1,208 @@
+"""The served pipeline as the harness model ``liner`` (and ``liner:<variant>``).
+
+What is scored is what ``liner build`` / ``liner serve`` serve: the training split is loaded
+into a temporary store (one ingest batch, every upload marked screened, every rights holder
+granting ``ai_training``: research data carries no consent ledger), the registered build steps
+(:func:`recsys.build.default_steps`: embeddings, fused space, FAISS indexes, the reranker
+trained from the event log) write a temporary artifact directory, and slates come from
+:func:`recsys.pipeline.load_recommender`'s :class:`~recsys.pipeline.PipelineRecommender`,
+request by request, as the service asks for them. Nothing is fitted here that the build does
+not fit.
+
+The harness requires slates of unseen items; the service excludes only recent plays, so each
+request asks for ``k`` plus the listener's training items and the training items are dropped.
+
+Options (``--model-option``): ``text_model`` (a sentence-transformers directory, default the
+settings' model; ``hash`` for a fast hashed bag of words, as the tests use), ``keep`` (a
+folder to keep the store and artifacts in, for inspection).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from offline_eval.models.base import ModelSpec, Slates, register_model
+
+if TYPE_CHECKING:
+    from offline_eval.datasets import EvalDataset
+    from offline_eval.splits import Split
+    from recsys.pipeline import PipelineRecommender
+    from recsys.store import SqliteStore
+
+logger = logging.getLogger(__name__)
+
+_MAX_EXTRA = 500
+_EPOCH = pd.Timestamp("2000-01-01", tz="UTC")
+
+
+class HashTextModel:
+    """A deterministic stand-in for sentence-transformers: hashed bag of words (32 dims)."""
+
+    name = "hash-bow"
+
+    def encode(self, sentences: list[str], **kwargs: Any) -> np.ndarray:
+        out = np.zeros((len(sentences), 32), dtype=np.float32)
+        for i, s in enumerate(sentences):
+            for w in s.lower().split():
+                out[i, int(hashlib.md5(w.encode()).hexdigest(), 16) % 32] += 1.0
+        return out + 1e-3
+
+
+def event_frame(interactions: pd.DataFrame) -> pd.DataFrame:
+    """Harness interactions as the store's ``events`` frame (play events; undated pairs get
+    a fixed time before every dated one, so the build's time split keeps them in history)."""
+    ts = pd.to_datetime(interactions["timestamp"], unit="s", utc=True, errors="coerce")
+    at = ts.fillna(_EPOCH) if ts.notna().any() else ts
+    n = len(interactions)
+    return pd.DataFrame(
+        {
+            "event_id": [f"e{i}" for i in range(n)],
+            "listener_id": interactions["user_id"].astype(str).to_numpy(),
+            "track_id": interactions["item_id"].astype(str).to_numpy(),
+            "event_type": "play",
+            "at": at.to_numpy(),
+            "ms_played": 0,
+            "weight": interactions["weight"].astype(float).to_numpy(),
+            "request_id": "",
+            "position": -1,
+        }
+    )
+
+
+def training_store(train: EvalDataset, path: Path) -> SqliteStore:
+    """A store holding the training split: catalog, listeners, plays, consent to train."""
+    from recsys.domain import ConsentAction, ConsentEntry, ConsentScope, Listener
+    from recsys.pipeline.eval_world import tracks_from_items
+    from recsys.store import SqliteStore
+    from recsys.store.base import IngestBatch
+
+    tracks, artists = tracks_from_items(train.items)
+    users = sorted(train.interactions["user_id"].astype(str).unique())
+    consent = [
+        ConsentEntry(
+            entry_id=f"eval-{a.rights_holder_id}",
+            rights_holder_id=a.rights_holder_id,
+            scope=ConsentScope.AI_TRAINING,
+            action=ConsentAction.GRANT,
+            actor="offline-eval",
+            reason="research dataset: every rights holder treated as consenting to training",
+            at=_EPOCH.to_pydatetime(),
+        )
+        for a in artists
+    ]
+    store = SqliteStore(path)
+    store.ingest(
+        IngestBatch(
+            artists=artists,
+            tracks=list(tracks.values()),
+            listeners=[Listener(listener_id=u) for u in users],
+            consent=consent,
+            event_frame=event_frame(train.interactions),
+        )
+    )
+    # Research catalogs are not uploads: nothing to screen, nothing held.
+    store.finish_screening(screened=store.unscreened_marks())
+    return store
+
+
+class ServedLinerModel:
+    """The served artifacts as a harness :class:`~offline_eval.models.base.Recommender`."""
+
+    def __init__(self, spec: ModelSpec) -> None:
+        from recsys.params import PolicyParams
+
+        self.spec = spec
+        self.name = spec.name
+        self.params = spec.params or PolicyParams()
+        self.options = dict(spec.options)
+        self.recommender: PipelineRecommender | None = None
+        self.manifest_steps: dict[str, Any] = {}
+        self._seen: dict[str, set[str]] = {}
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+
+    def _text_model(self) -> Any:
+        name = self.options.get("text_model")
+        if name == "hash":
+            return HashTextModel()
+        if name:
+            from recsys.embeddings.text import load_text_model
+
+            return load_text_model(str(name))
+        return None
+
+    def _root(self) -> Path:
+        keep = self.options.get("keep")
+        if keep:
+            root = Path(str(keep))
+            shutil.rmtree(root, ignore_errors=True)
+            root.mkdir(parents=True)
+            return root
+        self._tmp = tempfile.TemporaryDirectory(prefix="liner-eval-")
+        return Path(self._tmp.name)
+
+    def fit(self, train: EvalDataset, split: Split) -> None:
+        """Build the served artifacts from the training split and load them as served."""
+        from recsys.build import build_artifacts
+        from recsys.pipeline import load_recommender
+        from recsys.settings import LinerSettings
+
+        root = self._root()
+        logger.info("%s: loading the training split into a store in %s", self.name, root)
+        store = training_store(train, root / "liner.db")
+        settings = LinerSettings(db=str(root / "liner.db"), artifacts=root / "artifacts")
+        settings = settings.model_copy(update={"seed": self.spec.seed})
+        manifest = build_artifacts(
+            store, root / "artifacts", settings, resume=False, text_model=self._text_model()
+        )
+        self.manifest_steps = {name: step.info for name, step in manifest.steps.items()}
+        self.recommender = load_recommender(root / "artifacts", store, settings, log_slates=False)
+        model = self._text_model()
+        if model is not None:
+            self.recommender.spaces._model = model  # type: ignore[attr-defined]
+        pairs = train.interactions[["user_id", "item_id"]].astype(str)
+        self._seen = {u: set(g) for u, g in pairs.groupby("user_id")["item_id"]}
+
+    def recommend(self, user_ids: Sequence[str], k: int) -> Slates:
+        """Top-``k`` unseen items per user, one served request each."""
+        from recsys.pipeline import RecommendRequest
+
+        rec = self.recommender
+        if rec is None:
+            raise RuntimeError(f"{self.name}: call fit() before recommend()")
+        out: Slates = {}
+        for u in tqdm(user_ids, desc=f"{self.name} slates", unit="listener", mininterval=5):
+            seen = self._seen.get(str(u), set())
+            want = k + min(len(seen), _MAX_EXTRA)
+            req = RecommendRequest(listener_id=str(u), k=want, params=self.params)
+            slate = rec.recommend(req)
+            picks = [
+                (i.track.track_id, float(i.score))
+                for i in slate.items
+                if i.track.track_id not in seen
+            ]
+            out[str(u)] = picks[:k]
+        return out
+
+    def close(self) -> None:
+        """Close the store and remove the temporary directory."""
+        if self.recommender is not None:
+            self.recommender.store.close()
+            self.recommender = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+
+register_model("liner", ServedLinerModel, replace=True)
+
+__all__ = ["HashTextModel", "ServedLinerModel", "event_frame", "training_store"]
