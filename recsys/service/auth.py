@@ -60,6 +60,7 @@ REQUIRED_ROLES: dict[str, frozenset[str]] = {
             "ReleaseQuarantine",
             "ConfirmQuarantine",
             "ResolveDispute",
+            "ListQuarantine",
         )
     },
 }

@@ -39,7 +39,9 @@ from connectrpc.method import IdempotencyLevel, MethodInfo, StreamType
 from connectrpc.request import RequestContext
 from connectrpc.server import ConnectASGIApplication, Endpoint
 from google.protobuf import descriptor_pool, message_factory
+from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import PlainTextResponse
 from starlette.staticfiles import StaticFiles
 
 from recsys.errors import ConfigError
@@ -220,7 +222,10 @@ class WebGateway:
 
         async def app(scope: Any, receive: Any, send: Any) -> None:
             if scope["type"] == "http" and scope["path"] not in rpc_paths:
-                await static(scope, receive, send)
+                try:
+                    await static(scope, receive, send)
+                except HTTPException as exc:  # outside a Starlette app nothing else answers it
+                    await PlainTextResponse(exc.detail, exc.status_code)(scope, receive, send)
                 return
             await connect_app(scope, receive, send)
 

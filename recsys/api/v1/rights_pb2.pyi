@@ -182,3 +182,44 @@ class ResolveDisputeResponse(_message.Message):
     resolved: bool
     ai_label: _common_pb2.AiLabel
     def __init__(self, track_id: _Optional[str] = ..., resolved: _Optional[bool] = ..., ai_label: _Optional[_Union[_common_pb2.AiLabel, _Mapping]] = ...) -> None: ...
+
+class ListQuarantineRequest(_message.Message):
+    __slots__ = ("rights_holder_id", "limit")
+    RIGHTS_HOLDER_ID_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    rights_holder_id: str
+    limit: int
+    def __init__(self, rights_holder_id: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class QuarantinedTrack(_message.Message):
+    __slots__ = ("track_id", "title", "reasons", "evidence", "actor", "at", "artist_ids")
+    class EvidenceEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    TRACK_ID_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    REASONS_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    ARTIST_IDS_FIELD_NUMBER: _ClassVar[int]
+    track_id: str
+    title: str
+    reasons: _containers.RepeatedScalarFieldContainer[str]
+    evidence: _containers.ScalarMap[str, str]
+    actor: str
+    at: _timestamp_pb2.Timestamp
+    artist_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, track_id: _Optional[str] = ..., title: _Optional[str] = ..., reasons: _Optional[_Iterable[str]] = ..., evidence: _Optional[_Mapping[str, str]] = ..., actor: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., artist_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ListQuarantineResponse(_message.Message):
+    __slots__ = ("tracks", "total")
+    TRACKS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    tracks: _containers.RepeatedCompositeFieldContainer[QuarantinedTrack]
+    total: int
+    def __init__(self, tracks: _Optional[_Iterable[_Union[QuarantinedTrack, _Mapping]]] = ..., total: _Optional[int] = ...) -> None: ...

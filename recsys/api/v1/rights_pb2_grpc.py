@@ -69,6 +69,11 @@ class RightsServiceStub:
                 request_serializer=recsys_dot_api_dot_v1_dot_rights__pb2.ResolveDisputeRequest.SerializeToString,
                 response_deserializer=recsys_dot_api_dot_v1_dot_rights__pb2.ResolveDisputeResponse.FromString,
                 _registered_method=True)
+        self.ListQuarantine = channel.unary_unary(
+                '/linernotes.v1.RightsService/ListQuarantine',
+                request_serializer=recsys_dot_api_dot_v1_dot_rights__pb2.ListQuarantineRequest.SerializeToString,
+                response_deserializer=recsys_dot_api_dot_v1_dot_rights__pb2.ListQuarantineResponse.FromString,
+                _registered_method=True)
 
 
 class RightsServiceServicer:
@@ -126,6 +131,13 @@ class RightsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListQuarantine(self, request, context):
+        """Quarantined tracks with their evidence, newest first (rights or admin token).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RightsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -163,6 +175,11 @@ def add_RightsServiceServicer_to_server(servicer, server):
                     servicer.ResolveDispute,
                     request_deserializer=recsys_dot_api_dot_v1_dot_rights__pb2.ResolveDisputeRequest.FromString,
                     response_serializer=recsys_dot_api_dot_v1_dot_rights__pb2.ResolveDisputeResponse.SerializeToString,
+            ),
+            'ListQuarantine': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListQuarantine,
+                    request_deserializer=recsys_dot_api_dot_v1_dot_rights__pb2.ListQuarantineRequest.FromString,
+                    response_serializer=recsys_dot_api_dot_v1_dot_rights__pb2.ListQuarantineResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -354,6 +371,33 @@ class RightsService:
             '/linernotes.v1.RightsService/ResolveDispute',
             recsys_dot_api_dot_v1_dot_rights__pb2.ResolveDisputeRequest.SerializeToString,
             recsys_dot_api_dot_v1_dot_rights__pb2.ResolveDisputeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListQuarantine(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linernotes.v1.RightsService/ListQuarantine',
+            recsys_dot_api_dot_v1_dot_rights__pb2.ListQuarantineRequest.SerializeToString,
+            recsys_dot_api_dot_v1_dot_rights__pb2.ListQuarantineResponse.FromString,
             options,
             channel_credentials,
             insecure,

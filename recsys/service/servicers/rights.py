@@ -167,5 +167,43 @@ class RightsServicer(pbg_grpc.RightsServiceServicer):
             ai_label=convert.ai_label_pb(track.provenance),
         )
 
+    def ListQuarantine(  # noqa: N802
+        self, request: pbg.ListQuarantineRequest, context: grpc.ServicerContext
+    ) -> pbg.ListQuarantineResponse:
+        holder = v.identifier("rights_holder_id", request.rights_holder_id, required=False)
+        limit = request.limit or 100
+        if not 1 <= limit <= MAX_QUARANTINE_LISTED:
+            raise RequestError("limit", f"must be between 1 and {MAX_QUARANTINE_LISTED}")
+        store = self._deps.require_store()
+        held = store.quarantined_ids()
+        tracks: list[pbg.QuarantinedTrack] = []
+        for track_id in held:
+            track = store.get_track(track_id)
+            if track is None:
+                continue
+            if holder:
+                artists = (store.get_artist(a) for a in track.artist_ids)
+                if not any(a is not None and a.rights_holder_id == holder for a in artists):
+                    continue
+            decided = [r for r in store.quarantine_history(track_id) if r.quarantined]
+            last = decided[-1] if decided else None
+            tracks.append(
+                pbg.QuarantinedTrack(
+                    track_id=track_id,
+                    title=track.title,
+                    reasons=list(last.reasons) if last else [],
+                    evidence=dict(last.evidence) if last else {},
+                    actor=last.actor if last else "",
+                    at=convert.timestamp(last.at) if last else None,
+                    artist_ids=list(track.artist_ids),
+                )
+            )
+        tracks.sort(key=lambda t: (-t.at.seconds, t.track_id))
+        requestlog.annotate(listed=min(len(tracks), limit))
+        return pbg.ListQuarantineResponse(tracks=tracks[:limit], total=len(held))
 
-__all__ = ["RightsServicer"]
+
+MAX_QUARANTINE_LISTED = 500
+
+
+__all__ = ["MAX_QUARANTINE_LISTED", "RightsServicer"]

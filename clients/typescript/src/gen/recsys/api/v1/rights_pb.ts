@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file recsys/api/v1/rights.proto.
  */
 export const file_recsys_api_v1_rights: GenFile = /*@__PURE__*/
-  fileDesc("ChpyZWNzeXMvYXBpL3YxL3JpZ2h0cy5wcm90bxINbGluZXJub3Rlcy52MSKeAQoUQ29uc2VudENoYW5nZVJlcXVlc3QSGAoQcmlnaHRzX2hvbGRlcl9pZBgBIAEoCRIqCgVzY29wZRgCIAEoDjIbLmxpbmVybm90ZXMudjEuQ29uc2VudFNjb3BlEg4KBnJlYXNvbhgDIAEoCRIwCgxlZmZlY3RpdmVfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIpkCCgxDb25zZW50RW50cnkSEAoIZW50cnlfaWQYASABKAkSGAoQcmlnaHRzX2hvbGRlcl9pZBgCIAEoCRIqCgVzY29wZRgDIAEoDjIbLmxpbmVybm90ZXMudjEuQ29uc2VudFNjb3BlEiwKBmFjdGlvbhgEIAEoDjIcLmxpbmVybm90ZXMudjEuQ29uc2VudEFjdGlvbhINCgVhY3RvchgFIAEoCRIOCgZyZWFzb24YBiABKAkSJgoCYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgsKA3NlcRgIIAEoAxIvCgtyZWNlaXZlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiMQoVQ29uc2VudEhpc3RvcnlSZXF1ZXN0EhgKEHJpZ2h0c19ob2xkZXJfaWQYASABKAkiRgoWQ29uc2VudEhpc3RvcnlSZXNwb25zZRIsCgdlbnRyaWVzGAEgAygLMhsubGluZXJub3Rlcy52MS5Db25zZW50RW50cnkiPwoVTWV0ZXJpbmdSZXBvcnRSZXF1ZXN0EhgKEHJpZ2h0c19ob2xkZXJfaWQYASABKAkSDAoEcG9vbBgCIAEoCSLGAQoRUmlnaHRzSG9sZGVyUGxheXMSGAoQcmlnaHRzX2hvbGRlcl9pZBgBIAEoCRIWCg5jcmVkaXRlZF9wbGF5cxgCIAEoARIbChNhaV9pbmZsdWVuY2VkX3BsYXlzGAMgASgBEhYKDndpdGhoZWxkX3BsYXlzGAQgASgBEhcKD2ZvcmZlaXRlZF9wbGF5cxgFIAEoARIMCgRwYWlkGAYgASgJEhAKCHdpdGhoZWxkGAcgASgJEhEKCWZvcmZlaXRlZBgIIAEoCSKjAgoWTWV0ZXJpbmdSZXBvcnRSZXNwb25zZRIuCgRyb3dzGAEgAygLMiAubGluZXJub3Rlcy52MS5SaWdodHNIb2xkZXJQbGF5cxITCgt0b3RhbF9wbGF5cxgCIAEoARIgChhhdHRyaWJ1dGlvbl9jb21wbGV0ZW5lc3MYAyABKAESGwoTYWlfaW5mbHVlbmNlZF9zaGFyZRgEIAEoARITCgtyZXBvcnRfanNvbhgFIAEoCRIMCgRwb29sGAYgASgJEgwKBHBhaWQYByABKAkSEAoId2l0aGhlbGQYCCABKAkSEQoJZm9yZmVpdGVkGAkgASgJEhYKDndpdGhoZWxkX3BsYXlzGAogASgBEhcKD2ZvcmZlaXRlZF9wbGF5cxgLIAEoASI8ChhDb25maXJtUXVhcmFudGluZVJlcXVlc3QSEAoIdHJhY2tfaWQYASABKAkSDgoGcmVhc29uGAIgASgJIkAKGUNvbmZpcm1RdWFyYW50aW5lUmVzcG9uc2USEAoIdHJhY2tfaWQYASABKAkSEQoJY29uZmlybWVkGAIgASgIIjwKGFJlbGVhc2VRdWFyYW50aW5lUmVxdWVzdBIQCgh0cmFja19pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiPwoZUmVsZWFzZVF1YXJhbnRpbmVSZXNwb25zZRIQCgh0cmFja19pZBgBIAEoCRIQCghyZWxlYXNlZBgCIAEoCCJmChVSZXNvbHZlRGlzcHV0ZVJlcXVlc3QSEAoIdHJhY2tfaWQYASABKAkSKwoFbGFiZWwYAiABKA4yHC5saW5lcm5vdGVzLnYxLkFpSW52b2x2ZW1lbnQSDgoGcmVhc29uGAMgASgJImYKFlJlc29sdmVEaXNwdXRlUmVzcG9uc2USEAoIdHJhY2tfaWQYASABKAkSEAoIcmVzb2x2ZWQYAiABKAgSKAoIYWlfbGFiZWwYAyABKAsyFi5saW5lcm5vdGVzLnYxLkFpTGFiZWwqlAEKDENvbnNlbnRTY29wZRIdChlDT05TRU5UX1NDT1BFX1VOU1BFQ0lGSUVEEAASHQoZQ09OU0VOVF9TQ09QRV9BSV9UUkFJTklORxABEiQKIENPTlNFTlRfU0NPUEVfQUlfU1RZTEVfUkVGRVJFTkNFEAISIAocQ09OU0VOVF9TQ09QRV9WT0lDRV9MSUtFTkVTUxADKmQKDUNvbnNlbnRBY3Rpb24SHgoaQ09OU0VOVF9BQ1RJT05fVU5TUEVDSUZJRUQQABIYChRDT05TRU5UX0FDVElPTl9HUkFOVBABEhkKFUNPTlNFTlRfQUNUSU9OX1JFVk9LRRACMqEFCg1SaWdodHNTZXJ2aWNlElAKDEdyYW50Q29uc2VudBIjLmxpbmVybm90ZXMudjEuQ29uc2VudENoYW5nZVJlcXVlc3QaGy5saW5lcm5vdGVzLnYxLkNvbnNlbnRFbnRyeRJRCg1SZXZva2VDb25zZW50EiMubGluZXJub3Rlcy52MS5Db25zZW50Q2hhbmdlUmVxdWVzdBobLmxpbmVybm90ZXMudjEuQ29uc2VudEVudHJ5El0KDkNvbnNlbnRIaXN0b3J5EiQubGluZXJub3Rlcy52MS5Db25zZW50SGlzdG9yeVJlcXVlc3QaJS5saW5lcm5vdGVzLnYxLkNvbnNlbnRIaXN0b3J5UmVzcG9uc2USXQoOTWV0ZXJpbmdSZXBvcnQSJC5saW5lcm5vdGVzLnYxLk1ldGVyaW5nUmVwb3J0UmVxdWVzdBolLmxpbmVybm90ZXMudjEuTWV0ZXJpbmdSZXBvcnRSZXNwb25zZRJmChFSZWxlYXNlUXVhcmFudGluZRInLmxpbmVybm90ZXMudjEuUmVsZWFzZVF1YXJhbnRpbmVSZXF1ZXN0GigubGluZXJub3Rlcy52MS5SZWxlYXNlUXVhcmFudGluZVJlc3BvbnNlEmYKEUNvbmZpcm1RdWFyYW50aW5lEicubGluZXJub3Rlcy52MS5Db25maXJtUXVhcmFudGluZVJlcXVlc3QaKC5saW5lcm5vdGVzLnYxLkNvbmZpcm1RdWFyYW50aW5lUmVzcG9uc2USXQoOUmVzb2x2ZURpc3B1dGUSJC5saW5lcm5vdGVzLnYxLlJlc29sdmVEaXNwdXRlUmVxdWVzdBolLmxpbmVybm90ZXMudjEuUmVzb2x2ZURpc3B1dGVSZXNwb25zZUKmAQoVY29tLmxpbmVybm90ZXMuYXBpLnYxQgtSaWdodHNQcm90b1ABWkJnaXRodWIuY29tL2xpbmVybm90ZXMvbGluZXJub3Rlcy9nZW4vZ28vbGluZXJub3Rlcy92MTtsaW5lcm5vdGVzdjGiAgNMWFiqAg1MaW5lcm5vdGVzLlYxugICTE7KAg1MaW5lcm5vdGVzXFYx6gIOTGluZXJub3Rlczo6VjFiBnByb3RvMw", [file_google_protobuf_timestamp, file_recsys_api_v1_common]);
+  fileDesc("ChpyZWNzeXMvYXBpL3YxL3JpZ2h0cy5wcm90bxINbGluZXJub3Rlcy52MSKeAQoUQ29uc2VudENoYW5nZVJlcXVlc3QSGAoQcmlnaHRzX2hvbGRlcl9pZBgBIAEoCRIqCgVzY29wZRgCIAEoDjIbLmxpbmVybm90ZXMudjEuQ29uc2VudFNjb3BlEg4KBnJlYXNvbhgDIAEoCRIwCgxlZmZlY3RpdmVfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIpkCCgxDb25zZW50RW50cnkSEAoIZW50cnlfaWQYASABKAkSGAoQcmlnaHRzX2hvbGRlcl9pZBgCIAEoCRIqCgVzY29wZRgDIAEoDjIbLmxpbmVybm90ZXMudjEuQ29uc2VudFNjb3BlEiwKBmFjdGlvbhgEIAEoDjIcLmxpbmVybm90ZXMudjEuQ29uc2VudEFjdGlvbhINCgVhY3RvchgFIAEoCRIOCgZyZWFzb24YBiABKAkSJgoCYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgsKA3NlcRgIIAEoAxIvCgtyZWNlaXZlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiMQoVQ29uc2VudEhpc3RvcnlSZXF1ZXN0EhgKEHJpZ2h0c19ob2xkZXJfaWQYASABKAkiRgoWQ29uc2VudEhpc3RvcnlSZXNwb25zZRIsCgdlbnRyaWVzGAEgAygLMhsubGluZXJub3Rlcy52MS5Db25zZW50RW50cnkiPwoVTWV0ZXJpbmdSZXBvcnRSZXF1ZXN0EhgKEHJpZ2h0c19ob2xkZXJfaWQYASABKAkSDAoEcG9vbBgCIAEoCSLGAQoRUmlnaHRzSG9sZGVyUGxheXMSGAoQcmlnaHRzX2hvbGRlcl9pZBgBIAEoCRIWCg5jcmVkaXRlZF9wbGF5cxgCIAEoARIbChNhaV9pbmZsdWVuY2VkX3BsYXlzGAMgASgBEhYKDndpdGhoZWxkX3BsYXlzGAQgASgBEhcKD2ZvcmZlaXRlZF9wbGF5cxgFIAEoARIMCgRwYWlkGAYgASgJEhAKCHdpdGhoZWxkGAcgASgJEhEKCWZvcmZlaXRlZBgIIAEoCSKjAgoWTWV0ZXJpbmdSZXBvcnRSZXNwb25zZRIuCgRyb3dzGAEgAygLMiAubGluZXJub3Rlcy52MS5SaWdodHNIb2xkZXJQbGF5cxITCgt0b3RhbF9wbGF5cxgCIAEoARIgChhhdHRyaWJ1dGlvbl9jb21wbGV0ZW5lc3MYAyABKAESGwoTYWlfaW5mbHVlbmNlZF9zaGFyZRgEIAEoARITCgtyZXBvcnRfanNvbhgFIAEoCRIMCgRwb29sGAYgASgJEgwKBHBhaWQYByABKAkSEAoId2l0aGhlbGQYCCABKAkSEQoJZm9yZmVpdGVkGAkgASgJEhYKDndpdGhoZWxkX3BsYXlzGAogASgBEhcKD2ZvcmZlaXRlZF9wbGF5cxgLIAEoASI8ChhDb25maXJtUXVhcmFudGluZVJlcXVlc3QSEAoIdHJhY2tfaWQYASABKAkSDgoGcmVhc29uGAIgASgJIkAKGUNvbmZpcm1RdWFyYW50aW5lUmVzcG9uc2USEAoIdHJhY2tfaWQYASABKAkSEQoJY29uZmlybWVkGAIgASgIIjwKGFJlbGVhc2VRdWFyYW50aW5lUmVxdWVzdBIQCgh0cmFja19pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiPwoZUmVsZWFzZVF1YXJhbnRpbmVSZXNwb25zZRIQCgh0cmFja19pZBgBIAEoCRIQCghyZWxlYXNlZBgCIAEoCCJmChVSZXNvbHZlRGlzcHV0ZVJlcXVlc3QSEAoIdHJhY2tfaWQYASABKAkSKwoFbGFiZWwYAiABKA4yHC5saW5lcm5vdGVzLnYxLkFpSW52b2x2ZW1lbnQSDgoGcmVhc29uGAMgASgJImYKFlJlc29sdmVEaXNwdXRlUmVzcG9uc2USEAoIdHJhY2tfaWQYASABKAkSEAoIcmVzb2x2ZWQYAiABKAgSKAoIYWlfbGFiZWwYAyABKAsyFi5saW5lcm5vdGVzLnYxLkFpTGFiZWwiQAoVTGlzdFF1YXJhbnRpbmVSZXF1ZXN0EhgKEHJpZ2h0c19ob2xkZXJfaWQYASABKAkSDQoFbGltaXQYAiABKAUigQIKEFF1YXJhbnRpbmVkVHJhY2sSEAoIdHJhY2tfaWQYASABKAkSDQoFdGl0bGUYAiABKAkSDwoHcmVhc29ucxgDIAMoCRI/CghldmlkZW5jZRgEIAMoCzItLmxpbmVybm90ZXMudjEuUXVhcmFudGluZWRUcmFjay5FdmlkZW5jZUVudHJ5Eg0KBWFjdG9yGAUgASgJEiYKAmF0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgphcnRpc3RfaWRzGAcgAygJGi8KDUV2aWRlbmNlRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJYChZMaXN0UXVhcmFudGluZVJlc3BvbnNlEi8KBnRyYWNrcxgBIAMoCzIfLmxpbmVybm90ZXMudjEuUXVhcmFudGluZWRUcmFjaxINCgV0b3RhbBgCIAEoBSqUAQoMQ29uc2VudFNjb3BlEh0KGUNPTlNFTlRfU0NPUEVfVU5TUEVDSUZJRUQQABIdChlDT05TRU5UX1NDT1BFX0FJX1RSQUlOSU5HEAESJAogQ09OU0VOVF9TQ09QRV9BSV9TVFlMRV9SRUZFUkVOQ0UQAhIgChxDT05TRU5UX1NDT1BFX1ZPSUNFX0xJS0VORVNTEAMqZAoNQ29uc2VudEFjdGlvbhIeChpDT05TRU5UX0FDVElPTl9VTlNQRUNJRklFRBAAEhgKFENPTlNFTlRfQUNUSU9OX0dSQU5UEAESGQoVQ09OU0VOVF9BQ1RJT05fUkVWT0tFEAIygAYKDVJpZ2h0c1NlcnZpY2USUAoMR3JhbnRDb25zZW50EiMubGluZXJub3Rlcy52MS5Db25zZW50Q2hhbmdlUmVxdWVzdBobLmxpbmVybm90ZXMudjEuQ29uc2VudEVudHJ5ElEKDVJldm9rZUNvbnNlbnQSIy5saW5lcm5vdGVzLnYxLkNvbnNlbnRDaGFuZ2VSZXF1ZXN0GhsubGluZXJub3Rlcy52MS5Db25zZW50RW50cnkSXQoOQ29uc2VudEhpc3RvcnkSJC5saW5lcm5vdGVzLnYxLkNvbnNlbnRIaXN0b3J5UmVxdWVzdBolLmxpbmVybm90ZXMudjEuQ29uc2VudEhpc3RvcnlSZXNwb25zZRJdCg5NZXRlcmluZ1JlcG9ydBIkLmxpbmVybm90ZXMudjEuTWV0ZXJpbmdSZXBvcnRSZXF1ZXN0GiUubGluZXJub3Rlcy52MS5NZXRlcmluZ1JlcG9ydFJlc3BvbnNlEmYKEVJlbGVhc2VRdWFyYW50aW5lEicubGluZXJub3Rlcy52MS5SZWxlYXNlUXVhcmFudGluZVJlcXVlc3QaKC5saW5lcm5vdGVzLnYxLlJlbGVhc2VRdWFyYW50aW5lUmVzcG9uc2USZgoRQ29uZmlybVF1YXJhbnRpbmUSJy5saW5lcm5vdGVzLnYxLkNvbmZpcm1RdWFyYW50aW5lUmVxdWVzdBooLmxpbmVybm90ZXMudjEuQ29uZmlybVF1YXJhbnRpbmVSZXNwb25zZRJdCg5SZXNvbHZlRGlzcHV0ZRIkLmxpbmVybm90ZXMudjEuUmVzb2x2ZURpc3B1dGVSZXF1ZXN0GiUubGluZXJub3Rlcy52MS5SZXNvbHZlRGlzcHV0ZVJlc3BvbnNlEl0KDkxpc3RRdWFyYW50aW5lEiQubGluZXJub3Rlcy52MS5MaXN0UXVhcmFudGluZVJlcXVlc3QaJS5saW5lcm5vdGVzLnYxLkxpc3RRdWFyYW50aW5lUmVzcG9uc2VCpgEKFWNvbS5saW5lcm5vdGVzLmFwaS52MUILUmlnaHRzUHJvdG9QAVpCZ2l0aHViLmNvbS9saW5lcm5vdGVzL2xpbmVybm90ZXMvZ2VuL2dvL2xpbmVybm90ZXMvdjE7bGluZXJub3Rlc3YxogIDTFhYqgINTGluZXJub3Rlcy5WMboCAkxOygINTGluZXJub3Rlc1xWMeoCDkxpbmVybm90ZXM6OlYxYgZwcm90bzM", [file_google_protobuf_timestamp, file_recsys_api_v1_common]);
 
 /**
  * @generated from message linernotes.v1.ConsentChangeRequest
@@ -487,6 +487,113 @@ export const ResolveDisputeResponseSchema: GenMessage<ResolveDisputeResponse> = 
   messageDesc(file_recsys_api_v1_rights, 12);
 
 /**
+ * @generated from message linernotes.v1.ListQuarantineRequest
+ */
+export type ListQuarantineRequest = Message<"linernotes.v1.ListQuarantineRequest"> & {
+  /**
+   * Only tracks credited to an artist of this rights holder; empty lists every one.
+   *
+   * @generated from field: string rights_holder_id = 1;
+   */
+  rightsHolderId: string;
+
+  /**
+   * At most this many tracks, 1..500; 0 means 100.
+   *
+   * @generated from field: int32 limit = 2;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message linernotes.v1.ListQuarantineRequest.
+ * Use `create(ListQuarantineRequestSchema)` to create a new message.
+ */
+export const ListQuarantineRequestSchema: GenMessage<ListQuarantineRequest> = /*@__PURE__*/
+  messageDesc(file_recsys_api_v1_rights, 13);
+
+/**
+ * A track held back from listeners by the integrity screens or an admin, with why.
+ *
+ * @generated from message linernotes.v1.QuarantinedTrack
+ */
+export type QuarantinedTrack = Message<"linernotes.v1.QuarantinedTrack"> & {
+  /**
+   * @generated from field: string track_id = 1;
+   */
+  trackId: string;
+
+  /**
+   * @generated from field: string title = 2;
+   */
+  title: string;
+
+  /**
+   * Machine-readable flags, e.g. near_duplicate, upload_burst, name_imitation.
+   *
+   * @generated from field: repeated string reasons = 3;
+   */
+  reasons: string[];
+
+  /**
+   * Human-readable evidence per flag.
+   *
+   * @generated from field: map<string, string> evidence = 4;
+   */
+  evidence: { [key: string]: string };
+
+  /**
+   * Who quarantined it: "screening" for the automatic screens, else the caller.
+   *
+   * @generated from field: string actor = 5;
+   */
+  actor: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp at = 6;
+   */
+  at?: Timestamp | undefined;
+
+  /**
+   * The credited artists' ids.
+   *
+   * @generated from field: repeated string artist_ids = 7;
+   */
+  artistIds: string[];
+};
+
+/**
+ * Describes the message linernotes.v1.QuarantinedTrack.
+ * Use `create(QuarantinedTrackSchema)` to create a new message.
+ */
+export const QuarantinedTrackSchema: GenMessage<QuarantinedTrack> = /*@__PURE__*/
+  messageDesc(file_recsys_api_v1_rights, 14);
+
+/**
+ * @generated from message linernotes.v1.ListQuarantineResponse
+ */
+export type ListQuarantineResponse = Message<"linernotes.v1.ListQuarantineResponse"> & {
+  /**
+   * @generated from field: repeated linernotes.v1.QuarantinedTrack tracks = 1;
+   */
+  tracks: QuarantinedTrack[];
+
+  /**
+   * Quarantined tracks in all (before the rights-holder filter and the limit).
+   *
+   * @generated from field: int32 total = 2;
+   */
+  total: number;
+};
+
+/**
+ * Describes the message linernotes.v1.ListQuarantineResponse.
+ * Use `create(ListQuarantineResponseSchema)` to create a new message.
+ */
+export const ListQuarantineResponseSchema: GenMessage<ListQuarantineResponse> = /*@__PURE__*/
+  messageDesc(file_recsys_api_v1_rights, 15);
+
+/**
  * @generated from enum linernotes.v1.ConsentScope
  */
 export enum ConsentScope {
@@ -625,6 +732,16 @@ export const RightsService: GenService<{
     methodKind: "unary";
     input: typeof ResolveDisputeRequestSchema;
     output: typeof ResolveDisputeResponseSchema;
+  },
+  /**
+   * Quarantined tracks with their evidence, newest first (rights or admin token).
+   *
+   * @generated from rpc linernotes.v1.RightsService.ListQuarantine
+   */
+  listQuarantine: {
+    methodKind: "unary";
+    input: typeof ListQuarantineRequestSchema;
+    output: typeof ListQuarantineResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_recsys_api_v1_rights, 0);
