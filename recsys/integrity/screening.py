@@ -240,14 +240,18 @@ class KeywordStuffingScreen:
         return flags
 
 
-def upload_time(track: Track) -> datetime | None:
+def upload_time(track: Track, history_until: datetime | None = None) -> datetime | None:
     """When a track counts as uploaded for rate screens: the claimed ``uploaded_at``, but
     never later than the service received it (a claimed future cannot spread a drip), and
-    the receipt time when nothing is claimed (undated uploads are screened like any other)."""
+    the receipt time when nothing is claimed (undated uploads are screened like any other),
+    except in the store's first load (``history_until``): an undated catalog the service
+    started from arrived at once, which says nothing about its upload rate."""
     claimed, received = track.uploaded_at, track.received_at
     if claimed is not None and claimed.tzinfo is None:
         claimed = claimed.replace(tzinfo=UTC)
     if claimed is None:
+        if received is not None and history_until is not None and received <= history_until:
+            return None
         return received
     return claimed if received is None else min(claimed, received)
 
@@ -317,7 +321,7 @@ class UploadBurstScreen:
         for key, uploads in groups.items():
             factor = self.trusted_factor if key in trusted_groups else 1.0
             for window in self.windows:
-                self._slide(key, uploads, window, factor, upload_time, "", context, flagged)
+                self._slide(key, uploads, window, factor, self._upload_time, "", context, flagged)
             if self.receipt_window is not None:
                 self._slide(
                     key,
@@ -330,6 +334,9 @@ class UploadBurstScreen:
                     flagged,
                 )
         return list(flagged.values())
+
+    def _upload_time(self, track: Track) -> datetime | None:
+        return upload_time(track, self.history_until)
 
     def _received(self, track: Track) -> datetime | None:
         at, until = track.received_at, self.history_until

@@ -246,3 +246,16 @@ def test_claimed_times_cannot_hide_a_bulk_upload() -> None:
     flags = _rate_flags(bulk)
     assert len(flags) == 120
     assert "received within 24 h (limit 100;" in flags["b000"].evidence
+
+
+def test_an_undated_catalog_in_the_first_load_is_history_not_a_burst() -> None:
+    catalog = [
+        _track(f"c{i:02d}", "new", uploader_id="label", received_at=T0 + timedelta(microseconds=i))
+        for i in range(40)
+    ]
+    first_load = ProtectedArtists(first_load_until=T0 + timedelta(microseconds=39))
+    screens = default_screens(ScreeningConfig(), first_load)
+    burst = next(s for s in screens if isinstance(s, UploadBurstScreen))
+    assert burst.screen(ScreenContext(tracks=catalog, artists=RATE_ARTISTS)) == []
+    # The same undated uploads in a later batch are a burst (see above).
+    assert len(_rate_flags(catalog)) == 40
