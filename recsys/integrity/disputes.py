@@ -43,6 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from recsys.domain import AiInvolvement, Artist, LabelSource, Provenance, Track
 from recsys.errors import LinerError, NotFoundError
 from recsys.integrity.ai_text import text_evidence
+from recsys.integrity.audio import FORENSIC_NAMES
 from recsys.integrity.calibration import adjust_prior, estimate_prior
 from recsys.integrity.detector import AiDetector
 from recsys.store import DisputeRecord, Store
@@ -214,7 +215,8 @@ def check_declarations(
     )
     opened, decided = _open(history)
     now = at or datetime.now(UTC)
-    audio = [c for c in features.columns if not c.startswith(("duration", "title", "tags"))]
+    # Without any audio analysis the detector sees metadata only: the text then stands alone.
+    audio = [c for c in features.columns if c in FORENSIC_NAMES or c.startswith("audio_")]
     no_audio = features[audio].isna().all(axis=1) if audio else pd.Series(True, features.index)
     for track, p, q, g in zip(checked, probability, posterior, generated, strict=True):
         declared = track.provenance.ai_involvement
@@ -228,8 +230,10 @@ def check_declarations(
                     f"P(AI) {p:.3f}; {q:.3f} >= {threshold:.3f} among declared-human tracks "
                     f"(estimated AI share {prior:.3f}; audio alone)"
                 )
-            elif text.strong and (p >= text_threshold or bool(no_audio.get(track.track_id))):
+            elif text.strong and p >= text_threshold:
                 evidence["detector"] = f"P(AI) {p:.3f} >= {text_threshold:.3f} (with text)"
+            elif text.strong and bool(no_audio.get(track.track_id)):
+                evidence["detector"] = "no audio analysis: the track's own text stands alone"
         elif p >= threshold and g >= cfg.generated_probability:
             evidence["detector"] = (
                 f"P(AI) {p:.3f} >= {threshold:.3f}, P(generated) {g:.3f}: declared ASSISTED"
