@@ -33,12 +33,12 @@ from typing import Any, NamedTuple, cast
 
 import grpc
 from connectrpc.code import Code
-from connectrpc.compat import google_protobuf_codecs
+from connectrpc.compat import google_protobuf_binary_codec
 from connectrpc.errors import ConnectError
 from connectrpc.method import IdempotencyLevel, MethodInfo, StreamType
 from connectrpc.request import RequestContext
 from connectrpc.server import ConnectASGIApplication, Endpoint
-from google.protobuf import descriptor_pool, message_factory
+from google.protobuf import descriptor_pool, json_format, message_factory
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import PlainTextResponse
@@ -172,6 +172,22 @@ def connect_error(code: grpc.StatusCode, details: str) -> ConnectError:
     return ConnectError(Code[code.name], details)
 
 
+class CompactJsonCodec:
+    """Connect's JSON codec for google.protobuf messages without the pretty-printing of
+    ``MessageToJson``'s default (indent=2), which made a slate's JSON ~40 % bigger and slower."""
+
+    def name(self) -> str:
+        return "json"
+
+    def encode(self, message: Any) -> bytes:
+        return json_format.MessageToJson(message, indent=None).encode()
+
+    def decode(self, data: bytes | bytearray, message_class: type[Any]) -> Any:
+        message = message_class()
+        json_format.Parse(bytes(data), message, ignore_unknown_fields=True)
+        return message
+
+
 class _LinerConnectApp(ConnectASGIApplication[Any]):
     @property
     def path(self) -> str:
@@ -214,7 +230,7 @@ class WebGateway:
             service=None,
             endpoints=lambda _: endpoints,
             read_max_bytes=settings.max_message_bytes,
-            codecs=google_protobuf_codecs(),
+            codecs=[google_protobuf_binary_codec(), cast(Any, CompactJsonCodec())],
         )
         root = settings.web_root or DEFAULT_WEB_ROOT
         static = StaticFiles(directory=root, html=True, check_dir=False)
@@ -365,6 +381,7 @@ __all__ = [
     "CORS_REQUEST_HEADERS",
     "CORS_RESPONSE_HEADERS",
     "DEFAULT_WEB_ROOT",
+    "CompactJsonCodec",
     "WebAbortError",
     "WebCallContext",
     "WebGateway",
