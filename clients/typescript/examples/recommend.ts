@@ -1,7 +1,7 @@
 // A slate through the web port (Connect protocol, JSON), as a browser app would call it.
 //   liner serve ... --web-port 8080
 //   npm run build && node dist/examples/recommend.js http://127.0.0.1:8080 u_00001 "rainy day jazz"
-import { aiLabelText, ConnectError, createLinerClients } from "../src/index.js";
+import { aiLabelText, Code, ConnectError, createLinerClients } from "../src/index.js";
 
 const [baseUrl = "http://127.0.0.1:8080", listenerId = "u_00001", query = ""] =
   process.argv.slice(2);
@@ -22,6 +22,6 @@ try {
   for (const note of slate.notes) console.log(`note: ${note}`);
 } catch (err) {
   const e = ConnectError.from(err);
-  console.error(`failed: ${e.code} ${e.rawMessage}`);
+  console.error(`failed: ${Code[e.code]} ${e.rawMessage}`);
   process.exitCode = 1;
 }
