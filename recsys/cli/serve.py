@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -241,12 +242,13 @@ def run(
         announce=broadcast.announce if broadcast is not None else None,
         trial=trial_recommend,
     )
+    agent = LiveAgent(state)
     deps = ServiceDeps(
         state=state,
         store=store,
         metrics=metrics,
         metering=integrity_metering,
-        conversation=LiveAgent(state),
+        conversation=agent,
         consent_skew=timedelta(seconds=settings.consent_clock_skew_s),
     )
     metrics.watch_figures(
@@ -279,7 +281,10 @@ def run(
         for sig in (signal.SIGTERM, signal.SIGINT):
             previous[sig] = signal.signal(sig, lambda *_: stop.set())
     try:
+        # The load runs the trial slates (a query among them, which loads the text model), and
+        # the agent is built here too: health says SERVING only when a first call is fast.
         loaded = state.load(settings.artifacts)
+        warm_agent(agent)
         if broadcast is not None:
             broadcast.watch(state, stop)
         state.load_experiments()
@@ -300,4 +305,16 @@ def run(
             signal.signal(sig, handler)
 
 
-__all__ = ["integrity_metering", "run", "run_worker", "serve_command"]
+def warm_agent(agent: Any) -> None:
+    """Build the discovery agent before SERVING; a failure is logged, not fatal: Recommend
+    still serves, and Converse answers with the error."""
+    start = time.perf_counter()
+    try:
+        agent.warm()
+    except Exception as exc:  # the agent's own failure must not stop Recommend
+        logger.warning("the discovery agent could not be prepared: %s", exc)
+        return
+    logger.info("discovery agent ready in %.0f ms", (time.perf_counter() - start) * 1000.0)
+
+
+__all__ = ["integrity_metering", "run", "run_worker", "serve_command", "warm_agent"]

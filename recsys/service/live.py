@@ -73,6 +73,11 @@ class LiveAgent:
                 self._version = loaded.version
             return self._agent
 
+    def warm(self) -> None:
+        """Build the agent for the loaded artifacts now, so the first ``Converse`` after the
+        service says SERVING does not pay for it."""
+        self._current()
+
     def ask(self, message: str, *, listener_id: str | None, session_id: str | None) -> Any:
         """One conversation turn."""
         return self._current().ask(message, listener_id=listener_id, session_id=session_id)

@@ -179,3 +179,24 @@ def test_health_says_serving_only_after_the_load_and_its_trial(
         assert stub.Check(health_pb2.HealthCheckRequest(), timeout=5).status == (
             health_pb2.HealthCheckResponse.SERVING
         )
+
+
+def test_serve_builds_the_agent_before_serving_and_survives_its_failure(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from recsys.cli.serve import warm_agent
+
+    class Agent:
+        def __init__(self, fail: bool) -> None:
+            self.fail, self.warmed = fail, False
+
+        def warm(self) -> None:
+            self.warmed = True
+            if self.fail:
+                raise RuntimeError("no catalog facts")
+
+    ready, broken = Agent(fail=False), Agent(fail=True)
+    warm_agent(ready)
+    warm_agent(broken)
+    assert ready.warmed and broken.warmed
+    assert "no catalog facts" in caplog.text
