@@ -271,10 +271,6 @@ def run(
     # filter; the service starts on the screened catalog and screens the backlog meanwhile.
     screener = BacklogScreener(store, audio_cache=store_audio_cache(settings.db))
     screener.start()
-    # Unscreened uploads (a killed ingest or screening, UpsertTracks) are held by the hard
-    # filter; the service starts on the screened catalog and screens the backlog meanwhile.
-    screener = BacklogScreener(store, audio_cache=store_audio_cache(settings.db))
-    screener.start()
     stop = stop or threading.Event()
     previous = {}
     if threading.current_thread() is threading.main_thread():
@@ -296,7 +292,6 @@ def run(
         if web is not None:
             web.stop(grace)
         server.stop(grace)
-        screener.stop()
         screener.stop()
         if registry is not None:
             registry.stop()
