@@ -15,6 +15,11 @@ maximum. Pairs of nearby peaks become hashes ``(f1, f2 - f1, dt)`` with the anch
 
 Decoding goes through :func:`recsys.integrity.audio.decode_audio`; at most
 :data:`MAX_SECONDS` of a file are analysed.
+
+Why not Chromaprint (``fpcalc``): its fingerprint is a sequence of chroma-derived bits
+compared by bit errors at one alignment. It survives re-encoding and noise, but a pitch
+change moves energy between its chroma bands and a tempo change makes the alignment drift,
+and it needs an external binary; landmarks need only numpy and scipy.
 """
 
 from __future__ import annotations

@@ -42,7 +42,8 @@ MIN_SCORE = 0.06
 DEFAULT_THRESHOLD = 0.1
 MIN_VOTES = 8
 MATCHES_PER_TRACK = 10
-BACKGROUND_RANK = 5
+BACKGROUND_RANK = 2
+CLUSTER_RANKS = 3
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,9 +112,10 @@ class Edge:
         b: the matched row.
         match: the match, with its evidence.
         strength: the match's score above ``a``'s background: the score of its
-            :data:`BACKGROUND_RANK`-th best match among other holders. A copy stands out
-            from everything else its query matches; a generic passage (a drone, a stock
-            beat) matches many tracks alike.
+            :data:`BACKGROUND_RANK`-th best match among other holders, leaving out the tracks
+            that are in the top match's own cluster (mutually among each other's
+            :data:`CLUSTER_RANKS` best). A copy stands out from everything else its query
+            matches; a generic passage (a drone, a stock beat) matches many tracks alike.
     """
 
     a: int
@@ -136,14 +138,24 @@ def match_catalog(
         holders: rights holder per row.
         rows: only query these rows (default: all).
     """
-    edges: list[Edge] = []
+    found: dict[int, list[Match]] = {}
     for a in range(len(fingerprints)) if rows is None else rows:
         fp = fingerprints[a]
-        if fp is None or len(fp) == 0:
+        if fp is not None and len(fp):
+            found[a] = index.match(fp, top=MATCHES_PER_TRACK, allowed=holders != holders[a])
+    near = {a: {m.row for m in ms[:CLUSTER_RANKS]} for a, ms in found.items()}
+    edges: list[Edge] = []
+    for a, ms in found.items():
+        if not ms:
             continue
-        found = index.match(fp, top=MATCHES_PER_TRACK, allowed=holders != holders[a])
-        background = found[BACKGROUND_RANK - 1].score if len(found) >= BACKGROUND_RANK else 0.0
-        edges.extend(Edge(a=a, b=m.row, match=m, strength=m.score - background) for m in found)
+        top = ms[0].row
+        # The background leaves out the top match's own cluster (other copies of the same
+        # recording match it closely too), so several uploaders of one track all stand out.
+        rest = [
+            m for m in ms[1:] if top not in near.get(m.row, ()) and m.row not in near.get(top, ())
+        ]
+        background = rest[BACKGROUND_RANK - 2].score if len(rest) >= BACKGROUND_RANK - 1 else 0.0
+        edges.extend(Edge(a=a, b=m.row, match=m, strength=m.score - background) for m in ms)
     return edges
 
 
