@@ -185,5 +185,7 @@ def test_the_first_load_is_history_and_later_bots_are_not(tmp_path: Path) -> Non
     artists = {a.artist_id: a for a in store.iter_artists()}
     protected = protected_artists(store, tracks, artists, ScreeningConfig())
     assert protected.established == {"real"}
-    assert protected.first_load_until == artists["real"].received_at + timedelta(microseconds=13)
+    real_at = artists["real"].received_at
+    assert real_at is not None
+    assert protected.first_load_until == real_at + timedelta(microseconds=13)
     assert screen_store(store, track_ids=["f1"]).quarantined == ("f1",)
