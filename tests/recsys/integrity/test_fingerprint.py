@@ -153,3 +153,41 @@ def test_broken_files_get_a_reason_and_the_batch_goes_on(
     again = fingerprint_tracks(tracks, tmp_path, cache)
     assert again.computed == 0  # the good files come from the cache
     assert np.array_equal(again.fingerprints[0].hashes, found.fingerprints[0].hashes)  # type: ignore[union-attr]
+
+
+def test_two_uploaders_of_one_recording_are_both_flagged(pieces: list[np.ndarray]) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from recsys.domain import Artist, Credit
+    from recsys.integrity.neardup import NearDuplicateScreen, calibrate, holder_of, match_catalog
+    from recsys.integrity.screening import ScreenContext
+
+    t0 = datetime(2025, 1, 1, tzinfo=UTC)
+    artists = {
+        f"a{k}": Artist(artist_id=f"a{k}", name=f"Artist {k}", rights_holder_id=f"h{k}")
+        for k in range(6)
+    }
+    rng = np.random.default_rng(5)
+    audio = [
+        *pieces,
+        pieces[0][SR:] + 0.03 * pieces[0].std() * rng.standard_normal(pieces[0].size - SR),
+        _resample(pieces[0], 0.98),
+    ]
+    tracks = [
+        Track(
+            track_id=f"t{k}",
+            title=f"Song {k}",
+            credits=(Credit(artist_id=f"a{k}", share=1.0),),
+            received_at=t0 + timedelta(days=k),
+        )
+        for k in range(len(audio))
+    ]
+    fps = [fingerprint_signal(y.astype(np.float32)) for y in audio]
+    index = FingerprintIndex.build([t.track_id for t in tracks], fps)
+    holders = np.asarray([holder_of(t, artists) for t in tracks])
+    edges = match_catalog(index, list(fps), holders)
+    calibration = calibrate(edges, np.zeros(len(tracks), dtype=bool))
+    screen = NearDuplicateScreen(tracks, edges, calibration)
+    flags = {f.track_id: f for f in screen.screen(ScreenContext(tracks=tracks, artists=artists))}
+    assert set(flags) == {"t4", "t5"}
+    assert all("cluster: t0, t4, t5" in f.evidence for f in flags.values())
