@@ -316,6 +316,8 @@ class WebGateway:
             socket.AF_INET6 if ":" in settings.host else socket.AF_INET, socket.SOCK_STREAM
         )
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if hasattr(socket, "SO_REUSEPORT"):  # `liner serve --workers N` shares it, as gRPC's
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         try:
             sock.bind((settings.host, port))
         except OSError as exc:
