@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -171,8 +172,11 @@ def eval_command(
         raise click.ClickException(str(exc)) from exc
     doc = result.metrics
     click.echo(f"dataset {doc['dataset']}, split {doc['split_description']}")
+    simulated = set(doc.get("simulated_metrics") or [])
     keys = [f"ndcg@{k}", f"recall@{k}", "coverage", "human_exposure_share"]
-    click.echo("model".ljust(22) + "".join(key.ljust(30) for key in keys))
+    keys = [key for key in keys if key not in (doc.get("omitted_metrics") or {})]
+    heads = [f"{key} (SIMULATED)" if key in simulated else key for key in keys]
+    click.echo("model".ljust(22) + "".join(head.ljust(30) for head in heads))
     for name, est in doc["models"].items():
         cells = []
         for key in keys:
@@ -182,10 +186,36 @@ def eval_command(
                 "–".ljust(30) if v is None else f"{v:.4f} [{ci[0]:.4f}, {ci[1]:.4f}]".ljust(30)
             )
         click.echo(name.ljust(22) + "".join(cells))
+    _echo_notes(doc, k)
     click.echo(
         f"wrote {out / 'metrics.json'} and {out / 'report.html'} "
         f"in {time.perf_counter() - started:.0f} s"
     )
+
+
+def _echo_notes(doc: dict[str, Any], k: int) -> None:
+    """What a reader must know to trust the table: the comparison with the control, what is
+    simulated, what was left out and why."""
+    from offline_eval.stats import format_p
+
+    key = f"ndcg@{k}"
+    for name, comp in (doc.get("comparisons") or {}).items():
+        c = comp.get(key) or {}
+        if c.get("diff") is None:
+            continue
+        lo, hi = c["ci"]
+        verdict = "significant" if c.get("significant") else "not significant"
+        click.echo(
+            f"{name} vs {doc['control']}: {key} {c['diff']:+.4f} [{lo:+.4f}, {hi:+.4f}] "
+            f"{format_p(c.get('p_value'))} ({c.get('test')}, {verdict})"
+        )
+    if doc.get("simulated_metrics"):
+        click.echo(
+            "SIMULATED: " + ", ".join(doc["simulated_metrics"]) + " rest on provenance labels "
+            f"assigned by a seeded simulation ({doc.get('provenance_note')}), not on the data"
+        )
+    for metric, why in (doc.get("omitted_metrics") or {}).items():
+        click.echo(f"not reported: {metric} ({why})")
 
 
 def _streams_eval(

@@ -11,6 +11,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from offline_eval import plots
+from offline_eval.stats import format_p
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ def write_report(doc: dict[str, Any], out: Path) -> Path:
         loader=PackageLoader("offline_eval", "templates"), autoescape=select_autoescape()
     )
     html = env.get_template("report.html.j2").render(
-        doc=doc, metrics=metrics, figures=figures, fmt=_fmt
+        doc=doc, metrics=metrics, figures=figures, fmt=_fmt, fmt_p=format_p
     )
     (out / "report.html").write_text(html)
     logger.info("wrote %s and %s", out / "metrics.json", out / "report.html")

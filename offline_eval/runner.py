@@ -154,7 +154,14 @@ def run_evaluation(
     boot = bootstrap(cards, n_boot=n_boot, seed=seed, progress=progress)
     task_control = data_.control if data_.control in boot.estimates else None
     ctrl = _control(control or task_control, plan, boot.estimates, k)
-    comparisons = [c for m in cards if m != ctrl for c in compare(boot, cards, m, ctrl)]
+    omitted = omitted_metrics(ctx, boot.estimates)
+    comparisons = [
+        c
+        for m in cards
+        if m != ctrl
+        for c in compare(boot, cards, m, ctrl)
+        if c.metric not in omitted
+    ]
     doc: dict[str, Any] = {
         "dataset": ds.name,
         "split": data_.split_kind or chosen.kind,
@@ -168,6 +175,7 @@ def run_evaluation(
             m: {
                 metric: {"value": _num(e.value), "ci": [_num(e.ci[0]), _num(e.ci[1])]}
                 for metric, e in est.items()
+                if metric not in omitted
             }
             for m, est in boot.estimates.items()
         },
@@ -194,6 +202,8 @@ def run_evaluation(
             }
             for m, c in cards.items()
         },
+        "omitted_metrics": omitted,
+        "simulated_metrics": simulated_metrics(boot.estimates) if ds.provenance_simulated else [],
         "provenance_simulated": ds.provenance_simulated,
         "provenance_note": ds.provenance_description,
         "integrity_truth": ds.has_integrity_truth,
@@ -253,6 +263,44 @@ def _control(
     # the best baseline by default, so the pipeline and variants are judged against it
     pool = [m for m in estimates if m in BASELINES] or list(estimates)
     return max(pool, key=lambda m: estimates[m][key].value)
+
+
+def simulated_metrics(estimates: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Metrics computed from provenance labels (exposure shares by provider group, label
+    completeness): simulated whenever the dataset's labels are."""
+    names = {m for est in estimates.values() for m in est}
+    return sorted(
+        m
+        for m in names
+        if m == "label_completeness"
+        or (
+            m.endswith(("_exposure_share", "_exposure_vs_relevance"))
+            and not m.startswith("emerging_")
+        )
+    )
+
+
+def omitted_metrics(
+    ctx: MetricContext, estimates: Mapping[str, Mapping[str, Any]]
+) -> dict[str, str]:
+    """Metrics undefined for every model on this dataset, with the reason (they are left out
+    of the tables and comparisons rather than printed empty with p = 1)."""
+    names = {m for est in estimates.values() for m in est}
+    out: dict[str, str] = {}
+    for metric in sorted(names):
+        values = [est[metric].value for est in estimates.values() if metric in est]
+        if any(v == v for v in values):
+            continue
+        if metric == "intra_list_diversity":
+            featured = ctx.features is not None and ctx.features.nnz > 0
+            out[metric] = (
+                "no slate has two items with tags or audio features to compare"
+                if featured
+                else "the dataset's items carry no tags or audio features to compare"
+            )
+        else:
+            out[metric] = "undefined for every test listener on this dataset"
+    return out
 
 
 def _num(x: float) -> float | None:

@@ -9,6 +9,7 @@ history are dropped (counted in the description): no baseline can personalise fo
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from typing import Literal
@@ -193,6 +194,29 @@ def user_kfold_split(
     return _finish("user-kfold", shuffled[~is_test], shuffled[is_test], detail, fold=fold)
 
 
+def degenerate_times(interactions: pd.DataFrame) -> str | None:
+    """Why the interaction times cannot order a temporal split, or None when they can.
+
+    Synthetic or placeholder times look like this: every dated pair at one instant, or most
+    listeners starting at the very same second (a generator's or an import's fixed start).
+    """
+    ts = interactions["timestamp"].to_numpy(dtype=np.float64)
+    dated = ~np.isnan(ts)
+    if not dated.any():
+        return None
+    if np.unique(ts[dated]).size < 2:
+        return "every dated interaction has the same time"
+    firsts = interactions.loc[dated, ["user_id", "timestamp"]].groupby("user_id")["timestamp"].min()
+    if len(firsts) >= 10:
+        share = float(firsts.value_counts().iloc[0]) / len(firsts)
+        if share >= 0.5:
+            return (
+                f"{share:.0%} of listeners' first interactions are at the same instant "
+                "(synthetic or placeholder times)"
+            )
+    return None
+
+
 def make_split(
     interactions: pd.DataFrame,
     kind: str | None = None,
@@ -203,13 +227,23 @@ def make_split(
     fold: int = 0,
     test_fraction: float = 0.2,
 ) -> Split:
-    """Build a split by name; ``None`` picks ``temporal`` when times exist, else ``user-kfold``.
+    """Build a split by name; ``None`` picks ``temporal`` when times exist and are not
+    degenerate (:func:`degenerate_times`), else ``user-kfold`` (saying why in the description).
 
     Raises:
         EvalError: for an unknown kind.
     """
     if kind is None:
-        kind = "temporal" if interactions["timestamp"].notna().any() else "user-kfold"
+        dated = bool(interactions["timestamp"].notna().any())
+        why_not = degenerate_times(interactions) if dated else None
+        if why_not is not None:
+            split = user_kfold_split(interactions, k=k, fold=fold, seed=seed)
+            note = (
+                f"user-kfold chosen instead of temporal: {why_not}. "
+                "Fix: pass --split temporal to force it"
+            )
+            return dataclasses.replace(split, description=f"{note}; {split.description}")
+        kind = "temporal" if dated else "user-kfold"
     if kind == "temporal":
         return temporal_split(interactions, test_fraction=test_fraction)
     if kind == "leave-last-n":
@@ -224,6 +258,7 @@ __all__ = [
     "Split",
     "SplitKind",
     "check_no_leakage",
+    "degenerate_times",
     "leave_last_n_split",
     "make_split",
     "temporal_split",

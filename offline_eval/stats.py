@@ -176,9 +176,21 @@ def _centred(samples: np.ndarray, observed: float, metric: str) -> np.ndarray:
 def _paired_t(a: np.ndarray, b: np.ndarray) -> tuple[float, str]:
     ok = np.isfinite(a) & np.isfinite(b)
     d = a[ok] - b[ok]
+    if d.size == 0:
+        return math.nan, "paired t"  # nothing to compare: no p-value, not p = 1
     if d.size < 2 or np.allclose(d, d[0]):
-        return (1.0 if d.size == 0 or np.allclose(d, 0) else 0.0), "paired t"
+        return (1.0 if np.allclose(d, 0) else 0.0), "paired t"
     return float(sps.ttest_rel(a[ok], b[ok]).pvalue), "paired t"
+
+
+def format_p(p: float | None) -> str:
+    """A p-value as printed: ``p<0.001`` below 0.001 (never ``p=0``), else three decimals;
+    ``p n/a`` when undefined."""
+    if p is None or p != p:
+        return "p n/a"
+    if p < 0.001:
+        return "p<0.001"
+    return f"p={p:.3f}"
 
 
 def _bootstrap_p(d: np.ndarray) -> float:
@@ -189,4 +201,12 @@ def _bootstrap_p(d: np.ndarray) -> float:
     return min(1.0, 2.0 * min(below, above))
 
 
-__all__ = ["CATALOG_METRICS", "BootstrapResult", "Comparison", "Estimate", "bootstrap", "compare"]
+__all__ = [
+    "CATALOG_METRICS",
+    "BootstrapResult",
+    "Comparison",
+    "Estimate",
+    "bootstrap",
+    "compare",
+    "format_p",
+]

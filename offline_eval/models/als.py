@@ -26,17 +26,18 @@ class AlsRecommender(ScoringRecommender):
     def _fit_matrix(self, matrix: InteractionMatrix) -> None:
         from implicit.cpu.als import AlternatingLeastSquares
 
-        model = AlternatingLeastSquares(
-            factors=self.factors,
-            regularization=self.regularization,
-            iterations=self.iterations,
-            random_state=self.spec.seed,
-            num_threads=max(1, self.spec.threads),
-            calculate_training_loss=False,
-        )
         conf = (matrix.log_scaled() * self.alpha).astype(np.float32).tocsr()
         # implicit parallelises itself; a BLAS thread pool underneath it only oversubscribes
+        # (and implicit warns about one when the model is created outside this limit)
         with threadpool_limits(1, "blas"):
+            model = AlternatingLeastSquares(
+                factors=self.factors,
+                regularization=self.regularization,
+                iterations=self.iterations,
+                random_state=self.spec.seed,
+                num_threads=max(1, self.spec.threads),
+                calculate_training_loss=False,
+            )
             model.fit(conf, show_progress=False)
         self._users = np.asarray(model.user_factors, dtype=np.float32)
         self._items = np.asarray(model.item_factors, dtype=np.float32)

@@ -65,6 +65,8 @@ def main(verbose: bool) -> None:
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    # FAISS logs each CPU variant it could not load (a ModuleNotFoundError) at INFO: not errors.
+    logging.getLogger("faiss.loader").setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 __all__ = ["VERBS", "main"]
