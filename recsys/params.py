@@ -56,6 +56,13 @@ class PolicyParams(BaseModel):
     """Score bonus of the candidate closest to the request's seed tracks (scaled 0..1)."""
     candidates: CandidateQuotas = Field(default_factory=CandidateQuotas)
     """Per-source candidate quotas."""
+    exploration: float = Field(0.0, ge=0.0, le=0.3)
+    """Share of slate positions drawn at random instead of taken greedily (0: deterministic
+    slates). Draws stay among what the filters, caps and slots allow, and every slate's
+    probability is logged, so its traffic can evaluate other variants off-policy."""
+    exploration_temperature: float = Field(0.1, ge=0.02, le=1.0)
+    """Softmax temperature of an exploring draw over the MMR values (final scores are in
+    (0, 1.5]); lower keeps draws near the top, higher spreads them over the candidates."""
     reranker_model_id: str = Field("default", min_length=1, max_length=64, pattern=r"^[\w.-]+$")
     """Which reranker model in the artifact directory to use."""
     labels: Literal[True] = True

@@ -56,21 +56,45 @@ def generate_demo(config: DemoConfig) -> CatalogTables:
         >>> sorted(tables.items.columns)[:3]
         ['ai_involvement', 'ai_parts', 'artist_ids']
     """
+    return _generate(config, None)[0]
+
+
+def demo_play_probabilities(config: DemoConfig) -> tuple[CatalogTables, pd.DataFrame]:
+    """The demo world of ``config`` and each listener's true chance of playing each organic
+    track when it is shown to them (rows: listener ids; columns: item ids; injected abusive
+    uploads have no column). The world is the one :func:`generate_demo` writes.
+
+    Example:
+        >>> tables, play = demo_play_probabilities(DemoConfig(tracks=100, listeners=5,
+        ...                                                   audio=False, abuse=False))
+        >>> play.shape
+        (5, 100)
+    """
+    truth: dict[str, np.ndarray] = {}
+    tables, organic_ids = _generate(config, truth)
+    return tables, pd.DataFrame.from_dict(truth, orient="index", columns=organic_ids)
+
+
+def _generate(
+    config: DemoConfig, truth: dict[str, np.ndarray] | None
+) -> tuple[CatalogTables, list[str]]:
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(4)]
     n_abuse = sum(config.abuse_config.counts(config.tracks).values()) if config.abuse else 0
     world = build_world(streams[0], config.tracks - n_abuse)
     consent = build_ledger(streams[1], world)
-    listeners, events = build_listeners(streams[2], world, config.listeners)
+    listeners, events = build_listeners(streams[2], world, config.listeners, truth)
     tables = _tables(world, consent, listeners, events, audio=config.audio)
     if config.abuse:
         tables = inject_abuse(tables, streams[3], config.abuse_config, n_items=config.tracks)
-    tables = _shuffle_ids(tables, np.random.default_rng([config.seed, 77]))
+    item_map: dict[str, str] = {}
+    tables = _shuffle_ids(tables, np.random.default_rng([config.seed, 77]), item_map)
+    organic_ids = [item_map[t.item_id] for t in world.tracks]
     logger.info(
         "demo world: %d tracks, %d artists, %d listeners, %d events, %d consent entries",
         len(tables.items), len(tables.artists) if tables.artists is not None else 0,
         len(listeners), len(tables.interactions), len(consent),
     )  # fmt: skip
-    return tables
+    return tables, organic_ids
 
 
 def _tables(
@@ -138,11 +162,14 @@ def _tables(
     )
 
 
-def _shuffle_ids(tables: CatalogTables, rng: np.random.Generator) -> CatalogTables:
+def _shuffle_ids(
+    tables: CatalogTables, rng: np.random.Generator, item_map: dict[str, str]
+) -> CatalogTables:
     """Renumber items and artists in a random order, so ids say nothing about how a row was
-    made (organic or injected, human or AI), and sort every table by its new ids."""
+    made (organic or injected, human or AI), and sort every table by its new ids; the item
+    renumbering is written into ``item_map``."""
     assert tables.artists is not None and tables.credits is not None and tables.truth is not None
-    item_map = _renumber(tables.items["item_id"], "t_", rng)
+    item_map.update(_renumber(tables.items["item_id"], "t_", rng))
     artist_map = _renumber(tables.artists["artist_id"], "a_", rng)
     # Organisations (labels, studios, farms) and accounts get neutral ids too.
     orgs = sorted(set(tables.artists["rights_holder_id"]) - set(artist_map))
@@ -208,4 +235,4 @@ def _renumber(old: pd.Series, prefix: str, rng: np.random.Generator) -> dict[str
     return {o: f"{prefix}{int(p) + 1:06d}" for o, p in zip(old, perm, strict=True)}
 
 
-__all__ = ["DemoConfig", "generate_demo"]
+__all__ = ["DemoConfig", "demo_play_probabilities", "generate_demo"]

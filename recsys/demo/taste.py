@@ -19,10 +19,23 @@ from recsys.demo.world import DAY, EPOCH_2019, WINDOW_END, WINDOW_START, WorldDr
 _DIM = 8
 
 
+def play_probability(match: np.ndarray) -> np.ndarray:
+    """The chance that a listener plays (rather than skips) a track shown to them, from how
+    well it matches their genre and mood mixtures (the rule the events are drawn with)."""
+    return np.asarray(1.0 - np.clip(0.65 - 0.55 * match, 0.05, 0.9))
+
+
 def build_listeners(
-    rng: np.random.Generator, world: WorldDraft, n_listeners: int
+    rng: np.random.Generator,
+    world: WorldDraft,
+    n_listeners: int,
+    truth: dict[str, np.ndarray] | None = None,
 ) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
-    """Draw ``n_listeners`` listeners and their events; returns (listener rows, event rows)."""
+    """Draw ``n_listeners`` listeners and their events; returns (listener rows, event rows).
+
+    ``truth``, when given, receives each listener's true play probability of every track
+    (in ``world.tracks`` order; 0 for blocked artists), for simulations with known answers.
+    """
     tracks, artists = world.tracks, world.artists
     n_genres, n_moods = len(names.GENRES), len(names.MOODS)
     genre = np.array([t.genre for t in tracks])
@@ -71,6 +84,10 @@ def build_listeners(
             blocked = [artists[a].artist_id for a in blocked_idx]
             credited = [any(c[0] in blocked_idx for c in t.credits) for t in tracks]
             score = np.where(credited, -np.inf, score)
+        if truth is not None:
+            fit = 0.7 * g[genre] / g.max() + 0.3 * m[mood] / m.max()
+            fit = np.where(opt_out & ai_generated, fit * 0.3, fit)
+            truth[uid] = np.where(np.isfinite(score), play_probability(fit), 0.0)
         listeners.append(
             {"user_id": uid, "ai_preference": "opt_out" if opt_out else "allow",
              "blocked_artist_ids": "|".join(blocked), "created_at": iso(joined)}
@@ -91,6 +108,7 @@ def build_listeners(
         match = 0.7 * g[genre[items]] / g.max() + 0.3 * m[mood[items]] / m.max()
         if opt_out:
             match = np.where(ai_generated[items], match * 0.3, match)
+        # The same rule as play_probability, kept in this form so the draws stay identical.
         skipped = rng.random(len(items)) < np.clip(0.65 - 0.55 * match, 0.05, 0.9)
         r_like, r_save, r_dis = rng.random((3, len(items)))
         for j, i in enumerate(items):
@@ -115,4 +133,4 @@ def build_listeners(
     return listeners, rows
 
 
-__all__ = ["build_listeners"]
+__all__ = ["build_listeners", "play_probability"]

@@ -15,7 +15,9 @@ class SlateItem:
         position: 0-based position in the slate.
         score: the final score after the policy stage.
         features: the feature values the reranker saw, by name.
-        propensity: probability of this item at this position when the slate was sampled.
+        propensity: probability that the policy put this item at this position, given the
+            items above it (1.0 for a deterministic slate; the product over positions
+            0..k is the probability of the slate's first k+1 items; None when unknown).
         sources: candidate sources that proposed the item.
     """
 
@@ -39,6 +41,8 @@ class ServedSlate:
         served_at: when.
         items: the items in order.
         ai_features: whether AI features (the discovery agent) produced the slate.
+        propensity: probability that the policy served exactly this slate, in this order
+            (1.0 when deterministic; None when unknown or not recorded).
     """
 
     request_id: str
@@ -48,6 +52,7 @@ class ServedSlate:
     served_at: datetime
     items: tuple[SlateItem, ...] = ()
     ai_features: bool = False
+    propensity: float | None = None
 
 
 __all__ = ["ServedSlate", "SlateItem"]

@@ -4,6 +4,15 @@ slots, per-artist limits and MMR re-ordering, then human-readable reasons.
 Every parameter comes from :class:`recsys.params.PolicyParams`, whose schema bounds what any
 variant can set. The constraints are enforced while the slate is assembled, so they hold by
 construction rather than by post-hoc trimming.
+
+Exploration (``PolicyParams.exploration`` > 0) makes each greedy step a draw: with probability
+``1 - exploration`` the best candidate, otherwise a Plackett–Luce (softmax) draw over the MMR
+values at ``exploration_temperature``, always among the candidates the step may take (the hard
+filters ran before, and the caps, slots and per-artist limits shrink the eligible set exactly
+as in the deterministic loop), so no draw can break a rule. Each pick's probability given the
+picks above it is returned; their product is the slate's probability, the propensity that
+off-policy estimators divide by. With exploration off every probability is 1 and the slate is
+the deterministic one.
 """
 
 from __future__ import annotations
@@ -33,6 +42,34 @@ class Slate:
     picks: np.ndarray
     scores: np.ndarray
     emerging: np.ndarray
+    propensities: np.ndarray | None = None
+    """Per pick, its probability given the picks above it (None when unknown)."""
+
+    @property
+    def propensity(self) -> float | None:
+        """The probability of the whole slate (in this order), None when unknown."""
+        if self.propensities is None:
+            return None
+        return float(np.prod(self.propensities))
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class SlateReplay:
+    """A policy's probabilities along a given (logged) slate.
+
+    Attributes:
+        probs: per position, the probability this policy takes the given pick next, given the
+            given picks above it (0 for a pick it could not take; a prefix's probability is
+            the product up to it).
+        dists: per position, this policy's whole next-pick distribution over the candidates,
+            given the picks above (zero rows where the replay stopped: a pick that is not a
+            candidate, or no eligible candidate left).
+        greedy: per position, the candidate this policy would take deterministically.
+    """
+
+    probs: np.ndarray
+    dists: np.ndarray
+    greedy: np.ndarray
 
 
 def ai_generated_limit(ctx: ListenerContext, k: int) -> int:
@@ -56,19 +93,35 @@ def _greedy_mmr(
     ai_left: int,
     max_per_artist: int,
     lam: float,
-) -> np.ndarray:  # pragma: no cover - compiled
+    explore: float,
+    temperature: float,
+    uniforms: np.ndarray,
+    forced: np.ndarray,
+    dists: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
     """The greedy MMR loop of :meth:`ArtistFirstPolicy.select`, compiled.
 
     ``owner``/``artist`` list every (candidate, local artist id) credit. Each step picks the
     eligible candidate with the best ``lam·final − (1−lam)·max similarity to the picks``,
     restricted to emerging candidates when the remaining steps are needed for their slots;
     then applies the AI-generated cap and the per-artist limit to what stays eligible.
+
+    With ``explore > 0`` the step draws instead (``uniforms[step]``): the best candidate with
+    probability ``1 − explore`` plus ``explore`` × softmax(value / temperature) over the
+    candidates the step may take. A non-empty ``forced`` replays given picks (−1: not a
+    candidate) and records this policy's probability of each; ``dists`` (k × n, or 0 rows)
+    receives each step's whole distribution. Returns (picks, their probabilities, the
+    deterministic choice of each step).
     """
     n = final.shape[0]
     eligible = eligible.copy()
     max_sim = np.zeros(n)
     counts = np.zeros(artist.max() + 1 if artist.shape[0] else 1, dtype=np.int64)
     picks = np.empty(k, dtype=np.int64)
+    probs = np.zeros(k)
+    greedy = np.full(k, -1, dtype=np.int64)
+    weights = np.zeros(n)
+    replay = forced.shape[0] > 0
     m = 0
     for step in range(k):
         any_eligible = False
@@ -87,7 +140,44 @@ def _greedy_mmr(
                 value = lam * final[i] - (1.0 - lam) * max_sim[i]
                 if best < 0 or value > best_value:
                     best, best_value = i, value
+        greedy[step] = best
         j = best
+        p = 1.0
+        if explore > 0.0:
+            total = 0.0
+            for i in range(n):
+                weights[i] = 0.0
+                if eligible[i] and (emerging[i] or not only_emerging):
+                    value = lam * final[i] - (1.0 - lam) * max_sim[i]
+                    weights[i] = np.exp((value - best_value) / temperature)
+                    total += weights[i]
+            for i in range(n):
+                weights[i] = explore * weights[i] / total
+            weights[best] += 1.0 - explore
+            if not replay:
+                u = uniforms[step]
+                acc = 0.0
+                for i in range(n):
+                    if weights[i] > 0.0:
+                        j = i
+                        acc += weights[i]
+                        if u < acc:
+                            break
+            if dists.shape[0] > 0:
+                dists[step] = weights
+        elif dists.shape[0] > 0:
+            dists[step, best] = 1.0
+        if replay:
+            j = forced[step]
+            if j < 0:
+                break
+            p = weights[j] if explore > 0.0 else (1.0 if j == best else 0.0)
+            allowed = eligible[j] and (emerging[j] or not only_emerging)
+            if not allowed:
+                p = 0.0
+        elif explore > 0.0:
+            p = weights[j]
+        probs[m] = p
         picks[m] = j
         m += 1
         eligible[j] = False
@@ -111,7 +201,7 @@ def _greedy_mmr(
         for i in range(n):
             if sims[i] > max_sim[i]:
                 max_sim[i] = sims[i]
-    return picks[:m]
+    return picks[:m], probs[:m], greedy[:m]
 
 
 @dataclass
@@ -138,12 +228,21 @@ class ArtistFirstPolicy:
         human = self.catalog.is_human[cands.rows] & verified
         return np.asarray(rel * (1.0 + ctx.request.params.human_artist_boost * human))
 
-    def select(self, ctx: ListenerContext, cands: CandidateSet, scores: np.ndarray) -> Slate:
-        """Greedy MMR selection under the caps, slots and per-artist limits."""
+    def _run(
+        self,
+        ctx: ListenerContext,
+        cands: CandidateSet,
+        scores: np.ndarray,
+        *,
+        k: int,
+        uniforms: np.ndarray,
+        forced: np.ndarray,
+        dists: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         params = ctx.request.params
         cat = self.catalog
         rows = cands.rows
-        n, k = len(rows), min(ctx.request.k, len(rows))
+        n = len(rows)
         final = self.boosted(ctx, cands, scores)
         emerging = cat.emerging_tracks(params.emerging_exposure_quantile)[rows]
         generated = cat.ai_code[rows] == AI_GENERATED
@@ -154,7 +253,7 @@ class ArtistFirstPolicy:
         eligible = np.ones(n, dtype=bool)
         if ai_generated_limit(ctx, k) <= 0:
             eligible &= ~generated
-        picks = _greedy_mmr(
+        picks, probs, greedy = _greedy_mmr(
             final,
             np.ascontiguousarray(vecs, dtype=np.float32),
             eligible,
@@ -167,16 +266,102 @@ class ArtistFirstPolicy:
             ai_generated_limit(ctx, k),
             params.max_tracks_per_artist,
             params.mmr_lambda,
-        ).tolist()
+            float(params.exploration),
+            float(params.exploration_temperature),
+            uniforms,
+            forced,
+            dists,
+        )
+        return picks, probs, greedy, final, emerging, generated
+
+    def select(
+        self,
+        ctx: ListenerContext,
+        cands: CandidateSet,
+        scores: np.ndarray,
+        rng: np.random.Generator | None = None,
+    ) -> Slate:
+        """Greedy MMR selection under the caps, slots and per-artist limits (a draw at each
+        step when the request's params explore; ``rng`` defaults to a fresh generator)."""
+        k = min(ctx.request.k, len(cands.rows))
+        explore = ctx.request.params.exploration > 0.0
+        uniforms = (rng or np.random.default_rng()).random(k) if explore else np.zeros(k)
+        none = np.zeros(0, dtype=np.int64)
+        picked, probs, _, final, emerging, generated = self._run(
+            ctx, cands, scores, k=k, uniforms=uniforms, forced=none, dists=np.zeros((0, 0))
+        )
+        picks = picked.tolist()
         # A slate that ran out of eligible candidates is shorter than planned: trim the
         # lowest-placed AI-generated picks until the cap holds for the actual length.
+        trimmed = False
         while picks:
             gen = [p for p in picks if generated[p]]
             if len(gen) <= ai_generated_limit(ctx, len(picks)):
                 break
             picks.remove(gen[-1])
+            trimmed = True
         idx = np.asarray(picks, dtype=np.int64)
-        return Slate(picks=idx, scores=final[idx], emerging=emerging[idx])
+        # A trimmed slate is not one the draw produced, so its probability is unknown.
+        return Slate(
+            picks=idx,
+            scores=final[idx],
+            emerging=emerging[idx],
+            propensities=None if trimmed else probs,
+        )
+
+    def exposure(
+        self,
+        ctx: ListenerContext,
+        cands: CandidateSet,
+        scores: np.ndarray,
+        position_weights: np.ndarray,
+        *,
+        samples: int = 200,
+        rng: np.random.Generator | None = None,
+    ) -> np.ndarray:
+        """Each candidate's expected position-weighted exposure: ``Σ_k w_k · P(candidate at
+        position k)`` (exact for a deterministic policy, else a mean over ``samples`` slates).
+
+        The sampled estimate averages each step's whole next-pick distribution rather than
+        counting picks, so a candidate the policy can reach never gets 0 (off-policy
+        estimators divide by this) and the estimate varies much less.
+        """
+        k = min(ctx.request.k, len(cands.rows), len(position_weights))
+        n = len(cands.rows)
+        out = np.zeros(n)
+        if k == 0:
+            return out
+        explore = ctx.request.params.exploration > 0.0
+        rounds = samples if explore else 1
+        gen = rng or np.random.default_rng(0)
+        none = np.zeros(0, dtype=np.int64)
+        for _ in range(rounds):
+            dists = np.zeros((k, n))
+            uniforms = gen.random(k) if explore else np.zeros(k)
+            self._run(ctx, cands, scores, k=k, uniforms=uniforms, forced=none, dists=dists)
+            out += np.asarray(position_weights[:k]) @ dists
+        return out / rounds
+
+    def replay(
+        self, ctx: ListenerContext, cands: CandidateSet, scores: np.ndarray, picks: np.ndarray
+    ) -> SlateReplay:
+        """This policy's probabilities along given picks (indices into ``cands``; −1 for a
+        track that is not a candidate), for off-policy evaluation of logged slates."""
+        forced = np.asarray(picks, dtype=np.int64)
+        k = len(forced)
+        n = len(cands.rows)
+        if k == 0 or n == 0:
+            return SlateReplay(probs=np.zeros(k), dists=np.zeros((k, n)), greedy=np.full(k, -1))
+        dists = np.zeros((k, n))
+        _, probs, greedy, *_ = self._run(
+            ctx, cands, scores, k=k, uniforms=np.zeros(k), forced=forced, dists=dists
+        )
+        pad = k - len(probs)
+        return SlateReplay(
+            probs=np.concatenate([probs, np.zeros(pad)]),
+            dists=dists,
+            greedy=np.concatenate([greedy, np.full(pad, -1, dtype=np.int64)]),
+        )
 
 
 @dataclass
@@ -222,4 +407,4 @@ class ReasonWriter:
         return out
 
 
-__all__ = ["ArtistFirstPolicy", "ReasonWriter", "Slate", "ai_generated_limit"]
+__all__ = ["ArtistFirstPolicy", "ReasonWriter", "Slate", "SlateReplay", "ai_generated_limit"]

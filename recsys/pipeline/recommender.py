@@ -178,7 +178,9 @@ class PipelineRecommender:
         contributions = scorer.explain(x[slate.picks]) if request.explain else []
         items, kept = self._items(ctx, cands, slate.picks, slate.scores, reasons, contributions)
         lap("policy")
-        self._log(request, items, feats, kept)
+        # Items dropped after the draw make the logged probabilities wrong: log none then.
+        whole = len(kept) == len(slate.picks)
+        self._log(request, items, feats, kept, slate.propensities if whole else None)
         stage_ms["total"] = sum(stage_ms.values())
         logger.info(
             "recommend request=%s listener=%s variant=%s candidates=%d items=%d ms=%.2f",
@@ -242,12 +244,16 @@ class PipelineRecommender:
         items: Sequence[RecommendedItem],
         feats: np.ndarray,
         picks: np.ndarray,
+        propensities: np.ndarray | None = None,
     ) -> None:
         if self.slate_logger is None:
             return
         names = self.features.names
         slate_items = []
-        for item, j in zip(items, picks.tolist(), strict=True):
+        probs: list[float | None] = (
+            [None] * len(items) if propensities is None else propensities.tolist()
+        )
+        for item, j, prob in zip(items, picks.tolist(), probs, strict=True):
             slate_items.append(
                 SlateItem(
                     track_id=item.track.track_id,
@@ -255,6 +261,7 @@ class PipelineRecommender:
                     score=item.score,
                     features=dict(zip(names, feats[j].tolist(), strict=True)),
                     sources=item.sources,
+                    propensity=prob,
                 )
             )
         self.slate_logger.log(
@@ -266,6 +273,7 @@ class PipelineRecommender:
                 served_at=dt.datetime.now(dt.UTC),
                 items=tuple(slate_items),
                 ai_features=request.surface == "agent",
+                propensity=None if propensities is None else float(np.prod(propensities)),
             )
         )
 

@@ -26,8 +26,8 @@ TABLE_SQL = {
     "ORDER BY listener_id",
     "events": f"SELECT {', '.join(codec.EVENT_READ_COLUMNS)} FROM events ORDER BY at, event_id",
     "consent": f"SELECT {', '.join(codec.CONSENT_READ_COLUMNS)} FROM consent ORDER BY seq",
-    "slates": "SELECT request_id, listener_id, surface, variant, served_at, ai_features "
-    "FROM slates ORDER BY served_at, request_id",
+    "slates": "SELECT request_id, listener_id, surface, variant, served_at, ai_features, "
+    "propensity FROM slates ORDER BY served_at, request_id",
     "slate_items": "SELECT request_id, position, track_id, score, features, propensity, "
     "sources FROM slate_items ORDER BY request_id, position",
     "quarantine": "SELECT seq, track_id, quarantined, reasons, evidence, actor, at "

@@ -26,7 +26,8 @@ multi-threaded gRPC server reads concurrently.
   clock at first write; NaT before receipt times were recorded); sorted by at, then event_id.
 - ``consent``: entry_id, rights_holder_id, scope, action, actor, reason, at (the stated
   effective time), seq (ledger position), received_at (the store's clock); in ledger order.
-- ``slates``: request_id, listener_id, surface, variant, served_at, ai_features (bool).
+- ``slates``: request_id, listener_id, surface, variant, served_at, ai_features (bool),
+  propensity (float, NaN when unknown).
 - ``slate_items``: request_id, position, track_id, score, features (JSON object string),
   propensity (float, NaN when unknown), sources.
 - ``quarantine``: seq, track_id, quarantined (bool), reasons, evidence (JSON object string),
@@ -315,7 +316,8 @@ class SqliteStore(Store):
         with self._write() as conn:
             for s in slates:
                 cursor = conn.execute(
-                    "INSERT OR IGNORE INTO slates VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT OR IGNORE INTO slates (request_id, listener_id, surface, variant, "
+                    "served_at, ai_features, propensity) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (
                         s.request_id,
                         s.listener_id,
@@ -323,6 +325,7 @@ class SqliteStore(Store):
                         s.variant,
                         codec.to_micros(s.served_at),
                         int(s.ai_features),
+                        s.propensity,
                     ),
                 )
                 if cursor.rowcount:  # a repeated request id is logged once
@@ -564,8 +567,8 @@ class SqliteStore(Store):
     def iter_slates(self, since: datetime | None = None) -> Iterable[ServedSlate]:
         floor = codec.to_micros(since) if since is not None else -(2**62)
         slates = self._query(
-            "SELECT request_id, listener_id, surface, variant, served_at, ai_features "
-            "FROM slates WHERE served_at >= ? ORDER BY served_at, request_id",
+            "SELECT request_id, listener_id, surface, variant, served_at, ai_features, "
+            "propensity FROM slates WHERE served_at >= ? ORDER BY served_at, request_id",
             (floor,),
         )
         items = defaultdict(list)
@@ -584,6 +587,7 @@ class SqliteStore(Store):
                 variant=r[3],
                 served_at=codec.from_micros(r[4]) or codec.EPOCH,
                 ai_features=bool(r[5]),
+                propensity=r[6],
                 items=tuple(items.get(r[0], ())),
             )
             for r in slates
