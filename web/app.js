@@ -226,6 +226,11 @@ async function loadRights() {
       );
     }),
   );
+  if (!history.entries.length) {
+    $("ledger").tBodies[0].append(
+      el("tr", {}, el("td", { colspan: "6", text: "No consent changes recorded for this rights holder." })),
+    );
+  }
   const row = metering.rows.find((r) => r.rightsHolderId === holder);
   const figure = (name, value) => el("div", {}, el("dt", { text: name }), el("dd", { text: value }));
   $("metering").replaceChildren(
