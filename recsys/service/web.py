@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -333,6 +334,11 @@ class WebGateway:
         config.h11_max_incomplete_size = 64 * 1024
         if settings.tls_cert is not None and settings.tls_key is not None:
             config.certfile, config.keyfile = str(settings.tls_cert), str(settings.tls_key)
+            if settings.tls_client_ca is not None:  # mutual TLS, as on the gRPC port
+                config.ca_certs = str(settings.tls_client_ca)
+                config.verify_mode = ssl.CERT_REQUIRED
+        elif settings.tls_client_ca is not None:
+            raise ConfigError("LINER_TLS_CLIENT_CA needs LINER_TLS_CERT and LINER_TLS_KEY")
         ready = threading.Event()
 
         def run() -> None:

@@ -10,11 +10,13 @@ import subprocess
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from recsys.api.v1 import recommendation_pb2, rights_pb2
+from tests.recsys.service.certs import make_pki
 from tests.web.conftest import HOLDER, RIGHTS_TOKEN, WebRunning
 
 RECOMMEND = "/linernotes.v1.RecommendationService/Recommend"
@@ -185,3 +187,33 @@ def grpc_web_frames(raw: bytes) -> tuple[list[bytes], dict[str, Any]]:
         else:
             messages.append(data)
     return messages, trailers
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_tls_with_http2_by_alpn_and_mutual_tls(
+    start_web: Callable[..., WebRunning], tmp_path: Path
+) -> None:
+    make_pki(tmp_path)
+    tls = start_web(tls_cert=tmp_path / "server.crt", tls_key=tmp_path / "server.key")
+    url = f"https://localhost:{tls.web.port}{RECOMMEND}"
+    ask = ["curl", "-sS", "--cacert", str(tmp_path / "ca.crt"), "-o", "-",
+           "-w", "\n%{http_version}", "-H", "content-type: application/json",
+           "-d", '{"listenerId":"u1","k":1}']  # fmt: skip
+    body, _, version = subprocess.run(
+        [*ask, url], capture_output=True, text=True, timeout=20, check=True
+    ).stdout.rpartition("\n")
+    assert version == "2" and len(json.loads(body)["items"]) == 1
+
+    mutual = start_web(
+        tls_cert=tmp_path / "server.crt",
+        tls_key=tmp_path / "server.key",
+        tls_client_ca=tmp_path / "ca.crt",
+    )
+    mutual_url = f"https://localhost:{mutual.web.port}{RECOMMEND}"
+    refused = subprocess.run([*ask, mutual_url], capture_output=True, text=True, timeout=20)
+    client = ["--cert", str(tmp_path / "client.crt"), "--key", str(tmp_path / "client.key")]
+    accepted = subprocess.run(
+        [*ask, *client, mutual_url], capture_output=True, text=True, timeout=20, check=True
+    )
+    assert refused.returncode != 0
+    assert json.loads(accepted.stdout.rpartition("\n")[0])["items"]
