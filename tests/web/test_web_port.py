@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 
 from recsys.api.v1 import recommendation_pb2, rights_pb2
+from recsys.service.tokens import mint_listener_token
 from tests.recsys.service.certs import make_pki
+from tests.recsys.service.conftest import LISTENER_KEY
 from tests.web.conftest import HOLDER, RIGHTS_TOKEN, WebRunning
 
 RECOMMEND = "/linernotes.v1.RecommendationService/Recommend"
@@ -217,3 +219,22 @@ def test_tls_with_http2_by_alpn_and_mutual_tls(
     )
     assert refused.returncode != 0
     assert json.loads(accepted.stdout.rpartition("\n")[0])["items"]
+
+
+def test_a_listener_token_acts_only_for_its_listener(web: WebRunning) -> None:
+    token = mint_listener_token(LISTENER_KEY, "u1")
+    own = post(
+        web.url + RECOMMEND,
+        b'{"listenerId":"u1","k":1}',
+        "application/json",
+        {"authorization": f"Bearer {token}"},
+    )
+    other = post(
+        web.url + RECOMMEND,
+        b'{"listenerId":"u2","k":1}',
+        "application/json",
+        {"authorization": f"Bearer {token}"},
+    )
+    assert own[0] == 200
+    assert other[0] == 403 and json.loads(other[2])["code"] == "permission_denied"
+    assert "listener token is for 'u1'" in json.loads(other[2])["message"]
