@@ -227,6 +227,8 @@ def main() -> None:
             screening = evaluate_screening(store, truth)
         finally:
             store.close()
+    # The scale part can take long on a loaded host: the suite's figures are on record first.
+    logger.warning("suite figures: %s", json.dumps(scores, sort_keys=True))
     uploads = runs[-1]
     decode_s = statistics.median(decode_seconds(suite.folders[-1]) for _ in range(3))
     rate = uploads["tracks"] / uploads["screen_s"] if uploads["screen_s"] > 0 else None
