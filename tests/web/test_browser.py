@@ -85,6 +85,15 @@ def test_listener_view_labels_switches_and_query(page: Any, web: WebRunning) -> 
     page.get_by_label("No AI-generated tracks").uncheck()
     page.wait_for_selector("#slate .item[data-ai=GENERATED]")
 
+    # By keyboard alone: focus the switch and press Space.
+    page.get_by_label("Human artists only").focus()
+    page.keyboard.press("Space")
+    page.wait_for_selector("#slate .item[data-ai=GENERATED]", state="detached")
+    assert "AI persona" not in page.locator("#slate").inner_text()
+    assert web.recommender.calls[-1].filters.human_only
+    page.keyboard.press("Space")
+    page.wait_for_selector("#slate .item[data-ai=GENERATED]")
+
     page.get_by_label("Search").fill("electronic")
     page.keyboard.press("Enter")
     page.wait_for_function("() => !document.querySelector('#slate').textContent.includes('Song 0')")
