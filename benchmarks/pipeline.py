@@ -10,6 +10,14 @@ afterwards, on 200 of the requests, LightGBM's own ``predict`` on the same featu
 with the largest prediction difference between the two, and the personal source's candidates
 are checked against exact search (``personal_candidate_recall``: share of the exact top-300).
 
+Three serving modes run interleaved in blocks over the same requests (``modes`` in the JSON,
+with ratios to ``search``): ``search`` (item-to-item neighbours searched per request, no
+result cache: the previous design), ``lookup`` (neighbours read from the build-time table,
+no cache hits: the cold figure, also the top-level keys) and ``lookup_cached`` (the table
+plus the exact per-listener search cache, with each listener asking three times within a
+block of 20 listeners: a session pattern). ``slates_identical_*`` count the requests whose
+slate is the same under two modes.
+
     python -m benchmarks.pipeline --quick                          # 100k tracks
     python -m benchmarks.pipeline                                  # 1M tracks
     python -m benchmarks.pipeline --quick --factory "IVF{nlist},Flat" --nprobe 32
@@ -42,11 +50,13 @@ from recsys.domain import (
     Track,
 )
 from recsys.embeddings.config import FaissIndexConfig
+from recsys.embeddings.neighbours import compute_neighbours
 from recsys.params import CandidateQuotas, PolicyParams
 from recsys.pipeline.api import RecommendRequest
 from recsys.pipeline.catalog import CatalogSnapshot
 from recsys.pipeline.recommender import PipelineRecommender
 from recsys.pipeline.reranker import LightGbmReranker, RankingData
+from recsys.pipeline.search_cache import DEFAULT_ENTRIES, SearchCache
 from recsys.store import EventHistory, SqliteStore
 
 STAGES = ("context", "candidates", "filters", "features", "rerank", "policy")
@@ -127,6 +137,7 @@ class ArraySpaces:
             for name in ("fused", "text")
         }
         self.build_s = time.perf_counter() - t
+        self.neighbours: Any = None
 
     def query_vector(self, text: str) -> np.ndarray:
         return self.vectors["text"][hash(text) % len(self.track_ids)]
@@ -222,23 +233,64 @@ def main() -> None:
     params = PolicyParams(
         candidates=CandidateQuotas(personal=300, item_to_item=150, emerging=50, popular=100)
     )
-    times: dict[str, list[float]] = {s: [] for s in (*STAGES, "total")}
+    t = time.perf_counter()
+    table = compute_neighbours(spaces.indexes["fused"], spaces.vectors["fused"], 150)
+    neighbours_s = time.perf_counter() - t
+    cache = getattr(rec.sources[0], "cache", None)
+    assert isinstance(cache, SearchCache)
+    modes: dict[str, tuple[Any, int]] = {
+        "search": (None, 0),
+        "lookup": (table, 0),
+        "lookup_cached": (table, DEFAULT_ENTRIES),
+    }
+
+    def use(mode: str) -> None:
+        spaces.neighbours, cache.max_entries = modes[mode]
+        cache.clear()
+
+    times: dict[str, dict[str, list[float]]] = {
+        m: {s: [] for s in (*STAGES, "total")} for m in modes
+    }
     n_cands: list[int] = []
     predict_ms: list[float] = []
     max_diff = 0.0
     personal_recall: list[float] = []
-    # Requests back to back, as a busy server runs them; the checks below run afterwards so
-    # they do not evict the pipeline's working set between timed requests.
-    requests = [
-        RecommendRequest(listener_id=f"u{i % 200}", k=10, params=params)
-        for i in range(n_requests + 20)
-    ]
-    for i, req in enumerate(requests):
-        out = rec.recommend(req)
-        if i >= 20:
-            for s in times:
-                times[s].append(out.stage_ms[s])
-    for i, req in enumerate(requests[20:220]):
+    # Blocks of 60 requests: 20 listeners, each asking three times in a shuffled order (a
+    # session pattern; only ``lookup_cached`` can profit). The modes take turns block by
+    # block, so a slow spell of the shared host falls on all of them. Requests run back to
+    # back, as a busy server runs them; the checks below run afterwards.
+    order = np.random.default_rng(1)
+    blocks = []
+    for b in range(max(n_requests // 60, 1)):
+        ids = [f"u{(20 * b + j) % 200}" for j in range(20)] * 3
+        order.shuffle(ids)
+        blocks.append([RecommendRequest(listener_id=u, k=10, params=params) for u in ids])
+    use("search")
+    for req in blocks[0][:20]:  # warm-up
+        rec.recommend(req)
+    hits = misses = 0
+    for block in blocks:
+        for mode in modes:
+            use(mode)
+            for req in block:
+                out = rec.recommend(req)
+                for s in times[mode]:
+                    times[mode][s].append(out.stage_ms[s])
+            if mode == "lookup_cached":
+                hits, misses = hits + cache.hits, misses + cache.misses
+    requests = [r for block in blocks for r in block[:20]]
+    # Same slates? search vs lookup (the table's neighbours against per-request searches at
+    # the same beam) and lookup vs lookup with the cache (exact: must be all).
+    slates: dict[str, list[tuple[str, ...]]] = {}
+    for mode in modes:
+        use(mode)
+        slates[mode] = []
+        for req in requests[:200]:
+            if mode == "lookup_cached":
+                rec.recommend(req)  # the second call is served from the cache
+            slates[mode].append(tuple(i.track.track_id for i in rec.recommend(req).items))
+    use("lookup")
+    for i, req in enumerate(requests[:200]):
         ctx = rec.context(req)
         cands = rec.candidates(ctx)
         n_cands.append(len(cands))
@@ -261,15 +313,40 @@ def main() -> None:
         "index": config.factory or "default (FaissIndexConfig)",
         "nprobe": config.nprobe,
         "personal_candidate_recall": round(float(np.mean(personal_recall)), 4),
-        "pipeline_ms_p50": float(np.percentile(times["total"], 50)),
-        "pipeline_ms_p99": float(np.percentile(times["total"], 99)),
+        "pipeline_ms_p50": float(np.percentile(times["lookup"]["total"], 50)),
+        "pipeline_ms_p99": float(np.percentile(times["lookup"]["total"], 99)),
         "index_build_s": round(spaces.build_s, 1),
+        "neighbours_build_s": round(neighbours_s, 1),
+        "neighbours_bytes_per_track": int(
+            table.rows.itemsize * table.k + table.scores.itemsize * table.k
+        ),
+        "cache_hit_rate": round(hits / max(hits + misses, 1), 3),
+        "slates_compared": len(slates["search"]),
+        "slates_identical_search_vs_lookup": sum(
+            a == b for a, b in zip(slates["search"], slates["lookup"], strict=True)
+        ),
+        "slates_identical_lookup_vs_cached": sum(
+            a == b for a, b in zip(slates["lookup"], slates["lookup_cached"], strict=True)
+        ),
         "setup_s": round(setup_s, 1),
         "threads": 1,
     }
     for s in STAGES:
-        figures[f"{s}_ms_p50"] = float(np.percentile(times[s], 50))
-        figures[f"{s}_ms_p99"] = float(np.percentile(times[s], 99))
+        figures[f"{s}_ms_p50"] = float(np.percentile(times["lookup"][s], 50))
+        figures[f"{s}_ms_p99"] = float(np.percentile(times["lookup"][s], 99))
+    base = {s: float(np.median(v)) for s, v in times["search"].items()}
+    figures["modes"] = {
+        mode: {
+            **{f"{s}_ms_p50": round(float(np.median(v)), 3) for s, v in per.items()},
+            "pipeline_ms_p99": round(float(np.percentile(per["total"], 99)), 3),
+            "candidates_ratio_to_search": round(
+                float(np.median(per["candidates"])) / base["candidates"], 3
+            ),
+            "pipeline_ratio_to_search": round(float(np.median(per["total"])) / base["total"], 3),
+        }
+        for mode, per in times.items()
+    }
+    figures["load_average"] = os.getloadavg()
     write_result(args.name or ("pipeline_100k" if args.quick else "pipeline"), figures)
 
 

@@ -158,6 +158,9 @@ class EmbeddingConfig(BaseModel):
     """Cold-start content projection."""
     index: FaissIndexConfig = Field(default_factory=FaissIndexConfig)
     """Index type and parameters for every space."""
+    neighbours: int = Field(default=150, ge=0)
+    """Item-to-item neighbours stored per track at build time (the default item-to-item
+    quota); a request asking for more falls back to searching. 0 stores none."""
     audio_encoder: str | None = None
     """``module:Class`` of a custom :class:`~recsys.embeddings.audio.AudioEncoder` (e.g. a CLAP
     or MERT wrapper); its constructor receives ``weights_path``. None: librosa features when

@@ -11,6 +11,9 @@ Spaces (rows share one track order, ``track_ids``):
   ``fused`` index answers track → track (a weighted mix of per-modality cosines) and
   listener → track (listener vectors score tracks by weighted content cosines plus ALS's own
   dot product, so popular tracks keep the lead ALS gives them).
+
+``neighbours`` holds each track's top fused-space neighbours, computed at build time
+(:mod:`recsys.embeddings.neighbours`); item-to-item candidates are lookups into it.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from recsys.artifacts import Manifest, verify_manifest
+from recsys.embeddings.neighbours import NeighbourTable, check_neighbours, load_neighbours
 from recsys.embeddings.text import embed_texts, load_text_model
 from recsys.errors import ArtifactError
 from recsys.index import FaissIndex
@@ -64,10 +68,12 @@ def check_compatible(
     indexes: dict[str, FaissIndex],
     listener_ids: np.ndarray,
     listener_vectors: np.ndarray,
+    neighbours: NeighbourTable | None = None,
 ) -> None:
     """Check that the pieces of an artifact set fit together: one row per track in every
-    space, unique ids, each index over the same tracks and of its space's dimension, and
-    listener vectors in the fused space.
+    space, unique ids, each index over the same tracks and of its space's dimension,
+    listener vectors in the fused space, and the neighbour table (when there is one) with
+    one row per track naming rows in range.
 
     Raises:
         ArtifactError: naming the file and the mismatch.
@@ -112,6 +118,8 @@ def check_compatible(
             f"listeners/fused.npy (in {root}) has dimension {listener_vectors.shape[1]} but "
             f"vectors/fused.npy has {fused_dim}; rebuild with `liner build`"
         )
+    if neighbours is not None:
+        check_neighbours(root, neighbours, n)
 
 
 class EmbeddingSpaces:
@@ -132,6 +140,7 @@ class EmbeddingSpaces:
         listener_vectors: np.ndarray,
         text_model: str,
         manifest: Manifest | None = None,
+        neighbours: NeighbourTable | None = None,
     ) -> None:
         self.track_ids = np.asarray(track_ids, dtype=str)
         self.row_of: dict[str, int] = {str(t): i for i, t in enumerate(self.track_ids)}
@@ -142,6 +151,8 @@ class EmbeddingSpaces:
         self.listener_vectors = listener_vectors
         self.text_model = text_model
         self.manifest = manifest
+        self.neighbours = neighbours
+        """Precomputed item-to-item neighbours in the fused space (None: search instead)."""
         self._model: Any = None
         self._model_lock = threading.Lock()
 
@@ -170,7 +181,10 @@ class EmbeddingSpaces:
         model = str(manifest.settings.get("text_model") or settings.text_model)
         listener_ids = _load_npy(root, "listeners/ids.npy", manifest)
         listener_vectors = _load_npy(root, "listeners/fused.npy", manifest)
-        check_compatible(root, track_ids, vectors, indexes, listener_ids, listener_vectors)
+        neighbours = load_neighbours(root, manifest)
+        check_compatible(
+            root, track_ids, vectors, indexes, listener_ids, listener_vectors, neighbours
+        )
         return cls(
             track_ids=track_ids,
             vectors=vectors,
@@ -179,6 +193,7 @@ class EmbeddingSpaces:
             listener_vectors=listener_vectors,
             text_model=model,
             manifest=manifest,
+            neighbours=neighbours,
         )
 
     def listener_vector(self, listener_id: str) -> np.ndarray | None:

@@ -1,6 +1,7 @@
 """The embedding steps of `liner build`: catalog, text, audio, collab, projection, fusion,
-indexes. Models are fitted only on tracks whose rights holders grant ``ai_training``
-(``catalog/training_mask.npy``); every track is embedded.
+indexes, neighbours (:mod:`recsys.embeddings.neighbours`). Models are fitted only on tracks
+whose rights holders grant ``ai_training`` (``catalog/training_mask.npy``); every track is
+embedded.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from recsys.embeddings.fusion import (
     fuse_tracks,
     normalise_rows,
 )
+from recsys.embeddings.neighbours import neighbours_inputs, neighbours_run
 from recsys.embeddings.projection import Projection, fit_projection
 from recsys.embeddings.text import (
     VectorCache,
@@ -382,6 +384,7 @@ def _register() -> None:
         ("projection", projection_run, projection_inputs),
         ("fusion", fusion_run, fusion_inputs),
         ("indexes", indexes_run, indexes_inputs),
+        ("neighbours", neighbours_run, neighbours_inputs),
     ):
         register_build_step(BuildStep(name=name, run=run, inputs=inputs))
 

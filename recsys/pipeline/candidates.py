@@ -15,6 +15,7 @@ import numpy as np
 from recsys.pipeline.catalog import CatalogSnapshot
 from recsys.pipeline.context import ListenerContext, SpacesView
 from recsys.pipeline.query import QueryStage
+from recsys.pipeline.search_cache import SearchCache
 
 MISSING_RANK = 5000.0
 """Rank feature of a candidate that a source did not propose (larger than any quota)."""
@@ -70,37 +71,55 @@ def _top_k(source: str, rows: np.ndarray, scores: np.ndarray, k: int) -> Proposa
     )
 
 
-def _ann(source: str, spaces: SpacesView, space: str, query: np.ndarray, k: int) -> Proposal:
+def _ann(
+    source: str,
+    spaces: SpacesView,
+    space: str,
+    query: np.ndarray,
+    k: int,
+    cache: SearchCache | None = None,
+) -> Proposal:
     index = spaces.indexes.get(space)
     if index is None or k <= 0:
         return _top_k(source, np.empty(0, np.int64), np.empty(0, np.float32), 0)
-    scores, rows = index.search_rows(query.reshape(1, -1).astype(np.float32), k)
-    keep = rows[0] >= 0
+    if cache is not None:
+        scores, rows = cache.search(index, query, k)
+    else:
+        found = index.search_rows(query.reshape(1, -1).astype(np.float32), k)
+        scores, rows = found[0][0], found[1][0]
+    keep = rows >= 0
     return Proposal(
         source=source,
-        rows=rows[0][keep].astype(np.int64),
-        scores=scores[0][keep].astype(np.float32),
+        rows=rows[keep].astype(np.int64),
+        scores=scores[keep].astype(np.float32),
     )
 
 
 @dataclass
 class PersonalSource:
-    """The listener's fused taste vector → ANN over the fused index."""
+    """The listener's fused taste vector → ANN over the fused index (through ``cache``: a
+    listener asking again with an unchanged history gets the same rows without a search)."""
 
     spaces: SpacesView
     name: str = "personal"
+    cache: SearchCache | None = None
 
     def propose(self, ctx: ListenerContext) -> Proposal:
         profile = ctx.profiles.get("fused")
         if profile is None:
             return _top_k(self.name, np.empty(0, np.int64), np.empty(0, np.float32), 0)
         quota = ctx.request.params.candidates.personal
-        return _ann(self.name, self.spaces, "fused", profile, quota)
+        return _ann(self.name, self.spaces, "fused", profile, quota, self.cache)
 
 
 @dataclass
 class ItemToItemSource:
     """Neighbours of the seed tracks, or of the most recent plays when there is no seed.
+
+    The neighbours are lookups into the build's neighbour table (``spaces.neighbours``, see
+    :mod:`recsys.embeddings.neighbours`: each track's top neighbours, searched in batch at
+    build time with the beam below) when the table holds at least the quota; otherwise (an
+    artifact set built before the table, or a larger quota) the seeds are searched.
 
     Each seed's search runs with a beam of exactly the quota (``ef = k``) rather than the
     index's default, which is sized for recall of a listener's top 10: the seeds are catalog
@@ -120,8 +139,13 @@ class ItemToItemSource:
         index = self.spaces.indexes.get("fused")
         if len(seeds) == 0 or quota <= 0 or index is None:
             return _top_k(self.name, np.empty(0, np.int64), np.empty(0, np.float32), 0)
-        queries = self.spaces.vectors["fused"][seeds].astype(np.float32)
-        scores, rows = index.search_rows(queries, quota, ef=quota)
+        table = getattr(self.spaces, "neighbours", None)
+        if table is not None and (quota <= table.k or table.k >= len(table)):
+            # (A table holding every track answers any quota.)
+            scores, rows = table.lookup(seeds, min(quota, table.k))
+        else:
+            queries = self.spaces.vectors["fused"][seeds].astype(np.float32)
+            scores, rows = index.search_rows(queries, quota, ef=quota)
         flat_rows, flat_scores = rows.ravel(), scores.ravel()
         keep = flat_rows >= 0
         flat_rows, flat_scores = flat_rows[keep], flat_scores[keep]
@@ -143,6 +167,7 @@ class TextQuerySource:
     spaces: SpacesView
     query: QueryStage | None = None
     name: str = "text_query"
+    cache: SearchCache | None = None
 
     def propose(self, ctx: ListenerContext) -> Proposal:
         quota = ctx.request.params.candidates.text_query
@@ -153,7 +178,7 @@ class TextQuerySource:
             if len(lexical):
                 return Proposal(source=self.name, rows=lexical, scores=lex_scores)
             return _top_k(self.name, np.empty(0, np.int64), np.empty(0, np.float32), 0)
-        ann = _ann(self.name, self.spaces, "text", ctx.query_vec, quota)
+        ann = _ann(self.name, self.spaces, "text", ctx.query_vec, quota, self.cache)
         if not len(lexical):
             return ann
         extra = ann.rows[~np.isin(ann.rows, lexical)][: max(quota - len(lexical), 0)]
@@ -305,16 +330,20 @@ def default_sources(
     scorers: Sequence[ExternalScorer] = (),
     *,
     query: QueryStage | None = None,
+    cache: SearchCache | None = None,
 ) -> list[CandidateSource]:
     """The standard source list, plus one :class:`ScorerSource` per external scorer.
 
     ``query`` is the pipeline's query stage (its catalog vocabulary feeds the text-query
-    source); a new one is made for ``catalog`` when not given.
+    source); a new one is made for ``catalog`` when not given. ``cache`` serves the personal
+    and text-query searches (default: a new :class:`SearchCache`, one per source list, so
+    one per loaded artifact set).
     """
+    cache = SearchCache() if cache is None else cache
     sources: list[CandidateSource] = [
-        PersonalSource(spaces),
+        PersonalSource(spaces, cache=cache),
         ItemToItemSource(spaces),
-        TextQuerySource(spaces, query or QueryStage(catalog, spaces)),
+        TextQuerySource(spaces, query or QueryStage(catalog, spaces), cache=cache),
         EmergingSource(spaces, catalog),
         PopularSource(catalog),
     ]

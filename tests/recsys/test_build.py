@@ -31,7 +31,16 @@ from recsys.store import IngestBatch, SqliteStore
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 GENRES = ("jazz", "metal", "folk", "techno")
-EMBEDDING_STEPS = ("catalog", "text", "audio", "collab", "projection", "fusion", "indexes")
+EMBEDDING_STEPS = (
+    "catalog",
+    "text",
+    "audio",
+    "collab",
+    "projection",
+    "fusion",
+    "indexes",
+    "neighbours",
+)
 
 
 class FakeTextModel:
@@ -133,6 +142,12 @@ def test_build_writes_a_verified_directory_the_server_can_load(
     near = spaces.indexes["fused"].search(spaces.vectors["fused"][cold][None], 4, exclude={"t041"})
     assert sum(int(t[1:]) % 4 == 1 for t, _ in near[0]) >= 3
     assert spaces.profile_vector(["t001", "t005"]) is not None
+    # item-to-item neighbours: one row per track, the track itself first, listed and checked
+    table = spaces.neighbours
+    assert table is not None and table.rows.shape == (48, 48) and table.rows.dtype == np.int32
+    assert "neighbours/fused_rows.npy" in manifest.files
+    assert table.rows[cold, 0] == cold
+    assert [spaces.track_ids[r] for r in table.rows[cold, 1:4]] == [t for t, _ in near[0][:3]]
     assert spaces.profile_vector(["unknown"]) is None
 
 
@@ -200,7 +215,7 @@ def test_default_steps_put_embeddings_first_and_include_plugins() -> None:
     from recsys.build import default_steps
 
     names = [s.name for s in default_steps()]
-    assert tuple(names[:7]) == EMBEDDING_STEPS
+    assert tuple(names[:7]) == EMBEDDING_STEPS[:7] and "neighbours" in names
     assert {"reranker", "integrity"} <= set(names[7:])
 
 
