@@ -16,7 +16,7 @@ PORT ?= 50051
 setup: $(VENV)/.installed
 
 # Debian packages the tests and the integrity suite use (root, or sudo, needed once).
-SYSTEM_PACKAGES := ffmpeg sox libchromaprint-tools wesnoth-1.16-music hyperrogue-music asc-music chromium chromium-driver
+SYSTEM_PACKAGES := ffmpeg sox libchromaprint-tools wesnoth-1.16-music hyperrogue-music asc-music chromium chromium-driver protobuf-compiler
 system-deps:
 	@if dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1; then echo "system packages present"; \
 	else SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
