@@ -82,4 +82,13 @@ class SearchCache:
             self.hits = self.misses = 0
 
 
-__all__ = ["DEFAULT_ENTRIES", "SearchCache"]
+def search_cache_hit_rate(recommender: object) -> float:
+    """The hit rate of the search cache behind ``recommender``'s sources (0 without one)."""
+    for source in getattr(recommender, "sources", ()):
+        cache = getattr(source, "cache", None)
+        if isinstance(cache, SearchCache):
+            return cache.hit_rate
+    return 0.0
+
+
+__all__ = ["DEFAULT_ENTRIES", "SearchCache", "search_cache_hit_rate"]

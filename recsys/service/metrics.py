@@ -76,6 +76,12 @@ class ServiceMetrics:
             "Tracks currently quarantined (never recommended).",
             registry=r,
         )
+        self.search_cache_hit_ratio = Gauge(
+            "liner_search_cache_hit_ratio",
+            "Share of the personal and text-query searches answered from the exact result "
+            "cache since the serving artifacts loaded.",
+            registry=r,
+        )
         self.quarantine_releases = Counter(
             "liner_quarantine_releases",
             "Quarantined tracks released by a rights admin.",

@@ -39,6 +39,7 @@ from recsys.api.v1 import (
     rights_pb2_grpc,
 )
 from recsys.errors import ConfigError
+from recsys.pipeline.search_cache import search_cache_hit_rate
 from recsys.service.auth import AuthInterceptor, Authorizer
 from recsys.service.calls import CallInterceptor
 from recsys.service.limits import ConcurrencyLimiter
@@ -290,6 +291,10 @@ class LinerServer:
         if self.deps.store is not None:
             store = self.deps.store
             self.deps.metrics.quarantined.set_function(lambda: len(store.quarantined_ids()))
+        state = self.deps.state
+        self.deps.metrics.search_cache_hit_ratio.set_function(
+            lambda: search_cache_hit_rate(state.loaded.recommender if state.loaded else None)
+        )
         logger.info("listening on %s:%d (tls=%s)", self.settings.host, self.port, bool(credentials))
         if self.worker_port is not None:
             logger.info("this process alone also on %s:%d", self.settings.host, self.worker_port)

@@ -23,7 +23,7 @@ from recsys.errors import ArtifactError
 from recsys.params import CandidateQuotas, PolicyParams
 from recsys.pipeline import PipelineRecommender, RecommendRequest
 from recsys.pipeline.candidates import ItemToItemSource, PersonalSource
-from recsys.pipeline.search_cache import SearchCache
+from recsys.pipeline.search_cache import SearchCache, search_cache_hit_rate
 from tests.recsys.pipeline.world import BruteIndex, World, make_world
 
 
@@ -80,6 +80,7 @@ def test_slates_are_the_same_with_the_table_and_with_cache_hits(world: World) ->
             assert [i.track.track_id for i in a.items] == [i.track.track_id for i in b.items]
             assert [i.score for i in a.items] == pytest.approx([i.score for i in b.items])
     assert cache.misses > 0 and cache.hits >= cache.misses  # every second-round search hits
+    assert search_cache_hit_rate(looked_up) == cache.hit_rate > 0.5
 
 
 class CountingIndex(BruteIndex):

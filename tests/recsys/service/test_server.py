@@ -278,6 +278,7 @@ def test_metrics_endpoint(start_server: Callable[..., Running]) -> None:
     assert 'liner_pipeline_stage_seconds_count{stage="candidates"} 1.0' in body
     assert "liner_rpc_latency_seconds_bucket" in body
     assert "liner_quarantined_tracks 0.0" in body
+    assert "liner_search_cache_hit_ratio " in body
 
 
 def test_one_json_log_line_per_request(running: Running, caplog: pytest.LogCaptureFixture) -> None:
