@@ -10,13 +10,20 @@ DEMO_DIR ?= var/demo
 DB ?= var/liner.db
 ARTIFACTS ?= var/artifacts
 PORT ?= 50051
+WEB_PORT ?= 8080
 
-.PHONY: setup system-deps demo serve test test-robustness check proto proto-check bench clean
+.PHONY: setup system-deps clients demo serve test test-robustness check proto proto-check bench clean
 
 setup: $(VENV)/.installed
 
 # Debian packages the tests and the integrity suite use (root, or sudo, needed once).
-SYSTEM_PACKAGES := ffmpeg sox libchromaprint-tools wesnoth-1.16-music hyperrogue-music asc-music chromium chromium-driver protobuf-compiler
+SYSTEM_PACKAGES := ffmpeg sox libchromaprint-tools wesnoth-1.16-music hyperrogue-music asc-music \
+	chromium chromium-driver protobuf-compiler
+
+## The TypeScript client's toolchain (npm registry), for its drift check in `make check`.
+clients:
+	cd clients/typescript && npm ci --no-audit --no-fund
+
 system-deps:
 	@if dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1; then echo "system packages present"; \
 	else SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -36,13 +43,18 @@ demo: setup
 	$(BIN)/liner ingest $(DEMO_DIR) --db $(DB)
 	$(BIN)/liner build --db $(DB) --out $(ARTIFACTS)
 	@echo ""
-	@echo "Starting the service. In another terminal try:"
+	@echo "Starting the service. Open http://127.0.0.1:$(WEB_PORT)/ (rights view token: demo-rights)."
+	@echo "In another terminal try:"
 	@echo "  .venv/bin/liner agent 'upbeat indie for a run, human artists only' --listener u_00001"
 	@echo "  .venv/bin/python examples/call_service.py 127.0.0.1:$(PORT)"
-	$(BIN)/liner serve --artifacts $(ARTIFACTS) --db $(DB) --port $(PORT) --experiments experiments --allow-anonymous-events
+	LINER_RIGHTS_TOKENS='["demo-rights"]' $(BIN)/liner serve --artifacts $(ARTIFACTS) --db $(DB) \
+		--port $(PORT) --web-port $(WEB_PORT) --web-origin '*' --experiments experiments \
+		--allow-anonymous-events
 
 serve: setup
-	$(BIN)/liner serve --artifacts $(ARTIFACTS) --db $(DB) --port $(PORT) --experiments experiments --allow-anonymous-events
+	LINER_RIGHTS_TOKENS='["demo-rights"]' $(BIN)/liner serve --artifacts $(ARTIFACTS) --db $(DB) \
+		--port $(PORT) --web-port $(WEB_PORT) --web-origin '*' --experiments experiments \
+		--allow-anonymous-events
 
 test: setup
 	$(BIN)/pytest -q
