@@ -87,7 +87,7 @@ def run_integrity(
     data_root: Path | None = None,
     screening: ScreeningConfig | None = None,
     detector_config: AiDetectorConfig | None = None,
-    near_duplicate_fpr: float = 0.005,
+    near_duplicate_fpr: float = 0.001,
     detect: bool = True,
     model_dir: Path | None = None,
     audio: AudioFeatures | None = None,

@@ -162,7 +162,7 @@ def match_catalog(
 def calibrate(
     edges: Sequence[Edge],
     verified: np.ndarray,
-    target_fpr: float = 0.005,
+    target_fpr: float = 0.001,
     min_references: int = 50,
     unreadable: Mapping[str, str] | None = None,
 ) -> Calibration:
@@ -338,7 +338,7 @@ def build_near_duplicate_screen(
     *,
     root: Path | None = None,
     cache: Path | None = None,
-    target_fpr: float = 0.005,
+    target_fpr: float = 0.001,
 ) -> NearDuplicateScreen:
     """Fingerprint the catalog (reusing ``cache``), match every track against the other
     holders' tracks, calibrate on the verified ones and return the screen.
