@@ -314,13 +314,13 @@ def estimate(
     return out, diag
 
 
-def observed_value(logs: SlateLogs) -> tuple[float, tuple[float, float]]:
-    """The logging policy's own value (mean total reward per slate) with a listener bootstrap
-    interval."""
-    totals = (logs.rewards * logs.mask).sum(axis=1)
+def observed_value(totals: np.ndarray, groups: np.ndarray) -> tuple[float, tuple[float, float]]:
+    """The logging policy's own value (mean total reward per slate, from each slate's total
+    and listener) with a listener bootstrap interval."""
+    totals = np.asarray(totals, dtype=np.float64)
     if len(totals) == 0:
         return float("nan"), (float("nan"), float("nan"))
-    _, group_index = np.unique(logs.groups, return_inverse=True)
+    _, group_index = np.unique(groups, return_inverse=True)
     n_groups = int(group_index.max()) + 1
     sums = np.bincount(group_index, weights=totals, minlength=n_groups)
     sizes = np.bincount(group_index, minlength=n_groups).astype(float)

@@ -200,6 +200,35 @@ def serve_traffic(
     return served
 
 
+def counterfactual_value(
+    replay: PipelineReplay,
+    truth: KnownTruth,
+    logged: Sequence[LoggedSlate],
+    params: PolicyParams,
+    rng: np.random.Generator,
+    draws: int = 50,
+) -> float:
+    """The on-policy truth for logs served over time: the expected plays per slate had
+    ``params`` served each logged request, with the listener's history as it was then."""
+    policy = replay.rec.policy
+    n = 1 if params.exploration == 0 else draws
+    values = []
+    for s in logged:
+        inp = replay.inputs(s.listener_id, len(s.track_ids), params, before=s.served_at)
+        per = [
+            truth.value(
+                s.listener_id,
+                [
+                    str(t)
+                    for t in inp.track_ids[policy.select(inp.ctx, inp.cands, inp.scores, rng).picks]
+                ],
+            )
+            for _ in range(n)
+        ]
+        values.append(float(np.mean(per)))
+    return float(np.mean(values))
+
+
 def build_demo_recommender(
     root: Path | None = None,
     *,
@@ -228,7 +257,6 @@ def build_demo_recommender(
     run_ingest(folder / "data", store)
     store.finish_screening(screened=store.unscreened_marks())
     settings = LinerSettings(db=str(folder / "liner.db"), artifacts=folder / "artifacts")
-    settings = settings.model_copy(update={"seed": seed})
     build_artifacts(store, folder / "artifacts", settings, resume=False, text_model=HashTextModel())
     rec = load_recommender(folder / "artifacts", store, settings, log_slates=False)
     rec.slate_logger = SlateLogger(store, background=False)
@@ -239,6 +267,7 @@ __all__ = [
     "KnownTruth",
     "PolicySimulator",
     "build_demo_recommender",
+    "counterfactual_value",
     "examination",
     "serve_traffic",
 ]
