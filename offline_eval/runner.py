@@ -21,6 +21,7 @@ from offline_eval.slices import activity_slices, popularity_slices
 from offline_eval.splits import make_split
 from offline_eval.stats import bootstrap, compare
 from offline_eval.tasks import create_task
+from offline_eval.tuning import tune_model
 from offline_eval.variants import VariantPlan, guardrail_verdicts, plan_variants
 from recsys.params import PolicyParams
 
@@ -73,6 +74,7 @@ def run_evaluation(
     threads: int = 2,
     model_options: Mapping[str, Mapping[str, Any]] | None = None,
     progress: bool = True,
+    tune: bool = False,
 ) -> EvalResult:
     """Evaluate models (and A/B variants) offline and write ``metrics.json`` + ``report.html``
     (and ``per_listener.csv``: every per-listener metric value, for your own statistics).
@@ -100,6 +102,8 @@ def run_evaluation(
         threads: CPU threads a model may use.
         model_options: per-model options, e.g. ``{"ease": {"l2": 200}}``.
         progress: show progress bars.
+        tune: choose each model's hyper-parameters on a validation split carved from the
+            training data first (:mod:`offline_eval.tuning`), then evaluate the chosen setting.
 
     Returns:
         The metrics document, the output folder and the runtime.
@@ -131,8 +135,25 @@ def run_evaluation(
     cards: dict[str, Scorecard] = {}
     timings: dict[str, dict[str, float]] = {}
     failures: dict[str, str] = {}
+    tuning: dict[str, Any] = {}
     for name in tqdm(list(params), desc="models", disable=not progress):
         opts = dict((model_options or {}).get(name.partition(":")[0], {}))
+        if tune and task == "recommend":
+            tuning[name] = tune_model(
+                name,
+                train_ds,
+                chosen,
+                k=k,
+                seed=seed,
+                threads=threads,
+                options=opts,
+                params=params[name],
+            )
+            picked = tuning[name]["chosen"]
+            if name.partition(":")[0] == "liner" and picked:
+                params[name] = (params[name] or PolicyParams()).model_copy(update=picked)
+            else:
+                opts.update(picked)
         model = create_model(name, params=params[name], seed=seed, threads=threads, options=opts)
         t0 = time.perf_counter()
         try:
@@ -203,6 +224,7 @@ def run_evaluation(
             for m, c in cards.items()
         },
         "omitted_metrics": omitted,
+        "tuning": tuning,
         "simulated_metrics": simulated_metrics(boot.estimates) if ds.provenance_simulated else [],
         "provenance_simulated": ds.provenance_simulated,
         "provenance_note": ds.provenance_description,

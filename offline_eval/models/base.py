@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 PLUGIN_MODULES: tuple[str, ...] = (
     "offline_eval.models.liner",
     "offline_eval.models.liner_ensemble",
+    "offline_eval.models.library",
     "offline_eval.agent_task",
 )
 ENTRY_POINT_GROUP = "linernotes.eval_models"

@@ -1,0 +1,121 @@
+"""``liner eval --tune``: each model's main hyper-parameters chosen on a validation split carved
+from the training data (never from the test listeners), then the chosen setting is refitted on
+the whole training split and evaluated on test.
+
+The validation split is the evaluation's own split kind applied to the training pairs (a
+temporal cut-off inside the training period, or held-out training listeners). Every model gets
+the same budget: at most :data:`BUDGET` settings from a small documented grid
+(:data:`GRIDS`), tried in order, scored by mean NDCG@k on the validation listeners. The served
+pipeline ``liner`` is tuned on the same budget over the policy's accuracy-relevant knobs
+(:data:`LINER_GRID`); a model with no grid is evaluated with its defaults and the report says so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import logging
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from offline_eval.metrics import MetricContext, score_slates
+from offline_eval.models import create_model
+from offline_eval.splits import make_split
+
+if TYPE_CHECKING:
+    from offline_eval.datasets import EvalDataset
+    from offline_eval.splits import Split
+    from recsys.params import PolicyParams
+
+logger = logging.getLogger(__name__)
+
+#: Settings tried per model (at most this many).
+BUDGET = 4
+
+#: The grid per model: option -> values (the first value of each is the default).
+GRIDS: dict[str, dict[str, list[Any]]] = {
+    "itemknn": {"neighbours": [100, 50, 200], "shrink": [10.0, 50.0]},
+    "als": {"factors": [64, 128], "regularization": [0.05, 0.5]},
+    "ease": {"l2": [500.0, 100.0, 2000.0, 5000.0]},
+    "cornac-ease": {"lamb": [500.0, 100.0, 2000.0, 5000.0]},
+    "cornac-vbpr": {"k": [32, 16], "learning_rate": [0.005, 0.02]},
+    "cornac-sasrec": {"embedding_dim": [64, 32], "n_epochs": [10, 20]},
+}
+
+#: The served pipeline's grid: policy knobs that trade accuracy (PolicyParams fields).
+LINER_GRID: dict[str, list[Any]] = {
+    "human_artist_boost": [0.1, 0.0],
+    "mmr_lambda": [0.85, 1.0],
+}
+
+
+def settings_for(base: str) -> list[dict[str, Any]]:
+    """The settings tried for ``base``, defaults first, at most :data:`BUDGET`."""
+    grid = LINER_GRID if base == "liner" else GRIDS.get(base, {})
+    if not grid:
+        return [{}]
+    keys = list(grid)
+    combos = [dict(zip(keys, vals, strict=True)) for vals in itertools.product(*grid.values())]
+    return combos[:BUDGET]
+
+
+def validation_split(train: EvalDataset, split: Split, seed: int) -> Split:
+    """The evaluation's split kind applied inside the training pairs."""
+    return make_split(train.interactions, split.kind, seed=seed)
+
+
+def tune_model(
+    name: str,
+    train: EvalDataset,
+    split: Split,
+    *,
+    k: int,
+    seed: int,
+    threads: int,
+    options: Mapping[str, Any],
+    params: PolicyParams | None,
+) -> dict[str, Any]:
+    """Try each setting on the validation split; returns the chosen setting and the curve.
+
+    Returns:
+        ``{"chosen": {...}, "curve": [{"setting": {...}, "ndcg": x, "fit_s": s}], "grid": ...,
+        "validation": description}``; ``chosen`` is ``{}`` when the model has no grid.
+    """
+    base = name.partition(":")[0]
+    settings = settings_for(base)
+    if settings == [{}]:
+        return {"chosen": {}, "curve": [], "note": "no grid: evaluated with its defaults"}
+    inner = validation_split(train, split, seed)
+    inner_ds = dataclasses.replace(train, interactions=inner.train)
+    ctx = MetricContext.build(train, inner.train, inner.test, k)
+    curve: list[dict[str, Any]] = []
+    for setting in settings:
+        opts, p = dict(options), params
+        if base == "liner":
+            from recsys.params import PolicyParams
+
+            p = (params or PolicyParams()).model_copy(update=setting)
+        else:
+            opts.update(setting)
+        model = create_model(name, params=p, seed=seed, threads=threads, options=opts)
+        t0 = time.perf_counter()
+        try:
+            model.fit(inner_ds, inner)
+            card = score_slates(ctx, model.recommend(list(ctx.users), k))
+        finally:
+            getattr(model, "close", lambda: None)()
+        ndcg = float(card.per_user[f"ndcg@{k}"].mean())
+        spent = round(time.perf_counter() - t0, 1)
+        curve.append({"setting": setting, "ndcg": round(ndcg, 6), "fit_s": spent})
+        logger.info("tune %s %s: validation ndcg@%d %.4f", name, setting, k, ndcg)
+    best = max(curve, key=lambda c: float(c["ndcg"]))
+    return {
+        "chosen": best["setting"],
+        "curve": curve,
+        "validation": inner.description,
+        "grid": LINER_GRID if base == "liner" else GRIDS[base],
+    }
+
+
+__all__ = ["BUDGET", "GRIDS", "LINER_GRID", "settings_for", "tune_model", "validation_split"]
