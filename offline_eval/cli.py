@@ -114,6 +114,33 @@ def _options(pairs: tuple[str, ...]) -> dict[str, dict[str, str]]:
     help="Choose each model's main hyper-parameters on a validation split carved from the "
     "training data (same budget per model; see offline_eval/tuning.py), then evaluate on test.",
 )
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="--task off-policy: the store holding the slate log and feedback.",
+)
+@click.option(
+    "--artifacts",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="--task off-policy: the artifact directory the service served from.",
+)
+@click.option(
+    "--logs",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="--task off-policy: read slates.jsonl/events.jsonl from this folder instead of --db.",
+)
+@click.option(
+    "--experiments",
+    "experiments_dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="--task off-policy: the experiments folder the logged slates were served under.",
+)
+@click.option(
+    "--variant",
+    "variants",
+    multiple=True,
+    help="--task off-policy: target variant(s) of --experiment (default: every variant).",
+)
 def eval_command(
     data: Path | None,
     dataset: str | None,
@@ -134,6 +161,11 @@ def eval_command(
     model_option: tuple[str, ...],
     no_progress: bool,
     tune: bool,
+    db: Path | None = None,
+    artifacts: Path | None = None,
+    logs: Path | None = None,
+    experiments_dir: Path | None = None,
+    variants: tuple[str, ...] = (),
 ) -> None:
     """Evaluate models (and A/B variants) offline; write metrics.json and report.html.
 
@@ -147,11 +179,23 @@ def eval_command(
         liner eval --data demo --experiment experiments/human-boost.yaml --out eval-ab
 
         liner eval --task streams --data var/demo --out eval-streams   # bot farms planted
+
+        liner eval --task off-policy --db var/liner.db --artifacts var/artifacts \
+            --experiment experiments/explore.yaml --experiments experiments --out eval-ope
     """
     from offline_eval.runner import run_evaluation
 
     if task == "streams":  # bot farms planted into the data, scored by the streams detector
         _streams_eval(data, dataset, data_root, out, seed)
+        return
+    if task == "off-policy":  # a variant estimated from logged slates
+        from offline_eval.off_policy.cli import off_policy_eval
+
+        off_policy_eval(
+            db=db, artifacts=artifacts, experiment=experiment, out=out, variants=variants,
+            experiments_dir=experiments_dir, logs=logs, n_boot=n_boot, seed=seed,
+            progress=not no_progress,
+        )  # fmt: skip
         return
     started = time.perf_counter()
     try:
