@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+from tqdm import tqdm
 
 from recsys.domain import Track
 from recsys.errors import ConfigError
@@ -116,6 +117,9 @@ class VectorCache:
         tmp.replace(self.path)
 
 
+_PROGRESS_CHUNK = 2048
+
+
 def embed_with_cache(
     texts: Sequence[str],
     model: TextModel,
@@ -131,10 +135,16 @@ def embed_with_cache(
     """
     keys = [text_key(model_name, t) for t in texts]
     todo = sorted({k: i for i, k in enumerate(keys) if cache.get(k) is None}.values())
-    if todo:
-        fresh = embed_texts([texts[i] for i in todo], model, batch_size=batch_size)
-        for i, vec in zip(todo, fresh, strict=True):
+    # In chunks, with progress and time left: a large catalog takes many minutes on a CPU.
+    chunk = max(batch_size, _PROGRESS_CHUNK)
+    bar = tqdm(total=len(todo), desc="text", unit="text", disable=len(todo) <= chunk)
+    for start in range(0, len(todo), chunk):
+        part = todo[start : start + chunk]
+        fresh = embed_texts([texts[i] for i in part], model, batch_size=batch_size)
+        for i, vec in zip(part, fresh, strict=True):
             cache.put(keys[i], vec)
+        bar.update(len(part))
+    bar.close()
     rows = [cache.get(k) for k in keys]
     vectors = np.stack([r for r in rows if r is not None]) if rows else np.zeros((0, 0))
     return vectors.astype(np.float32), len(todo)
