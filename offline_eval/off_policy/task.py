@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,9 @@ from recsys.experiments.config import HOLDOUT_VARIANT, apply_overrides
 from recsys.experiments.experiment_set import ExperimentSet, load_experiments
 from recsys.experiments.validate import load_experiment_file
 from recsys.params import PolicyParams
+from recsys.pipeline import PipelineRecommender
+from recsys.settings import LinerSettings
+from recsys.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +66,32 @@ def logging_params(label: str, experiments: ExperimentSet | None) -> PolicyParam
     return params
 
 
+def replay_recommender(
+    artifacts: Path, store: Store, settings: LinerSettings, served_from: datetime
+) -> PipelineRecommender:
+    """The pipeline as the service loaded it before serving the logs: its catalog snapshot
+    (popularity, emerging artists) counts only the plays before the first logged slate, so
+    the plays the logged slates caused do not change what the replay sees."""
+    from recsys.embeddings.spaces import EmbeddingSpaces
+    from recsys.pipeline.catalog import CatalogSnapshot
+    from recsys.pipeline.loader import load_scorers, play_counts
+    from recsys.store.play_flags import learnable_events
+
+    spaces = EmbeddingSpaces.load(artifacts, settings)
+    plays, recent, last = play_counts(learnable_events(store), before=served_from)
+    catalog = CatalogSnapshot.build(
+        track_ids=[str(t) for t in spaces.track_ids],
+        tracks={t.track_id: t for t in store.iter_tracks()},
+        artists=store.iter_artists(),
+        plays=plays,
+        recent_plays=recent,
+        as_of=last or served_from,
+    )
+    return PipelineRecommender(
+        spaces=spaces, catalog=catalog, store=store, scorers=load_scorers(artifacts)
+    )
+
+
 def run_off_policy_eval(
     *,
     db: Path,
@@ -79,8 +109,6 @@ def run_off_policy_eval(
     """Estimate each target variant of ``experiment`` from the logged slates; write
     ``metrics.json`` and ``report.html`` into ``out`` and return the document."""
     from offline_eval.off_policy.report import write_off_policy_report
-    from recsys.pipeline import load_recommender
-    from recsys.settings import LinerSettings
     from recsys.store import SqliteStore
 
     started = time.perf_counter()
@@ -89,13 +117,13 @@ def run_off_policy_eval(
     store = SqliteStore(db)
     try:
         settings = LinerSettings(db=str(db), artifacts=Path(artifacts))
-        rec = load_recommender(Path(artifacts), store, settings, log_slates=False)
         logged, skipped = slates_from_folder(logs) if logs is not None else slates_from_store(store)
         if not logged:
             raise EvalError(
                 f"no logged slate carries propensities ({skipped} without). Fix: serve a "
                 "variant with exploration > 0 (docs/experiments.md) and log feedback"
             )
+        rec = replay_recommender(Path(artifacts), store, settings, min(s.served_at for s in logged))
         known = load_experiments(experiments_dir) if experiments_dir is not None else None
         cfg = load_experiment_file(experiment)
         names = variants or tuple(v.name for v in cfg.variants)
