@@ -7,9 +7,10 @@ matched against the tracks of every OTHER rights holder through an inverted inde
 into clusters (several uploaders of one recording form one cluster). In each cluster the
 original is the track the service can vouch for: a verified artist's track before an
 unverified one's, then the one the service received first (``Track.received_at``, its own
-clock; store order when absent). An uploader-supplied time never counts, so a backdated copy
-cannot displace the original. Every other holder's member of the cluster is flagged, with the
-whole cluster as evidence.
+clock), as :func:`recsys.integrity.protected.claim_order` rules every first-claim question.
+An uploader-supplied time never counts, so a backdated copy cannot displace the original.
+Every other holder's member of the cluster is flagged, with the whole cluster as evidence;
+verified artists' tracks are never flagged (they are the clean references, see below).
 
 The threshold comes from data known to be clean: each verified artist's track matched against
 the other verified artists' tracks (different rights holders, none of them a copy of the
@@ -24,7 +25,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from recsys.domain import Artist, Track
 from recsys.integrity.fingerprint import Fingerprint
 from recsys.integrity.fingerprint_cache import fingerprint_cache_path, fingerprint_tracks
 from recsys.integrity.fingerprint_index import FingerprintIndex, Match
+from recsys.integrity.protected import claim_order
 from recsys.integrity.screening import Flag, ScreenContext
 
 logger = logging.getLogger(__name__)
@@ -89,18 +90,6 @@ def holder_of(track: Track, artists: Mapping[str, Artist]) -> str:
 def _verified(track: Track, artists: Mapping[str, Artist]) -> bool:
     artist = artists.get(track.primary_artist_id or "")
     return artist is not None and artist.verified
-
-
-def priority(track: Track, position: int, artists: Mapping[str, Artist]) -> tuple[Any, ...]:
-    """Sort key of the presumed original: verified first, then the service's own receipt
-    time, then store order. ``uploaded_at`` is the uploader's claim and is never used."""
-    received: datetime | None = getattr(track, "received_at", None)
-    return (
-        not _verified(track, artists),
-        received is None,
-        received.timestamp() if received is not None else 0.0,
-        position,
-    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -258,7 +247,7 @@ class NearDuplicateScreen:
                 pair[key] = e
         flags = []
         for group in clusters(strong, len(self.tracks), threshold):
-            keys = {i: priority(self.tracks[i], i, artists) for i in group}
+            keys = {i: claim_order(self.tracks[i], artists) for i in group}
             original = min(group, key=keys.__getitem__)
             holder = holder_of(self.tracks[original], artists)
             members = ", ".join(
@@ -328,7 +317,6 @@ __all__ = [
     "fingerprint_cache_path",
     "holder_of",
     "match_catalog",
-    "priority",
 ]
 
 
