@@ -271,6 +271,8 @@ def _echo_notes(doc: dict[str, Any], k: int) -> None:
         )
     for metric, why in (doc.get("omitted_metrics") or {}).items():
         click.echo(f"not reported: {metric} ({why})")
+    for name, why in (doc.get("failed_models") or {}).items():
+        click.echo(f"FAILED: {name}: {why}")
 
 
 def _streams_eval(

@@ -88,7 +88,10 @@ class CornacRecommender:
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
         self.name = spec.name
-        self.options = {**OPTIONS[self.kind], **dict(spec.options)}
+        defaults = OPTIONS[self.kind]
+        # --model-option values arrive as text: each takes its default's type
+        given = {k: type(defaults[k])(v) if k in defaults else v for k, v in spec.options.items()}
+        self.options = {**defaults, **given}
         self.model: Any = None
         self.train_set: Any = None
         self._seen: dict[int, np.ndarray] = {}

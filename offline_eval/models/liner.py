@@ -180,6 +180,8 @@ class ServedLinerModel:
         if rec is None:
             raise RuntimeError(f"{self.name}: call fit() before recommend()")
         out: Slates = {}
+        # one INFO line per served request is the service's access log, not the harness's
+        logging.getLogger("recsys.pipeline.recommender").setLevel(logging.WARNING)
         for u in tqdm(user_ids, desc=f"{self.name} slates", unit="listener", mininterval=5):
             seen = self._seen.get(str(u), set())
             want = k + min(len(seen), _MAX_EXTRA)
