@@ -27,7 +27,15 @@ from recsys.settings import LinerSettings
     help="Screen the uploads after the batch commits (quarantine abuse, label undeclared AI).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
-def ingest_command(folder: Path, db: str | None, screen: bool, as_json: bool) -> None:
+@click.option(
+    "--allow-external-audio",
+    is_flag=True,
+    help="Accept audio paths outside FOLDER (only for a folder you trust: by default an "
+    "audio_path that leaves the folder is refused).",
+)
+def ingest_command(
+    folder: Path, db: str | None, screen: bool, as_json: bool, allow_external_audio: bool
+) -> None:
     """Ingest a data folder (CSV or Parquet, docs/data-format.md) into the store.
 
     The whole folder is validated first; any problem is reported with its file, row and
@@ -53,7 +61,9 @@ def ingest_command(folder: Path, db: str | None, screen: bool, as_json: bool) ->
         store = open_store(url)
         try:
             skew = timedelta(seconds=settings.consent_clock_skew_s)
-            report = run_ingest(folder, store, consent_skew=skew)
+            report = run_ingest(
+                folder, store, consent_skew=skew, allow_external_audio=allow_external_audio
+            )
             pause_for_test("after_ingest_commit")
             screening = _screen(store, url) if screen else None
             summary = catalog_summary(store)

@@ -44,9 +44,15 @@ class Catalog:
 
 
 def read_catalog(
-    tables: dict[str, RawTable], folder: Path, store_artist_ids: set[str], p: v.Problems
+    tables: dict[str, RawTable],
+    folder: Path,
+    store_artist_ids: set[str],
+    p: v.Problems,
+    *,
+    allow_external_audio: bool = False,
 ) -> Catalog:
-    """Validate items, artists and credits; problems go to ``p``."""
+    """Validate items, artists and credits; problems go to ``p``. Audio paths must stay
+    inside ``folder`` unless ``allow_external_audio``."""
     items = tables["items"]
     f, file = items.frame, items.file
     if not v.require_columns(f, file, ("item_id", "title"), p):
@@ -72,7 +78,9 @@ def read_catalog(
     credits = _credits(tables.get("credits"), set(item_id.dropna()), known, p)
     if not artist_ids.map(bool).any() and "artists" not in tables and "credits" not in tables:
         artist_ids = item_id.map(lambda i: (_own_artist(i),))
-    tracks = _tracks(f, file, folder, item_id, artist_ids, credits, p)
+    tracks = _tracks(
+        f, file, folder, item_id, artist_ids, credits, p, allow_external_audio=allow_external_audio
+    )
     return Catalog(artists=artists, derived_artists=derived, tracks=tracks)
 
 
@@ -192,6 +200,8 @@ def _tracks(
     artist_ids: pd.Series,
     credits: dict[str, tuple[Credit, ...]],
     p: v.Problems,
+    *,
+    allow_external_audio: bool = False,
 ) -> list[Track]:
     title = v.text(f, file, "title", p, required=True)
     genre = v.text(f, file, "genre", p, default="")
@@ -199,7 +209,9 @@ def _tracks(
     description = v.text(f, file, "description", p, default="")
     duration = v.integer(f, file, "duration_ms", p).fillna(0)
     release = v.dates(f, file, "release_date", p)
-    audio = _audio_paths(v.text(f, file, "audio_path", p), folder, file, p)
+    audio = _audio_paths(
+        v.text(f, file, "audio_path", p), folder, file, p, allow_outside=allow_external_audio
+    )
     descriptors = {
         c.removeprefix("audio_"): v.real(f, file, c, p, default=None)
         for c in f.columns
@@ -266,10 +278,28 @@ def _cells(values: pd.Series) -> list[Any]:
     return [None if pd.isna(x) else x for x in values.astype(object).tolist()]
 
 
-def _audio_paths(paths: pd.Series, folder: Path, file: str, p: v.Problems) -> pd.Series:
-    """Absolute paths; a path naming no file is an error."""
+def _audio_paths(
+    paths: pd.Series, folder: Path, file: str, p: v.Problems, *, allow_outside: bool = False
+) -> pd.Series:
+    """Absolute paths; a path naming no file is an error, and so is one outside the data
+    folder (``../``, an absolute path, a symlink out of it) unless ``allow_outside``: an
+    upload must not make the service read ``/etc/passwd``."""
     root = folder.resolve()
     resolved = [None if c is None else str((root / str(c)).resolve()) for c in _cells(paths)]
+    if not allow_outside:
+        outside = pd.Series(
+            [r is not None and not Path(r).is_relative_to(root) for r in resolved],
+            index=paths.index,
+        )
+        p.add_rows(
+            file,
+            "audio_path",
+            v.flag(outside, paths),
+            "{value} points outside the data folder",
+            "put the audio file inside the folder and give its path relative to it (or run "
+            "`liner ingest --allow-external-audio` for a folder you trust)",
+        )
+        resolved = [None if o else r for r, o in zip(resolved, outside, strict=True)]
     missing = pd.Series(
         [r is not None and not Path(r).is_file() for r in resolved], index=paths.index
     )

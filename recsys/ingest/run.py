@@ -39,7 +39,11 @@ class IngestReport:
 
 
 def build_batch(
-    folder: Path, store: Store, *, consent_skew: timedelta = DEFAULT_CLOCK_SKEW
+    folder: Path,
+    store: Store,
+    *,
+    consent_skew: timedelta = DEFAULT_CLOCK_SKEW,
+    allow_external_audio: bool = False,
 ) -> IngestBatch:
     """Read and validate ``folder`` against what ``store`` already holds.
 
@@ -56,7 +60,9 @@ def build_batch(
     store_tracks = set(store.read_frame("tracks")["track_id"])
     store_listeners = set(store.read_frame("listeners")["listener_id"])
 
-    catalog = read_catalog(tables, folder, store_artists, p)
+    catalog = read_catalog(
+        tables, folder, store_artists, p, allow_external_audio=allow_external_audio
+    )
     known_artists = store_artists | {a.artist_id for a in catalog.artists}
     listeners = read_listeners(tables, known_artists, p)
     track_ids = store_tracks | {t.track_id for t in catalog.tracks}
@@ -84,7 +90,11 @@ def build_batch(
 
 
 def run_ingest(
-    folder: str | Path, store: Store, *, consent_skew: timedelta = DEFAULT_CLOCK_SKEW
+    folder: str | Path,
+    store: Store,
+    *,
+    consent_skew: timedelta = DEFAULT_CLOCK_SKEW,
+    allow_external_audio: bool = False,
 ) -> IngestReport:
     """Validate a data folder and write it to ``store`` all-or-nothing.
 
@@ -96,6 +106,7 @@ def run_ingest(
         store: the target store.
         consent_skew: how far a consent entry's time may lie ahead of the service clock
             (``LinerSettings.consent_clock_skew_s``).
+        allow_external_audio: accept audio paths outside the folder (a trusted folder).
 
     Raises:
         ValidationError: the folder is malformed; the store is unchanged.
@@ -106,7 +117,9 @@ def run_ingest(
     """
     start = time.perf_counter()
     root = Path(folder)
-    batch = build_batch(root, store, consent_skew=consent_skew)
+    batch = build_batch(
+        root, store, consent_skew=consent_skew, allow_external_audio=allow_external_audio
+    )
     before = store.summary().events
     store.ingest(batch)
     new_events = store.summary().events - before

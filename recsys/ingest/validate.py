@@ -13,6 +13,13 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from recsys.domain.limits import (
+    MAX_ID_CHARS,
+    MAX_NAME_CHARS,
+    MAX_TEXT_CHARS,
+    id_problem,
+    text_problem,
+)
 from recsys.errors import ValidationError
 
 MAX_SHOWN = 20
@@ -141,9 +148,32 @@ def text(
         p.add_rows(
             file, column, flag(out.isna(), values), "value is empty", f"give every row a '{column}'"
         )
+    _check_limits(out, values, file, column, p)
     if default is not None:
         out = out.fillna(default)
     return out
+
+
+def _check_limits(out: pd.Series, values: pd.Series, file: str, column: str, p: Problems) -> None:
+    """The API's limits (:mod:`recsys.domain.limits`): identifier columns (``*_id``) are
+    identifiers; ``description`` is free text; any other text column is one line of text."""
+    present = out.dropna()
+    if present.empty:
+        return
+    if column.endswith("_id"):
+        problems = present.map(id_problem)
+        fix = f"ids of at most {MAX_ID_CHARS} visible characters"
+    else:
+        limit = MAX_TEXT_CHARS if column == "description" else MAX_NAME_CHARS
+        problems = present.map(lambda x: text_problem(x, limit))
+        fix = f"at most {limit} characters, no control characters (newline and tab are fine)"
+    bad = problems.dropna()
+    if bad.empty:
+        return
+    for reason in sorted(set(bad)):
+        mask = pd.Series(False, index=out.index)
+        mask[bad.index[bad == reason]] = True
+        p.add_rows(file, column, flag(mask, values), f"value {{value}} {reason}", fix)
 
 
 def integer(

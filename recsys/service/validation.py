@@ -7,17 +7,22 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from recsys.domain.limits import (
+    MAX_ID_CHARS,
+    MAX_NAME_CHARS,
+    MAX_TEXT_CHARS,
+    id_problem,
+    text_problem,
+)
 from recsys.service.errors import RequestError
 
 MAX_K = 200
 """Largest slate a caller may ask for."""
 DEFAULT_K = 10
 """Slate size when the request leaves ``k`` at 0."""
-MAX_ID_CHARS = 128
 MAX_QUERY_CHARS = 512
 MAX_MESSAGE_CHARS = 2000
-MAX_TEXT_CHARS = 5000
-MAX_REASON_CHARS = 1000
+MAX_REASON_CHARS = MAX_NAME_CHARS
 MAX_CONTEXT_TRACKS = 100
 MAX_GENRES = 50
 MAX_EXCLUDED_TRACKS = 500
@@ -34,13 +39,13 @@ def _has_control(value: str) -> bool:
 
 
 def text(field: str, value: str, max_chars: int, *, required: bool = False) -> str:
-    """A free-text field: bounded length, no control characters except newline and tab."""
+    """A free-text field: bounded length, no control characters except newline and tab
+    (:func:`recsys.domain.limits.text_problem`, the rule ingest applies too)."""
     if required and not value.strip():
         raise RequestError(field, "is required")
-    if len(value) > max_chars:
-        raise RequestError(field, f"is {len(value)} characters; the limit is {max_chars}")
-    if any((ord(ch) < 32 and ch not in "\n\t") or ord(ch) == 127 for ch in value):
-        raise RequestError(field, "contains control characters")
+    problem = text_problem(value, max_chars)
+    if problem is not None:
+        raise RequestError(field, problem)
     return value
 
 
@@ -50,12 +55,9 @@ def identifier(field: str, value: str, *, required: bool = True) -> str:
         if required:
             raise RequestError(field, "is required")
         return value
-    if not value.strip():
-        raise RequestError(field, "is blank")
-    if len(value) > MAX_ID_CHARS:
-        raise RequestError(field, f"is {len(value)} characters; the limit is {MAX_ID_CHARS}")
-    if _has_control(value):
-        raise RequestError(field, "contains control characters")
+    problem = id_problem(value)
+    if problem is not None:
+        raise RequestError(field, problem)
     return value
 
 

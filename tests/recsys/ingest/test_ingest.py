@@ -257,3 +257,50 @@ def test_a_cell_over_the_csv_field_limit_gives_a_validation_error(
     assert info.value.file == "items.csv"
     assert "Fix:" in str(info.value)
     assert store.summary().tracks == 0
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "problem"),
+    [
+        ("item_id", "t\x00nul", "control characters"),
+        ("item_id", "x" * 10_000, "the limit is 128"),
+        ("title", "Line\x00break", "control characters"),
+        ("description", "y" * (500 * 1024), "the limit is 5000"),
+    ],
+    ids=["id-with-nul", "id-10k", "title-nul", "description-500k"],
+)
+def test_ingest_refuses_what_the_api_refuses(
+    tmp_path: Path, store: SqliteStore, column: str, value: str, problem: str
+) -> None:
+    """One set of limits (recsys.domain.limits): ingest once stored ids with NUL or 10,000
+    characters and a 500 KiB description that the API refuses."""
+    tables = valid_tables()
+    items = tables["items"].copy()
+    items[column] = items[column].astype(object) if column in items else "ok"
+    items.loc[0, column] = value
+    tables["items"] = items
+    folder = write_folder(tmp_path / "d", tables, parquet=True)
+    with pytest.raises(ValidationError) as info:
+        run_ingest(folder, store)
+    assert problem in str(info.value) and column in str(info.value)
+    assert store.summary().tracks == 0
+
+
+def test_audio_paths_must_stay_inside_the_data_folder(tmp_path: Path, store: SqliteStore) -> None:
+    outside = tmp_path / "secret.wav"
+    outside.write_bytes(b"RIFF")
+    for path in (str(outside), "../secret.wav"):
+        tables = valid_tables()
+        items = tables["items"].copy()
+        items["audio_path"] = None
+        items["audio_path"] = items["audio_path"].astype(object)
+        items.loc[0, "audio_path"] = path
+        tables["items"] = items
+        folder = write_folder(tmp_path / "d", tables)
+        with pytest.raises(ValidationError) as info:
+            run_ingest(folder, store)
+        assert "outside the data folder" in str(info.value), path
+        assert store.summary().tracks == 0
+    run_ingest(folder, store, allow_external_audio=True)
+    track = store.get_track(str(tables["items"].loc[0, "item_id"]))
+    assert track is not None and track.audio_path == str(outside.resolve())
