@@ -159,9 +159,11 @@ def end_to_end(root: Path, rec: Any, truth: Any, listeners: list[str], slates: i
 def main() -> None:
     p = parser(__doc__ or "")
     p.add_argument("--seed", type=int, default=3, help="Demo world seed.")
+    p.add_argument("--reps", type=int, default=None, help="Repeated simulations (12 / 40).")
     args = p.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    tracks, n_listeners, reps, slates = (300, 40, 12, 8) if args.quick else (400, 60, 60, 10)
+    tracks, n_listeners, reps, slates = (300, 40, 12, 8) if args.quick else (400, 60, 40, 10)
+    reps = args.reps or reps
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

@@ -56,7 +56,7 @@ UNSUPPORTED_TOLERANCE = 0.01
 """Largest mean share of the target's choices outside the logging support still reported."""
 
 MIN_ESS = 30.0
-"""Fewer effective samples than this gives a warning that the interval is not trustworthy."""
+"""An estimator with fewer effective samples than this is withheld with a warning."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -299,9 +299,10 @@ def estimate(
                     "prefix) where the logging policy never goes: withheld"
                 )
         if ess < MIN_ESS:
+            hidden = True
             warnings.append(
                 f"{name}: only {ess:.1f} effective samples of {len(logs)} slates: the target "
-                "rarely agrees with what was logged, so the interval is not trustworthy"
+                "rarely agrees with what was logged, so this estimator is withheld"
             )
         out[name] = OffPolicyEstimate(
             estimator=name,

@@ -182,7 +182,7 @@ def serve_traffic(
             )
             tracks = [i.track.track_id for i in out.items]
             plays = truth.draw(rng, u, tracks)
-            at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+            at = dt.datetime.now(dt.UTC)  # played right after it was served
             store.add_events(
                 FeedbackEvent(
                     event_id=f"sim-{out.request_id}-{pos}",
