@@ -16,7 +16,7 @@ from offline_eval.splits import make_split
 pytest.importorskip("cornac")
 
 FAST = {
-    "cornac-ease": {"lamb": 10.0},
+    "cornac-ease": {"lamb": "10"},  # as --model-option gives it: text
     "cornac-vbpr": {"n_epochs": 15, "k": 8, "k2": 8, "learning_rate": 0.05},
     # one epoch: only its contract is checked (a CPU epoch costs seconds even on a toy world)
     "cornac-sasrec": {"n_epochs": 1, "embedding_dim": 8, "max_len": 10, "n_sample": 8},
