@@ -76,6 +76,9 @@ class LinerSettings(BaseSettings):
     """Concurrent RPCs beyond which new calls get RESOURCE_EXHAUSTED at once. None (the
     default) admits ``max_workers`` running calls plus ``max_workers`` waiting for a thread:
     a longer queue only adds waiting time to every accepted call under overload."""
+    metering_cache_s: float = Field(default=60.0, ge=0.0)
+    """How long the service serves a built metering report (``MeteringReport``) before
+    building it again; a report costs seconds at a million events."""
     max_message_bytes: int = 4 * 1024 * 1024
     """Largest request or response message."""
     admin_tokens: list[str] = []

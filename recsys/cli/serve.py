@@ -22,6 +22,13 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+def full_metering_report(store: Store, pool: str = "0") -> dict[str, Any]:
+    """The whole metering report of ``recsys.integrity`` as a dict."""
+    from recsys.integrity.metering_report import metering_report_from_store
+
+    return metering_report_from_store(store, pool).to_dict()
+
+
 def integrity_metering(
     store: Store, rights_holder_id: str | None, pool: str = "0"
 ) -> dict[str, Any]:
@@ -218,6 +225,7 @@ def run(
     from recsys.pipeline import load_recommender
     from recsys.service import LinerServer, ServiceDeps, ServiceMetrics, ServingState
     from recsys.service.live import LiveAgent, LiveExperiments
+    from recsys.service.metering_cache import CachedMetering
     from recsys.service.state import trial_recommend
     from recsys.service.workers import pin_process
     from recsys.store import open_store
@@ -247,7 +255,7 @@ def run(
         state=state,
         store=store,
         metrics=metrics,
-        metering=integrity_metering,
+        metering=CachedMetering(full_metering_report, max_age_s=settings.metering_cache_s),
         conversation=agent,
         consent_skew=timedelta(seconds=settings.consent_clock_skew_s),
     )
@@ -312,4 +320,11 @@ def warm_agent(agent: Any) -> None:
     logger.info("discovery agent ready in %.0f ms", (time.perf_counter() - start) * 1000.0)
 
 
-__all__ = ["integrity_metering", "run", "run_worker", "serve_command", "warm_agent"]
+__all__ = [
+    "full_metering_report",
+    "integrity_metering",
+    "run",
+    "run_worker",
+    "serve_command",
+    "warm_agent",
+]

@@ -87,7 +87,7 @@ def expensive_caps(max_workers: int) -> dict[str, int]:
     return {
         "UpsertTracks": half,
         "UpsertArtists": half,
-        "MeteringReport": half,
+        "MeteringReport": max(1, max_workers // 4),  # cached: see metering_cache.py
         "Converse": half,
         "ReloadArtifacts": 1,
         "ReloadExperiments": 1,
