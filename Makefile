@@ -34,6 +34,7 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m recsys.audio_warmup
 	touch $@
 
 ## The main job: generate the demo world, ingest and screen it, build artifacts, serve.
