@@ -74,8 +74,8 @@ def main() -> None:
         table = rec.spaces.neighbours  # type: ignore[attr-defined]
         assert table is not None, "the build wrote no neighbour table"
         cache = next(
-            s.cache for s in rec.sources if isinstance(getattr(s, "cache", None), SearchCache)
-        )  # type: ignore[attr-defined]
+            c for s in rec.sources if isinstance(c := getattr(s, "cache", None), SearchCache)
+        )
         requests = []
         for listener in store.iter_listeners():
             uid = listener.listener_id
@@ -117,7 +117,7 @@ def main() -> None:
         "listeners": listeners,
         "requests": len(requests),
         "neighbours_per_track": table.k,
-        "index": type(rec.spaces.indexes["fused"]).__name__,  # type: ignore[attr-defined]
+        "index": type(rec.spaces.indexes["fused"]).__name__,
         "index_kind": rec.spaces.indexes["fused"].kind,  # type: ignore[attr-defined]
         "search_vs_lookup": compare("search", "lookup"),
         "lookup_vs_cached": compare("lookup", "cached"),
