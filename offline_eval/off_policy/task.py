@@ -186,7 +186,9 @@ def run_off_policy_eval(
                 "unsupported_share": diag.unsupported_share,
                 "first_pick_match_rate": diag.match_rate,
                 "replay_agreement": agreement,
-                "warnings": warnings,
+                "warnings": list(
+                    dict.fromkeys(warnings + [w for e in est.values() for w in e.warnings])
+                ),
             }
     finally:
         store.close()

@@ -35,7 +35,7 @@ def test_replay_at_serving_time_reproduces_the_logged_probabilities() -> None:
     assert len(world.store.slates) == 6
     for slate in world.store.slates:
         ids = [i.track_id for i in slate.items]
-        logged = [i.propensity for i in slate.items]
+        logged = [float(i.propensity or 0.0) for i in slate.items]
         inp = replay.inputs(slate.listener_id, len(ids), EXPLORE, before=slate.served_at)
         np.testing.assert_allclose(replay.policy_replay(inp, ids).probs, logged, rtol=1e-9)
     # Without the cut, the slates' own plays are recent plays and exclude their tracks.

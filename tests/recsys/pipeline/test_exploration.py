@@ -58,8 +58,8 @@ def test_exploring_slates_keep_every_rule_and_log_their_probability(
             out = rec.recommend(req)
             _check_slate(world, req, out.items, banned=set())
             logged = world.store.slates[-1]
-            probs = [i.propensity for i in logged.items]
-            assert all(p is not None and 0.0 < p <= 1.0 for p in probs)
+            probs = [float(i.propensity or 0.0) for i in logged.items]
+            assert all(0.0 < p <= 1.0 for p in probs)
             assert logged.propensity == pytest.approx(float(np.prod(probs)))
             seen.add(tuple(i.track.track_id for i in out.items))
     # Exploration actually varies slates, and most of them are not the greedy one.
