@@ -173,12 +173,31 @@ class ServiceMetrics:
         self.registry.register(collector)
         return collector
 
-    def serve_http(self, port: int, host: str = "127.0.0.1") -> tuple[int, object]:
-        """Serve ``/metrics`` over HTTP in a daemon thread; returns (bound port, server).
+    def serve_http(
+        self,
+        port: int,
+        host: str = "127.0.0.1",
+        *,
+        certfile: str | None = None,
+        keyfile: str | None = None,
+        client_cafile: str | None = None,
+    ) -> tuple[int, object]:
+        """Serve ``/metrics`` in a daemon thread; returns (bound port, server).
 
-        Port 0 picks a free port. Call ``shutdown()`` on the returned server to stop.
+        Over HTTPS with ``certfile``/``keyfile`` (the service's TLS settings, so metrics are
+        not plaintext beside a TLS port), requiring client certificates signed by
+        ``client_cafile`` when given. Port 0 picks a free port. Call ``shutdown()`` on the
+        returned server to stop.
         """
-        httpd, thread = start_http_server(port, addr=host, registry=self.registry)
+        httpd, thread = start_http_server(
+            port,
+            addr=host,
+            registry=self.registry,
+            certfile=certfile,
+            keyfile=keyfile,
+            client_cafile=client_cafile,
+            client_auth_required=client_cafile is not None,
+        )
         assert isinstance(thread, threading.Thread)
         return int(httpd.server_port), httpd
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import ssl
 from collections.abc import Callable
 from concurrent import futures
 from pathlib import Path
@@ -111,9 +112,32 @@ def server_credentials(settings: LinerSettings) -> grpc.ServerCredentials | None
         ca = settings.tls_client_ca.read_bytes() if settings.tls_client_ca else None
     except OSError as exc:
         raise ConfigError(f"cannot read a TLS file: {exc}") from exc
+    check_key_pair(settings.tls_cert, settings.tls_key)
     return grpc.ssl_server_credentials(
         [(key, cert)], root_certificates=ca, require_client_auth=ca is not None
     )
+
+
+def check_key_pair(cert: Path, key: Path) -> None:
+    """Check that ``key`` is the private key of ``cert`` (gRPC itself would only fail to bind
+    the port, which reads as "is the port in use?").
+
+    Raises:
+        ConfigError: naming which setting is wrong.
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(str(cert), str(key))
+    except ssl.SSLError as exc:
+        if "KEY_VALUES_MISMATCH" in str(exc) or "key values mismatch" in str(exc):
+            raise ConfigError(
+                "LINER_TLS_KEY is not the private key of LINER_TLS_CERT. Fix: point "
+                "LINER_TLS_KEY at the key the certificate was issued for"
+            ) from exc
+        raise ConfigError(
+            f"LINER_TLS_CERT / LINER_TLS_KEY cannot be used ({exc.reason or exc}). Fix: PEM "
+            "files of a certificate and its unencrypted private key"
+        ) from exc
 
 
 def server_paths(settings: LinerSettings) -> list[str]:
@@ -285,8 +309,15 @@ class LinerServer:
             self.worker_port = self._bind(self.settings.worker_port, credentials)
         self._server.start()
         if self.settings.metrics_port is not None:
+            tls = self.settings
             self.metrics_port, self._metrics_httpd = self.deps.metrics.serve_http(
-                self.settings.metrics_port, self.settings.host
+                self.settings.metrics_port,
+                self.settings.host,
+                certfile=str(tls.tls_cert) if credentials is not None else None,
+                keyfile=str(tls.tls_key) if credentials is not None else None,
+                client_cafile=str(tls.tls_client_ca)
+                if credentials is not None and tls.tls_client_ca
+                else None,
             )
         if self.deps.store is not None:
             store = self.deps.store

@@ -299,3 +299,34 @@ def test_one_json_log_line_per_request(running: Running, caplog: pytest.LogCaptu
     assert ok["code"] == "OK" and ok["items"] == 2 and ok["listener_id"] == "u1"
     assert bad["code"] == "INVALID_ARGUMENT" and bad["request_id"] != "trace-7"
     assert dict(call.trailing_metadata())["x-request-id"] == "trace-7"
+
+
+def test_a_key_that_does_not_match_its_certificate_is_named(tmp_path: Path) -> None:
+    """gRPC alone only fails to bind, which once read as "is the port in use?"."""
+    from recsys.errors import ConfigError
+    from recsys.service.server import server_credentials
+    from recsys.settings import LinerSettings
+
+    make_pki(tmp_path)
+    settings = LinerSettings(tls_cert=tmp_path / "server.crt", tls_key=tmp_path / "client.key")
+    with pytest.raises(ConfigError, match="LINER_TLS_KEY is not the private key"):
+        server_credentials(settings)
+
+
+def test_metrics_are_served_over_tls_when_the_service_is(
+    start_server: Callable[..., Running], tmp_path: Path
+) -> None:
+    import ssl
+
+    make_pki(tmp_path)
+    running = start_server(
+        metrics_port=0, tls_cert=tmp_path / "server.crt", tls_key=tmp_path / "server.key"
+    )
+    port = running.server.metrics_port
+    with pytest.raises(OSError):  # plaintext is refused
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
+    context = ssl.create_default_context(cafile=str(tmp_path / "ca.crt"))
+    body = urllib.request.urlopen(
+        f"https://localhost:{port}/metrics", timeout=5, context=context
+    ).read()
+    assert b"liner_rpc_requests_total" in body or b"liner_" in body
