@@ -71,6 +71,10 @@ class StreamsConfig(BaseModel):
     """Jaccard similarity of two accounts' consecutive-track pairs that links them."""
     min_cluster_accounts: int = Field(default=8, ge=2)
     """Accounts a co-ordinated cluster or created-together cohort needs."""
+    max_cluster_share: float = Field(default=0.5, gt=0, le=1)
+    """A co-ordinated cluster holding more than this share of the log's accounts is the
+    listening population of a small catalog (everyone plays the same few tracks), not a farm:
+    a farm is a minority of a service's accounts."""
     payee_dependence: float = Field(default=0.5, gt=0, le=1)
     """A payee depends on a group of accounts when at least this share of its plays come
     from the group."""

@@ -168,7 +168,9 @@ def coordinated_clusters(log: PlayLog, config: StreamsConfig) -> Groups:
     graph = sp.coo_matrix((np.ones(len(links)), (links[:, 0], links[:, 1])), shape=(n, n))
     _, label = connected_components(graph, directed=False)
     sizes = np.bincount(label)
-    big = sizes[label] >= config.min_cluster_accounts
+    big = (sizes[label] >= config.min_cluster_accounts) & (
+        sizes[label] <= config.max_cluster_share * n
+    )
     members = pd.Series(label[big], index=accounts[big])
     groups = plays.assign(group=plays["listener_id"].map(members)).dropna(subset=["group"])
     return _farms(plays, groups, "coordinated", config)

@@ -194,3 +194,36 @@ def test_a_log_without_plays_flags_nothing(tmp_path) -> None:
     run = screen_streams(store)
     assert run.summary()["flagged_events"] == 0 and not store.flagged_event_ids()
     store.close()
+
+
+def test_a_small_catalog_whose_listeners_all_play_the_same_tracks_is_not_a_farm() -> None:
+    """Eight tracks, twenty listeners who each play most of them at their own pace: their
+    track sets are near-identical because the catalog is small, not because they are
+    co-ordinated (this once flagged every listener of the adversarial suite's catalog, which
+    then protected none of its artists)."""
+    rng = np.random.default_rng(3)
+    tracks = [f"t{k}" for k in range(8)]
+    rows = []
+    for u in range(20):
+        start = 1_767_225_600 + rng.uniform(0, 30) * DAY
+        for i in range(int(rng.integers(10, 25))):
+            at = start + i * rng.uniform(3, 30) * 3600
+            ms = int(rng.uniform(1.2e5, 3e5))
+            rows.append((f"u{u}_{i}", f"u{u}", rng.choice(tracks), at, ms))
+    frame = pd.DataFrame(rows, columns=["event_id", "listener_id", "track_id", "t", "ms"])
+    events = pd.DataFrame(
+        {
+            "event_id": frame["event_id"],
+            "listener_id": frame["listener_id"],
+            "track_id": frame["track_id"],
+            "event_type": "play",
+            "at": pd.to_datetime(frame["t"], unit="s", utc=True),
+            "ms_played": frame["ms"].astype("Int64"),
+            "weight": 1.0,
+        }
+    )
+    payees = pd.Series([f"holder{k % 4}" for k in range(8)], index=tracks)
+    assert score_streams(play_log(events, payees=payees)).flags.empty
+    # Without the population rule the same log is one big "farm" (the test can fail).
+    everyone = StreamsConfig(max_cluster_share=1.0)
+    assert not score_streams(play_log(events, payees=payees), everyone).flags.empty
