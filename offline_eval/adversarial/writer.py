@@ -24,25 +24,14 @@ from offline_eval.adversarial.edits import apply_edits, encode_mp3
 from offline_eval.adversarial.machine import machine_track
 from offline_eval.adversarial.plan import CATALOG, UPLOADS, Copy, Excerpt, SuitePlan, TrackPlan
 from offline_eval.adversarial.sources import load_excerpt
+from recsys.demo.tables import TRUTH_COLUMNS as DEMO_TRUTH_COLUMNS
 
 logger = logging.getLogger(__name__)
 
 SUITE_FORMAT = "liner-adversarial-suite"
 SUITE_VERSION = 2
 TRUTH_COLUMNS: tuple[str, ...] = (
-    "item_id",
-    "organic",
-    "true_genre",
-    "true_ai_involvement",
-    "true_ai_parts",
-    "declared_ai_involvement",
-    "undeclared_ai",
-    "machine_audio",
-    "abuse_kinds",
-    "duplicate_of",
-    "imitated_artist_ids",
-    "imitation_scopes",
-    "imitation_consented",
+    *DEMO_TRUTH_COLUMNS,
     "attack",
     "expected",
     "edits",
