@@ -33,9 +33,7 @@ def integrity_metering(
     store: Store, rights_holder_id: str | None, pool: str = "0"
 ) -> dict[str, Any]:
     """The metering report of ``recsys.integrity`` as a dict, optionally for one holder."""
-    from recsys.integrity.metering_report import metering_report_from_store
-
-    report = metering_report_from_store(store, pool).to_dict()
+    report = full_metering_report(store, pool)
     if rights_holder_id is not None:
         report["holders"] = [
             h for h in report["holders"] if h["rights_holder_id"] == rights_holder_id

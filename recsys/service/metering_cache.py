@@ -57,9 +57,7 @@ class CachedMetering:
             if cached is None or self._clock() - cached[0] > self._max_age:
                 report = dict(self._build(store, key))
                 report["built_at"] = datetime.now(UTC).isoformat()
-                cached = (self._clock(), report)
-                self._reports = {**{k: v for k, v in self._reports.items() if k != key},
-                                 key: cached}  # fmt: skip
+                cached = self._reports[key] = (self._clock(), report)
                 if len(self._reports) > 16:  # a few pools at most
                     oldest = min(self._reports, key=lambda k: self._reports[k][0])
                     self._reports.pop(oldest)

@@ -34,10 +34,6 @@ MAX_BATCH = 1000
 T = TypeVar("T")
 
 
-def _has_control(value: str) -> bool:
-    return any(ord(ch) < 32 or ord(ch) == 127 for ch in value)
-
-
 def text(field: str, value: str, max_chars: int, *, required: bool = False) -> str:
     """A free-text field: bounded length, no control characters except newline and tab
     (:func:`recsys.domain.limits.text_problem`, the rule ingest applies too)."""
