@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 
 from recsys.artifacts import Manifest, verify_manifest
+from recsys.embeddings.neighbours import ROWS as NEIGHBOUR_ROWS
+from recsys.embeddings.neighbours import SCORES as NEIGHBOUR_SCORES
 from recsys.embeddings.neighbours import NeighbourTable, check_neighbours, load_neighbours
 from recsys.embeddings.text import embed_texts, load_text_model
 from recsys.errors import ArtifactError
@@ -59,6 +61,25 @@ def _load_npy(root: Path, rel: str, manifest: Manifest | None = None) -> np.ndar
             f"{rel} (in {root}) is not a readable .npy file ({exc}); rebuild with `liner build`"
         ) from exc
     return np.asarray(array)
+
+
+_LOADED_ARRAYS = frozenset(
+    {
+        "track_ids.npy",
+        "listeners/ids.npy",
+        "listeners/fused.npy",
+        NEIGHBOUR_ROWS,
+        NEIGHBOUR_SCORES,
+        *(f"vectors/{name}.npy" for name in SPACES),
+    }
+)
+
+
+def _hashed_on_load(rel: str) -> bool:
+    """Whether :meth:`EmbeddingSpaces.load` checks ``rel``'s sha256 itself as it loads it
+    (its arrays, the indexes and the neighbour table); every other file is hashed by the
+    manifest check."""
+    return rel in _LOADED_ARRAYS or (rel.startswith("indexes/") and rel.endswith(".npz"))
 
 
 def check_compatible(
@@ -167,7 +188,7 @@ class EmbeddingSpaces:
             ArtifactError: when the directory fails its manifest check or lacks a space.
         """
         root = Path(artifact_dir)
-        manifest = verify_manifest(root)
+        manifest = verify_manifest(root, hashed_on_load=_hashed_on_load)
         track_ids = _load_npy(root, "track_ids.npy", manifest)
         vectors = {name: _load_npy(root, f"vectors/{name}.npy", manifest) for name in SPACES}
         indexes = {}
