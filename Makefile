@@ -18,7 +18,7 @@ setup: $(VENV)/.installed
 
 # Debian packages the tests and the integrity suite use (root, or sudo, needed once).
 SYSTEM_PACKAGES := ffmpeg sox libchromaprint-tools wesnoth-1.16-music hyperrogue-music asc-music \
-	chromium chromium-driver protobuf-compiler
+	chromium chromium-driver protobuf-compiler postgresql
 
 ## The TypeScript client's toolchain (npm registry), for its drift check in `make check`.
 clients:
