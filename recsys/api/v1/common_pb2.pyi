@@ -149,7 +149,7 @@ class Artist(_message.Message):
     def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[_Union[ArtistKind, str]] = ..., verified: _Optional[bool] = ..., rights_holder_id: _Optional[str] = ...) -> None: ...
 
 class RecommendedItem(_message.Message):
-    __slots__ = ("track", "credits", "ai_label", "reasons", "score", "position", "sources", "contributions")
+    __slots__ = ("track", "credits", "ai_label", "reasons", "score", "position", "sources", "contributions", "audio")
     class ContributionsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -165,6 +165,7 @@ class RecommendedItem(_message.Message):
     POSITION_FIELD_NUMBER: _ClassVar[int]
     SOURCES_FIELD_NUMBER: _ClassVar[int]
     CONTRIBUTIONS_FIELD_NUMBER: _ClassVar[int]
+    AUDIO_FIELD_NUMBER: _ClassVar[int]
     track: Track
     credits: _containers.RepeatedCompositeFieldContainer[Credit]
     ai_label: AiLabel
@@ -173,4 +174,17 @@ class RecommendedItem(_message.Message):
     position: int
     sources: _containers.RepeatedScalarFieldContainer[str]
     contributions: _containers.ScalarMap[str, float]
-    def __init__(self, track: _Optional[_Union[Track, _Mapping]] = ..., credits: _Optional[_Iterable[_Union[Credit, _Mapping]]] = ..., ai_label: _Optional[_Union[AiLabel, _Mapping]] = ..., reasons: _Optional[_Iterable[str]] = ..., score: _Optional[float] = ..., position: _Optional[int] = ..., sources: _Optional[_Iterable[str]] = ..., contributions: _Optional[_Mapping[str, float]] = ...) -> None: ...
+    audio: AudioFacts
+    def __init__(self, track: _Optional[_Union[Track, _Mapping]] = ..., credits: _Optional[_Iterable[_Union[Credit, _Mapping]]] = ..., ai_label: _Optional[_Union[AiLabel, _Mapping]] = ..., reasons: _Optional[_Iterable[str]] = ..., score: _Optional[float] = ..., position: _Optional[int] = ..., sources: _Optional[_Iterable[str]] = ..., contributions: _Optional[_Mapping[str, float]] = ..., audio: _Optional[_Union[AudioFacts, _Mapping]] = ...) -> None: ...
+
+class AudioFacts(_message.Message):
+    __slots__ = ("tempo_bpm", "key", "loudness_db", "energy")
+    TEMPO_BPM_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    LOUDNESS_DB_FIELD_NUMBER: _ClassVar[int]
+    ENERGY_FIELD_NUMBER: _ClassVar[int]
+    tempo_bpm: float
+    key: str
+    loudness_db: float
+    energy: float
+    def __init__(self, tempo_bpm: _Optional[float] = ..., key: _Optional[str] = ..., loudness_db: _Optional[float] = ..., energy: _Optional[float] = ...) -> None: ...

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from recsys.api.v1 import common_pb2 as recsys_dot_api_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1drecsys/api/v1/discovery.proto\x12\rlinernotes.v1\x1a\x1arecsys/api/v1/common.proto\"K\n\x0f\x43onverseRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x13\n\x0blistener_id\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\"K\n\x08ToolCall\x12\x0c\n\x04tool\x18\x01 \x01(\t\x12\x16\n\x0e\x61rguments_json\x18\x02 \x01(\t\x12\r\n\x05\x63ount\x18\x03 \x01(\x05\x12\n\n\x02ms\x18\x04 \x01(\x01\"\xa2\x01\n\x10\x43onverseResponse\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\x0f\n\x07summary\x18\x03 \x01(\t\x12-\n\x05items\x18\x04 \x03(\x0b\x32\x1e.linernotes.v1.RecommendedItem\x12&\n\x05trace\x18\x05 \x03(\x0b\x32\x17.linernotes.v1.ToolCall2_\n\x10\x44iscoveryService\x12K\n\x08\x43onverse\x12\x1e.linernotes.v1.ConverseRequest\x1a\x1f.linernotes.v1.ConverseResponseB\xa9\x01\n\x15\x63om.linernotes.api.v1B\x0e\x44iscoveryProtoP\x01ZBgithub.com/linernotes/linernotes/gen/go/linernotes/v1;linernotesv1\xa2\x02\x03LXX\xaa\x02\rLinernotes.V1\xba\x02\x02LN\xca\x02\rLinernotes\\V1\xea\x02\x0eLinernotes::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1drecsys/api/v1/discovery.proto\x12\rlinernotes.v1\x1a\x1arecsys/api/v1/common.proto\"V\n\x0f\x43onverseRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x13\n\x0blistener_id\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\t\n\x01k\x18\x04 \x01(\x05\"K\n\x08ToolCall\x12\x0c\n\x04tool\x18\x01 \x01(\t\x12\x16\n\x0e\x61rguments_json\x18\x02 \x01(\t\x12\r\n\x05\x63ount\x18\x03 \x01(\x05\x12\n\n\x02ms\x18\x04 \x01(\x01\"\xf3\x01\n\x10\x43onverseResponse\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\x0f\n\x07summary\x18\x03 \x01(\t\x12-\n\x05items\x18\x04 \x03(\x0b\x32\x1e.linernotes.v1.RecommendedItem\x12&\n\x05trace\x18\x05 \x03(\x0b\x32\x17.linernotes.v1.ToolCall\x12\r\n\x05notes\x18\x06 \x03(\t\x12\x0f\n\x07planner\x18\x07 \x01(\t\x12\x18\n\x10\x63onstraints_json\x18\x08 \x01(\t\x12\x15\n\rsession_ttl_s\x18\t \x01(\x05\x32_\n\x10\x44iscoveryService\x12K\n\x08\x43onverse\x12\x1e.linernotes.v1.ConverseRequest\x1a\x1f.linernotes.v1.ConverseResponseB\xa9\x01\n\x15\x63om.linernotes.api.v1B\x0e\x44iscoveryProtoP\x01ZBgithub.com/linernotes/linernotes/gen/go/linernotes/v1;linernotesv1\xa2\x02\x03LXX\xaa\x02\rLinernotes.V1\xba\x02\x02LN\xca\x02\rLinernotes\\V1\xea\x02\x0eLinernotes::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,11 +34,11 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\025com.linernotes.api.v1B\016DiscoveryProtoP\001ZBgithub.com/linernotes/linernotes/gen/go/linernotes/v1;linernotesv1\242\002\003LXX\252\002\rLinernotes.V1\272\002\002LN\312\002\rLinernotes\\V1\352\002\016Linernotes::V1'
   _globals['_CONVERSEREQUEST']._serialized_start=76
-  _globals['_CONVERSEREQUEST']._serialized_end=151
-  _globals['_TOOLCALL']._serialized_start=153
-  _globals['_TOOLCALL']._serialized_end=228
-  _globals['_CONVERSERESPONSE']._serialized_start=231
-  _globals['_CONVERSERESPONSE']._serialized_end=393
-  _globals['_DISCOVERYSERVICE']._serialized_start=395
-  _globals['_DISCOVERYSERVICE']._serialized_end=490
+  _globals['_CONVERSEREQUEST']._serialized_end=162
+  _globals['_TOOLCALL']._serialized_start=164
+  _globals['_TOOLCALL']._serialized_end=239
+  _globals['_CONVERSERESPONSE']._serialized_start=242
+  _globals['_CONVERSERESPONSE']._serialized_end=485
+  _globals['_DISCOVERYSERVICE']._serialized_start=487
+  _globals['_DISCOVERYSERVICE']._serialized_end=582
 # @@protoc_insertion_point(module_scope)

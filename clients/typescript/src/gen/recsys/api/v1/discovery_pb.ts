@@ -14,14 +14,17 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file recsys/api/v1/discovery.proto.
  */
 export const file_recsys_api_v1_discovery: GenFile = /*@__PURE__*/
-  fileDesc("Ch1yZWNzeXMvYXBpL3YxL2Rpc2NvdmVyeS5wcm90bxINbGluZXJub3Rlcy52MSJLCg9Db252ZXJzZVJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRITCgtsaXN0ZW5lcl9pZBgCIAEoCRIPCgdtZXNzYWdlGAMgASgJIksKCFRvb2xDYWxsEgwKBHRvb2wYASABKAkSFgoOYXJndW1lbnRzX2pzb24YAiABKAkSDQoFY291bnQYAyABKAUSCgoCbXMYBCABKAEiogEKEENvbnZlcnNlUmVzcG9uc2USEgoKc2Vzc2lvbl9pZBgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgJEg8KB3N1bW1hcnkYAyABKAkSLQoFaXRlbXMYBCADKAsyHi5saW5lcm5vdGVzLnYxLlJlY29tbWVuZGVkSXRlbRImCgV0cmFjZRgFIAMoCzIXLmxpbmVybm90ZXMudjEuVG9vbENhbGwyXwoQRGlzY292ZXJ5U2VydmljZRJLCghDb252ZXJzZRIeLmxpbmVybm90ZXMudjEuQ29udmVyc2VSZXF1ZXN0Gh8ubGluZXJub3Rlcy52MS5Db252ZXJzZVJlc3BvbnNlQqkBChVjb20ubGluZXJub3Rlcy5hcGkudjFCDkRpc2NvdmVyeVByb3RvUAFaQmdpdGh1Yi5jb20vbGluZXJub3Rlcy9saW5lcm5vdGVzL2dlbi9nby9saW5lcm5vdGVzL3YxO2xpbmVybm90ZXN2MaICA0xYWKoCDUxpbmVybm90ZXMuVjG6AgJMTsoCDUxpbmVybm90ZXNcVjHqAg5MaW5lcm5vdGVzOjpWMWIGcHJvdG8z", [file_recsys_api_v1_common]);
+  fileDesc("Ch1yZWNzeXMvYXBpL3YxL2Rpc2NvdmVyeS5wcm90bxINbGluZXJub3Rlcy52MSJWCg9Db252ZXJzZVJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRITCgtsaXN0ZW5lcl9pZBgCIAEoCRIPCgdtZXNzYWdlGAMgASgJEgkKAWsYBCABKAUiSwoIVG9vbENhbGwSDAoEdG9vbBgBIAEoCRIWCg5hcmd1bWVudHNfanNvbhgCIAEoCRINCgVjb3VudBgDIAEoBRIKCgJtcxgEIAEoASLzAQoQQ29udmVyc2VSZXNwb25zZRISCgpzZXNzaW9uX2lkGAEgASgJEhIKCnJlcXVlc3RfaWQYAiABKAkSDwoHc3VtbWFyeRgDIAEoCRItCgVpdGVtcxgEIAMoCzIeLmxpbmVybm90ZXMudjEuUmVjb21tZW5kZWRJdGVtEiYKBXRyYWNlGAUgAygLMhcubGluZXJub3Rlcy52MS5Ub29sQ2FsbBINCgVub3RlcxgGIAMoCRIPCgdwbGFubmVyGAcgASgJEhgKEGNvbnN0cmFpbnRzX2pzb24YCCABKAkSFQoNc2Vzc2lvbl90dGxfcxgJIAEoBTJfChBEaXNjb3ZlcnlTZXJ2aWNlEksKCENvbnZlcnNlEh4ubGluZXJub3Rlcy52MS5Db252ZXJzZVJlcXVlc3QaHy5saW5lcm5vdGVzLnYxLkNvbnZlcnNlUmVzcG9uc2VCqQEKFWNvbS5saW5lcm5vdGVzLmFwaS52MUIORGlzY292ZXJ5UHJvdG9QAVpCZ2l0aHViLmNvbS9saW5lcm5vdGVzL2xpbmVybm90ZXMvZ2VuL2dvL2xpbmVybm90ZXMvdjE7bGluZXJub3Rlc3YxogIDTFhYqgINTGluZXJub3Rlcy5WMboCAkxOygINTGluZXJub3Rlc1xWMeoCDkxpbmVybm90ZXM6OlYxYgZwcm90bzM", [file_recsys_api_v1_common]);
 
 /**
  * @generated from message linernotes.v1.ConverseRequest
  */
 export type ConverseRequest = Message<"linernotes.v1.ConverseRequest"> & {
   /**
-   * Conversation id; empty starts a new conversation (its id is returned).
+   * Conversation id from an earlier response; empty starts a new conversation (the server
+   * creates its id and returns it). A session belongs to the listener it was created for
+   * (another listener gets PERMISSION_DENIED), ids the server never issued or that have
+   * expired get NOT_FOUND.
    *
    * @generated from field: string session_id = 1;
    */
@@ -40,6 +43,13 @@ export type ConverseRequest = Message<"linernotes.v1.ConverseRequest"> & {
    * @generated from field: string message = 3;
    */
   message: string;
+
+  /**
+   * How many tracks to answer with, 1-50; 0 means 10.
+   *
+   * @generated from field: int32 k = 4;
+   */
+  k: number;
 };
 
 /**
@@ -121,6 +131,35 @@ export type ConverseResponse = Message<"linernotes.v1.ConverseResponse"> & {
    * @generated from field: repeated linernotes.v1.ToolCall trace = 5;
    */
   trace: ToolCall[];
+
+  /**
+   * What the listener should know: a planner that failed and was replaced, constraints the
+   * plan did not meet, a request that matched nothing.
+   *
+   * @generated from field: repeated string notes = 6;
+   */
+  notes: string[];
+
+  /**
+   * Which planner made the plan (rules, llm, none).
+   *
+   * @generated from field: string planner = 7;
+   */
+  planner: string;
+
+  /**
+   * The constraints parsed from the listener's words, as a JSON object.
+   *
+   * @generated from field: string constraints_json = 8;
+   */
+  constraintsJson: string;
+
+  /**
+   * Idle seconds after which the session expires.
+   *
+   * @generated from field: int32 session_ttl_s = 9;
+   */
+  sessionTtlS: number;
 };
 
 /**
