@@ -51,6 +51,23 @@ class RecommendRequest:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AudioFacts:
+    """What the service measured from a track's audio at build time (None where unknown).
+
+    Attributes:
+        tempo_bpm: beats per minute.
+        key: estimated key, e.g. ``"A minor"``.
+        loudness_db: mean loudness in dBFS.
+        energy: mean RMS energy.
+    """
+
+    tempo_bpm: float | None = None
+    key: str | None = None
+    loudness_db: float | None = None
+    energy: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class RecommendedItem:
     """One item of a slate, always with its AI label and credits (on ``track`` / ``artists``).
 
@@ -62,6 +79,7 @@ class RecommendedItem:
         reasons: human-readable reasons ("because you played X").
         contributions: top feature contributions when ``explain`` was asked.
         sources: the candidate sources that proposed it.
+        audio: measured audio facts (tempo, key, loudness, energy) where known.
     """
 
     track: Track
@@ -71,6 +89,7 @@ class RecommendedItem:
     reasons: tuple[str, ...] = ()
     contributions: dict[str, float] = field(default_factory=dict)
     sources: tuple[str, ...] = ()
+    audio: AudioFacts = field(default_factory=AudioFacts)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -99,6 +118,7 @@ class Recommender(Protocol):
 
 
 __all__ = [
+    "AudioFacts",
     "RecommendRequest",
     "Recommendation",
     "RecommendedItem",

@@ -14,6 +14,7 @@ from recsys.pipeline.catalog import CatalogSnapshot
 from recsys.pipeline.recommender import PipelineRecommender
 from recsys.pipeline.reranker import LightGbmReranker, Scorer
 from recsys.pipeline.slate_log import SlateLogger
+from recsys.pipeline.track_facts import AudioFactsTable
 from recsys.settings import LinerSettings
 from recsys.store import Store
 from recsys.store.play_flags import learnable_events
@@ -99,6 +100,7 @@ def load_recommender(
         store=store,
         scorers=scorers,
         slate_logger=SlateLogger(store) if log_slates else None,
+        audio_facts=AudioFactsTable.load(Path(artifact_dir), len(catalog.track_ids)),
     )
 
 

@@ -30,6 +30,7 @@ from recsys.pipeline.policy import ArtistFirstPolicy, ReasonWriter
 from recsys.pipeline.query import QueryStage, QueryStageConfig
 from recsys.pipeline.reranker import LinearScorer, Scorer, align
 from recsys.pipeline.slate_log import SlateLogger
+from recsys.pipeline.track_facts import AudioFactsTable
 from recsys.store import Store
 
 logger = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ class PipelineRecommender:
         external: collaborative scorers added as sources and features.
         slate_logger: where served slates go; None logs nothing.
         query_config: thresholds of the query stage (its weights are in ``PolicyParams``).
+        audio_facts: measured tempo, key, loudness and energy by catalog row, shown on items.
 
     Example:
         rec = load_recommender(Path("var/artifacts"), store, LinerSettings())
@@ -104,8 +106,10 @@ class PipelineRecommender:
         external: Sequence[ExternalScorer] = (),
         slate_logger: SlateLogger | None = None,
         query_config: QueryStageConfig | None = None,
+        audio_facts: AudioFactsTable | None = None,
     ) -> None:
         self.spaces = spaces
+        self.audio_facts = audio_facts or AudioFactsTable({})
         self.catalog = catalog
         self.store = store
         self.query_stage = QueryStage(catalog, spaces, query_config or QueryStageConfig())
@@ -233,6 +237,7 @@ class PipelineRecommender:
                     reasons=reasons[i],
                     contributions=contributions[i] if contributions else {},
                     sources=cands.sources_of(j),
+                    audio=self.audio_facts.of_row(int(cands.rows[j])),
                 )
             )
             kept.append(j)
