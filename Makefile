@@ -34,6 +34,9 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	# obp is the off-policy tests' oracle only: it pins Python < 3.11 and old numpy/torch, and
+	# its slate estimators need nothing we lack (tests/offline_eval/off_policy/test_obp_oracle.py)
+	$(PY) -m pip install --quiet --no-deps --ignore-requires-python obp==0.5.7
 	$(PY) -m recsys.audio_warmup
 	touch $@
 

@@ -28,6 +28,13 @@ replay of the target on the logged request).
 * ``pbm_dr``: doubly robust on the position-based model: the reward model summed over the
   target's exposure, plus the weighted residuals of the logged plays.
 
+The Open Bandit Pipeline (obp 0.5.7) cannot be a dependency (it pins Python < 3.11 and old
+numpy, pandas and torch), so these are written here and obp is the tests' oracle: on obp's own
+synthetic slate data ``ips``, ``snips``, ``cascade_ips``, ``cascade_snips`` and ``cascade_dr``
+agree with its ``SlateStandardIPS``, ``SelfNormalizedSlateStandardIPS``,
+``SlateRewardInteractionIPS``, ``SelfNormalizedSlateRewardInteractionIPS`` and
+``SlateCascadeDoublyRobust`` to rounding (``tests/offline_eval/off_policy/test_obp_oracle.py``).
+
 Intervals are percentile bootstraps over listeners (every slate of a resampled listener comes
 with them, since one listener's slates are not independent). A target that puts probability
 where the logging policy never goes cannot be estimated from these logs: the estimators would
