@@ -19,8 +19,9 @@ def open_store(url: str) -> Store:
 
     Args:
         url: a SQLite file path, ``sqlite:///relative/path.db`` or
-            ``sqlite:////absolute/path.db``. ``postgresql://`` URLs are reserved for the
-            PostgreSQL backend, which is not implemented yet.
+            ``sqlite:////absolute/path.db``; or a ``postgresql://`` (``postgres://``) URL for
+            the PostgreSQL store that several service replicas share (see
+            :mod:`recsys.store.postgres`).
 
     Raises:
         StoreError: the URL names an unsupported backend or the file cannot be opened.
@@ -28,11 +29,15 @@ def open_store(url: str) -> Store:
     Example:
         store = open_store("var/liner.db")
     """
-    if url.startswith(("postgresql://", "postgres://", "postgresql+")):
+    if url.startswith("postgresql+"):
         raise StoreError(
-            "the PostgreSQL store is not implemented yet. Fix: use SQLite, e.g. "
-            "--db var/liner.db or LINER_DB=sqlite:///var/liner.db"
+            f"'{url.split('://', 1)[0]}' is an SQLAlchemy driver URL. Fix: write "
+            "postgresql://user@host/database"
         )
+    if url.startswith(("postgresql://", "postgres://")):
+        from recsys.store.postgres import PostgresStore  # psycopg only when asked for
+
+        return PostgresStore(url)
     if url.startswith("sqlite://"):
         path = url.removeprefix("sqlite://")
         if not path.startswith("/") or path == "/":
@@ -44,7 +49,8 @@ def open_store(url: str) -> Store:
     if "://" in url:
         scheme = url.split("://", 1)[0]
         raise StoreError(
-            f"unknown store scheme '{scheme}'. Fix: use a SQLite file path or sqlite:/// URL"
+            f"unknown store scheme '{scheme}'. Fix: use a SQLite file path, a sqlite:/// URL "
+            "or a postgresql:// URL"
         )
     return SqliteStore(url)
 

@@ -1,0 +1,744 @@
+"""The PostgreSQL store: one database that several service replicas share.
+
+Same interface, columns and guarantees as :class:`~recsys.store.sqlite.SqliteStore` (its module
+documents the ``read_frame`` columns), with these differences in how they are kept:
+
+- **Connections**: a psycopg 3 connection pool (``LINER_PG_POOL_MAX``, default 8), autocommit
+  for reads (each query sees the latest commit), an explicit transaction per write.
+- **Writers**: SQLite has one writer at a time. Here, writes that hand out an order (receipt
+  stamps of the catalog, consent ``seq``, the quarantine, dispute and play-flag audits,
+  unscreened marks) take one transaction-scoped advisory lock (:data:`WRITER_LOCK`), so those
+  numbers are assigned in commit order: a reader that saw version *n* has seen every entry up
+  to *n*, which is what the per-process caches (consent state, held tracks, flagged plays)
+  rely on to stay correct on every replica. Event and slate writes take no lock.
+- **Clock**: receipt times (``received_at`` of rows, events and consent entries) come from the
+  database server's clock inside the write transaction, so every replica stamps on one clock;
+  tests pass ``clock`` instead.
+- **Bulk loads**: batches above :data:`COPY_ROWS` rows go through ``COPY`` into a temporary
+  table, then one ``INSERT ... SELECT ... ON CONFLICT``, in the same transaction.
+- **Append-only**: triggers refuse UPDATE, DELETE and TRUNCATE on the ledgers
+  (``migrations_postgres/0001_initial.sql``); a refused write is a ``ConstraintError``.
+
+Example:
+    store = PostgresStore("postgresql://liner@db/liner")
+    print(store.summary())
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+import psycopg
+import psycopg_pool
+from psycopg.conninfo import conninfo_to_dict
+
+from recsys.domain import (
+    Artist,
+    ConsentEntry,
+    ConsentState,
+    Credit,
+    FeedbackEvent,
+    Listener,
+    Provenance,
+    ServedSlate,
+    Track,
+)
+from recsys.errors import ConstraintError, NotFoundError, StoreError
+from recsys.store import codec, frames, play_flags
+from recsys.store import postgres_state as state
+from recsys.store.base import (
+    DisputeRecord,
+    EventHistory,
+    IngestBatch,
+    QuarantineRecord,
+    Store,
+    StoreSummary,
+)
+from recsys.store.postgres_schema import migrate
+from recsys.store.screening_state import row_dispute
+
+logger = logging.getLogger(__name__)
+
+WRITER_LOCK = 0x4C494E4552_02
+"""Advisory lock key of the writes that assign an order (``LINER`` + 2)."""
+COPY_ROWS = 256
+"""Batches with more rows than this are loaded with COPY through a temporary table."""
+BATCH_GAP_US = 1000
+"""Receipt stamps of two write transactions are at least this far apart (microseconds)."""
+
+Cursor = psycopg.Cursor[Any]
+
+
+def redact(url: str) -> str:
+    """``url`` without its password, for messages."""
+    head, sep, tail = url.partition("@")
+    if not sep or ":" not in head.split("//", 1)[-1]:
+        return url
+    scheme, _, user = head.partition("//")
+    return f"{scheme}//{user.split(':', 1)[0]}:***@{tail}"
+
+
+class PostgresStore(Store):
+    """A :class:`Store` in a PostgreSQL database, shared by any number of processes.
+
+    Args:
+        url: a ``postgresql://`` connection URL (libpq syntax, e.g.
+            ``postgresql://liner:secret@db:5432/liner`` or
+            ``postgresql://liner@/liner?host=/run/postgresql`` for a Unix socket).
+        clock: the receipt clock (default: the database server's clock); tests pass one.
+        pool_size: most connections this process holds (default ``LINER_PG_POOL_MAX`` or 8).
+
+    Raises:
+        StoreError: the database cannot be reached or migrated.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        pool_size: int | None = None,
+        connect_timeout: float | None = None,
+    ) -> None:
+        self.url = url
+        self._where = redact(url)
+        self._clock = clock
+        size = pool_size or int(os.environ.get("LINER_PG_POOL_MAX", "8"))
+        timeout = connect_timeout or float(os.environ.get("LINER_PG_CONNECT_S", "30"))
+        self._consent_cache: ConsentState | None = None
+        self._quarantine_cache: tuple[int, frozenset[str]] | None = None
+        self._flag_cache: tuple[int, frozenset[str]] | None = None
+        self._dispute_cache: tuple[int, frozenset[str]] | None = None
+        self._held_cache: tuple[tuple[Any, ...], frozenset[str]] | None = None
+        try:
+            # One direct connection first: a wrong URL or a server that is down fails here,
+            # at once and with the server's own reason, instead of as a pool timeout.
+            with psycopg.connect(
+                url, autocommit=True, connect_timeout=max(1, round(timeout))
+            ) as conn:
+                self.schema_version = migrate(conn)
+        except psycopg.Error as exc:
+            raise StoreError(
+                f"cannot open the PostgreSQL store at {self._where}: {_reason(exc, url)}. Fix: "
+                "check that the server is up and the URL names an existing database and user"
+            ) from exc
+        self._pool = psycopg_pool.ConnectionPool(
+            url,
+            min_size=1,
+            max_size=max(1, size),
+            kwargs={"autocommit": True},
+            timeout=timeout,
+            open=False,
+            name="liner-store",
+        )
+        try:
+            self._pool.open(wait=True, timeout=timeout)
+        except psycopg_pool.PoolTimeout as exc:
+            self._pool.close()
+            raise StoreError(
+                f"cannot open a connection pool to {self._where} within {timeout:.0f} s. Fix: "
+                "check the server's max_connections and LINER_PG_POOL_MAX"
+            ) from exc
+
+    # Connections and transactions.
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[Cursor]:
+        try:
+            with self._pool.connection() as conn, conn.cursor() as cur:
+                yield cur
+        except psycopg.Error as exc:
+            raise StoreError(f"read from {self._where} failed: {exc}") from exc
+        except psycopg_pool.PoolTimeout as exc:
+            raise StoreError(f"no connection to {self._where}: {exc}") from exc
+
+    @contextlib.contextmanager
+    def _write(self, *, ordered: bool = True) -> Iterator[Cursor]:
+        """One write transaction: all of it commits, or none of it. ``ordered`` takes the
+        writer lock first (see the module docstring)."""
+        try:
+            with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+                if ordered:
+                    cur.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
+                yield cur
+        except psycopg.errors.IntegrityError as exc:
+            raise ConstraintError(
+                f"the write breaks a constraint of the store and was rolled back "
+                f"({exc.diag.message_primary or exc}). Fix: check that every reference exists "
+                "(credited artists) and that no append-only record is edited"
+            ) from exc
+        except psycopg.Error as exc:
+            raise StoreError(f"write to {self._where} failed and was rolled back: {exc}") from exc
+        except psycopg_pool.PoolTimeout as exc:
+            raise StoreError(f"no connection to {self._where}: {exc}") from exc
+
+    def _query(self, sql: str, params: Sequence[Any] | None = None) -> list[Any]:
+        with self._read() as cur:
+            return cur.execute(sql, params).fetchall()
+
+    def _now(self, cur: Cursor) -> int:
+        """The receipt clock in microseconds: the given clock, else the server's."""
+        if self._clock is not None:
+            return int(codec.to_micros(self._clock()) or 0)
+        row = cur.execute(
+            "SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint"
+        ).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def execute_sql(self, sql: str, params: Sequence[Any] | None = None) -> list[Any]:
+        """Run raw SQL in its own transaction (for operators and tests); triggers still apply.
+
+        Raises:
+            StoreError: the statement failed, e.g. it tried to edit the consent ledger.
+        """
+        with self._write(ordered=False) as cur:
+            cur.execute(sql, params)
+            return cur.fetchall() if cur.description else []
+
+    # Writes.
+
+    def ingest(self, batch: IngestBatch) -> None:
+        with self._write() as cur:
+            now = self._now(cur)
+            stamps = self._receipt_stamps(cur, now)
+            _upsert(cur, "artists", codec.ARTIST_COLUMNS, map(codec.artist_row, batch.artists),
+                    stamps)  # fmt: skip
+            # Written and marked unscreened in one transaction, as in SQLite.
+            changed = state.changed_tracks(cur, batch.tracks)
+            self._upsert_tracks(cur, batch.tracks, stamps)
+            state.mark_unscreened(cur, changed)
+            _upsert(cur, "listeners", codec.LISTENER_COLUMNS,
+                    map(codec.listener_row, batch.listeners), stamps)  # fmt: skip
+            rows: list[tuple[Any, ...]] = [(*codec.event_row(e), now) for e in batch.events]
+            if batch.event_frame is not None:
+                # The store's receipt time overrides any column of that name in the input.
+                rows.extend(frames.event_rows(batch.event_frame.assign(received_at=now)))
+            _insert_events(cur, rows)
+            self._append_consent(cur, batch.consent, now)
+        logger.info(
+            "ingested %d artists, %d tracks, %d listeners, %d events, %d consent entries",
+            len(batch.artists),
+            len(batch.tracks),
+            len(batch.listeners),
+            len(batch.events) + (0 if batch.event_frame is None else len(batch.event_frame)),
+            len(batch.consent),
+        )
+
+    @staticmethod
+    def _receipt_stamps(cur: Cursor, now: int) -> Iterator[int]:
+        """Receipt stamps as in SQLite: at least ``BATCH_GAP_US`` after every stored stamp,
+        one microsecond apart (under the writer lock)."""
+        row = cur.execute(
+            "SELECT greatest((SELECT max(received_at) FROM artists), "
+            "(SELECT max(received_at) FROM tracks), (SELECT max(received_at) FROM listeners))"
+        ).fetchone()
+        last = int(row[0]) if row is not None and row[0] is not None else 0
+        stamp = max(now, last + BATCH_GAP_US)
+        while True:
+            yield stamp
+            stamp += 1
+
+    @staticmethod
+    def _upsert_tracks(cur: Cursor, tracks: Sequence[Track], stamps: Iterator[int]) -> None:
+        if not tracks:
+            return
+        _upsert(cur, "tracks", codec.TRACK_COLUMNS, map(codec.track_row, tracks), stamps)
+        latest = {t.track_id: t for t in tracks}  # a track repeated in a batch: the last wins
+        cur.execute("DELETE FROM credits WHERE track_id = ANY(%s)", (list(latest),))
+        _insert(
+            cur,
+            "credits",
+            ("track_id", "artist_id", "role", "share", "ord"),
+            [
+                (t.track_id, c.artist_id, str(c.role), float(c.share), i)
+                for t in latest.values()
+                for i, c in enumerate(t.credits)
+            ],
+            "",
+        )
+
+    def append_consent(self, entries: Iterable[ConsentEntry]) -> list[ConsentEntry]:
+        with self._write() as cur:
+            return self._append_consent(cur, entries, self._now(cur))
+
+    @staticmethod
+    def _append_consent(
+        cur: Cursor, entries: Iterable[ConsentEntry], now: int
+    ) -> list[ConsentEntry]:
+        """Append under the writer lock: each new entry gets the next ``seq`` (no gaps, in
+        commit order) and the receipt clock; an entry id already in the ledger is skipped."""
+        entries = list(entries)
+        if not entries:
+            return []
+        known = {
+            r[0]
+            for r in cur.execute(
+                "SELECT entry_id FROM consent WHERE entry_id = ANY(%s)",
+                ([e.entry_id for e in entries],),
+            ).fetchall()
+        }
+        row = cur.execute("SELECT coalesce(max(seq), 0) FROM consent").fetchone()
+        seq = int(row[0]) if row is not None else 0
+        received = codec.from_micros(now)
+        assert received is not None
+        appended, rows = [], []
+        for entry in entries:
+            if entry.entry_id in known:
+                continue
+            known.add(entry.entry_id)
+            seq += 1
+            rows.append((seq, *codec.consent_row(entry, received)))
+            appended.append(replace(entry, seq=seq, received_at=received))
+        if rows:
+            cur.executemany(
+                f"INSERT INTO consent (seq, {', '.join(codec.CONSENT_COLUMNS)}, received_at) "
+                f"VALUES ({', '.join(['%s'] * (len(codec.CONSENT_COLUMNS) + 2))})",
+                rows,
+            )
+        return appended
+
+    def add_events(self, events: Iterable[FeedbackEvent]) -> int:
+        events = list(events)
+        if not events:
+            return 0
+        with self._write(ordered=False) as cur:
+            now = self._now(cur)
+            return _insert_events(cur, [(*codec.event_row(e), now) for e in events])
+
+    def set_provenance(self, track_id: str, provenance: Provenance) -> None:
+        with self._write(ordered=False) as cur:
+            cur.execute(_SET_PROVENANCE, (*codec.provenance_row(provenance), track_id))
+            if cur.rowcount == 0:
+                raise NotFoundError(f"no track '{track_id}'. Fix: ingest it first")
+
+    def record_quarantine(self, records: Iterable[QuarantineRecord]) -> None:
+        rows = [_quarantine_row(r) for r in records]
+        with self._write() as cur:
+            if rows:
+                cur.executemany(_INSERT_QUARANTINE, rows)
+
+    def log_slates(self, slates: Iterable[ServedSlate]) -> None:
+        slates = list(slates)
+        if not slates:
+            return
+        with self._write(ordered=False) as cur:
+            for s in slates:
+                cur.execute(
+                    "INSERT INTO slates (request_id, listener_id, surface, variant, served_at, "
+                    "ai_features, propensity) VALUES (%s, %s, %s, %s, %s, %s, %s) "
+                    "ON CONFLICT (request_id) DO NOTHING",
+                    (s.request_id, s.listener_id, s.surface, s.variant,
+                     codec.to_micros(s.served_at), int(s.ai_features), s.propensity),
+                )  # fmt: skip
+                if cur.rowcount and s.items:  # a repeated request id is logged once
+                    cur.executemany(
+                        "INSERT INTO slate_items (request_id, position, track_id, score, "
+                        "features, propensity, sources) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                        [codec.slate_item_row(s.request_id, item) for item in s.items],
+                    )
+
+    def record_disputes(self, records: Iterable[DisputeRecord]) -> None:
+        with self._write() as cur:
+            state.insert_disputes(cur, records)
+
+    def finish_screening(
+        self,
+        *,
+        screened: Mapping[str, int],
+        quarantines: Iterable[QuarantineRecord] = (),
+        disputes: Iterable[DisputeRecord] = (),
+        labels: Mapping[str, Provenance] | None = None,
+    ) -> None:
+        with self._write() as cur:
+            rows = [_quarantine_row(r) for r in quarantines]
+            if rows:
+                cur.executemany(_INSERT_QUARANTINE, rows)
+            state.insert_disputes(cur, disputes)
+            updates = [(*codec.provenance_row(p), t) for t, p in (labels or {}).items()]
+            if updates:
+                cur.executemany(_SET_PROVENANCE, updates)
+            state.clear_unscreened(cur, screened)
+
+    def record_play_flags(self, records: Iterable[play_flags.PlayFlagRecord]) -> None:
+        with self._write() as cur:
+            state.append_flags(cur, records)
+
+    # Reads.
+
+    def consent_ledger(self, rights_holder_id: str | None = None) -> list[ConsentEntry]:
+        cols = ", ".join(codec.CONSENT_READ_COLUMNS)
+        if rights_holder_id is None:
+            rows = self._query(f"SELECT {cols} FROM consent ORDER BY seq")
+        else:
+            rows = self._query(
+                f"SELECT {cols} FROM consent WHERE rights_holder_id = %s ORDER BY seq",
+                (rights_holder_id,),
+            )
+        return [codec.row_consent(r) for r in rows]
+
+    def consent_version(self) -> int:
+        # seq is assigned under the writer lock, gapless, in commit order.
+        return int(self._query("SELECT coalesce(max(seq), 0) FROM consent")[0][0])
+
+    def consent_state(self) -> ConsentState:
+        version = self.consent_version()
+        cached = self._consent_cache
+        if cached is not None and cached.version == version:
+            return cached
+        result = ConsentState.from_ledger(self.consent_ledger())
+        self._consent_cache = result
+        return result
+
+    def get_track(self, track_id: str) -> Track | None:
+        with self._read() as cur:
+            row = cur.execute(
+                f"SELECT {', '.join(codec.TRACK_READ_COLUMNS)} FROM tracks WHERE track_id = %s",
+                (track_id,),
+            ).fetchone()
+            if row is None:
+                return None
+            credits = cur.execute(
+                "SELECT artist_id, role, share FROM credits WHERE track_id = %s ORDER BY ord",
+                (track_id,),
+            ).fetchall()
+        return codec.row_track(row, tuple(codec.row_credit(c) for c in credits))
+
+    def get_artist(self, artist_id: str) -> Artist | None:
+        rows = self._query(
+            f"SELECT {', '.join(codec.ARTIST_READ_COLUMNS)} FROM artists WHERE artist_id = %s",
+            (artist_id,),
+        )
+        return codec.row_artist(rows[0]) if rows else None
+
+    def get_listener(self, listener_id: str) -> Listener | None:
+        rows = self._query(
+            f"SELECT {', '.join(codec.LISTENER_READ_COLUMNS)} FROM listeners "
+            "WHERE listener_id = %s",
+            (listener_id,),
+        )
+        return codec.row_listener(rows[0]) if rows else None
+
+    def unknown_ids(self, kind: str, ids: Iterable[str]) -> frozenset[str]:
+        key = {"artists": "artist_id", "tracks": "track_id", "listeners": "listener_id"}.get(kind)
+        if key is None:
+            raise ValueError(f"kind must be artists, tracks or listeners, not {kind!r}")
+        wanted = sorted(set(ids))
+        if not wanted:
+            return frozenset()
+        rows = self._query(f"SELECT {key} FROM {kind} WHERE {key} = ANY(%s)", (wanted,))
+        return frozenset(wanted) - {r[0] for r in rows}
+
+    def iter_tracks(self) -> Iterable[Track]:
+        credits: dict[str, list[Credit]] = defaultdict(list)
+        with self._read() as cur:
+            for r in cur.execute(
+                "SELECT track_id, artist_id, role, share FROM credits ORDER BY track_id, ord"
+            ).fetchall():
+                credits[r[0]].append(codec.row_credit(r[1:]))
+            rows = cur.execute(frames.TABLE_SQL["tracks"]).fetchall()
+        return [codec.row_track(r, tuple(credits.get(r[0], ()))) for r in rows]
+
+    def iter_artists(self) -> Iterable[Artist]:
+        return [codec.row_artist(r) for r in self._query(frames.TABLE_SQL["artists"])]
+
+    def iter_listeners(self) -> Iterable[Listener]:
+        return [codec.row_listener(r) for r in self._query(frames.TABLE_SQL["listeners"])]
+
+    def _listener_rows(
+        self, columns: Iterable[str], listener_id: str, limit: int | None, *, unflagged: bool
+    ) -> list[Any]:
+        skip = f"AND {play_flags.NOT_FLAGGED_SQL} " if unflagged else ""
+        return self._query(
+            f"SELECT {', '.join(columns)} FROM events WHERE listener_id = %s {skip}"
+            "ORDER BY at DESC NULLS LAST, event_id DESC LIMIT %s",
+            (listener_id, limit),
+        )
+
+    def listener_events(self, listener_id: str, limit: int | None = None) -> list[FeedbackEvent]:
+        rows = self._listener_rows(codec.EVENT_READ_COLUMNS, listener_id, limit, unflagged=False)
+        return [codec.row_event(r) for r in rows]
+
+    def listener_history(self, listener_id: str, limit: int | None = None) -> EventHistory:
+        rows = self._listener_rows(
+            ("track_id", "event_type", "weight"), listener_id, limit, unflagged=True
+        )
+        if not rows:
+            return EventHistory(track_ids=(), event_types=(), weights=())
+        track_ids, event_types, weights = zip(*rows, strict=True)
+        return EventHistory(track_ids=track_ids, event_types=event_types, weights=weights)
+
+    def quarantine_history(self, track_id: str | None = None) -> list[QuarantineRecord]:
+        sql = "SELECT track_id, quarantined, reasons, evidence, actor, at FROM quarantine"
+        params: tuple[Any, ...] = ()
+        if track_id is not None:
+            sql += " WHERE track_id = %s"
+            params = (track_id,)
+        return [
+            QuarantineRecord(
+                track_id=r[0],
+                quarantined=bool(r[1]),
+                reasons=codec.split(r[2]),
+                evidence=json.loads(r[3]),
+                actor=r[4],
+                at=codec.from_micros(r[5]) or codec.EPOCH,
+            )
+            for r in self._query(sql + " ORDER BY seq", params)
+        ]
+
+    def quarantined_ids(self) -> frozenset[str]:
+        # Versioned by the audit's largest seq (assigned in commit order under the writer
+        # lock), so a decision made through any replica shows at this one's next call.
+        version = int(self._query("SELECT coalesce(max(seq), 0) FROM quarantine")[0][0])
+        cached = self._quarantine_cache
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        latest: dict[str, bool] = {}
+        for track_id, quarantined in self._query(
+            "SELECT track_id, quarantined FROM quarantine ORDER BY seq"
+        ):
+            latest[track_id] = bool(quarantined)
+        ids = frozenset(t for t, q in latest.items() if q)
+        self._quarantine_cache = (version, ids)
+        return ids
+
+    def unscreened_ids(self) -> frozenset[str]:
+        return frozenset(str(r[0]) for r in self._query("SELECT track_id FROM unscreened"))
+
+    def held_ids(self) -> frozenset[str]:
+        # The same set object until one of the three records changes, as in SQLite.
+        quarantined, disputed = self.quarantined_ids(), self.disputed_ids()
+        with self._read() as cur:
+            unscreened = state.unscreened_version(cur)
+        cached = self._held_cache
+        if cached is not None:
+            (was_quarantined, was_disputed, was_unscreened), ids = cached
+            same = was_quarantined is quarantined and was_disputed is disputed
+            if same and was_unscreened == unscreened:
+                return ids
+        ids = quarantined | disputed | self.unscreened_ids()
+        self._held_cache = ((quarantined, disputed, unscreened), ids)
+        return ids
+
+    def unscreened_marks(self) -> dict[str, int]:
+        with self._read() as cur:
+            return state.unscreened_marks(cur)
+
+    def disputed_ids(self) -> frozenset[str]:
+        version = int(self._query("SELECT coalesce(max(seq), 0) FROM disputes")[0][0])
+        cached = self._dispute_cache
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        with self._read() as cur:
+            ids = state.open_dispute_ids(cur)
+        self._dispute_cache = (version, ids)
+        return ids
+
+    def dispute_history(self, track_id: str | None = None) -> list[DisputeRecord]:
+        with self._read() as cur:
+            return [row_dispute(r) for r in state.dispute_rows(cur, track_id)]
+
+    def flagged_event_ids(self) -> frozenset[str]:
+        version = int(self._query("SELECT coalesce(max(seq), 0) FROM play_flags")[0][0])
+        cached = self._flag_cache
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        ids = frozenset(str(r[0]) for r in self._query("SELECT event_id FROM flagged_events"))
+        self._flag_cache = (version, ids)
+        return ids
+
+    def play_flag_history(self, event_id: str | None = None) -> list[play_flags.PlayFlagRecord]:
+        with self._read() as cur:
+            return state.flag_history(cur, event_id)
+
+    def play_flags_in_force(self) -> dict[str, play_flags.PlayFlagRecord]:
+        with self._read() as cur:
+            return state.flags_in_force(cur)
+
+    def iter_slates(self, since: datetime | None = None) -> Iterable[ServedSlate]:
+        floor = codec.to_micros(since) if since is not None else -(2**62)
+        with self._read() as cur:
+            slates = cur.execute(
+                "SELECT request_id, listener_id, surface, variant, served_at, ai_features, "
+                "propensity FROM slates WHERE served_at >= %s ORDER BY served_at, request_id",
+                (floor,),
+            ).fetchall()
+            items = defaultdict(list)
+            for r in cur.execute(
+                "SELECT i.request_id, i.position, i.track_id, i.score, i.features, "
+                "i.propensity, i.sources FROM slate_items i JOIN slates s USING (request_id) "
+                "WHERE s.served_at >= %s ORDER BY i.request_id, i.position",
+                (floor,),
+            ).fetchall():
+                items[r[0]].append(codec.row_slate_item(r[1:]))
+        return [
+            ServedSlate(
+                request_id=r[0],
+                listener_id=r[1],
+                surface=r[2],
+                variant=r[3],
+                served_at=codec.from_micros(r[4]) or codec.EPOCH,
+                ai_features=bool(r[5]),
+                propensity=r[6],
+                items=tuple(items.get(r[0], ())),
+            )
+            for r in slates
+        ]
+
+    def read_frame(self, table: str) -> pd.DataFrame:
+        if table not in frames.TABLE_SQL:
+            raise StoreError(
+                f"no table '{table}'. Fix: use one of {', '.join(sorted(frames.TABLE_SQL))}"
+            )
+        with self._read() as cur:
+            cur.execute(_TABLE_SQL[table])
+            rows = cur.fetchall()
+            names = [d.name for d in cur.description or ()]
+        frame = pd.DataFrame.from_records(rows, columns=names)
+        if table == "tracks":
+            return frames.tracks_frame(frame, self.read_frame("credits"))
+        return frames.typed(frame)
+
+    def count_by(self, table: str, column: str) -> dict[str, int]:
+        known = {
+            r[0]
+            for r in self._query(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = %s",
+                (table,),
+            )
+        }
+        if column not in known or table not in frames.TABLE_SQL:
+            return super().count_by(table, column)
+        rows = self._query(f'SELECT "{column}", count(*) FROM {table} GROUP BY 1')
+        return {("" if k is None else str(k)): int(n) for k, n in rows}
+
+    def summary(self) -> StoreSummary:
+        with self._read() as cur:
+            row = cur.execute(
+                "SELECT (SELECT count(*) FROM artists), (SELECT count(*) FROM tracks), "
+                "(SELECT count(*) FROM listeners), (SELECT count(*) FROM events), "
+                "(SELECT count(*) FROM consent), (SELECT max(version) FROM schema_version)"
+            ).fetchone()
+        assert row is not None
+        return StoreSummary(
+            artists=int(row[0]),
+            tracks=int(row[1]),
+            listeners=int(row[2]),
+            events=int(row[3]),
+            consent_entries=int(row[4]),
+            quarantined=len(self.quarantined_ids()),
+            schema_version=int(row[5]),
+        )
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+def _reason(exc: BaseException, url: str) -> str:
+    """The error's text without the URL's password, should the driver have echoed it."""
+    text = str(exc).strip()
+    try:
+        password = conninfo_to_dict(url).get("password")
+    except psycopg.Error:
+        password = None
+    return text.replace(str(password), "***") if password else text
+
+
+def _insert(
+    cur: Cursor,
+    table: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    conflict: str,
+) -> int:
+    """Insert ``rows`` (``conflict`` is the ON CONFLICT clause, or empty); returns how many
+    rows were written. Large batches go through COPY into a temporary table."""
+    if not rows:
+        return 0
+    cols = ", ".join(columns)
+    if len(rows) <= COPY_ROWS:
+        marks = ", ".join(["%s"] * len(columns))
+        cur.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks}) {conflict}", rows)
+        return max(cur.rowcount, 0)
+    stage = f"stage_{table}"
+    cur.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table} INCLUDING DEFAULTS) "
+        "ON COMMIT DELETE ROWS"
+    )
+    with cur.copy(f"COPY {stage} ({cols}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {stage} {conflict}")
+    written = max(cur.rowcount, 0)
+    cur.execute(f"TRUNCATE {stage}")
+    return written
+
+
+def _upsert(
+    cur: Cursor,
+    table: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    stamps: Iterator[int],
+) -> None:
+    """Insert or update by the first column, ``received_at`` last: an update changes every
+    column but ``received_at``. A row repeated in the batch keeps its last content and its
+    first stamp (what SQLite's one-by-one upsert leaves)."""
+    latest: dict[Any, tuple[Any, ...]] = {}
+    for row in rows:
+        key = row[0]
+        stamp = latest[key][-1] if key in latest else next(stamps)
+        latest[key] = (*row, stamp)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
+    _insert(
+        cur,
+        table,
+        (*columns, codec.RECEIVED_AT),
+        list(latest.values()),
+        f"ON CONFLICT ({columns[0]}) DO UPDATE SET {updates}",
+    )
+
+
+def _insert_events(cur: Cursor, rows: Sequence[Sequence[Any]]) -> int:
+    return _insert(
+        cur, "events", codec.EVENT_READ_COLUMNS, rows, "ON CONFLICT (event_id) DO NOTHING"
+    )
+
+
+_TABLE_SQL = {
+    **frames.TABLE_SQL,
+    # SQLite sorts NULL first; PostgreSQL last unless told.
+    "events": frames.TABLE_SQL["events"].replace("ORDER BY at,", "ORDER BY at NULLS FIRST,"),
+}
+_INSERT_QUARANTINE = (
+    "INSERT INTO quarantine (track_id, quarantined, reasons, evidence, actor, at) "
+    "VALUES (%s, %s, %s, %s, %s, %s)"
+)
+_SET_PROVENANCE = (
+    "UPDATE tracks SET ai_involvement = %s, ai_parts = %s, label_source = %s, "
+    "label_confidence = %s, references_artist_ids = %s WHERE track_id = %s"
+)
+
+
+def _quarantine_row(r: QuarantineRecord) -> tuple[Any, ...]:
+    return (
+        r.track_id,
+        int(r.quarantined),
+        codec.join(r.reasons),
+        json.dumps(r.evidence, sort_keys=True),
+        r.actor,
+        codec.to_micros(r.at),
+    )
+
+
+__all__ = ["COPY_ROWS", "WRITER_LOCK", "PostgresStore", "redact"]
