@@ -22,6 +22,7 @@ from recsys.domain.consent import (
     future_dated,
 )
 from recsys.domain.listening import (
+    ANONYMOUS_SENDER,
     POSITIVE_EVENT_WEIGHTS,
     AiPreference,
     EventType,
@@ -31,6 +32,7 @@ from recsys.domain.listening import (
 from recsys.domain.slates import ServedSlate, SlateItem
 
 __all__ = [
+    "ANONYMOUS_SENDER",
     "DEFAULT_CLOCK_SKEW",
     "IMITATION_SCOPES",
     "POSITIVE_EVENT_WEIGHTS",

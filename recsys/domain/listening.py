@@ -92,7 +92,13 @@ class FeedbackEvent:
     received_at: datetime | None = field(default=None, compare=False)
 
 
+ANONYMOUS_SENDER = "anonymous"
+"""The sender of an event nobody authenticated (a demo server's ``--allow-anonymous-events``):
+such plays are counted, never paid."""
+
+
 __all__ = [
+    "ANONYMOUS_SENDER",
     "POSITIVE_EVENT_WEIGHTS",
     "AiPreference",
     "EventType",

@@ -14,8 +14,9 @@ Payouts follow the integrity state (:class:`PayoutHolds`). Every play keeps its 
 pool, but only plays of screened, undisputed, unquarantined tracks that nobody flagged are
 paid. Plays of quarantined, disputed or unscreened tracks are WITHHELD: their money waits in
 the rights holder's withheld account and is paid once the track is released (the report is
-recomputed from the current decisions). Plays flagged as artificial streaming, and plays of a
-track whose quarantine a rights admin confirmed, are FORFEITED at once: their money is
+recomputed from the current decisions). Plays flagged as artificial streaming, plays nobody
+authenticated (sent anonymously to a demo server), and plays of a track whose quarantine a
+rights admin confirmed, are FORFEITED at once: their money is
 redistributed over every play not forfeited, paid or withheld, in proportion to what each
 holder gets (pro rata over those plays, for the pro-rata model), as if the forfeited plays had
 never happened. So a farm's plays dilute nobody, and a withheld track released later gets what
@@ -29,10 +30,11 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from recsys.domain import (
+    ANONYMOUS_SENDER,
     AiInvolvement,
     Artist,
     EventType,
@@ -67,6 +69,8 @@ class PayoutHolds:
         unscreened: tracks whose screening has not finished (withheld).
         confirmed: quarantined tracks whose quarantine a rights admin confirmed (forfeited).
         flagged_events: play events flagged as artificial streaming (forfeited).
+        anonymous_events: play events no authenticated caller sent (forfeited: money follows
+            what the service can attribute to a caller, never an anonymous claim).
     """
 
     quarantined: frozenset[str] = frozenset()
@@ -74,6 +78,7 @@ class PayoutHolds:
     unscreened: frozenset[str] = frozenset()
     confirmed: frozenset[str] = frozenset()
     flagged_events: frozenset[str] = frozenset()
+    anonymous_events: frozenset[str] = frozenset()
 
     def status(self, event_id: str, track_id: str) -> tuple[str, str]:
         """(status, reason) of one play; the reason is empty for a paid play.
@@ -83,6 +88,8 @@ class PayoutHolds:
         """
         if event_id in self.flagged_events:
             return FORFEITED, "flagged"
+        if event_id in self.anonymous_events:
+            return FORFEITED, "anonymous"
         if track_id in self.confirmed:
             return FORFEITED, "confirmed_quarantine"
         if track_id in self.quarantined:
@@ -94,8 +101,9 @@ class PayoutHolds:
         return PAID, ""
 
     @classmethod
-    def from_store(cls, store: Store) -> PayoutHolds:
-        """The current state in a store."""
+    def from_store(cls, store: Store, anonymous_events: Iterable[str] = ()) -> PayoutHolds:
+        """The current state in a store (``anonymous_events``: the plays in it nobody
+        authenticated, which the caller read with the events)."""
         from recsys.integrity.quarantine import confirmed_ids
 
         quarantined = store.quarantined_ids()
@@ -105,6 +113,7 @@ class PayoutHolds:
             unscreened=store.unscreened_ids(),
             confirmed=confirmed_ids(store.quarantine_history()) & quarantined,
             flagged_events=store.flagged_event_ids(),
+            anonymous_events=frozenset(anonymous_events),
         )
 
 
@@ -125,7 +134,8 @@ class MeteredPlay:
         micro_credits: micro-plays per rights holder; they sum to ``plays * 1_000_000``.
         status: ``paid``, ``withheld`` or ``forfeited`` (see :class:`PayoutHolds`).
         hold_reason: why a play is withheld or forfeited (``quarantined``, ``disputed``,
-            ``unscreened``, ``flagged``, ``confirmed_quarantine``); empty when paid.
+            ``unscreened``, ``flagged``, ``anonymous``, ``confirmed_quarantine``); empty when
+            paid.
     """
 
     event_id: str
@@ -222,11 +232,13 @@ def meter_plays(
     Returns:
         One :class:`MeteredPlay` per play event, in event order.
     """
-    rows = (
-        (e.event_id, e.listener_id, e.track_id, e.weight, e.request_id, e.position)
-        for e in events
-        if e.event_type is EventType.PLAY
-    )
+    plays = [e for e in events if e.event_type is EventType.PLAY]
+    anonymous = {e.event_id for e in plays if e.sender == ANONYMOUS_SENDER}
+    holds = holds or PayoutHolds()
+    if anonymous:
+        holds = replace(holds, anonymous_events=holds.anonymous_events | anonymous)
+    rows = ((e.event_id, e.listener_id, e.track_id, e.weight, e.request_id, e.position)
+            for e in plays)  # fmt: skip
     return meter_rows(rows, tracks, artists, slates, holds)
 
 

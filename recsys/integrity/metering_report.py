@@ -21,7 +21,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from recsys.domain import Artist, EventType, FeedbackEvent, ServedSlate, Track
+from recsys.domain import (
+    ANONYMOUS_SENDER,
+    Artist,
+    EventType,
+    FeedbackEvent,
+    ServedSlate,
+    Track,
+)
 from recsys.integrity.allocation import MICRO, decimal_to_micro, micro_to_decimal
 from recsys.integrity.metering import (
     FORFEITED,
@@ -94,7 +101,8 @@ class MeteringReport:
         holders: one row per rights holder, most plays first; the unattributed bucket last.
         withheld_plays: plays withheld, by reason (``quarantined``, ``disputed``,
             ``unscreened``).
-        forfeited_plays: plays forfeited, by reason (``flagged``, ``confirmed_quarantine``).
+        forfeited_plays: plays forfeited, by reason (``flagged``, ``anonymous``,
+            ``confirmed_quarantine``).
         settlements: the pool split under ``pro_rata`` and ``user_centric``, in micro-units.
     """
 
@@ -281,12 +289,14 @@ def meter_events(
 
 def metering_report_from_store(store: Store, pool: Decimal | str = "0") -> MeteringReport:
     """The metering report over everything in a store, following its integrity state."""
+    events = store.read_frame("events")
+    anonymous = events.loc[events["sender"] == ANONYMOUS_SENDER, "event_id"].astype(str)
     plays = meter_rows(
-        play_rows(store.read_frame("events")),
+        play_rows(events),
         {t.track_id: t for t in store.iter_tracks()},
         {a.artist_id: a for a in store.iter_artists()},
         {s.request_id: s for s in store.iter_slates()},
-        PayoutHolds.from_store(store),
+        PayoutHolds.from_store(store, anonymous_events=anonymous),
     )
     return build_metering_report(plays, pool)
 

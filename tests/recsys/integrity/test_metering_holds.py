@@ -3,6 +3,7 @@ forfeited on confirmation; flagged plays are never paid; every total reconciles 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -12,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recsys.domain import Artist, Credit, FeedbackEvent, Track
+from recsys.domain import ANONYMOUS_SENDER, Artist, Credit, FeedbackEvent, Track
 from recsys.errors import ConstraintError
 from recsys.integrity import meter_events
 from recsys.integrity.allocation import MICRO, decimal_to_micro
@@ -27,6 +28,7 @@ from recsys.integrity.metering import (
 )
 from recsys.integrity.metering_report import metering_report_from_store
 from recsys.integrity.quarantine import confirm_quarantine, release_track
+from recsys.service.auth import ANONYMOUS
 from recsys.store import IngestBatch, QuarantineRecord, SqliteStore
 
 T0 = datetime(2025, 6, 1, tzinfo=UTC)
@@ -242,4 +244,29 @@ def test_a_store_withholds_then_pays_on_release_then_forfeits_on_confirmation(
         "h2": (Decimal(25), 0, 0),
         "h3": (0, 0, Decimal(20)),
     }
+    store.close()
+
+
+def _anonymous(events: list[FeedbackEvent]) -> list[FeedbackEvent]:
+    return [replace(e, sender=ANONYMOUS_SENDER) for e in events]
+
+
+def test_anonymous_plays_are_counted_but_never_paid(tmp_path: Path) -> None:
+    # A demo server that accepts anonymous events: 30 unauthenticated plays of t3 must earn h3
+    # nothing and dilute nobody, from events and from a store alike.
+    assert ANONYMOUS.actor == ANONYMOUS_SENDER  # what LogEvents stores as the sender
+    claimed = _anonymous(_plays("t3", 30, listener="anyone", first=100))
+    report = meter_events(EVENTS + claimed, TRACKS, ARTISTS, [], pool="100")
+    rows = {r.rights_holder_id: r for r in report.holders}
+    assert rows["h3"].forfeited_plays == 30 and rows["h3"].paid_plays == 2
+    store = SqliteStore(tmp_path / "liner.db")
+    store.ingest(IngestBatch(artists=ARTISTS, tracks=TRACKS, events=EVENTS + claimed))
+    if store.unscreened_ids():
+        store.finish_screening(screened=store.unscreened_marks())
+    stored = {r.rights_holder_id: r for r in metering_report_from_store(store, "100").holders}
+    without = _pay(None)
+    for holder in ("h1", "h2", "h3"):
+        for got in (rows[holder], stored[holder]):
+            assert abs(got.payout_pro_rata - without[holder][0]) <= Decimal("0.000002")
+    assert stored["h3"].forfeited_plays == 30
     store.close()
