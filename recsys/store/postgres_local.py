@@ -64,13 +64,15 @@ class LocalPostgres:
     @classmethod
     @contextlib.contextmanager
     def start(
-        cls, root: Path, *, settings: dict[str, str] | None = None
+        cls, root: Path, *, settings: dict[str, str] | None = None, stop_mode: str = "fast"
     ) -> Iterator[LocalPostgres]:
         """Initialise a cluster under ``root``, start it, yield it, stop it.
 
         Args:
             root: an empty (or missing) folder.
             settings: extra ``postgresql.conf`` settings (e.g. ``{"fsync": "off"}`` for tests).
+            stop_mode: ``pg_ctl stop -m`` mode: ``fast`` (a clean shutdown) or ``immediate``
+                (no checkpoint; for a throwaway cluster whose folder is deleted next).
 
         Raises:
             StoreError: the binaries are missing or the server did not start.
@@ -93,7 +95,7 @@ class LocalPostgres:
             yield server
         finally:
             with contextlib.suppress(StoreError):
-                server._ctl("stop", "-m", "fast", "-w", "-t", "60")
+                server._ctl("stop", "-m", stop_mode, "-w", "-t", "60")
 
     def _init(self, settings: dict[str, str]) -> None:
         data = self.root / "data"

@@ -37,7 +37,7 @@ def postgres_server() -> Iterator[LocalPostgres]:
     root = Path(tempfile.mkdtemp(prefix="liner-pg-"))  # under /tmp: reachable by postgres
     try:
         settings = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
-        with LocalPostgres.start(root, settings=settings) as server:
+        with LocalPostgres.start(root, settings=settings, stop_mode="immediate") as server:
             with psycopg.connect(server.url(), autocommit=True) as conn:
                 conn.execute(f"CREATE DATABASE {_TEMPLATE}")
             PostgresStore(server.url(_TEMPLATE), pool_size=1).close()

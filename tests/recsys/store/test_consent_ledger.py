@@ -1,7 +1,8 @@
 """The consent ledger is ordered by the store (seq), never by the times entries state.
 
 A grant dated 2031, a server clock stepping back, a migrated ledger and concurrent writers in
-several processes all end in the state of the last entry in ledger order.
+several processes all end in the state of the last entry in ledger order, on both backends
+(``backend`` is parametrised over SQLite and PostgreSQL).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from recsys.domain import ConsentAction, ConsentEntry, ConsentScope, ConsentState
-from recsys.store import SqliteStore
+from recsys.store import SqliteStore, open_store
 from recsys.store.schema import MIGRATIONS, _statements
+from tests.recsys.store.conftest import Backend
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 SCOPE = ConsentScope.AI_STYLE_REFERENCE
@@ -36,8 +38,8 @@ def _entry(entry_id: str, action: ConsentAction, at: datetime, holder: str = "h1
 GRANT, REVOKE = ConsentAction.GRANT, ConsentAction.REVOKE
 
 
-def test_a_grant_dated_2031_does_not_outlive_a_later_revoke(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "liner.db")
+def test_a_grant_dated_2031_does_not_outlive_a_later_revoke(backend: Backend) -> None:
+    store = backend.open()
     store.append_consent([_entry("g", GRANT, datetime(2031, 1, 1, tzinfo=UTC))])
     assert store.consent_state().allows("h1", SCOPE)
     store.append_consent([_entry("r", REVOKE, T0)])
@@ -49,9 +51,9 @@ def test_a_grant_dated_2031_does_not_outlive_a_later_revoke(tmp_path: Path) -> N
     store.close()
 
 
-def test_a_server_clock_stepping_back_does_not_matter(tmp_path: Path) -> None:
+def test_a_server_clock_stepping_back_does_not_matter(backend: Backend) -> None:
     times = iter([T0, T0 - timedelta(hours=3), T0 - timedelta(days=2)])
-    store = SqliteStore(tmp_path / "liner.db", clock=lambda: next(times))
+    store = backend.open(clock=lambda: next(times))
     store.append_consent([_entry("g1", GRANT, T0)])
     revoked = store.append_consent([_entry("r1", REVOKE, T0 - timedelta(hours=3))])
     assert revoked[0].seq == 2 and revoked[0].received_at == T0 - timedelta(hours=3)
@@ -62,8 +64,8 @@ def test_a_server_clock_stepping_back_does_not_matter(tmp_path: Path) -> None:
     store.close()
 
 
-def test_appends_return_what_was_stored_and_skip_repeated_ids(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "liner.db", clock=lambda: T0)
+def test_appends_return_what_was_stored_and_skip_repeated_ids(backend: Backend) -> None:
+    store = backend.open(clock=lambda: T0)
     first = store.append_consent([_entry("a", GRANT, T0), _entry("a", REVOKE, T0)])
     assert [(e.entry_id, e.action, e.seq, e.received_at) for e in first] == [("a", GRANT, 1, T0)]
     assert store.append_consent([_entry("a", REVOKE, T0), _entry("b", REVOKE, T0)])[0].seq == 2
@@ -89,9 +91,10 @@ def test_from_ledger_goes_by_seq_then_given_order() -> None:
     assert state.allows("h1", SCOPE) and state.version == 10
 
 
-def test_another_writer_is_seen_on_the_next_read(tmp_path: Path) -> None:
-    reader = SqliteStore(tmp_path / "liner.db")
-    writer = SqliteStore(tmp_path / "liner.db")
+def test_another_writer_is_seen_on_the_next_read(backend: Backend) -> None:
+    """Two stores on one database (two processes, or two replicas on one PostgreSQL)."""
+    reader = backend.open()
+    writer = backend.open()
     writer.append_consent([_entry("g", GRANT, T0)])
     assert reader.consent_state().allows("h1", SCOPE)
     writer.append_consent([_entry("r", REVOKE, datetime(2020, 1, 1, tzinfo=UTC))])
@@ -129,11 +132,11 @@ def test_migration_keeps_the_append_order_and_the_triggers(tmp_path: Path) -> No
     store.close()
 
 
-def _worker(path: str, worker: int, steps: int, seed: int) -> list[tuple[int, str, str, int]]:
+def _worker(location: str, worker: int, steps: int, seed: int) -> list[tuple[int, str, str, int]]:
     """Append random grants and revokes (some dated 2031); after each, read the state and
     record (seq, holder, action, version seen)."""
     rng = random.Random(seed)
-    store = SqliteStore(path)
+    store = open_store(location)
     seen = []
     for step in range(steps):
         holder = rng.choice(["h1", "h2"])
@@ -147,9 +150,9 @@ def _worker(path: str, worker: int, steps: int, seed: int) -> list[tuple[int, st
     return seen
 
 
-def test_concurrent_grants_and_revokes_end_in_the_last_seq(tmp_path: Path) -> None:
-    path = str(tmp_path / "liner.db")
-    SqliteStore(path).close()
+def test_concurrent_grants_and_revokes_end_in_the_last_seq(backend: Backend) -> None:
+    path = backend.location
+    backend.open().close()
     context = multiprocessing.get_context("fork")
     workers, steps = 4, 15
     with context.Pool(workers) as pool:
@@ -158,7 +161,7 @@ def test_concurrent_grants_and_revokes_end_in_the_last_seq(tmp_path: Path) -> No
     # Every append got its own position, and each worker's next read saw at least it.
     assert [seq for seq, *_ in appended] == list(range(1, workers * steps + 1))
     assert all(version >= seq for seq, _, _, version in appended)
-    store = SqliteStore(path)
+    store = backend.open()
     last = {holder: action for _, holder, action, _ in appended}  # in seq order
     state = store.consent_state()
     for holder, action in last.items():

@@ -1,13 +1,15 @@
 """Events keep who sent them and when the store received them: ``sender`` from the writer
 (an authenticated principal, or ``ingest:<folder>``), ``received_at`` from the store's own
 clock, never from input; neither changes later, and events stored before migration 0004 read
-as ``unknown`` with no receipt time."""
+as ``unknown`` with no receipt time (SQLite). ``backend`` runs the rest on SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -18,6 +20,7 @@ from recsys.ingest import run_ingest
 from recsys.store import IngestBatch, SqliteStore
 from recsys.store.schema import MIGRATIONS, _statements
 from tests.recsys.ingest.folders import valid_tables, write_folder
+from tests.recsys.store.conftest import Backend
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 CLAIMED = datetime(2001, 1, 1, tzinfo=UTC)
@@ -27,8 +30,8 @@ def _event(event_id: str, **kw: object) -> FeedbackEvent:
     return FeedbackEvent(event_id=event_id, listener_id="u1", track_id="t1", at=CLAIMED, **kw)  # type: ignore[arg-type]
 
 
-def test_add_events_keeps_the_sender_and_stamps_the_store_clock(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "s.db", clock=lambda: NOW)
+def test_add_events_keeps_the_sender_and_stamps_the_store_clock(backend: Backend) -> None:
+    store = backend.open(clock=lambda: NOW)
     # A received_at on the way in is a claim like any other: the store's clock replaces it.
     store.add_events([_event("e1", sender="feedback:ab12", received_at=CLAIMED)])
     (event,) = store.listener_events("u1")
@@ -38,8 +41,8 @@ def test_add_events_keeps_the_sender_and_stamps_the_store_clock(tmp_path: Path) 
     assert frame["received_at"].tolist() == [pd.Timestamp(NOW)]
 
 
-def test_ingest_stamps_the_folder_as_sender(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "s.db", clock=lambda: NOW)
+def test_ingest_stamps_the_folder_as_sender(backend: Backend, tmp_path: Path) -> None:
+    store = backend.open(clock=lambda: NOW)
     run_ingest(write_folder(tmp_path / "spring-drop", valid_tables()), store)
     frame = store.read_frame("events")
     assert len(frame) > 0
@@ -47,8 +50,8 @@ def test_ingest_stamps_the_folder_as_sender(tmp_path: Path) -> None:
     assert (frame["received_at"] == pd.Timestamp(NOW)).all()
 
 
-def test_an_event_frame_cannot_set_receipt_time(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "s.db", clock=lambda: NOW)
+def test_an_event_frame_cannot_set_receipt_time(backend: Backend) -> None:
+    store = backend.open(clock=lambda: NOW)
     frame = pd.DataFrame(
         {
             "event_id": ["e1", "e2"],
@@ -70,8 +73,8 @@ def test_an_event_frame_cannot_set_receipt_time(tmp_path: Path) -> None:
     assert (stored["received_at"] == pd.Timestamp(NOW)).all()
 
 
-def test_raw_sql_cannot_rewrite_sender_or_receipt_time(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "s.db")
+def test_raw_sql_cannot_rewrite_sender_or_receipt_time(backend: Backend) -> None:
+    store: Any = backend.open()
     store.add_events([_event("e1", sender="listener:u1")])
     with pytest.raises(ConstraintError, match="never change"):
         store.execute_sql("UPDATE events SET sender = 'feedback:someone'")
@@ -101,8 +104,8 @@ def test_events_stored_before_the_migration_read_as_unknown(tmp_path: Path) -> N
     assert (events["e1"].sender, events["e1"].received_at) == ("anonymous", NOW)
 
 
-def test_unknown_ids_names_what_is_missing(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "s.db")
+def test_unknown_ids_names_what_is_missing(backend: Backend, tmp_path: Path) -> None:
+    store = backend.open()
     run_ingest(write_folder(tmp_path / "data", valid_tables()), store)
     tracks = set(store.read_frame("tracks")["track_id"])
     some = sorted(tracks)[:2]

@@ -1,5 +1,6 @@
 """Receipt time is the store's own clock: set on a row's first write, never from input, never
-moved by later upserts or raw SQL, and backfilled in rowid order for rows stored before it."""
+moved by later upserts or raw SQL (``backend``: on SQLite and PostgreSQL), and backfilled in
+rowid order for SQLite rows stored before it."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from recsys.ingest import run_ingest
 from recsys.store import IngestBatch, SqliteStore
 from recsys.store.schema import MIGRATIONS, _statements
 from tests.recsys.ingest.folders import valid_tables, write_folder
+from tests.recsys.store.conftest import Backend
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 CLAIMED = datetime(2001, 1, 1, tzinfo=UTC)
@@ -45,9 +47,9 @@ def _artist(**kw: object) -> Artist:
     return Artist(artist_id="a1", name="Ada", rights_holder_id="h1", created_at=CLAIMED, **kw)  # type: ignore[arg-type]
 
 
-def test_first_write_stamps_the_service_clock_and_ignores_claimed_times(tmp_path: Path) -> None:
+def test_first_write_stamps_the_service_clock_and_ignores_claimed_times(backend: Backend) -> None:
     clock = Clock(NOW)
-    store = SqliteStore(tmp_path / "s.db", clock=clock)
+    store = backend.open(clock=clock)
     forged = CLAIMED - timedelta(days=3000)
     store.ingest(
         IngestBatch(
@@ -67,9 +69,9 @@ def test_first_write_stamps_the_service_clock_and_ignores_claimed_times(tmp_path
     assert t1.uploaded_at == CLAIMED  # the claim is kept, as a claim
 
 
-def test_upserts_never_move_receipt_time_and_new_rows_come_after(tmp_path: Path) -> None:
+def test_upserts_never_move_receipt_time_and_new_rows_come_after(backend: Backend) -> None:
     clock = Clock(NOW)
-    store = SqliteStore(tmp_path / "s.db", clock=clock)
+    store = backend.open(clock=clock)
     store.ingest(IngestBatch(artists=[_artist()], tracks=[_track("t1")]))
     first = store.get_track("t1")
     assert first is not None and first.received_at is not None
@@ -88,19 +90,19 @@ def test_upserts_never_move_receipt_time_and_new_rows_come_after(tmp_path: Path)
     assert frame.loc["t1", "received_at"] == first.received_at
 
 
-def test_raw_sql_cannot_move_receipt_time(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "s.db", clock=Clock(NOW))
+def test_raw_sql_cannot_move_receipt_time(backend: Backend) -> None:
+    store = backend.open(clock=Clock(NOW))
     store.ingest(IngestBatch(artists=[_artist()], tracks=[_track("t1")]))
     for table in ("tracks", "artists"):
         with pytest.raises(StoreError, match="receipt time"):
-            store.execute_sql(f"UPDATE {table} SET received_at = 0")
+            store.execute_sql(f"UPDATE {table} SET received_at = 0")  # type: ignore[attr-defined]
 
 
-def test_a_data_file_cannot_set_receipt_time(tmp_path: Path) -> None:
+def test_a_data_file_cannot_set_receipt_time(backend: Backend, tmp_path: Path) -> None:
     tables = valid_tables()
     tables["items"]["received_at"] = "2000-01-01T00:00:00Z"
     tables["artists"]["received_at"] = "2000-01-01T00:00:00Z"
-    store = SqliteStore(tmp_path / "s.db", clock=Clock(NOW))
+    store = backend.open(clock=Clock(NOW))
     run_ingest(write_folder(tmp_path / "data", tables), store)
     tracks = store.read_frame("tracks")
     artists = store.read_frame("artists")

@@ -1,13 +1,14 @@
-"""Screening state in the SQLite store: unscreened marks written with the tracks, cleared only
-with a screening's decisions, and the append-only dispute audit."""
+"""Screening state in the store (SQLite and PostgreSQL, the conftest's ``store``): unscreened
+marks written with the tracks, cleared only with a screening's decisions, and the append-only
+dispute audit."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,14 +31,7 @@ def _track(track_id: str, **kw: object) -> Track:
     )
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqliteStore]:
-    s = SqliteStore(tmp_path / "liner.db")
-    yield s
-    s.close()
-
-
-def test_ingest_marks_new_tracks_unscreened_and_held(store: SqliteStore) -> None:
+def test_ingest_marks_new_tracks_unscreened_and_held(store: Any) -> None:
     store.ingest(IngestBatch(artists=[ARTIST], tracks=[_track("t1"), _track("t2")]))
     assert store.unscreened_ids() == {"t1", "t2"}
     assert store.held_ids() == {"t1", "t2"}
@@ -46,7 +40,7 @@ def test_ingest_marks_new_tracks_unscreened_and_held(store: SqliteStore) -> None
 
 
 def test_unchanged_reingest_keeps_state_and_a_change_is_screened_again(
-    store: SqliteStore,
+    store: Any,
 ) -> None:
     store.ingest(IngestBatch(artists=[ARTIST], tracks=[_track("t1"), _track("t2")]))
     store.finish_screening(screened=store.unscreened_marks())
@@ -56,7 +50,7 @@ def test_unchanged_reingest_keeps_state_and_a_change_is_screened_again(
     assert store.unscreened_ids() == {"t2"}
 
 
-def test_a_track_rewritten_during_screening_stays_unscreened(store: SqliteStore) -> None:
+def test_a_track_rewritten_during_screening_stays_unscreened(store: Any) -> None:
     store.ingest(IngestBatch(artists=[ARTIST], tracks=[_track("t1"), _track("t2")]))
     read = store.unscreened_marks()  # a screening starts here ...
     store.ingest(IngestBatch(tracks=[_track("t1", title="Another upload")]))
@@ -68,7 +62,7 @@ def test_a_track_rewritten_during_screening_stays_unscreened(store: SqliteStore)
     assert store.quarantined_ids() == {"t2"}
 
 
-def test_finish_screening_is_all_or_nothing(store: SqliteStore) -> None:
+def test_finish_screening_is_all_or_nothing(store: Any) -> None:
     store.ingest(IngestBatch(artists=[ARTIST], tracks=[_track("t1")]))
     marks = store.unscreened_marks()
     bad = DisputeRecord(
@@ -84,7 +78,7 @@ def test_finish_screening_is_all_or_nothing(store: SqliteStore) -> None:
     assert store.unscreened_ids() == {"t1"} and store.quarantined_ids() == frozenset()
 
 
-def test_dispute_audit_is_append_only_and_latest_entry_is_in_force(store: SqliteStore) -> None:
+def test_dispute_audit_is_append_only_and_latest_entry_is_in_force(store: Any) -> None:
     store.ingest(IngestBatch(artists=[ARTIST], tracks=[_track("t1")]))
     opened = DisputeRecord(
         track_id="t1",

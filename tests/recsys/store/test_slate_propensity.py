@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 
 from recsys.domain import ServedSlate, SlateItem
-from recsys.store import SqliteStore
+from recsys.store import Store
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
-def test_slate_and_item_propensities_round_trip(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "liner.db")
+def test_slate_and_item_propensities_round_trip(store: Store) -> None:
     items = (
         SlateItem(track_id="t1", position=0, score=1.0, propensity=0.8),
         SlateItem(track_id="t2", position=1, score=0.5, propensity=0.25),
