@@ -15,7 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from recsys.domain import AiInvolvement, Artist, ArtistKind, Track
-from recsys.pipeline.api import Recommendation
+from recsys.pipeline.api import AudioFacts, Recommendation
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,6 +29,7 @@ class TrackFacts:
         year: release year, when known.
         emerging: whether the primary artist is an emerging human artist.
         popularity: play count share in the catalog (0..1).
+        audio: what the service measured from the audio (tempo, key, loudness, energy).
     """
 
     track: Track
@@ -37,6 +38,7 @@ class TrackFacts:
     year: int | None = None
     emerging: bool = False
     popularity: float = 0.0
+    audio: AudioFacts = field(default_factory=AudioFacts)
 
     @property
     def is_human(self) -> bool:

@@ -13,11 +13,13 @@ from agent.errors import PlanError
 
 @dataclass(frozen=True, kw_only=True)
 class Candidate:
-    """A track in a working set, with the score and reasons the tools gave it."""
+    """A track in a working set, with the score and reasons the tools gave it and the
+    sources (tools) that proposed it."""
 
     track_id: str
     score: float = 0.0
     reasons: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
 
 
 @dataclass

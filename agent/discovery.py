@@ -3,19 +3,17 @@
 Example:
     >>> agent = DiscoveryAgent(backend)
     >>> answer = agent.ask("upbeat indie for a run, human artists only", listener_id="u1")
-    >>> answer.summary, [i.card["title"] for i in answer.items], answer.trace
+    >>> answer.summary, [i.track.title for i in answer.items], answer.trace
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,12 +21,14 @@ from agent.backend import DiscoveryBackend
 from agent.bus import CandidateBus
 from agent.enforce import enforce_constraints
 from agent.errors import AgentError, PlanError
-from agent.lookup import label_card
+from agent.lookup import served_item
 from agent.plan import Plan, TraceEntry, execute_plan, validate_plan
 from agent.planners import Planner, RulePlanner
 from agent.request import STOP_WORDS, Constraints, VocabularyMatcher, parse_request
+from agent.sessions import Session, SessionStore
 from agent.tools import ToolContext
-from recsys.domain import AiInvolvement, ServedSlate, SlateItem
+from recsys.domain import AiInvolvement, ArtistKind, ServedSlate, SlateItem
+from recsys.pipeline.api import RecommendedItem
 
 logger = logging.getLogger(__name__)
 
@@ -62,54 +62,30 @@ GENERIC_WORDS = frozenset(
 
 
 @dataclass(frozen=True, kw_only=True)
-class AnswerItem:
-    """A track in an answer: its label card (AI label, credits), reasons and score."""
-
-    position: int
-    score: float
-    card: dict[str, Any]
-    reasons: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, kw_only=True)
 class AgentAnswer:
-    """What the agent says: a summary, labelled tracks with reasons, and the tool trace."""
+    """What the agent says: a summary, served items (the same :class:`RecommendedItem` as a
+    ``Recommend`` slate: track facts, audio facts, AI label, credits, reasons, sources), the
+    tool trace and notes."""
 
     request_id: str
     session_id: str
     summary: str
-    items: tuple[AnswerItem, ...]
+    items: tuple[RecommendedItem, ...]
     trace: tuple[TraceEntry, ...]
     planner: str
     constraints: Constraints
     notes: tuple[str, ...] = ()
+    session_ttl_s: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        """JSON-ready form (the `liner agent --json` output)."""
-        return {
-            "request_id": self.request_id,
-            "session_id": self.session_id,
-            "summary": self.summary,
-            "planner": self.planner,
-            "constraints": asdict(self.constraints),
-            "items": [
-                {
-                    "position": i.position,
-                    "score": round(i.score, 4),
-                    "reasons": list(i.reasons),
-                    **i.card,
-                }
-                for i in self.items
-            ],
-            "trace": [t.to_json() for t in self.trace],
-            "notes": list(self.notes),
-        }
+        """The `liner agent --json` form: the service's ``ConverseResponse`` rendered by
+        :func:`recsys.api.answers.answer_json`, so local and remote answers are the same."""
+        from recsys.api.answers import answer_json
+        from recsys.service.convert import converse_pb
 
-
-@dataclass
-class _Session:
-    constraints: Constraints | None = None
-    turns: int = 0
+        return answer_json(
+            converse_pb(self, session_id=self.session_id, request_id=self.request_id)
+        )
 
 
 @dataclass
@@ -119,18 +95,8 @@ class DiscoveryAgent:
     backend: DiscoveryBackend
     planner: Planner = field(default_factory=RulePlanner)
     slate_logger: Callable[[ServedSlate], None] | None = None
-    max_sessions: int = 10_000
-    _sessions: OrderedDict[str, _Session] = field(default_factory=OrderedDict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    sessions: SessionStore = field(default_factory=SessionStore)
     _matcher: VocabularyMatcher | None = None
-
-    def _session(self, session_id: str) -> _Session:
-        with self._lock:
-            sess = self._sessions.pop(session_id, None) or _Session()
-            self._sessions[session_id] = sess
-            while len(self._sessions) > self.max_sessions:
-                self._sessions.popitem(last=False)
-            return sess
 
     def ask(
         self,
@@ -140,11 +106,25 @@ class DiscoveryAgent:
         session_id: str | None = None,
         k: int = 10,
     ) -> AgentAnswer:
-        """Answer one turn; follow-ups in the same session refine the previous turn."""
+        """Answer one turn; follow-ups in the same session refine the previous turn.
+
+        ``session_id`` empty starts a conversation (the answer carries its new id); otherwise
+        it must be an id this agent's :class:`SessionStore` issued for the same listener.
+
+        Raises:
+            AgentError: the message is empty.
+            SessionNotFoundError: the session id was never issued or has expired.
+            SessionListenerError: the session belongs to another listener.
+        """
         if not message.strip():
             raise AgentError("the message is empty: say what you would like to hear")
-        session_id = session_id or uuid.uuid4().hex
-        sess = self._session(session_id)
+        session_id, sess = self.sessions.open(session_id, listener_id=listener_id)
+        with sess.lock:  # turns of one conversation run one after the other
+            return self._turn(message, listener_id, session_id, sess, k)
+
+    def _turn(
+        self, message: str, listener_id: str | None, session_id: str, sess: Session, k: int
+    ) -> AgentAnswer:
         if self._matcher is None:
             self._matcher = VocabularyMatcher(self.backend)
         constraints = parse_request(message, self._matcher, sess.constraints)
@@ -163,6 +143,7 @@ class DiscoveryAgent:
                 planner="none",
                 constraints=constraints,
                 notes=tuple(notes),
+                session_ttl_s=self.sessions.ttl_s,
             )
         planner_name = self.planner.name
         try:
@@ -177,7 +158,7 @@ class DiscoveryAgent:
         )
         sess.constraints = constraints
         sess.turns += 1
-        return answer
+        return replace(answer, session_ttl_s=self.sessions.ttl_s)
 
     def _matches_nothing(self, message: str, c: Constraints) -> bool:
         """The request names no genre, tag, artist or rule and no track's text is close."""
@@ -203,9 +184,7 @@ class DiscoveryAgent:
             PlanError: the plan is invalid; nothing has run.
         """
         valid, parsed = validate_plan(plan)
-        return self._run(
-            valid, parsed, listener_id, uuid.uuid4().hex, Constraints(), "external", [], None
-        )
+        return self._run(valid, parsed, listener_id, "", Constraints(), "external", [], None)
 
     def _run(
         self,
@@ -232,8 +211,8 @@ class DiscoveryAgent:
         allowed = set(self.backend.permitted([c.track_id for c in final], listener_id))
         facts = {f.track.track_id: f for f in self.backend.facts(sorted(allowed))}
         items = tuple(
-            AnswerItem(
-                position=i, score=c.score, card=label_card(facts[c.track_id]), reasons=c.reasons
+            served_item(
+                facts[c.track_id], position=i, score=c.score, reasons=c.reasons, sources=c.sources
             )
             for i, c in enumerate(x for x in final if x.track_id in facts)
         )
@@ -258,7 +237,7 @@ class DiscoveryAgent:
                     ai_features=True,
                     items=tuple(
                         SlateItem(
-                            track_id=i.card["track_id"],
+                            track_id=i.track.track_id,
                             position=i.position,
                             score=i.score,
                             sources=("agent",),
@@ -308,20 +287,26 @@ def enforced_phrases(c: Constraints, no_tempo: int = 0) -> list[str]:
     return out
 
 
-def summarize(c: Constraints, items: tuple[AnswerItem, ...], *, no_tempo: int = 0) -> str:
+def summarize(c: Constraints, items: tuple[RecommendedItem, ...], *, no_tempo: int = 0) -> str:
     """Two or three sentences: what was found, what was enforced, how it is labelled."""
     enforced = enforced_phrases(c, no_tempo)
     rules = f" Enforced on every track: {'; '.join(enforced)}." if enforced else ""
     if not items:
         return f"I found nothing that meets every constraint; try fewer constraints.{rules}"
     asked = "; ".join(c.describe()) or "your taste"
-    human = sum(all(cr["kind"] == "human" for cr in i.card["credits"]) for i in items)
-    generated = sum(i.card["ai_label"]["involvement"] == AiInvolvement.GENERATED for i in items)
-    assisted = sum(i.card["ai_label"]["involvement"] == AiInvolvement.ASSISTED for i in items)
+    human = sum(
+        bool(i.track.credits)
+        and {c.artist_id for c in i.track.credits}
+        <= {a.artist_id for a in i.artists if a.kind is ArtistKind.HUMAN}
+        for i in items
+    )
+    involvement = [i.track.provenance.ai_involvement for i in items]
+    generated = involvement.count(AiInvolvement.GENERATED)
+    assisted = involvement.count(AiInvolvement.ASSISTED)
     return (
         f"{len(items)} tracks for {asked}.{rules} {human} by human artists, {assisted} "
         f"AI-assisted, {generated} AI-generated; every track shows its AI label and credits."
     )
 
 
-__all__ = ["AgentAnswer", "AnswerItem", "DiscoveryAgent", "PlanError", "summarize"]
+__all__ = ["AgentAnswer", "DiscoveryAgent", "PlanError", "summarize"]

@@ -2,46 +2,53 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from pydantic import Field
 
 from agent.backend import TrackFacts
 from agent.tools import ToolArgs, ToolContext, ToolResult
+from recsys.pipeline.api import RecommendedItem
+
+
+def served_item(
+    f: TrackFacts,
+    *,
+    position: int = 0,
+    score: float = 0.0,
+    reasons: Sequence[str] = (),
+    sources: Sequence[str] = (),
+) -> RecommendedItem:
+    """A track as served: the same :class:`RecommendedItem` a ``Recommend`` slate holds (track
+    facts, AI label with references, credited artists, measured audio facts)."""
+    audio = f.audio
+    if audio.tempo_bpm is None and f.tempo is not None:
+        audio = replace(audio, tempo_bpm=round(f.tempo, 1))
+    return RecommendedItem(
+        track=f.track,
+        artists=f.artists,
+        position=position,
+        score=score,
+        reasons=tuple(reasons),
+        sources=tuple(sources),
+        audio=audio,
+    )
+
+
+def item_card(item: RecommendedItem) -> dict[str, Any]:
+    """The JSON of a served item, exactly as ``Recommend``, ``Converse``, `liner agent --json`
+    and the MCP tools show it (:func:`recsys.api.answers.item_json` of the API message)."""
+    from recsys.api.answers import item_json
+    from recsys.service.convert import item_pb
+
+    return item_json(item_pb(item))
 
 
 def label_card(f: TrackFacts) -> dict[str, Any]:
-    """The label and credits of a track, as shown to listeners (never without them)."""
-    p = f.track.provenance
-    names = {a.artist_id: a.name for a in f.artists}
-    kinds = {a.artist_id: a.kind.value for a in f.artists}
-    return {
-        "track_id": f.track.track_id,
-        "title": f.track.title,
-        "artists": [a.name for a in f.artists],
-        "genre": f.track.genre,
-        "tags": list(f.track.tags),
-        "duration_ms": f.track.duration_ms,
-        "release_date": f.track.release_date.isoformat() if f.track.release_date else None,
-        "tempo_bpm": round(f.tempo, 1) if f.tempo is not None else None,
-        "ai_label": {
-            "involvement": p.ai_involvement.value,
-            "parts": [x.value for x in p.ai_parts],
-            "source": p.label_source.value,
-            "confidence": round(p.confidence, 3),
-            "references_artist_ids": list(p.references_artist_ids),
-        },
-        "credits": [
-            {
-                "artist_id": c.artist_id,
-                "name": names.get(c.artist_id, c.artist_id),
-                "kind": kinds.get(c.artist_id, "unknown"),
-                "role": c.role.value,
-                "share": c.share,
-            }
-            for c in f.track.credits
-        ],
-    }
+    """The item JSON of a track (label, credits, facts) outside any slate."""
+    return item_card(served_item(f))
 
 
 class ExplainArgs(ToolArgs):
@@ -85,4 +92,12 @@ def label_lookup(ctx: ToolContext, args: LabelArgs) -> ToolResult:
     return ToolResult(count=len(cards), data={"tracks": cards})
 
 
-__all__ = ["ExplainArgs", "LabelArgs", "explain_track", "label_card", "label_lookup"]
+__all__ = [
+    "ExplainArgs",
+    "LabelArgs",
+    "explain_track",
+    "item_card",
+    "label_card",
+    "label_lookup",
+    "served_item",
+]

@@ -18,6 +18,7 @@ from recsys.params import PolicyParams
 from recsys.pipeline.api import Recommendation, RecommendRequest
 from recsys.pipeline.catalog import AI_GENERATED
 from recsys.pipeline.recommender import PipelineRecommender
+from recsys.pipeline.track_facts import AudioFactsTable
 
 
 class PipelineBackend:
@@ -25,7 +26,9 @@ class PipelineBackend:
 
     Args:
         rec: the loaded pipeline.
-        artifact_dir: where ``catalog/tempo.npy`` (BPM per track row) may be found.
+        artifact_dir: the artifacts the recommender was loaded from (the measured audio
+            facts, ``catalog/{tempo,key,loudness_db,energy}.npy``, come with the recommender;
+            this is read only when it has none, as a recommender built by hand).
         params: the policy parameters (emerging-artist quantile).
     """
 
@@ -43,9 +46,10 @@ class PipelineBackend:
         self._artists_by_name: dict[str, list[Artist]] = {}
         self._titles: dict[str, list[str]] | None = None
         self._vocab: list[str] | None = None
-        self.tempo: np.ndarray | None = None
-        if artifact_dir is not None and (Path(artifact_dir) / "catalog/tempo.npy").exists():
-            self.tempo = np.load(Path(artifact_dir) / "catalog/tempo.npy", allow_pickle=False)
+        audio = getattr(rec, "audio_facts", None)
+        if (audio is None or not audio.columns) and artifact_dir is not None:
+            audio = AudioFactsTable.load(Path(artifact_dir), len(self.catalog.track_ids))
+        self.audio: AudioFactsTable = audio or AudioFactsTable({})
         self._term_vectors: dict[str, np.ndarray] = {}
 
     def _index_names(self) -> None:
@@ -160,9 +164,10 @@ class PipelineBackend:
             artists = tuple(
                 a for a in (self.rec.lookup.artist(x) for x in track.artist_ids) if a is not None
             )
-            tempo = track.audio_descriptors.get("tempo")
-            if tempo is None and self.tempo is not None and np.isfinite(self.tempo[row]):
-                tempo = float(self.tempo[row])
+            audio = self.audio.of_row(row)
+            tempo = audio.tempo_bpm
+            if tempo is None:
+                tempo = track.audio_descriptors.get("tempo")
             artist_row = int(cat.artist_row[row])
             out.append(
                 TrackFacts(
@@ -172,6 +177,7 @@ class PipelineBackend:
                     year=track.release_date.year if track.release_date else None,
                     emerging=artist_row >= 0 and bool(emerging[artist_row]),
                     popularity=float(np.expm1(cat.popularity[row])) / total,
+                    audio=audio,
                 )
             )
         return out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from pydantic import Field
 
@@ -160,7 +162,7 @@ def rank_candidates(ctx: ToolContext, args: RankArgs) -> ToolResult:
         if per_artist.get(key, 0) >= args.max_per_artist:
             continue
         per_artist[key] = per_artist.get(key, 0) + 1
-        kept.append(Candidate(track_id=cand.track_id, score=float(score[i]), reasons=cand.reasons))
+        kept.append(replace(cand, score=float(score[i])))
         if len(kept) == args.k:
             break
     n = ctx.bus.put(args.into, kept)

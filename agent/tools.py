@@ -43,10 +43,17 @@ class ToolResult:
     data: dict[str, Any] | None = None
 
 
-def guarded(ctx: ToolContext, scored: Sequence[tuple[str, float]], reason: str) -> list[Candidate]:
-    """Keep only tracks the session's listener may be shown, with their scores and a reason."""
+def guarded(
+    ctx: ToolContext, scored: Sequence[tuple[str, float]], reason: str, source: str
+) -> list[Candidate]:
+    """Keep only tracks the session's listener may be shown, with their scores, a reason and
+    the source that proposed them."""
     allowed = set(ctx.backend.permitted([tid for tid, _ in scored], ctx.listener_id))
-    return [Candidate(track_id=t, score=s, reasons=(reason,)) for t, s in scored if t in allowed]
+    return [
+        Candidate(track_id=t, score=s, reasons=(reason,), sources=(source,))
+        for t, s in scored
+        if t in allowed
+    ]
 
 
 class SearchTracksArgs(ToolArgs):
@@ -61,7 +68,7 @@ class SearchTracksArgs(ToolArgs):
 def search_tracks(ctx: ToolContext, args: SearchTracksArgs) -> ToolResult:
     """Search tracks by text (semantic search over titles, artists, tags and genres)."""
     hits = ctx.backend.search_text(args.query, args.k)
-    n = ctx.bus.put(args.into, guarded(ctx, hits, f"matches '{args.query}'"))
+    n = ctx.bus.put(args.into, guarded(ctx, hits, f"matches '{args.query}'", "search"))
     return ToolResult(count=n, wrote=args.into)
 
 
@@ -106,7 +113,7 @@ def similar(ctx: ToolContext, args: SimilarArgs) -> ToolResult:
             if t in facts and not seed_artist_ids & set(facts[t].track.artist_ids)
         ]
     label = ", ".join(names[:3])
-    n = ctx.bus.put(args.into, guarded(ctx, hits, f"similar to {label}"))
+    n = ctx.bus.put(args.into, guarded(ctx, hits, f"similar to {label}", "similar"))
     return ToolResult(count=n, wrote=args.into, data={"resolved": names[:10]})
 
 
@@ -144,11 +151,15 @@ def personal_recommendations(ctx: ToolContext, args: PersonalArgs) -> ToolResult
         return ToolResult(count=0, wrote=args.into)
     rec = ctx.backend.recommend(ctx.listener_id, args.k)
     scored = [(item.track.track_id, item.score) for item in rec.items]
-    reasons = {item.track.track_id: item.reasons for item in rec.items}
-    cands = guarded(ctx, scored, "picked for you")
+    by_id = {item.track.track_id: item for item in rec.items}
     cands = [
-        Candidate(track_id=c.track_id, score=c.score, reasons=reasons[c.track_id] or c.reasons)
-        for c in cands
+        Candidate(
+            track_id=c.track_id,
+            score=c.score,
+            reasons=by_id[c.track_id].reasons or c.reasons,
+            sources=tuple(dict.fromkeys(("personal", *by_id[c.track_id].sources))),
+        )
+        for c in guarded(ctx, scored, "picked for you", "personal")
     ]
     n = ctx.bus.put(args.into, cands)
     return ToolResult(count=n, wrote=args.into)
@@ -165,14 +176,17 @@ def merge(ctx: ToolContext, args: MergeArgs) -> ToolResult:
     """Merge working sets by reciprocal-rank fusion, keeping every reason."""
     scores: dict[str, float] = {}
     reasons: dict[str, tuple[str, ...]] = {}
+    sources: dict[str, tuple[str, ...]] = {}
     for name in args.sources:
         for rank, cand in enumerate(ctx.bus.get(name)):
-            scores[cand.track_id] = scores.get(cand.track_id, 0.0) + 1.0 / (60 + rank)
-            reasons[cand.track_id] = tuple(
-                dict.fromkeys(reasons.get(cand.track_id, ()) + cand.reasons)
-            )
+            tid = cand.track_id
+            scores[tid] = scores.get(tid, 0.0) + 1.0 / (60 + rank)
+            reasons[tid] = tuple(dict.fromkeys(reasons.get(tid, ()) + cand.reasons))
+            sources[tid] = tuple(dict.fromkeys(sources.get(tid, ()) + cand.sources))
     ordered = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
-    cands = [Candidate(track_id=t, score=s, reasons=reasons[t]) for t, s in ordered]
+    cands = [
+        Candidate(track_id=t, score=s, reasons=reasons[t], sources=sources[t]) for t, s in ordered
+    ]
     n = ctx.bus.put(args.into, cands)
     return ToolResult(count=n, wrote=args.into)
 

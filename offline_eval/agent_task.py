@@ -78,7 +78,7 @@ class AgentSearch(EmbeddingSearch):
         out: Slates = {}
         for qid, text in queries.items():
             answer = self.agent.ask(text, k=min(k, AGENT_MAX_K))
-            out[qid] = [(i.card["track_id"], i.score) for i in answer.items]
+            out[qid] = [(i.track.track_id, i.score) for i in answer.items]
         return out
 
 

@@ -216,11 +216,18 @@ class LinerClient:
         return self.call(self.recommendations.Recommend, request, idempotent=True, timeout=timeout)
 
     def converse(
-        self, listener_id: str, message: str, *, session_id: str = "", timeout: float | None = None
+        self,
+        listener_id: str,
+        message: str,
+        *,
+        session_id: str = "",
+        k: int = 0,
+        timeout: float | None = None,
     ) -> discovery_pb2.ConverseResponse:
-        """One turn with the discovery agent (not retried)."""
+        """One turn with the discovery agent (not retried). An empty ``session_id`` starts a
+        conversation; pass the response's ``session_id`` to continue it. ``k`` 0 means 10."""
         request = discovery_pb2.ConverseRequest(
-            session_id=session_id, listener_id=listener_id, message=message
+            session_id=session_id, listener_id=listener_id, message=message, k=k
         )
         return self.call(self.discovery.Converse, request, idempotent=False, timeout=timeout)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, is_dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -35,7 +36,13 @@ from recsys.domain import (
     Provenance,
     Track,
 )
-from recsys.pipeline.api import Recommendation, RecommendedItem, RecommendRequest, RequestFilters
+from recsys.pipeline.api import (
+    AudioFacts,
+    Recommendation,
+    RecommendedItem,
+    RecommendRequest,
+    RequestFilters,
+)
 from recsys.service import validation as v
 from recsys.service.errors import RequestError
 from recsys.service.state import ResolvedAssignment
@@ -185,6 +192,20 @@ def fill_item(msg: pbc.RecommendedItem, item: RecommendedItem) -> pbc.Recommende
     msg.sources.extend(item.sources)
     if item.contributions:
         msg.contributions.update(item.contributions)
+    fill_audio(msg.audio, item.audio)
+    return msg
+
+
+def fill_audio(msg: pbc.AudioFacts, facts: AudioFacts) -> pbc.AudioFacts:
+    """Write the measured audio facts into ``msg``; unknown facts stay unset."""
+    if facts.tempo_bpm is not None:
+        msg.tempo_bpm = facts.tempo_bpm
+    if facts.key:
+        msg.key = facts.key
+    if facts.loudness_db is not None:
+        msg.loudness_db = facts.loudness_db
+    if facts.energy is not None:
+        msg.energy = facts.energy
     return msg
 
 
@@ -397,7 +418,6 @@ __all__ = [
     "SURFACES",
     "add_credits",
     "ai_label_pb",
-    "answer_item_pb",
     "artist",
     "artist_pb",
     "assignment_pb",
@@ -409,6 +429,7 @@ __all__ = [
     "credits_pb",
     "feedback_event",
     "fill_ai_label",
+    "fill_audio",
     "fill_item",
     "fill_track",
     "item_pb",
@@ -421,66 +442,33 @@ __all__ = [
 ]
 
 
-def _enum_from_text(mapping: Mapping[int, Any], value: Any) -> int:
-    for number, member in mapping.items():
-        if member.value == value:
-            return number
-    return 0
-
-
-def answer_item_pb(item: Any) -> pbc.RecommendedItem:
-    """An agent answer item: a domain :class:`RecommendedItem`, or the agent's ``AnswerItem``
-    whose ``card`` holds the track's label and credits as JSON-like values."""
-    if isinstance(item, RecommendedItem):
-        return item_pb(item)
-    card: Mapping[str, Any] = getattr(item, "card", {}) or {}
-    label: Mapping[str, Any] = card.get("ai_label", {}) or {}
-    return pbc.RecommendedItem(
-        track=pbc.Track(id=str(card.get("track_id", "")), title=str(card.get("title", ""))),
-        credits=[
-            pbc.Credit(
-                artist_id=str(c.get("artist_id", "")),
-                name=str(c.get("name", "")),
-                role=_enum_from_text(ROLES, c.get("role")),  # type: ignore[arg-type]
-                share=float(c.get("share", 0.0)),
-                artist_kind=_enum_from_text(KINDS, c.get("kind")),  # type: ignore[arg-type]
-            )
-            for c in card.get("credits", ())
-        ],
-        ai_label=pbc.AiLabel(
-            involvement=_enum_from_text(INVOLVEMENT, label.get("involvement")),  # type: ignore[arg-type]
-            parts=[_enum_from_text(PARTS, x) for x in label.get("parts", ())],  # type: ignore[misc]
-            source=_enum_from_text(SOURCES, label.get("source")),  # type: ignore[arg-type]
-            confidence=float(label.get("confidence", 1.0)),
-        ),
-        reasons=list(getattr(item, "reasons", ())),
-        score=float(getattr(item, "score", 0.0)),
-        position=int(getattr(item, "position", 0)),
-    )
-
-
 def converse_pb(answer: Any, *, session_id: str, request_id: str) -> Any:
-    """An agent answer (``summary``, ``items``, ``trace`` of tool calls) as a response."""
+    """An agent answer as a response: its items are served items (``RecommendedItem``) and go
+    through :func:`fill_item`, the same conversion as ``Recommend``'s, so both show the same
+    fully populated item."""
     from recsys.api.v1 import discovery_pb2 as pbd
 
-    trace = []
-    for call in getattr(answer, "trace", ()) or ():
-        arguments = getattr(call, "arguments", None)
-        if arguments is None:
-            arguments = getattr(call, "arguments_json", "{}")
-        trace.append(
-            pbd.ToolCall(
-                tool=str(getattr(call, "tool", "")),
-                arguments_json=arguments if isinstance(arguments, str)
-                else json.dumps(arguments, sort_keys=True, default=str),
-                count=int(getattr(call, "count", 0) or 0),
-                ms=float(getattr(call, "ms", 0.0) or 0.0),
-            )
-        )  # fmt: skip
-    return pbd.ConverseResponse(
+    msg = pbd.ConverseResponse(
         session_id=str(getattr(answer, "session_id", "") or session_id),
         request_id=str(getattr(answer, "request_id", "") or request_id),
         summary=str(getattr(answer, "summary", "")),
-        items=[answer_item_pb(i) for i in getattr(answer, "items", ()) or ()],
-        trace=trace,
+        planner=str(getattr(answer, "planner", "")),
+        session_ttl_s=int(getattr(answer, "session_ttl_s", 0) or 0),
     )
+    for item in getattr(answer, "items", ()) or ():
+        fill_item(msg.items.add(), item)
+    for call in getattr(answer, "trace", ()) or ():
+        arguments = getattr(call, "arguments", None)
+        msg.trace.add(
+            tool=str(getattr(call, "tool", "")),
+            arguments_json=json.dumps(arguments or {}, sort_keys=True, default=str),
+            count=int(getattr(call, "count", 0) or 0),
+            ms=float(getattr(call, "ms", 0.0) or 0.0),
+        )
+    msg.notes.extend(str(n) for n in getattr(answer, "notes", ()) or ())
+    constraints = getattr(answer, "constraints", None)
+    if constraints is not None:
+        dataclass_value = is_dataclass(constraints) and not isinstance(constraints, type)
+        fields = asdict(constraints) if dataclass_value else constraints
+        msg.constraints_json = json.dumps(fields, sort_keys=True, default=str)
+    return msg

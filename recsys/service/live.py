@@ -47,15 +47,18 @@ class LiveExperiments:
 class LiveAgent:
     """The discovery agent over whichever recommender is serving now.
 
-    One agent (with its sessions) is kept per loaded artifact version; a reload starts fresh
-    sessions on the new artifacts.
+    One agent is kept per loaded artifact version; the server-created sessions live in one
+    store across reloads, so a conversation goes on over new artifacts.
     """
 
     def __init__(self, state: ServingState) -> None:
+        from agent.sessions import SessionStore
+
         self.state = state
         self._lock = threading.Lock()
         self._version: str | None = None
         self._agent: Any = None
+        self.sessions = SessionStore()
 
     def _current(self) -> Any:
         from agent.discovery import DiscoveryAgent
@@ -69,6 +72,7 @@ class LiveAgent:
                 self._agent = DiscoveryAgent(
                     PipelineBackend(rec, loaded.artifact_dir),  # type: ignore[arg-type]
                     slate_logger=logger_fn,
+                    sessions=self.sessions,
                 )
                 self._version = loaded.version
             return self._agent
@@ -78,9 +82,11 @@ class LiveAgent:
         service says SERVING does not pay for it."""
         self._current()
 
-    def ask(self, message: str, *, listener_id: str | None, session_id: str | None) -> Any:
-        """One conversation turn."""
-        return self._current().ask(message, listener_id=listener_id, session_id=session_id)
+    def ask(
+        self, message: str, *, listener_id: str | None, session_id: str | None, k: int = 10
+    ) -> Any:
+        """One conversation turn (see ``DiscoveryAgent.ask`` for the session rules)."""
+        return self._current().ask(message, listener_id=listener_id, session_id=session_id, k=k)
 
 
 __all__ = ["LiveAgent", "LiveExperiments"]

@@ -8,6 +8,7 @@ import pytest
 
 from agent.discovery import DiscoveryAgent
 from agent.errors import PlanError
+from agent.lookup import item_card
 from recsys.domain import AiInvolvement
 from tests.agent.fakes import FORBIDDEN, FakeBackend
 
@@ -18,7 +19,7 @@ def agent() -> DiscoveryAgent:
 
 
 def ids(answer) -> list[str]:
-    return [i.card["track_id"] for i in answer.items]
+    return [item_card(i)["track_id"] for i in answer.items]
 
 
 def test_answer_has_summary_labels_reasons_and_trace(agent: DiscoveryAgent) -> None:
@@ -26,8 +27,8 @@ def test_answer_has_summary_labels_reasons_and_trace(agent: DiscoveryAgent) -> N
     assert len(answer.items) == 5
     assert all(t.startswith("ambient") for t in ids(answer))
     for item in answer.items:
-        assert item.card["ai_label"]["involvement"] in {a.value for a in AiInvolvement}
-        assert item.card["credits"] and item.reasons
+        assert item_card(item)["ai_label"]["involvement"] in {a.value for a in AiInvolvement}
+        assert item_card(item)["credits"] and item.reasons
     assert [t.tool for t in answer.trace][-1] == "rank_candidates"
     assert "5 tracks" in answer.summary
     json.dumps(answer.to_json())
@@ -37,19 +38,20 @@ def test_human_only_and_tempo(agent: DiscoveryAgent) -> None:
     answer = agent.ask("upbeat rap for a run, human artists only", listener_id="fan", k=6)
     assert answer.items
     for item in answer.items:
-        assert all(c["kind"] == "human" for c in item.card["credits"])
-        assert item.card["ai_label"]["involvement"] != "GENERATED"
+        assert all(c["kind"] == "human" for c in item_card(item)["credits"])
+        assert item_card(item)["ai_label"]["involvement"] != "GENERATED"
     assert answer.constraints.tempo_min == 115.0
     assert answer.constraints.human_only
 
 
 def test_follow_up_refines_previous_turn(agent: DiscoveryAgent) -> None:
-    first = agent.ask("indie or rap", listener_id="fan", session_id="s1", k=8)
+    first = agent.ask("indie or rap", listener_id="fan", k=8)
+    s1 = first.session_id
     assert any(t.startswith("rap") for t in ids(first))
-    second = agent.ask("less rap", listener_id="fan", session_id="s1", k=8)
+    second = agent.ask("less rap", listener_id="fan", session_id=s1, k=8)
     assert "rap" in second.constraints.avoid
     assert not any(t.startswith("rap") for t in ids(second))
-    third = agent.ask("only new artists", listener_id="fan", session_id="s1", k=8)
+    third = agent.ask("only new artists", listener_id="fan", session_id=s1, k=8)
     assert third.constraints.new_artists and "rap" in third.constraints.avoid
 
 
@@ -73,7 +75,7 @@ def test_adversarial_requests_never_surface_forbidden_tracks(
 def test_opted_out_listener_never_gets_ai_generated(agent: DiscoveryAgent) -> None:
     answer = agent.ask("energetic rap", listener_id="purist", k=12)
     assert answer.items
-    assert all(i.card["ai_label"]["involvement"] != "GENERATED" for i in answer.items)
+    assert all(item_card(i)["ai_label"]["involvement"] != "GENERATED" for i in answer.items)
 
 
 def test_forged_plan_ids_and_order_are_refused_or_filtered(agent: DiscoveryAgent) -> None:
@@ -103,7 +105,7 @@ def test_forged_plan_ids_and_order_are_refused_or_filtered(agent: DiscoveryAgent
     )
     assert forged.items
     assert not FORBIDDEN & set(ids(forged))
-    assert all(i.card["ai_label"]["involvement"] != "GENERATED" for i in forged.items)
+    assert all(item_card(i)["ai_label"]["involvement"] != "GENERATED" for i in forged.items)
 
 
 def test_deterministic(agent: DiscoveryAgent) -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from agent.discovery import DiscoveryAgent
 from agent.llm_planner import LlmPlanner
+from agent.lookup import item_card
 from agent.pipeline_backend import PipelineBackend
 from recsys.domain import Credit, CreditRole
 from recsys.pipeline import PipelineRecommender
@@ -33,7 +34,7 @@ NO_AI = [
 
 
 def cards(answer) -> list[dict]:
-    return [i.card for i in answer.items]
+    return [item_card(i) for i in answer.items]
 
 
 @pytest.mark.parametrize("message", NO_AI)

@@ -12,6 +12,7 @@ import pytest
 
 from agent.discovery import DiscoveryAgent
 from agent.llm_planner import LlmPlanner
+from agent.lookup import item_card
 from tests.agent.fakes import FORBIDDEN, FakeBackend
 
 
@@ -65,7 +66,7 @@ def test_llm_plan_runs_through_the_same_tools_and_guardrails(endpoint: str) -> N
         "merge",
         "rank_candidates",
     ]
-    assert answer.items and not FORBIDDEN & {i.card["track_id"] for i in answer.items}
+    assert answer.items and not FORBIDDEN & {item_card(i)["track_id"] for i in answer.items}
     request = Scripted.seen[-1]
     assert request["model"] == "m"
     assert {t["function"]["name"] for t in request["tools"]} >= {"search_tracks", "similar"}

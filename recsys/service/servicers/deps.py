@@ -30,8 +30,12 @@ class MeteringReporter(Protocol):
 class Conversation(Protocol):
     """The discovery agent as the service calls it (``agent.discovery.DiscoveryAgent``)."""
 
-    def ask(self, message: str, *, listener_id: str | None, session_id: str | None) -> Any:
-        """One turn: an answer with ``summary``, ``items``, ``trace`` and ``session_id``."""
+    def ask(self, message: str, *, listener_id: str | None, session_id: str | None, k: int) -> Any:
+        """One turn: an answer with ``summary``, ``items``, ``trace`` and ``session_id``.
+
+        An empty ``session_id`` starts a session bound to ``listener_id``; an id never issued
+        or expired raises a ``NotFoundError``, another listener's a ``PermissionDeniedError``.
+        """
         ...
 
 

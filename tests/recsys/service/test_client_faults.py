@@ -138,7 +138,7 @@ def test_converse_says_one_request_id_in_trailer_and_body(
     start_server: Callable[..., Running],
 ) -> None:
     class Agent:
-        def ask(self, message: str, *, listener_id: str, session_id: str | None) -> Any:
+        def ask(self, message: str, *, listener_id: str, session_id: str | None, k: int) -> Any:
             return SimpleNamespace(
                 summary="none", items=(), trace=(), session_id="s-1", request_id="agent-slate-7"
             )

@@ -193,7 +193,7 @@ def test_converse_with_agent(start_server: Callable[..., Running]) -> None:
     rec = FakeRecommender()
 
     class Agent:
-        def ask(self, message: str, *, listener_id: str, session_id: str | None) -> Any:
+        def ask(self, message: str, *, listener_id: str, session_id: str | None, k: int) -> Any:
             from recsys.pipeline.api import RecommendRequest
 
             slate = rec.recommend(RecommendRequest(listener_id=listener_id, k=2))
@@ -244,31 +244,6 @@ def test_unexpected_error_is_internal_without_details(start_server: Callable[...
         client.recommend("u1")
     assert info.value.code() is OK.INTERNAL  # type: ignore[attr-defined]
     assert "secret" not in info.value.details()  # type: ignore[attr-defined]
-
-
-def test_converse_with_agent_label_cards(start_server: Callable[..., Running]) -> None:
-    card = {
-        "track_id": "t1", "title": "Synth 1", "artists": ["Botty"],
-        "ai_label": {"involvement": "GENERATED", "parts": ["vocals"], "source": "DETECTED",
-                     "confidence": 0.9},
-        "credits": [{"artist_id": "a-bot", "name": "Botty", "kind": "ai_persona",
-                     "role": "primary", "share": 1.0}],
-    }  # fmt: skip
-    item = SimpleNamespace(position=0, score=0.5, card=card, reasons=("upbeat",))
-
-    class Agent:
-        def ask(self, message: str, *, listener_id: str, session_id: str | None) -> Any:
-            return SimpleNamespace(summary="one", items=(item,), trace=(), session_id="s-2")
-
-    running = start_server(conversation=Agent())
-    with running.client() as client:
-        answer = client.converse("u1", "something upbeat")
-    got = answer.items[0]
-    assert got.track.id == "t1" and got.reasons == ["upbeat"]
-    assert got.ai_label.involvement == common_pb2.AI_INVOLVEMENT_GENERATED
-    assert list(got.ai_label.parts) == [common_pb2.AI_PART_VOCALS]
-    assert got.credits[0].artist_kind == common_pb2.ARTIST_KIND_AI_PERSONA
-    assert got.credits[0].role == common_pb2.CREDIT_ROLE_PRIMARY
 
 
 def test_resolve_dispute(running: Running) -> None:
