@@ -224,6 +224,7 @@ def run(
     from recsys.service import LinerServer, ServiceDeps, ServiceMetrics, ServingState
     from recsys.service.live import LiveAgent, LiveExperiments
     from recsys.service.metering_cache import CachedMetering
+    from recsys.service.replicas import replica_signal
     from recsys.service.state import trial_recommend
     from recsys.service.workers import pin_process
     from recsys.store import open_store
@@ -242,10 +243,13 @@ def run(
         registry = ExperimentRegistry(settings.experiments_dir, metrics_registry=metrics.registry)
         registry.start_watching()
         live_experiments = LiveExperiments(registry)
+    # Replicas on a shared store (PostgreSQL) pass reloads through it, which also reaches
+    # this machine's other workers; else --workers share memory (recsys.service.replicas).
+    reloads = replica_signal(store, lambda: state.loaded) or broadcast
     state = ServingState(
         factory=lambda d: load_recommender(d, store, settings),
         experiments=live_experiments.reload if live_experiments is not None else None,
-        announce=broadcast.announce if broadcast is not None else None,
+        announce=reloads.announce if reloads is not None else None,
         trial=trial_recommend,
     )
     agent = LiveAgent(state)
@@ -287,8 +291,8 @@ def run(
         # the agent is built here too: health says SERVING only when a first call is fast.
         loaded = state.load(settings.artifacts)
         warm_agent(agent)
-        if broadcast is not None:
-            broadcast.watch(state, stop)
+        if reloads is not None:
+            reloads.watch(state, stop)
         state.load_experiments()
         server.set_serving()
         click.echo(f"serving artifacts {loaded.artifact_dir} (version {loaded.version})")

@@ -8,6 +8,7 @@ from recsys.store.base import (
     EventHistory,
     IngestBatch,
     QuarantineRecord,
+    ReloadNotice,
     Store,
     StoreSummary,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "EventHistory",
     "IngestBatch",
     "QuarantineRecord",
+    "ReloadNotice",
     "SqliteStore",
     "Store",
     "StoreSummary",

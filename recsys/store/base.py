@@ -1,4 +1,4 @@
-"""The store interface: what every backend (SQLite now, PostgreSQL by URL later) provides.
+"""The store interface: what every backend (SQLite, PostgreSQL by URL) provides.
 
 Batch jobs read whole tables as pandas frames (``read_frame``) so they can run unchanged as
 functions over batches of rows; the service reads single entities and the live consent state.
@@ -116,6 +116,25 @@ class DisputeRecord:
     decided: AiInvolvement | None = None
     actor: str
     reason: str = ""
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReloadNotice:
+    """An artifact reload announced to every service replica sharing the store.
+
+    Attributes:
+        seq: position in the store's reload log (only grows).
+        artifact_dir: the directory to load, in the artifact location the replicas share.
+        version: the version id the announcing replica loaded from it (its manifest's hash).
+        announced_by: which replica announced it (host and process).
+        at: when the store recorded it (the store's clock).
+    """
+
+    seq: int
+    artifact_dir: str
+    version: str
+    announced_by: str = ""
     at: datetime
 
 
@@ -329,6 +348,26 @@ class Store(abc.ABC):
         counts = self.read_frame(table)[column].astype("string").fillna("").value_counts()
         return {str(k): int(v) for k, v in counts.items()}
 
+    # Replicas. A store that service processes on several machines share (PostgreSQL) carries
+    # their reload signal; a store of one machine keeps none (``liner serve --workers`` passes
+    # reloads through shared memory instead).
+
+    shares_reloads: bool = False
+    """True when :meth:`announce_reload` reaches other replicas."""
+
+    def announce_reload(self, artifact_dir: str, version: str, by: str = "") -> ReloadNotice:
+        """Append a reload to the store's reload log and wake the replicas that wait on it."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no reload log")
+
+    def latest_reload(self) -> ReloadNotice | None:
+        """The last announced reload, or None."""
+        return None
+
+    def wait_for_reload(self, timeout: float) -> bool:
+        """Block up to ``timeout`` seconds for a reload announcement; True when one came (a
+        poll of :meth:`latest_reload` decides what it was)."""
+        return False
+
     @abc.abstractmethod
     def summary(self) -> StoreSummary:
         """Row counts."""
@@ -343,6 +382,7 @@ __all__ = [
     "EventHistory",
     "IngestBatch",
     "QuarantineRecord",
+    "ReloadNotice",
     "Store",
     "StoreSummary",
 ]

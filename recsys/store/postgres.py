@@ -30,6 +30,7 @@ import contextlib
 import json
 import logging
 import os
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -60,6 +61,7 @@ from recsys.store.base import (
     EventHistory,
     IngestBatch,
     QuarantineRecord,
+    ReloadNotice,
     Store,
     StoreSummary,
 )
@@ -70,6 +72,8 @@ logger = logging.getLogger(__name__)
 
 WRITER_LOCK = 0x4C494E4552_02
 """Advisory lock key of the writes that assign an order (``LINER`` + 2)."""
+RELOAD_CHANNEL = "liner_reload"
+"""The NOTIFY channel of reload announcements (the payload is the reload's seq)."""
 COPY_ROWS = 256
 """Batches with more rows than this are loaded with COPY through a temporary table."""
 BATCH_GAP_US = 1000
@@ -119,6 +123,9 @@ class PostgresStore(Store):
         self._flag_cache: tuple[int, frozenset[str]] | None = None
         self._dispute_cache: tuple[int, frozenset[str]] | None = None
         self._held_cache: tuple[tuple[Any, ...], frozenset[str]] | None = None
+        self._listener: psycopg.Connection[Any] | None = None
+        self._closing = False
+        self._connect_timeout = timeout
         try:
             # One direct connection first: a wrong URL or a server that is down fails here,
             # at once and with the server's own reason, instead of as a pool timeout.
@@ -640,7 +647,76 @@ class PostgresStore(Store):
             schema_version=int(row[5]),
         )
 
+    # Replicas.
+
+    shares_reloads = True
+
+    def announce_reload(self, artifact_dir: str, version: str, by: str = "") -> ReloadNotice:
+        with self._write(ordered=False) as cur:
+            at = self._now(cur)
+            row = cur.execute(
+                "INSERT INTO reloads (artifact_dir, version, announced_by, at) "
+                "VALUES (%s, %s, %s, %s) RETURNING seq",
+                (artifact_dir, version, by, at),
+            ).fetchone()
+            assert row is not None
+            # Delivered when the transaction commits, so a woken replica finds the row.
+            cur.execute("SELECT pg_notify(%s, %s)", (RELOAD_CHANNEL, str(row[0])))
+        return ReloadNotice(
+            seq=int(row[0]),
+            artifact_dir=artifact_dir,
+            version=version,
+            announced_by=by,
+            at=codec.from_micros(at) or codec.EPOCH,
+        )
+
+    def latest_reload(self) -> ReloadNotice | None:
+        rows = self._query(
+            "SELECT seq, artifact_dir, version, announced_by, at FROM reloads "
+            "ORDER BY seq DESC LIMIT 1"
+        )
+        if not rows:
+            return None
+        seq, artifact_dir, version, by, at = rows[0]
+        return ReloadNotice(
+            seq=int(seq),
+            artifact_dir=artifact_dir,
+            version=version,
+            announced_by=by,
+            at=codec.from_micros(at) or codec.EPOCH,
+        )
+
+    def wait_for_reload(self, timeout: float) -> bool:
+        """LISTEN on a connection of its own (outside the pool) for up to ``timeout`` s. A
+        lost connection is reopened on the next call; meanwhile this returns False after the
+        timeout, and the caller's poll of :meth:`latest_reload` still finds every reload."""
+        try:
+            if self._listener is None or self._listener.closed:
+                conn = psycopg.connect(
+                    self.url, autocommit=True, connect_timeout=max(1, round(self._connect_timeout))
+                )
+                conn.execute(f"LISTEN {RELOAD_CHANNEL}")
+                self._listener = conn
+            for _ in self._listener.notifies(timeout=timeout, stop_after=1):
+                return True
+            return False
+        except psycopg.Error as exc:
+            if self._closing:
+                return False
+            logger.warning("reload listener on %s lost: %s", self._where, _reason(exc, self.url))
+            if self._listener is not None:
+                with contextlib.suppress(Exception):
+                    self._listener.close()
+            self._listener = None
+            time.sleep(timeout)
+            return False
+
     def close(self) -> None:
+        self._closing = True
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            with contextlib.suppress(Exception):
+                listener.close()
         self._pool.close()
 
 
