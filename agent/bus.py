@@ -40,7 +40,11 @@ class CandidateBus:
         """Set ``name``, or a PlanError listing the sets that exist."""
         if name not in self.sets:
             have = ", ".join(sorted(self.sets)) or "none yet"
-            raise PlanError(f"no working set named '{name}' (sets so far: {have})")
+            raise PlanError(
+                f"no working set named '{name}' (sets so far: {have}). Fix: write it first "
+                f"(search_tracks, similar or personal_recommendations with into='{name}'), or "
+                "read a set that exists"
+            )
         return self.sets[name]
 
     def names(self) -> list[str]:

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import Field
 
 from agent.backend import TrackFacts
-from agent.tools import ToolArgs, ToolContext, ToolResult
+from agent.tools import Term, ToolArgs, ToolContext, ToolResult
 from recsys.pipeline.api import RecommendedItem
 
 
@@ -81,7 +81,7 @@ def explain_track(ctx: ToolContext, args: ExplainArgs) -> ToolResult:
 
 
 class LabelArgs(ToolArgs):
-    track_ids: list[str] = Field(min_length=1, max_length=100)
+    track_ids: list[Term] = Field(min_length=1, max_length=100)
     """Tracks to look up."""
 
 

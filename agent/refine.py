@@ -9,7 +9,7 @@ from pydantic import Field
 
 from agent.backend import TrackFacts
 from agent.bus import Candidate
-from agent.tools import SET_NAME, ToolArgs, ToolContext, ToolResult, facts_by_id
+from agent.tools import SET_NAME, Term, ToolArgs, ToolContext, ToolResult, facts_by_id
 from recsys.domain import AiInvolvement, AiPart
 
 
@@ -18,11 +18,11 @@ class FilterArgs(ToolArgs):
     """Working set to read."""
     into: str = Field("filtered", pattern=SET_NAME)
     """Working set to write."""
-    genres: list[str] = Field(default_factory=list, max_length=20)
+    genres: list[Term] = Field(default_factory=list, max_length=20)
     """Keep tracks of any of these genres (or carrying them as tags)."""
-    tags: list[str] = Field(default_factory=list, max_length=20)
+    tags: list[Term] = Field(default_factory=list, max_length=20)
     """Keep tracks carrying any of these tags (or of these genres)."""
-    exclude_tags: list[str] = Field(default_factory=list, max_length=20)
+    exclude_tags: list[Term] = Field(default_factory=list, max_length=20)
     """Drop tracks carrying any of these tags or genres."""
     tempo_min: float | None = Field(None, ge=20, le=300)
     """Slowest tempo in BPM (tracks of unknown tempo are dropped)."""
@@ -46,7 +46,7 @@ class FilterArgs(ToolArgs):
     """Drop tracks whose vocals AI made or helped with, and fully AI-generated tracks."""
     new_artists_only: bool = False
     """Only emerging artists."""
-    exclude_artists: list[str] = Field(default_factory=list, max_length=50)
+    exclude_artists: list[Term] = Field(default_factory=list, max_length=50)
     """Artist ids or names to drop."""
     relax_to: int = Field(0, ge=0, le=1000)
     """If fewer than this many meet the genre/tag constraint, append tracks that meet every
@@ -108,9 +108,9 @@ class RankArgs(ToolArgs):
     """Working set to read."""
     into: str = Field("ranked", pattern=SET_NAME)
     """Working set to write."""
-    prefer: list[str] = Field(default_factory=list, max_length=20)
+    prefer: list[Term] = Field(default_factory=list, max_length=20)
     """Words the listener wants more of (moods, genres, activities)."""
-    avoid: list[str] = Field(default_factory=list, max_length=20)
+    avoid: list[Term] = Field(default_factory=list, max_length=20)
     """Words the listener wants less of."""
     novelty: float = Field(0.0, ge=0.0, le=1.0)
     """0 favours familiar, popular tracks; 1 favours little-known ones."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,6 +17,10 @@ from agent.backend import DiscoveryBackend, TrackFacts
 from agent.bus import Candidate, CandidateBus
 
 SET_NAME = r"^[a-z][a-z0-9_]{0,31}$"
+Term = Annotated[str, Field(min_length=1, max_length=500)]
+"""One word, phrase, id or name in a tool's list argument."""
+SetName = Annotated[str, Field(pattern=SET_NAME)]
+"""The name of a working set."""
 
 
 class ToolArgs(BaseModel):
@@ -73,9 +77,9 @@ def search_tracks(ctx: ToolContext, args: SearchTracksArgs) -> ToolResult:
 
 
 class SimilarArgs(ToolArgs):
-    seed_tracks: list[str] = Field(default_factory=list, max_length=50)
+    seed_tracks: list[Term] = Field(default_factory=list, max_length=50)
     """Track ids or titles to start from."""
-    seed_artists: list[str] = Field(default_factory=list, max_length=20)
+    seed_artists: list[Term] = Field(default_factory=list, max_length=20)
     """Artist ids or names to start from."""
     k: int = Field(200, ge=1, le=1000)
     """How many tracks to keep."""
@@ -166,7 +170,7 @@ def personal_recommendations(ctx: ToolContext, args: PersonalArgs) -> ToolResult
 
 
 class MergeArgs(ToolArgs):
-    sources: list[str] = Field(min_length=1, max_length=8)
+    sources: list[SetName] = Field(min_length=1, max_length=8)
     """Working sets to merge; a track in several sets scores higher."""
     into: str = Field("merged", pattern=SET_NAME)
     """Working set to write."""
@@ -205,7 +209,9 @@ __all__ = [
     "MergeArgs",
     "PersonalArgs",
     "SearchTracksArgs",
+    "SetName",
     "SimilarArgs",
+    "Term",
     "ToolArgs",
     "ToolContext",
     "ToolFn",
