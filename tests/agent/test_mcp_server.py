@@ -11,7 +11,6 @@ from typing import Any
 
 import jsonschema
 import pytest
-
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
