@@ -90,15 +90,14 @@ def tune_model(
     inner_ds = dataclasses.replace(train, interactions=inner.train)
     ctx = MetricContext.build(train, inner.train, inner.test, k)
     curve: list[dict[str, Any]] = []
-    for setting in settings:
-        opts, p = dict(options), params
-        if base == "liner":
-            from recsys.params import PolicyParams
-
-            p = (params or PolicyParams()).model_copy(update=setting)
-        else:
-            opts.update(setting)
-        model = create_model(name, params=p, seed=seed, threads=threads, options=opts)
+    if base == "liner":
+        curve = _tune_policy(
+            name, settings, inner_ds, inner, ctx, k, seed, threads, options, params
+        )
+    for setting in settings if base != "liner" else []:
+        opts = dict(options)
+        opts.update(setting)
+        model = create_model(name, params=params, seed=seed, threads=threads, options=opts)
         t0 = time.perf_counter()
         try:
             model.fit(inner_ds, inner)
@@ -116,6 +115,41 @@ def tune_model(
         "validation": inner.description,
         "grid": LINER_GRID if base == "liner" else GRIDS[base],
     }
+
+
+def _tune_policy(
+    name: str,
+    settings: list[dict[str, Any]],
+    inner_ds: EvalDataset,
+    inner: Split,
+    ctx: MetricContext,
+    k: int,
+    seed: int,
+    threads: int,
+    options: Mapping[str, Any],
+    params: PolicyParams | None,
+) -> list[dict[str, Any]]:
+    """The served pipeline's settings are request parameters, not build inputs: one build on
+    the validation split serves every setting (``fit_s`` is the build's time plus that
+    setting's slates)."""
+    from recsys.params import PolicyParams
+
+    model = create_model(name, params=params, seed=seed, threads=threads, options=options)
+    curve: list[dict[str, Any]] = []
+    t0 = time.perf_counter()
+    try:
+        model.fit(inner_ds, inner)
+        for setting in settings:
+            model.params = (params or PolicyParams()).model_copy(update=setting)  # type: ignore[attr-defined]
+            card = score_slates(ctx, model.recommend(list(ctx.users), k))
+            ndcg = float(card.per_user[f"ndcg@{k}"].mean())
+            spent = round(time.perf_counter() - t0, 1)
+            t0 = time.perf_counter()
+            curve.append({"setting": setting, "ndcg": round(ndcg, 6), "fit_s": spent})
+            logger.info("tune %s %s: validation ndcg@%d %.4f", name, setting, k, ndcg)
+    finally:
+        getattr(model, "close", lambda: None)()
+    return curve
 
 
 __all__ = ["BUDGET", "GRIDS", "LINER_GRID", "settings_for", "tune_model", "validation_split"]

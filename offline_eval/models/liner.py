@@ -9,12 +9,18 @@ trained from the event log) write a temporary artifact directory, and slates com
 request by request, as the service asks for them. Nothing is fitted here that the build does
 not fit.
 
-The harness requires slates of unseen items; the service excludes only recent plays, so each
-request asks for ``k`` plus the listener's training items and the training items are dropped.
+The harness requires slates of unseen items. The service already excludes a listener's
+``recent_play_exclusion`` most recent plays, so a request asks for exactly ``k`` (the slate a
+listener gets, with its emerging-artist slot and caps inside the ``k``) unless the listener has
+more training items than that; only then is it widened by the excess and the rest dropped.
+(Asking for ``k`` plus every training item, as before, pushed the emerging slot out of the
+scored top ``k`` and measured a slate nobody is served.)
 
 Options (``--model-option``): ``text_model`` (a sentence-transformers directory, default the
 settings' model; ``hash`` for a fast hashed bag of words, as the tests use), ``keep`` (a
-folder to keep the store and artifacts in, for inspection).
+folder to keep the store and artifacts in, for inspection), ``text_cache`` (a folder where
+text vectors are cached between fits, keyed by model and text: default
+``~/.cache/liner/eval-text``; ``none`` to embed every time).
 """
 
 from __future__ import annotations
@@ -140,6 +146,12 @@ class ServedLinerModel:
             return load_text_model(str(name))
         return None
 
+    def _text_cache(self) -> Path | None:
+        opt = str(self.options.get("text_cache", "~/.cache/liner/eval-text"))
+        if opt.lower() == "none" or self.options.get("text_model") == "hash":
+            return None  # the hashed bag of words costs nothing to recompute
+        return Path(opt).expanduser()
+
     def _root(self) -> Path:
         keep = self.options.get("keep")
         if keep:
@@ -161,9 +173,17 @@ class ServedLinerModel:
         store = training_store(train, root / "liner.db")
         settings = LinerSettings(db=str(root / "liner.db"), artifacts=root / "artifacts")
         settings = settings.model_copy(update={"seed": self.spec.seed})
+        cache = self._text_cache()
+        shared = root / "artifacts.cache"  # where build_artifacts caches vectors
+        if cache is not None and cache.is_dir():
+            shutil.copytree(cache, shared, dirs_exist_ok=True)
         manifest = build_artifacts(
             store, root / "artifacts", settings, resume=False, text_model=self._text_model()
         )
+        if cache is not None:
+            cache.mkdir(parents=True, exist_ok=True)
+            for f in shared.glob("text-*.npz"):
+                shutil.copy2(f, cache / f.name)
         self.manifest_steps = {name: step.info for name, step in manifest.steps.items()}
         self.recommender = load_recommender(root / "artifacts", store, settings, log_slates=False)
         model = self._text_model()
@@ -184,8 +204,10 @@ class ServedLinerModel:
         logging.getLogger("recsys.pipeline.recommender").setLevel(logging.WARNING)
         for u in tqdm(user_ids, desc=f"{self.name} slates", unit="listener", mininterval=5):
             seen = self._seen.get(str(u), set())
-            want = k + min(len(seen), _MAX_EXTRA)
-            req = RecommendRequest(listener_id=str(u), k=want, params=self.params)
+            extra = max(len(seen) - self.params.recent_play_exclusion, 0)
+            req = RecommendRequest(
+                listener_id=str(u), k=k + min(extra, _MAX_EXTRA), params=self.params
+            )
             slate = rec.recommend(req)
             picks = [
                 (i.track.track_id, float(i.score))

@@ -11,6 +11,7 @@ import pandas as pd
 
 from recsys.domain import EventType
 from recsys.pipeline.catalog import CatalogSnapshot
+from recsys.pipeline.item_graph import load_graphs
 from recsys.pipeline.recommender import PipelineRecommender
 from recsys.pipeline.reranker import LightGbmReranker, Scorer
 from recsys.pipeline.slate_log import SlateLogger
@@ -99,6 +100,7 @@ def load_recommender(
         catalog=catalog,
         store=store,
         scorers=scorers,
+        external=load_graphs(Path(artifact_dir), len(catalog.track_ids)),
         slate_logger=SlateLogger(store) if log_slates else None,
         audio_facts=AudioFactsTable.load(Path(artifact_dir), len(catalog.track_ids)),
     )
