@@ -15,7 +15,14 @@ applies the request explicitly, with the bounded weights of ``PolicyParams``
   names no catalog term and no track's text is close to it, the slate is empty and a note
   says that nothing matched (an unrelated slate would look like an answer).
 - Seeds (``context_track_ids``) add their similarity to the score and are not served back;
-  without a query only the candidates closest to them are ranked.
+  without a query only the candidates closest to them are ranked. Closeness is the fused
+  similarity to the nearest seed plus a bonus per share of the seeds in the candidate's genre
+  (three jazz seeds ask for jazz, not for whatever sounds nearest); when the catalog has
+  enough of them, only candidates in the seeds' main genre are ranked.
+
+Since the reranker is also trained on query and seed requests
+(:mod:`recsys.pipeline.query_training`), the gate is what keeps a slate on topic and the
+weights are a bounded, A/B-tunable nudge (``query_weight=0`` leaves the order to the model).
 """
 
 from __future__ import annotations
@@ -63,6 +70,12 @@ class QueryStageConfig(BaseModel):
     seed_pool: int = Field(60, ge=10, le=1000)
     """With seeds and no query, only this many candidates closest to the seeds are ranked
     (the listener's usual taste would otherwise outrank what is playing now)."""
+    seed_genre_bonus: float = Field(0.3, ge=0.0, le=2.0)
+    """Added to a candidate's closeness to the seeds, times the share of seeds in its genre."""
+    seed_gate_share: float = Field(0.5, ge=0.0, le=1.0)
+    """With seeds and no query, only candidates in a genre of at least this share of the seeds
+    are ranked, when there are ``seed_gate_slates`` slates' worth of them (0: no gate)."""
+    seed_gate_slates: float = Field(3.0, ge=1.0, le=100.0)
 
 
 def _stem(word: str) -> str:
@@ -259,8 +272,14 @@ class QueryStage:
             fused = self.spaces.vectors.get("fused")
             if fused is not None and n:
                 sims = (fused[rows] @ fused[ctx.seed_rows].T).max(axis=1)
+                share = self._genre_share(ctx, rows)
+                sims = sims + self.config.seed_genre_bonus * share
                 seed_affinity = _scaled(sims)
                 pool = max(self.config.seed_pool, ctx.request.k)
+                on_topic = keep & (share >= self.config.seed_gate_share)
+                enough = on_topic.sum() >= self.config.seed_gate_slates * ctx.request.k
+                if not query and self.config.seed_gate_share > 0 and enough:
+                    keep = on_topic
                 if not query and keep.sum() > pool:
                     keep &= sims >= np.sort(sims[keep])[-pool]
         if not query:
@@ -306,6 +325,13 @@ class QueryStage:
             terms=tuple(t.term for t in terms),
             notes=tuple(notes),
         )
+
+    def _genre_share(self, ctx: ListenerContext, rows: np.ndarray) -> np.ndarray:
+        """Per candidate, the share of the seeds whose genre is the candidate's."""
+        seeds = self.catalog.genre_code[ctx.seed_rows]
+        cands = self.catalog.genre_code[rows]
+        same = (cands[:, None] == seeds[None, :]) & (seeds[None, :] >= 0)
+        return same.mean(axis=1) if len(seeds) else np.zeros(len(rows))
 
     def adjust(
         self, ctx: ListenerContext, scores: np.ndarray, assessment: QueryAssessment

@@ -26,6 +26,7 @@ from recsys.integrity.quarantine import screen_store
 from recsys.params import PolicyParams
 from recsys.pipeline import PipelineRecommender, RecommendRequest, load_recommender
 from recsys.pipeline.build_step import reranker_inputs, reranker_run
+from recsys.pipeline.reranker import LightGbmReranker
 from recsys.settings import LinerSettings
 from recsys.store import SqliteStore
 
@@ -183,3 +184,24 @@ def test_a_query_gets_tracks_whose_genre_or_tags_match(
         # The few tracks that carry both terms come before those carrying only "jazz".
         rainy = rec.recommend(RecommendRequest(listener_id="nobody", query=query))
         assert _carries(rainy.items[0].track, "rainy")
+
+
+def test_the_served_reranker_learned_the_query_and_seed_features(
+    served: tuple[SqliteStore, PipelineRecommender],
+) -> None:
+    """The build trains on query and seed requests (recsys/pipeline/query_training.py), so
+    their features carry weight; three jazz seeds give a jazz slate."""
+    store, rec = served
+    model = rec.scorers["default"]
+    assert isinstance(model, LightGbmReranker)
+    jazz = tuple(t.track_id for t in store.iter_tracks() if t.genre == "jazz")[:3]
+    for listener in list(store.iter_listeners())[:5]:
+        req = RecommendRequest(listener_id=listener.listener_id, context_track_ids=jazz)
+        out = rec.recommend(req)
+        assert len(out.items) == 10 and not set(jazz) & {i.track.track_id for i in out.items}
+        assert sum(i.track.genre == "jazz" for i in out.items) >= 8, [
+            i.track.genre for i in out.items
+        ]
+    gain = dict(zip(model.feature_names, model.booster.feature_importance("gain"), strict=True))
+    assert gain["query_sim"] + gain["rank_text_query"] + gain["score_text_query"] > 0, gain
+    assert gain["seed_sim"] > 0, gain

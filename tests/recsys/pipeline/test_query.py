@@ -10,7 +10,7 @@ from recsys.domain import Artist, Credit, Track
 from recsys.params import PolicyParams
 from recsys.pipeline import PipelineRecommender, RecommendRequest, RequestFilters
 from recsys.pipeline.catalog import CatalogSnapshot
-from recsys.pipeline.query import QueryVocabulary, normalise_term
+from recsys.pipeline.query import QueryStageConfig, QueryVocabulary, normalise_term
 from tests.recsys.pipeline.world import World, make_world
 
 
@@ -115,3 +115,15 @@ def test_vocabulary_reads_phrases_hyphens_and_word_forms() -> None:
     assert vocab.match(terms, cat.rows(["a", "b", "c"])).round(3).tolist() == [1.0, 0.0, 0.333]
     assert [t.term for t in vocab.terms("heavy metal to run")] == ["metal", "run"]
     assert normalise_term("Indie-Pop") == "indie pop"
+
+
+def test_seeds_of_one_genre_keep_the_slate_in_it_unless_the_gate_is_off(world: World) -> None:
+    seeds = ("t2_0_0", "t2_1_1", "t1_2_2")  # two of genre2, one of genre1
+    req = RecommendRequest(listener_id="u0", k=8, context_track_ids=seeds)
+    gated = PipelineRecommender(spaces=world.spaces, catalog=world.catalog, store=world.store)
+    assert genres(gated.recommend(req)) == ["genre2"] * 8
+    off = QueryStageConfig(seed_gate_share=0.0, seed_genre_bonus=0.0)
+    ungated = PipelineRecommender(
+        spaces=world.spaces, catalog=world.catalog, store=world.store, query_config=off
+    )
+    assert set(genres(ungated.recommend(req))) != {"genre2"}
