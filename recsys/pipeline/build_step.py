@@ -1,7 +1,8 @@
 """The ``reranker`` step of `liner build`: LightGBM lambdarank trained from the event log.
 
 It runs after the ``indexes`` step, reading the spaces and indexes that the build just wrote,
-and trains with the time-based split of :func:`recsys.pipeline.training.train_from_events`.
+and trains with the time-based split of :func:`recsys.pipeline.training.train_from_events`
+(a per-listener hold-out when the log's times cannot split it, e.g. mostly undated plays).
 Each period's features come from spaces rebuilt from the events before its cut-off
 (:func:`spaces_as_of`: ALS, the cold-start projection, the fused vectors and their index),
 so the label period never reaches a feature; text and audio vectors do not depend on events
@@ -21,6 +22,14 @@ import pandas as pd
 
 from recsys.index import FaissIndex
 from recsys.pipeline.candidates import default_sources
+from recsys.pipeline.item_graph import (
+    GRAPH_NAMES,
+    GraphConfig,
+    ItemGraphScorer,
+    fit_graphs,
+    load_graphs,
+    save_graphs,
+)
 from recsys.pipeline.query_training import QueryEncoder
 from recsys.pipeline.training import train_from_events
 
@@ -29,9 +38,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-STEP_VERSION = "reranker-3"  # 3: query and seed examples (query_training.py)
+STEP_VERSION = "reranker-3"  # 3: per-listener hold-out when times cannot split; query and
+# seed examples (query_training.py)
 SPACE_FILES = tuple(f"vectors/{s}.npy" for s in ("fused", "text", "audio", "collab"))
 INDEX_FILES = ("indexes/fused.npz", "indexes/text.npz")
+GRAPH_FILES = tuple(f"models/graph_{n}.npz" for n in GRAPH_NAMES)
 
 
 @dataclass
@@ -41,6 +52,9 @@ class BuiltSpaces:
     track_ids: list[str]
     vectors: dict[str, np.ndarray]
     indexes: dict[str, FaissIndex] = field(default_factory=dict)
+    graphs: list[ItemGraphScorer] = field(default_factory=list)
+    """The collaborative item graphs (candidate sources and features), fitted on the same
+    events as the spaces."""
 
     def query_vector(self, text: str) -> np.ndarray:
         return np.zeros(self.vectors["text"].shape[1], np.float32)
@@ -50,29 +64,49 @@ def spaces_as_of(ctx: BuildContext, base: BuiltSpaces, cutoff: pd.Timestamp) -> 
     """``base`` with its collaborative and fused spaces (and fused index) refitted on the
     events before ``cutoff``, the way the build made them: ALS on every listening event, as
     the served one is (only the reranker's own examples are limited to consented tracks)."""
+    before = ctx.events[ctx.events["at"] < cutoff] if not ctx.events.empty else ctx.events
+    return spaces_from_events(ctx, base, before)
+
+
+def spaces_without(ctx: BuildContext, base: BuiltSpaces, held: pd.DataFrame) -> BuiltSpaces:
+    """``base`` refitted on every event but those of the held-out (listener, track) pairs
+    (the per-listener hold-out split of the reranker's training)."""
+    events = ctx.events
+    if events.empty or held.empty:
+        return spaces_from_events(ctx, base, events)
+    key = pd.MultiIndex.from_frame(held[["listener_id", "track_id"]].drop_duplicates())
+    out = pd.MultiIndex.from_frame(events[["listener_id", "track_id"]]).isin(key)
+    return spaces_from_events(ctx, base, events[~out])
+
+
+def spaces_from_events(ctx: BuildContext, base: BuiltSpaces, events: pd.DataFrame) -> BuiltSpaces:
+    """``base`` with collaborative and fused spaces (and fused index) fitted on ``events``."""
     from recsys.embeddings.fusion import PcaReducer, normalise_rows
     from recsys.embeddings.steps import collab_space, content_matrix, fused_tracks, track_als
 
     cfg = ctx.config
-    before = ctx.events[ctx.events["at"] < cutoff] if not ctx.events.empty else ctx.events
-    als, counts, _, _ = track_als(before, ctx.track_ids, cfg.als, seed=ctx.settings.seed)
+    als, counts, _, _ = track_als(events, ctx.track_ids, cfg.als, seed=ctx.settings.seed)
     text_r = PcaReducer.load(ctx.work_dir / "models/text_pca.npz").transform(base.vectors["text"])
     audio = base.vectors["audio"]
     space = collab_space(
         als, counts, content_matrix(text_r, audio), ctx.training_mask, cfg, seed=ctx.settings.seed
     )
     fused, _ = fused_tracks(text_r, audio, space.raw, cfg.fusion)
+    graphs = fit_graphs(events, ctx.track_ids, ctx.training_mask, GraphConfig())
     return BuiltSpaces(
         track_ids=base.track_ids,
         vectors={**base.vectors, "collab": normalise_rows(space.raw), "fused": fused},
         indexes={**base.indexes, "fused": FaissIndex.build(fused, base.track_ids, cfg.index)},
+        graphs=[ItemGraphScorer(name=f"graph_{n}", graph=g) for n, g in graphs.items()],
     )
 
 
 def reranker_inputs(ctx: BuildContext) -> Any:
     return {
         "version": STEP_VERSION,
-        "files": [ctx.file_sha(f) for f in ("track_ids.npy", *SPACE_FILES, *INDEX_FILES)],
+        "files": [
+            ctx.file_sha(f) for f in ("track_ids.npy", *SPACE_FILES, *INDEX_FILES, *GRAPH_FILES)
+        ],
         "events": ctx.events_hash,
         "mask": ctx.file_sha("catalog/training_mask.npy"),
         "seed": ctx.settings.seed,
@@ -92,6 +126,7 @@ def reranker_run(ctx: BuildContext) -> dict[str, Any]:
             f.removeprefix("indexes/").removesuffix(".npz"): FaissIndex.load(ctx.work_dir / f)
             for f in INDEX_FILES
         },
+        graphs=load_graphs(ctx.work_dir, len(track_ids)),
     )
     allowed = set(np.asarray(track_ids)[ctx.training_mask].tolist())
     events = ctx.events
@@ -104,8 +139,11 @@ def reranker_run(ctx: BuildContext) -> dict[str, Any]:
         tracks={t.track_id: t for t in ctx.tracks},
         artists=list(ctx.store.iter_artists()),
         listeners={u.listener_id: u for u in ctx.store.iter_listeners()},
-        sources_for=lambda catalog, period: default_sources(period, catalog),
+        sources_for=lambda catalog, period: default_sources(
+            period, catalog, getattr(period, "graphs", [])
+        ),
         spaces_as_of=lambda cutoff: spaces_as_of(ctx, spaces, cutoff),
+        spaces_without=lambda held: spaces_without(ctx, spaces, held),
         seed=ctx.settings.seed,
         text_model=QueryEncoder(ctx.text_model, ctx.settings.text_model),  # the catalog's
     )
@@ -115,14 +153,44 @@ def reranker_run(ctx: BuildContext) -> dict[str, Any]:
     return {"trained": True, "events_used": len(events), **model.meta}
 
 
+def graphs_inputs(ctx: BuildContext) -> Any:
+    return {
+        "version": "graphs-1",
+        "events": ctx.events_hash,
+        "ids": ctx.file_sha("track_ids.npy"),
+        "mask": ctx.file_sha("catalog/training_mask.npy"),
+        "config": repr(GraphConfig()),
+    }
+
+
+def graphs_run(ctx: BuildContext) -> dict[str, Any]:
+    """The collaborative item graphs (:mod:`recsys.pipeline.item_graph`)."""
+    graphs = fit_graphs(ctx.events, ctx.track_ids, ctx.training_mask, GraphConfig())
+    save_graphs(graphs, ctx.work_dir)
+    return {
+        name: {"edges": int(g.nnz), "rows": int(g.getnnz(axis=1).astype(bool).sum())}
+        for name, g in graphs.items()
+    }
+
+
 def _register() -> None:
     from recsys.build import BuildStep, register_build_step
 
     register_build_step(
-        BuildStep(name="reranker", run=reranker_run, inputs=reranker_inputs), after="indexes"
+        BuildStep(name="graphs", run=graphs_run, inputs=graphs_inputs), after="indexes"
+    )
+    register_build_step(
+        BuildStep(name="reranker", run=reranker_run, inputs=reranker_inputs), after="graphs"
     )
 
 
 _register()
 
-__all__ = ["BuiltSpaces", "reranker_inputs", "reranker_run"]
+__all__ = [
+    "BuiltSpaces",
+    "reranker_inputs",
+    "reranker_run",
+    "spaces_as_of",
+    "spaces_from_events",
+    "spaces_without",
+]

@@ -109,6 +109,65 @@ def histories_by_listener(events: pd.DataFrame) -> dict[str, EventHistory]:
     }
 
 
+HOLDOUT_FRACTION = 0.2
+"""Share of each listener's tracks held out as labels when the log's times cannot split it."""
+TIED_TIME_SHARE = 0.3
+"""A log where at least this share of events carries one single time (undated rows stamped
+with a fixed date, a bulk import) cannot be split by time: quantile cut-offs land on the tie
+and leave a label window empty (HetRec: 72k of 88k pairs undated, no reranker was trained)."""
+
+
+def time_split_usable(times: pd.Series, t1: pd.Timestamp, t2: pd.Timestamp) -> str | None:
+    """Why cut-offs ``t1 < t2`` cannot split ``times`` (None when they can)."""
+    if times.isna().all():
+        return "no event has a time"
+    tied = float(times.value_counts(dropna=False).iloc[0]) / len(times)
+    if tied >= TIED_TIME_SHARE:
+        return f"{tied:.0%} of events share one time"
+    if not t1 < t2 or not (times >= t2).any():
+        return "the time quantiles leave a label window empty"
+    return None
+
+
+def listener_holdout(
+    events: pd.DataFrame, *, fraction: float = HOLDOUT_FRACTION, seed: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per listener, the latest ``fraction`` of their positively played tracks (by first
+    play; ties, e.g. undated rows, in random order) held out as labels.
+
+    Returns ``(history events, held-out events)``: every event of a held-out (listener,
+    track) pair moves to the labels, so no label track is in its listener's history.
+    Listeners with fewer than 3 such tracks keep everything in history.
+    """
+    rng = np.random.default_rng(seed)
+    positive = events[events["event_type"].isin(["play", "like", "save"])]
+    pairs = positive.groupby(["listener_id", "track_id"], sort=True, as_index=False)["at"].min()
+    at = pd.to_datetime(pairs["at"], utc=True)
+    ns = at.fillna(at.min()).astype("int64").to_numpy() if at.notna().any() else np.zeros(len(at))
+    # newest first per listener; ties (undated rows) in random order
+    user = pairs["listener_id"].astype("category").cat.codes.to_numpy()
+    order = np.lexsort((rng.random(len(pairs)), -ns, user))
+    rank = np.empty(len(pairs), np.int64)
+    starts = np.r_[0, np.flatnonzero(np.diff(user[order])) + 1]
+    rank[order] = np.arange(len(pairs)) - np.repeat(starts, np.diff(np.r_[starts, len(pairs)]))
+    pairs["_r"] = rank + 1
+    pairs["_n"] = pairs.groupby("listener_id")["at"].transform("size")
+    held = pairs[(pairs["_r"] <= np.floor(pairs["_n"] * fraction)) & (pairs["_n"] >= 3)]
+    key = pd.MultiIndex.from_frame(held[["listener_id", "track_id"]])
+    is_held = pd.MultiIndex.from_frame(events[["listener_id", "track_id"]]).isin(key)
+    return events[~is_held], events[is_held]
+
+
+@dataclass(frozen=True)
+class Period:
+    """One training period: the history features see, and the label events after it."""
+
+    before: pd.DataFrame
+    window: pd.DataFrame
+    as_of: pd.Timestamp
+    spaces: SpacesView
+
+
 def train_from_events(
     *,
     events: pd.DataFrame,
@@ -119,83 +178,136 @@ def train_from_events(
     listeners: Mapping[str, Listener],
     sources_for: Callable[[CatalogSnapshot, SpacesView], Sequence[CandidateSource]],
     spaces_as_of: Callable[[pd.Timestamp], SpacesView] | None = None,
+    spaces_without: Callable[[pd.DataFrame], SpacesView] | None = None,
     train_cutoff: dt.datetime | None = None,
     valid_cutoff: dt.datetime | None = None,
     model_id: str = "default",
     seed: int = 0,
+    split: str = "auto",
     text_model: Any = None,
 ) -> LightGbmReranker | None:
-    """Train a reranker from the store's events with a time-based split.
+    """Train a reranker from the store's events.
 
-    Train queries: history before ``train_cutoff``, labels in ``[train_cutoff,
-    valid_cutoff)``; validation queries: history before ``valid_cutoff``, labels after it.
-    Default cut-offs are the 70% and 85% quantiles of event times. Returns None when the
-    log is too small to form both periods.
+    ``split="time"``: train queries have their history before ``train_cutoff`` and labels
+    in ``[train_cutoff, valid_cutoff)``; validation queries have history before
+    ``valid_cutoff`` and labels after it. Default cut-offs are the 70% and 85% quantiles of
+    event times. ``split="listener"``: each listener's latest tracks are held out
+    (:func:`listener_holdout`); 10% of listeners validate. ``"auto"`` (default) splits by
+    time unless the times cannot (:func:`time_split_usable`). Returns None when the log is
+    too small to form both periods. The chosen split is in the model's ``meta["split"]``.
 
-    ``spaces_as_of(cut-off)`` gives the spaces (fitted on events before it) each period's
-    features are computed in; without it ``spaces`` (fitted on everything) is used for both,
-    which lets the label period leak into the similarity features.
+    ``spaces_as_of(cut-off)`` gives the spaces (fitted on events before it) each time
+    period's features are computed in; ``spaces_without(held-out events)`` the spaces fitted
+    without the held-out pairs. Without them ``spaces`` (fitted on everything) is used, which
+    lets the labels leak into the similarity features.
 
     Each period also gets query and seed examples (:mod:`recsys.pipeline.query_training`),
     their queries embedded by ``text_model`` (a ``QueryEncoder``; None: ``spaces``' own).
     """
-    from recsys.pipeline.loader import play_counts
-
     if events.empty:
         return None
     times = events["at"]
     t1 = pd.Timestamp(train_cutoff) if train_cutoff else times.quantile(0.7)
     t2 = pd.Timestamp(valid_cutoff) if valid_cutoff else times.quantile(0.85)
+    why = time_split_usable(times, t1, t2) if split == "auto" else None
+    if why is not None:
+        logger.info("reranker: per-listener hold-out instead of a time split (%s)", why)
+    use_time = split == "time" or (split == "auto" and why is None)
     rng = np.random.default_rng(seed)
     positive = events["event_type"].isin(["play", "like", "save"])
-    data: list[RankingData] = []
-    for start, end in ((t1, t2), (t2, None)):
-        before = events[times < start]
-        plays, recent, _ = play_counts(before)
-        catalog = CatalogSnapshot.build(
-            track_ids=list(track_ids),
-            tracks=tracks,
-            artists=artists,
-            plays=plays,
-            recent_plays=recent,
-            as_of=start.to_pydatetime(),
-        )
-        period_spaces = spaces_as_of(start) if spaces_as_of is not None else spaces
-        sources = sources_for(catalog, period_spaces)
-        builder = ExampleBuilder(
-            sources, FeatureBuilder(period_spaces, catalog, tuple(s.name for s in sources))
-        )
-        window = events[positive & (times >= start) & ((times < end) if end is not None else True)]
-        history = histories_by_listener(before)
-        groups = []
-        for listener_id, rows in window.groupby("listener_id")["track_id"]:
-            hist = history.get(str(listener_id))
-            if hist is None or not len(hist):
-                continue
-            req = RecommendRequest(listener_id=str(listener_id), params=PolicyParams())
-            ctx = build_context(
-                req,
-                listener=listeners.get(str(listener_id)),
-                events=hist,
-                catalog=catalog,
-                spaces=period_spaces,
+    periods: list[Period] = []
+    if use_time:
+        for start, end in ((t1, t2), (t2, None)):
+            in_window = positive & (times >= start) & ((times < end) if end is not None else True)
+            periods.append(
+                Period(
+                    before=events[times < start],
+                    window=events[in_window],
+                    as_of=start,
+                    spaces=spaces_as_of(start) if spaces_as_of is not None else spaces,
+                )
             )
-            groups.append(builder.group(ctx, catalog.rows(rows.astype(str)), rng))
-        groups += query_groups(  # requests with words and seeds
-            builder, catalog, period_spaces, window, history, listeners, rng, encoder=text_model
-        )
-        data.append(stack_groups(groups, builder.features.names))
-    train, valid = data
+    else:
+        history, held = listener_holdout(events, seed=seed)
+        held = held[held["event_type"].isin(["play", "like", "save"])]
+        users = np.asarray(sorted(held["listener_id"].astype(str).unique()))
+        valid_users = set(users[rng.random(len(users)) < 0.1].tolist())
+        is_valid = held["listener_id"].astype(str).isin(valid_users)
+        held_spaces = spaces_without(held) if spaces_without is not None else spaces
+        as_of = pd.Timestamp(times.max())
+        for part in (held[~is_valid], held[is_valid]):
+            periods.append(Period(before=history, window=part, as_of=as_of, spaces=held_spaces))
+    train, valid = (
+        _period_data(p, track_ids, tracks, artists, listeners, sources_for, rng, text_model)
+        for p in periods
+    )
     if len(train.groups) < 5:
         logger.warning("only %d training queries; no reranker trained", len(train.groups))
         return None
-    return LightGbmReranker.fit(train, valid if len(valid.groups) else None, model_id=model_id)
+    model = LightGbmReranker.fit(
+        train, valid if len(valid.groups) else None, model_id=model_id, seed=seed
+    )
+    model.meta["split"] = "time" if use_time else f"listener hold-out ({why or 'asked'})"
+    return model
+
+
+def _period_data(
+    period: Period,
+    track_ids: Sequence[str],
+    tracks: Mapping[str, Track],
+    artists: Sequence[Artist],
+    listeners: Mapping[str, Listener],
+    sources_for: Callable[[CatalogSnapshot, SpacesView], Sequence[CandidateSource]],
+    rng: np.random.Generator,
+    text_model: Any = None,
+) -> RankingData:
+    """The ranking groups of one period: one query per listener with labels in its window."""
+    from recsys.pipeline.loader import play_counts
+
+    plays, recent, _ = play_counts(period.before)
+    catalog = CatalogSnapshot.build(
+        track_ids=list(track_ids),
+        tracks=tracks,
+        artists=artists,
+        plays=plays,
+        recent_plays=recent,
+        as_of=period.as_of.to_pydatetime(),
+    )
+    period_spaces = period.spaces
+    sources = sources_for(catalog, period_spaces)
+    builder = ExampleBuilder(
+        sources, FeatureBuilder(period_spaces, catalog, tuple(s.name for s in sources))
+    )
+    window = period.window
+    history = histories_by_listener(period.before)
+    groups = []
+    for listener_id, rows in window.groupby("listener_id")["track_id"]:
+        hist = history.get(str(listener_id))
+        if hist is None or not len(hist):
+            continue
+        req = RecommendRequest(listener_id=str(listener_id), params=PolicyParams())
+        ctx = build_context(
+            req,
+            listener=listeners.get(str(listener_id)),
+            events=hist,
+            catalog=catalog,
+            spaces=period_spaces,
+        )
+        groups.append(builder.group(ctx, catalog.rows(rows.astype(str)), rng))
+    groups += query_groups(  # requests with words and seeds
+        builder, catalog, period_spaces, window, history, listeners, rng, encoder=text_model
+    )
+    return stack_groups(groups, builder.features.names)
 
 
 __all__ = [
+    "HOLDOUT_FRACTION",
     "MAX_NEGATIVES",
     "ExampleBuilder",
+    "Period",
     "histories_by_listener",
+    "listener_holdout",
     "stack_groups",
+    "time_split_usable",
     "train_from_events",
 ]
