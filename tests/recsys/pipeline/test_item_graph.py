@@ -112,3 +112,30 @@ def test_hold_out_takes_each_listeners_latest_dated_tracks() -> None:
     events = _events([("a", f"t{i}") for i in range(5)], at=at)
     _, held = listener_holdout(events, fraction=0.4, seed=3)
     assert sorted(held["track_id"]) == ["t3", "t4"]
+
+
+def test_undated_log_trains_the_served_reranker_on_a_listener_hold_out() -> None:
+    """Every event at one instant (an undated import): no time split exists, yet a reranker
+    is trained, and the item graphs are among its sources and features."""
+    from recsys.pipeline.candidates import default_sources
+    from recsys.pipeline.training import train_from_events
+    from tests.recsys.pipeline.world import T0, make_world
+
+    world = make_world(seed=1)
+    frame = world.store.read_frame("events")
+    frame = frame.assign(event_id=[f"e{i}" for i in range(len(frame))], at=pd.Timestamp(T0))
+    ids = np.asarray(world.spaces.track_ids)
+    graphs = fit_graphs(frame, ids, np.ones(len(ids), bool), GraphConfig())
+    scorers = [ItemGraphScorer(name=f"graph_{n}", graph=g) for n, g in graphs.items()]
+    model = train_from_events(
+        events=frame,
+        spaces=world.spaces,
+        track_ids=world.spaces.track_ids,
+        tracks=world.store.tracks,
+        artists=list(world.store.iter_artists()),
+        listeners=world.store.listeners,
+        sources_for=lambda cat, spaces: default_sources(spaces, cat, scorers),
+    )
+    assert model is not None and model.meta["split"].startswith("listener hold-out")
+    assert "100%" in model.meta["split"]
+    assert {"rank_graph_itemknn", "score_graph_ease"} <= set(model.feature_names)
