@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -76,3 +77,44 @@ def test_converse_and_recommend_serve_the_same_item(start_server: Callable[..., 
         assert all(c["verified"] is verified[c["artist_id"]] for c in b["credits"])
         seen_verified |= any(c["verified"] for c in b["credits"])
     assert seen_verified
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> Any:
+    from click.testing import CliRunner
+
+    from agent.cli import agent_command
+
+    return CliRunner().invoke(agent_command, list(args), env=env, catch_exceptions=False)
+
+
+def test_liner_agent_asks_a_running_service_with_the_local_answer_shape(
+    start_server: Callable[..., Running], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import agent.cli
+
+    loads: list[str] = []
+
+    def local_agent(*_: Any) -> DiscoveryAgent:
+        loads.append("local")
+        return DiscoveryAgent(FakeBackend())
+
+    monkeypatch.setattr(agent.cli, "load_agent", local_agent)
+    running = start_server(conversation=DiscoveryAgent(FakeBackend()))
+    port = running.target.rsplit(":", 1)[1]
+    ask = ("calm ambient, no AI", "--listener", "fan", "--k", "4", "--json")
+    remote = _cli(*ask, env={"LINER_HOST": "127.0.0.1", "LINER_PORT": port})  # found, not named
+    assert remote.exit_code == 0 and not loads
+    local = _cli(*ask, "--local")
+    assert local.exit_code == 0 and loads == ["local"]
+    assert "loading the pipeline here" in local.stderr and "answered in" in local.stderr
+    a, b = json.loads(remote.stdout), json.loads(local.stdout)
+    assert tuple(a) == tuple(b) and a["session_id"] and not b["session_id"]
+    assert a["items"] == b["items"] and a["summary"] == b["summary"]
+    assert all(tuple(i) == ITEM_KEYS for i in a["items"]) and len(a["items"]) == 4
+
+    refused = _cli("more", "--listener", "fan", "--service", running.target, "--session", "x")
+    assert refused.exit_code == 1 and "NOT_FOUND" in refused.output
+    assert "drop --session" in refused.output
+
+    nobody = _cli(*ask, env={"LINER_HOST": "127.0.0.1", "LINER_PORT": "1"})  # nothing there
+    assert nobody.exit_code == 0 and loads == ["local", "local"]
