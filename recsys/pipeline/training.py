@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from recsys.domain import Artist, Listener, Track
 from recsys.params import PolicyParams
@@ -281,7 +282,18 @@ def _period_data(
     window = period.window
     history = histories_by_listener(period.before)
     groups = []
-    for listener_id, rows in window.groupby("listener_id")["track_id"]:
+    by_listener = window.groupby("listener_id")["track_id"]
+    # a long fit says where it is and how long is left (HetRec: ~8 min here, silent before)
+    bar = tqdm(
+        by_listener,
+        total=by_listener.ngroups,
+        desc="reranker examples",
+        unit="listener",
+        mininterval=10,
+        leave=False,
+        disable=by_listener.ngroups < 500,
+    )
+    for listener_id, rows in bar:
         hist = history.get(str(listener_id))
         if hist is None or not len(hist):
             continue
