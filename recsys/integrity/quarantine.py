@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from recsys.errors import ConstraintError, LinerError, NotFoundError
+from recsys.integrity.drips import drip_screen
 from recsys.integrity.protected import protected_artists
 from recsys.integrity.screening import (
     Flag,
@@ -131,7 +132,7 @@ def screen_store(
     )
     cfg = config or ScreeningConfig()
     protected = protected_artists(store, tracks, artists, cfg)
-    screens = [*default_screens(cfg, protected), *extra_screens]
+    screens = [*default_screens(cfg, protected), drip_screen(cfg, protected), *extra_screens]
     flags = run_screens(screens, context)
     already = store.quarantined_ids()
     # An admin release covers the reasons of the quarantine it lifted; a later quarantine

@@ -85,8 +85,41 @@ class RateWindow(BaseModel):
 DEFAULT_RATE_WINDOWS = (
     RateWindow(hours=1, max_uploads=15),
     RateWindow(hours=24, max_uploads=25),
-    RateWindow(hours=24 * 7, max_uploads=30),
 )
+# Drips over days and weeks are judged on the receipt clock alone, against the catalog's own
+# baseline (:mod:`recsys.integrity.drips`); a week-long window over claimed times rested on
+# what uploaders say, and held the demo world's prolific accounts that its truth calls organic.
+
+
+class DripConfig(BaseModel):
+    """Limits and signals of the slow-drip screen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    window_days: float = Field(28.0, gt=0)
+    """The long sliding window, on the receipt clock."""
+    max_uploads: int = Field(30, ge=1)
+    """More uploads than this in the window is a drip whatever else is true."""
+    min_uploads: int = Field(8, ge=1)
+    """The soft limit's floor: at most this many is never a drip (an album fits)."""
+    baseline_quantile: float = Field(0.95, gt=0, le=1)
+    """The quantile of protected groups' window counts the soft limit starts from ..."""
+    baseline_factor: float = Field(2.0, ge=1)
+    """... times this."""
+    baseline_min_groups: int = Field(10, ge=1)
+    """Fewer protected groups with uploads in the window than this: the floor alone."""
+    trusted_factor: float = Field(10.0, ge=1)
+    """The hard limit is this many times higher for accounts and payees with verified rights."""
+    min_new_accounts: int = Field(3, ge=2)
+    """A payee paid by this many accounts new in the window is corroborated."""
+    min_gaps: int = Field(8, ge=2)
+    """Receipt gaps needed to judge their regularity ..."""
+    batch_gap_s: float = Field(60.0, ge=0)
+    """... counting only gaps longer than this (shorter ones are one batch) ..."""
+    max_gap_cv: float = Field(0.35, gt=0)
+    """... and regular when their coefficient of variation is below this."""
+    undeclared_share: float = Field(0.75, gt=0, le=1)
+    """At least this share of a group's uploads ``UNDISCLOSED`` is corroboration."""
 
 
 class ScreeningConfig(BaseModel):
@@ -106,6 +139,8 @@ class ScreeningConfig(BaseModel):
     """Sliding windows of the upload-rate screen, each per uploader account and per payee
     (rights holder of the credited artists). Upload time is the claimed ``uploaded_at``, never
     later than the service received the track, and the receipt time when none is claimed."""
+    drip: DripConfig = Field(default_factory=DripConfig)
+    """The slow-drip screen over weeks, on the receipt clock (:mod:`recsys.integrity.drips`)."""
     receipt_window_hours: float = Field(24.0, gt=0)
     """One more window on the service's own receipt clock only, so claimed times spread over
     months cannot hide a bulk upload ..."""
@@ -553,6 +588,7 @@ def run_screens(screens: Sequence[Screen], context: ScreenContext) -> dict[str, 
 __all__ = [
     "DEFAULT_RATE_WINDOWS",
     "SEARCH_TERMS",
+    "DripConfig",
     "Flag",
     "ImitationNameScreen",
     "KeywordStuffingScreen",
