@@ -407,17 +407,12 @@ class PostgresStore(Store):
         return result
 
     def get_track(self, track_id: str) -> Track | None:
-        with self._read() as cur:
-            row = cur.execute(
-                f"SELECT {', '.join(codec.TRACK_READ_COLUMNS)} FROM tracks WHERE track_id = %s",
-                (track_id,),
-            ).fetchone()
-            if row is None:
-                return None
-            credits = cur.execute(
-                "SELECT artist_id, role, share FROM credits WHERE track_id = %s ORDER BY ord",
-                (track_id,),
-            ).fetchall()
+        # One round trip: the credits come back as arrays in credit order.
+        rows = self._query(_GET_TRACK, (track_id,))
+        if not rows:
+            return None
+        *row, artists, roles, shares = rows[0]
+        credits = zip(artists or (), roles or (), shares or (), strict=True)
         return codec.row_track(row, tuple(codec.row_credit(c) for c in credits))
 
     def get_artist(self, artist_id: str) -> Artist | None:
@@ -505,7 +500,9 @@ class PostgresStore(Store):
     def quarantined_ids(self) -> frozenset[str]:
         # Versioned by the audit's largest seq (assigned in commit order under the writer
         # lock), so a decision made through any replica shows at this one's next call.
-        version = int(self._query("SELECT coalesce(max(seq), 0) FROM quarantine")[0][0])
+        return self._quarantined(int(self._query(_VERSIONS_SQL["quarantine"])[0][0]))
+
+    def _quarantined(self, version: int) -> frozenset[str]:
         cached = self._quarantine_cache
         if cached is not None and cached[0] == version:
             return cached[1]
@@ -522,18 +519,16 @@ class PostgresStore(Store):
         return frozenset(str(r[0]) for r in self._query("SELECT track_id FROM unscreened"))
 
     def held_ids(self) -> frozenset[str]:
-        # The same set object until one of the three records changes, as in SQLite.
-        quarantined, disputed = self.quarantined_ids(), self.disputed_ids()
-        with self._read() as cur:
-            unscreened = state.unscreened_version(cur)
+        # Read on every request, so one round trip reads the versions of all three records
+        # (the audits' largest seq; the unscreened marks' count, max and sum), and the same
+        # set object comes back until one of them moves, as in SQLite.
+        versions = tuple(int(v) for v in self._query(_HELD_VERSIONS_SQL)[0])
         cached = self._held_cache
-        if cached is not None:
-            (was_quarantined, was_disputed, was_unscreened), ids = cached
-            same = was_quarantined is quarantined and was_disputed is disputed
-            if same and was_unscreened == unscreened:
-                return ids
+        if cached is not None and cached[0] == versions:
+            return cached[1]
+        quarantined, disputed = self._quarantined(versions[0]), self._disputed(versions[1])
         ids = quarantined | disputed | self.unscreened_ids()
-        self._held_cache = ((quarantined, disputed, unscreened), ids)
+        self._held_cache = (versions, ids)
         return ids
 
     def unscreened_marks(self) -> dict[str, int]:
@@ -541,7 +536,9 @@ class PostgresStore(Store):
             return state.unscreened_marks(cur)
 
     def disputed_ids(self) -> frozenset[str]:
-        version = int(self._query("SELECT coalesce(max(seq), 0) FROM disputes")[0][0])
+        return self._disputed(int(self._query(_VERSIONS_SQL["disputes"])[0][0]))
+
+    def _disputed(self, version: int) -> frozenset[str]:
         cached = self._dispute_cache
         if cached is not None and cached[0] == version:
             return cached[1]
@@ -796,6 +793,23 @@ _TABLE_SQL = {
     # SQLite sorts NULL first; PostgreSQL last unless told.
     "events": frames.TABLE_SQL["events"].replace("ORDER BY at,", "ORDER BY at NULLS FIRST,"),
 }
+_GET_TRACK = (
+    f"SELECT {', '.join('t.' + c for c in codec.TRACK_READ_COLUMNS)}, "
+    + ", ".join(
+        f"array_agg(c.{c} ORDER BY c.ord) FILTER (WHERE c.ord IS NOT NULL)"
+        for c in ("artist_id", "role", "share")
+    )
+    + " FROM tracks t LEFT JOIN credits c USING (track_id) WHERE t.track_id = %s "
+    "GROUP BY t.track_id"
+)
+_VERSIONS_SQL = {
+    table: f"SELECT coalesce(max(seq), 0) FROM {table}" for table in ("quarantine", "disputes")
+}
+_HELD_VERSIONS_SQL = (
+    f"SELECT ({_VERSIONS_SQL['quarantine']}), ({_VERSIONS_SQL['disputes']}), u.* FROM "
+    "(SELECT count(*), coalesce(max(mark), 0), coalesce(sum(mark), 0)::bigint "
+    "FROM unscreened) u"
+)
 _INSERT_QUARANTINE = (
     "INSERT INTO quarantine (track_id, quarantined, reasons, evidence, actor, at) "
     "VALUES (%s, %s, %s, %s, %s, %s)"

@@ -76,15 +76,6 @@ def unscreened_marks(cur: Cursor) -> dict[str, int]:
     return {str(t): int(m) for t, m in cur.execute("SELECT track_id, mark FROM unscreened")}
 
 
-def unscreened_version(cur: Cursor) -> tuple[int, int, int]:
-    """Count, max and sum of marks: changes whenever a track is marked or cleared."""
-    row = cur.execute(
-        "SELECT count(*), coalesce(max(mark), 0), coalesce(sum(mark), 0)::bigint FROM unscreened"
-    ).fetchone()
-    assert row is not None
-    return int(row[0]), int(row[1]), int(row[2])
-
-
 def clear_unscreened(cur: Cursor, marks: Mapping[str, int]) -> None:
     """Clear the marks a screening read before it started; re-marked tracks stay."""
     if marks:
@@ -181,5 +172,4 @@ __all__ = [
     "mark_unscreened",
     "open_dispute_ids",
     "unscreened_marks",
-    "unscreened_version",
 ]
