@@ -171,16 +171,16 @@ async function loadSlate() {
 // ---- conversation view --------------------------------------------------------------------
 
 let sessionId = "";
+let sessionListener = ""; // a session is the server's, bound to the listener it began with
 
 async function converse() {
   const message = $("message").value;
+  const listenerId = $("listener").value.trim() || store.get("listener", "u_00001");
+  if (listenerId !== sessionListener) sessionId = "";
   await withState("talk", async () => {
-    const answer = await listener.discovery.converse({
-      listenerId: $("listener").value.trim() || store.get("listener", "u_00001"),
-      sessionId,
-      message,
-    });
+    const answer = await listener.discovery.converse({ listenerId, sessionId, message });
     sessionId = answer.sessionId;
+    sessionListener = listenerId;
     $("talk-summary").textContent = answer.summary;
     $("talk-slate").replaceChildren(...answer.items.map(itemCard));
     $("talk-trace").replaceChildren(

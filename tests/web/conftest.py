@@ -95,7 +95,7 @@ class WorldAgent:
     def __init__(self, recommender: WorldRecommender) -> None:
         self.recommender = recommender
 
-    def ask(self, message: str, *, listener_id: str, session_id: str | None) -> Any:
+    def ask(self, message: str, *, listener_id: str, session_id: str | None, k: int = 10) -> Any:
         slate = self.recommender.recommend(
             RecommendRequest(listener_id=listener_id, k=3, query="jazz")
         )
