@@ -158,14 +158,14 @@ class Backends:
 
         with psycopg.connect(self.server.url(), autocommit=True) as conn:
             conn.execute(f"CREATE DATABASE b{self.n}")
-        return PostgresStore(self.server.url(f"b{self.n}"), pool_size=6)
+        return PostgresStore(self.server.url(f"b{self.n}"))
 
     def again(self, store: Store) -> Store:
         """Another handle on the same database (another replica)."""
         from recsys.store.postgres import PostgresStore
 
         assert isinstance(store, PostgresStore)
-        return PostgresStore(store.url, pool_size=6)
+        return PostgresStore(store.url)
 
 
 @contextlib.contextmanager

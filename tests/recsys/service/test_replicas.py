@@ -89,7 +89,7 @@ def replicas(postgres_url: str, tmp_path: Path) -> Iterator[tuple[World, list[Re
     loads: dict[str, list[Path]] = {}
     started: list[Replica] = []
     for name in ("A", "B"):
-        store = PostgresStore(postgres_url, pool_size=4)
+        store = PostgresStore(postgres_url)
         rec = PipelineRecommender(
             spaces=world.spaces,
             catalog=world.catalog,

@@ -31,7 +31,7 @@ class Backend:
         else:
             from recsys.store.postgres import PostgresStore
 
-            store = PostgresStore(self.location, clock=clock, pool_size=4)
+            store = PostgresStore(self.location, clock=clock)
         self._opened.append(store)
         return store
 

@@ -193,7 +193,7 @@ def test_concurrent_writers_in_several_processes_keep_one_gapless_ledger_order(
 def test_threads_sharing_one_store_write_events_idempotently(postgres_url: str) -> None:
     """Eight threads log overlapping event ids through one pool: each id is stored once and
     the new-row counts add up."""
-    store = PostgresStore(postgres_url, pool_size=4)
+    store = PostgresStore(postgres_url)
     store.ingest(_batch())
     counts: list[int] = []
     failures: list[BaseException] = []
