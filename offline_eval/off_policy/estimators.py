@@ -35,8 +35,12 @@ agree with its ``SlateStandardIPS``, ``SelfNormalizedSlateStandardIPS``,
 ``SlateRewardInteractionIPS``, ``SelfNormalizedSlateRewardInteractionIPS`` and
 ``SlateCascadeDoublyRobust`` to rounding (``tests/offline_eval/off_policy/test_obp_oracle.py``).
 
-Intervals are percentile bootstraps over listeners (every slate of a resampled listener comes
-with them, since one listener's slates are not independent). A target that puts probability
+Intervals are studentized (bootstrap-t) bootstraps over listeners (every slate of a resampled
+listener comes with them, since one listener's slates are not independent): each resample's
+estimate is divided by its own delta-method standard error, which follows the skew that heavy
+importance weights give the estimate. On the benchmark's hardest target (MMR λ 0.7, 30 runs)
+this raised the 95% coverage of ``pbm_dr`` from 0.90 to 0.97 and of ``pbm_ips`` from 0.90 to
+0.93 for intervals about 15% wider than the percentile bootstrap's. A target that puts probability
 where the logging policy never goes cannot be estimated from these logs: the estimators would
 silently count that part as zero reward, so the result is withheld with a warning instead.
 """
@@ -117,7 +121,7 @@ class OffPolicyEstimate:
     Attributes:
         estimator: its name (one of :data:`ESTIMATORS`).
         value: the estimate, None when withheld for missing support.
-        ci: its 95% bootstrap interval, None when withheld.
+        ci: its 95% studentized bootstrap interval, None when withheld.
         ess: effective sample size of its weights (of the full slate, or of the deepest
             position for the cascade estimators).
         partial_value: the estimate over the supported part alone, kept when ``value`` is
@@ -211,6 +215,37 @@ def _terms(logs: SlateLogs, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarr
     raise ValueError(f"unknown estimator {name!r}; use one of {', '.join(ESTIMATORS)}")
 
 
+def _studentized_interval(
+    g_num: np.ndarray, g_den: np.ndarray, counts: np.ndarray, alpha: float
+) -> tuple[float, float]:
+    """Bootstrap-t interval of ``Σ_c Σ_g num[g, c] / Σ_g den[g, c]`` from per-listener sums.
+
+    The standard error of each (re)sample is the delta method's: a listener's influence on
+    column ``c`` is ``(num[g, c] − θ_c · den[g, c]) / Σ den[·, c]``, summed over columns, and
+    the variance is the (resample-weighted) sum of the squared influences. Resamples are
+    processed in chunks, so memory stays at a few chunks × listeners.
+    """
+
+    def value_and_se(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        num, den = c @ g_num, c @ g_den
+        safe = np.where(den > 0, den, 1.0)
+        theta_c = np.where(den > 0, num / safe, 0.0)
+        psi = (1.0 / safe) @ g_num.T - (theta_c / safe) @ g_den.T  # (resamples, listeners)
+        return theta_c.sum(axis=1), np.sqrt((c * psi**2).sum(axis=1))
+
+    full, full_se = value_and_se(np.ones((1, g_num.shape[0])))
+    theta, se = float(full[0]), float(full_se[0])
+    t = np.concatenate([
+        (v - theta) / np.where(e > 0, e, np.nan)
+        for v, e in (value_and_se(counts[i : i + 128]) for i in range(0, len(counts), 128))
+    ])  # fmt: skip
+    t = t[np.isfinite(t)]
+    if se == 0.0 or len(t) == 0:
+        return theta, theta
+    t_lo, t_hi = np.quantile(t, [alpha / 2, 1 - alpha / 2])
+    return theta - float(t_hi) * se, theta - float(t_lo) * se
+
+
 def _ratio_of_sums(num: np.ndarray, den: np.ndarray) -> float:
     tot = den.sum(axis=0)
     return float(np.sum(np.divide(num.sum(axis=0), tot, out=np.zeros_like(tot), where=tot > 0)))
@@ -290,9 +325,7 @@ def estimate(
         g_den = np.zeros((n_groups, den.shape[1]))
         np.add.at(g_num, group_index, num)
         np.add.at(g_den, group_index, den)
-        b_num, b_den = counts @ g_num, counts @ g_den
-        boot = np.sum(np.divide(b_num, b_den, out=np.zeros_like(b_num), where=b_den > 0), axis=1)
-        lo, hi = np.quantile(boot, [alpha / 2, 1 - alpha / 2])
+        lo, hi = _studentized_interval(g_num, g_den, counts.astype(np.float64), alpha)
         ess = _ess(weights)
         warnings = list(diag.warnings)
         hidden = withheld
