@@ -91,7 +91,7 @@ def item_json(msg: pbc.RecommendedItem) -> dict[str, Any]:
         "score": round(msg.score, 4),
         "track_id": track.id,
         "title": track.title,
-        "artists": [c.name or c.artist_id for c in msg.credits],
+        "artists": list(dict.fromkeys(c.name or c.artist_id for c in msg.credits)),
         "genre": track.genre or None,
         "tags": list(track.tags),
         "duration_ms": track.duration_ms or None,
