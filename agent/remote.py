@@ -54,7 +54,7 @@ def _fix(code: str, details: str) -> str:
     if code == "UNAUTHENTICATED" or (code == "PERMISSION_DENIED" and "token" in details):
         return (
             "pass --token (a listener token: `liner tokens listener ID`), or set "
-            "LINER_LISTENER_TOKEN_KEY to the service's key so one is minted"
+            "LINER_LISTENER_TOKEN_KEY to the service's key so one is minted; or --local"
         )
     if code == "NOT_FOUND" or "session" in details:
         return "drop --session to start a new conversation"
