@@ -28,7 +28,8 @@ _ANY = ("", "0.0.0.0", "::", "[::]")
 
 
 class ServiceUnreachableError(AgentError):
-    """No service answered at the address, or it runs without the discovery agent."""
+    """No service answered at the address, it is overloaded, or it runs without the
+    discovery agent."""
 
 
 class ServiceRefusedError(AgentError):
@@ -96,7 +97,7 @@ def ask_service(
         code = status().name if callable(status) else "UNKNOWN"
         said = getattr(exc, "details", None)
         details = str(said() if callable(said) else exc)
-        if code in ("UNAVAILABLE", "UNIMPLEMENTED", "DEADLINE_EXCEEDED"):
+        if code in ("UNAVAILABLE", "UNIMPLEMENTED", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED"):
             raise ServiceUnreachableError(
                 f"the service at {target} did not answer ({code}: {details})"
             ) from None
