@@ -11,6 +11,10 @@ PostgreSQL refuses to run as root; as root, the server runs as the ``postgres`` 
 Example:
     with LocalPostgres.start(Path("/tmp/pg")) as pg:
         store = PostgresStore(pg.url("liner"))
+
+From a shell (a throwaway server to try the PostgreSQL store; Ctrl-C stops it)::
+
+    python -m recsys.store.postgres_local /tmp/liner-pg     # prints LINER_DB=postgresql://...
 """
 
 from __future__ import annotations
@@ -150,4 +154,32 @@ class LocalPostgres:
                 )
 
 
-__all__ = ["LocalPostgres", "find_binaries"]
+def main(argv: list[str] | None = None) -> None:
+    """Start a server under a folder, create database ``liner``, print its URL, serve until
+    SIGINT or SIGTERM."""
+    import argparse
+    import signal
+
+    import psycopg
+
+    parser = argparse.ArgumentParser(description="A throwaway local PostgreSQL for Liner Notes.")
+    parser.add_argument("root", type=Path, help="an empty folder (under /tmp when run as root)")
+    args = parser.parse_args(argv)
+    stops = {signal.SIGINT, signal.SIGTERM}
+    with LocalPostgres.start(args.root) as server:
+        with psycopg.connect(server.url(), autocommit=True) as conn:
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'liner'").fetchone():
+                conn.execute("CREATE DATABASE liner")
+        print(f"LINER_DB={server.url('liner')}", flush=True)
+        # Blocked only now (children started before inherit no mask): the signal reaches
+        # sigwait, and leaving the block stops the server cleanly.
+        signal.pthread_sigmask(signal.SIG_BLOCK, stops)
+        signal.sigwait(stops)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
+
+
+__all__ = ["LocalPostgres", "find_binaries", "main"]
+
+
+if __name__ == "__main__":
+    main()
