@@ -40,11 +40,13 @@ def test_invalid_folder_exits_nonzero_without_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
 
 
-def test_postgres_url_is_refused_with_advice(tmp_path: Path) -> None:
+def test_an_unreachable_postgres_url_is_refused_with_advice(tmp_path: Path) -> None:
     folder = write_folder(tmp_path / "data", {"items": pd.DataFrame({"item_id": ["x"]})})
-    result = CliRunner().invoke(main, ["ingest", str(folder), "--db", "postgresql://h/db"])
+    url = "postgresql://liner:pw@/db?host=/nonexistent&connect_timeout=2"
+    result = CliRunner().invoke(main, ["ingest", str(folder), "--db", url])
     assert result.exit_code != 0
-    assert "not implemented yet" in result.output
+    assert "cannot open the PostgreSQL store" in result.output and "Fix:" in result.output
+    assert "Traceback" not in result.output and "pw" not in result.output
 
 
 def test_help_has_an_example() -> None:
