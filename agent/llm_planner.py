@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,8 @@ from agent.errors import PlannerError
 from agent.plan import Plan, Step
 from agent.registry import openai_tools
 from agent.request import Constraints
+
+logger = logging.getLogger(__name__)
 
 SYSTEM_PROMPT = """You plan music discovery for a listener. Call tools, in order, all at once:
 gather candidates (search_tracks, similar, personal_recommendations) into named working sets,
@@ -50,7 +53,9 @@ class LlmPlanner:
                 return body
         except (OSError, http.client.HTTPException, ValueError) as exc:
             # URLError, timeouts, a connection closed mid-answer (RemoteDisconnected), bad JSON.
-            raise PlannerError(f"the LLM endpoint {url} failed: {exc!r}") from exc
+            # The listener sees this in the answer's notes: say what failed, not where.
+            logger.warning("LLM endpoint %s failed: %r", url, exc)
+            raise PlannerError(f"the LLM endpoint failed: {type(exc).__name__}: {exc}") from exc
 
     def plan(self, message: str, constraints: Constraints, listener_known: bool, k: int) -> Plan:
         hint = {"k": k, "listener_has_history": listener_known, "parsed": constraints.describe()}
