@@ -180,6 +180,8 @@ def eval_command(
 
         liner eval --task streams --data var/demo --out eval-streams   # bot farms planted
 
+        liner eval --task query --data var/demo --out eval-query   # query and seed requests
+
         liner eval --task off-policy --db var/liner.db --artifacts var/artifacts \
             --experiment experiments/explore.yaml --experiments experiments --out eval-ope
     """
@@ -187,6 +189,20 @@ def eval_command(
 
     if task == "streams":  # bot farms planted into the data, scored by the streams detector
         _streams_eval(data, dataset, data_root, out, seed)
+        return
+    if task == "query":  # query and seed requests made from held-out listening
+        from offline_eval.query_task import run_query_evaluation, summary
+
+        try:
+            docs = run_query_evaluation(
+                dataset=dataset, data=data, data_root=data_root, out=out, split=split, k=k,
+                models=[m.strip() for m in models.split(",") if m.strip()] if models else None,
+                seed=seed, n_boot=n_boot, options=_options(model_option).get("liner", {}),
+                progress=not no_progress,
+            )  # fmt: skip
+        except (EvalError, LinerError) as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo("\n".join([*summary(docs), f"wrote {out}/metrics.json, {out}/seeds/"]))
         return
     if task == "off-policy":  # a variant estimated from logged slates
         from offline_eval.off_policy.cli import off_policy_eval

@@ -70,6 +70,7 @@ def tracks_from_items(items: pd.DataFrame) -> tuple[dict[str, Track], list[Artis
             track_id=str(row.item_id),
             title=str(row.title),
             credits=(Credit(artist_id=artist, share=1.0),),
+            genre=row.genre if isinstance(getattr(row, "genre", None), str) else "",
             tags=tuple(t for t in str(row.tags).split("|") if t),
             provenance=Provenance(ai_involvement=ai),
         )

@@ -1,0 +1,514 @@
+"""``liner eval --task query``: does the served pipeline answer what the listener asked?
+
+Requests come from held-out listening (:mod:`offline_eval.query_requests`): a query names a
+genre or tag of an item the listener went on to play, seeds are earlier plays sharing a term
+with one; the relevant items are the held-out plays matching the request. The served pipeline
+is built once from the training split (:class:`~offline_eval.models.liner.ServedLinerModel`:
+the same build steps and ``PipelineRecommender`` as ``liner serve``) and asked every request
+several ways; the baselines answer the same requests:
+
+query requests
+    ``liner`` (the request as served), ``liner-no-boost`` (``query_weight`` and
+    ``seed_weight`` 0: the query gate and the learned reranker only), ``liner-no-query`` (the
+    same listener asking without words), ``bm25`` and ``text-embedding`` (search over the
+    items' title, tags and genre, the same text model as the build), ``term-popularity``
+    (the most played items carrying every term of the query: popularity within the genre).
+seed requests
+    ``liner``, ``liner-no-boost``, ``liner-no-seeds``, ``seed-text-neighbours`` (items whose
+    text embedding is closest to the seeds' mean), ``term-popularity`` (the most played items
+    carrying the seeds' most shared term).
+
+Every answer leaves out the listener's training items and the seeds. The figures go through
+the harness's metrics, bootstrap and paired tests; the control is the best baseline, and
+``liner`` is also compared with itself without the query (or seeds). Query requests go to
+``OUT/metrics.json`` and ``OUT/report.html``, seed requests to ``OUT/seeds/``.
+
+Example:
+    liner eval --task query --dataset hetrec-lastfm-2k --data-root ../shared/datasets \
+        --out eval-query
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from offline_eval.datasets import DEFAULT_DATA_ROOT, EvalDataset, load_dataset, load_folder
+from offline_eval.errors import EvalError
+from offline_eval.metrics import MetricContext, Scorecard, score_slates
+from offline_eval.models.base import ModelSpec, Slates
+from offline_eval.models.liner import HashTextModel, ServedLinerModel
+from offline_eval.query_requests import EvalRequest, ItemTerms, make_requests
+from offline_eval.report import json_safe, write_report
+from offline_eval.runner import omitted_metrics, simulated_metrics
+from offline_eval.slices import activity_slices, popularity_slices
+from offline_eval.splits import Split, make_split
+from offline_eval.stats import bootstrap, compare
+from offline_eval.tag_query import TagCorpus
+from offline_eval.text_search import corpus_vectors, top_k
+from recsys.embeddings.text import embed_texts, load_text_model
+from recsys.params import PolicyParams
+
+logger = logging.getLogger(__name__)
+
+KINDS = ("query", "seed")
+BASELINES = {
+    "query": ("bm25", "text-embedding", "term-popularity"),
+    "seed": ("seed-text-neighbours", "term-popularity"),
+}
+WITHOUT = {"query": "liner-no-query", "seed": "liner-no-seeds"}
+TARGETS = {"query": (1.2, 2.0), "seed": (1.0, 1.0)}
+"""(× the best baseline, × liner without the request) that ``liner`` is meant to reach."""
+
+
+def _corpus(ds: EvalDataset, popularity: np.ndarray) -> TagCorpus:
+    """Every model's view of the items: ``"<title>. Tags: …. Genre: …"``."""
+    genres = (
+        ds.items["genre"].fillna("").astype(str).tolist()
+        if "genre" in ds.items.columns
+        else [""] * len(ds.items)
+    )
+    tags = [tuple(t) for t in ds.item_tags()]
+    texts = []
+    for title, ts, g in zip(ds.items["title"].astype(str), tags, genres, strict=True):
+        parts = [title]
+        if ts:
+            parts.append("Tags: " + ", ".join(ts))
+        if g:
+            parts.append("Genre: " + g)
+        texts.append(". ".join(parts))
+    return TagCorpus(
+        items=ds.items.reset_index(drop=True),
+        tags=tuple(tags),
+        genres=tuple((g,) if g else () for g in genres),
+        texts=tuple(texts),
+        popularity=popularity,
+    )
+
+
+class QueryEvaluation:
+    """Answers query and seed requests with the served pipeline and the baselines."""
+
+    def __init__(
+        self,
+        ds: EvalDataset,
+        split: Split,
+        *,
+        k: int,
+        seed: int,
+        options: Mapping[str, Any],
+        progress: bool,
+    ) -> None:
+        self.ds, self.split, self.k, self.seed = ds, split, k, seed
+        self.options = dict(options)
+        self.progress = progress
+        items = ds.items["item_id"].astype(str)
+        counts = split.train.groupby(split.train["item_id"].astype(str))["user_id"].nunique()
+        self.popularity = items.map(counts).fillna(0).to_numpy(dtype=np.float64)
+        self.corpus = _corpus(ds, self.popularity)
+        self.item_ids = items.tolist()
+        pairs = split.train[["user_id", "item_id"]].astype(str)
+        self.seen = {u: set(g) for u, g in pairs.groupby("user_id")["item_id"]}
+        self.liner: ServedLinerModel | None = None
+        self._text: Any = None
+        self._vectors: np.ndarray | None = None
+
+    # -- the served pipeline ---------------------------------------------------------------
+    def fit_liner(self) -> ServedLinerModel:
+        if self.liner is None:
+            spec = ModelSpec(name="liner", base="liner", seed=self.seed, options=self.options)
+            model = ServedLinerModel(spec)
+            model.fit(self.ds.with_interactions(self.split.train), self.split)
+            self.liner = model
+        return self.liner
+
+    def ask_liner(
+        self, requests: Sequence[EvalRequest], *, words: bool, params: PolicyParams
+    ) -> Slates:
+        from recsys.pipeline import RecommendRequest
+
+        rec = self.fit_liner().recommender
+        assert rec is not None
+        logging.getLogger("recsys.pipeline.recommender").setLevel(logging.WARNING)
+        out: Slates = {}
+        for r in tqdm(requests, desc="liner", unit="request", disable=not self.progress):
+            drop = self.seen.get(r.user, set()) | set(r.seeds)
+            req = RecommendRequest(
+                listener_id=r.user,
+                k=self.k + min(len(drop), 500),
+                query=r.query if words else "",
+                context_track_ids=r.seeds if words else (),
+                surface="search" if words and r.query else "home",
+                params=params,
+            )
+            items = rec.recommend(req).items
+            picks = [(i.track.track_id, float(i.score)) for i in items]
+            out[r.qid] = [p for p in picks if p[0] not in drop][: self.k]
+        return out
+
+    # -- baselines -------------------------------------------------------------------------
+    def _text_model(self) -> tuple[Any, str]:
+        if self._text is None:
+            name = self.options.get("text_model")
+            if name == "hash":
+                self._text = HashTextModel(), HashTextModel.name
+            else:
+                from recsys.settings import default_text_model
+
+                name = str(name or default_text_model())
+                self._text = load_text_model(name), name
+        return self._text
+
+    def _item_vectors(self) -> np.ndarray:
+        if self._vectors is None:
+            model, name = self._text_model()
+            self._vectors = corpus_vectors(self.corpus, model, name, None)
+        return self._vectors
+
+    def _answer(self, r: EvalRequest, scores: np.ndarray) -> list[tuple[str, float]]:
+        drop = self.seen.get(r.user, set()) | set(r.seeds)
+        found = top_k(scores, self.item_ids, self.k + min(len(drop), 500))
+        return [p for p in found if p[0] not in drop and np.isfinite(p[1])][: self.k]
+
+    def bm25(self, requests: Sequence[EvalRequest]) -> Slates:
+        from offline_eval.text_search import Bm25Search
+
+        search = Bm25Search()
+        search.index(self.corpus)
+        assert search._bm25 is not None
+        from offline_eval.text_search import tokenize
+
+        out: Slates = {}
+        for r in requests:
+            scores = np.asarray(search._bm25.get_scores(tokenize(r.query)), dtype=np.float64)
+            out[r.qid] = [p for p in self._answer(r, scores) if p[1] > 0]
+        return out
+
+    def text_embedding(self, requests: Sequence[EvalRequest]) -> Slates:
+        model, _ = self._text_model()
+        vecs = self._item_vectors()
+        q = embed_texts([r.query for r in requests], model)
+        return {r.qid: self._answer(r, vecs @ q[i]) for i, r in enumerate(requests)}
+
+    def seed_text_neighbours(self, requests: Sequence[EvalRequest]) -> Slates:
+        vecs = self._item_vectors()
+        pos = {i: n for n, i in enumerate(self.item_ids)}
+        out: Slates = {}
+        for r in requests:
+            centre = vecs[[pos[s] for s in r.seeds]].mean(axis=0)
+            out[r.qid] = self._answer(r, vecs @ centre)
+        return out
+
+    def term_popularity(self, requests: Sequence[EvalRequest], table: ItemTerms) -> Slates:
+        out: Slates = {}
+        pos = table.position
+        for r in requests:
+            terms: Sequence[str] = r.terms
+            if r.seeds:  # the seeds' most shared usable term
+                shared = Counter(
+                    t for s in r.seeds for t in table.terms[pos[s]] if t in table.usable
+                )
+                terms = [shared.most_common(1)[0][0]] if shared else []
+            hit = np.asarray([bool(terms) and set(terms) <= ts for ts in table.terms])
+            scores = np.where(hit, self.popularity, -np.inf)
+            out[r.qid] = self._answer(r, scores)
+        return out
+
+    def answers(
+        self, kind: str, requests: Sequence[EvalRequest], table: ItemTerms, models: Sequence[str]
+    ) -> tuple[dict[str, Slates], dict[str, dict[str, float]], dict[str, str]]:
+        """Slates per model, timings and failures."""
+        served = PolicyParams()
+        no_boost = PolicyParams(query_weight=0.0, seed_weight=0.0)
+        makers: dict[str, Callable[[], Slates]] = {
+            "liner": lambda: self.ask_liner(requests, words=True, params=served),
+            "liner-no-boost": lambda: self.ask_liner(requests, words=True, params=no_boost),
+            WITHOUT[kind]: lambda: self.ask_liner(requests, words=False, params=served),
+            "bm25": lambda: self.bm25(requests),
+            "text-embedding": lambda: self.text_embedding(requests),
+            "seed-text-neighbours": lambda: self.seed_text_neighbours(requests),
+            "term-popularity": lambda: self.term_popularity(requests, table),
+        }
+        slates: dict[str, Slates] = {}
+        timings: dict[str, dict[str, float]] = {}
+        failures: dict[str, str] = {}
+        for name in models:
+            if name not in makers:
+                raise EvalError(f"unknown model {name!r} for {kind} requests. Fix: {list(makers)}")
+            t0 = time.perf_counter()
+            try:
+                slates[name] = makers[name]()
+            except Exception as exc:  # one failing model must not lose the others' results
+                logger.exception("model %s failed", name)
+                failures[name] = f"{type(exc).__name__}: {exc}"
+                continue
+            timings[name] = {"recommend_s": round(time.perf_counter() - t0, 2)}
+        return slates, timings, failures
+
+    def close(self) -> None:
+        if self.liner is not None:
+            self.liner.close()
+            self.liner = None
+
+
+def default_models(kind: str) -> list[str]:
+    """``liner`` asked three ways and the kind's baselines."""
+    return ["liner", "liner-no-boost", WITHOUT[kind], *BASELINES[kind]]
+
+
+def _num(x: float) -> float | None:
+    return None if x != x else round(float(x), 6)
+
+
+def _document(
+    *,
+    ds: EvalDataset,
+    split: Split,
+    kind: str,
+    requests: Sequence[EvalRequest],
+    table: ItemTerms,
+    cards: dict[str, Scorecard],
+    ctx: MetricContext,
+    k: int,
+    n_boot: int,
+    seed: int,
+    progress: bool,
+    timings: dict[str, dict[str, float]],
+    failures: dict[str, str],
+) -> dict[str, Any]:
+    boot = bootstrap(cards, n_boot=n_boot, seed=seed, progress=progress)
+    key = f"ndcg@{k}"
+    pool = [m for m in BASELINES[kind] if m in boot.estimates] or list(boot.estimates)
+    control = max(pool, key=lambda m: boot.estimates[m][key].value)
+    omitted = omitted_metrics(ctx, boot.estimates)
+
+    def compared(model: str, against: str) -> dict[str, Any]:
+        return {
+            c.metric: {
+                "diff": _num(c.diff),
+                "ci": [_num(c.ci[0]), _num(c.ci[1])],
+                "p_value": _num(c.p_value),
+                "test": c.test,
+                "significant": c.significant,
+            }
+            for c in compare(boot, cards, model, against)
+            if c.metric not in omitted
+        }
+
+    without = WITHOUT[kind]
+    targets: dict[str, Any] = {}
+    if "liner" in boot.estimates:
+        ours = boot.estimates["liner"][key].value
+        for label, other, goal in (
+            ("vs_best_baseline", control, TARGETS[kind][0]),
+            (f"vs_{without}", without, TARGETS[kind][1]),
+        ):
+            if other in boot.estimates and other != "liner":
+                theirs = boot.estimates[other][key].value
+                ratio = ours / theirs if theirs > 0 else float("inf")
+                sig = compared("liner", other).get(key, {}).get("significant")
+                targets[label] = {
+                    "against": other,
+                    "ratio": _num(ratio) if np.isfinite(ratio) else None,
+                    "target": goal,
+                    "met": bool(ratio >= goal and sig),
+                }
+    n_terms = Counter(len(r.terms) for r in requests)
+    description = (
+        f"{kind} requests from held-out listening: {len(requests)} test listeners, one each "
+        + (
+            "(query = genre/tag words of one of their held-out items; "
+            f"{n_terms.get(2, 0)} name two terms); "
+            if kind == "query"
+            else "(seeds = up to 3 training items sharing a genre/tag with a held-out item); "
+        )
+        + "relevant = their held-out items carrying the request's terms; "
+        + f"{len(table.usable):,} usable terms; answers exclude training items and seeds"
+    )
+    return {
+        "dataset": ds.name,
+        "split": split.kind,
+        "split_description": split.description,
+        "task": description,
+        "k": k,
+        "n_listeners": len(ctx.users),
+        "n_bootstrap": n_boot,
+        "seed": seed,
+        "models": {
+            m: {
+                metric: {"value": _num(e.value), "ci": [_num(e.ci[0]), _num(e.ci[1])]}
+                for metric, e in est.items()
+                if metric not in omitted
+            }
+            for m, est in boot.estimates.items()
+        },
+        "control": control,
+        "comparisons": {m: compared(m, control) for m in cards if m != control},
+        "paired_without_request": (
+            {"liner": compared("liner", without)} if "liner" in cards and without in cards else {}
+        ),
+        "targets": targets,
+        "examples": [
+            {"user": r.user, "query": r.query, "seeds": list(r.seeds), "relevant": len(r.relevant)}
+            for r in list(requests)[:10]
+        ],
+        "slices": {
+            m: {
+                "listener_activity": activity_slices(ctx, c),
+                "item_popularity": popularity_slices(ctx, c),
+            }
+            for m, c in cards.items()
+        },
+        "omitted_metrics": omitted,
+        "simulated_metrics": simulated_metrics(boot.estimates) if ds.provenance_simulated else [],
+        "provenance_simulated": ds.provenance_simulated,
+        "provenance_note": ds.provenance_description,
+        "integrity_truth": ds.has_integrity_truth,
+        "dataset_notes": list(ds.notes),
+        "timings": timings,
+        "failed_models": failures,
+    }
+
+
+def run_query_evaluation(
+    *,
+    dataset: str | None = None,
+    data: str | Path | None = None,
+    eval_dataset: EvalDataset | None = None,
+    data_root: str | Path = DEFAULT_DATA_ROOT,
+    out: str | Path | None = None,
+    kinds: Sequence[str] = KINDS,
+    models: Sequence[str] | None = None,
+    split: str | None = None,
+    k: int = 10,
+    seed: int = 0,
+    n_boot: int = 1000,
+    max_requests: int = 500,
+    options: Mapping[str, Any] | None = None,
+    progress: bool = True,
+) -> dict[str, dict[str, Any]]:
+    """Evaluate query and seed requests; one metrics document per kind (written under
+    ``out``: query requests in ``out``, seed requests in ``out/seeds``).
+
+    ``options`` are the served build's and the text baselines' (``text_model``: a
+    sentence-transformers directory, or ``hash`` for the tests' hashed bag of words).
+    """
+    given = [x is not None for x in (dataset, data, eval_dataset)]
+    if sum(given) != 1:
+        raise EvalError("give exactly one of --dataset NAME or --data DIR")
+    if eval_dataset is not None:
+        ds = eval_dataset
+    elif data is not None:
+        ds = load_folder(data)
+    else:
+        assert dataset is not None
+        ds = load_dataset(dataset, data_root)
+    chosen = make_split(ds.interactions, split, seed=seed)
+    logger.info("split: %s", chosen.description)
+    evaluation = QueryEvaluation(
+        ds, chosen, k=k, seed=seed, options=options or {}, progress=progress
+    )
+    docs: dict[str, dict[str, Any]] = {}
+    try:
+        for kind in kinds:
+            started = time.perf_counter()
+            requests, table = make_requests(
+                ds, chosen.train, chosen.test, kind=kind, max_requests=max_requests, seed=seed
+            )
+            wanted = models_for(kind, models)
+            slates, timings, failures = evaluation.answers(kind, requests, table, wanted)
+            if not slates:
+                raise EvalError(f"every model failed on {kind} requests: {failures}")
+            truth = pd.DataFrame(
+                [(r.qid, i) for r in requests for i in sorted(r.relevant)],
+                columns=["user_id", "item_id"],
+            )
+            ctx = MetricContext.build(ds, chosen.train, truth, k)
+            cards = {m: score_slates(ctx, s) for m, s in slates.items()}
+            doc = _document(
+                ds=ds, split=chosen, kind=kind, requests=requests, table=table, cards=cards,
+                ctx=ctx, k=k, n_boot=n_boot, seed=seed, progress=progress, timings=timings,
+                failures=failures,
+            )  # fmt: skip
+            doc["runtime_s"] = round(time.perf_counter() - started, 1)
+            doc = json_safe(doc)
+            if out is not None:
+                write_report(doc, Path(out) if kind == "query" else Path(out) / "seeds")
+            docs[kind] = doc
+    finally:
+        evaluation.close()
+    return docs
+
+
+def models_for(kind: str, asked: Sequence[str] | None) -> list[str]:
+    """The asked models that answer ``kind`` requests (default: :func:`default_models`).
+
+    Raises:
+        EvalError: for a name no kind knows.
+    """
+    if not asked:
+        return default_models(kind)
+    known = {m for k in KINDS for m in default_models(k)}
+    unknown = sorted(set(asked) - known)
+    if unknown:
+        raise EvalError(f"unknown model(s) {unknown} for --task query. Fix: use {sorted(known)}")
+    return [m for m in asked if m in default_models(kind)]
+
+
+def summary(docs: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Lines for the terminal: per kind, every model's ndcg@k and hit rate with intervals,
+    the comparisons and the targets."""
+    lines: list[str] = []
+    for kind, doc in docs.items():
+        k = doc["k"]
+        keys = [f"ndcg@{k}", f"hit_rate@{k}"]
+        lines.append(f"{kind} requests: {doc['task']}")
+        lines.append("model".ljust(22) + "".join(key.ljust(30) for key in keys))
+        for name, est in doc["models"].items():
+            cells = []
+            for key in keys:
+                e = est.get(key) or {}
+                v, ci = e.get("value"), e.get("ci") or [None, None]
+                cells.append(
+                    "–".ljust(30) if v is None else f"{v:.4f} [{ci[0]:.4f}, {ci[1]:.4f}]".ljust(30)
+                )
+            lines.append(name.ljust(22) + "".join(cells))
+        comps = dict(doc.get("comparisons") or {})
+        for name, comp in (doc.get("paired_without_request") or {}).items():
+            comps[f"{name} (vs {WITHOUT[kind]})"] = comp
+        for name, comp in comps.items():
+            c = comp.get(keys[0]) or {}
+            if c.get("diff") is None:
+                continue
+            vs = "" if "(vs" in name else f" vs {doc['control']}"
+            verdict = "significant" if c.get("significant") else "not significant"
+            lines.append(
+                f"  {name}{vs}: {keys[0]} {c['diff']:+.4f} [{c['ci'][0]:+.4f}, {c['ci'][1]:+.4f}]"
+                f" ({verdict})"
+            )
+        for label, t in (doc.get("targets") or {}).items():
+            lines.append(
+                f"  target {label}: liner / {t['against']} = {t['ratio']} (goal ≥ {t['target']}"
+                f", significant): {'met' if t['met'] else 'NOT met'}"
+            )
+        for name, why in (doc.get("failed_models") or {}).items():
+            lines.append(f"  FAILED: {name}: {why}")
+    return lines
+
+
+__all__ = [
+    "KINDS",
+    "QueryEvaluation",
+    "default_models",
+    "models_for",
+    "run_query_evaluation",
+    "summary",
+]
