@@ -20,24 +20,16 @@ if TYPE_CHECKING:
 def load_agent(artifacts: Path, db: str, settings: LinerSettings) -> DiscoveryAgent:
     """A DiscoveryAgent over the real pipeline, with the LLM planner when configured."""
     from agent.discovery import DiscoveryAgent
-    from agent.llm_planner import LlmPlanner
     from agent.pipeline_backend import PipelineBackend
-    from agent.planners import RulePlanner
+    from agent.planners import configured_planner
     from recsys.pipeline import load_recommender
     from recsys.store import open_store
 
     store = open_store(db)
     rec = load_recommender(artifacts, store, settings)
-    planner = (
-        LlmPlanner(
-            base_url=settings.llm_base_url, model=settings.llm_model, api_key=settings.llm_api_key
-        )
-        if settings.llm_base_url
-        else RulePlanner()
-    )
     return DiscoveryAgent(
         PipelineBackend(rec, artifacts),
-        planner=planner,
+        planner=configured_planner(settings),
         slate_logger=rec.slate_logger.log if rec.slate_logger else None,
     )
 

@@ -3,11 +3,14 @@ and needs no LLM."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from agent.enforce import constraint_filter
 from agent.plan import Plan, Step
 from agent.request import Constraints
+
+if TYPE_CHECKING:
+    from recsys.settings import LinerSettings
 
 
 class Planner(Protocol):
@@ -88,4 +91,17 @@ class RulePlanner:
         return Plan(steps=steps, answer="ranked")
 
 
-__all__ = ["Planner", "RulePlanner"]
+def configured_planner(settings: LinerSettings) -> Planner:
+    """The planner ``settings`` ask for: the LLM planner when ``llm_base_url`` is set (any
+    failure of it falls back to the rules, with a note), else the rule planner. `liner agent`
+    and `liner serve` both plan with it, so a question gets the same plan either way."""
+    if not settings.llm_base_url:
+        return RulePlanner()
+    from agent.llm_planner import LlmPlanner
+
+    return LlmPlanner(
+        base_url=settings.llm_base_url, model=settings.llm_model, api_key=settings.llm_api_key
+    )
+
+
+__all__ = ["Planner", "RulePlanner", "configured_planner"]

@@ -216,6 +216,7 @@ def run(
     """
     import faiss
 
+    from agent.planners import configured_planner
     from recsys.experiments import ExperimentRegistry
     from recsys.integrity.audio import store_audio_cache
     from recsys.integrity.backlog import BacklogScreener
@@ -252,7 +253,7 @@ def run(
         announce=reloads.announce if reloads is not None else None,
         trial=trial_recommend,
     )
-    agent = LiveAgent(state)
+    agent = LiveAgent(state, planner=configured_planner(settings))
     deps = ServiceDeps(
         state=state,
         store=store,

@@ -51,10 +51,11 @@ class LiveAgent:
     store across reloads, so a conversation goes on over new artifacts.
     """
 
-    def __init__(self, state: ServingState) -> None:
+    def __init__(self, state: ServingState, planner: Any = None) -> None:
         from agent.sessions import SessionStore
 
         self.state = state
+        self.planner = planner  # agent.planners.Planner; None plans with the rules
         self._lock = threading.Lock()
         self._version: str | None = None
         self._agent: Any = None
@@ -73,6 +74,7 @@ class LiveAgent:
                     PipelineBackend(rec, loaded.artifact_dir),  # type: ignore[arg-type]
                     slate_logger=logger_fn,
                     sessions=self.sessions,
+                    **({"planner": self.planner} if self.planner is not None else {}),
                 )
                 self._version = loaded.version
             return self._agent

@@ -57,3 +57,28 @@ def test_agent_refuses_a_session_it_did_not_issue_or_of_another_listener() -> No
         agent.ask("more rap", listener_id="purist", session_id=first.session_id)
     with pytest.raises(SessionNotFoundError):
         agent.ask("more rap", listener_id="fan", session_id="s1")
+
+
+def test_the_service_agent_keeps_sessions_over_a_reload_and_plans_as_configured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from types import SimpleNamespace
+
+    import agent.pipeline_backend
+    from agent.llm_planner import LlmPlanner
+    from agent.planners import RulePlanner, configured_planner
+    from recsys.service.live import LiveAgent
+    from recsys.settings import LinerSettings
+
+    assert isinstance(configured_planner(LinerSettings(llm_base_url=None)), RulePlanner)
+    llm = configured_planner(LinerSettings(llm_base_url="http://127.0.0.1:9/v1", llm_model="x"))
+    assert isinstance(llm, LlmPlanner) and llm.model == "x"
+
+    monkeypatch.setattr(agent.pipeline_backend, "PipelineBackend", lambda *_: FakeBackend())
+    loaded = SimpleNamespace(version="v1", recommender=object(), artifact_dir=None)
+    live = LiveAgent(SimpleNamespace(current=lambda: loaded), planner=RulePlanner())  # type: ignore[arg-type]
+    first = live.ask("indie or rap", listener_id="fan", session_id=None, k=3)
+    loaded.version = "v2"  # a reload builds a new agent; the conversation goes on
+    again = live.ask("less rap", listener_id="fan", session_id=first.session_id, k=3)
+    assert again.session_id == first.session_id and "rap" in again.constraints.avoid
+    assert again.planner == "rules"
