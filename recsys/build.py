@@ -59,6 +59,7 @@ from recsys.domain import ConsentScope, Track
 from recsys.embeddings import steps as _embedding_steps  # noqa: F401 (registers them first)
 from recsys.embeddings.config import EmbeddingConfig
 from recsys.errors import ArtifactError
+from recsys.parallel import MapBackend, use_backend
 from recsys.settings import LinerSettings
 from recsys.store.base import Store
 from recsys.store.play_flags import learnable_events
@@ -247,6 +248,7 @@ def build_artifacts(
     steps: Sequence[BuildStep] | None = None,
     text_model: Any = None,
     audio_encoder: Any = None,
+    backend: MapBackend | None = None,
 ) -> Manifest:
     """Build every step into ``out_dir`` and return its manifest.
 
@@ -258,6 +260,10 @@ def build_artifacts(
         steps: the steps to run; default :func:`default_steps`.
         text_model: a sentence-transformers-like model to use instead of loading one.
         audio_encoder: an :class:`~recsys.embeddings.audio.AudioEncoder` override.
+        backend: where the steps' per-item work runs (:mod:`recsys.parallel`): None is this
+            machine's cores; a :class:`~recsys.distributed.RayBackend` is a Ray cluster. The
+            artifacts are the same; a backend with a ``checkpoint_dir`` of None keeps its
+            finished partitions in the build cache until the build succeeds.
 
     Example:
         >>> build_artifacts(open_store("var/liner.db"), Path("var/artifacts"), LinerSettings())
@@ -281,40 +287,60 @@ def build_artifacts(
         audio_encoder=audio_encoder,
     )
     records: dict[str, StepRecord] = {}
+    if backend is not None and getattr(backend, "checkpoint_dir", "") is None:
+        backend.checkpoint_dir = ctx.cache_dir / "partitions"  # type: ignore[attr-defined]
     try:
-        bar = tqdm(list(steps if steps is not None else default_steps()), unit="step", desc="build")
-        for step in bar:
-            bar.set_postfix_str(step.name)
-            digest = _input_hash(step, ctx)
-            prev = previous.steps.get(step.name) if previous else None
-            if (
-                previous is not None
-                and prev is not None
-                and prev.input_hash == digest
-                and _carry_over(out_dir, work, prev.files, previous.files)
-            ):
-                logger.info("step %s is up to date; skipped", step.name)
-                records[step.name] = prev
-                continue
-            before = set(list_files(work))
-            info = step.run(ctx) or {}
-            files = sorted(set(list_files(work)) - before)
-            records[step.name] = StepRecord(
-                input_hash=digest, files=files, finished_at=datetime.now(UTC), info=info
-            )
-            logger.info("step %s wrote %d files", step.name, len(files))
-        manifest = Manifest(
-            files=hash_files(work),
-            data_snapshot=ctx.data_snapshot,
-            consent=ctx.consent_snapshot,
-            settings=_settings_record(settings),
-            steps=records,
-        )
-        write_manifest(work, manifest)
+        with use_backend(backend):
+            manifest = _run_steps(steps, ctx, previous, out_dir, work, records)
         _swap_into_place(work, out_dir)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
+    clear = getattr(backend, "clear_checkpoints", None)
+    if clear is not None:
+        clear()
+    return manifest
+
+
+def _run_steps(
+    steps: Sequence[BuildStep] | None,
+    ctx: BuildContext,
+    previous: Manifest | None,
+    out_dir: Path,
+    work: Path,
+    records: dict[str, StepRecord],
+) -> Manifest:
+    """Run (or carry over) every step into ``work`` and write its manifest."""
+    settings = ctx.settings
+    bar = tqdm(list(steps if steps is not None else default_steps()), unit="step", desc="build")
+    for step in bar:
+        bar.set_postfix_str(step.name)
+        digest = _input_hash(step, ctx)
+        prev = previous.steps.get(step.name) if previous else None
+        if (
+            previous is not None
+            and prev is not None
+            and prev.input_hash == digest
+            and _carry_over(out_dir, work, prev.files, previous.files)
+        ):
+            logger.info("step %s is up to date; skipped", step.name)
+            records[step.name] = prev
+            continue
+        before = set(list_files(work))
+        info = step.run(ctx) or {}
+        files = sorted(set(list_files(work)) - before)
+        records[step.name] = StepRecord(
+            input_hash=digest, files=files, finished_at=datetime.now(UTC), info=info
+        )
+        logger.info("step %s wrote %d files", step.name, len(files))
+    manifest = Manifest(
+        files=hash_files(work),
+        data_snapshot=ctx.data_snapshot,
+        consent=ctx.consent_snapshot,
+        settings=_settings_record(settings),
+        steps=records,
+    )
+    write_manifest(work, manifest)
     return manifest
 
 

@@ -25,7 +25,33 @@ from recsys.settings import LinerSettings
 )
 @click.option("--force", is_flag=True, help="Rebuild every step, even when up to date.")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as one JSON object.")
-def build_command(db: str | None, out: Path | None, force: bool, as_json: bool) -> None:
+@click.option(
+    "--ray",
+    "ray_address",
+    is_flag=False,
+    flag_value="local",
+    default=None,
+    metavar="[ADDRESS]",
+    help="Run the per-track work (text embedding, audio analysis, fingerprints, audio facts) "
+    "as Ray tasks over catalog partitions: on the cluster at ADDRESS (e.g. ray://head:10001 "
+    "or auto), or on a local cluster started for the build when no address is given. Needs "
+    "pip install '.[ray]'. Same artifacts; finished partitions are reused by a rerun.",
+)
+@click.option(
+    "--ray-partition",
+    default=256,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Tracks per Ray task.",
+)
+def build_command(
+    db: str | None,
+    out: Path | None,
+    force: bool,
+    as_json: bool,
+    ray_address: str | None,
+    ray_partition: int,
+) -> None:
     """Build text, audio and collaborative embeddings, the fused space and FAISS indexes.
 
     Steps whose inputs did not change since the last build of the same directory are skipped
@@ -38,25 +64,39 @@ def build_command(db: str | None, out: Path | None, force: bool, as_json: bool) 
     Example:
 
         liner build --db var/liner.db --out var/artifacts
+
+        liner build --ray                       # a local Ray cluster for this build
+
+        liner build --ray ray://head:10001      # an existing Ray cluster
     """
     from recsys.build import build_artifacts
     from recsys.integrity.audio import store_audio_cache
     from recsys.integrity.jobs import resume_screening
     from recsys.integrity.streams.screen import screen_streams
+    from recsys.parallel import use_backend
     from recsys.store import open_store
 
     settings = LinerSettings()
     url = db if db is not None else settings.db
     out_dir = out if out is not None else settings.artifacts
+    backend = None
     try:
+        if ray_address is not None:
+            from recsys.distributed import RayBackend
+
+            address = None if ray_address == "local" else ray_address
+            backend = RayBackend(address, partition_size=ray_partition).start()
         store = open_store(url)
         try:
-            resume_screening(store, audio_cache=store_audio_cache(url), why="liner build")
+            with use_backend(backend):
+                resume_screening(store, audio_cache=store_audio_cache(url), why="liner build")
             # Flag artificial plays first: the models below learn from the rest only.
             streams = screen_streams(store).summary()
-            manifest = build_artifacts(store, out_dir, settings, resume=not force)
+            manifest = build_artifacts(store, out_dir, settings, resume=not force, backend=backend)
         finally:
             store.close()
+            if backend is not None:
+                backend.close()
     except LinerError as exc:
         raise click.ClickException(str(exc)) from exc
     summary = {
@@ -68,12 +108,19 @@ def build_command(db: str | None, out: Path | None, force: bool, as_json: bool) 
         "data_snapshot": manifest.data_snapshot[:16],
         "flagged_plays": streams["flagged_events"],
     }
+    if backend is not None:
+        summary["ray"] = backend.report
     if as_json:
         click.echo(json.dumps(summary, sort_keys=True, default=str))
         return
     click.echo(f"built {out_dir} ({len(manifest.files)} files)")
     for name, step in manifest.steps.items():
         click.echo(f"  {name:<11} {json.dumps(step.info, default=str)}")
+    for part in summary.get("ray", []):
+        click.echo(
+            f"  ray {part['map']}: {part['items']} items in {part['partitions']} partitions "
+            f"({part['reused']} reused, {part['retried']} retried) in {part['seconds']} s"
+        )
 
 
 __all__ = ["build_command"]

@@ -10,13 +10,14 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
-from tqdm import tqdm
 
+from recsys.artifacts import sha256_file
 from recsys.build_step import BuildStep, register_build_step
 from recsys.embeddings.audio import (
     AudioEncoder,
@@ -37,6 +38,7 @@ from recsys.embeddings.neighbours import neighbours_inputs, neighbours_run
 from recsys.embeddings.projection import Projection, fit_projection
 from recsys.embeddings.text import (
     VectorCache,
+    embed_texts,
     embed_with_cache,
     load_text_model,
     text_key,
@@ -44,6 +46,7 @@ from recsys.embeddings.text import (
 )
 from recsys.errors import CatalogError
 from recsys.index import FaissIndex
+from recsys.parallel import active_backend, parallel_map
 
 if TYPE_CHECKING:
     from recsys.build import BuildContext
@@ -81,10 +84,45 @@ def text_inputs(ctx: BuildContext) -> Any:
     return {"model": model, "texts": _sha(_texts(ctx))}
 
 
+TEXT_CHUNK = 256
+"""Texts per distributed text-embedding task (one model batch)."""
+
+
+def _embed_chunk(model: Any, batch_size: int, texts: list[str]) -> np.ndarray:
+    """Rows of one chunk of texts; ``model`` is a model or the name of one (loaded once per
+    worker process)."""
+    if isinstance(model, str):
+        model = load_text_model(model)
+    return embed_texts(texts, model, batch_size=batch_size)
+
+
+def _embed_distributed(
+    ctx: BuildContext, texts: list[str], model_name: str, cache: VectorCache
+) -> tuple[np.ndarray, int]:
+    """:func:`embed_with_cache` with the missing texts embedded as tasks of the backend."""
+    keys = [text_key(model_name, t) for t in texts]
+    todo = sorted({k: i for i, k in enumerate(keys) if cache.get(k) is None}.values())
+    chunks = [[texts[i] for i in todo[a : a + TEXT_CHUNK]] for a in range(0, len(todo), TEXT_CHUNK)]
+    model = ctx.text_model if ctx.text_model is not None else model_name
+    embed = partial(_embed_chunk, model, ctx.settings.text_batch_size)
+    done = parallel_map(embed, chunks, desc="text", unit="chunk", partition=1)
+    for a, rows in zip(range(0, len(todo), TEXT_CHUNK), done, strict=True):
+        for i, vec in zip(todo[a : a + TEXT_CHUNK], np.asarray(rows), strict=True):
+            cache.put(keys[i], vec)
+    vectors = [cache.get(k) for k in keys]
+    return np.stack([v for v in vectors if v is not None]).astype(np.float32), len(todo)
+
+
 def text_run(ctx: BuildContext) -> dict[str, Any]:
     model_name = str(text_inputs(ctx)["model"])
     cache = VectorCache(ctx.cache_dir / f"text-{_sha(model_name)[:16]}.npz")
     texts = _texts(ctx)
+    backend = active_backend()
+    if backend is not None and backend.distributed:
+        vectors, n_new = _embed_distributed(ctx, texts, model_name, cache)
+        cache.save()
+        ctx.save_npy("vectors/text.npy", vectors)
+        return {"embedded": n_new, "cached": len(texts) - n_new, "dim": int(vectors.shape[1])}
     model = ctx.text_model
     if model is None and any(cache.get(text_key(model_name, t)) is None for t in texts):
         model = load_text_model(model_name)  # only when something is not cached
@@ -122,7 +160,7 @@ def _file_stamp(path: str | None) -> str:
 def audio_inputs(ctx: BuildContext) -> Any:
     enc = _audio_encoder(ctx)
     sources = [
-        (t.audio_path, _file_stamp(t.audio_path), sorted(t.audio_descriptors.items()))
+        (t.audio_path, content_sha(t.audio_path), sorted(t.audio_descriptors.items()))
         for t in ctx.tracks
     ]
     return {
@@ -133,22 +171,48 @@ def audio_inputs(ctx: BuildContext) -> Any:
     }
 
 
+@lru_cache(maxsize=1 << 17)
+def _content_sha(path: str, stamp: str) -> str:
+    return sha256_file(Path(path))
+
+
+def content_sha(path: str | None) -> str:
+    """sha256 of an audio file's bytes ("" without a path, "missing" when unreadable); a
+    file is read once per process while its size and modification time stay the same."""
+    stamp = _file_stamp(path)
+    if not path or stamp == "missing":
+        return stamp
+    return _content_sha(path, stamp)
+
+
+def _encode_one(enc: AudioEncoder, path: str) -> np.ndarray:
+    """One file's feature row (a zero row when unreadable, as ``enc.encode`` gives)."""
+    return np.asarray(enc.encode([path])[0], dtype=np.float32)
+
+
 def _raw_audio(ctx: BuildContext, enc: AudioEncoder) -> np.ndarray:
     if isinstance(enc, DescriptorAudioEncoder):
         rows = [{f"audio_{k}": v for k, v in t.audio_descriptors.items()} for t in ctx.tracks]
         return enc.encode(rows)
     cache = VectorCache(ctx.cache_dir / f"audio-{_sha(enc.name)[:16]}.npz")
     out = np.zeros((len(ctx.tracks), enc.dim), dtype=np.float32)
-    for i, track in enumerate(tqdm(ctx.tracks, desc="audio", unit="track", leave=False)):
-        if not track.audio_path:
-            continue
-        key = _sha(enc.name, track.audio_path, _file_stamp(track.audio_path))
-        cached = cache.get(key)
-        if cached is None:
-            cached = enc.encode([track.audio_path])[0]
-            cache.put(key, cached)
-        out[i] = cached
-    cache.save()
+    # Keyed by the file's content: a clip is analysed once, whatever its path or date.
+    keys = [_sha(enc.name, content_sha(t.audio_path)) if t.audio_path else "" for t in ctx.tracks]
+    todo = {k: str(t.audio_path) for k, t in zip(keys, ctx.tracks, strict=True) if k}
+    missing = sorted((k, p) for k, p in todo.items() if cache.get(k) is None)
+    if missing:
+        computed: list[Any]
+        if isinstance(enc, LibrosaAudioEncoder):  # picklable: analysed on every core
+            one = partial(_encode_one, enc)
+            computed = parallel_map(one, [p for _, p in missing], desc="audio", unit="clip")
+        else:
+            computed = list(enc.encode([p for _, p in missing]))
+        for (key, _), row in zip(missing, computed, strict=True):
+            cache.put(key, np.asarray(row, dtype=np.float32))
+        cache.save()
+    for i, key in enumerate(keys):
+        if key:
+            out[i] = cache.get(key)
     return out
 
 

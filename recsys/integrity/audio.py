@@ -34,6 +34,7 @@ import numpy as np
 
 from recsys.domain import Track
 from recsys.errors import LinerError
+from recsys.parallel import Failed, parallel_map
 
 logger = logging.getLogger(__name__)
 
@@ -220,14 +221,17 @@ def extract_audio(tracks: Sequence[Track], root: Path | None = None) -> AudioFea
             if name in t.audio_descriptors:
                 desc[i, j] = t.audio_descriptors[name]
     parts: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-    for i, t in enumerate(tracks):
-        if not t.audio_path:
-            continue
-        path = _resolve(t.audio_path, root)
-        try:
-            parts[i] = analyse_file(path)
-        except Exception as exc:  # any decoder failure means "no audio", not a failed screen
-            logger.warning("cannot read audio of %s (%s): %s", t.track_id, path, exc)
+    todo = [(i, _resolve(t.audio_path, root)) for i, t in enumerate(tracks) if t.audio_path]
+    # Every core analyses files (recsys.parallel); a decoder failure means "no audio" for
+    # that track, not a failed screen.
+    done = parallel_map(
+        analyse_file, [p for _, p in todo], desc="audio analysis", unit="clip", errors="return"
+    )
+    for (i, path), result in zip(todo, done, strict=True):
+        if isinstance(result, Failed):
+            logger.warning("cannot read audio of %s (%s): %s", tracks[i].track_id, path, result)
+        else:
+            parts[i] = result
     widths = (FINGERPRINT_DIM, len(FORENSIC_NAMES)) if parts else (0, 0)
     stacks = [np.full((len(tracks), w), np.nan, dtype=np.float32) for w in widths]
     mel = _no_mel(len(tracks) if parts else 0)

@@ -20,6 +20,7 @@ import numpy as np
 from recsys.domain import Track
 from recsys.integrity.audio import AudioDecodeError
 from recsys.integrity.fingerprint import Fingerprint, fingerprint_file
+from recsys.parallel import parallel_map
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +95,24 @@ def _write(folder: Path, rows: dict[str, Fingerprint]) -> None:
     (folder / "keys.json").write_text(json.dumps(meta))
 
 
+def _fingerprint_missing(
+    tracks: Sequence[Track], root: Path | None, old: dict[str, Fingerprint]
+) -> dict[str, Fingerprint]:
+    """Fingerprints of the files ``old`` lacks, computed on every core (recsys.parallel);
+    a file that fails is left out (the caller's own call then reports it)."""
+    todo: dict[str, Path] = {}
+    for t in tracks:
+        if t.audio_path:
+            path = Path(t.audio_path)
+            path = path if path.is_absolute() or root is None else root / path
+            if _key(t, path) not in old:
+                todo[_key(t, path)] = path
+    done = parallel_map(
+        fingerprint_file, list(todo.values()), desc="fingerprints", unit="clip", errors="return"
+    )
+    return {k: fp for k, fp in zip(todo, done, strict=True) if isinstance(fp, Fingerprint)}
+
+
 def fingerprint_tracks(
     tracks: Sequence[Track], root: Path | None = None, cache: Path | None = None
 ) -> CatalogFingerprints:
@@ -110,6 +129,7 @@ def fingerprint_tracks(
     unreadable: dict[str, str] = {}
     notes: dict[str, str] = {}
     computed = 0
+    fresh = _fingerprint_missing(tracks, root, old)
     for t in tracks:
         if not t.audio_path:
             out.append(None)
@@ -120,7 +140,7 @@ def fingerprint_tracks(
         fp = old.get(key)
         if fp is None:
             try:
-                fp = fingerprint_file(path)
+                fp = fresh.get(key) or fingerprint_file(path)
                 computed += 1
             except AudioDecodeError as exc:
                 unreadable[t.track_id] = str(exc)

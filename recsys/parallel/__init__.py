@@ -1,0 +1,24 @@
+"""Running per-item work on every core of this machine (audio analysis, per-track facts).
+
+:func:`parallel_map` maps a picklable function over items in worker processes, in order, with
+a progress bar; one worker (``LINER_WORKERS=1``) or a handful of items runs in this process.
+The distributed build on a Ray cluster lives in :mod:`recsys.distributed`.
+"""
+
+from recsys.parallel.pool import (
+    Failed,
+    MapBackend,
+    active_backend,
+    default_workers,
+    parallel_map,
+    use_backend,
+)
+
+__all__ = [
+    "Failed",
+    "MapBackend",
+    "active_backend",
+    "default_workers",
+    "parallel_map",
+    "use_backend",
+]
