@@ -1,8 +1,11 @@
 """Machine-made tracks: what a text-to-music service renders, made here from scratch.
 
-Exact equal-tempered pitches, notes on a quantised sixteenth grid, band-limited saw pads and
-sine bass with identical envelopes, digital silence under the music (no noise floor) and the
-peak normalised to -1 dBFS. Declared ``NONE`` (human) with "Made with Suno"-style text, they
+Exact equal-tempered pitches, notes on a quantised sixteenth grid, band-limited synthesizer
+pads, lead and sine bass with identical envelopes, digital silence under the music (no noise
+floor) and the peak normalised to -1 dBFS. Each track's material (tempo, key, mode,
+progression, melody, rhythm, patches) is its own: distinct renders are distinct recordings,
+so a near-duplicate between two of them is a screening error, as it would be between two
+generated songs. Declared ``NONE`` (human) with "Made with Suno"-style text, they
 are the suite's mislabelled uploads: the truth says they should be ``DISPUTED``.
 """
 
@@ -24,21 +27,25 @@ MACHINE_TEXTS: tuple[str, ...] = (
 )
 """Text a generator's user leaves in the description or tags."""
 MACHINE_TAGS: tuple[str, ...] = ("suno", "udio", "ai music", "aimusic", "ai generated")
-_PROGRESSIONS = ((0, 5, 3, 4), (0, 3, 4, 4), (0, 4, 5, 3), (5, 3, 0, 4), (0, 5, 0, 4))
 _MAJOR = (0, 2, 4, 5, 7, 9, 11)
 _MINOR = (0, 2, 3, 5, 7, 8, 10)
+_DORIAN = (0, 2, 3, 5, 7, 9, 10)
+_MIXOLYDIAN = (0, 2, 4, 5, 7, 9, 10)
+_SCALES = (_MAJOR, _MINOR, _DORIAN, _MIXOLYDIAN)
 
 
 def _hz(midi: float) -> float:
     return float(440.0 * 2 ** ((midi - 69) / 12))
 
 
-def _saw(freq: float, t: np.ndarray, sr: int, harmonics: int = 10) -> np.ndarray:
+def _tone(freq: float, t: np.ndarray, sr: int, harmonics: np.ndarray) -> np.ndarray:
+    """A band-limited tone with the given harmonic amplitudes (the track's patch)."""
     out = np.zeros_like(t)
-    for k in range(1, harmonics + 1):
+    for k, amp in enumerate(harmonics, start=1):
         if k * freq >= sr / 2:
             break
-        out += np.sin(2 * np.pi * k * freq * t) / k
+        if amp:
+            out += amp * np.sin(2 * np.pi * k * freq * t)
     return out
 
 
@@ -51,18 +58,36 @@ def _envelope(n: int, sr: int, attack_s: float = 0.01, release_s: float = 0.05) 
     return env
 
 
-def machine_track(seconds: float, sr: int, rng: np.random.Generator) -> np.ndarray:
-    """A quantised saw/sine arrangement of ``seconds`` at ``sr``, peak at -1 dBFS.
+def _patch(rng: np.random.Generator, n: int = 12) -> np.ndarray:
+    """A synthesizer patch: harmonic amplitudes from one of a renderer's basic shapes, with
+    the track's own balance."""
+    k = np.arange(1, n + 1, dtype=np.float64)
+    shape = int(rng.integers(4))
+    base = (1 / k, np.where(k % 2 == 1, 1 / k, 0.0), 1 / k**2, np.exp(-k / rng.uniform(1, 4)))
+    return base[shape] * rng.uniform(0.4, 1.0, n) * (k <= rng.integers(3, n + 1))
 
-    Tempo (88–140 bpm), key, mode, chord progression and arpeggio pattern are drawn from
-    ``rng``; the grid, the tuning and the envelopes are exact, as a renderer makes them.
+
+def machine_track(seconds: float, sr: int, rng: np.random.Generator) -> np.ndarray:
+    """A quantised synthesized arrangement of ``seconds`` at ``sr``, peak at -1 dBFS.
+
+    Every track has material of its own, as two renders of two prompts do: tempo (any
+    80–150 bpm), key, mode, a chord progression of its own (four to eight chords), its own
+    lead melody and rhythm, bass pattern and synthesizer patches. What the renders share is
+    the signature of the machine: the grid, the tuning and the envelopes are exact, with
+    digital silence under the music and the peak normalised.
     """
-    bpm = float(rng.integers(88, 141))
+    bpm = float(rng.uniform(80, 150))
     step = 60.0 / bpm / 4  # one sixteenth
-    root = int(rng.integers(45, 57))
-    scale = _MAJOR if rng.random() < 0.5 else _MINOR
-    progression = _PROGRESSIONS[int(rng.integers(len(_PROGRESSIONS)))]
-    pattern = rng.permutation([0, 1, 2, 1, 0, 2, 1, 2])
+    root = int(rng.integers(40, 58))
+    scale = _SCALES[int(rng.integers(len(_SCALES)))]
+    progression = rng.integers(0, 7, size=int(rng.integers(4, 9)))
+    melody_steps = int(rng.choice([16, 32]))
+    melody_on = rng.random(melody_steps) < rng.uniform(0.3, 0.7)
+    melody = np.cumsum(rng.integers(-3, 4, size=melody_steps))
+    bass_on = rng.random(16) < rng.uniform(0.2, 0.5)
+    bass_on[0] = True
+    pad_patch, lead_patch = _patch(rng), _patch(rng)
+    lead_octave = 12 * int(rng.integers(1, 3))
     n = int(seconds * sr)
     out = np.zeros(n)
     bar_steps = 16
@@ -70,21 +95,26 @@ def machine_track(seconds: float, sr: int, rng: np.random.Generator) -> np.ndarr
     for s in range(total_steps):
         start = round(s * step * sr)
         bar = s // bar_steps
-        degree = progression[bar % len(progression)]
+        degree = int(progression[bar % len(progression)])
         chord = [scale[(degree + k) % 7] + 12 * ((degree + k) // 7) for k in (0, 2, 4)]
-        if s % bar_steps == 0:  # a pad and a bass note per bar
+        if s % bar_steps == 0:  # a pad per bar
             length = min(n - start, int(bar_steps * step * sr))
             t = np.arange(length) / sr
             env = _envelope(length, sr, 0.05, 0.2)
-            pad = sum(_saw(_hz(root + 12 + c), t, sr) for c in chord)
+            pad = sum(_tone(_hz(root + 12 + c), t, sr, pad_patch) for c in chord)
+            out[start : start + length] += env * 0.1 * pad
+        if bass_on[s % bar_steps]:
+            length = min(n - start, int(2 * step * sr))
+            t = np.arange(length) / sr
             bass = np.sin(2 * np.pi * _hz(root - 12 + chord[0]) * t)
-            out[start : start + length] += env * (0.12 * pad + 0.5 * bass)
-        if s % 2 == 0:  # eighth-note arpeggio, exactly on the grid
+            out[start : start + length] += 0.45 * _envelope(length, sr) * bass
+        if melody_on[s % melody_steps]:  # the lead, exactly on the grid
             length = min(n - start, int(step * sr))
             t = np.arange(length) / sr
-            note = root + 24 + chord[int(pattern[(s // 2) % len(pattern)])]
+            walk = int(melody[s % melody_steps]) + degree
+            note = root + lead_octave + scale[walk % 7] + 12 * (walk // 7)
             out[start : start + length] += (
-                0.3 * _envelope(length, sr) * np.sin(2 * np.pi * _hz(note) * t)
+                0.25 * _envelope(length, sr) * _tone(_hz(note), t, sr, lead_patch)
             )
     peak = float(np.max(np.abs(out))) or 1.0
     return (out / peak * 10 ** (-1 / 20)).astype(np.float32)

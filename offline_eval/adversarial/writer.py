@@ -29,7 +29,7 @@ from recsys.demo.tables import TRUTH_COLUMNS as DEMO_TRUTH_COLUMNS
 logger = logging.getLogger(__name__)
 
 SUITE_FORMAT = "liner-adversarial-suite"
-SUITE_VERSION = 2
+SUITE_VERSION = 3  # 3: machine-made tracks have material of their own
 TRUTH_COLUMNS: tuple[str, ...] = (
     *DEMO_TRUTH_COLUMNS,
     "attack",

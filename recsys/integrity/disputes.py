@@ -26,6 +26,12 @@ claims AI involvement needs only the looser ``text_clean_rate`` threshold, and a
 detector's base rate (the audio must not speak against the text): an uploader's text that
 contradicts its own declaration is rare among human tracks, so the two together stay rare.
 Both implied rates on the clean reference are reported with every run.
+
+Without a detector (too few tracks whose artists consented to AI training, so nothing may be
+learned), :func:`check_declarations_by_chain` still checks declared-``NONE`` tracks whose own
+text claims AI generation, against the recording chain measured on the audio: a dispute
+needs the text *and* a chain without the noise floor every clean reference has (the top band
+digitally silent under the music, as a renderer leaves it), never the text alone.
 """
 
 from __future__ import annotations
@@ -257,6 +263,78 @@ def check_declarations(
     return result
 
 
+CHAIN_FEATURE = "hf_floor_db"
+CHAIN_MARGIN_DB = 10.0
+CHAIN_MAX_DB = -60.0
+CHAIN_MIN_REFERENCE = 3
+
+
+def check_declarations_by_chain(
+    features: pd.DataFrame,
+    tracks: Sequence[Track],
+    artists: Mapping[str, Artist],
+    *,
+    history: Sequence[DisputeRecord] = (),
+    quarantined: Collection[str] = (),
+    at: datetime | None = None,
+) -> DisputeCheck:
+    """Declared-``NONE`` tracks whose text claims AI and whose recording chain has no noise
+    floor: disputed without a detector (see the module docstring).
+
+    The chain is machine-like when the track's high-band noise floor (:data:`CHAIN_FEATURE`)
+    lies :data:`CHAIN_MARGIN_DB` below every clean reference's (verified artists' declared-human
+    tracks) and below :data:`CHAIN_MAX_DB` (with fewer than :data:`CHAIN_MIN_REFERENCE`
+    references, the absolute bound alone).
+    """
+    if CHAIN_FEATURE not in features.columns:
+        return DisputeCheck()
+    floor = features[CHAIN_FEATURE]
+    clean = [
+        float(floor[t.track_id])
+        for t in tracks
+        if clean_reference(t, artists)
+        and t.track_id not in quarantined
+        and t.track_id in floor.index
+        and np.isfinite(floor[t.track_id])
+    ]
+    bound = CHAIN_MAX_DB
+    if len(clean) >= CHAIN_MIN_REFERENCE:
+        bound = min(bound, min(clean) - CHAIN_MARGIN_DB)
+    result = DisputeCheck(threshold=1.0, text_threshold=1.0, reference=len(clean))
+    opened, decided = _open(history)
+    now = at or datetime.now(UTC)
+    for track in tracks:
+        p = track.provenance
+        if p.label_source is not LabelSource.DECLARED or p.ai_involvement is not AiInvolvement.NONE:
+            continue
+        if track.track_id in opened or decided.get(track.track_id) is AiInvolvement.NONE:
+            continue
+        text = text_evidence(track)
+        value = floor.get(track.track_id, np.nan)
+        if not text.strong or not np.isfinite(value) or value >= bound:
+            continue
+        result.records.append(
+            DisputeRecord(
+                track_id=track.track_id,
+                opened=True,
+                declared=AiInvolvement.NONE,
+                probability=None,
+                evidence={
+                    "recording_chain": (
+                        f"high-band noise floor {value:.1f} dB < {bound:.1f} dB: below every "
+                        f"one of {len(clean)} clean reference tracks by {CHAIN_MARGIN_DB:g} dB "
+                        "(no detector: too few consented training tracks)"
+                    ),
+                    "text": f"{text.strength} mention in {text.field}: {text.excerpt!r}",
+                },
+                actor=DISPUTE_ACTOR,
+                at=now,
+            )
+        )
+    logger.info("declared labels checked by recording chain: %d disputed", len(result.records))
+    return result
+
+
 def resolve_dispute(
     store: Store,
     track_id: str,
@@ -314,6 +392,7 @@ __all__ = [
     "DisputeCheck",
     "DisputeConfig",
     "check_declarations",
+    "check_declarations_by_chain",
     "clean_reference",
     "resolve_dispute",
 ]

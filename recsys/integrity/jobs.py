@@ -19,7 +19,12 @@ from recsys.domain import Artist, LabelSource, Provenance, Track
 from recsys.errors import LinerError
 from recsys.integrity.audio import AudioFeatures, extract_audio, extract_audio_cached
 from recsys.integrity.detector import AiDetector, AiDetectorConfig, detect_labels, train_detector
-from recsys.integrity.disputes import DisputeCheck, DisputeConfig, check_declarations
+from recsys.integrity.disputes import (
+    DisputeCheck,
+    DisputeConfig,
+    check_declarations,
+    check_declarations_by_chain,
+)
 from recsys.integrity.features import detector_features
 from recsys.integrity.neardup import (
     Calibration,
@@ -191,6 +196,14 @@ def _detect(
     except LinerError as exc:
         logger.warning("AI detector not trained: %s", exc)
         run.detector_skipped = str(exc)
+        run.disputes = check_declarations_by_chain(
+            features,
+            tracks,
+            artists,
+            history=store.dispute_history(),
+            quarantined=set(result.quarantined) | store.quarantined_ids(),
+            at=at,
+        )
         return {}
     run.detector = detector
     held = set(result.quarantined) | store.quarantined_ids()
