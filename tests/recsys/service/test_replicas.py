@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from recsys.api.v1 import rights_pb2
+from recsys.api.v1 import feedback_pb2, rights_pb2
 from recsys.domain import IMITATION_SCOPES
 from recsys.params import PolicyParams
 from recsys.pipeline import PipelineRecommender
@@ -29,7 +29,7 @@ from recsys.settings import LinerSettings
 from recsys.store import IngestBatch, QuarantineRecord, Store
 from recsys.store.postgres import PostgresStore
 from tests.recsys.pipeline.world import World, make_world
-from tests.recsys.service.conftest import ADMIN_TOKEN, RIGHTS_TOKEN
+from tests.recsys.service.conftest import ADMIN_TOKEN, FEEDBACK_TOKEN, RIGHTS_TOKEN
 
 PARAMS = PolicyParams(ai_generated_cap=0.3, human_artist_boost=0.0, mmr_lambda=1.0)
 SEEDS = ("t0_5_0",)
@@ -85,6 +85,7 @@ def replicas(postgres_url: str, tmp_path: Path) -> Iterator[tuple[World, list[Re
         metrics_port=None,
         admin_tokens=[ADMIN_TOKEN],
         rights_tokens=[RIGHTS_TOKEN],
+        feedback_tokens=[FEEDBACK_TOKEN],
     )
     loads: dict[str, list[Path]] = {}
     started: list[Replica] = []
@@ -156,6 +157,28 @@ def test_a_revocation_through_a_holds_on_b_at_its_next_request(
     with b.client(RIGHTS_TOKEN) as rights:
         history = rights.consent_history(world.referenced_holder)
     assert history[-1].action == rights_pb2.CONSENT_ACTION_REVOKE
+
+
+def test_events_logged_through_both_replicas_land_in_the_one_store(
+    replicas: tuple[World, list[Replica]],
+) -> None:
+    world, (a, b) = replicas
+    track = sorted(world.store.tracks)[0]
+    for name, replica in (("a", a), ("b", b)):
+        events = [
+            feedback_pb2.Event(event_id=f"{name}{i}", listener_id="u1", track_id=track,
+                               type=feedback_pb2.EVENT_TYPE_PLAY, ms_played=90_000)
+            for i in range(5)
+        ]  # fmt: skip
+        with replica.client(FEEDBACK_TOKEN) as client:
+            client.log_events(events)
+            client.log_events(events)  # a retry writes nothing twice
+    ids = {e.event_id for e in a.store.listener_events("u1") if e.event_id[0] in "ab"}
+    assert ids == {f"{n}{i}" for n in "ab" for i in range(5)}
+    # Both replicas stamped the same authenticated sender (one token) and their own receipt.
+    stored = [e for e in b.store.listener_events("u1") if e.event_id in ids]
+    assert len({e.sender for e in stored}) == 1 and stored[0].sender.startswith("feedback:")
+    assert all(e.received_at is not None for e in stored)
 
 
 def test_a_quarantine_recorded_through_a_holds_on_b_and_both_slates_are_logged(
