@@ -98,6 +98,12 @@ class DiscoveryAgent:
     sessions: SessionStore = field(default_factory=SessionStore)
     _matcher: VocabularyMatcher | None = None
 
+    def warm(self) -> None:
+        """Build the request parser's vocabulary (the catalog's tags and genres, embedded by
+        the text model) now, so the first question does not pay for it."""
+        if self._matcher is None:
+            self._matcher = VocabularyMatcher(self.backend)
+
     def ask(
         self,
         message: str,
@@ -125,8 +131,8 @@ class DiscoveryAgent:
     def _turn(
         self, message: str, listener_id: str | None, session_id: str, sess: Session, k: int
     ) -> AgentAnswer:
-        if self._matcher is None:
-            self._matcher = VocabularyMatcher(self.backend)
+        self.warm()
+        assert self._matcher is not None
         constraints = parse_request(message, self._matcher, sess.constraints)
         known = listener_id is not None and self.backend.profile(listener_id).known
         notes: list[str] = []

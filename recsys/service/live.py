@@ -81,8 +81,10 @@ class LiveAgent:
 
     def warm(self) -> None:
         """Build the agent for the loaded artifacts now, so the first ``Converse`` after the
-        service says SERVING does not pay for it."""
-        self._current()
+        service says SERVING does not pay for it (nor for the request parser's vocabulary)."""
+        agent = self._current()
+        if hasattr(agent, "warm"):
+            agent.warm()
 
     def ask(
         self, message: str, *, listener_id: str | None, session_id: str | None, k: int = 10
