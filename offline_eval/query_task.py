@@ -10,12 +10,13 @@ several ways; the baselines answer the same requests:
 query requests
     ``liner`` (the request as served), ``liner-no-boost`` (``query_weight`` and
     ``seed_weight`` 0: the query gate and the learned reranker only), ``liner-no-query`` (the
-    same listener asking without words), ``bm25`` and ``text-embedding`` (search over the
-    items' title, tags and genre, the same text model as the build), ``term-popularity``
+    same listener asking without words), ``bm25`` (over the items' title, tags and genre),
+    ``text-embedding`` (exact cosine search of the build's text space: the same catalog texts,
+    model and query vectors as the service), ``term-popularity``
     (the most played items carrying every term of the query: popularity within the genre).
 seed requests
     ``liner``, ``liner-no-boost``, ``liner-no-seeds``, ``seed-text-neighbours`` (items whose
-    text embedding is closest to the seeds' mean), ``term-popularity`` (the most played items
+    text vector is closest to the seeds' mean), ``term-popularity`` (the most played items
     carrying the seeds' most shared term).
 
 Every answer leaves out the listener's training items and the seeds. The figures go through
@@ -45,7 +46,7 @@ from offline_eval.datasets import DEFAULT_DATA_ROOT, EvalDataset, load_dataset, 
 from offline_eval.errors import EvalError
 from offline_eval.metrics import MetricContext, Scorecard, score_slates
 from offline_eval.models.base import ModelSpec, Slates
-from offline_eval.models.liner import HashTextModel, ServedLinerModel
+from offline_eval.models.liner import ServedLinerModel
 from offline_eval.query_requests import EvalRequest, ItemTerms, make_requests
 from offline_eval.report import json_safe, write_report
 from offline_eval.runner import omitted_metrics, simulated_metrics
@@ -53,8 +54,7 @@ from offline_eval.slices import activity_slices, popularity_slices
 from offline_eval.splits import Split, make_split
 from offline_eval.stats import bootstrap, compare
 from offline_eval.tag_query import TagCorpus
-from offline_eval.text_search import corpus_vectors, top_k
-from recsys.embeddings.text import embed_texts, load_text_model
+from offline_eval.text_search import top_k
 from recsys.params import PolicyParams
 
 logger = logging.getLogger(__name__)
@@ -118,7 +118,6 @@ class QueryEvaluation:
         pairs = split.train[["user_id", "item_id"]].astype(str)
         self.seen = {u: set(g) for u, g in pairs.groupby("user_id")["item_id"]}
         self.liner: ServedLinerModel | None = None
-        self._text: Any = None
         self._vectors: np.ndarray | None = None
 
     # -- the served pipeline ---------------------------------------------------------------
@@ -155,23 +154,25 @@ class QueryEvaluation:
         return out
 
     # -- baselines -------------------------------------------------------------------------
-    def _text_model(self) -> tuple[Any, str]:
-        if self._text is None:
-            name = self.options.get("text_model")
-            if name == "hash":
-                self._text = HashTextModel(), HashTextModel.name
-            else:
-                from recsys.settings import default_text_model
-
-                name = str(name or default_text_model())
-                self._text = load_text_model(name), name
-        return self._text
-
     def _item_vectors(self) -> np.ndarray:
+        """The served build's text space in item order: the catalog texts and the model the
+        build embedded them with (items the build lacks are zero rows)."""
         if self._vectors is None:
-            model, name = self._text_model()
-            self._vectors = corpus_vectors(self.corpus, model, name, None)
+            rec = self.fit_liner().recommender
+            assert rec is not None
+            text = np.asarray(rec.spaces.vectors["text"], dtype=np.float32)
+            get = rec.catalog.row_of.get
+            rows = np.asarray([get(i, -1) for i in self.item_ids], dtype=np.int64)
+            vectors = np.zeros((len(self.item_ids), text.shape[1]), np.float32)
+            vectors[rows >= 0] = text[rows[rows >= 0]]
+            self._vectors = vectors
         return self._vectors
+
+    def _query_vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """Queries embedded as the service embeds them."""
+        rec = self.fit_liner().recommender
+        assert rec is not None
+        return np.stack([np.asarray(rec.spaces.query_vector(t), np.float32) for t in texts])
 
     def _answer(self, r: EvalRequest, scores: np.ndarray) -> list[tuple[str, float]]:
         drop = self.seen.get(r.user, set()) | set(r.seeds)
@@ -193,9 +194,8 @@ class QueryEvaluation:
         return out
 
     def text_embedding(self, requests: Sequence[EvalRequest]) -> Slates:
-        model, _ = self._text_model()
         vecs = self._item_vectors()
-        q = embed_texts([r.query for r in requests], model)
+        q = self._query_vectors([r.query for r in requests])
         return {r.qid: self._answer(r, vecs @ q[i]) for i, r in enumerate(requests)}
 
     def seed_text_neighbours(self, requests: Sequence[EvalRequest]) -> Slates:
