@@ -1,24 +1,40 @@
 """An inverted index of landmark hashes, and the sliding-offset match against it.
 
-Postings are kept as a CSR over the sorted distinct hashes: ``keys`` (sorted ``uint32``),
-``starts`` (where each key's postings begin) and, per posting, the track row and the anchor
-frame. A query looks its hashes up with :func:`numpy.searchsorted`, so the cost grows with the
-postings it touches, not with the catalog; the arrays are plain ``.npy`` files that
-:meth:`FingerprintIndex.load` memory-maps.
+Two CSR layouts of the same landmarks, all plain ``.npy`` files that
+:meth:`FingerprintIndex.load` memory-maps:
+
+- **inverted** (hash → postings): ``keys`` (sorted distinct ``uint32`` hashes), ``starts``
+  (where each key's postings begin) and, per posting, the track ``rows`` and anchor ``times``;
+- **forward** (track → landmarks): ``fwd_starts`` per track, and ``fwd_hashes`` /
+  ``fwd_times`` sorted by hash within each track.
 
 A match is a **consistent time offset**: a copy's landmarks sit at the original's times plus
 one offset (a trim, an excerpt or leading silence), times a ratio near 1 when the copy was
-sped up or slowed down. For the tracks with the most hash hits, every hit votes for the offset
-it implies under each ratio of :data:`RATIOS`; the best (ratio, offset) bin's votes, counted
-once per query landmark, divided by the query's landmark count, is the score. Unrelated music
-shares hashes too, but scattered over all offsets.
+sped up or slowed down. Unrelated music shares hashes too, but scattered over all offsets.
+Matching runs in two stages, so its cost grows with the postings of the query's own hashes,
+never with the variants of them:
+
+1. **Candidates, exact hashes only.** Every posting of the query's exact hashes (stop words
+   left out) votes for its track, weighted by the hash's IDF; the :data:`PREFILTER` best tracks
+   then vote per (track, coarse offset) cell with :func:`numpy.bincount` (no per-hash Python
+   loop), two neighbouring :data:`COARSE_BIN` cells summed so a tempo drift is not split; the
+   :data:`CANDIDATES` best go on.
+2. **Verification, candidates only.** Each candidate's own landmarks (the forward layout) are
+   looked up among the query's hashes *and* their neighbouring-bin variants (a pitch or tempo
+   change moves a landmark to a neighbouring bin), and vote per (ratio, offset) over the
+   ratios of :data:`RATIOS`. The best cells are re-counted with each hash value voting once,
+   so a drone or a loop that repeats one hash cannot outvote a melody.
+
+The score is the weight of the agreeing hashes over the weight of **the shorter recording's**
+hashes (see :class:`Match`): the fraction of the shorter side explained. A 30 s excerpt of a
+long track, and a long upload that contains a copied track, both score like a whole copy.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,11 +46,19 @@ from recsys.integrity.fingerprint import FRAME_SECONDS, Fingerprint, pack, unpac
 logger = logging.getLogger(__name__)
 
 RATIOS: tuple[float, ...] = tuple(np.round(np.arange(0.96, 1.0401, 0.01), 4))
-OFFSET_BIN = 12  # frames (0.19 s): the offset resolution of a vote
-CANDIDATES = 24
+OFFSET_BIN = 12  # frames (0.19 s): the offset resolution of a verified vote
+COARSE_BIN = 64  # frames (1 s): the offset resolution of a candidate vote
+PREFILTER = 256  # tracks with the most exact-hash weight that go on to offset voting
+CANDIDATES = 24  # tracks that go on to verification
+RESCORE = 3  # best cells per candidate re-counted with one vote per hash value
 MAX_POSTINGS = 20_000  # hashes more common than this are stop words: too common to vote
-FORMAT_VERSION = 1
+CANDIDATE_POSTINGS = 400_000  # postings stage 1 reads at most (its rarest hashes first)
+MIN_CANDIDATE_HASHES = 256  # ... but at least this many of the query's distinct hashes
+FORMAT_VERSION = 2
 PRIOR_TRACKS = 1000.0
+MIN_OVERLAP_S = 20.0  # a score is over at least this much of the query (or all of it)
+HASH_SPACE = 1 << 20  # every packed hash is below this (8 + 6 + 6 bits)
+_ARRAYS = ("keys", "starts", "rows", "times", "fwd_starts", "fwd_hashes", "fwd_times")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,7 +69,9 @@ class Match:
         track_id: the matched track.
         row: its row in the index.
         score: the weight of the query's distinct hashes that agree on one offset, over the
-            weight of all of them (0-1; see :meth:`FingerprintIndex.weights`).
+            weight of the shorter recording's distinct hashes (the query's or the matched
+            track's; see :meth:`FingerprintIndex.weights`): 0-1, the fraction of the shorter
+            recording that the other one explains.
         votes: distinct query hashes that agree on that offset.
         offset_s: where the query's start sits in the matched track, in seconds (negative when
             the query has extra audio, e.g. leading silence, before the shared part).
@@ -63,8 +89,8 @@ class Match:
 
 
 def _variants(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The query's hashes with the neighbouring bins a pitch or tempo change could land in,
-    and for each the index of the query landmark it stands for."""
+    """The hashes with the neighbouring bins a pitch or tempo change could land in, and for
+    each the index of the hash it stands for."""
     f1, df, dt = unpack(hashes)
     out, owner = [], []
     base = np.arange(hashes.size)
@@ -77,8 +103,24 @@ def _variants(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(out), np.concatenate(owner)
 
 
+def _expand(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(which range, position) of every position in the ranges ``[lo, hi)``, without a loop."""
+    lengths = (hi - lo).astype(np.int64)
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    shift = np.repeat(lo - np.cumsum(lengths) + lengths, lengths)
+    return np.repeat(np.arange(lo.size), lengths), np.arange(total, dtype=np.int64) + shift
+
+
+def idf(postings: np.ndarray, n_tracks: int) -> np.ndarray:
+    """How much a match on a hash with ``postings`` postings says, in an index of ``n_tracks``:
+    ``log((N + PRIOR_TRACKS) / (postings + 1))``, at least 0."""
+    return np.maximum(np.log((n_tracks + PRIOR_TRACKS) / (postings + 1.0)), 0.0)
+
+
 class FingerprintIndex:
-    """Inverted index of many tracks' landmarks.
+    """Inverted index of many tracks' landmarks, with each track's landmarks kept forward too.
 
     Example:
         >>> index = FingerprintIndex.build(["t1", "t2"], [fp1, fp2])  # doctest: +SKIP
@@ -89,16 +131,20 @@ class FingerprintIndex:
     def __init__(
         self,
         track_ids: Sequence[str],
+        *,
         keys: np.ndarray,
         starts: np.ndarray,
         rows: np.ndarray,
         times: np.ndarray,
-        counts: np.ndarray,
+        fwd_starts: np.ndarray,
+        fwd_hashes: np.ndarray,
+        fwd_times: np.ndarray,
     ) -> None:
         self.track_ids = list(track_ids)
         self.keys, self.starts, self.rows, self.times = keys, starts, rows, times
-        self.counts = counts
-        if len(self.track_ids) != counts.size or starts.size != keys.size + 1:
+        self.fwd_starts, self.fwd_hashes, self.fwd_times = fwd_starts, fwd_hashes, fwd_times
+        n = len(self.track_ids)
+        if starts.size != keys.size + 1 or fwd_starts.size != n + 1 or rows.size != fwd_hashes.size:
             raise ArtifactError("fingerprint index arrays disagree in length; rebuild it")
 
     def __len__(self) -> int:
@@ -107,6 +153,11 @@ class FingerprintIndex:
     @property
     def postings(self) -> int:
         return int(self.rows.size)
+
+    @property
+    def counts(self) -> np.ndarray:
+        """Landmarks per track."""
+        return np.diff(np.asarray(self.fwd_starts))
 
     @classmethod
     def build(
@@ -121,27 +172,109 @@ class FingerprintIndex:
     def from_arrays(
         cls, track_ids: Sequence[str], hashes: Sequence[np.ndarray], times: Sequence[np.ndarray]
     ) -> FingerprintIndex:
-        """Index per-track hash and time arrays (e.g. synthetic ones for a scale run)."""
+        """Index per-track hash and time arrays."""
         if not (len(track_ids) == len(hashes) == len(times)):
             raise ValueError("track ids, hashes and times differ in length")
-        counts = np.asarray([h.size for h in hashes], dtype=np.int64)
-        flat_h = np.concatenate([*hashes, np.zeros(0, np.uint32)]).astype(np.uint32)
-        flat_t = np.concatenate([*times, np.zeros(0, np.int32)]).astype(np.int32)
-        rows = np.repeat(np.arange(len(track_ids), dtype=np.int32), counts)
-        order = np.argsort(flat_h, kind="stable")
-        sorted_h = flat_h[order]
-        keys, first = np.unique(sorted_h, return_index=True)
-        starts = np.append(first, sorted_h.size).astype(np.int64)
-        return cls(track_ids, keys, starts, rows[order], flat_t[order], counts.astype(np.int32))
+        return cls.from_chunks(track_ids, lambda: [(list(hashes), list(times))])
+
+    @classmethod
+    def from_chunks(
+        cls,
+        track_ids: Sequence[str],
+        chunks: Callable[[], Iterable[tuple[list[np.ndarray], list[np.ndarray]]]],
+        folder: Path | None = None,
+    ) -> FingerprintIndex:
+        """Index tracks given as consecutive chunks of (hashes, times) arrays, in two passes
+        over ``chunks()`` and without a global sort (a counting sort by hash), so a large
+        index is built in the memory of its output (in ``folder``'s memory-mapped files
+        when given, then :meth:`load` it from there).
+
+        Args:
+            track_ids: every track, in chunk order.
+            chunks: a function returning the chunks (called twice, must give the same data).
+            folder: write the arrays there as ``.npy`` files instead of keeping them in memory.
+        """
+        n = len(track_ids)
+        per_key = np.zeros(HASH_SPACE, dtype=np.int64)
+        per_track = np.zeros(n, dtype=np.int64)
+        first = 0
+        for hashes, _ in chunks():
+            for k, h in enumerate(hashes):
+                per_track[first + k] = h.size
+            flat = np.concatenate([*hashes, np.zeros(0, np.uint32)])
+            if flat.size and int(flat.max()) >= HASH_SPACE:
+                raise ValueError("a hash is outside the packed layout; use fingerprint.pack")
+            per_key += np.bincount(flat, minlength=HASH_SPACE)
+            first += len(hashes)
+        if first != n:
+            raise ValueError(f"the chunks hold {first} tracks, not the {n} track ids")
+        keys = np.flatnonzero(per_key).astype(np.uint32)
+        starts = np.concatenate([[0], np.cumsum(per_key[keys])]).astype(np.int64)
+        fwd_starts = np.concatenate([[0], np.cumsum(per_track)]).astype(np.int64)
+        total = int(starts[-1])
+
+        def alloc(name: str, dtype: type, size: int) -> np.ndarray:
+            if folder is None:
+                return np.empty(size, dtype=dtype)
+            folder.mkdir(parents=True, exist_ok=True)
+            return np.lib.format.open_memmap(folder / f"{name}.npy", "w+", dtype, (size,))
+
+        rows, times = alloc("rows", np.int32, total), alloc("times", np.int32, total)
+        fwd_h, fwd_t = alloc("fwd_hashes", np.uint32, total), alloc("fwd_times", np.int32, total)
+        cursor = starts[:-1].copy()
+        cursor_of = np.zeros(HASH_SPACE, dtype=np.int64)
+        cursor_of[keys] = np.arange(keys.size)
+        first = 0
+        for hashes, tims in chunks():
+            size = len(hashes)
+            h = np.concatenate([*hashes, np.zeros(0, np.uint32)]).astype(np.uint32)
+            t = np.concatenate([*tims, np.zeros(0, np.int32)]).astype(np.int32)
+            r = np.repeat(np.arange(first, first + size, dtype=np.int32), per_track[first:][:size])
+            # Forward: each track's landmarks by hash, then time.
+            order = np.lexsort((t, h, r))
+            a, b = fwd_starts[first], fwd_starts[first + size]
+            fwd_h[a:b], fwd_t[a:b] = h[order], t[order]
+            # Inverted: within a key, postings stay in track order (chunks come in order).
+            order = np.argsort(h, kind="stable")
+            hs = h[order]
+            k = cursor_of[hs]
+            rank = np.arange(hs.size) - np.searchsorted(hs, hs, side="left")
+            slot = cursor[k] + rank
+            rows[slot], times[slot] = r[order], t[order]
+            cursor += np.bincount(k, minlength=keys.size)
+            first += size
+        if folder is not None:
+            np.save(folder / "keys.npy", keys, allow_pickle=False)
+            np.save(folder / "starts.npy", starts, allow_pickle=False)
+            np.save(folder / "fwd_starts.npy", fwd_starts, allow_pickle=False)
+            for arr in (rows, times, fwd_h, fwd_t):
+                if isinstance(arr, np.memmap):
+                    arr.flush()
+            cls._write_manifest(folder, track_ids, total)
+            return cls.load(folder)
+        return cls(
+            track_ids,
+            keys=keys,
+            starts=starts,
+            rows=rows,
+            times=times,
+            fwd_starts=fwd_starts,
+            fwd_hashes=fwd_h,
+            fwd_times=fwd_t,
+        )
+
+    @staticmethod
+    def _write_manifest(folder: Path, track_ids: Sequence[str], postings: int) -> None:
+        manifest = {"version": FORMAT_VERSION, "tracks": len(track_ids), "postings": postings}
+        (folder / "track_ids.json").write_text(json.dumps(list(track_ids)))
+        (folder / "manifest.json").write_text(json.dumps(manifest))
 
     def save(self, folder: Path) -> None:
         """Write the index as ``.npy`` files and a JSON manifest into ``folder``."""
         folder.mkdir(parents=True, exist_ok=True)
-        for name in ("keys", "starts", "rows", "times", "counts"):
-            np.save(folder / f"{name}.npy", getattr(self, name), allow_pickle=False)
-        manifest = {"version": FORMAT_VERSION, "tracks": len(self), "postings": self.postings}
-        (folder / "track_ids.json").write_text(json.dumps(self.track_ids))
-        (folder / "manifest.json").write_text(json.dumps(manifest))
+        for name in _ARRAYS:
+            np.save(folder / f"{name}.npy", np.asarray(getattr(self, name)), allow_pickle=False)
+        self._write_manifest(folder, self.track_ids, self.postings)
 
     @classmethod
     def load(cls, folder: Path, mmap: bool = True) -> FingerprintIndex:
@@ -153,45 +286,78 @@ class FingerprintIndex:
         try:
             manifest = json.loads((folder / "manifest.json").read_text())
             ids = json.loads((folder / "track_ids.json").read_text())
+            if manifest.get("version") != FORMAT_VERSION or manifest.get("tracks") != len(ids):
+                raise ArtifactError(f"fingerprint index {folder} is stale; rebuild it")
             arrays = {
                 name: np.load(
                     folder / f"{name}.npy", mmap_mode="r" if mmap else None, allow_pickle=False
                 )
-                for name in ("keys", "starts", "rows", "times", "counts")
+                for name in _ARRAYS
             }
         except (OSError, ValueError) as exc:
             raise ArtifactError(f"cannot read fingerprint index {folder}: {exc}") from exc
-        if manifest.get("version") != FORMAT_VERSION or manifest.get("tracks") != len(ids):
-            raise ArtifactError(f"fingerprint index {folder} is stale; rebuild it")
         return cls(ids, **arrays)
 
-    def weights(self, hashes: np.ndarray) -> np.ndarray:
-        """How much a match on each hash says: ``log((N + PRIOR_TRACKS) / (postings + 1))``
-        over the N indexed tracks, at least 0. A hash that every track of a genre shares says
-        little; the prior keeps a small index from discounting the hashes it holds twice."""
-        pos = np.minimum(np.searchsorted(self.keys, hashes), max(self.keys.size - 1, 0))
-        present = self.keys[pos] == hashes if self.keys.size else np.zeros(hashes.size, bool)
-        df = np.where(present, self.starts[pos + 1] - self.starts[pos], 0)
-        return np.maximum(np.log((len(self) + PRIOR_TRACKS) / (df + 1.0)), 0.0)
+    def _lookup(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(key position, postings) of each hash; postings 0 where the index lacks it."""
+        if self.keys.size == 0:
+            return np.zeros(hashes.size, np.int64), np.zeros(hashes.size, np.int64)
+        pos = np.minimum(np.searchsorted(self.keys, hashes), self.keys.size - 1)
+        present = self.keys[pos] == hashes
+        return pos, np.where(present, self.starts[pos + 1] - self.starts[pos], 0)
 
-    def _hits(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(query landmark, track row, track frame) of every posting the query's variants hit."""
-        variants, owner = _variants(hashes)
-        pos = np.searchsorted(self.keys, variants)
-        pos = np.minimum(pos, max(self.keys.size - 1, 0))
-        found = self.keys[pos] == variants if self.keys.size else np.zeros(0, bool)
-        pos, owner = pos[found], owner[found]
-        lo, hi = self.starts[pos], self.starts[pos + 1]
-        common = hi - lo > MAX_POSTINGS
-        lo, hi, owner = lo[~common], hi[~common], owner[~common]
-        lengths = hi - lo
-        total = int(lengths.sum())
-        if total == 0:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
-        # Posting positions of every (variant, posting) pair without a Python loop.
-        shift = np.repeat(lo - np.cumsum(lengths) + lengths, lengths)
-        idx = np.arange(total, dtype=np.int64) + shift
-        return np.repeat(owner, lengths), self.rows[idx].astype(np.int64), self.times[idx]
+    def weights(self, hashes: np.ndarray) -> np.ndarray:
+        """How much a match on each hash says (:func:`idf` of its postings). A hash that every
+        track of a genre shares says little; the prior keeps a small index from discounting
+        the hashes it holds twice."""
+        return idf(self._lookup(hashes)[1].astype(np.float64), len(self))
+
+    def candidates(
+        self, query: Fingerprint, allowed: np.ndarray | None = None, limit: int = CANDIDATES
+    ) -> np.ndarray:
+        """Rows whose postings of the query's exact hashes agree best on one coarse offset
+        (stage 1 of :meth:`match`), best first."""
+        distinct, inverse, count = np.unique(query.hashes, return_inverse=True, return_counts=True)
+        pos, postings = self._lookup(distinct)
+        usable = (postings > 0) & (postings <= MAX_POSTINGS)
+        if int(postings[usable].sum()) > CANDIDATE_POSTINGS:
+            # The rarest hashes first, up to the budget: they say the most, and a copy keeps
+            # as large a share of its rare hashes as of its common ones.
+            order = np.flatnonzero(usable)[np.argsort(postings[usable], kind="stable")]
+            within = np.cumsum(postings[order]) <= CANDIDATE_POSTINGS
+            within[: min(MIN_CANDIDATE_HASHES, within.size)] = True
+            usable[:] = False
+            usable[order[within]] = True
+        # A hash the query repeats (a loop) shares one weight among its repeats.
+        share = np.where(usable, idf(postings, len(self)) / count, 0.0)
+        landmark = np.flatnonzero(usable[inverse])
+        d = inverse[landmark]
+        which, at = _expand(self.starts[pos[d]], self.starts[pos[d] + 1])
+        if at.size == 0:
+            return np.zeros(0, np.int64)
+        rows = np.asarray(self.rows[at], dtype=np.int64)
+        w = share[d[which]]
+        per_row = np.bincount(rows, weights=w, minlength=len(self))
+        if allowed is not None:
+            per_row[~np.asarray(allowed, dtype=bool)] = 0.0
+        top = np.flatnonzero(per_row > 0)
+        if top.size > PREFILTER:
+            top = top[np.argpartition(-per_row[top], PREFILTER)[:PREFILTER]]
+        if top.size <= limit:
+            return top[np.argsort(-per_row[top], kind="stable")]
+        rank = np.full(len(self), -1, dtype=np.int64)
+        rank[top] = np.arange(top.size)
+        r = rank[rows]
+        keep = r >= 0
+        q_t = query.times[landmark[which[keep]]].astype(np.int64)
+        off = (q_t - np.asarray(self.times[at[keep]], dtype=np.int64)) // COARSE_BIN
+        off -= off.min()
+        width = int(off.max()) + 2
+        grid = np.bincount(r[keep] * width + off, weights=w[keep], minlength=top.size * width)
+        grid = grid.reshape(top.size, width)
+        best = (grid[:, :-1] + grid[:, 1:]).max(axis=1)
+        order = np.argsort(-best, kind="stable")[:limit]
+        return top[order]
 
     def match(
         self,
@@ -209,61 +375,117 @@ class FingerprintIndex:
                 the query itself and its rights holder's own tracks).
             min_votes: fewer aligned votes than this is no match.
         """
-        distinct, inverse = np.unique(query.hashes, return_inverse=True)
-        if distinct.size == 0 or len(self) == 0:
+        if query.hashes.size == 0 or len(self) == 0:
             return []
-        weight = self.weights(distinct)
-        q_idx, rows, ref_t = self._hits(query.hashes)
-        if allowed is not None:
-            keep = np.asarray(allowed, dtype=bool)[rows]
-            q_idx, rows, ref_t = q_idx[keep], rows[keep], ref_t[keep]
-        if rows.size == 0:
+        cands = self.candidates(query, allowed, max(CANDIDATES, top))
+        if cands.size == 0:
             return []
-        # A hash value votes once per (track, offset): a drone or a loop repeats one hash
-        # many times, and must not outvote a melody.
-        hid = inverse[q_idx].astype(np.int64)
-        stride = distinct.size + 1
-        pairs = np.unique(rows * stride + hid)
-        per_track = np.bincount(pairs // stride, weights=weight[pairs % stride])
-        cands = np.argsort(-per_track, kind="stable")[:CANDIDATES]
-        cands = cands[per_track[cands] > 0]
-        keep = np.isin(rows, cands)
-        hid, rows, ref_t = hid[keep], rows[keep], ref_t[keep].astype(np.float64)
-        q_t = query.times[q_idx[keep]].astype(np.float64)
-        best: dict[int, tuple[float, int, float, int, int]] = {}
+        return self.verify(query, cands, top, min_votes)
+
+    @staticmethod
+    def _align(
+        q_t: np.ndarray, ref_t: np.ndarray, hid: np.ndarray, weight: np.ndarray
+    ) -> tuple[float, int, float, np.ndarray] | None:
+        """The best (ratio, offset) of one candidate's hits: (weight of the distinct query
+        hashes that agree on it, how many, the ratio, which hits agree), or None."""
+        if q_t.size == 0:
+            return None
         # Ratios nearest 1 first: a tie keeps the plainer explanation.
-        for ratio in sorted(RATIOS, key=lambda r: (abs(r - 1.0), r)):
-            offset = np.floor((q_t - ratio * ref_t) / OFFSET_BIN).astype(np.int64)
+        ratios = np.asarray(sorted(RATIOS, key=lambda r: (abs(r - 1.0), r)))
+        fine = np.floor((q_t[None, :] - ratios[:, None] * ref_t[None, :]) / OFFSET_BIN)
+        fine = fine.astype(np.int64)
+        fine -= fine.min()
+        width = int(fine.max()) // 2 + 2
+        w = np.tile(weight[hid], ratios.size)
+        tried = []
+        for shift in (0, 1):
             # A bin and its upper neighbour are summed, so an offset on a bin edge is not
             # split in two.
-            for shift in (0, 1):
-                bins = (offset + shift) // 2 + (1 << 23)
-                uniq = np.unique((rows * (1 << 24) + bins) * stride + hid)
-                cells, at = np.unique(uniq // stride, return_inverse=True)
-                mass = np.bincount(at, weights=weight[uniq % stride])
-                votes = np.bincount(at)
-                for k in np.argsort(-mass)[: 2 * CANDIDATES]:
-                    row = int(cells[k] >> 24)
-                    if mass[k] <= best.get(row, (0.0,))[0]:
-                        continue
-                    b = int(cells[k] & ((1 << 24) - 1)) - (1 << 23)
-                    best[row] = (float(mass[k]), int(votes[k]), float(ratio), b, shift)
-        total = float(weight.sum())
+            cell = (fine + shift) // 2 + np.arange(ratios.size)[:, None] * width
+            mass = np.bincount(cell.ravel(), weights=w)
+            keep = min(RESCORE, mass.size)
+            for x in np.argpartition(-mass, keep - 1)[:keep].tolist():
+                if mass[x] > 0:
+                    tried.append((x // width, x % width, shift))
+        best: tuple[float, int, float, np.ndarray] | None = None
+        best_key = (-1.0, 0)
+        for ri, b, shift in tried:
+            # Re-counted with one vote per hash value: a loop must not outvote a melody.
+            agree = (fine[ri] + shift) // 2 == b
+            ids = np.unique(hid[agree])
+            mass_b = float(weight[ids].sum())
+            if (mass_b, -ri) > best_key:
+                best_key = (mass_b, -ri)
+                best = (mass_b, int(ids.size), float(ratios[ri]), agree)
+        return best
+
+    def verify(
+        self, query: Fingerprint, rows: np.ndarray, top: int = 5, min_votes: int = 3
+    ) -> list[Match]:
+        """Score the query against the given rows with the variant hashes and every ratio of
+        :data:`RATIOS` (stage 2 of :meth:`match`)."""
+        distinct, inverse = np.unique(query.hashes, return_inverse=True)
+        weight = self.weights(distinct)
+        variants, owner = _variants(distinct)
+        order = np.argsort(variants, kind="stable")
+        variants, owner = variants[order], owner[order]
+        # Each candidate's landmarks, looked up among the query's hashes and their variants.
+        lo, hi = np.asarray(self.fwd_starts[rows]), np.asarray(self.fwd_starts[rows + 1])
+        cand, at = _expand(lo, hi)
+        ref_h = np.asarray(self.fwd_hashes[at])
+        ref_t = np.asarray(self.fwd_times[at], dtype=np.int64)
+        # Each candidate's first and last anchor: the stretch of it a query can share.
+        edges = np.concatenate([[0], np.cumsum(hi - lo)])[:-1]
+        filled = hi > lo
+        first = np.zeros(rows.size, np.int64)
+        last = np.zeros(rows.size, np.int64)
+        if ref_t.size:
+            first[filled] = np.minimum.reduceat(ref_t, edges[filled])
+            last[filled] = np.maximum.reduceat(ref_t, edges[filled])
+        a = np.searchsorted(variants, ref_h, side="left")
+        b = np.searchsorted(variants, ref_h, side="right")
+        j, v = _expand(a, b)
+        if v.size == 0:
+            return []
+        hid, cand, ref_t = owner[v], cand[j], ref_t[j]
+        # Each hit stands for every occurrence of its query hash; time of each occurrence.
+        occ_order = np.argsort(inverse, kind="stable")
+        occ_lo = np.searchsorted(inverse[occ_order], hid, side="left")
+        occ_hi = np.searchsorted(inverse[occ_order], hid, side="right")
+        k, o = _expand(occ_lo, occ_hi)
+        hid, cand, ref_t = hid[k], cand[k], ref_t[k]
+        q_t = query.times[occ_order[o]].astype(np.float64)
+        # Hits come grouped by candidate (the expansions keep the candidates' order).
+        bounds = np.searchsorted(cand, np.arange(rows.size + 1))
+        q_all = query.times.astype(np.float64)
+        q_span = float(q_all.max() - q_all.min()) if q_all.size else 0.0
+        least = min(q_span, MIN_OVERLAP_S / FRAME_SECONDS)
         matches = []
-        for row, (mass_r, votes_r, ratio, b, shift) in best.items():
-            if votes_r < min_votes:
+        for c, row in enumerate(np.asarray(rows).tolist()):
+            s, e = int(bounds[c]), int(bounds[c + 1])
+            found = self._align(q_t[s:e], ref_t[s:e], hid[s:e], weight)
+            if found is None or found[1] < min_votes:
                 continue
-            sel = rows == row
-            off = q_t[sel] - ratio * ref_t[sel]
-            agree = (np.floor(off / OFFSET_BIN).astype(np.int64) + shift) // 2 == b
-            times = q_t[sel][agree]
+            mass_c, votes, ratio, agree = found
+            off = q_t[s:e][agree] - ratio * ref_t[s:e][agree]
+            times = q_t[s:e][agree]
+            # The stretch both recordings cover: the candidate's anchors mapped onto the
+            # query's time at this offset and ratio (at least MIN_OVERLAP_S, or all of a
+            # shorter query, so a sliver of overlap cannot make a few chance votes count).
+            start = ratio * first[c] + float(np.median(off))
+            end = ratio * last[c] + float(np.median(off))
+            if end - start < least:
+                mid = min(max((start + end) / 2, q_all.min() + least / 2), q_all.max() - least / 2)
+                start, end = mid - least / 2, mid + least / 2
+            inside = (q_all >= start - OFFSET_BIN) & (q_all <= end + OFFSET_BIN)
+            shared = float(weight[np.unique(inverse[inside])].sum()) or float(weight.sum())
             matches.append(
                 Match(
                     track_id=self.track_ids[row],
                     row=row,
-                    score=mass_r / total,
-                    votes=votes_r,
-                    offset_s=round(-float(np.median(off[agree])) / ratio * FRAME_SECONDS, 2),
+                    score=min(1.0, mass_c / shared),
+                    votes=votes,
+                    offset_s=round(-float(np.median(off)) / ratio * FRAME_SECONDS, 2),
                     ratio=ratio,
                     span_s=round(float(times.max() - times.min()) * FRAME_SECONDS, 2),
                 )
@@ -273,30 +495,51 @@ class FingerprintIndex:
 
 
 def synthetic_fingerprints(
-    n_tracks: int, hashes_per_track: int, seed: int = 0
+    n_tracks: int,
+    hashes_per_track: int,
+    seed: int = 0,
+    pool: np.ndarray | None = None,
+    frames: int = 11_250,
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Random per-track (hashes, times) shaped like real ones, for scale runs.
 
-    Hashes are drawn from the real layout (anchor bin, bin step, frame gap) with a skew
-    towards the middle bins, as music has; times are increasing anchor frames.
+    Args:
+        n_tracks: tracks to make.
+        hashes_per_track: landmarks per track.
+        seed: random seed.
+        pool: real hashes (e.g. every landmark of a set of real recordings): anchor bins
+            and (bin step, gap) pairs are drawn independently from their frequencies in it;
+            None draws from the packed layout with a skew towards
+            the middle bins, as music has.
+        frames: the anchor times spread over this many frames (11 250: three minutes), so a
+            track with few landmarks is a sparse sample of a whole track's.
     """
     rng = np.random.default_rng(seed)
     total = n_tracks * hashes_per_track
-    f1 = np.clip(rng.normal(70, 25, total), 0, 143).astype(np.int64)
-    df = np.clip(rng.normal(0, 10, total), -31, 31).astype(np.int64)
-    dt = rng.integers(1, 49, total)
-    h = pack(f1, df, dt).reshape(n_tracks, hashes_per_track)
-    steps = rng.integers(0, 3, (n_tracks, hashes_per_track)).astype(np.int32)
-    t = np.cumsum(steps, axis=1, dtype=np.int32)
-    return list(h), list(t)
+    if pool is not None and pool.size:
+        # The anchor bin and the (bin step, gap) shape drawn apart from the real ones: their
+        # real frequencies, over the whole hash space rather than only the pool's hashes.
+        f1, _, _ = unpack(pool[rng.integers(0, pool.size, total)])
+        _, df, dt = unpack(pool[rng.integers(0, pool.size, total)])
+        h = pack(f1, df, dt)
+    else:
+        f1 = np.clip(rng.normal(70, 25, total), 0, 143).astype(np.int64)
+        df = np.clip(rng.normal(0, 10, total), -31, 31).astype(np.int64)
+        dt = rng.integers(1, 49, total)
+        h = pack(f1, df, dt)
+    t = np.sort(rng.integers(0, frames, (n_tracks, hashes_per_track)), axis=1).astype(np.int32)
+    return list(h.reshape(n_tracks, hashes_per_track)), list(t)
 
 
 __all__ = [
     "CANDIDATES",
+    "COARSE_BIN",
     "MAX_POSTINGS",
     "OFFSET_BIN",
+    "PREFILTER",
     "RATIOS",
     "FingerprintIndex",
     "Match",
+    "idf",
     "synthetic_fingerprints",
 ]
