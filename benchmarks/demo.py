@@ -14,8 +14,10 @@ Makefile prints:
 * ``serve``: ``liner serve`` until the first slate is served on the web port.
 
 Then it stops the service and runs ``make demo`` again on the same folder (``warm``: what a
-second ``make demo`` costs). The figures are seconds of wall time; ``load_before`` is the
-1-minute load average when the run started (the machine is shared).
+second ``make demo`` costs). The figures are seconds of wall time; ``cpu_s_before_serve`` is
+the CPU time (user + system, every process) of the phases before ``serve``, which a shared
+machine inflates less than wall time; ``load_before`` is the 1-minute load average when the
+run started.
 
 Example:
     python -m benchmarks.demo
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -81,6 +84,7 @@ def run_demo(var: Path, *, timeout_s: float, log: Path) -> dict[str, Any]:
         f"WEB_PORT={web_port}",
     ]
     marks: dict[str, float] = {}
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.Popen(
         cmd,
@@ -98,6 +102,7 @@ def run_demo(var: Path, *, timeout_s: float, log: Path) -> dict[str, Any]:
             for line in proc.stdout:
                 now = time.perf_counter() - started
                 out.write(f"{now:8.2f} {line}")
+                out.flush()
                 if line.startswith("== demo: "):
                     marks.setdefault(line.split()[2], now)
 
@@ -123,12 +128,19 @@ def run_demo(var: Path, *, timeout_s: float, log: Path) -> dict[str, Any]:
             proc.wait()
     if not items:
         raise RuntimeError(f"no slate within {timeout_s:.0f} s; see {log}")
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
     ends = [*(marks.get(p) for p in PHASES[1:]), total]
     phases = {}
     for phase, end in zip(PHASES, ends, strict=True):
         if phase in marks and end is not None:
             phases[phase] = round(end - marks[phase], 1)
-    return {"total_s": round(total, 1), "phases_s": phases, "slate_items": items}
+    return {
+        "total_s": round(total, 1),
+        "phases_s": phases,
+        "cpu_s_before_serve": round(cpu, 1),
+        "slate_items": items,
+    }
 
 
 def main() -> None:

@@ -1,0 +1,193 @@
+"""`liner build` locally and with `--ray` on one synthetic catalog: the overhead of Ray.
+
+On this 2-core machine the point is overhead and correctness, not speed-up. Two measurements,
+both in one run:
+
+* ``steps``: a store of ``--tracks`` synthetic tracks (100k; ``--quick`` 10k), then the build's
+  ``catalog`` and ``text`` steps with a cheap deterministic text model (hashed words, 64-d: the
+  per-track work is tiny, so the ratio is an upper bound of Ray's overhead), once locally (in
+  this process, as `liner build`) and once as Ray tasks over partitions of 256 tracks on a local
+  Ray cluster (head on loopback, 2 CPUs), which includes starting the cluster. The two
+  ``vectors/text.npy`` must be equal.
+* ``model``: ``--model-texts`` texts (2,000) embedded by the real text model locally and as Ray
+  tasks (each worker loads the model once): the ratio where the work dominates.
+
+Figures: wall seconds, ``ray_over_local`` ratios, tracks per second, peak RSS of this process,
+and the per-track costs the extrapolation in benchmarks/README.md uses. Run it under the big
+lock: ``flock /tmp/liner-big.lock python -m benchmarks.build_scale``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import resource
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.report import parser, write_result
+from recsys.build import build_artifacts, default_steps
+from recsys.ingest import run_ingest
+from recsys.settings import LinerSettings
+from recsys.store import SqliteStore
+
+GENRES = ("pop", "rock", "jazz", "folk", "ambient", "hip-hop", "electronic", "classical")
+TAGS = ("calm", "night", "dance", "sad", "bright", "dark", "live", "lofi", "epic", "warm")
+
+
+class HashedWords:
+    """A cheap, deterministic stand-in text model (hashed bag of words, 64-d)."""
+
+    name = "hashed-words-64"
+
+    def encode(self, sentences: list[str], **_: Any) -> np.ndarray:
+        out = np.zeros((len(sentences), 64), dtype=np.float32)
+        for i, s in enumerate(sentences):
+            for w in s.lower().split():
+                out[i, int(hashlib.blake2b(w.encode(), digest_size=4).hexdigest(), 16) % 64] += 1
+        return out + 1e-3
+
+
+def make_folder(folder: Path, n: int, seed: int = 0) -> None:
+    rng = np.random.default_rng(seed)
+    n_artists = max(10, n // 10)
+    folder.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(
+        {
+            "artist_id": [f"a{i}" for i in range(n_artists)],
+            "name": [f"Artist {i}" for i in range(n_artists)],
+            "kind": "human",
+        }
+    ).to_csv(folder / "artists.csv", index=False)
+    tags = rng.choice(TAGS, (n, 2))
+    pd.DataFrame(
+        {
+            "item_id": [f"t{i}" for i in range(n)],
+            "title": [f"Song {i} of {rng.integers(1_000_000)}" for i in range(n)],
+            "artist_ids": [f"a{i % n_artists}" for i in range(n)],
+            "genre": rng.choice(GENRES, n),
+            "tags": [f"{a}|{b}" for a, b in tags],
+            "duration_ms": rng.integers(60_000, 400_000, n),
+            "ai_involvement": "NONE",
+        }
+    ).to_csv(folder / "items.csv", index=False)
+    m = 5 * n
+    pd.DataFrame(
+        {
+            "user_id": np.char.add("u", rng.integers(0, max(10, n // 20), m).astype(str)),
+            "item_id": np.char.add("t", rng.integers(0, n, m).astype(str)),
+            "timestamp": "2026-01-01T00:00:00Z",
+            "event_type": "play",
+        }
+    ).to_csv(folder / "interactions.csv", index=False)
+
+
+def _steps() -> list[Any]:
+    return [s for s in default_steps() if s.name in ("catalog", "text")]
+
+
+def time_steps(store: SqliteStore, work: Path, settings: LinerSettings) -> dict[str, Any]:
+    from recsys.distributed import RayBackend
+
+    model = HashedWords()
+    start = time.perf_counter()
+    build_artifacts(store, work / "local", settings, steps=_steps(), text_model=model)
+    local = time.perf_counter() - start
+    start = time.perf_counter()
+    with RayBackend(None, num_cpus=2) as backend:
+        started = time.perf_counter() - start
+        build_artifacts(
+            store, work / "ray", settings, steps=_steps(), text_model=model, backend=backend
+        )
+        report = list(backend.report)
+    ray = time.perf_counter() - start
+    a = np.load(work / "local/vectors/text.npy")
+    b = np.load(work / "ray/vectors/text.npy")
+    return {
+        "local_s": round(local, 2),
+        "ray_s": round(ray, 2),
+        "ray_cluster_start_s": round(started, 2),
+        "ray_over_local": round(ray / local, 2),
+        "ray_over_local_without_start": round((ray - started) / local, 2),
+        "same_vectors": bool(np.array_equal(a, b)),
+        "ray_maps": report,
+    }
+
+
+def time_model(n_texts: int, settings: LinerSettings) -> dict[str, Any]:
+    from functools import partial
+
+    from recsys.distributed import RayBackend
+    from recsys.embeddings.steps import TEXT_CHUNK, _embed_chunk
+    from recsys.embeddings.text import embed_texts, load_text_model
+    from recsys.parallel import parallel_map, use_backend
+
+    rng = np.random.default_rng(1)
+    texts = [
+        f"Song {i} by Artist {rng.integers(1000)}. Genre: {rng.choice(GENRES)}. "
+        f"Tags: {rng.choice(TAGS)}, {rng.choice(TAGS)}"
+        for i in range(n_texts)
+    ]
+    start = time.perf_counter()
+    model = load_text_model(settings.text_model)
+    loaded = time.perf_counter() - start
+    local_vectors = embed_texts(texts, model, batch_size=settings.text_batch_size)
+    local = time.perf_counter() - start
+    chunks = [texts[a : a + TEXT_CHUNK] for a in range(0, len(texts), TEXT_CHUNK)]
+    start = time.perf_counter()
+    with RayBackend(None, num_cpus=2) as backend, use_backend(backend):
+        embed = partial(_embed_chunk, settings.text_model, settings.text_batch_size)
+        rows = parallel_map(embed, chunks, desc="text", partition=1)
+    ray = time.perf_counter() - start
+    ray_vectors = np.concatenate([np.asarray(r) for r in rows])
+    return {
+        "texts": n_texts,
+        "local_s": round(local, 2),
+        "local_model_load_s": round(loaded, 2),
+        "local_texts_per_s": round(n_texts / (local - loaded), 1),
+        "ray_s": round(ray, 2),
+        "ray_over_local": round(ray / local, 2),
+        "max_abs_diff": float(np.abs(local_vectors - ray_vectors).max()),
+    }
+
+
+def main() -> None:
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--tracks", type=int, default=None, help="catalog size (default 100k)")
+    p.add_argument("--model-texts", type=int, default=2000, help="texts for the model part")
+    args = p.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    n = args.tracks or (10_000 if args.quick else 100_000)
+    work = Path(tempfile.mkdtemp(prefix="liner-build-scale-"))
+    try:
+        make_folder(work / "data", n)
+        store = SqliteStore(work / "liner.db")
+        start = time.perf_counter()
+        run_ingest(work / "data", store)
+        ingest_s = time.perf_counter() - start
+        settings = LinerSettings(db=str(work / "liner.db"), artifacts=work / "local")
+        steps = time_steps(store, work, settings)
+        store.close()
+        model = time_model(args.model_texts, settings) if args.model_texts else None
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    write_result(
+        "build_scale" if not args.quick else "build_scale_quick",
+        {
+            "tracks": n,
+            "ingest_s": round(ingest_s, 1),
+            "steps": steps,
+            "model": model,
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
