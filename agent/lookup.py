@@ -61,7 +61,10 @@ def explain_track(ctx: ToolContext, args: ExplainArgs) -> ToolResult:
     allowed = ctx.backend.permitted([args.track_id], ctx.listener_id)
     facts = ctx.backend.facts(allowed)
     if not facts:
-        return ToolResult(count=0, data={"track_id": args.track_id, "available": False})
+        # One reason for both cases: whether a held track exists is not the listener's to learn.
+        why = "no track with this id can be shown to this listener (unknown, or held back)"
+        data = {"track_id": args.track_id, "available": False, "why": why}
+        return ToolResult(count=0, data=data)
     f = facts[0]
     reasons: list[str] = []
     if ctx.listener_id is not None:

@@ -105,7 +105,15 @@ def similar(ctx: ToolContext, args: SimilarArgs) -> ToolResult:
             names.append(artist.name)
     if not seeds:
         ctx.bus.put(args.into, [])
-        return ToolResult(count=0, wrote=args.into, data={"resolved": []})
+        unresolved = [*args.seed_tracks, *args.seed_artists][:10]
+        hint = (
+            "no seed matched a track id, title, artist id or name; find one with "
+            "search_tracks or label_lookup and pass its id"
+            if unresolved
+            else "give seed_tracks or seed_artists"
+        )
+        data = {"resolved": [], "unresolved": unresolved, "hint": hint}
+        return ToolResult(count=0, wrote=args.into, data=data)
     hits = backend.similar_tracks(seeds, args.k + len(seeds))
     seed_set = set(seeds)
     hits = [(t, s) for t, s in hits if t not in seed_set][: args.k]

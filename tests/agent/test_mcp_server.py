@@ -114,3 +114,11 @@ def test_bad_calls_are_tool_errors_naming_problem_and_fix(
     with pytest.raises(ToolError) as info:
         asyncio.run(server.call_tool(tool, args))
     assert says in str(info.value) and "Fix:" in str(info.value)
+
+
+def test_empty_results_say_why(server: Any) -> None:
+    similar = asyncio.run(server.call_tool("similar", {"seed_tracks": ["no such song"]}))
+    data = json.loads(similar.content[0].text)["data"]
+    assert data["unresolved"] == ["no such song"] and "search_tracks" in data["hint"]
+    explain = asyncio.run(server.call_tool("explain_track", {"track_id": "nope"}))
+    assert "no track with this id" in json.loads(explain.content[0].text)["data"]["why"]
