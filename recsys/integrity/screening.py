@@ -31,7 +31,7 @@ class Flag:
     Attributes:
         track_id: the flagged track.
         reason: machine-readable kind (``ultra_short``, ``keyword_stuffing``, ``upload_burst``,
-            ``imitation_name``, ``near_duplicate``).
+            ``slow_drip``, ``imitation_name``, ``near_duplicate``).
         evidence: what the screen saw, in words.
         score: the screen's measurement (seconds, similarity, upload count, ...).
     """
