@@ -458,8 +458,8 @@ class FingerprintIndex:
         # Hits come grouped by candidate (the expansions keep the candidates' order).
         bounds = np.searchsorted(cand, np.arange(rows.size + 1))
         q_all = query.times.astype(np.float64)
-        q_span = float(q_all.max() - q_all.min()) if q_all.size else 0.0
-        least = min(q_span, MIN_OVERLAP_S / FRAME_SECONDS)
+        q_lo, q_hi = (float(q_all.min()), float(q_all.max())) if q_all.size else (0.0, 0.0)
+        least = min(q_hi - q_lo, MIN_OVERLAP_S / FRAME_SECONDS)
         matches = []
         for c, row in enumerate(np.asarray(rows).tolist()):
             s, e = int(bounds[c]), int(bounds[c + 1])
@@ -472,10 +472,10 @@ class FingerprintIndex:
             # The stretch both recordings cover: the candidate's anchors mapped onto the
             # query's time at this offset and ratio (at least MIN_OVERLAP_S, or all of a
             # shorter query, so a sliver of overlap cannot make a few chance votes count).
-            start = ratio * first[c] + float(np.median(off))
-            end = ratio * last[c] + float(np.median(off))
+            start = max(ratio * first[c] + float(np.median(off)), q_lo)
+            end = min(ratio * last[c] + float(np.median(off)), q_hi)
             if end - start < least:
-                mid = min(max((start + end) / 2, q_all.min() + least / 2), q_all.max() - least / 2)
+                mid = min(max((start + end) / 2, q_lo + least / 2), q_hi - least / 2)
                 start, end = mid - least / 2, mid + least / 2
             inside = (q_all >= start - OFFSET_BIN) & (q_all <= end + OFFSET_BIN)
             shared = float(weight[np.unique(inverse[inside])].sum()) or float(weight.sum())
