@@ -1,51 +1,57 @@
-"""End-to-end gRPC service load: latency at fixed request rates, the maximum sustainable rate,
-and the service's overhead over the in-process pipeline call.
+"""End-to-end gRPC service load: the servers' own CPU time per call (the headline), latency at
+fixed request rates, the maximum sustainable rate, and the service's overhead over the
+in-process pipeline call; five runs with their spread.
 
 Servers: ``--workers N`` (default 1) processes forked after the world is built, each running
-the full ``LinerServer`` (thread pool, interceptors, auth, metrics, request log; metrics HTTP
-off) on one port shared with ``SO_REUSEPORT``; the kernel spreads connections over them. The
-load comes from a separate process (``multiprocessing`` spawn) on loopback with four channels
-(connections) per server process, calls spread round-robin over them, so client and servers
-compete for the same 2 cores as on one box.
+the full ``LinerServer`` (thread pool, admission limits, interceptors, auth, metrics, request
+log; metrics HTTP off) on one port shared with ``SO_REUSEPORT``; the kernel spreads
+connections over them. The load comes from a separate process (``multiprocessing`` spawn) on
+loopback with four channels (connections) per server process, calls spread round-robin over
+them. ``--pin-cpus`` pins server process i to CPU i (as ``liner serve --pin-workers``) and,
+when there are fewer workers than CPUs, the load generator to the last CPU (away from the
+servers). ``--balance round-robin`` also gives each server its own port (as
+``--worker-ports``) and the client's channels round-robin every call over those ports.
 
-``--pin-cpus`` pins server process i to CPU i (as ``liner serve --pin-workers``); the load
-generator is never pinned. ``--balance round-robin`` also gives each server its own port (as
-``--worker-ports``) and the client's channels round-robin every call over those ports, where
-the shared port spreads whole connections by a kernel hash (``calls_per_worker`` shows the
-split). ``client_cpu_ms_per_call`` is the load generator's CPU per call: it shares the cores.
-
-Two measurements per run:
-    * ``pipeline`` (the headline figures): the REAL pipeline (FAISS retrieval over four
-      spaces, filters, features, the compiled 150-tree LambdaRank reranker, artist-first
-      policy) over the synthetic world of ``benchmarks.pipeline`` with the same candidate
-      quotas: 100k tracks with ``--quick``, else 1M. With ``--artifacts DIR --db PATH`` a
-      built artifact directory is served instead.
+What is served, per run:
+    * ``pipeline`` (the headline figures): the REAL pipeline (the build's neighbour table for
+      item-to-item, FAISS searches for the personal query, filters, features, the compiled
+      150-tree LambdaRank reranker, artist-first policy) over the synthetic world of
+      ``benchmarks.pipeline`` (1,000 listeners with 100 events each, events read from SQLite
+      per call) with its candidate quotas: 100k tracks with ``--quick``, else 1M
+      (``--tracks N`` for another size). With ``--artifacts DIR --db PATH`` a built artifact
+      directory is served instead.
     * ``fake``: a stand-in recommender that builds a labelled 10-item slate with no retrieval
       work, so its figures are the pure service overhead (protobuf, gRPC, interceptors, log
-      line, metrics).
+      line, metrics). Measured in every run, after the pipeline.
 
-Load: a serial phase (one call at a time) for the overhead, then open loop: for each rate the
-client schedules ``Recommend`` calls at fixed intervals (futures, so a slow reply does not
-delay the next send); latency is send to reply. A rate is sustained when the achieved rate is
-≥ 95 % of the offered one, no call failed and p99 ≤ 20 ms; ``max_rps`` is the highest sustained
-rate. ``saturation_rps`` is a closed loop with 16 calls in flight. ``p50_ms``/``p99_ms`` are at
-``at_rps`` (300, the target rate, or else the highest sustained rate).
+Phases of a run (the servers report their own ``process_time`` between phases):
+    1. serial calls (one in flight) for the overhead; the search cache is off from here to 3.
+    2. the rate ladder: for each rate the client schedules ``Recommend`` calls at fixed
+       intervals (futures, so a slow reply does not delay the next send) for at least
+       ``--min-calls`` calls (1,000: each p99 rests on them). A rate is sustained when the
+       achieved rate is ≥ 95 % of the offered one, no call failed and p99 ≤ 20 ms;
+       ``max_rps`` is the highest sustained rate. ``server_cpu_ms_per_call_cold`` is the
+       servers' CPU time over this phase divided by its calls: no cache hits.
+    3. a closed loop with 16 calls in flight: ``saturation_rps``.
+    4. sessions, cache on: an open loop at half the highest sustained rate in which each
+       listener asks two to four times within a window of 20 listeners:
+       ``server_cpu_ms_per_call_sessions``.
+    5. with ``--overload``: an open loop at 4× the highest sustained rate, cache off
+       (``overload``: accepted and refused calls, accepted p50/p99 against the serial
+       phase's, ``recovery_s`` until a call is answered after the load stops).
 
-Overhead (the machine is shared, so every figure is a median and the reference is measured in
-the same run): ``overhead_ms`` is the median over serial calls of (client-observed latency −
-the pipeline's own time for that very call, timed inside the server); ``overhead_ratio`` is
-median(serial latency) / median(in-process call), the in-process call being timed in the
-parent before and after the load. ``overhead_split_ms`` divides the overhead with the request
-log line's ``ms`` (the whole call inside the server; the log is on, kept in memory): ``in_server``
-is our code around the pipeline (interceptors, auth, validation, conversion, metrics, log
-line), ``grpc_transport_and_client`` the rest (gRPC's server machinery, loopback, the Python
-client stub). ``server_cpu_ms_per_call`` is the servers' CPU time per call: with the GIL one
-process cannot serve more than ~1000 / that calls per second.
+``p50_ms``/``p99_ms`` are at ``at_rps`` (300, the target rate, or else the highest sustained
+rate). ``overhead_ms`` is the median over serial calls of (client-observed latency − the
+pipeline's own time for that very call, timed inside the server); ``in_process_p50_ms`` is the
+same pipeline called directly in the parent (cache off) before and after the load.
+``overhead_split_ms`` divides the overhead with the request log line's ``ms``.
+``client_cpu_ms_per_call`` is the load generator's own CPU per call. The top-level figures are
+medians over ``--runs`` (default 5), ``spread`` their min and max, ``runs`` every run.
 
 Example:
-    python -m benchmarks.service --quick
-    python -m benchmarks.service --quick --workers 2 --modes pipeline
-    python -m benchmarks.service --modes pipeline      # 1M tracks: ~16 min of index build
+    python -m benchmarks.service --quick --pin-cpus --overload   # 100k tracks, 5 runs
+    python -m benchmarks.service --quick --runs 1 --min-calls 200 # a smoke run
+    python -m benchmarks.service --modes pipeline                 # 1M tracks: ~25 min setup
     python -m benchmarks.service --workers 2 --pin-cpus --balance round-robin --modes pipeline
 """
 
@@ -72,9 +78,13 @@ from benchmarks.report import parser, write_result
 from recsys.domain import AiInvolvement, Artist, ArtistKind, Credit, Provenance, Track
 from recsys.params import CandidateQuotas, PolicyParams
 from recsys.pipeline.api import Recommendation, RecommendedItem, Recommender, RecommendRequest
+from recsys.pipeline.search_cache import SearchCache
 
 P99_TARGET_MS = 20.0
 TARGET_RPS = 300
+LISTENERS = 1000
+"""Listeners of the synthetic world (100 events each)."""
+SESSION_CACHE_ENTRIES = 4096
 BENCH_PARAMS = PolicyParams(  # the quotas of benchmarks.pipeline: ~500 merged candidates
     candidates=CandidateQuotas(personal=300, item_to_item=150, emerging=50, popular=100)
 )
@@ -155,8 +165,9 @@ class FixedParams:
         return ""
 
 
-def synthetic_pipeline(n: int) -> Recommender:
-    """The real pipeline over ``benchmarks.pipeline``'s synthetic world (n tracks)."""
+def synthetic_pipeline(n: int, listeners: int = LISTENERS) -> Recommender:
+    """The real pipeline over ``benchmarks.pipeline``'s synthetic world (n tracks), with the
+    build-time neighbour table (150 per track, as ``liner build`` writes it)."""
     import faiss
 
     from benchmarks.pipeline import (
@@ -165,6 +176,7 @@ def synthetic_pipeline(n: int) -> Recommender:
         synthetic_catalog,
         synthetic_reranker,
     )
+    from recsys.embeddings.neighbours import compute_neighbours
     from recsys.pipeline.recommender import PipelineRecommender
     from recsys.pipeline.reranker import LightGbmReranker
 
@@ -172,7 +184,7 @@ def synthetic_pipeline(n: int) -> Recommender:
     rng = np.random.default_rng(0)
     spaces = ArraySpaces(n, rng)
     catalog = synthetic_catalog(n, n // 10, rng)
-    store = SyntheticStore(n, n // 10, 200, rng)
+    store = SyntheticStore(n, n // 10, listeners, rng)
     rec = PipelineRecommender(spaces=spaces, catalog=catalog, store=store)  # type: ignore[arg-type]
     trained = synthetic_reranker(rec.features.names, rng)
     rec.scorers = {
@@ -180,14 +192,46 @@ def synthetic_pipeline(n: int) -> Recommender:
             booster=trained.booster, feature_names=trained.feature_names
         ).compile()
     }
+    spaces.neighbours = compute_neighbours(spaces.indexes["fused"], spaces.vectors["fused"], 150)
     return rec
 
 
-def in_process_ms(recommender: Recommender, n: int, params: PolicyParams) -> list[float]:
+def set_cache(recommender: Any, entries: int) -> None:
+    """Turn the exact search cache behind ``recommender`` on (``entries``) or off (0)."""
+    inner = getattr(recommender, "inner", recommender)
+    for source in getattr(inner, "sources", ()):
+        cache = getattr(source, "cache", None)
+        if isinstance(cache, SearchCache):
+            cache.max_entries = entries
+            cache.clear()
+
+
+def cold_listeners(n: int) -> tuple[str, ...]:
+    """Every listener once, in turn (with the cache off, every call is cold)."""
+    return tuple(f"u{i % n}" for i in range(max(n, 1000)))
+
+
+def session_listeners(n: int, seed: int = 0) -> tuple[str, ...]:
+    """Each listener asks two to four times within a window of 20 listeners (a session
+    pattern: the same history, so the same taste vector, asked again within minutes)."""
+    rng = np.random.default_rng(seed)
+    out: list[str] = []
+    for start in range(0, n, 20):
+        block = [
+            f"u{u}" for u in range(start, min(start + 20, n)) for _ in range(rng.integers(2, 5))
+        ]
+        rng.shuffle(block)
+        out.extend(block)
+    return tuple(out)
+
+
+def in_process_ms(
+    recommender: Recommender, n: int, params: PolicyParams, listeners: int = LISTENERS
+) -> list[float]:
     """Times of direct ``recommend`` calls (the reference the service is compared with)."""
     times = []
     for i in range(n):
-        request = RecommendRequest(listener_id=f"u{i % 200}", k=10, params=params)
+        request = RecommendRequest(listener_id=f"u{i % listeners}", k=10, params=params)
         start = time.perf_counter()
         recommender.recommend(request)
         times.append((time.perf_counter() - start) * 1000.0)
@@ -256,9 +300,18 @@ def server_process(
     server = LinerServer(settings, ServiceDeps(state=state, store=None, metrics=ServiceMetrics()))
     server.start()
     server.set_serving()
+    set_cache(timed, 0)
     cpu0 = time.process_time()
     conn.send(("ready", server.worker_port))
-    conn.recv()  # stop
+    while True:  # the parent asks for the CPU time between phases and switches the cache
+        message = conn.recv()
+        if message == "stop":
+            break
+        if message == "cpu":
+            conn.send(time.process_time())
+        elif isinstance(message, tuple) and message[0] == "cache":
+            set_cache(timed, message[1])
+            conn.send("ok")
     cpu = time.process_time() - cpu0
     server.stop(1.0)
     in_call = {}
@@ -269,87 +322,215 @@ def server_process(
     conn.send({"cpu_s": cpu, "ms": timed.ms, "in_call_ms": in_call})
 
 
+class Servers:
+    """Server processes forked from this one (the world is shared copy-on-write)."""
+
+    def __init__(self, recommender: Recommender, args: Any) -> None:
+        sock = reserve_port()
+        port = sock.getsockname()[1]
+        fork = mp.get_context("fork")
+        self.procs = []
+        for worker in range(args.workers):
+            parent, child = fork.Pipe()
+            proc = fork.Process(
+                target=server_process,
+                args=(recommender, BENCH_PARAMS, port, args, child, worker),
+            )
+            proc.start()
+            self.procs.append((proc, parent))
+        own_ports = []
+        for _, conn in self.procs:
+            ready, own = conn.recv()
+            assert ready == "ready"
+            own_ports.append(own)
+        sock.close()
+        self.target = f"127.0.0.1:{port}"
+        if args.balance == "round-robin":
+            self.target = ",".join(f"127.0.0.1:{p}" for p in own_ports)
+
+    def cpu_s(self) -> float:
+        """The servers' CPU time so far (their own ``process_time``), summed."""
+        total = 0.0
+        for _, conn in self.procs:
+            conn.send("cpu")
+            total += conn.recv()
+        return total
+
+    def cache(self, entries: int) -> None:
+        for _, conn in self.procs:
+            conn.send(("cache", entries))
+            conn.recv()
+
+    def stop(self) -> tuple[dict[str, float], dict[str, float], list[int]]:
+        server_ms: dict[str, float] = {}
+        in_call: dict[str, float] = {}
+        per_worker = []
+        for proc, conn in self.procs:
+            conn.send("stop")
+            reply = conn.recv()
+            per_worker.append(len(reply["ms"]))
+            server_ms.update(reply["ms"])
+            in_call.update(reply["in_call_ms"])
+            proc.join()
+        return server_ms, in_call, per_worker
+
+
+def load(plan: service_load.LoadPlan) -> dict[str, Any]:
+    """Run one phase of the load generator in a spawned process."""
+    parent, child = mp.get_context("spawn").Pipe()
+    loader = mp.get_context("spawn").Process(target=service_load.run, args=(plan, child))
+    loader.start()
+    out: dict[str, Any] = parent.recv()
+    loader.join()
+    return out
+
+
+def generator_cpu(args: Any) -> int | None:
+    """The CPU the load generator is pinned to: the last one, when the servers are pinned
+    to the others (``--pin-cpus`` with fewer workers than CPUs), else None."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if args.pin_cpus and args.workers < len(cpus):
+        return cpus[-1]
+    return None
+
+
 def measure(recommender: Recommender, args: Any, label: str) -> dict[str, Any]:
-    """Serve ``recommender`` from ``args.workers`` forked processes and load it."""
+    """One run: serve ``recommender`` from ``args.workers`` forked processes and load it.
+
+    Phases (the servers' own CPU time read between them): serial calls, the rate ladder and
+    the closed loop with the search cache off (every call cold), then a fixed-rate session
+    phase with the cache on (each listener asking two to four times), then (``--overload``)
+    an open loop at 4× the highest sustained rate with the cache off again.
+    """
     n_ref = 100 if args.quick else 300
+    set_cache(recommender, 0)
     in_process_ms(recommender, 20, BENCH_PARAMS)  # warm-up (first calls compile and fill caches)
     reference = in_process_ms(recommender, n_ref, BENCH_PARAMS)
-    sock = reserve_port()
-    port = sock.getsockname()[1]
-    fork, spawn = mp.get_context("fork"), mp.get_context("spawn")
-    servers = []
-    for worker in range(args.workers):
-        parent, child = fork.Pipe()
-        proc = fork.Process(
-            target=server_process, args=(recommender, BENCH_PARAMS, port, args, child, worker)
-        )
-        proc.start()
-        servers.append((proc, parent))
-    own_ports = []
-    for _, conn in servers:
-        ready, own = conn.recv()
-        assert ready == "ready"
-        own_ports.append(own)
-    sock.close()
-    target = f"127.0.0.1:{port}"
-    if args.balance == "round-robin":
-        target = ",".join(f"127.0.0.1:{p}" for p in own_ports)
-    plan = service_load.LoadPlan(
-        target=target,
+    servers = Servers(recommender, args)
+    base = {
+        "target": servers.target,
         # Several connections per worker: the kernel hashes each to one worker, so a single
         # connection per worker would often leave one idle.
-        channels=args.channels_per_worker * args.workers,
-        serial_calls=200 if args.quick else 500,
-        rates=tuple(args.rates[label]),
-        seconds=3.0 if args.quick else 6.0,
-        concurrency=16,
+        "channels": args.channels_per_worker * args.workers,
+        "seconds": 2.0 if args.quick else 3.0,
+        "concurrency": 16,
+        "min_calls": args.min_calls,
+        "listeners": cold_listeners(LISTENERS),
+        "cpu": generator_cpu(args),
+        "serial_calls": 0,
+        "rates": (),
+    }
+    plan = service_load.LoadPlan
+    serial = load(plan(**{**base, "phase": "serial", "serial_calls": 200 if args.quick else 500}))
+    cpu0 = servers.cpu_s()
+    ladder = load(plan(**{**base, "phase": "rates", "rates": tuple(args.rates[label])}))
+    cpu1 = servers.cpu_s()
+    closed = load(plan(**{**base, "phase": "closed"}))
+    steps = ladder["steps"] + closed["steps"]
+    sustained = [s for s in ladder["steps"] if sustained_step(s)]
+    top = max((s["offered"] for s in sustained), default=0.0)
+    servers.cache(SESSION_CACHE_ENTRIES)
+    session_rate = max(20.0, round(0.5 * top, -1))
+    cpu2 = servers.cpu_s()
+    sessions = load(
+        plan(
+            **{
+                **base,
+                "phase": "open",
+                "rates": (session_rate,),
+                "listeners": session_listeners(LISTENERS),
+            }
+        )
     )
-    parent, child = spawn.Pipe()
-    loader = spawn.Process(target=service_load.run, args=(plan, child))
-    loader.start()
-    load = parent.recv()
-    loader.join()
-    cpu_s, server_ms, in_call, per_worker = 0.0, {}, {}, []
-    for proc, conn in servers:
-        conn.send("stop")
-        reply = conn.recv()
-        cpu_s += reply["cpu_s"]
-        per_worker.append(len(reply["ms"]))
-        server_ms.update(reply["ms"])
-        in_call.update(reply["in_call_ms"])
-        proc.join()
+    cpu3 = servers.cpu_s()
+    servers.cache(0)
+    overload = None
+    if args.overload and label == "pipeline" and top > 0:
+        overload = load(plan(**{**base, "phase": "overload", "rates": (4.0 * top,)}))
+    server_ms, in_call, per_worker = servers.stop()
     reference += in_process_ms(recommender, n_ref, BENCH_PARAMS)
-    figures = summarise(load, reference, server_ms, cpu_s, args)
+    ladder_calls = sum(s["calls"] + s["errors"] for s in ladder["steps"])
+    session_calls = sum(s["calls"] + s["errors"] for s in sessions["steps"])
+    figures = summarise(
+        {"serial": serial["serial"], "steps": steps}, reference, server_ms, servers, args
+    )
+    figures["server_cpu_ms_per_call_cold"] = round((cpu1 - cpu0) * 1000.0 / ladder_calls, 3)
+    figures["server_cpu_ms_per_call_sessions"] = round(
+        (cpu3 - cpu2) * 1000.0 / max(1, session_calls), 3
+    )
+    figures["sessions"] = {"rate": session_rate, **sessions["steps"][0]}
+    client_s = sum(x["client_cpu_s"] for x in (serial, ladder, closed, sessions))
+    client_calls = (
+        len(serial["serial"])
+        + ladder_calls
+        + session_calls
+        + sum(s["calls"] + s["errors"] for s in closed["steps"])
+    )
+    figures["client_cpu_ms_per_call"] = round(client_s * 1000.0 / max(1, client_calls), 3)
+    figures["client_cpu"] = base["cpu"]
+    if overload is not None:
+        figures["overload"] = overload_figures(overload, serial["serial"], top)
     # Connections are hashed to workers by the kernel, so the split of calls is uneven.
     figures["calls_per_worker"] = per_worker
-    serial = [(rid, ms) for rid, ms in load["serial"] if rid in in_call and rid in server_ms]
-    if serial:
+    pairs = [(rid, ms) for rid, ms in serial["serial"] if rid in in_call and rid in server_ms]
+    if pairs:
         figures["overhead_split_ms"] = {
             "in_server": round(
-                statistics.median(in_call[rid] - server_ms[rid] for rid, _ in serial), 3
+                statistics.median(in_call[rid] - server_ms[rid] for rid, _ in pairs), 3
             ),
             "grpc_transport_and_client": round(
-                statistics.median(ms - in_call[rid] for rid, ms in serial), 3
+                statistics.median(ms - in_call[rid] for rid, ms in pairs), 3
             ),
         }
     return figures
+
+
+def sustained_step(row: dict[str, Any]) -> bool:
+    """An open-loop step at ≥ 95 % of its offered rate, without errors, p99 ≤ 20 ms."""
+    return bool(
+        row["kind"] == "open"
+        and row["achieved_rps"] >= 0.95 * row["offered"]
+        and row["errors"] == 0
+        and row["p99_ms"] <= P99_TARGET_MS
+    )
+
+
+def overload_figures(
+    overload: dict[str, Any], serial: list[tuple[str, float]], top: float
+) -> dict[str, Any]:
+    """Accepted latency at 4× the sustained rate against the unloaded (serial) latency."""
+    step = overload["steps"][0]
+    unloaded = np.asarray([ms for _, ms in serial])
+    p99_unloaded = float(np.percentile(unloaded, 99))
+    offered_calls = step["calls"] + step["errors"]
+    return {
+        "offered_rps": step["offered"],
+        "sustained_rps": top,
+        "accepted": step["calls"],
+        "refused": step["error_codes"].get("RESOURCE_EXHAUSTED", 0),
+        "other_errors": step["errors"] - step["error_codes"].get("RESOURCE_EXHAUSTED", 0),
+        "refused_share": round(step["errors"] / max(1, offered_calls), 3),
+        "accepted_p50_ms": step["p50_ms"],
+        "accepted_p99_ms": step["p99_ms"],
+        "unloaded_p50_ms": round(float(np.percentile(unloaded, 50)), 3),
+        "unloaded_p99_ms": round(p99_unloaded, 3),
+        "p99_ratio": round(step["p99_ms"] / p99_unloaded, 2),
+        "recovery_s": overload["recovery_s"],
+        "seconds": step["seconds"],
+    }
 
 
 def summarise(
     load: dict[str, Any],
     reference: list[float],
     server_ms: dict[str, float],
-    cpu_s: float,
+    servers: Servers,
     args: Any,
 ) -> dict[str, Any]:
-    """The figures of one measurement."""
+    """The figures of one run."""
     steps = load["steps"]
     opened = [r for r in steps if r["kind"] == "open"]
-    sustained = [
-        r for r in opened
-        if r["achieved_rps"] >= 0.95 * r["offered"] and r["errors"] == 0
-        and r["p99_ms"] <= P99_TARGET_MS
-    ]  # fmt: skip
+    sustained = [r for r in opened if sustained_step(r)]
     at = next((r for r in sustained if r["offered"] == TARGET_RPS), None)
     if at is None:
         at = max(sustained, key=lambda r: r["offered"], default=opened[0])
@@ -363,6 +544,7 @@ def summarise(
         "at_rps": at["offered"],
         "p50_ms": at["p50_ms"],
         "p99_ms": at["p99_ms"],
+        "p99_calls": at["calls"],
         "saturation_rps": saturation["achieved_rps"],
         "saturation_p99_ms": saturation["p99_ms"],
         "in_process_p50_ms": round(ref_p50, 3),
@@ -373,29 +555,81 @@ def summarise(
         "overhead_ms": round(statistics.median(paired), 3) if paired else None,
         "overhead_p50_difference_ms": round(serial_p50 - ref_p50, 3),
         "overhead_ratio": round(serial_p50 / ref_p50, 3) if ref_p50 > 0 else None,
-        "server_cpu_ms_per_call": round(cpu_s * 1000.0 / max(1, load["calls"]), 3),
-        "client_cpu_ms_per_call": round(
-            load.get("client_cpu_s", 0.0) * 1000.0 / max(1, load["calls"]), 3
-        ),
         "rates": steps,
-        "conditions": (
-            f"{args.workers} server process(es) x {args.threads} threads on one SO_REUSEPORT "
-            f"port, admitting {2 * args.threads} calls each; load from a spawned process on "
-            "loopback, "
-            f"{args.channels_per_worker} connections per process, {len(serial)} serial calls then "
-            f"{steps[0]['seconds']:g}s per rate; k=10; "
-            "request log on (kept in memory); 2-core machine, 1-min load average "
-            f"{os.getloadavg()[0]:.1f} at the end: medians, reference in the same run"
-        ),
+        "load_average_1min": round(os.getloadavg()[0], 1),
     }
+
+
+HEADLINE = (
+    "server_cpu_ms_per_call_cold",
+    "server_cpu_ms_per_call_sessions",
+    "max_rps",
+    "p50_ms",
+    "p99_ms",
+    "overhead_ms",
+    "saturation_rps",
+    "in_process_p50_ms",
+    "client_cpu_ms_per_call",
+)
+
+
+def over_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians of the headline figures over the runs, with their spread (min, max)."""
+    out: dict[str, Any] = {}
+    spread: dict[str, list[float]] = {}
+    for key in HEADLINE:
+        values = [r[key] for r in runs if r.get(key) is not None]
+        if values:
+            out[key] = round(float(statistics.median(values)), 3)
+            spread[key] = [min(values), max(values)]
+    out["spread"] = spread
+    loads = [r["overload"] for r in runs if "overload" in r]
+    if loads:
+        out["overload_p99_ratio"] = round(
+            float(statistics.median(x["p99_ratio"] for x in loads)), 2
+        )
+        spread["overload_p99_ratio"] = [
+            min(x["p99_ratio"] for x in loads),
+            max(x["p99_ratio"] for x in loads),
+        ]
+    return out
+
+
+def conditions(args: Any) -> str:
+    pinned = ", each server pinned to a CPU" if args.pin_cpus else ""
+    client = generator_cpu(args)
+    where = "unpinned" if client is None else f"pinned to CPU {client}"
+    return (
+        f"{args.workers} server process(es) x {args.threads} threads{pinned}; load from a "
+        f"spawned process on loopback ({where}), "
+        f"{args.channels_per_worker} connections per process; open-loop steps of at least "
+        f"{args.min_calls} calls; k=10; request log on (kept in memory); {LISTENERS} listeners "
+        f"with 100 events each; {os.cpu_count()}-core machine shared with other jobs: medians "
+        "over the runs, references (in-process, fake recommender) measured in every run"
+    )
 
 
 def main() -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--artifacts", help="built artifact directory instead of the synthetic world")
     p.add_argument("--db", default="var/liner.db", help="store for --artifacts")
+    p.add_argument(
+        "--tracks", type=int, default=None, help="catalog size (default 1M, --quick 100k)"
+    )
+    p.add_argument("--runs", type=int, default=5, help="repeated runs (medians and spread)")
     p.add_argument("--workers", type=int, default=1, help="server processes on one port")
     p.add_argument("--threads", type=int, default=8, help="gRPC worker threads per process")
+    p.add_argument(
+        "--min-calls",
+        type=int,
+        default=1000,
+        help="calls per open-loop step at least (each p99 rests on this many)",
+    )
+    p.add_argument(
+        "--overload",
+        action="store_true",
+        help="also offer 4x the highest sustained rate and compare accepted p99 with unloaded",
+    )
     p.add_argument(
         "--switch-interval-ms",
         type=float,
@@ -419,18 +653,21 @@ def main() -> None:
     p.add_argument(
         "--pin-cpus",
         action="store_true",
-        help="pin server process i to CPU i (mod the CPUs); the load generator is not pinned",
+        help="pin server process i to CPU i; with fewer workers than CPUs the load generator "
+        "is pinned to the last CPU",
     )
     p.add_argument("--modes", default="pipeline,fake", help="comma-separated: pipeline,fake")
+    p.add_argument("--name", default=None, help="result file name")
     args = p.parse_args()
     logging.basicConfig(level=logging.WARNING)
     args.rates = {
-        "pipeline": [20, 50, 100, 150, 200, 250, 300, 350],
-        "fake": [50, 100, 200, 300, 400, 600],
+        "pipeline": [50, 100, 150, 200, 250, 300, 350, 400],
+        "fake": [100, 200, 400, 600, 800],
     }
-    n = 100_000 if args.quick else 1_000_000
+    n = args.tracks or (100_000 if args.quick else 1_000_000)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
-    figures: dict[str, Any] = {}
+    figures: dict[str, Any] = {"n_tracks": n}
+    rec: Recommender | None = None
     if "pipeline" in modes:
         if args.artifacts:
             from recsys.pipeline import load_recommender
@@ -438,35 +675,46 @@ def main() -> None:
             from recsys.store import open_store
 
             store = open_store(args.db)
-            rec: Recommender = load_recommender(
-                Path(args.artifacts), store, LinerSettings(), log_slates=False
-            )
-            n = len(rec.spaces.track_ids)  # type: ignore[attr-defined]
+            rec = load_recommender(Path(args.artifacts), store, LinerSettings(), log_slates=False)
+            n = figures["n_tracks"] = len(rec.spaces.track_ids)  # type: ignore[attr-defined]
         else:
             t = time.perf_counter()
             rec = synthetic_pipeline(n)
             figures["setup_s"] = round(time.perf_counter() - t, 1)
-        figures.update(mode="pipeline (real, synthetic world)", n_tracks=n)
-        figures.update(measure(rec, args, "pipeline"))
-        del rec
-    if "fake" in modes:
-        fake = measure(FakeSlateRecommender(n), args, "fake")
-        if not figures:
-            figures.update(mode="fake (pure service overhead)", n_tracks=n, **fake)
+        figures["mode"] = "pipeline (real, synthetic world)"
+    fake = FakeSlateRecommender(n)
+    runs: list[dict[str, Any]] = []
+    fakes: list[dict[str, Any]] = []
+    for _ in range(args.runs):  # each run: the pipeline, then the fake reference
+        if rec is not None:
+            runs.append(measure(rec, args, "pipeline"))
+        if "fake" in modes:
+            fakes.append(measure(fake, args, "fake"))
+    if runs:
+        figures.update(over_runs(runs))
+        figures["runs"] = runs
+    if fakes:
+        fake_figures = {"mode": "fake (pure service overhead)", **over_runs(fakes), "runs": fakes}
+        if runs:
+            figures["fake"] = fake_figures
         else:
-            figures["fake"] = {"mode": "fake (pure service overhead)", **fake}
-    figures["workers"] = args.workers
-    figures["threads"] = args.threads
-    figures["switch_interval_ms"] = args.switch_interval_ms or 5.0
+            figures.update(fake_figures)
+    figures.update(
+        workers=args.workers,
+        threads=args.threads,
+        switch_interval_ms=args.switch_interval_ms or 5.0,
+        gc_freeze=args.gc_freeze,
+        balance=args.balance,
+        pin_cpus=args.pin_cpus,
+        conditions=conditions(args),
+    )
     name = "service" + (f"_workers{args.workers}" if args.workers > 1 else "")
     name += f"_switch{args.switch_interval_ms:g}" if args.switch_interval_ms else ""
     name += "_gcfreeze" if args.gc_freeze else ""
-    figures["gc_freeze"] = args.gc_freeze
     name += "_pinned" if args.pin_cpus else ""
     name += "_rr" if args.balance == "round-robin" else ""
-    figures["balance"] = args.balance
-    figures["pin_cpus"] = args.pin_cpus
-    write_result(name + ("" if args.quick else "_1m"), figures)
+    name += "" if n == 1_000_000 else f"_{n // 1000}k"
+    write_result(args.name or name, figures)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,13 @@ class LoadPlan:
         rates: open-loop request rates (per second).
         seconds: duration of each open-loop step and of the closed loop.
         concurrency: calls in flight in the closed loop.
+        phase: ``all`` (warm-up, serial, rates, closed loop), or one of ``serial``,
+            ``rates``, ``closed``, ``open`` (one open-loop step per rate, no early stop) and
+            ``overload`` (one open-loop step per rate, then the time until a call is answered).
+        min_calls: each open-loop step lasts at least ``min_calls / rate`` seconds, so its p99
+            rests on that many calls.
+        listeners: the listener id of each request, cycled (default ``u0`` … ``u199``).
+        cpu: pin the load generator to this CPU (None: not pinned).
     """
 
     target: str
@@ -39,6 +46,10 @@ class LoadPlan:
     rates: tuple[float, ...]
     seconds: float
     concurrency: int
+    phase: str = "all"
+    min_calls: int = 0
+    listeners: tuple[str, ...] = ()
+    cpu: int | None = None
 
 
 class Tally:
@@ -132,13 +143,32 @@ def closed_loop(stubs: list[Any], requests: list[Any], concurrency: int, seconds
     return tally
 
 
+def recovery_s(stubs: list[Any], request: Any, limit: float = 10.0) -> float | None:
+    """Seconds from now until a call is answered (None: not within ``limit``)."""
+    import grpc
+
+    start = time.perf_counter()
+    while time.perf_counter() - start < limit:
+        try:
+            stubs[0].Recommend(request, timeout=2.0)
+            return time.perf_counter() - start
+        except grpc.RpcError:
+            time.sleep(0.01)
+    return None
+
+
 def run(plan: LoadPlan, out: Any) -> None:
-    """Run the plan and send ``{"serial": [(request id, ms)], "steps": [...], "calls": n}``."""
+    """Run the plan and send ``{"serial": [(request id, ms)], "steps": [...], "calls": n}``
+    (plus ``client_cpu_s``, and ``recovery_s`` after an overload)."""
+    import os
+
     import grpc
 
     from recsys.api.v1 import recommendation_pb2, recommendation_pb2_grpc
     from recsys.service.client import channel_target
 
+    if plan.cpu is not None:
+        os.sched_setaffinity(0, {plan.cpu})
     target, options = channel_target(plan.target)
     # A distinct channel argument per channel so gRPC does not share one subchannel.
     channels = [
@@ -149,17 +179,20 @@ def run(plan: LoadPlan, out: Any) -> None:
     for ch in channels:
         grpc.channel_ready_future(ch).result(timeout=60)
     stubs = [recommendation_pb2_grpc.RecommendationServiceStub(ch) for ch in channels]
-    requests = [
-        recommendation_pb2.RecommendRequest(listener_id=f"u{i % 200}", k=10) for i in range(1000)
-    ]
+    names = plan.listeners or tuple(f"u{i % 200}" for i in range(1000))
+    requests = [recommendation_pb2.RecommendRequest(listener_id=u, k=10) for u in names]
     calls = 0
-    for i in range(30 * len(stubs)):  # warm-up
-        stubs[i % len(stubs)].Recommend(requests[i], timeout=10)
-        calls += 1
+    phase = plan.phase
+    if phase in ("all", "serial"):
+        for i in range(30 * len(stubs)):  # warm-up
+            stubs[i % len(stubs)].Recommend(requests[i % len(requests)], timeout=10)
+            calls += 1
     serial = []
-    for i in range(plan.serial_calls):
+    for i in range(plan.serial_calls if phase in ("all", "serial") else 0):
         rid = f"serial-{i}"
-        req = recommendation_pb2.RecommendRequest(listener_id=f"u{i % 200}", k=10, request_id=rid)
+        req = recommendation_pb2.RecommendRequest(
+            listener_id=names[i % len(names)], k=10, request_id=rid
+        )
         sent = time.perf_counter()
         stubs[i % len(stubs)].Recommend(req, timeout=10)
         serial.append((rid, (time.perf_counter() - sent) * 1000.0))
@@ -170,25 +203,38 @@ def run(plan: LoadPlan, out: Any) -> None:
     gc.collect()
     gc.freeze()
     gc.disable()
-    for rate in plan.rates:
+    recovered = None
+    for rate in plan.rates if phase in ("all", "rates", "open", "overload") else ():
+        seconds = max(plan.seconds, plan.min_calls / rate)
         t0 = time.perf_counter()
-        tally = open_loop(stubs, requests, rate, plan.seconds)
+        tally = open_loop(stubs, requests, rate, seconds)
+        if phase == "overload":
+            recovered = recovery_s(stubs, requests[0])
         gc.collect()
-        elapsed = max(time.perf_counter() - t0, plan.seconds)
-        steps.append(tally.row("open", rate, elapsed, plan.seconds))
+        elapsed = max(time.perf_counter() - t0, seconds)
+        steps.append(tally.row("open", rate, elapsed, round(seconds, 2)))
         calls += len(tally.lat) + sum(tally.errors.values())
         failed = sum(tally.errors.values()) > len(tally.lat)
-        if steps[-1]["p99_ms"] > STOP_AFTER_P99_MS or failed:
+        if phase in ("all", "rates") and (steps[-1]["p99_ms"] > STOP_AFTER_P99_MS or failed):
             break
-    t0 = time.perf_counter()
-    tally = closed_loop(stubs, requests, plan.concurrency, plan.seconds)
-    steps.append(tally.row("closed", plan.concurrency, time.perf_counter() - t0, plan.seconds))
+    if phase in ("all", "closed"):
+        t0 = time.perf_counter()
+        tally = closed_loop(stubs, requests, plan.concurrency, plan.seconds)
+        steps.append(tally.row("closed", plan.concurrency, time.perf_counter() - t0, plan.seconds))
+        calls += len(tally.lat) + sum(tally.errors.values())
     gc.enable()
-    calls += len(tally.lat) + sum(tally.errors.values())
     for ch in channels:
         ch.close()
     cpu = time.process_time() - cpu0
-    out.send({"serial": serial, "steps": steps, "calls": calls, "client_cpu_s": cpu})
+    out.send(
+        {
+            "serial": serial,
+            "steps": steps,
+            "calls": calls,
+            "client_cpu_s": cpu,
+            "recovery_s": recovered,
+        }
+    )
 
 
 __all__ = ["LoadPlan", "Tally", "closed_loop", "open_loop", "run"]

@@ -74,8 +74,9 @@ class LinerSettings(BaseSettings):
     """gRPC server thread pool size."""
     max_concurrent_rpcs: int | None = Field(default=None, ge=1)
     """Concurrent RPCs beyond which new calls get RESOURCE_EXHAUSTED at once. None (the
-    default) admits ``max_workers`` running calls plus ``max_workers`` waiting for a thread:
-    a longer queue only adds waiting time to every accepted call under overload."""
+    default) admits ``max_workers`` running calls plus a quarter as many waiting for a thread
+    (``Recommend`` is held further, to the CPUs plus two): a longer queue only adds waiting
+    time to every accepted call under overload."""
     metering_cache_s: float = Field(default=60.0, ge=0.0)
     """How long the service serves a built metering report (``MeteringReport``) before
     building it again; a report costs seconds at a million events."""

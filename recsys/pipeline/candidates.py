@@ -194,6 +194,9 @@ class EmergingSource:
     spaces: SpacesView
     catalog: CatalogSnapshot
     name: str = "emerging"
+    cache: SearchCache | None = None
+    """Exact results by (quantile, space, query vector, quota): a listener asking again
+    with an unchanged history skips the pool's product."""
     _pools: dict[float, np.ndarray] = field(default_factory=dict)
     _pool_vectors: dict[tuple[float, str], np.ndarray] = field(default_factory=dict)
 
@@ -222,17 +225,30 @@ class EmergingSource:
     def propose(self, ctx: ListenerContext) -> Proposal:
         params = ctx.request.params
         q = params.emerging_exposure_quantile
-        pool = self.pool(q)
+        quota = params.candidates.emerging
+        space, query = "", None
         if ctx.query_vec is not None and "text" in self.spaces.vectors:
-            scores = self._vectors(q, "text") @ ctx.query_vec
+            space, query = "text", ctx.query_vec
         elif "fused" in ctx.profiles:
-            scores = self._vectors(q, "fused") @ ctx.profiles["fused"]
+            space, query = "fused", ctx.profiles["fused"]
         elif len(ctx.seed_rows):
-            seed = self.spaces.vectors["fused"][ctx.seed_rows].mean(axis=0)
-            scores = self._vectors(q, "fused") @ seed
-        else:
-            scores = self.catalog.popularity[pool].astype(np.float32)
-        return _top_k(self.name, pool, np.asarray(scores, np.float32), params.candidates.emerging)
+            space, query = "fused", self.spaces.vectors["fused"][ctx.seed_rows].mean(axis=0)
+
+        def compute() -> Proposal:
+            pool = self.pool(q)
+            if query is not None:
+                scores = self._vectors(q, space) @ query
+            else:
+                scores = self.catalog.popularity[pool].astype(np.float32)
+            found = _top_k(self.name, pool, np.asarray(scores, np.float32), quota)
+            found.rows.setflags(write=False)
+            found.scores.setflags(write=False)
+            return found
+
+        if self.cache is None:
+            return compute()
+        vec = b"" if query is None else query.dtype.str.encode() + query.tobytes()
+        return self.cache.memo((self.name, id(self), q, space, vec, quota), compute)
 
 
 @dataclass
@@ -344,7 +360,7 @@ def default_sources(
         PersonalSource(spaces, cache=cache),
         ItemToItemSource(spaces),
         TextQuerySource(spaces, query or QueryStage(catalog, spaces), cache=cache),
-        EmergingSource(spaces, catalog),
+        EmergingSource(spaces, catalog, cache=cache),
         PopularSource(catalog),
     ]
     sources.extend(ScorerSource(s) for s in scorers)

@@ -63,8 +63,9 @@ class ListenerContext:
         seed_rows: rows of the request's context tracks.
         profiles: L2-normalised taste vector per space (absent when there is no history).
         query_vec: text-space vector of the query, or None.
-        artist_affinity: artist row → share of the listener's weighted history.
-        genre_affinity: genre code → share of the listener's weighted history.
+        artist_keys: artist rows of the history (ascending), with ``artist_shares``: each
+            one's share of the listener's weighted history (``artist_affinity`` as a dict).
+        genre_keys: genre codes of the history (ascending), with ``genre_shares``.
     """
 
     request: RecommendRequest
@@ -76,8 +77,22 @@ class ListenerContext:
     seed_rows: np.ndarray
     profiles: dict[str, np.ndarray] = field(default_factory=dict)
     query_vec: np.ndarray | None = None
-    artist_affinity: dict[int, float] = field(default_factory=dict)
-    genre_affinity: dict[int, float] = field(default_factory=dict)
+    artist_keys: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    """Artist rows of the history, ascending (``artist_shares`` holds their shares)."""
+    artist_shares: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    genre_keys: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    """Genre codes of the history, ascending (``genre_shares`` holds their shares)."""
+    genre_shares: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def artist_affinity(self) -> dict[int, float]:
+        """Artist row → share of the listener's weighted history."""
+        return dict(zip(self.artist_keys.tolist(), self.artist_shares.tolist(), strict=True))
+
+    @property
+    def genre_affinity(self) -> dict[int, float]:
+        """Genre code → share of the listener's weighted history."""
+        return dict(zip(self.genre_keys.tolist(), self.genre_shares.tolist(), strict=True))
 
     @property
     def opted_out(self) -> bool:
@@ -100,10 +115,11 @@ _PLAY, _SKIP = _TYPE_CODES[EventType.PLAY.value], _TYPE_CODES[EventType.SKIP.val
 _NEGATIVE = np.asarray([t in NEGATIVE_EVENTS for t in EventType])
 
 
-def _group_sum(keys: np.ndarray, weights: np.ndarray) -> dict[int, float]:
+def _group_sum(keys: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct ``keys`` (ascending, int64) and the sum of ``weights`` of each."""
     uniq, inverse = np.unique(keys, return_inverse=True)
     sums = np.bincount(inverse.ravel(), weights=weights, minlength=len(uniq))
-    return dict(zip(uniq.tolist(), sums.tolist(), strict=True))
+    return uniq.astype(np.int64), sums
 
 
 def build_context(
@@ -123,13 +139,9 @@ def build_context(
     """
     listener = listener or Listener(listener_id=request.listener_id)
     history = events if isinstance(events, EventHistory) else EventHistory.of(events)
-    row_of = catalog.row_of
-    rows = np.fromiter(
-        (row_of.get(t, -1) for t in history.track_ids), dtype=np.int64, count=len(history)
-    )
-    kinds = np.fromiter(
-        (_TYPE_CODES[t] for t in history.event_types), dtype=np.int64, count=len(history)
-    )
+    row_of = catalog.row_of.get
+    rows = np.array([row_of(t, -1) for t in history.track_ids], dtype=np.int64)
+    kinds = np.array(list(map(_TYPE_CODES.__getitem__, history.event_types)), dtype=np.int64)
     known = rows >= 0
     negative = known & _NEGATIVE[kinds]
     plays = np.flatnonzero(known & ~negative & (kinds == _PLAY))
@@ -158,8 +170,10 @@ def build_context(
                 profiles[name] = prof
     artists = catalog.artist_row[hist]
     genres = catalog.genre_code[hist]
-    artist_aff = _group_sum(artists[artists >= 0], w[artists >= 0].astype(np.float64))
-    genre_aff = _group_sum(genres[genres >= 0], w[genres >= 0].astype(np.float64))
+    artist_keys, artist_shares = _group_sum(
+        artists[artists >= 0], w[artists >= 0].astype(np.float64)
+    )
+    genre_keys, genre_shares = _group_sum(genres[genres >= 0], w[genres >= 0].astype(np.float64))
     recent = rows[plays[: request.params.recent_play_exclusion]]
     disliked = rows[negative]
     query_vec = None
@@ -175,8 +189,10 @@ def build_context(
         seed_rows=catalog.rows(request.context_track_ids),
         profiles=profiles,
         query_vec=query_vec,
-        artist_affinity=artist_aff,
-        genre_affinity=genre_aff,
+        artist_keys=artist_keys,
+        artist_shares=artist_shares,
+        genre_keys=genre_keys,
+        genre_shares=genre_shares,
     )
 
 

@@ -6,7 +6,7 @@ slate log stores the values by name, so a model can be retrained from what was s
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -135,8 +135,12 @@ class FeatureBuilder:
         if ctx.query_vec is not None and text is not None:
             out[:, col["query_sim"]] = text[rows] @ ctx.query_vec
         out[:, self._static_cols] = self._static[rows]
-        out[:, col["artist_affinity"]] = _lookup(ctx.artist_affinity, cat.artist_row[rows])
-        out[:, col["genre_affinity"]] = _lookup(ctx.genre_affinity, cat.genre_code[rows])
+        out[:, col["artist_affinity"]] = _lookup(
+            ctx.artist_keys, ctx.artist_shares, cat.artist_row[rows]
+        )
+        out[:, col["genre_affinity"]] = _lookup(
+            ctx.genre_keys, ctx.genre_shares, cat.genre_code[rows]
+        )
         out[:, col["emerging"]] = cat.emerging_tracks(
             ctx.request.params.emerging_exposure_quantile
         )[rows]
@@ -153,14 +157,11 @@ class FeatureBuilder:
         return out
 
 
-def _lookup(table: Mapping[int, float], keys: np.ndarray) -> np.ndarray:
+def _lookup(known: np.ndarray, values: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """``values`` of ``keys`` in the ascending ``known`` (0 where absent), as float32."""
     out = np.zeros(len(keys), dtype=np.float32)
-    if not table:
+    if not len(known):
         return out
-    known = np.fromiter(table.keys(), dtype=np.int64, count=len(table))
-    values = np.fromiter(table.values(), dtype=np.float32, count=len(table))
-    order = np.argsort(known)
-    known, values = known[order], values[order]
     pos = np.minimum(np.searchsorted(known, keys), len(known) - 1)
     hit = known[pos] == keys
     out[hit] = values[pos[hit]]

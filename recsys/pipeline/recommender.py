@@ -26,6 +26,7 @@ from recsys.pipeline.catalog import AI_GENERATED, CatalogSnapshot
 from recsys.pipeline.context import ListenerContext, SpacesView, build_context
 from recsys.pipeline.features import FeatureBuilder
 from recsys.pipeline.filters import HardFilters
+from recsys.pipeline.first_stage import first_stage
 from recsys.pipeline.policy import ArtistFirstPolicy, ReasonWriter
 from recsys.pipeline.query import QueryStage, QueryStageConfig
 from recsys.pipeline.reranker import LinearScorer, Scorer, align
@@ -170,6 +171,9 @@ class PipelineRecommender:
         assessment = self.query_stage.assess(ctx, cands.rows)
         cands = cands.subset(assessment.keep)
         assessment = assessment.subset(assessment.keep)
+        pool = first_stage(cands, request.params.rerank_pool, request.k)
+        if pool is not None:
+            cands, assessment = cands.subset(pool), assessment.subset(pool)
         lap("filters")
         feats = self.features.build(ctx, cands)
         lap("features")

@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
 from recsys.pipeline.context import AnnIndex
+
+T = TypeVar("T")
 
 DEFAULT_ENTRIES = 4096
 """Cached searches (about 4 KB each at the default personal quota of 300)."""
@@ -32,9 +36,7 @@ class SearchCache:
     max_entries: int = DEFAULT_ENTRIES
     hits: int = 0
     misses: int = 0
-    _entries: OrderedDict[
-        tuple[int, str, bytes, int, int | None], tuple[np.ndarray, np.ndarray]
-    ] = field(default_factory=OrderedDict)
+    _entries: OrderedDict[tuple[Any, ...], Any] = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def search(
@@ -60,6 +62,29 @@ class SearchCache:
         result = (scores[0].copy(), rows[0].copy())
         for a in result:
             a.setflags(write=False)
+        with self._lock:
+            self._entries[key] = result
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+        return result
+
+    def memo(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        """``compute()``, or what it returned before for ``key`` (LRU, same counters).
+
+        The key must hold everything the result depends on (e.g. a query vector's bytes and
+        the quota), so a hit is exactly what ``compute`` would return now; the result is
+        shared between hits, so ``compute`` must return read-only arrays.
+        """
+        if self.max_entries <= 0:
+            return compute()
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is not None:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return cast(T, hit)
+            self.misses += 1
+        result = compute()
         with self._lock:
             self._entries[key] = result
             while len(self._entries) > self.max_entries:

@@ -1,9 +1,12 @@
 """Admission control: bounded concurrency that rejects at once instead of queueing.
 
-Two layers. gRPC's own ``maximum_concurrent_rpcs`` (set by the server) rejects a call with
-RESOURCE_EXHAUSTED as soon as too many are accepted, before it waits for a thread. Inside, a
-:class:`ConcurrencyLimiter` gives expensive methods (catalog writes, reloads, the agent) their
-own smaller budget, so they can never take every worker thread from ``Recommend``.
+Two layers. gRPC's own ``maximum_concurrent_rpcs`` (set by the server: one call per thread
+plus a tiny queue) rejects a call with RESOURCE_EXHAUSTED as soon as too many are accepted,
+before it waits for a thread. Inside, a :class:`ConcurrencyLimiter` gives each expensive method
+its own budget that never blocks: catalog writes, reloads and the agent can never take every
+worker thread from ``Recommend``, and ``Recommend`` itself runs at most as many slates as the
+process's CPUs can work on (plus two waiting), because under the GIL more slates at once only
+take longer each; the rest are refused at once, so accepted calls keep their latency.
 """
 
 from __future__ import annotations

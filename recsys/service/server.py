@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import ssl
 from collections.abc import Callable
 from concurrent import futures
@@ -74,18 +75,29 @@ SERVICE_NAMES: tuple[str, ...] = tuple(
 
 
 def admission_limit(settings: LinerSettings) -> int:
-    """Calls admitted at once: running plus waiting for a thread (``max_concurrent_rpcs``,
-    by default twice the thread pool). Beyond it gRPC answers RESOURCE_EXHAUSTED before
-    queueing, so accepted calls keep their latency under overload."""
+    """Calls admitted at once: one per thread plus a tiny queue (a quarter of the threads, at
+    least one), unless ``max_concurrent_rpcs`` says otherwise. Beyond it gRPC answers
+    RESOURCE_EXHAUSTED before queueing, so accepted calls keep their latency under overload."""
     if settings.max_concurrent_rpcs is not None:
         return settings.max_concurrent_rpcs
-    return 2 * settings.max_workers
+    return settings.max_workers + max(1, settings.max_workers // 4)
 
 
-def expensive_caps(max_workers: int) -> dict[str, int]:
-    """Per-method caps that keep slow calls from taking every worker from ``Recommend``."""
+def cpu_slots(cpus: int | None = None) -> int:
+    """Slate calls (``Recommend``) one process runs at once: the CPUs it may use plus two
+    waiting. A slate is CPU work under the GIL, so more at once only share the same cores:
+    each admitted call would take that many times as long (measured in benchmarks/README.md)."""
+    if cpus is None:
+        cpus = len(os.sched_getaffinity(0))
+    return max(1, cpus) + 2
+
+
+def expensive_caps(max_workers: int, cpus: int | None = None) -> dict[str, int]:
+    """Per-method caps: slow calls cannot take every worker from ``Recommend``, and
+    ``Recommend`` itself is held to what the process's CPUs run (:func:`cpu_slots`)."""
     half = max(1, max_workers // 2)
     return {
+        "Recommend": min(max_workers, cpu_slots(cpus)),
         "UpsertTracks": half,
         "UpsertArtists": half,
         "MeteringReport": max(1, max_workers // 4),  # cached: see metering_cache.py

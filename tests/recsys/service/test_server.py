@@ -23,6 +23,8 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 
 from recsys.api.v1 import common_pb2, recommendation_pb2, rights_pb2
 from recsys.service import SERVICE_NAMES
+from recsys.service.server import admission_limit, cpu_slots, expensive_caps
+from recsys.settings import LinerSettings
 from tests.recsys.service.certs import make_pki
 from tests.recsys.service.conftest import ADMIN_TOKEN, RIGHTS_TOKEN, Running, code_of
 from tests.recsys.service.fakes import FakeRecommender
@@ -173,20 +175,52 @@ def test_overload_is_rejected_at_once(
         assert len(client.recommend("u3").items) == 10
 
 
-def test_by_default_at_most_one_call_per_thread_waits(
+def test_by_default_one_call_per_thread_and_a_tiny_queue(
     start_server: Callable[..., Running], gate: threading.Event
 ) -> None:
-    """With 2 threads, 2 calls run and 2 wait; the 5th is refused at once instead of
+    """With 2 threads, 2 calls run and 1 waits; the 4th is refused at once instead of
     queueing behind them (a queue of 56 once gave accepted calls p50 415 ms)."""
     rec = FakeRecommender(gate=gate)
     running = start_server(rec, max_workers=2)
-    with running.client(retries=0) as client, ThreadPoolExecutor(4) as pool:
-        held = [pool.submit(client.recommend, f"u{i}", timeout=20) for i in range(4)]
+    with running.client(retries=0) as client, ThreadPoolExecutor(3) as pool:
+        held = [pool.submit(client.recommend, f"u{i}", timeout=20) for i in range(3)]
         wait_until(lambda: len(rec.calls) == 2)
-        time.sleep(1.0)  # let the other two reach the server's queue
+        time.sleep(1.0)  # let the third reach the server's queue
         assert code_of(lambda: client.recommend("late", timeout=20)) is S.RESOURCE_EXHAUSTED
         gate.set()
         assert all(len(f.result().items) == 10 for f in held)
+
+
+@pytest.mark.parametrize(("threads", "expected"), [(1, 2), (4, 5), (8, 10), (16, 20)])
+def test_admission_is_the_threads_plus_a_quarter(threads: int, expected: int) -> None:
+    assert admission_limit(LinerSettings(max_workers=threads)) == expected
+
+
+@pytest.mark.parametrize(("cpus", "threads", "cap"), [(1, 8, 3), (2, 8, 4), (2, 2, 2), (8, 8, 8)])
+def test_slates_at_once_follow_the_cpus(cpus: int, threads: int, cap: int) -> None:
+    assert expensive_caps(threads, cpus)["Recommend"] == cap
+    assert cpu_slots(cpus) == cpus + 2
+
+
+def test_slates_beyond_the_cpus_are_refused_at_once(
+    start_server: Callable[..., Running], gate: threading.Event
+) -> None:
+    """More threads than CPUs: the threads are free, but slates beyond what the CPUs run
+    (plus two waiting) are refused with RESOURCE_EXHAUSTED naming the method, not queued."""
+    rec = FakeRecommender(gate=gate)
+    running = start_server(rec, max_workers=16)
+    slots = cpu_slots()
+    with running.client(retries=0) as client, ThreadPoolExecutor(slots) as pool:
+        held = [pool.submit(client.recommend, f"u{i}", timeout=20) for i in range(slots)]
+        wait_until(lambda: len(rec.calls) == slots)
+        with pytest.raises(grpc.RpcError) as refused:
+            client.recommend("late", timeout=20)
+        assert refused.value.code() is S.RESOURCE_EXHAUSTED
+        assert "Recommend" in refused.value.details()
+        assert len(rec.calls) == slots  # the refused call never reached the recommender
+        gate.set()
+        assert all(len(f.result().items) == 10 for f in held)
+        assert len(client.recommend("after", timeout=20).items) == 10
 
 
 def test_graceful_shutdown_finishes_in_flight_calls(
