@@ -69,6 +69,11 @@ UNSUPPORTED_TOLERANCE = 0.01
 MIN_ESS = 30.0
 """An estimator with fewer effective samples than this is withheld with a warning."""
 
+MAX_PARETO_K = 0.7
+"""Largest Pareto tail index k̂ of the slate weights still reported (Vehtari et al., "Pareto
+smoothed importance sampling", JMLR 2024: above ``min(1 − 1/log10(n), 0.7)`` the weights' tail
+is too heavy for an importance-sampling mean, or its interval, to be trusted)."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class SlateLogs:
@@ -174,6 +179,33 @@ def _prefix(ratio: np.ndarray, mask: np.ndarray) -> np.ndarray:
 def _ess(weights: np.ndarray) -> float:
     total = float(np.sum(weights**2))
     return float(np.sum(weights) ** 2 / total) if total > 0 else 0.0
+
+
+def pareto_khat(weights: np.ndarray) -> float:
+    """The generalized Pareto shape k̂ of the largest importance weights (PSIS's diagnostic:
+    the tail is the top ``min(n/5, 3√n)`` weights, fitted by Zhang and Stephens' empirical
+    Bayes estimate with PSIS's weak prior, as in ``arviz.psislw``). ``inf`` when there are too
+    few positive weights to judge."""
+    w = np.sort(np.asarray(weights, dtype=np.float64))
+    w = w[w > 0]
+    n = len(w)
+    m = int(np.ceil(min(0.2 * n, 3.0 * np.sqrt(n))))
+    if m < 5 or n <= m:
+        return float("inf")
+    tail = w[-m:] - w[-m - 1]
+    if tail[-1] <= 0:
+        return 0.0  # a flat top: no tail at all
+    m_est = 30 + int(np.sqrt(m))
+    b = 1.0 - np.sqrt(m_est / (np.arange(1, m_est + 1, dtype=np.float64) - 0.5))
+    b = b / (3.0 * tail[int(m / 4 + 0.5) - 1]) + 1.0 / tail[-1]
+    k = np.log1p(-b[:, None] * tail).mean(axis=1)
+    log_lik = m * (np.log(-(b / k)) - k - 1.0)
+    post = 1.0 / np.exp(log_lik - log_lik[:, None]).sum(axis=1)
+    keep = post >= 10 * np.finfo(float).eps
+    post = post[keep] / post[keep].sum()
+    b_post = float(np.sum(b[keep] * post))
+    k_post = float(np.log1p(-b_post * tail).mean())
+    return (m * k_post + 10 * 0.5) / (m + 10)
 
 
 def _terms(logs: SlateLogs, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -338,6 +370,17 @@ def estimate(
                     f"{name}: the target takes {step_gap:.1%} of its steps (after a logged "
                     "prefix) where the logging policy never goes: withheld"
                 )
+        if not name.startswith("pbm_") and ess >= MIN_ESS:
+            k_hat = pareto_khat(weights)
+            limit = min(1.0 - 1.0 / np.log10(max(len(logs), 11)), MAX_PARETO_K)
+            if k_hat > limit:
+                hidden = True
+                warnings.append(
+                    f"{name}: the largest slate weights have a heavy tail (Pareto k̂ "
+                    f"{k_hat:.2f} > {limit:.2f}): a few slates decide the estimate and its "
+                    "interval would not cover, so it is withheld; read the position-based "
+                    "estimators, or log with more exploration"
+                )
         if ess < MIN_ESS:
             hidden = True
             warnings.append(
@@ -375,6 +418,7 @@ def observed_value(totals: np.ndarray, groups: np.ndarray) -> tuple[float, tuple
 
 __all__ = [
     "ESTIMATORS",
+    "MAX_PARETO_K",
     "MIN_ESS",
     "UNSUPPORTED_TOLERANCE",
     "Diagnostics",
@@ -383,4 +427,5 @@ __all__ = [
     "diagnose",
     "estimate",
     "observed_value",
+    "pareto_khat",
 ]
