@@ -2,8 +2,8 @@
 
 The results are those of calling the function in this process (same function, same inputs,
 same order); only the wall time changes. Worker processes are forked when nothing
-thread-heavy is loaded, else started from a clean server process (a fork of a process that
-runs torch's thread pool can hang).
+thread-heavy is loaded, else started as fresh interpreters (a fork of a process that runs
+torch's thread pool can hang).
 
 Inside :func:`use_backend` every :func:`parallel_map` goes to that backend instead (the Ray
 cluster of `liner build --ray`, :mod:`recsys.distributed`): the callers do not change.
@@ -112,7 +112,9 @@ def _call(fn: Callable[[T], R], catch: bool, item: T) -> R | Failed:
 
 def _context() -> multiprocessing.context.BaseContext:
     if "torch" in sys.modules or "ray" in sys.modules:
-        return multiprocessing.get_context("forkserver")
+        # Fresh interpreters, children of this process (so their CPU time is this process's
+        # children's, as for forked workers).
+        return multiprocessing.get_context("spawn")
     return multiprocessing.get_context("fork")
 
 
