@@ -132,6 +132,7 @@ class PostgresStore(Store):
         self._local = threading.local()
         self._lock = threading.Lock()
         self._held: dict[int, psycopg.Connection[Any]] = {}
+        self._pid = os.getpid()
         self._connect_timeout = timeout
         try:
             # One direct connection first: a wrong URL or a server that is down fails here,
@@ -170,6 +171,13 @@ class PostgresStore(Store):
         (a checkout per query cost more than the query: 0.65 against 0.12 ms on a local
         socket). Connections of threads that have ended go back to the pool when it runs out.
         """
+        if os.getpid() != self._pid:
+            # The pool's threads and sockets belong to the parent: sharing a socket between
+            # processes would interleave their messages.
+            raise StoreError(
+                f"this store of {self._where} was opened by process {self._pid}. Fix: open "
+                "a new store in the child process (open_store(url))"
+            )
         conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
         if conn is not None and not conn.closed:
             return conn

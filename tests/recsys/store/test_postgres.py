@@ -227,3 +227,26 @@ def test_a_wrong_url_is_a_store_error_without_the_password() -> None:
         PostgresStore(url, pool_size=1, connect_timeout=2.0)
     assert "s3cret" not in str(raised.value)
     assert redact("postgresql://u:pw@h/db") == "postgresql://u:***@h/db"
+
+
+def test_a_forked_child_is_told_to_open_its_own_store(postgres_url: str) -> None:
+    store = PostgresStore(postgres_url, pool_size=2)
+    store.consent_version()  # this thread holds a connection now
+    context = multiprocessing.get_context("fork")
+    answers = context.SimpleQueue()
+
+    def child() -> None:
+        try:
+            store.consent_version()
+            answers.put("no error")
+        except StoreError as exc:
+            answers.put(str(exc))
+
+    try:
+        process = context.Process(target=child)
+        process.start()
+        process.join(30)
+        assert "open a new store in the child process" in answers.get()
+        assert store.consent_version() == 0  # the parent's connection is intact
+    finally:
+        store.close()
