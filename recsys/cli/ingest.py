@@ -18,7 +18,7 @@ from recsys.settings import LinerSettings
 @click.option(
     "--db",
     default=None,
-    help="Store: a SQLite file or sqlite:/// URL (default: LINER_DB, else var/liner.db).",
+    help="Store: SQLite file, sqlite:/// or postgresql:// URL (default LINER_DB or var/liner.db).",
 )
 @click.option(
     "--screen/--no-screen",

@@ -15,7 +15,7 @@ from recsys.errors import LinerError
 from recsys.settings import LinerSettings
 from recsys.store import Store
 
-DB_HELP = "Store: a SQLite file or sqlite:/// URL (default: LINER_DB, else var/liner.db)."
+DB_HELP = "Store: SQLite file, sqlite:/// or postgresql:// URL (default LINER_DB or var/liner.db)."
 
 
 @contextmanager
