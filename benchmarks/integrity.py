@@ -13,13 +13,12 @@
    spent after its commit (screening: decoding, fingerprints, screens, detector, disputes).
    Reference in the same run: decoding the same files alone (``soundfile`` + resampling to
    16 kHz), ``decode_uploads_per_s``; ``vs_decode`` is the ratio of the two rates.
-5. Scale: fingerprint match time per upload (a 60 s query, ~5.6k landmarks, as real uploads
-   have) against indexes of 100k and 1M tracks built from synthetic fingerprints
-   (``recsys.integrity.fingerprint_index``); medians over the queries, half of them planted
-   copies (``copies_found`` checks they are found). An indexed track holds
-   ``--index-hashes`` landmarks (default 200): a real 3-minute track has ~17k, which at 1M
-   tracks (2e10 postings) does not fit this machine's memory, so the index is sparser than
-   a real one of that many tracks and the figure is a lower bound (conditions record it).
+5. Scale (:mod:`benchmarks.fingerprint_scale`): fingerprint match time per upload against
+   indexes of 100k and 1M tracks: the suite's real originals planted among synthetic filler
+   tracks whose hashes follow the originals' distribution; the queries are the suite's real
+   edited copies and genuine uploads (medians of repeated queries, recall of the copies,
+   peak RSS per size). The 1M size needs several GB: run it under
+   ``flock /tmp/liner-big.lock``.
 
 Example:
     python -m benchmarks.integrity --quick
@@ -38,8 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from benchmarks.fingerprint_scale import conditions, scale_figures
 from benchmarks.report import parser, write_result
 from offline_eval.adversarial import REPORT_SEED, SuiteConfig, generate_suite
 from offline_eval.adversarial.scoring import score_suite
@@ -94,121 +92,12 @@ def decode_seconds(folder: Path) -> float:
     return time.perf_counter() - start
 
 
-def synthetic_index(
-    n_tracks: int, hashes_per_track: int, planted: list[np.ndarray], seed: int
-) -> Any:
-    """A fingerprint index of ``n_tracks`` synthetic tracks in CSR form, built without a
-    global sort: per-key posting counts from the synthetic hash distribution, random rows and
-    times, and the ``planted`` tracks' hashes (rows 0…) placed exactly."""
-    from recsys.integrity.fingerprint_index import FingerprintIndex, synthetic_fingerprints
-
-    rng = np.random.default_rng(seed)
-    n_keys = 1 << 22
-    counts = np.zeros(n_keys, dtype=np.int64)
-    chunk = 20_000
-    for k, first in enumerate(range(len(planted), n_tracks, chunk)):
-        size = min(chunk, n_tracks - first)
-        hashes, _ = synthetic_fingerprints(size, hashes_per_track, seed=seed * 1000 + k)
-        counts += np.bincount(np.concatenate(hashes), minlength=n_keys)
-    flat = np.concatenate(planted)
-    counts += np.bincount(flat, minlength=n_keys)
-    keys = np.flatnonzero(counts)
-    starts = np.concatenate([[0], np.cumsum(counts[keys])]).astype(np.int64)
-    total = int(starts[-1])
-    rows = rng.integers(len(planted), n_tracks, total, dtype=np.int32)
-    times = rng.integers(0, 12_000, total, dtype=np.int32)
-    owner = np.repeat(np.arange(len(planted), dtype=np.int32), [p.size for p in planted])
-    anchor = np.concatenate([np.arange(p.size, dtype=np.int32) for p in planted])
-    order = np.argsort(flat, kind="stable")
-    flat, owner, anchor = flat[order], owner[order], anchor[order]
-    first_of = np.searchsorted(flat, flat, side="left")
-    slot = starts[np.searchsorted(keys, flat)] + (np.arange(flat.size) - first_of)
-    rows[slot], times[slot] = owner, anchor
-    per_track = np.full(n_tracks, hashes_per_track, dtype=np.int32)
-    per_track[: len(planted)] = [p.size for p in planted]
-    ids = [f"s{i}" for i in range(n_tracks)]
-    return FingerprintIndex(ids, keys.astype(np.uint32), starts, rows, times, per_track)
-
-
-def match_times(
-    n_tracks: int,
-    index_hashes: int,
-    n_queries: int,
-    query_hashes: int,
-    budget_s: float = float("inf"),
-    seed: int = 0,
-) -> dict[str, Any]:
-    """Median match time of 60 s queries against a synthetic index of ``n_tracks``.
-
-    Queries alternate between planted copies and unrelated tracks; after ``budget_s`` of
-    matching (at least two queries) the rest are skipped and ``queries`` says how many ran.
-    """
-    from recsys.integrity.fingerprint import Fingerprint
-    from recsys.integrity.fingerprint_index import synthetic_fingerprints
-
-    planted_h, planted_t = synthetic_fingerprints(n_queries // 2, query_hashes, seed=seed + 7)
-    # Planted tracks' times are their landmark order; the copies keep the same times.
-    planted_t = [np.arange(h.size, dtype=np.int32) for h in planted_h]
-    start = time.perf_counter()
-    index = synthetic_index(n_tracks, index_hashes, planted_h, seed)
-    build_s = time.perf_counter() - start
-    other_h, other_t = synthetic_fingerprints(n_queries - len(planted_h), query_hashes, seed + 9)
-    rng = np.random.default_rng(seed)
-    queries: list[tuple[Any, int | None]] = []
-    for row, (h, t) in enumerate(zip(planted_h, planted_t, strict=True)):
-        keep = rng.random(h.size) < 0.7  # an edited copy keeps most landmarks, shifted
-        queries.append((Fingerprint(hashes=h[keep], times=t[keep] + 40, seconds=60.0), row))
-        if row < len(other_h):
-            other = Fingerprint(hashes=other_h[row], times=other_t[row], seconds=60.0)
-            queries.append((other, None))
-    elapsed: list[float] = []
-    found = tried = 0
-    for query, copy_of in queries:
-        t0 = time.perf_counter()
-        matches = index.match(query, top=5)
-        elapsed.append((time.perf_counter() - t0) * 1000)
-        if copy_of is not None:
-            tried += 1
-            found += bool(matches) and matches[0].row == copy_of
-        if len(elapsed) >= 2 and sum(elapsed) / 1000 > budget_s:
-            break
-    return {
-        "tracks": n_tracks,
-        "postings": index.postings,
-        "build_s": round(build_s, 1),
-        "match_ms_p50": round(statistics.median(elapsed), 2),
-        "match_ms_p90": round(float(np.percentile(elapsed, 90)), 2),
-        "queries": len(elapsed),
-        "copies_found": f"{found}/{tried}",
-    }
-
-
-def scale_figures(
-    sizes: list[int], index_hashes: int, n_queries: int, budget_s: float
-) -> dict[str, Any]:
-    """Match times per index size, or the reason they could not be measured."""
-    try:
-        import recsys.integrity.fingerprint_index  # noqa: F401
-    except ImportError as exc:
-        return {"error": f"no fingerprint index API to measure: {exc}"}
-    out: dict[str, Any] = {}
-    for n in sizes:
-        try:
-            out[str(n)] = match_times(n, index_hashes, n_queries, 5_600, budget_s)
-        except (MemoryError, AttributeError, TypeError, ValueError) as exc:
-            out[str(n)] = {"error": f"{type(exc).__name__}: {exc}"}
-    return out
-
-
 def main() -> None:
     p = parser(__doc__ or "")
     p.add_argument("--seed", type=int, default=REPORT_SEED, help="suite seed (report split)")
     p.add_argument("--suite-dir", type=Path, default=None, help="where the suite is cached")
-    p.add_argument("--index-hashes", type=int, default=200, help="landmarks per indexed track")
-    p.add_argument("--queries", type=int, default=20, help="match queries per index size")
-    p.add_argument(
-        "--scale-budget-s", type=float, default=300.0, help="matching time per index size"
-    )
+    p.add_argument("--index-hashes", type=int, default=256, help="landmarks per filler track")
+    p.add_argument("--repeats", type=int, default=3, help="timed repeats per match query")
     p.add_argument("--no-scale", action="store_true", help="skip the 100k/1M match timing")
     args = p.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -237,7 +126,7 @@ def main() -> None:
         {"skipped": "--no-scale"}
         if args.no_scale
         else scale_figures(
-            [100_000, 1_000_000], args.index_hashes, args.queries, args.scale_budget_s
+            [100_000, 1_000_000], suite_dir, args.index_hashes, args.repeats, seed=args.seed
         )
     )
 
@@ -264,13 +153,7 @@ def main() -> None:
             "decode_uploads_per_s": round(decode_rate, 2),
             "vs_decode": None if rate is None else round(rate / decode_rate, 4),
             "scale": scale,
-            "scale_conditions": {
-                "index_hashes_per_track": args.index_hashes,
-                "query_hashes": 5_600,
-                "queries_asked": args.queries,
-                "budget_s_per_size": args.scale_budget_s,
-                "note": "synthetic fingerprints; sparser than a real catalog of that size",
-            },
+            "scale_conditions": conditions(args.index_hashes, args.repeats, suite_dir),
             "match_ms_p50_100k": p50(100_000),
             "match_ms_p50_1m": p50(1_000_000),
             "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],

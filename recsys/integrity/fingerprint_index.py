@@ -230,8 +230,8 @@ class FingerprintIndex:
             h = np.concatenate([*hashes, np.zeros(0, np.uint32)]).astype(np.uint32)
             t = np.concatenate([*tims, np.zeros(0, np.int32)]).astype(np.int32)
             r = np.repeat(np.arange(first, first + size, dtype=np.int32), per_track[first:][:size])
-            # Forward: each track's landmarks by hash, then time.
-            order = np.lexsort((t, h, r))
+            # Forward: each track's landmarks by hash, then (a stable sort) as given.
+            order = np.argsort(r.astype(np.int64) * HASH_SPACE + h, kind="stable")
             a, b = fwd_starts[first], fwd_starts[first + size]
             fwd_h[a:b], fwd_t[a:b] = h[order], t[order]
             # Inverted: within a key, postings stay in track order (chunks come in order).
