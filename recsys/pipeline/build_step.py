@@ -21,13 +21,13 @@ import numpy as np
 import pandas as pd
 
 from recsys.index import FaissIndex
-from recsys.pipeline.candidates import default_sources
+from recsys.pipeline.als_source import AlsScorer, collaborative_scorers
+from recsys.pipeline.candidates import ExternalScorer, default_sources
 from recsys.pipeline.item_graph import (
     GRAPH_NAMES,
     GraphConfig,
     ItemGraphScorer,
     fit_graphs,
-    load_graphs,
     save_graphs,
 )
 from recsys.pipeline.query_training import QueryEncoder
@@ -52,9 +52,9 @@ class BuiltSpaces:
     track_ids: list[str]
     vectors: dict[str, np.ndarray]
     indexes: dict[str, FaissIndex] = field(default_factory=dict)
-    graphs: list[ItemGraphScorer] = field(default_factory=list)
-    """The collaborative item graphs (candidate sources and features), fitted on the same
-    events as the spaces."""
+    graphs: list[ExternalScorer] = field(default_factory=list)
+    """The collaborative scorers (item graphs, ALS; candidate sources and features), fitted on
+    the same events as the spaces, in serving's order (:func:`collaborative_scorers`)."""
 
     def query_vector(self, text: str) -> np.ndarray:
         return np.zeros(self.vectors["text"].shape[1], np.float32)
@@ -97,7 +97,10 @@ def spaces_from_events(ctx: BuildContext, base: BuiltSpaces, events: pd.DataFram
         track_ids=base.track_ids,
         vectors={**base.vectors, "collab": normalise_rows(space.raw), "fused": fused},
         indexes={**base.indexes, "fused": FaissIndex.build(fused, base.track_ids, cfg.index)},
-        graphs=[ItemGraphScorer(name=f"graph_{n}", graph=g) for n, g in graphs.items()],
+        graphs=[
+            *(ItemGraphScorer(name=f"graph_{n}", graph=g) for n, g in graphs.items()),
+            AlsScorer(als, regularization=cfg.als.regularization, alpha=cfg.als.alpha),
+        ],
     )
 
 
@@ -126,7 +129,7 @@ def reranker_run(ctx: BuildContext) -> dict[str, Any]:
             f.removeprefix("indexes/").removesuffix(".npz"): FaissIndex.load(ctx.work_dir / f)
             for f in INDEX_FILES
         },
-        graphs=load_graphs(ctx.work_dir, len(track_ids)),
+        graphs=collaborative_scorers(ctx.work_dir, len(track_ids), ctx.config.als),
     )
     allowed = set(np.asarray(track_ids)[ctx.training_mask].tolist())
     events = ctx.events

@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 
 from recsys.domain import EventType
+from recsys.pipeline.als_source import collaborative_scorers
 from recsys.pipeline.catalog import CatalogSnapshot
-from recsys.pipeline.item_graph import load_graphs
 from recsys.pipeline.recommender import PipelineRecommender
 from recsys.pipeline.reranker import LightGbmReranker, Scorer
 from recsys.pipeline.slate_log import SlateLogger
@@ -100,7 +100,9 @@ def load_recommender(
         catalog=catalog,
         store=store,
         scorers=scorers,
-        external=load_graphs(Path(artifact_dir), len(catalog.track_ids)),
+        external=collaborative_scorers(
+            Path(artifact_dir), len(catalog.track_ids), settings.embeddings.als
+        ),
         slate_logger=SlateLogger(store) if log_slates else None,
         audio_facts=AudioFactsTable.load(Path(artifact_dir), len(catalog.track_ids)),
     )
