@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -48,12 +49,15 @@ def pg(world: World) -> Iterator[tuple[LocalPostgres, str]]:
     import psycopg
 
     root = Path(tempfile.mkdtemp(prefix="liner-robust-pg-"))
-    with LocalPostgres.start(root, stop_mode="immediate") as server:
-        with psycopg.connect(server.url(), autocommit=True) as conn:
-            conn.execute("CREATE DATABASE world")
-        url = server.url("world")
-        liner("ingest", str(world.data), "--db", url)
-        yield server, str(world.artifacts)
+    try:
+        with LocalPostgres.start(root, stop_mode="immediate") as server:
+            with psycopg.connect(server.url(), autocommit=True) as conn:
+                conn.execute("CREATE DATABASE world")
+            url = server.url("world")
+            liner("ingest", str(world.data), "--db", url)
+            yield server, str(world.artifacts)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @contextlib.contextmanager
