@@ -111,9 +111,11 @@ class Edge:
         match: the match, with its evidence.
         strength: the match's score above ``a``'s background: the score of its
             :data:`BACKGROUND_RANK`-th best match among other holders, leaving out the tracks
-            that are in the top match's own cluster (mutually among each other's
-            :data:`CLUSTER_RANKS` best). A copy stands out from everything else its query
-            matches; a generic passage (a drone, a stock beat) matches many tracks alike.
+            that are in the top match's own cluster (among each other's
+            :data:`CLUSTER_RANKS` best, or matching each other at :data:`MIN_SCORE` or more:
+            an original copied ten times has more copies than any top few). A copy stands out
+            from everything else its query matches; a generic passage (a drone, a stock beat)
+            matches many tracks alike, and each of them weakly.
     """
 
     a: int
@@ -141,7 +143,10 @@ def match_catalog(
         fp = fingerprints[a]
         if fp is not None and len(fp):
             found[a] = index.match(fp, top=MATCHES_PER_TRACK, allowed=holders != holders[a])
-    near = {a: {m.row for m in ms[:CLUSTER_RANKS]} for a, ms in found.items()}
+    near = {
+        a: {m.row for k, m in enumerate(ms) if k < CLUSTER_RANKS or m.score >= MIN_SCORE}
+        for a, ms in found.items()
+    }
     edges: list[Edge] = []
     for a, ms in found.items():
         if not ms:
