@@ -113,6 +113,13 @@ def _expand(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.repeat(np.arange(lo.size), lengths), np.arange(total, dtype=np.int64) + shift
 
 
+def _distinct_weight(ids: np.ndarray, weight: np.ndarray) -> tuple[float, int]:
+    """(total weight, count) of the distinct values of ``ids`` (indexes into ``weight``)."""
+    seen = np.zeros(weight.size, dtype=bool)
+    seen[ids] = True
+    return float(weight[seen].sum()), int(np.count_nonzero(seen))
+
+
 def idf(postings: np.ndarray, n_tracks: int) -> np.ndarray:
     """How much a match on a hash with ``postings`` postings says, in an index of ``n_tracks``:
     ``log((N + PRIOR_TRACKS) / (postings + 1))``, at least 0."""
@@ -412,11 +419,10 @@ class FingerprintIndex:
         for ri, b, shift in tried:
             # Re-counted with one vote per hash value: a loop must not outvote a melody.
             agree = (fine[ri] + shift) // 2 == b
-            ids = np.unique(hid[agree])
-            mass_b = float(weight[ids].sum())
+            mass_b, n_ids = _distinct_weight(hid[agree], weight)
             if (mass_b, -ri) > best_key:
                 best_key = (mass_b, -ri)
-                best = (mass_b, int(ids.size), float(ratios[ri]), agree)
+                best = (mass_b, n_ids, float(ratios[ri]), agree)
         return best
 
     def verify(
@@ -472,20 +478,21 @@ class FingerprintIndex:
             # The stretch both recordings cover: the candidate's anchors mapped onto the
             # query's time at this offset and ratio (at least MIN_OVERLAP_S, or all of a
             # shorter query, so a sliver of overlap cannot make a few chance votes count).
-            start = max(ratio * first[c] + float(np.median(off)), q_lo)
-            end = min(ratio * last[c] + float(np.median(off)), q_hi)
+            mid_off = float(np.median(off))
+            start = max(ratio * first[c] + mid_off, q_lo)
+            end = min(ratio * last[c] + mid_off, q_hi)
             if end - start < least:
                 mid = min(max((start + end) / 2, q_lo + least / 2), q_hi - least / 2)
                 start, end = mid - least / 2, mid + least / 2
             inside = (q_all >= start - OFFSET_BIN) & (q_all <= end + OFFSET_BIN)
-            shared = float(weight[np.unique(inverse[inside])].sum()) or float(weight.sum())
+            shared = _distinct_weight(inverse[inside], weight)[0] or float(weight.sum())
             matches.append(
                 Match(
                     track_id=self.track_ids[row],
                     row=row,
                     score=min(1.0, mass_c / shared),
                     votes=votes,
-                    offset_s=round(-float(np.median(off)) / ratio * FRAME_SECONDS, 2),
+                    offset_s=round(-mid_off / ratio * FRAME_SECONDS, 2),
                     ratio=ratio,
                     span_s=round(float(times.max() - times.min()) * FRAME_SECONDS, 2),
                 )
