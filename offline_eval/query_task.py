@@ -140,9 +140,11 @@ class QueryEvaluation:
         out: Slates = {}
         for r in tqdm(requests, desc="liner", unit="request", disable=not self.progress):
             drop = self.seen.get(r.user, set()) | set(r.seeds)
+            # the service leaves out recent plays and seeds itself; ask for the rest on top
+            extra = max(len(drop) - params.recent_play_exclusion, 0) + 5
             req = RecommendRequest(
                 listener_id=r.user,
-                k=self.k + min(len(drop), 500),
+                k=self.k + min(extra, 500),
                 query=r.query if words else "",
                 context_track_ids=r.seeds if words else (),
                 surface="search" if words and r.query else "home",
