@@ -22,7 +22,7 @@ from recsys.embeddings.neighbours import (
 from recsys.errors import ArtifactError
 from recsys.params import CandidateQuotas, PolicyParams
 from recsys.pipeline import PipelineRecommender, RecommendRequest
-from recsys.pipeline.candidates import ItemToItemSource, PersonalSource
+from recsys.pipeline.candidates import EmergingSource, ItemToItemSource, PersonalSource
 from recsys.pipeline.search_cache import SearchCache, search_cache_hit_rate
 from tests.recsys.pipeline.world import BruteIndex, World, make_world
 
@@ -122,6 +122,27 @@ def test_personal_source_without_cache_still_searches(world: World) -> None:
     plain = PersonalSource(world.spaces).propose(ctx)
     cached = PersonalSource(world.spaces, cache=SearchCache()).propose(ctx)
     assert plain.rows.tolist() == cached.rows.tolist()
+
+
+def test_emerging_source_cached_answers_equal_its_product(world: World) -> None:
+    rec = PipelineRecommender(spaces=world.spaces, catalog=world.catalog, store=world.store)
+    cache = SearchCache()
+    cached = EmergingSource(world.spaces, world.catalog, cache=cache)
+    plain = EmergingSource(world.spaces, world.catalog)
+    for req in _requests(world):
+        ctx = rec.context(req)
+        want = plain.propose(ctx)
+        for _ in range(2):  # a miss, then a hit
+            got = cached.propose(ctx)
+            assert got.rows.tolist() == want.rows.tolist()
+            assert got.scores.tobytes() == want.scores.tobytes()
+    assert cache.hits >= len(_requests(world))
+    # Another quota is another key: a miss, answered with that quota.
+    misses = cache.misses
+    params = PolicyParams(candidates=CandidateQuotas(emerging=3))
+    other = cached.propose(rec.context(RecommendRequest(listener_id="u0", params=params)))
+    assert cache.misses == misses + 1
+    assert len(other.rows) == min(3, len(want.rows))
 
 
 def _manifest(root: Path) -> Manifest:
