@@ -27,7 +27,7 @@ from recsys.pipeline.context import ListenerContext, SpacesView, build_context
 from recsys.pipeline.features import FeatureBuilder
 from recsys.pipeline.filters import HardFilters
 from recsys.pipeline.first_stage import first_stage
-from recsys.pipeline.policy import ArtistFirstPolicy, ReasonWriter
+from recsys.pipeline.policy import ArtistFirstPolicy, ReasonWriter, Slate
 from recsys.pipeline.query import QueryStage, QueryStageConfig
 from recsys.pipeline.reranker import LinearScorer, Scorer, align
 from recsys.pipeline.slate_log import SlateLogger
@@ -42,11 +42,13 @@ EVENTS_PER_REQUEST = 300
 
 @dataclass
 class TrackLookup:
-    """Tracks and artists by id from the store, cached for at most ``ttl_seconds``.
+    """Tracks and artists by id from the store, cached for at most ``ttl_seconds`` (for the
+    agent's lookups; served items read the store fresh on every request, in two batched reads,
+    see ``PipelineRecommender._served_records``).
 
-    The AI label and credits of an item always come from here, i.e. from the store's record
-    of the track, so no pipeline stage can drop or alter them; the short time-to-live keeps a
-    relabel (for example a ``DETECTED`` label from screening) visible within seconds.
+    The AI label and credits of an item always come from the store's record of the track, so
+    no pipeline stage can drop or alter them; the short time-to-live keeps a relabel (for
+    example a ``DETECTED`` label from screening) visible here within seconds.
     """
 
     store: Store
@@ -122,15 +124,9 @@ class PipelineRecommender:
         self.filters = HardFilters(catalog, store)
         self.policy = ArtistFirstPolicy(catalog, spaces)
         self.lookup = TrackLookup(store)
-        self.reasons = ReasonWriter(catalog, spaces, self._title)
         self.scorers = dict(scorers or {})
         self.fallback = LinearScorer(feature_names=self.features.names)
         self.slate_logger = slate_logger
-
-    def _title(self, row: int) -> str:
-        tid = str(self.catalog.track_ids[row])
-        track = self.lookup.track(tid)
-        return f"'{track.title}'" if track is not None else tid
 
     def scorer(self, model_id: str) -> Scorer:
         """The reranker for ``model_id``, falling back to ``default`` then linear."""
@@ -182,9 +178,11 @@ class PipelineRecommender:
         scores = self.query_stage.adjust(ctx, scorer.score(x), assessment)
         lap("rerank")
         slate = self.policy.select(ctx, cands, scores)
-        reasons = self.reasons.reasons(ctx, cands, slate)
+        reasons, tracks, artists = self._served_records(ctx, cands, slate)
         contributions = scorer.explain(x[slate.picks]) if request.explain else []
-        items, kept = self._items(ctx, cands, slate.picks, slate.scores, reasons, contributions)
+        items, kept = self._items(
+            ctx, cands, slate.picks, slate.scores, reasons, contributions, tracks, artists
+        )
         lap("policy")
         # Items dropped after the draw make the logged probabilities wrong: log none then.
         whole = len(kept) == len(slate.picks)
@@ -208,6 +206,38 @@ class PipelineRecommender:
             notes=assessment.notes,
         )
 
+    def _served_records(
+        self, ctx: ListenerContext, cands: CandidateSet, slate: Slate
+    ) -> tuple[list[tuple[str, ...]], dict[str, Track], dict[str, Artist]]:
+        """The reasons of each pick, and the store's records of the picked tracks, of the
+        tracks the reasons name and of the picked tracks' artists.
+
+        Two store reads per request whatever the slate size (the tracks, then their artists),
+        fresh on every request: a label or credit change made through any replica shows at the
+        next request. Reasons name seeds and plays by title, so a first pass with blank titles
+        finds which tracks they name (two small products; no store read).
+        """
+        track_ids = self.catalog.track_ids
+        named: list[int] = []
+
+        def note(row: int) -> str:
+            named.append(row)
+            return ""
+
+        ReasonWriter(self.catalog, self.spaces, note).reasons(ctx, cands, slate)
+        picked = [str(track_ids[r]) for r in cands.rows[slate.picks]]
+        tracks = self.store.get_tracks([*picked, *(str(track_ids[r]) for r in named)])
+        artists = self.store.get_artists(
+            a for tid in picked if (t := tracks.get(tid)) is not None for a in t.artist_ids
+        )
+
+        def title(row: int) -> str:
+            track = tracks.get(str(track_ids[row]))
+            return f"'{track.title}'" if track is not None else str(track_ids[row])
+
+        reasons = ReasonWriter(self.catalog, self.spaces, title).reasons(ctx, cands, slate)
+        return reasons, tracks, artists
+
     def _items(
         self,
         ctx: ListenerContext,
@@ -216,12 +246,14 @@ class PipelineRecommender:
         scores: np.ndarray,
         reasons: Sequence[tuple[str, ...]],
         contributions: Sequence[dict[str, float]],
+        tracks: Mapping[str, Track],
+        artists: Mapping[str, Artist],
     ) -> tuple[list[RecommendedItem], np.ndarray]:
         items: list[RecommendedItem] = []
         kept: list[int] = []
         for i, j in enumerate(picks.tolist()):
             tid = str(self.catalog.track_ids[cands.rows[j]])
-            track = self.lookup.track(tid)
+            track = tracks.get(tid)
             if track is None:
                 logger.warning("track %s is in the artifacts but not in the store; skipped", tid)
                 continue
@@ -231,11 +263,10 @@ class PipelineRecommender:
             live_generated = track.provenance.is_ai_generated
             if live_generated and self.catalog.ai_code[cands.rows[j]] != AI_GENERATED:
                 continue
-            artists = tuple(a for a in map(self.lookup.artist, track.artist_ids) if a is not None)
             items.append(
                 RecommendedItem(
                     track=track,
-                    artists=artists,
+                    artists=tuple(artists[a] for a in track.artist_ids if a in artists),
                     position=len(items),
                     score=float(scores[i]),
                     reasons=reasons[i],

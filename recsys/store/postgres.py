@@ -475,6 +475,26 @@ class PostgresStore(Store):
         credits = zip(artists or (), roles or (), shares or (), strict=True)
         return codec.row_track(row, tuple(codec.row_credit(c) for c in credits))
 
+    def get_tracks(self, track_ids: Iterable[str]) -> dict[str, Track]:
+        wanted = list(dict.fromkeys(track_ids))
+        if not wanted:
+            return {}
+        found: dict[str, Track] = {}
+        for *row, artists, roles, shares in self._query(_GET_TRACKS, (wanted,)):
+            credits = zip(artists or (), roles or (), shares or (), strict=True)
+            found[row[0]] = codec.row_track(row, tuple(codec.row_credit(c) for c in credits))
+        return found
+
+    def get_artists(self, artist_ids: Iterable[str]) -> dict[str, Artist]:
+        wanted = list(dict.fromkeys(artist_ids))
+        if not wanted:
+            return {}
+        rows = self._query(
+            f"SELECT {', '.join(codec.ARTIST_READ_COLUMNS)} FROM artists WHERE artist_id = ANY(%s)",
+            (wanted,),
+        )
+        return {r[0]: codec.row_artist(r) for r in rows}
+
     def get_artist(self, artist_id: str) -> Artist | None:
         rows = self._query(
             f"SELECT {', '.join(codec.ARTIST_READ_COLUMNS)} FROM artists WHERE artist_id = %s",
@@ -858,15 +878,17 @@ _TABLE_SQL = {
     # SQLite sorts NULL first; PostgreSQL last unless told.
     "events": frames.TABLE_SQL["events"].replace("ORDER BY at,", "ORDER BY at NULLS FIRST,"),
 }
-_GET_TRACK = (
+_TRACKS_WITH_CREDITS = (
     f"SELECT {', '.join('t.' + c for c in codec.TRACK_READ_COLUMNS)}, "
     + ", ".join(
         f"array_agg(c.{c} ORDER BY c.ord) FILTER (WHERE c.ord IS NOT NULL)"
         for c in ("artist_id", "role", "share")
     )
-    + " FROM tracks t LEFT JOIN credits c USING (track_id) WHERE t.track_id = %s "
+    + " FROM tracks t LEFT JOIN credits c USING (track_id) WHERE t.track_id {} "
     "GROUP BY t.track_id"
 )
+_GET_TRACK = _TRACKS_WITH_CREDITS.format("= %s")
+_GET_TRACKS = _TRACKS_WITH_CREDITS.format("= ANY(%s)")
 _VERSIONS_SQL = {
     table: f"SELECT coalesce(max(seq), 0) FROM {table}" for table in ("quarantine", "disputes")
 }

@@ -381,6 +381,31 @@ class SqliteStore(Store):
         )
         return codec.row_artist(rows[0]) if rows else None
 
+    def get_tracks(self, track_ids: Iterable[str]) -> dict[str, Track]:
+        cols = ", ".join(codec.TRACK_READ_COLUMNS)
+        found: dict[str, Track] = {}
+        for chunk in _chunks(track_ids):
+            marks = ", ".join("?" * len(chunk))
+            rows = self._query(f"SELECT {cols} FROM tracks WHERE track_id IN ({marks})", chunk)
+            credits: dict[str, list[Credit]] = defaultdict(list)
+            for r in self._query(
+                "SELECT track_id, artist_id, role, share FROM credits "
+                f"WHERE track_id IN ({marks}) ORDER BY track_id, ord",
+                chunk,
+            ):
+                credits[r[0]].append(codec.row_credit(r[1:]))
+            found.update((r[0], codec.row_track(r, tuple(credits.get(r[0], ())))) for r in rows)
+        return found
+
+    def get_artists(self, artist_ids: Iterable[str]) -> dict[str, Artist]:
+        cols = ", ".join(codec.ARTIST_READ_COLUMNS)
+        found: dict[str, Artist] = {}
+        for chunk in _chunks(artist_ids):
+            marks = ", ".join("?" * len(chunk))
+            for r in self._query(f"SELECT {cols} FROM artists WHERE artist_id IN ({marks})", chunk):
+                found[r[0]] = codec.row_artist(r)
+        return found
+
     def get_listener(self, listener_id: str) -> Listener | None:
         rows = self._query(
             f"SELECT {', '.join(codec.LISTENER_READ_COLUMNS)} FROM listeners WHERE listener_id = ?",
@@ -640,6 +665,14 @@ class SqliteStore(Store):
                 conn.close()
             self._connections.clear()
         self._local = threading.local()
+
+
+def _chunks(ids: Iterable[str], size: int = 500) -> Iterator[tuple[str, ...]]:
+    """Distinct ``ids`` in chunks of at most ``size`` (SQLite limits the parameters of one
+    statement)."""
+    wanted = tuple(dict.fromkeys(ids))
+    for start in range(0, len(wanted), size):
+        yield wanted[start : start + size]
 
 
 _INSERT_EVENT = (

@@ -106,6 +106,28 @@ class TestStoreContract:
         assert store.listener_events("u1") == [batch.events[1], batch.events[0]]
         assert store.listener_events("u1", limit=1) == [batch.events[1]]
 
+    def test_batched_reads_match_single_reads(self, store: Store) -> None:
+        """``get_tracks``/``get_artists`` (one read for a whole slate) return what the single
+        getters do, skip unknown ids, and take more ids than one SQLite statement holds."""
+        batch = _batch()
+        more = [
+            Track(track_id=f"m{i:04d}", title=f"Filler {i}",
+                  credits=(Credit(artist_id="a1", share=0.5), Credit(artist_id="a2", share=0.5)))
+            for i in range(1200)
+        ]  # fmt: skip
+        store.ingest(IngestBatch(artists=batch.artists, tracks=[*batch.tracks, *more]))
+        ids = ["t2", "missing", "t1", "t2", *(t.track_id for t in more)]
+        got = store.get_tracks(ids)
+        assert set(got) == set(ids) - {"missing"}
+        assert got["t1"] == batch.tracks[0] and got["t2"] == batch.tracks[1]
+        assert all(got[t.track_id] == store.get_track(t.track_id) for t in more[::97])
+        assert got["m0007"].artist_ids == ("a1", "a2")
+        assert store.get_artists(["a2", "nobody", "a1"]) == {
+            "a1": batch.artists[0],
+            "a2": batch.artists[1],
+        }
+        assert store.get_tracks([]) == {} and store.get_artists(iter(())) == {}
+
     def test_listener_history_matches_listener_events(self, store: Store) -> None:
         """The serving path's columns are the same events, in the same newest-first order."""
         batch = _batch()
