@@ -238,6 +238,23 @@ def scale_figures(
     return {str(n): measure(n, per_track, suite_dir, repeats, max_queries, seed) for n in sizes}
 
 
+def saved_scale_figures(sizes: list[int]) -> dict[str, Any]:
+    """The last saved figures per size (``results/fingerprint_scale_<n>k.json``), for a run
+    that skips the scale part; each says which file and date it comes from."""
+    from benchmarks.report import RESULTS_DIR
+
+    out: dict[str, Any] = {"skipped": "--no-scale: figures from the last scale run"}
+    for n in sizes:
+        path = RESULTS_DIR / f"fingerprint_scale_{n // 1000}k.json"
+        try:
+            saved = json.loads(path.read_text())
+            figures = saved["scale"][str(n)]
+        except (OSError, ValueError, KeyError):
+            continue
+        out[str(n)] = {**figures, "from": path.name, "date": saved["machine"]["date"]}
+    return out
+
+
 def conditions(per_track: int, repeats: int, suite_dir: Path) -> dict[str, Any]:
     return {
         "index_hashes_per_track": per_track,

@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.fingerprint_scale import conditions, scale_figures
+from benchmarks.fingerprint_scale import conditions, saved_scale_figures, scale_figures
 from benchmarks.report import parser, write_result
 from offline_eval.adversarial import REPORT_SEED, SuiteConfig, generate_suite
 from offline_eval.adversarial.scoring import score_suite
@@ -123,7 +123,7 @@ def main() -> None:
     rate = uploads["tracks"] / uploads["screen_s"] if uploads["screen_s"] > 0 else None
     decode_rate = uploads["tracks"] / decode_s
     scale = (
-        {"skipped": "--no-scale"}
+        saved_scale_figures([100_000, 1_000_000])
         if args.no_scale
         else scale_figures(
             [100_000, 1_000_000], suite_dir, args.index_hashes, args.repeats, seed=args.seed
