@@ -107,7 +107,8 @@ class PipelineBackend:
             title.casefold(), list(self._titles), n=limit, cutoff=0.85
         )
         ids = [t for c in close for t in self._titles[c]][:limit]
-        return [t for t in (self.rec.lookup.track(i) for i in ids) if t is not None]
+        found = self.rec.lookup.tracks(ids)
+        return [found[i] for i in ids if i in found]
 
     def artist_track_ids(self, artist_id: str, limit: int = 20) -> list[str]:
         row = self.catalog.artist_row_of.get(artist_id)
@@ -130,14 +131,16 @@ class PipelineBackend:
         genres: Counter[str] = Counter()
         tags: Counter[str] = Counter()
         artists: Counter[str] = Counter()
+        tracks = self.rec.lookup.tracks(ev.track_id for ev in positive)
+        by_id = self.rec.lookup.artists(a for t in tracks.values() for a in t.artist_ids[:1])
         for ev in positive:
-            track = self.rec.lookup.track(ev.track_id)
+            track = tracks.get(ev.track_id)
             if track is None:
                 continue
             genres[track.genre] += 1
             tags.update(track.tags)
             for aid in track.artist_ids[:1]:
-                artist = self.rec.lookup.artist(aid)
+                artist = by_id.get(aid)
                 if artist is not None:
                     artists[artist.name] += 1
         return ListenerProfile(
@@ -156,14 +159,14 @@ class PipelineBackend:
         emerging = cat.emerging_artists(self.params.emerging_exposure_quantile)
         total = float(np.expm1(cat.popularity).sum()) or 1.0
         out: list[TrackFacts] = []
+        tracks = self.rec.lookup.tracks(t for t in track_ids if t in cat.row_of)
+        by_id = self.rec.lookup.artists(a for t in tracks.values() for a in t.artist_ids)
         for tid in track_ids:
             row = cat.row_of.get(tid)
-            track = self.rec.lookup.track(tid) if row is not None else None
+            track = tracks.get(tid)
             if track is None or row is None:
                 continue
-            artists = tuple(
-                a for a in (self.rec.lookup.artist(x) for x in track.artist_ids) if a is not None
-            )
+            artists = tuple(by_id[x] for x in track.artist_ids if x in by_id)
             audio = self.audio.of_row(row)
             tempo = audio.tempo_bpm
             if tempo is None:

@@ -8,8 +8,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 
@@ -36,46 +37,69 @@ from recsys.store import Store
 
 logger = logging.getLogger(__name__)
 
+_T = TypeVar("_T")
+
 EVENTS_PER_REQUEST = 300
 """Most recent events read per request (history, recent plays, dislikes)."""
 
 
 @dataclass
 class TrackLookup:
-    """Tracks and artists by id from the store, cached for at most ``ttl_seconds`` (for the
-    agent's lookups; served items read the store fresh on every request, in two batched reads,
-    see ``PipelineRecommender._served_records``).
+    """Tracks and artists by id from the store, for the agent's tools (served items read the
+    store on every request, see ``PipelineRecommender._served_records``).
 
-    The AI label and credits of an item always come from the store's record of the track, so
-    no pipeline stage can drop or alter them; the short time-to-live keeps a relabel (for
-    example a ``DETECTED`` label from screening) visible here within seconds.
+    Reads are batched: :meth:`tracks` and :meth:`artists` make one store read for all the ids
+    given. With the default ``ttl_seconds`` of 0 every call reads the store, so a label changed
+    through any replica shows at the next call; a positive ``ttl_seconds`` caches records that
+    long (stale labels for that long: only for callers that may show them).
     """
 
     store: Store
-    ttl_seconds: float = 5.0
+    ttl_seconds: float = 0.0
     max_cached: int = 100_000
     _tracks: dict[str, tuple[float, Track | None]] = field(default_factory=dict)
     _artists: dict[str, tuple[float, Artist | None]] = field(default_factory=dict)
 
     def track(self, track_id: str) -> Track | None:
-        now = time.monotonic()
-        hit = self._tracks.get(track_id)
-        if hit is None or now - hit[0] > self.ttl_seconds:
-            if len(self._tracks) >= self.max_cached:
-                self._tracks.clear()
-            hit = (now, self.store.get_track(track_id))
-            self._tracks[track_id] = hit
-        return hit[1]
+        return self.tracks((track_id,)).get(track_id)
 
     def artist(self, artist_id: str) -> Artist | None:
+        return self.artists((artist_id,)).get(artist_id)
+
+    def tracks(self, track_ids: Iterable[str]) -> dict[str, Track]:
+        """The stored tracks among ``track_ids`` by id, in one store read."""
+        return self._many(self._tracks, self.store.get_tracks, track_ids)
+
+    def artists(self, artist_ids: Iterable[str]) -> dict[str, Artist]:
+        """The stored artists among ``artist_ids`` by id, in one store read."""
+        return self._many(self._artists, self.store.get_artists, artist_ids)
+
+    def _many(
+        self,
+        cache: dict[str, tuple[float, _T | None]],
+        read: Callable[[list[str]], dict[str, _T]],
+        ids: Iterable[str],
+    ) -> dict[str, _T]:
+        wanted = list(dict.fromkeys(ids))
+        if self.ttl_seconds <= 0:
+            return read(wanted) if wanted else {}
         now = time.monotonic()
-        hit = self._artists.get(artist_id)
-        if hit is None or now - hit[0] > self.ttl_seconds:
-            if len(self._artists) >= self.max_cached:
-                self._artists.clear()
-            hit = (now, self.store.get_artist(artist_id))
-            self._artists[artist_id] = hit
-        return hit[1]
+        found: dict[str, _T] = {}
+        stale: list[str] = []
+        for i in wanted:
+            hit = cache.get(i)
+            if hit is None or now - hit[0] > self.ttl_seconds:
+                stale.append(i)
+            elif hit[1] is not None:
+                found[i] = hit[1]
+        if stale:
+            fresh = read(stale)
+            if len(cache) + len(stale) > self.max_cached:
+                cache.clear()
+            for i in stale:
+                cache[i] = (now, fresh.get(i))
+            found.update(fresh)
+        return found
 
 
 class PipelineRecommender:

@@ -164,3 +164,23 @@ def test_a_label_changed_through_another_replica_shows_at_the_next_request(
     served = {i.track.track_id: i.track for i in rec.recommend(req).items}
     assert first.track_id not in served
     assert served[second.track_id].provenance.ai_involvement is AiInvolvement.ASSISTED
+
+
+def test_converse_tools_read_tracks_and_artists_in_batches() -> None:
+    """The agent's profile and facts read every track and artist they show in one batch
+    each, fresh on every call (no per-item lookups, no cache across calls)."""
+    from agent.pipeline_backend import PipelineBackend
+
+    world = make_world()
+    counting = CountingStore(world.store)
+    backend = PipelineBackend(_recommender(world, counting))
+    profile = backend.profile("u0")
+    assert profile.plays >= 5 and profile.top_artists
+    assert counting.calls == Counter(get_listener=1, listener_events=1, get_tracks=1, get_artists=1)
+    counting.calls.clear()
+    facts = backend.facts(list(world.spaces.track_ids[:12]))
+    assert len(facts) == 12 and all(f.artists for f in facts)
+    assert counting.calls == Counter(get_tracks=1, get_artists=1)
+    counting.calls.clear()
+    backend.facts(list(world.spaces.track_ids[:12]))
+    assert counting.calls == Counter(get_tracks=1, get_artists=1)
