@@ -269,6 +269,49 @@ CHAIN_MAX_DB = -60.0
 CHAIN_MIN_REFERENCE = 3
 
 
+@dataclass(frozen=True, kw_only=True)
+class MachineChain:
+    """Tracks whose recording chain has no noise floor, unlike every clean reference.
+
+    Attributes:
+        ids: the machine-like tracks.
+        bound: the high-band floor (dB) below which a chain is machine-like.
+        references: clean reference tracks the bound was set from.
+    """
+
+    ids: frozenset[str]
+    bound: float
+    references: int
+
+
+def machine_chain(
+    floor: Mapping[str, float],
+    tracks: Sequence[Track],
+    artists: Mapping[str, Artist],
+    quarantined: Collection[str] = (),
+) -> MachineChain:
+    """The tracks whose high-band noise floor (:data:`CHAIN_FEATURE`, by track id) lies
+    :data:`CHAIN_MARGIN_DB` below every clean reference's (verified artists' declared-human
+    tracks, not quarantined) and below :data:`CHAIN_MAX_DB`; with fewer than
+    :data:`CHAIN_MIN_REFERENCE` references, the absolute bound alone."""
+    clean = [
+        float(floor[t.track_id])
+        for t in tracks
+        if clean_reference(t, artists)
+        and t.track_id not in quarantined
+        and np.isfinite(floor.get(t.track_id, np.nan))
+    ]
+    bound = CHAIN_MAX_DB
+    if len(clean) >= CHAIN_MIN_REFERENCE:
+        bound = min(bound, min(clean) - CHAIN_MARGIN_DB)
+    ids = frozenset(
+        t.track_id
+        for t in tracks
+        if np.isfinite(value := floor.get(t.track_id, np.nan)) and value < bound
+    )
+    return MachineChain(ids=ids, bound=bound, references=len(clean))
+
+
 def check_declarations_by_chain(
     features: pd.DataFrame,
     tracks: Sequence[Track],
@@ -279,28 +322,12 @@ def check_declarations_by_chain(
     at: datetime | None = None,
 ) -> DisputeCheck:
     """Declared-``NONE`` tracks whose text claims AI and whose recording chain has no noise
-    floor: disputed without a detector (see the module docstring).
-
-    The chain is machine-like when the track's high-band noise floor (:data:`CHAIN_FEATURE`)
-    lies :data:`CHAIN_MARGIN_DB` below every clean reference's (verified artists' declared-human
-    tracks) and below :data:`CHAIN_MAX_DB` (with fewer than :data:`CHAIN_MIN_REFERENCE`
-    references, the absolute bound alone).
-    """
+    floor (:func:`machine_chain`): disputed without a detector (see the module docstring)."""
     if CHAIN_FEATURE not in features.columns:
         return DisputeCheck()
     floor = features[CHAIN_FEATURE]
-    clean = [
-        float(floor[t.track_id])
-        for t in tracks
-        if clean_reference(t, artists)
-        and t.track_id not in quarantined
-        and t.track_id in floor.index
-        and np.isfinite(floor[t.track_id])
-    ]
-    bound = CHAIN_MAX_DB
-    if len(clean) >= CHAIN_MIN_REFERENCE:
-        bound = min(bound, min(clean) - CHAIN_MARGIN_DB)
-    result = DisputeCheck(threshold=1.0, text_threshold=1.0, reference=len(clean))
+    chain = machine_chain(floor.to_dict(), tracks, artists, quarantined)
+    result = DisputeCheck(threshold=1.0, text_threshold=1.0, reference=chain.references)
     opened, decided = _open(history)
     now = at or datetime.now(UTC)
     for track in tracks:
@@ -310,9 +337,9 @@ def check_declarations_by_chain(
         if track.track_id in opened or decided.get(track.track_id) is AiInvolvement.NONE:
             continue
         text = text_evidence(track)
-        value = floor.get(track.track_id, np.nan)
-        if not text.strong or not np.isfinite(value) or value >= bound:
+        if not text.strong or track.track_id not in chain.ids:
             continue
+        value = float(floor[track.track_id])
         result.records.append(
             DisputeRecord(
                 track_id=track.track_id,
@@ -321,9 +348,9 @@ def check_declarations_by_chain(
                 probability=None,
                 evidence={
                     "recording_chain": (
-                        f"high-band noise floor {value:.1f} dB < {bound:.1f} dB: below every "
-                        f"one of {len(clean)} clean reference tracks by {CHAIN_MARGIN_DB:g} dB "
-                        "(no detector: too few consented training tracks)"
+                        f"high-band noise floor {value:.1f} dB < {chain.bound:.1f} dB: below "
+                        f"every one of {chain.references} clean reference tracks by "
+                        f"{CHAIN_MARGIN_DB:g} dB (no detector: too few consented training tracks)"
                     ),
                     "text": f"{text.strength} mention in {text.field}: {text.excerpt!r}",
                 },
@@ -391,8 +418,10 @@ __all__ = [
     "DISPUTE_ACTOR",
     "DisputeCheck",
     "DisputeConfig",
+    "MachineChain",
     "check_declarations",
     "check_declarations_by_chain",
     "clean_reference",
+    "machine_chain",
     "resolve_dispute",
 ]

@@ -21,7 +21,10 @@ arrived at once, which says nothing about its rate). A group is a drip when:
   - **scheduled gaps**: the receipt gaps between uploads are alike (a scheduler, not a
     person), over enough gaps that are not one batch;
   - **undeclared**: most of the uploads declare nothing about AI (``UNDISCLOSED``), which a
-    content farm does and an honest act, who mostly declares, rarely does for a whole run.
+    content farm does and an honest act, who mostly declares, rarely does for a whole run;
+  - **machine-made**: most of the uploads have a machine-made recording chain, measured on the
+    audio (:func:`recsys.integrity.disputes.machine_chain`: no noise floor, unlike every
+    clean reference), whatever they declare.
 
 Protected groups are judged by the hard limit only. Every upload of a flagged group in the
 window is flagged, with the count, the limits and the signals as evidence.
@@ -54,6 +57,7 @@ def _signals(
     window: Sequence[tuple[datetime, Track]],
     first_seen: dict[str, datetime],
     config: DripConfig,
+    machine_like: Collection[str] = frozenset(),
 ) -> list[str]:
     """The corroborating signals of one window position, in words."""
     found = []
@@ -77,6 +81,9 @@ def _signals(
     ) / len(window)
     if undeclared >= config.undeclared_share:
         found.append(f"{undeclared:.0%} of the uploads declare nothing about AI")
+    machine = sum(t.track_id in machine_like for _, t in window) / len(window)
+    if machine >= config.undeclared_share:
+        found.append(f"{machine:.0%} of the uploads have a machine-made recording chain")
     return found
 
 
@@ -94,6 +101,7 @@ class SlowDripScreen:
             crediting only them, and payees of one of them, are protected groups.
         history_until: uploads received at or before this (the store's first load) are left
             out.
+        machine_like: tracks whose recording chain the audio analysis found machine-made.
     """
 
     reason = "slow_drip"
@@ -104,8 +112,10 @@ class SlowDripScreen:
         *,
         trusted_artist_ids: Collection[str] = frozenset(),
         history_until: datetime | None = None,
+        machine_like: Collection[str] = frozenset(),
     ) -> None:
         self.config = config or DripConfig()
+        self.machine_like = frozenset(machine_like)
         self.trusted = frozenset(trusted_artist_ids)
         self.history_until = history_until
 
@@ -180,7 +190,7 @@ class SlowDripScreen:
                 if count > hard:
                     why = f"above the limit of {hard}"
                 else:
-                    signals = _signals(g, window, first_seen, cfg)
+                    signals = _signals(g, window, first_seen, cfg, self.machine_like)
                     if not signals:
                         continue
                     why = f"above the catalog's baseline of {soft}, and " + "; ".join(signals)
@@ -203,16 +213,19 @@ class SlowDripScreen:
 
 
 def drip_screen(
-    config: ScreeningConfig | None = None, protected: ProtectedArtists | None = None
+    config: ScreeningConfig | None = None,
+    protected: ProtectedArtists | None = None,
+    machine_like: Collection[str] = frozenset(),
 ) -> SlowDripScreen:
     """The slow-drip screen with the configured limits; ``protected`` (see
     :func:`recsys.integrity.protected.protected_artists`) gives the protected groups and the
-    end of the store's first load."""
+    end of the store's first load, ``machine_like`` the tracks with a machine-made chain."""
     cfg = config or ScreeningConfig()
     return SlowDripScreen(
         cfg.drip,
         trusted_artist_ids=protected.exempt if protected is not None else frozenset(),
         history_until=protected.first_load_until if protected is not None else None,
+        machine_like=machine_like,
     )
 
 

@@ -17,13 +17,20 @@ from typing import Any
 
 from recsys.domain import Artist, LabelSource, Provenance, Track
 from recsys.errors import LinerError
-from recsys.integrity.audio import AudioFeatures, extract_audio, extract_audio_cached
+from recsys.integrity.audio import (
+    FORENSIC_NAMES,
+    AudioFeatures,
+    extract_audio,
+    extract_audio_cached,
+)
 from recsys.integrity.detector import AiDetector, AiDetectorConfig, detect_labels, train_detector
 from recsys.integrity.disputes import (
+    CHAIN_FEATURE,
     DisputeCheck,
     DisputeConfig,
     check_declarations,
     check_declarations_by_chain,
+    machine_chain,
 )
 from recsys.integrity.features import detector_features
 from recsys.integrity.neardup import (
@@ -143,7 +150,13 @@ def run_integrity(
     extra.append(near)
     calibration = near.calibration
     result = screen_store(
-        store, config=screening, extra_screens=extra, at=at, defer=True, marks=marks
+        store,
+        config=screening,
+        extra_screens=extra,
+        at=at,
+        defer=True,
+        marks=marks,
+        machine_like=_machine_like(tracks, artists, audio),
     )
     run = IntegrityRun(screening=result, near_duplicate=calibration, unscreened_before=len(marks))
     labels: dict[str, Provenance] = {}
@@ -170,6 +183,18 @@ def run_integrity(
         0 if run.disputes is None else len(run.disputes.records),
     )
     return run
+
+
+def _machine_like(
+    tracks: list[Track], artists: dict[str, Artist], audio: AudioFeatures
+) -> frozenset[str]:
+    """Tracks whose recording chain has no noise floor, unlike every clean reference
+    (:func:`~recsys.integrity.disputes.machine_chain`); none without forensic statistics."""
+    if audio.forensic.shape[1] != len(FORENSIC_NAMES) or len(audio.forensic) != len(tracks):
+        return frozenset()
+    column = audio.forensic[:, FORENSIC_NAMES.index(CHAIN_FEATURE)]
+    floor = {t.track_id: float(v) for t, v in zip(tracks, column, strict=True)}
+    return machine_chain(floor, tracks, artists).ids
 
 
 def _detect(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -96,6 +96,7 @@ def screen_store(
     dry_run: bool = False,
     defer: bool = False,
     marks: Mapping[str, int] | None = None,
+    machine_like: Collection[str] = frozenset(),
 ) -> ScreeningResult:
     """Screen the catalog in a store and quarantine what is flagged.
 
@@ -105,6 +106,8 @@ def screen_store(
         extra_screens: more screens, e.g. a
             :class:`~recsys.integrity.neardup.NearDuplicateScreen` built from audio vectors.
         track_ids: only flag these tracks (new uploads); None screens everything.
+        machine_like: tracks the audio analysis found to have a machine-made recording chain
+            (a slow drip's corroboration, :mod:`recsys.integrity.drips`).
         at: decision time (default: now, UTC).
         dry_run: find flags but write nothing.
         defer: return the decisions without writing them, for a caller that commits them
@@ -132,7 +135,11 @@ def screen_store(
     )
     cfg = config or ScreeningConfig()
     protected = protected_artists(store, tracks, artists, cfg)
-    screens = [*default_screens(cfg, protected), drip_screen(cfg, protected), *extra_screens]
+    screens = [
+        *default_screens(cfg, protected),
+        drip_screen(cfg, protected, machine_like),
+        *extra_screens,
+    ]
     flags = run_screens(screens, context)
     already = store.quarantined_ids()
     # An admin release covers the reasons of the quarantine it lifted; a later quarantine

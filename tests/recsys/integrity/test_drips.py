@@ -142,3 +142,14 @@ def test_the_soft_limit_follows_the_protected_groups_baseline() -> None:
     tracks += [_upload(f"M{i}", "label2", "lb", T0 + timedelta(hours=i)) for i in range(10)]
     groups, trusted = screen._groups(ScreenContext(tracks=tracks, artists=artists))
     assert screen.soft_limit(groups, trusted) == 20
+
+
+def test_a_machine_made_chain_is_corroboration_whatever_is_declared() -> None:
+    tracks = [_upload(f"m{i:02d}", "indie", "acct", T0 + timedelta(minutes=i)) for i in range(12)]
+    screen = SlowDripScreen(machine_like={t.track_id for t in tracks[:10]})
+    flags = {
+        f.track_id: f.evidence for f in screen.screen(ScreenContext(tracks=tracks, artists=ARTISTS))
+    }
+    assert len(flags) == 12
+    assert "83% of the uploads have a machine-made recording chain" in flags["m11"]
+    assert _flags(tracks) == {}  # declared human, no chain measured: an album
