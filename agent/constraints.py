@@ -15,23 +15,72 @@ from dataclasses import dataclass
 
 import numpy as np
 
+TRANSLATIONS: tuple[tuple[str, str], ...] = (
+    # A few words of the languages the demo sees, onto the English the rules and the (English)
+    # text model read. Longer phrases first.
+    (
+        r"\b(?:künstliche[rn]?\s+intelligenz|inteligencia\s+artificial|intelligence\s+artificielle|"
+        r"intelligenza\s+artificiale)\b",
+        "AI",
+    ),
+    (r"\b(?:ki|ia|a1|a\.i)\b", "AI"),
+    (r"\b(?:ohne|sin|sans|senza)\b", "without"),
+    (r"\b(?:kein(?:e[nmr]?)?|pas\s+d[e']\s*|nada\s+de)\s*", "no "),
+    (
+        r"\b(?:hecha?s?|hechos|faite?s?|gemacht|fatta)\s+(?:por|par|von|da)\s+"
+        r"(?:des\s+|los\s+|las\s+)?(?:humanos|humains|menschen|personas|gens|umani)\b",
+        "made by humans",
+    ),
+    (
+        r"\b(?:echte[n]?\s+musiker(?:n|innen)?|vrais\s+musiciens|músicos\s+reales)\b",
+        "real musicians",
+    ),
+    (r"\b(?:moins\s+de|menos\s+de|unter|weniger\s+als)\b", "under"),
+    (r"\b(?:plus\s+de|más\s+de|über|mehr\s+als)\b", "over"),
+    (
+        r"\b(?:lent(?:e|s|es)?|lentas?|lentos?|langsame?[nr]?|ruhige?[nr]?|tranquil[oa]s?|calme)\b",
+        "slow",
+    ),
+    (r"\b(?:schnelle?[nr]?|rápid[oa]s?|rapides?)\b", "fast"),
+    (r"\b(?:los|las|les\s+années|die)\s+([1-9]0)(?:er|s)?\b", r"the \g<1>s"),
+    (
+        r"\b(?:artistas?\s+nuev[oa]s|nuev[oa]s\s+artistas|nouveaux\s+artistes|"
+        r"neue[n]?\s+künstler(?:innen)?)\b",
+        "new artists",
+    ),
+)
+
+
+def normalise(text: str) -> str:
+    """``text`` with the few foreign words and spellings the rules know mapped to English."""
+    text = re.sub(r"\ba\.i\.?", "AI", text, flags=re.I)  # its dots are not clause ends
+    for pattern, english in TRANSLATIONS:
+        text = re.sub(pattern, english, text, flags=re.I)
+    return text
+
+
 AI_WORDS = re.compile(
     r"\b(?:a\.?i\.?(?=[\s,.;:!?'\-)]|$)|ai|artificial[\s-]+intelligence|machine[\s-]*(?:made|"
     r"generated|learning|composed|created)|computer[\s-]*(?:made|generated|composed|created)|"
     r"synthetic(?:ally)?|robots?|robotic|bots?|algorithm(?:s|ic|ically)?|generative|gen[\s-]?ai|"
-    r"suno|udio|llm|neural|(?<!drum\s)(?<!drum-)machines?|computers?)\b",
+    r"suno|udio|llm|neural|(?<!drum\s)(?<!drum-)machines?|computers?|vocal\s*synth\w*|"
+    r"voice\s*synth\w*|vocaloid|auto[\s-]?generated|software|prompts?)\b",
     re.I,
 )
 GENERATED_WORDS = re.compile(
     r"\b(?:generated|made|created|composed|produced|written|sung|performed)\s+(?:by|with|using)"
     r"\s+(?:an?\s+)?(?:a\.?i\.?|ai|artificial|machines?|computers?|algorithms?|robots?|bots?)\b|"
-    r"\b(?:a\.?i\.?|ai|machine|computer)[\s-]*(?:generated|made|created|composed)\b|"
+    r"\b(?:a\.?i\.?|ai|machine|computer|algorithm|bot|robot)[\s-]*(?:generated|made|created|"
+    r"composed)\b|\bgen[\s-]?ai\b|\b(?:ai|a\.i\.?)\s+gen\b|\bgenerative\b|\bsuno\b|\budio\b|"
+    r"\bauto[\s-]?generated\b|\b(?:computer|machine|bot|robot|algorithm|software)s?\s+"
+    r"(?:wrote|made|composed|generated|created)\b|"
     r"\b(?:fully|entirely|completely)\s+(?:a\.?i\.?|ai)\b",
     re.I,
 )
 VOCAL_WORDS = re.compile(r"\b(?:vocals?|voices?|singers?|singing|vox|vocalists?|sung)\b", re.I)
 NEGATION = re.compile(
     r"\b(?:no|not|non|nothing|none|never|without|w/o|zero|exclude[sd]?|excluding|avoid(?:ing)?|"
+    r"ain'?t|rather\s+than|instead\s+of|tired\s+of|sick\s+of|done\s+with|enough\s+of|"
     r"skip(?:ping)?|ban(?:ned)?|block(?:ed)?|remove|drop|omit|minus|except|hate|dislike|"
     r"don'?t|do\s+not|doesn'?t|does\s+not|isn'?t|aren'?t|rather\s+not|keep\s+\w+\s+out|"
     r"steer\s+clear|stay\s+away|spare\s+me|free\s+(?:of|from)|nix|no\s+more|less|sans|"
@@ -43,9 +92,18 @@ ALLOWING = re.compile(
     r"\b(?:fine|ok|okay|allowed|acceptable|welcome|alright|all\s+right|good\s+with|"
     r"(?:don'?t|do\s+not)\s+mind|no\s+problem|happy\s+with|love|enjoy|include|can\s+use|"
     r"may\s+use|is\s+good|are\s+good|permitted|tolerable|i'?m\s+open|whatever|"
-    r"either\s+way|or\s+not)\b",
+    r"either\s+way|or\s+not|nothing\s+against|no\s+(?:problem|issue)s?\s+with|"
+    r"(?:don'?t|do\s+not|not)\s+(?:hate|against|opposed)|not\s+against|anything\s+goes|"
+    r"(?:don'?t|do\s+not)\s+care|doesn'?t\s+matter|can\s+(?:master|mix|help))\b",
     re.I,
 )
+PEJORATIVE = re.compile(
+    r"\b(?:junk|slop|garbage|crap|trash|rubbish|bullshit|nonsense|fake|cheating|creeps?|sad|"
+    r"soulless|hard\s+no|a\s+no|no\s+thanks|nope|pass)\b",
+    re.I,
+)
+"""Words that, next to an AI mention, say the listener does not want it ("AI slop")."""
+REFUSAL = re.compile(r"^\s*(?:no|nope|no\s+thanks?|nah|hard\s+no|pass|not\s+for\s+me)\b", re.I)
 NEGATED_ALLOWING = re.compile(
     r"\b(?:don'?t|do\s+not|not|never|no|isn'?t|aren'?t|without)\s+(?:\w+\s+)?"
     r"(?:include|fine|ok|okay|allowed|acceptable|welcome|love|enjoy|permitted)\b",
@@ -60,14 +118,37 @@ SCOPE_SPLIT = re.compile(
 HUMAN = re.compile(
     r"\b(?:(?:made|written|performed|played|created|composed|sung|recorded|produced)\s+by\s+"
     r"(?:real\s+)?(?:humans?|people|persons|musicians|artists|bands)|"
-    r"human[\s-]*(?:made|created|composed|performed|written|artists?|musicians?|only|beings?)|"
+    r"human[\s-]*(?:made|created|composed|performed|written|artists?|musicians?|only|beings?|"
+    r"producers?|performers?|singers?|players?|bands?)|organic\s+(?:musicians|artists|music)|"
+    r"(?:made|written|performed|played|created|composed|sung)\s+by\s+(?:an?\s+)?"
+    r"(?:real\s+)?(?:person|human(?:\s+being)?)|"
     r"humans?\s+only|only\s+(?:real\s+)?humans?|real\s+(?:musicians|artists|people|humans|bands|"
     r"singers|instruments)|flesh[\s-]and[\s-]blood|by\s+(?:real\s+)?(?:humans|people)|"
     r"actual\s+(?:humans|people|"
-    r"musicians|artists)|living\s+(?:musicians|artists)|organic(?:ally)?\s+made)\b",
+    r"musicians|artists|bands|singers|persons)|living\s+(?:musicians|artists)|organic(?:ally)?\s+made)\b",
     re.I,
 )
-ASSISTED = re.compile(r"\bassist(?:ed|ance)?\b|\b(?:production|mixing|mastering)\b", re.I)
+ASSISTED = re.compile(
+    r"\bassist(?:ed|ance)?\b|\b(?:production|mixing|mastering|master|mix|produce|helped)\b", re.I
+)
+WANT = re.compile(
+    r"\b(?:give\s+me|gimme|play|show\s+me|find\s+me|i\s+want|best|curious|explore|"
+    r"recommend|cool|great|interesting|happy\s+to)\b",
+    re.I,
+)
+"""A clause that asks for what it mentions ("give me some AI-generated ambient")."""
+HUMAN_VOCALS = re.compile(
+    r"\breal\s+(?:singers?|vocalists?|voices?)\b|"
+    r"\b(?:singing|vocals?|voices?)\s+(?:has|have|must|should)\s+(?:to\s+)?be\s+(?:real|human)\b",
+    re.I,
+)
+HINT = re.compile(
+    r"\b(?:people|persons?|humans?|real|actual|organic|living|soul|handmade|hand|"
+    r"machines?|computers?|bots?|robots?|synth|auto\w*|fake|artificial|generated|software|"
+    r"models?|prompts?|algorithms?)\b",
+    re.I,
+)
+"""Words that make a clause worth comparing with the AI and authorship examples."""
 
 AI_PROTOTYPES = (
     "no AI music",
@@ -75,9 +156,20 @@ AI_PROTOTYPES = (
     "nothing made by a computer",
     "no machine-made songs",
     "no music composed by algorithms",
-    "only music made by human beings",
     "no robot music",
     "keep AI out of my playlist",
+    "no auto-generated songs",
+    "nothing a bot made",
+    "no fake computer music",
+)
+HUMAN_PROTOTYPES = (
+    "only music made by human beings",
+    "songs made by real people",
+    "real musicians only",
+    "organic musicians",
+    "played by real humans",
+    "artists with a soul, real people",
+    "handmade music by people",
 )
 NEUTRAL_PROTOTYPES = (
     "chill jazz for reading",
@@ -87,11 +179,35 @@ NEUTRAL_PROTOTYPES = (
     "slow music to sleep",
     "songs from the eighties",
     "no rap please",
+    "no country music",
+    "anything but reggaeton",
+    "skip that band",
     "a playlist for a dinner party",
+    "real bangers only",
+    "electronic music with synths",
+    "songs about robots and the future",
+    "music for people in love",
+    "songs that touch the soul",
 )
-SEMANTIC_THRESHOLD = 0.62
-"""A clause counts as "no AI" when it is at least this close to an example and closer to the
-"no AI" examples than to the neutral ones (cosine, all-MiniLM-L6-v2)."""
+WANT_AI_PROTOTYPES = (
+    "play some AI generated music",
+    "show me songs made by AI",
+    "I like AI music",
+    "AI is fine with me",
+    "I am curious about music made by computers",
+)
+AVOID_AI_PROTOTYPES = (
+    "I do not want AI music",
+    "AI music is bad",
+    "skip the AI songs",
+    "AI music makes me uncomfortable",
+    "I'm not sure about AI, leave it out",
+)
+SEMANTIC_THRESHOLD = 0.55
+SEMANTIC_MARGIN = 0.05
+"""A clause counts as "no AI" or "human-only" when it is at least this close (cosine,
+all-MiniLM-L6-v2) to one of that intent's examples and closer by the margin than to every
+neutral example."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -104,6 +220,8 @@ class AiIntent:
         no_ai_vocals: drop tracks whose vocals AI made or helped with (and AI-generated ones).
         human_only: only tracks by human artists with no AI generation.
         allows_assisted: the listener said AI assistance is fine (narrows a "no AI" nearby).
+        assumed: AI was mentioned without a clear stance, so AI-generated tracks are left out
+            (artist-first: an unclear request leans to excluding them) and the summary says so.
     """
 
     no_ai_generated: bool = False
@@ -111,6 +229,7 @@ class AiIntent:
     no_ai_vocals: bool = False
     human_only: bool = False
     allows_assisted: bool = False
+    assumed: bool = False
 
 
 def clauses(text: str) -> list[str]:
@@ -118,10 +237,16 @@ def clauses(text: str) -> list[str]:
     return [c.strip() for c in SCOPE_SPLIT.split(text) if c and c.strip()]
 
 
-def _negated(clause: str, mention: re.Match[str]) -> bool:
-    """Whether the AI mention in ``clause`` is negated (and not allowed again)."""
-    if ALLOWING.search(clause) and not NEGATED_ALLOWING.search(clause):
-        # "AI is fine", "I don't mind AI": an allowance, even with a "don't" in it.
+def _allows(clause: str) -> bool:
+    """ "AI is fine", "I don't mind AI": an allowance, even with a "don't" in it."""
+    return bool(ALLOWING.search(clause)) and not NEGATED_ALLOWING.search(clause)
+
+
+def _negated(clause: str, mention: re.Match[str], following: str = "") -> bool:
+    """Whether the AI mention in ``clause`` is refused (and not allowed again): a negation
+    before it, "-free"/"out" after it, a pejorative ("AI slop"), or a refusal as the next
+    clause ("AI? no thanks")."""
+    if _allows(clause):
         return False
     before = clause[: mention.start()]
     after = clause[mention.end() :]
@@ -130,28 +255,71 @@ def _negated(clause: str, mention: re.Match[str]) -> bool:
         or re.match(r"[\s-]*(?:free\b|out\b)", after, re.I)
         or (re.search(r"\bkeep\b", before, re.I) and re.search(r"\bout\b", after, re.I))
         or re.search(r"\b(?:is|are)\s+(?:not\s+)?(?:banned|forbidden|off[\s-]limits)\b", after)
+        or re.search(r"\b(?:skip|drop|remove|exclude|ban|avoid)\b", after, re.I)
+        or PEJORATIVE.search(clause)
+        or REFUSAL.match(following)
     )
+
+
+def _human_negated(clause: str, mention: re.Match[str]) -> bool:
+    """ "no human-only filter needed", "not only human": the authorship ask is negated."""
+    before = re.sub(r"\b(?:nothing|anything)\s+but\b", " ", clause[: mention.start()], flags=re.I)
+    return bool(
+        re.search(r"\bnot\s+(?:only\s+)?human", clause, re.I)
+        or (NEGATION.search(before) and not AI_WORDS.search(before))
+    )
+
+
+def _nearest(
+    embed: Callable[[Sequence[str]], np.ndarray],
+    texts: Sequence[str],
+    groups: Sequence[Sequence[str]],
+) -> np.ndarray:
+    """``len(texts) × len(groups)``: each text's best cosine to each group's examples."""
+    flat = [p for g in groups for p in g]
+    vectors = embed([*texts, *flat])
+    sims = vectors[: len(texts)] @ vectors[len(texts) :].T
+    out = np.zeros((len(texts), len(groups)))
+    at = 0
+    for j, g in enumerate(groups):
+        out[:, j] = sims[:, at : at + len(g)].max(axis=1)
+        at += len(g)
+    return out
 
 
 def ai_intent(text: str, embed: Callable[[Sequence[str]], np.ndarray] | None = None) -> AiIntent:
     """Parse what ``text`` says about AI and human authorship, clause by clause.
 
-    ``embed`` (unit-norm sentence vectors) lets clauses that name no AI concept in the
-    lexicon be recognised by meaning; without it only the lexicon is used.
+    The lexicon decides where it is clear (a negated AI word, an allowance, a human-authorship
+    phrase). ``embed`` (unit-norm sentence vectors) lets the text model decide the rest: a
+    clause with no lexicon match but an authorship hint ("stuff real people made") is compared
+    with "no AI", "human-only" and neutral examples; a clause that mentions AI with no clear
+    stance is compared with "wants AI" and "avoids AI" examples, and unless it clearly wants
+    AI, AI-generated tracks are left out (``assumed``). Without ``embed`` such a clause is
+    also read as excluding AI-generated tracks, unless it asks for the AI it names.
     """
-    no_generated = no_any = no_vocals = human = allows_assisted = False
+    no_generated = no_any = no_vocals = human = allows_assisted = assumed = False
     unexplained: list[str] = []
-    text = re.sub(r"\ba\.i\.?", "AI", text, flags=re.I)  # its dots are not clause ends
-    for clause in clauses(text):
-        if HUMAN.search(clause) and not re.search(r"\bnot\s+(?:only\s+)?human", clause, re.I):
+    unclear: list[str] = []
+    parts = clauses(normalise(text))
+    for i, clause in enumerate(parts):
+        following = parts[i + 1] if i + 1 < len(parts) else ""
+        h = HUMAN.search(clause)
+        if h and not _human_negated(clause, h):
             human = True
+        vocals = HUMAN_VOCALS.search(clause)
+        if vocals and not NEGATION.search(clause[: vocals.start()]):
+            no_vocals = True
         mention = AI_WORDS.search(clause)
         if mention is None:
-            unexplained.append(clause)
+            if not (h or vocals):
+                unexplained.append(clause)
             continue
-        if not _negated(clause, mention):
-            if ASSISTED.search(clause) or ALLOWING.search(clause):
+        if not _negated(clause, mention, following):
+            if _allows(clause):
                 allows_assisted = allows_assisted or bool(ASSISTED.search(clause))
+            elif not h:
+                unclear.append(clause)
             continue
         if VOCAL_WORDS.search(clause):
             no_vocals = True
@@ -159,18 +327,29 @@ def ai_intent(text: str, embed: Callable[[Sequence[str]], np.ndarray] | None = N
             no_generated = True
         else:
             no_any = True
-    mentioned = any(AI_WORDS.search(c) for c in clauses(text))
-    # The meaning check only looks at negated clauses of a request that names no AI concept
-    # in the lexicon ("nothing a computer composed"), so "music" is never read as "no AI".
-    unexplained = [c for c in unexplained if NEGATION.search(c) and len(c.split()) >= 2]
-    if embed is not None and unexplained and not (mentioned or human):
-        vectors = embed([*unexplained, *AI_PROTOTYPES, *NEUTRAL_PROTOTYPES])
-        n = len(unexplained)
-        sims = vectors[:n] @ vectors[n:].T
-        ai_best = sims[:, : len(AI_PROTOTYPES)].max(axis=1)
-        neutral_best = sims[:, len(AI_PROTOTYPES) :].max(axis=1)
-        if bool(np.any((ai_best >= SEMANTIC_THRESHOLD) & (ai_best > neutral_best))):
-            no_any = True
+    candidates = [
+        c for c in unexplained if (NEGATION.search(c) or HINT.search(c)) and len(c.split()) >= 2
+    ]
+    if embed is not None and candidates:
+        sims = _nearest(embed, candidates, (AI_PROTOTYPES, HUMAN_PROTOTYPES, NEUTRAL_PROTOTYPES))
+        for ai_s, human_s, neutral_s in sims:
+            if max(ai_s, human_s) < SEMANTIC_THRESHOLD or max(ai_s, human_s) < (
+                neutral_s + SEMANTIC_MARGIN
+            ):
+                continue
+            if human_s >= ai_s:
+                human = True
+            else:
+                no_any = True
+    if unclear and not (no_any or no_generated or no_vocals or human):
+        if embed is not None:
+            sims = _nearest(embed, unclear, (WANT_AI_PROTOTYPES, AVOID_AI_PROTOTYPES))
+            wants = [bool(w >= a + SEMANTIC_MARGIN) for w, a in sims]
+        else:
+            wants = [bool(WANT.search(c)) for c in unclear]
+        wants = [w or bool(WANT.search(c)) for w, c in zip(wants, unclear, strict=True)]
+        if not all(wants):
+            no_generated = assumed = True
     if allows_assisted and no_any:
         # "no AI, but AI-assisted production is fine": the "no" was about generation.
         no_any, no_generated = False, True
@@ -180,36 +359,61 @@ def ai_intent(text: str, embed: Callable[[Sequence[str]], np.ndarray] | None = N
         no_ai_vocals=no_vocals,
         human_only=human,
         allows_assisted=allows_assisted,
+        assumed=assumed,
     )
 
 
-NUMBER = r"(\d{2,3}(?:\.\d+)?)"
+NUMBER = r"\b(\d{2,3}(?:\.\d+)?)(?:\s*-?\s*ish)?"
 DASH = r"\s*(?:-|–|—|to|and|~)\s*"
 _BPM = r"\s*(?:bpm|beats(?:\s+per\s+minute)?|b\.p\.m\.?)"
+_UNIT = rf"(?:{_BPM}|(?!\s*(?:%|k\b|s\b|'s|min|minutes|songs|tracks|year)))"
+"""After a word that can only be about tempo ("faster than 95", "tempo under 110"), the unit
+is optional."""
 TEMPO_RANGE = re.compile(rf"(?:between\s+|from\s+)?{NUMBER}{DASH}{NUMBER}{_BPM}", re.I)
+TEMPO_WORD_RANGE = re.compile(
+    rf"\b(?:tempo|bpm|pace)\s+(?:of\s+|at\s+|is\s+)?(?:between\s+|from\s+)?{NUMBER}{DASH}{NUMBER}\b",
+    re.I,
+)
 TEMPO_MAX = re.compile(
     rf"(?:≤|<=?|under|below|at\s+most|max(?:imum)?|no\s+(?:faster|more|higher|quicker)\s+than|"
     rf"not\s+(?:faster|more|higher)\s+than|slower\s+than|up\s+to|less\s+than|lower\s+than|"
-    rf"tops)\s*(?:of\s+)?{NUMBER}{_BPM}|{NUMBER}{_BPM}\s+(?:or\s+(?:less|slower|lower|below|under)|"
-    rf"max(?:imum)?|at\s+most|tops)",
+    rf"tops|sub[\s-]?)\s*(?:of\s+)?{NUMBER}{_BPM}|{NUMBER}{_BPM}\s+(?:or\s+(?:less|slower|lower|below|under)|"
+    rf"max(?:imum)?|at\s+most|tops)|"
+    rf"(?:(?:no|not)\s+(?:faster|quicker)\s+than|slower\s+than|"
+    rf"tempo\s+(?:under|below|of\s+at\s+most|up\s+to|less\s+than))\s*{NUMBER}{_UNIT}",
     re.I,
 )
 TEMPO_MIN = re.compile(
     rf"(?:≥|>=?|over|above|at\s+least|min(?:imum)?|no\s+(?:slower|less|lower)\s+than|"
     rf"faster\s+than|more\s+than|higher\s+than|upwards\s+of)\s*(?:of\s+)?{NUMBER}{_BPM}|"
+    rf"{NUMBER}\s*\+{_BPM}|"
     rf"{NUMBER}{_BPM}\s+(?:or\s+(?:more|faster|higher|above|over)|min(?:imum)?|at\s+least|"
-    rf"and\s+(?:up|above|over))",
+    rf"and\s+(?:up|above|over))|"
+    rf"(?:(?:no|not)\s+slower\s+than|faster\s+than|"
+    rf"tempo\s+(?:over|above|of\s+at\s+least|more\s+than))\s*{NUMBER}{_UNIT}",
     re.I,
 )
 TEMPO_POINT = re.compile(rf"(?:around|about|roughly|near|~|at)?\s*{NUMBER}{_BPM}", re.I)
+TEMPO_WORD_POINT = re.compile(
+    rf"\b(?:tempo|pace)\s+(?:of\s+|at\s+|is\s+)?(?:around\s+|about\s+|~\s*)?{NUMBER}\b|"
+    rf"\b(?:slow|fast|quick|upbeat|chill),?\s+(?:around|about|roughly|~)\s*{NUMBER}\b",
+    re.I,
+)
+
+
+def _first_group(m: re.Match[str]) -> float:
+    return float(next(g for g in m.groups() if g is not None))
 
 
 def tempo_range(text: str) -> tuple[float | None, float | None] | None:
     """Tempo bounds written as numbers ("≤ 105 BPM", "60–80 BPM", "at least 120 bpm",
-    "around 90 bpm" = ±10), or None when the text gives no BPM figure."""
-    if m := TEMPO_RANGE.search(text):
-        low, high = sorted((float(m.group(1)), float(m.group(2))))
-        return low, high
+    "no faster than 95", "tempo between 60 and 80", "around 90 bpm" = ±10), or None when the
+    text gives no tempo figure."""
+    text = normalise(text)
+    for pattern in (TEMPO_RANGE, TEMPO_WORD_RANGE):
+        if m := pattern.search(text):
+            low, high = sorted((float(m.group(1)), float(m.group(2))))
+            return low, high
     lo: float | None = None
     hi: float | None = None
     upper, lower = TEMPO_MAX.search(text), TEMPO_MIN.search(text)
@@ -220,22 +424,24 @@ def tempo_range(text: str) -> tuple[float | None, float | None] | None:
         else:
             upper = None
     if upper:
-        hi = float(upper.group(1) or upper.group(2))
+        hi = _first_group(upper)
     if lower:
-        lo = float(lower.group(1) or lower.group(2))
+        lo = _first_group(lower)
     if lo is not None or hi is not None:
         return lo, hi
-    if m := TEMPO_POINT.search(text):
-        bpm = float(m.group(1))
+    if m := TEMPO_POINT.search(text) or TEMPO_WORD_POINT.search(text):
+        bpm = _first_group(m)
         return bpm - 10, bpm + 10
     return None
 
 
 __all__ = [
     "AI_PROTOTYPES",
+    "HUMAN_PROTOTYPES",
     "NEUTRAL_PROTOTYPES",
     "AiIntent",
     "ai_intent",
     "clauses",
+    "normalise",
     "tempo_range",
 ]

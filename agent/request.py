@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from agent.backend import DiscoveryBackend
-from agent.constraints import AI_WORDS, HUMAN, ai_intent, tempo_range
+from agent.constraints import AI_WORDS, HUMAN, ai_intent, normalise, tempo_range
 
 FAST_WORDS = {
     "upbeat",
@@ -31,6 +31,10 @@ FAST_WORDS = {
     "hype",
     "driving",
     "uptempo",
+    "double-time",
+    "doubletime",
+    "sprint",
+    "sprinting",
 }
 SLOW_WORDS = {
     "slow",
@@ -116,7 +120,28 @@ LIKE = re.compile(
     r"\b(?:like|similar to|sounds? like|in the style of)\s+(.+?)(?:[,.;!?]|$| but | and | for )",
     re.I,
 )
-DECADE = re.compile(r"\b(?:(19|20)?([0-9])0)'?s\b")
+DECADE = re.compile(r"(?:\b|')(?:(19|20)?([0-9])0)'?s\b")
+DECADE_WORDS = {
+    "twenties": "20s",
+    "thirties": "30s",
+    "forties": "40s",
+    "fifties": "50s",
+    "sixties": "60s",
+    "seventies": "70s",
+    "eighties": "80s",
+    "nineties": "90s",
+    "noughties": "2000s",
+}
+NOT_FAST = re.compile(
+    r"\b(?:not|nothing|never|no)\s+(?:too\s+|very\s+|that\s+|so\s+|overly\s+)?"
+    r"(?:fast|quick|upbeat|energetic|hectic)\b",
+    re.I,
+)
+NOT_SLOW = re.compile(
+    r"\b(?:not|nothing|never|no)\s+(?:too\s+|very\s+|that\s+|so\s+|overly\s+)?"
+    r"(?:slow|sleepy|mellow|calm)\b",
+    re.I,
+)
 SINCE = re.compile(r"\b(?:from|since|after)\s+((?:19|20)\d\d)\b")
 BEFORE = re.compile(r"\b(?:before|until|pre)[- ]?((?:19|20)\d\d)\b")
 YEARS = re.compile(r"\b(?:between|from)\s+((?:19|20)\d\d)\s*(?:and|to|-|–)\s*((?:19|20)\d\d)\b")
@@ -143,6 +168,8 @@ class Constraints:
     no_ai_vocals: bool = False
     new_artists: bool = False
     novelty: float = 0.0
+    ai_assumed: bool = False
+    """AI was mentioned without a clear stance; AI-generated tracks are left out."""
 
     def describe(self) -> list[str]:
         """Short phrases for the answer's summary."""
@@ -165,6 +192,11 @@ class Constraints:
             out.append("no AI involvement at all")
         elif self.no_ai_vocals:
             out.append("no AI vocals or AI-generated tracks")
+        elif self.no_ai_generated and self.ai_assumed and not self.human_only:
+            out.append(
+                "no AI-generated tracks (your words about AI were unclear, so I left them out;"
+                ' say "AI is fine" to include them)'
+            )
         elif self.no_ai_generated and not self.human_only:
             out.append("no AI-generated tracks")
         if self.new_artists:
@@ -225,7 +257,9 @@ def parse_request(
 ) -> Constraints:
     """Turn a message (and the previous turn, for follow-ups) into constraints."""
     text = message.strip()
-    low = text.casefold()
+    low = normalise(text).casefold()
+    for word, decade in DECADE_WORDS.items():
+        low = re.sub(rf"\b{word}\b", decade, low)
     follow = previous is not None and bool(FOLLOW_UP.match(low))
     base = previous if (follow and previous is not None) else Constraints()
     like = tuple(m.strip() for m in LIKE.findall(text) if m.strip())
@@ -252,7 +286,10 @@ def parse_request(
             r"\bnew (?:artists?|talent|names|musicians|bands)\b|\bsomething new\b|\bemerging\b|"
             r"\bundiscovered\b|\bup[- ]and[- ]coming\b|\blesser[- ]known\b|\bunknown artists?\b|"
             r"\bsmall(?:er)? artists?\b|\bhaven'?t heard\b|\bnever heard\b|\bunsigned\b|"
-            r"\bunder[- ]the[- ]radar\b|\bobscure\b|\bnewcomers?\b",
+            r"\bunder[- ]the[- ]radar\b|\bobscure\b|\bnewcomers?\b|\bunderground\b|"
+            r"\b(?:nobody|no one|no-one|few people)(?:'s| has| have)? (?:ever )?heard\b|"
+            r"\bfew (?:listeners|fans|plays|streams|followers)\b|\bfresh (?:faces|talent)\b|"
+            r"\bnot (?:so |very |too )?(?:mainstream|famous|well[- ]known)\b",
             low,
         )
     )
@@ -262,6 +299,10 @@ def parse_request(
         bool(word_set & FAST_WORDS),
         bool(word_set & SLOW_WORDS) and not word_set & FAST_WORDS,
     )
+    if NOT_FAST.search(low):
+        fast, slow = False, True
+    elif NOT_SLOW.search(low):
+        fast, slow = True, False
     if fast and follow and base.tempo_max is not None:
         # "more upbeat" after something slow: lift the ceiling rather than jump to running pace.
         tempo_min, tempo_max = base.tempo_max - 15.0, None
@@ -278,10 +319,13 @@ def parse_request(
     elif m := BPM.search(low):
         tempo_min, tempo_max = float(m.group(1)) - 10, float(m.group(1)) + 10
     year_min, year_max = base.year_min, base.year_max
-    if m := DECADE.search(low):
-        century = m.group(1) or ("20" if m.group(2) in "012" else "19")
-        year_min = int(f"{century}{m.group(2)}0")
-        year_max = year_min + 9
+    decades = [
+        int(f"{m.group(1) or ('20' if m.group(2) in '012' else '19')}{m.group(2)}0")
+        for m in DECADE.finditer(low)
+    ]
+    if decades:
+        # "the 70s and 80s" spans both.
+        year_min, year_max = min(decades), max(decades) + 9
     if m := SINCE.search(low):
         year_min = int(m.group(1))
     if m := BEFORE.search(low):
@@ -311,6 +355,7 @@ def parse_request(
         no_ai_generated=no_ai or human_only,
         no_ai_any=no_ai_any,
         no_ai_vocals=base.no_ai_vocals or intent.no_ai_vocals,
+        ai_assumed=(base.ai_assumed or intent.assumed) and not intent.allows_assisted,
         new_artists=new_artists,
         novelty=0.7 if new_artists else base.novelty,
     )

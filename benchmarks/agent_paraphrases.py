@@ -16,6 +16,7 @@ import argparse
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +25,7 @@ from tests.agent.fakes import FakeBackend
 from tests.agent.paraphrase_scoring import DATA_DIR, accuracy, load
 
 OUT = Path(__file__).parent / "results" / "agent_paraphrases.json"
+CACHE = Path("var/cache/agent_paraphrase_terms.npz")
 
 
 class ModelBackend(FakeBackend):
@@ -34,28 +36,43 @@ class ModelBackend(FakeBackend):
         from recsys.embeddings.text import embed_texts, load_text_model
         from recsys.settings import default_text_model
 
-        self._model = load_text_model(default_text_model())
+        self._model: Any = None
+        self._load = lambda: load_text_model(default_text_model())
         self._embed = embed_texts
         self._cache: dict[str, np.ndarray] = {}
+        if CACHE.exists():
+            with np.load(CACHE) as z:
+                self._cache = dict(zip(z["terms"].tolist(), z["vectors"], strict=True))
 
     def embed_terms(self, terms: Sequence[str]) -> np.ndarray:
         missing = [t for t in dict.fromkeys(terms) if t not in self._cache]
         if missing:
+            self._model = self._model or self._load()
             self._cache.update(zip(missing, self._embed(missing, self._model), strict=True))
         return np.stack([self._cache[t] for t in terms])
+
+    def save(self) -> None:
+        """Keep the term vectors for the next run (a local cache, never committed)."""
+        CACHE.parent.mkdir(parents=True, exist_ok=True)
+        terms = sorted(self._cache)
+        np.savez(CACHE, terms=np.array(terms), vectors=np.stack([self._cache[t] for t in terms]))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--misses", default="tune")
     ap.add_argument("--label", default="after")
+    ap.add_argument("--sets", default="heldout_paraphrases,constraint_paraphrases")
     args = ap.parse_args()
-    matcher = VocabularyMatcher(ModelBackend())
+    backend = ModelBackend()
+    matcher = VocabularyMatcher(backend)
     results: dict[str, dict[str, float]] = {}
     for name, splits in (
         ("heldout_paraphrases", ("tune", "heldout")),
         ("constraint_paraphrases", ("tune", "report")),
     ):
+        if name not in args.sets.split(","):
+            continue
         for split in splits:
             rows = load(DATA_DIR / f"{name}.jsonl", split)
             scores, misses = accuracy(rows, matcher)
@@ -65,6 +82,7 @@ def main() -> None:
             if split == args.misses:
                 for m in misses:
                     print("   MISS", m)
+    backend.save()
     OUT.parent.mkdir(exist_ok=True)
     old = json.loads(OUT.read_text()) if OUT.exists() else {}
     old[args.label] = results
