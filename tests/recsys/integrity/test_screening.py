@@ -158,7 +158,8 @@ def _drip(prefix: str, artist: str, uploader: str, times: list[datetime]) -> lis
 
 def _waking_hours(n: int, per_hour: float, start: datetime) -> list[datetime]:
     """``n`` upload times at ``per_hour``, 09:00 to 17:00 only, day after day."""
-    out, t = [], start.replace(hour=9, minute=0)
+    out: list[datetime] = []
+    t = start.replace(hour=9, minute=0)
     while len(out) < n:
         t += timedelta(hours=1 / per_hour)
         if t.hour >= 17:
