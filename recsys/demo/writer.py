@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from recsys.demo.audio import perturb_clip, read_clip, render_clips, write_clip
 from recsys.demo.tables import AudioJob, CatalogTables
@@ -136,11 +137,14 @@ def render_jobs(jobs: Sequence[AudioJob], out: Path, *, source_dir: Path) -> set
     """
     missing: set[str] = set()
     synth = [j for j in jobs if j.spec is not None]
-    for start in range(0, len(synth), 512):
+    bar = tqdm(total=len(synth), desc="audio clips", unit="clip", leave=False)
+    for start in range(0, len(synth), 512):  # a clip depends on its batch: keep these batches
         batch = synth[start : start + 512]
         clips = render_clips([j.spec for j in batch if j.spec is not None])
         for job, clip in zip(batch, clips, strict=True):
             write_clip(out / job.path, clip)
+            bar.update()
+    bar.close()
     for job in jobs:
         if job.spec is not None:
             continue
