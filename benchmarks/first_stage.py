@@ -82,7 +82,7 @@ def main() -> None:
         dataset=dataset,
         data_root="../shared/datasets",
         out=None,
-        models=[],
+        models=list(models),  # only these (an empty list would add the default baselines)
         variant_plan=plan,
         control="liner-shared:full",
         model_options={"liner-shared": {"text_model": args.text_model}},
