@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import weakref
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -160,8 +161,8 @@ def _file_stamp(path: str | None) -> str:
 def audio_inputs(ctx: BuildContext) -> Any:
     enc = _audio_encoder(ctx)
     sources = [
-        (t.audio_path, content_sha(t.audio_path), sorted(t.audio_descriptors.items()))
-        for t in ctx.tracks
+        (t.audio_path, sha, sorted(t.audio_descriptors.items()))
+        for t, sha in zip(ctx.tracks, audio_content(ctx), strict=True)
     ]
     return {
         "encoder": getattr(enc, "name", None),
@@ -171,18 +172,41 @@ def audio_inputs(ctx: BuildContext) -> Any:
     }
 
 
-@lru_cache(maxsize=1 << 17)
-def _content_sha(path: str, stamp: str) -> str:
-    return sha256_file(Path(path))
+_CONTENT: weakref.WeakKeyDictionary[Any, list[str]] = weakref.WeakKeyDictionary()
 
 
-def content_sha(path: str | None) -> str:
-    """sha256 of an audio file's bytes ("" without a path, "missing" when unreadable); a
-    file is read once per process while its size and modification time stay the same."""
-    stamp = _file_stamp(path)
-    if not path or stamp == "missing":
-        return stamp
-    return _content_sha(path, stamp)
+def audio_content(ctx: BuildContext) -> list[str]:
+    """Per track, the sha256 of its audio file's bytes ("" without a path, "missing" when
+    unreadable). A file is read again only when its size or modification time changed since
+    a previous build (``audio-content.json`` in the build cache), so an unchanged catalog
+    costs one ``stat`` per file, as before, while the features are keyed by content."""
+    known = _CONTENT.get(ctx)
+    if known is not None:
+        return known
+    path = ctx.cache_dir / "audio-content.json"
+    seen: dict[str, str] = {}
+    if path.is_file():
+        try:
+            seen = {str(k): str(v) for k, v in json.loads(path.read_text()).items()}
+        except (OSError, ValueError, AttributeError) as exc:
+            logger.warning("ignoring unreadable %s: %s", path.name, exc)
+    now: dict[str, str] = {}
+    out: list[str] = []
+    for track in ctx.tracks:
+        stamp = _file_stamp(track.audio_path)
+        if not track.audio_path or stamp == "missing":
+            out.append(stamp)
+            continue
+        key = f"{track.audio_path}\t{stamp}"
+        now[key] = seen.get(key) or sha256_file(Path(track.audio_path))
+        out.append(now[key])
+    if now != seen:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(now))
+        tmp.replace(path)
+    _CONTENT[ctx] = out
+    return out
 
 
 def _encode_one(enc: AudioEncoder, path: str) -> np.ndarray:
@@ -197,7 +221,10 @@ def _raw_audio(ctx: BuildContext, enc: AudioEncoder) -> np.ndarray:
     cache = VectorCache(ctx.cache_dir / f"audio-{_sha(enc.name)[:16]}.npz")
     out = np.zeros((len(ctx.tracks), enc.dim), dtype=np.float32)
     # Keyed by the file's content: a clip is analysed once, whatever its path or date.
-    keys = [_sha(enc.name, content_sha(t.audio_path)) if t.audio_path else "" for t in ctx.tracks]
+    shas = audio_content(ctx)
+    keys = [
+        _sha(enc.name, sha) if t.audio_path else "" for t, sha in zip(ctx.tracks, shas, strict=True)
+    ]
     todo = {k: str(t.audio_path) for k, t in zip(keys, ctx.tracks, strict=True) if k}
     missing = sorted((k, p) for k, p in todo.items() if cache.get(k) is None)
     if missing:
