@@ -111,9 +111,10 @@ def _call(fn: Callable[[T], R], catch: bool, item: T) -> R | Failed:
 
 
 def _context() -> multiprocessing.context.BaseContext:
-    if "torch" in sys.modules or "ray" in sys.modules:
+    if any(m in sys.modules for m in ("torch", "ray", "grpc")):
         # Fresh interpreters, children of this process (so their CPU time is this process's
-        # children's, as for forked workers).
+        # children's, as for forked workers): forking torch's thread pool or a gRPC server
+        # (the service screening a backlog) can hang the child.
         return multiprocessing.get_context("spawn")
     return multiprocessing.get_context("fork")
 
