@@ -56,7 +56,7 @@ class PolicyParams(BaseModel):
     """Score bonus of the candidate closest to the request's seed tracks (scaled 0..1)."""
     candidates: CandidateQuotas = Field(default_factory=CandidateQuotas)
     """Per-source candidate quotas."""
-    rerank_pool: int = Field(0, ge=0, le=5000)
+    rerank_pool: int = Field(250, ge=0, le=5000)
     """Most candidates the reranker scores, kept by the sources' relative ranks (0: all;
     never fewer than 4 per slate position; ``recsys.pipeline.first_stage``)."""
     exploration: float = Field(0.0, ge=0.0, le=0.3)

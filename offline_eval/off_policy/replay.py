@@ -22,6 +22,7 @@ from recsys.params import PolicyParams
 from recsys.pipeline import PipelineRecommender, RecommendRequest
 from recsys.pipeline.candidates import CandidateSet
 from recsys.pipeline.context import ListenerContext, build_context
+from recsys.pipeline.first_stage import first_stage
 from recsys.pipeline.policy import ArtistFirstPolicy, SlateReplay
 from recsys.pipeline.recommender import EVENTS_PER_REQUEST
 from recsys.pipeline.reranker import align
@@ -126,6 +127,9 @@ class PipelineReplay:
         assessment = rec.query_stage.assess(ctx, cands.rows)
         cands = cands.subset(assessment.keep)
         assessment = assessment.subset(assessment.keep)
+        pool = first_stage(cands, params.rerank_pool, k)  # as served
+        if pool is not None:
+            cands, assessment = cands.subset(pool), assessment.subset(pool)
         feats = rec.features.build(ctx, cands)
         scorer = rec.scorer(params.reranker_model_id)
         x = align(feats, rec.features.names, scorer.feature_names)
