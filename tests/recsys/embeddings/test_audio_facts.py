@@ -11,9 +11,12 @@ from recsys.domain import Track
 from recsys.embeddings.audio import LibrosaAudioEncoder
 from recsys.embeddings.audio_facts import (
     KEY_NAMES,
+    MIN_TEMPO_CONFIDENCE,
     estimate_key,
     facts_from_descriptors,
     facts_from_librosa,
+    measure_tempo,
+    tempo_from_onsets,
 )
 
 
@@ -60,3 +63,49 @@ def test_declared_descriptors_fill_tracks_without_audio() -> None:
     facts = facts_from_descriptors(tracks)
     assert facts["tempo"][0] == pytest.approx(101.5) and facts["energy"][0] == pytest.approx(0.7)
     assert np.isnan(facts["tempo"][1]) and np.isnan(facts["tempo"][2])
+
+
+@pytest.mark.parametrize("bpm", [72.0, 150.0], ids=["72", "150"])
+def test_a_steady_pulse_is_measured_with_confidence(tmp_path: Path, bpm: float) -> None:
+    tempo, confidence = measure_tempo(str(_clicks(tmp_path / "c.wav", bpm)))
+    assert abs(tempo - bpm) <= 0.04 * bpm
+    assert confidence >= MIN_TEMPO_CONFIDENCE
+
+
+def test_no_pulse_is_unreliable_and_no_onsets_is_unknown() -> None:
+    rng = np.random.default_rng(0)
+    _, confidence = tempo_from_onsets(rng.random(1300))
+    assert confidence < MIN_TEMPO_CONFIDENCE
+    tempo, confidence = tempo_from_onsets(np.zeros(1300))
+    assert np.isnan(tempo) and confidence == 0.0
+
+
+def test_the_octave_the_track_itself_pulses_at_wins() -> None:
+    """Onsets every beat at 200 BPM: a prior around 120 pulls toward 100; the envelope's own
+    autocorrelation (strong at every 200 BPM lag) folds it back."""
+    fps = 11_025 / 256
+    env = np.zeros(1300)
+    env[np.round(np.arange(0, 1300, 60 * fps / 200)).astype(int)[:-1]] = 1.0
+    tempo, confidence = tempo_from_onsets(env)
+    assert abs(tempo - 200) <= 0.04 * 200 and confidence >= MIN_TEMPO_CONFIDENCE
+
+
+def test_build_tempi_are_cached_by_content(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from recsys.embeddings.audio_facts import measured_tempi
+
+    clip = _clicks(tmp_path / "c.wav", 120.0)
+    tracks = [
+        Track(track_id="a", title="a", audio_path=str(clip)),
+        Track(track_id="b", title="b"),
+        Track(track_id="c", title="c", audio_path=str(tmp_path / "gone.wav")),
+    ]
+    ctx = SimpleNamespace(tracks=tracks, cache_dir=tmp_path / "cache")
+    (tmp_path / "cache").mkdir()
+    first = measured_tempi(ctx)  # type: ignore[arg-type]
+    assert abs(first[0, 0] - 120.0) <= 4.8 and first[0, 1] >= MIN_TEMPO_CONFIDENCE
+    assert np.isnan(first[1, 0]) and np.isnan(first[2, 0]) and first[2, 1] == 0.0
+    _clicks(clip, 90.0)  # same path, new bytes: measured again
+    again = measured_tempi(SimpleNamespace(tracks=tracks[:1], cache_dir=tmp_path / "cache"))  # type: ignore[arg-type]
+    assert abs(again[0, 0] - 90.0) <= 3.6
