@@ -66,9 +66,10 @@ class HashTextModel:
 
 def event_frame(interactions: pd.DataFrame) -> pd.DataFrame:
     """Harness interactions as the store's ``events`` frame (play events; undated pairs get
-    a fixed time before every dated one, so the build's time split keeps them in history)."""
+    a fixed time before every dated one; when most pairs are undated the build's reranker
+    holds out each listener's latest pairs instead of splitting by time)."""
     ts = pd.to_datetime(interactions["timestamp"], unit="s", utc=True, errors="coerce")
-    at = ts.fillna(_EPOCH) if ts.notna().any() else ts
+    at = ts.fillna(_EPOCH)  # the reranker then holds out per listener (recsys.pipeline.training)
     n = len(interactions)
     return pd.DataFrame(
         {
