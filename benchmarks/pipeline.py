@@ -102,6 +102,12 @@ class SyntheticStore:
     def get_artist(self, artist_id: str) -> Artist:
         return Artist(artist_id=artist_id, name=artist_id, rights_holder_id=artist_id)
 
+    def get_tracks(self, track_ids: Iterable[str]) -> dict[str, Track]:
+        return {t: self.get_track(t) for t in dict.fromkeys(track_ids)}
+
+    def get_artists(self, artist_ids: Iterable[str]) -> dict[str, Artist]:
+        return {a: self.get_artist(a) for a in dict.fromkeys(artist_ids)}
+
     def get_listener(self, listener_id: str) -> Listener:
         return Listener(listener_id=listener_id)
 
