@@ -142,8 +142,9 @@ HUMAN_VOCALS = re.compile(
     r"\b(?:singing|vocals?|voices?)\s+(?:has|have|must|should)\s+(?:to\s+)?be\s+(?:real|human)\b",
     re.I,
 )
+TOPIC = re.compile(r"\b(?:about|themed?|called|titled|named|lyrics|mentions?)\b", re.I)
 HINT = re.compile(
-    r"\b(?:people|persons?|humans?|real|actual|organic|living|soul|handmade|hand|"
+    r"\b(?:people|persons?|humans?|real|actual|organic|living|handmade|hand|"
     r"machines?|computers?|bots?|robots?|synth|auto\w*|fake|artificial|generated|software|"
     r"models?|prompts?|algorithms?)\b",
     re.I,
@@ -168,7 +169,6 @@ HUMAN_PROTOTYPES = (
     "real musicians only",
     "organic musicians",
     "played by real humans",
-    "artists with a soul, real people",
     "handmade music by people",
 )
 NEUTRAL_PROTOTYPES = (
@@ -316,6 +316,8 @@ def ai_intent(text: str, embed: Callable[[Sequence[str]], np.ndarray] | None = N
                 unexplained.append(clause)
             continue
         if not _negated(clause, mention, following):
+            if TOPIC.search(clause[: mention.start()]):
+                continue  # "songs about robots": subject matter, not who made the track
             if _allows(clause):
                 allows_assisted = allows_assisted or bool(ASSISTED.search(clause))
             elif not h:

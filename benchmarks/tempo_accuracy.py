@@ -7,8 +7,11 @@ clip was rendered at. Reported per style: librosa's default estimate (what the b
 before), the folded estimate, the share judged reliable (confidence ≥ the threshold), and
 the accuracy among the reliable ones (within 4 %).
 
+The confidence threshold and the octave ratio were set on seed 17; the figures to quote are
+from another seed (default 18).
+
 Usage:
-    .venv/bin/python -m benchmarks.tempo_accuracy [--per-style 12] [--out FILE]
+    .venv/bin/python -m benchmarks.tempo_accuracy [--per-style 12] [--seed 18] [--out FILE]
 """
 
 from __future__ import annotations
@@ -152,9 +155,10 @@ def main() -> None:
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--per-style", type=int, default=12)
+    ap.add_argument("--seed", type=int, default=18, help="17 was used to set the thresholds")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "tempo_accuracy.json"))
     args = ap.parse_args()
-    rng = np.random.default_rng(17)
+    rng = np.random.default_rng(args.seed)
     report: dict[str, dict[str, float | None]] = {}
     for style, (make, lo, hi) in STYLES.items():
         rows = []
@@ -187,7 +191,10 @@ def main() -> None:
         print(style, report[style], flush=True)
     Path(args.out).parent.mkdir(exist_ok=True)
     Path(args.out).write_text(
-        json.dumps({"threshold": MIN_TEMPO_CONFIDENCE, "styles": report}, indent=1) + "\n"
+        json.dumps(
+            {"threshold": MIN_TEMPO_CONFIDENCE, "seed": args.seed, "styles": report}, indent=1
+        )
+        + "\n"
     )
 
 

@@ -104,10 +104,10 @@ TEMPO_SR = 11_025
 TEMPO_HOP = 256
 TEMPO_SECONDS = 30.0
 MIN_BPM, MAX_BPM = 40.0, 240.0
-MIN_TEMPO_CONFIDENCE = 0.30
+MIN_TEMPO_CONFIDENCE = 0.45
 """Below this pulse clarity a measured tempo is unknown: excluded when a listener asks for a
 tempo, and counted in the summary (benchmarks/tempo_accuracy.py sets it)."""
-OCTAVE_RATIO = 1.0
+OCTAVE_RATIO = 1.3
 """A neighbouring octave replaces the prior's pick when the track's own autocorrelation is
 this much stronger there."""
 
