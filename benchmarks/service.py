@@ -25,20 +25,25 @@ What is served, per run:
       line, metrics). Measured in every run, after the pipeline.
 
 Phases of a run (the servers report their own ``process_time`` between phases):
-    1. serial calls (one in flight) for the overhead; the search cache is off from here to 3.
+    1. serial calls (one in flight) for the overhead; the search cache is off (every call
+       cold) in every phase but 5.
     2. the rate ladder: for each rate the client schedules ``Recommend`` calls at fixed
        intervals (futures, so a slow reply does not delay the next send) for at least
        ``--min-calls`` calls (1,000: each p99 rests on them). A rate is sustained when the
        achieved rate is ≥ 95 % of the offered one, no call failed and p99 ≤ 20 ms;
-       ``max_rps`` is the highest sustained rate. ``server_cpu_ms_per_call_cold`` is the
-       servers' CPU time over this phase divided by its calls: no cache hits.
+       ``max_rps`` is the highest sustained rate.
     3. a closed loop with 16 calls in flight: ``saturation_rps``.
-    4. sessions, cache on: an open loop at half the highest sustained rate in which each
-       listener asks two to four times within a window of 20 listeners:
-       ``server_cpu_ms_per_call_sessions``.
-    5. with ``--overload``: an open loop at 4× the highest sustained rate, cache off
-       (``overload``: accepted and refused calls, accepted p50/p99 against the serial
-       phase's, ``recovery_s`` until a call is answered after the load stops).
+    4. two seconds idle: ``server_idle_cpu_ms_per_s`` (gRPC's pollers and watchers).
+    5. two fixed-rate phases of ``--cpu-calls`` calls at half the highest sustained rate (half
+       the saturation rate when none was sustained, at least 20/s): ``cold`` (cache off, each
+       listener once in turn) and ``sessions`` (cache on, each listener asking two to four
+       times within a window of 20 listeners). ``server_cpu_ms_per_call_cold`` and
+       ``server_cpu_ms_per_call_sessions`` are the servers' CPU time over each phase, less the
+       idle rate times its duration, per answered call (``cpu_phases`` holds both steps).
+    6. with ``--overload``: an open loop at 4× the highest sustained rate (4× the saturation
+       rate when none was sustained), cache off (``overload``: accepted and refused calls,
+       accepted p50/p99 against the serial phase's, ``recovery_s`` until a call is answered
+       after the load stops).
 
 ``p50_ms``/``p99_ms`` are at ``at_rps`` (300, the target rate, or else the highest sustained
 rate). ``overhead_ms`` is the median over serial calls of (client-observed latency − the
@@ -85,6 +90,7 @@ TARGET_RPS = 300
 LISTENERS = 1000
 """Listeners of the synthetic world (100 events each)."""
 SESSION_CACHE_ENTRIES = 4096
+IDLE_SECONDS = 2.0
 BENCH_PARAMS = PolicyParams(  # the quotas of benchmarks.pipeline: ~500 merged candidates
     candidates=CandidateQuotas(personal=300, item_to_item=150, emerging=50, popular=100)
 )
@@ -422,54 +428,71 @@ def measure(recommender: Recommender, args: Any, label: str) -> dict[str, Any]:
     }
     plan = service_load.LoadPlan
     serial = load(plan(**{**base, "phase": "serial", "serial_calls": 200 if args.quick else 500}))
-    cpu0 = servers.cpu_s()
     ladder = load(plan(**{**base, "phase": "rates", "rates": tuple(args.rates[label])}))
-    cpu1 = servers.cpu_s()
     closed = load(plan(**{**base, "phase": "closed"}))
     steps = ladder["steps"] + closed["steps"]
     sustained = [s for s in ladder["steps"] if sustained_step(s)]
     top = max((s["offered"] for s in sustained), default=0.0)
-    servers.cache(SESSION_CACHE_ENTRIES)
-    session_rate = max(20.0, round(0.5 * top, -1))
-    cpu2 = servers.cpu_s()
-    sessions = load(
-        plan(
-            **{
-                **base,
-                "phase": "open",
-                "rates": (session_rate,),
-                "listeners": session_listeners(LISTENERS),
-            }
+    # The servers' CPU time while idle (gRPC's pollers, the reload watcher): subtracted from
+    # the fixed-rate phases below, so a per-call figure does not depend on the rate.
+    cpu_a, t_a = servers.cpu_s(), time.perf_counter()
+    time.sleep(IDLE_SECONDS)
+    idle_per_s = (servers.cpu_s() - cpu_a) / (time.perf_counter() - t_a)
+    saturation = next(s["achieved_rps"] for s in closed["steps"] if s["kind"] == "closed")
+    cpu_rate = max(20.0, round(0.5 * (top or saturation), -1))
+    per_call: dict[str, float] = {}
+    fixed: dict[str, dict[str, Any]] = {}
+    for phase, entries, names in (
+        ("cold", 0, cold_listeners(LISTENERS)),
+        ("sessions", SESSION_CACHE_ENTRIES, session_listeners(LISTENERS)),
+    ):
+        servers.cache(entries)
+        cpu_a, t_a = servers.cpu_s(), time.perf_counter()
+        got = load(
+            plan(
+                **{
+                    **base,
+                    "phase": "open",
+                    "rates": (cpu_rate,),
+                    "listeners": names,
+                    "min_calls": args.cpu_calls,
+                }
+            )
         )
-    )
-    cpu3 = servers.cpu_s()
+        busy = servers.cpu_s() - cpu_a - idle_per_s * (time.perf_counter() - t_a)
+        step = got["steps"][0]
+        per_call[phase] = round(busy * 1000.0 / max(1, step["calls"]), 3)
+        fixed[phase] = {"rate": cpu_rate, **step, "client_cpu_s": got["client_cpu_s"]}
     servers.cache(0)
     overload = None
-    if args.overload and label == "pipeline" and top > 0:
-        overload = load(plan(**{**base, "phase": "overload", "rates": (4.0 * top,)}))
+    if args.overload and label == "pipeline" and (top or saturation) > 0:
+        overload = load(
+            plan(**{**base, "phase": "overload", "rates": (4.0 * (top or saturation),)})
+        )
     server_ms, in_call, per_worker = servers.stop()
     reference += in_process_ms(recommender, n_ref, BENCH_PARAMS)
     ladder_calls = sum(s["calls"] + s["errors"] for s in ladder["steps"])
-    session_calls = sum(s["calls"] + s["errors"] for s in sessions["steps"])
+    fixed_calls = sum(f["calls"] + f["errors"] for f in fixed.values())
     figures = summarise(
         {"serial": serial["serial"], "steps": steps}, reference, server_ms, servers, args
     )
-    figures["server_cpu_ms_per_call_cold"] = round((cpu1 - cpu0) * 1000.0 / ladder_calls, 3)
-    figures["server_cpu_ms_per_call_sessions"] = round(
-        (cpu3 - cpu2) * 1000.0 / max(1, session_calls), 3
+    figures["server_cpu_ms_per_call_cold"] = per_call["cold"]
+    figures["server_cpu_ms_per_call_sessions"] = per_call["sessions"]
+    figures["server_idle_cpu_ms_per_s"] = round(idle_per_s * 1000.0, 2)
+    figures["cpu_phases"] = fixed
+    client_s = sum(x["client_cpu_s"] for x in (serial, ladder, closed)) + sum(
+        f["client_cpu_s"] for f in fixed.values()
     )
-    figures["sessions"] = {"rate": session_rate, **sessions["steps"][0]}
-    client_s = sum(x["client_cpu_s"] for x in (serial, ladder, closed, sessions))
     client_calls = (
         len(serial["serial"])
         + ladder_calls
-        + session_calls
+        + fixed_calls
         + sum(s["calls"] + s["errors"] for s in closed["steps"])
     )
     figures["client_cpu_ms_per_call"] = round(client_s * 1000.0 / max(1, client_calls), 3)
     figures["client_cpu"] = base["cpu"]
     if overload is not None:
-        figures["overload"] = overload_figures(overload, serial["serial"], top)
+        figures["overload"] = overload_figures(overload, serial["serial"], top or saturation)
     # Connections are hashed to workers by the kernel, so the split of calls is uneven.
     figures["calls_per_worker"] = per_worker
     pairs = [(rid, ms) for rid, ms in serial["serial"] if rid in in_call and rid in server_ms]
@@ -624,6 +647,12 @@ def main() -> None:
         type=int,
         default=1000,
         help="calls per open-loop step at least (each p99 rests on this many)",
+    )
+    p.add_argument(
+        "--cpu-calls",
+        type=int,
+        default=1000,
+        help="calls of each fixed-rate CPU phase (cold, sessions)",
     )
     p.add_argument(
         "--overload",
