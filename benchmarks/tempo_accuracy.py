@@ -141,6 +141,31 @@ STYLES: dict[str, tuple[Callable[[float, np.random.Generator], np.ndarray], floa
 }
 
 
+def demo_clips(per_genre: int, seed: int) -> dict[str, list[tuple[float, np.ndarray]]]:
+    """The demo world's synthesised clips (recsys/demo/audio.py) with the tempo each was
+    rendered at: the genre's BPM × the artist's habit × the clip's own variation."""
+    from recsys.demo.audio import GENRE_SOUNDS, ClipSpec, render_clips
+
+    rng = np.random.default_rng(seed)
+    out: dict[str, list[tuple[float, np.ndarray]]] = {}
+    for genre, sound in GENRE_SOUNDS.items():
+        specs = [
+            ClipSpec(
+                genre=genre, seed=int(rng.integers(1 << 30)), tempo_scale=rng.uniform(0.94, 1.06)
+            )
+            for _ in range(per_genre)
+        ]
+        clips = render_clips(specs, sr=SR)
+        truth = [
+            sound.bpm
+            * s.tempo_scale
+            * (0.96 + 0.08 * np.random.default_rng([9174, s.seed]).uniform(0, 1, size=12)[0])
+            for s in specs
+        ]
+        out[f"demo {genre}"] = list(zip(truth, clips, strict=True))
+    return out
+
+
 def librosa_default(y: np.ndarray) -> float:
     import librosa
 
@@ -160,10 +185,16 @@ def main() -> None:
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
     report: dict[str, dict[str, float | None]] = {}
+    cases: dict[str, list[tuple[float, np.ndarray]]] = {}
     for style, (make, lo, hi) in STYLES.items():
+        cases[style] = [
+            (float(b), make(float(b), rng)) for b in rng.uniform(lo, hi, args.per_style)
+        ]
+    cases.update(demo_clips(args.per_style, args.seed))
+    for style, clips in cases.items():
         rows = []
-        for bpm in rng.uniform(lo, hi, args.per_style):
-            y = make(float(bpm), rng)
+        for bpm, clip in clips:
+            y = np.asarray(clip, dtype=np.float64)
             y = y / (np.abs(y).max() or 1.0)
             onset = librosa.onset.onset_strength(y=y, sr=SR, hop_length=TEMPO_HOP)
             old = float(

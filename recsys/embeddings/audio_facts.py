@@ -108,8 +108,12 @@ MIN_TEMPO_CONFIDENCE = 0.45
 """Below this pulse clarity a measured tempo is unknown: excluded when a listener asks for a
 tempo, and counted in the summary (benchmarks/tempo_accuracy.py sets it)."""
 OCTAVE_RATIO = 1.3
-"""A neighbouring octave replaces the prior's pick when the track's own autocorrelation is
-this much stronger there."""
+"""The slower octave replaces the prior's pick when the track's own autocorrelation is this
+much stronger there."""
+OCTAVE_UP_RATIO = float("inf")
+"""Never fold up: even sub-beat notes (eighths) give the faster octave a strong periodicity
+without its being the beat (on the demo's audio, folding up at 1.3 or 1.6 doubled jazz and
+folk and helped nowhere; benchmarks/README.md)."""
 
 
 def _ac_at(ac: np.ndarray, lag: float) -> float:
@@ -127,10 +131,10 @@ def tempo_from_onsets(
     """``(BPM, confidence)`` of an onset-strength envelope (``sr`` / ``hop`` frames a second).
 
     The start is librosa's estimate (autocorrelation weighted by a prior around 120 BPM).
-    Octave errors are folded with the track's own evidence: the autocorrelation of its onset
-    envelope at the lags of T/2 and 2T; the faster or slower octave replaces T when its
-    periodicity (averaged with its own multiples, so a lone accent does not count) is
-    :data:`OCTAVE_RATIO` times stronger. The confidence is the pulse clarity, independent of
+    The slower octave T/2 replaces T when the track's own onset envelope pulses at it
+    :data:`OCTAVE_RATIO` times more strongly (autocorrelation averaged over the lag's first
+    three multiples, so a lone accent does not count); folding up is off
+    (:data:`OCTAVE_UP_RATIO`). The confidence is the pulse clarity, independent of
     genre: how far the chosen lag's normalised autocorrelation rises above the envelope's
     median autocorrelation over 40-240 BPM (0 = no pulse, 1 = a metronome). NaN and 0 for
     an envelope without onsets.
@@ -159,8 +163,8 @@ def tempo_from_onsets(
         return float(np.mean([_ac_at(ac, k * lag) for k in (1, 2, 3)]))
 
     base = strength(tempo)
-    for other in (tempo * 2.0, tempo / 2.0):
-        if MIN_BPM <= other <= MAX_BPM and strength(other) > OCTAVE_RATIO * max(base, 1e-9):
+    for other, ratio in ((tempo / 2.0, OCTAVE_RATIO), (tempo * 2.0, OCTAVE_UP_RATIO)):
+        if MIN_BPM <= other <= MAX_BPM and strength(other) > ratio * max(base, 1e-9):
             tempo, base = other, strength(other)
     lags = np.arange(int(60.0 * fps / MAX_BPM), min(int(60.0 * fps / MIN_BPM) + 1, len(ac)))
     floor = float(np.median(ac[lags])) if len(lags) else 0.0
@@ -200,7 +204,7 @@ def measured_tempi(ctx: BuildContext) -> np.ndarray:
     from recsys.embeddings.text import VectorCache
     from recsys.parallel import parallel_map
 
-    version = f"tempo-{TEMPO_SR}-{TEMPO_HOP}-{TEMPO_SECONDS:g}-{OCTAVE_RATIO:g}"
+    version = f"tempo-{TEMPO_SR}-{TEMPO_HOP}-{TEMPO_SECONDS:g}-{OCTAVE_RATIO:g}-{OCTAVE_UP_RATIO:g}"
     cache = VectorCache(ctx.cache_dir / f"tempo-{_digest(version.encode())[:16]}.npz")
     keys = [_file_key(version, t.audio_path) if t.audio_path else "" for t in ctx.tracks]
     todo = {k: str(t.audio_path) for k, t in zip(keys, ctx.tracks, strict=True) if k}

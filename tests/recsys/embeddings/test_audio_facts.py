@@ -80,16 +80,6 @@ def test_no_pulse_is_unreliable_and_no_onsets_is_unknown() -> None:
     assert np.isnan(tempo) and confidence == 0.0
 
 
-def test_the_octave_the_track_itself_pulses_at_wins() -> None:
-    """Onsets every beat at 200 BPM: a prior around 120 pulls toward 100; the envelope's own
-    autocorrelation (strong at every 200 BPM lag) folds it back."""
-    fps = 11_025 / 256
-    env = np.zeros(1300)
-    env[np.round(np.arange(0, 1300, 60 * fps / 200)).astype(int)[:-1]] = 1.0
-    tempo, confidence = tempo_from_onsets(env)
-    assert abs(tempo - 200) <= 0.04 * 200 and confidence >= MIN_TEMPO_CONFIDENCE
-
-
 def test_build_tempi_are_cached_by_content(tmp_path: Path) -> None:
     from types import SimpleNamespace
 
