@@ -4,6 +4,7 @@ model, the curve and the choice reported."""
 from __future__ import annotations
 
 from offline_eval.runner import run_evaluation
+from offline_eval.splits import make_split
 from offline_eval.tuning import BUDGET, GRIDS, LINER_GRID, settings_for
 from tests.offline_eval.test_trust import _world
 
@@ -30,3 +31,18 @@ def test_tuning_chooses_on_validation_and_reports_the_curve() -> None:
     assert tuned["chosen"] == max(tuned["curve"], key=lambda c: c["ndcg"])["setting"]
     assert "temporal" in tuned["validation"] or "cut-off" in tuned["validation"]
     assert doc["tuning"]["popularity"]["chosen"] == {}
+
+
+def test_the_served_pipeline_is_built_once_and_tuned_on_request_parameters() -> None:
+    from offline_eval.tuning import tune_model
+    from tests.offline_eval.test_liner_ensemble import _checkerboard
+
+    ds = _checkerboard()
+    split = make_split(ds.interactions, "user-kfold", seed=0)
+    train = ds.with_interactions(split.train)
+    tuned = tune_model(
+        "liner", train, split, k=5, seed=0, threads=1, options={"text_model": "hash"}, params=None
+    )
+    assert [c["setting"] for c in tuned["curve"]] == settings_for("liner")
+    assert tuned["chosen"] == max(tuned["curve"], key=lambda c: c["ndcg"])["setting"]
+    assert set(tuned["chosen"]) == {"mmr_lambda"}  # artist-first knobs are never tuned
