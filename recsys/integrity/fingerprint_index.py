@@ -15,7 +15,9 @@ Matching runs in two stages, so its cost grows with the postings of the query's 
 never with the variants of them:
 
 1. **Candidates, exact hashes only.** Every posting of the query's exact hashes (stop words
-   left out) votes for its track, weighted by the hash's IDF; the :data:`PREFILTER` best tracks
+   left out; the rarest first, at most :data:`CANDIDATE_POSTINGS` postings, so a large catalog
+   costs little more than a small one) votes for its track, weighted by the hash's IDF; the
+   :data:`PREFILTER` best tracks
    then vote per (track, coarse offset) cell with :func:`numpy.bincount` (no per-hash Python
    loop), two neighbouring :data:`COARSE_BIN` cells summed so a tempo drift is not split; the
    :data:`CANDIDATES` best go on.
@@ -25,9 +27,11 @@ never with the variants of them:
    ratios of :data:`RATIOS`. The best cells are re-counted with each hash value voting once,
    so a drone or a loop that repeats one hash cannot outvote a melody.
 
-The score is the weight of the agreeing hashes over the weight of **the shorter recording's**
-hashes (see :class:`Match`): the fraction of the shorter side explained. A 30 s excerpt of a
-long track, and a long upload that contains a copied track, both score like a whole copy.
+The score is the weight of the agreeing hashes over the weight of the query's hashes **in the
+stretch both recordings cover** (see :class:`Match`): the fraction of the shorter side
+explained. A 30 s excerpt of a long track, and a long upload that contains a copied track,
+both score like a whole copy; a few seconds of chance overlap do not (the stretch counts as
+at least :data:`MIN_OVERLAP_S`).
 """
 
 from __future__ import annotations
@@ -69,9 +73,11 @@ class Match:
         track_id: the matched track.
         row: its row in the index.
         score: the weight of the query's distinct hashes that agree on one offset, over the
-            weight of the shorter recording's distinct hashes (the query's or the matched
-            track's; see :meth:`FingerprintIndex.weights`): 0-1, the fraction of the shorter
-            recording that the other one explains.
+            weight of the query's distinct hashes anchored in the stretch the two recordings
+            share at that offset and ratio (the matched track's span mapped onto the query;
+            at least :data:`MIN_OVERLAP_S`, or the whole query when shorter; weights from
+            :meth:`FingerprintIndex.weights`): 0-1, the fraction of the shorter recording
+            that the other one explains.
         votes: distinct query hashes that agree on that offset.
         offset_s: where the query's start sits in the matched track, in seconds (negative when
             the query has extra audio, e.g. leading silence, before the shared part).
@@ -540,8 +546,10 @@ def synthetic_fingerprints(
 
 __all__ = [
     "CANDIDATES",
+    "CANDIDATE_POSTINGS",
     "COARSE_BIN",
     "MAX_POSTINGS",
+    "MIN_OVERLAP_S",
     "OFFSET_BIN",
     "PREFILTER",
     "RATIOS",
