@@ -122,7 +122,7 @@ HUMAN = re.compile(
     r"producers?|performers?|singers?|players?|bands?)|organic\s+(?:musicians|artists|music)|"
     r"(?:made|written|performed|played|created|composed|sung)\s+by\s+(?:an?\s+)?"
     r"(?:real\s+)?(?:person|human(?:\s+being)?)|"
-    r"humans?\s+only|only\s+(?:real\s+)?humans?|real\s+(?:musicians|artists|people|humans|bands|"
+    r"humans?\s+only|only\s+(?:real\s+)?humans?|real\s+(?:musicians|artists|people|ppl|folks|humans|bands|"
     r"singers|instruments)|flesh[\s-]and[\s-]blood|by\s+(?:real\s+)?(?:humans|people)|"
     r"actual\s+(?:humans|people|"
     r"musicians|artists|bands|singers|persons)|living\s+(?:musicians|artists)|organic(?:ally)?\s+made)\b",

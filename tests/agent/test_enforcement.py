@@ -30,6 +30,12 @@ NO_AI = [
     "AI-free rap please",
     "rap but keep the robots out",
     "I don't want anything a machine made, rap",
+    "rap. AI? nah",
+    "rap sin IA",
+    "Rap ohne KI bitte",
+    "rap, real ppl only",
+    "rap but no ai slop",
+    "rap, and the AI stuff... eh",
 ]
 
 
