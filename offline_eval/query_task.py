@@ -218,7 +218,8 @@ class QueryEvaluation:
                 shared = Counter(
                     t for s in r.seeds for t in table.terms[pos[s]] if t in table.usable
                 )
-                terms = [shared.most_common(1)[0][0]] if shared else []
+                ranked = sorted(shared.items(), key=lambda kv: (-kv[1], kv[0]))  # no hash order
+                terms = [ranked[0][0]] if ranked else []
             hit = np.asarray([bool(terms) and set(terms) <= ts for ts in table.terms])
             scores = np.where(hit, self.popularity, -np.inf)
             out[r.qid] = self._answer(r, scores)
