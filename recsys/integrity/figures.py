@@ -255,6 +255,10 @@ def seed_metrics_from_store(store: Store, pool: Decimal | str = "0") -> SeedMetr
     )
 
 
+FIGURES_DB_ENV = "LINER_FIGURES_DB"
+"""Where :func:`seed_metrics_in_subprocess` hands the child its store URL."""
+
+
 def seed_metrics_in_subprocess(db: str, *, timeout_s: float = 3600.0) -> dict[str, Any]:
     """:func:`seed_metrics_from_store` over the store at ``db`` in a child process at low
     priority, as ``SeedMetrics.to_dict()``.
@@ -266,10 +270,13 @@ def seed_metrics_in_subprocess(db: str, *, timeout_s: float = 3600.0) -> dict[st
     Raises:
         StoreError: the child failed (its last stderr lines are in the message).
     """
-    command = [sys.executable, "-m", "recsys.integrity.figures", db]
+    # The store URL goes through the environment, never the command line: a PostgreSQL URL
+    # may carry a password, and every local user can read a process's arguments.
+    command = [sys.executable, "-m", "recsys.integrity.figures"]
     if hasattr(os, "nice"):
         command = ["nice", "-n", "10", *command]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s)
+    env = {**os.environ, FIGURES_DB_ENV: db}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, env=env)
     if done.returncode != 0:
         tail = " | ".join(done.stderr.strip().splitlines()[-3:])
         raise StoreError(f"computing the seed metrics failed ({done.returncode}): {tail}")
@@ -278,12 +285,16 @@ def seed_metrics_in_subprocess(db: str, *, timeout_s: float = 3600.0) -> dict[st
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m recsys.integrity.figures DB``: print the seed metrics as one JSON line."""
+    """``python -m recsys.integrity.figures [DB]``: print the seed metrics as one JSON line
+    (the store from ``DB`` or, to keep a password off the command line, from
+    ``$LINER_FIGURES_DB``)."""
     from recsys.store import open_store
 
     args = list(sys.argv[1:] if argv is None else argv)
+    if not args and os.environ.get(FIGURES_DB_ENV):
+        args = [os.environ[FIGURES_DB_ENV]]
     if len(args) != 1:
-        raise SystemExit("usage: python -m recsys.integrity.figures DB")
+        raise SystemExit(f"usage: python -m recsys.integrity.figures DB (or set {FIGURES_DB_ENV})")
     store = open_store(args[0])
     try:
         print(json.dumps(seed_metrics_from_store(store).to_dict(), sort_keys=True))
