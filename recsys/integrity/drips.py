@@ -42,7 +42,13 @@ import numpy as np
 
 from recsys.domain import AiInvolvement, Track
 from recsys.integrity.protected import ProtectedArtists
-from recsys.integrity.screening import DripConfig, Flag, ScreenContext, ScreeningConfig
+from recsys.integrity.screening import (
+    DripConfig,
+    Flag,
+    ScreenContext,
+    ScreeningConfig,
+    flag_strongest,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -200,15 +206,10 @@ class SlowDripScreen:
                     f"({window[0][0]:%Y-%m-%d %H:%M} to {at:%Y-%m-%d %H:%M}, receipt clock): "
                     f"{why}"
                 )
-                for _, member in window:
-                    old = flagged.get(member.track_id)
-                    if context.in_scope(member.track_id) and (old is None or old.score < count):
-                        flagged[member.track_id] = Flag(
-                            track_id=member.track_id,
-                            reason=self.reason,
-                            evidence=evidence,
-                            score=float(count),
-                        )
+                flag_strongest(
+                    flagged, (m for _, m in window), context,
+                    reason=self.reason, evidence=evidence, score=float(count),
+                )  # fmt: skip
         return list(flagged.values())
 
 

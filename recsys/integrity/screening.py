@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -291,6 +291,25 @@ def upload_time(track: Track, history_until: datetime | None = None) -> datetime
     return claimed if received is None else min(claimed, received)
 
 
+def flag_strongest(
+    flagged: dict[str, Flag],
+    members: Iterable[Track],
+    context: ScreenContext,
+    *,
+    reason: str,
+    evidence: str,
+    score: float,
+) -> None:
+    """Flag every in-scope member in ``flagged`` unless it already holds a flag at least as
+    strong (a track in several windows keeps its worst one)."""
+    for member in members:
+        old = flagged.get(member.track_id)
+        if context.in_scope(member.track_id) and (old is None or old.score < score):
+            flagged[member.track_id] = Flag(
+                track_id=member.track_id, reason=reason, evidence=evidence, score=score
+            )
+
+
 def _window_label(hours: float) -> str:
     if hours >= 48 and hours % 24 == 0:
         return f"{hours / 24:.0f} d"
@@ -414,15 +433,10 @@ class UploadBurstScreen:
                 f"{count} uploads {subject}{verb} within {_window_label(window.hours)} "
                 f"(limit {limit}; {dated[start][0]:%Y-%m-%d %H:%M} to {at:%Y-%m-%d %H:%M})"
             )
-            for _, member in dated[start : end + 1]:
-                old = flagged.get(member.track_id)
-                if context.in_scope(member.track_id) and (old is None or old.score < count):
-                    flagged[member.track_id] = Flag(
-                        track_id=member.track_id,
-                        reason=self.reason,
-                        evidence=evidence,
-                        score=float(count),
-                    )
+            flag_strongest(
+                flagged, (m for _, m in dated[start : end + 1]), context,
+                reason=self.reason, evidence=evidence, score=float(count),
+            )  # fmt: skip
 
 
 class ImitationNameScreen:
@@ -599,6 +613,7 @@ __all__ = [
     "UltraShortScreen",
     "UploadBurstScreen",
     "default_screens",
+    "flag_strongest",
     "known_artists",
     "run_screens",
     "upload_time",

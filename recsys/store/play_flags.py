@@ -128,14 +128,17 @@ def flagged_ids(conn: sqlite3.Connection) -> frozenset[str]:
     return frozenset(r[0] for r in conn.execute("SELECT event_id FROM flagged_events"))
 
 
+LATEST_SQL = (
+    f"SELECT {', '.join('p.' + c for c in COLUMNS)} FROM play_flags p JOIN ("
+    "SELECT event_id, max(seq) AS seq FROM play_flags GROUP BY event_id"
+    ") m ON p.seq = m.seq"
+)
+"""The decision in force per event (the same SQL on both backends)."""
+
+
 def latest(conn: sqlite3.Connection) -> dict[str, PlayFlagRecord]:
     """The decision in force per event that has any."""
-    rows = conn.execute(
-        f"SELECT {', '.join('p.' + c for c in COLUMNS)} FROM play_flags p JOIN ("
-        "SELECT event_id, max(seq) AS seq FROM play_flags GROUP BY event_id"
-        ") m ON p.seq = m.seq"
-    ).fetchall()
-    return {r[0]: _record(r) for r in rows}
+    return {r[0]: _record(r) for r in conn.execute(LATEST_SQL).fetchall()}
 
 
 def without_flagged(events: pd.DataFrame, flagged: Collection[str]) -> pd.DataFrame:
@@ -156,6 +159,7 @@ NOT_FLAGGED_SQL = "event_id NOT IN (SELECT event_id FROM flagged_events)"
 
 __all__ = [
     "DETECTOR_ACTOR",
+    "LATEST_SQL",
     "NOT_FLAGGED_SQL",
     "PlayFlagRecord",
     "append",

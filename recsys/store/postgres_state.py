@@ -9,7 +9,6 @@ so numbers are assigned in commit order.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -19,10 +18,10 @@ from recsys.domain import Track
 from recsys.store import codec
 from recsys.store.base import DisputeRecord
 from recsys.store.play_flags import COLUMNS as FLAG_COLUMNS
-from recsys.store.play_flags import PlayFlagRecord
+from recsys.store.play_flags import LATEST_SQL, PlayFlagRecord
 from recsys.store.play_flags import _record as flag_record
 from recsys.store.play_flags import _row as flag_row
-from recsys.store.screening_state import DISPUTES_SQL
+from recsys.store.screening_state import DISPUTE_INSERT, DISPUTES_SQL, dispute_row
 from recsys.store.screening_state import _content as track_content
 
 Cursor = psycopg.Cursor[Any]
@@ -86,26 +85,9 @@ def clear_unscreened(cur: Cursor, marks: Mapping[str, int]) -> None:
 
 
 def insert_disputes(cur: Cursor, records: Iterable[DisputeRecord]) -> None:
-    rows = [
-        (
-            r.track_id,
-            int(r.opened),
-            str(r.declared),
-            r.probability,
-            json.dumps(r.evidence, sort_keys=True),
-            "" if r.decided is None else str(r.decided),
-            r.actor,
-            r.reason,
-            codec.to_micros(r.at),
-        )
-        for r in records
-    ]
+    rows = [dispute_row(r) for r in records]
     if rows:
-        cur.executemany(
-            "INSERT INTO disputes (track_id, opened, declared, probability, evidence, decided, "
-            "actor, reason, at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            rows,
-        )
+        cur.executemany(DISPUTE_INSERT.replace("?", "%s"), rows)
 
 
 def dispute_rows(cur: Cursor, track_id: str | None) -> list[Any]:
@@ -153,12 +135,7 @@ def flag_history(cur: Cursor, event_id: str | None) -> list[PlayFlagRecord]:
 
 
 def flags_in_force(cur: Cursor) -> dict[str, PlayFlagRecord]:
-    rows = cur.execute(
-        f"SELECT {', '.join('p.' + c for c in FLAG_COLUMNS)} FROM play_flags p JOIN ("
-        "SELECT event_id, max(seq) AS seq FROM play_flags GROUP BY event_id"
-        ") m ON p.seq = m.seq"
-    ).fetchall()
-    return {r[0]: flag_record(r) for r in rows}
+    return {r[0]: flag_record(r) for r in cur.execute(LATEST_SQL).fetchall()}
 
 
 __all__ = [

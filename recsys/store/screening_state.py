@@ -88,26 +88,31 @@ def clear_unscreened(conn: sqlite3.Connection, marks: Mapping[str, int]) -> None
     )
 
 
+DISPUTE_INSERT = (
+    "INSERT INTO disputes (track_id, opened, declared, probability, evidence, decided, "
+    "actor, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+"""The dispute audit's insert (``?`` placeholders; PostgreSQL swaps them for ``%s``)."""
+
+
+def dispute_row(r: DisputeRecord) -> tuple[Any, ...]:
+    """A dispute audit entry as the row both backends store."""
+    return (
+        r.track_id,
+        int(r.opened),
+        str(r.declared),
+        r.probability,
+        json.dumps(r.evidence, sort_keys=True),
+        "" if r.decided is None else str(r.decided),
+        r.actor,
+        r.reason,
+        codec.to_micros(r.at),
+    )
+
+
 def insert_disputes(conn: sqlite3.Connection, records: Iterable[DisputeRecord]) -> None:
     """Append entries to the dispute audit."""
-    conn.executemany(
-        "INSERT INTO disputes (track_id, opened, declared, probability, evidence, decided, "
-        "actor, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            (
-                r.track_id,
-                int(r.opened),
-                str(r.declared),
-                r.probability,
-                json.dumps(r.evidence, sort_keys=True),
-                "" if r.decided is None else str(r.decided),
-                r.actor,
-                r.reason,
-                codec.to_micros(r.at),
-            )
-            for r in records
-        ),
-    )
+    conn.executemany(DISPUTE_INSERT, (dispute_row(r) for r in records))
 
 
 DISPUTES_SQL = (
@@ -142,8 +147,10 @@ def open_dispute_ids(conn: sqlite3.Connection) -> frozenset[str]:
 
 __all__ = [
     "DISPUTES_SQL",
+    "DISPUTE_INSERT",
     "changed_tracks",
     "clear_unscreened",
+    "dispute_row",
     "insert_disputes",
     "mark_unscreened",
     "open_dispute_ids",
