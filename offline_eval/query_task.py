@@ -49,7 +49,12 @@ from offline_eval.models.base import ModelSpec, Slates
 from offline_eval.models.liner import ServedLinerModel
 from offline_eval.query_requests import EvalRequest, ItemTerms, make_requests
 from offline_eval.report import json_safe, write_report
-from offline_eval.runner import omitted_metrics, simulated_metrics
+from offline_eval.runner import (
+    json_number,
+    model_estimates,
+    omitted_metrics,
+    simulated_metrics,
+)
 from offline_eval.slices import activity_slices, popularity_slices
 from offline_eval.splits import Split, make_split
 from offline_eval.stats import bootstrap, compare
@@ -267,10 +272,6 @@ def default_models(kind: str) -> list[str]:
     return ["liner", "liner-no-boost", WITHOUT[kind], *BASELINES[kind]]
 
 
-def _num(x: float) -> float | None:
-    return None if x != x else round(float(x), 6)
-
-
 def _document(
     *,
     ds: EvalDataset,
@@ -296,9 +297,9 @@ def _document(
     def compared(model: str, against: str) -> dict[str, Any]:
         return {
             c.metric: {
-                "diff": _num(c.diff),
-                "ci": [_num(c.ci[0]), _num(c.ci[1])],
-                "p_value": _num(c.p_value),
+                "diff": json_number(c.diff),
+                "ci": [json_number(c.ci[0]), json_number(c.ci[1])],
+                "p_value": json_number(c.p_value),
                 "test": c.test,
                 "significant": c.significant,
             }
@@ -320,7 +321,7 @@ def _document(
                 sig = compared("liner", other).get(key, {}).get("significant")
                 targets[label] = {
                     "against": other,
-                    "ratio": _num(ratio) if np.isfinite(ratio) else None,
+                    "ratio": json_number(ratio) if np.isfinite(ratio) else None,
                     "target": goal,
                     "met": bool(ratio >= goal and sig),
                 }
@@ -345,14 +346,7 @@ def _document(
         "n_listeners": len(ctx.users),
         "n_bootstrap": n_boot,
         "seed": seed,
-        "models": {
-            m: {
-                metric: {"value": _num(e.value), "ci": [_num(e.ci[0]), _num(e.ci[1])]}
-                for metric, e in est.items()
-                if metric not in omitted
-            }
-            for m, est in boot.estimates.items()
-        },
+        "models": model_estimates(boot.estimates, omitted),
         "control": control,
         "comparisons": {m: compared(m, control) for m in cards if m != control},
         "paired_without_request": (

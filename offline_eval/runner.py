@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -192,21 +192,14 @@ def run_evaluation(
         "n_listeners": len(ctx.users),
         "n_bootstrap": n_boot,
         "seed": seed,
-        "models": {
-            m: {
-                metric: {"value": _num(e.value), "ci": [_num(e.ci[0]), _num(e.ci[1])]}
-                for metric, e in est.items()
-                if metric not in omitted
-            }
-            for m, est in boot.estimates.items()
-        },
+        "models": model_estimates(boot.estimates, omitted),
         "control": ctrl,
         "comparisons": {
             m: {
                 c.metric: {
-                    "diff": _num(c.diff),
-                    "ci": [_num(c.ci[0]), _num(c.ci[1])],
-                    "p_value": _num(c.p_value),
+                    "diff": json_number(c.diff),
+                    "ci": [json_number(c.ci[0]), json_number(c.ci[1])],
+                    "p_value": json_number(c.p_value),
                     "test": c.test,
                     "significant": c.significant,
                 }
@@ -325,9 +318,27 @@ def omitted_metrics(
     return out
 
 
-def _num(x: float) -> float | None:
+def json_number(x: float) -> float | None:
     """JSON has no NaN: undefined figures are null."""
     return None if x != x else round(float(x), 6)
 
 
-__all__ = ["EvalResult", "default_models", "run_evaluation"]
+def model_estimates(
+    estimates: Mapping[str, Mapping[str, Any]], omitted: Collection[str]
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Each model's metric estimates (value and interval) as ``metrics.json`` holds them,
+    leaving out the metrics that could not be computed."""
+    return {
+        m: {
+            metric: {
+                "value": json_number(e.value),
+                "ci": [json_number(e.ci[0]), json_number(e.ci[1])],
+            }
+            for metric, e in est.items()
+            if metric not in omitted
+        }
+        for m, est in estimates.items()
+    }
+
+
+__all__ = ["EvalResult", "default_models", "json_number", "model_estimates", "run_evaluation"]
