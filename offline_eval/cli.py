@@ -244,16 +244,10 @@ def eval_command(
     keys = [f"ndcg@{k}", f"recall@{k}", "coverage", "human_exposure_share"]
     keys = [key for key in keys if key not in (doc.get("omitted_metrics") or {})]
     heads = [f"{key} (SIMULATED)" if key in simulated else key for key in keys]
-    click.echo("model".ljust(22) + "".join(head.ljust(30) for head in heads))
-    for name, est in doc["models"].items():
-        cells = []
-        for key in keys:
-            e = est.get(key) or {}
-            v, ci = e.get("value"), e.get("ci") or [None, None]
-            cells.append(
-                "–".ljust(30) if v is None else f"{v:.4f} [{ci[0]:.4f}, {ci[1]:.4f}]".ljust(30)
-            )
-        click.echo(name.ljust(22) + "".join(cells))
+    from offline_eval.report import estimate_rows
+
+    for line in estimate_rows(doc["models"], keys, heads):
+        click.echo(line)
     _echo_notes(doc, k)
     click.echo(
         f"wrote {out / 'metrics.json'} and {out / 'report.html'} "

@@ -48,7 +48,7 @@ from offline_eval.metrics import MetricContext, Scorecard, score_slates
 from offline_eval.models.base import ModelSpec, Slates
 from offline_eval.models.liner import ServedLinerModel
 from offline_eval.query_requests import EvalRequest, ItemTerms, make_requests
-from offline_eval.report import json_safe, write_report
+from offline_eval.report import estimate_rows, json_safe, write_report
 from offline_eval.runner import (
     json_number,
     model_estimates,
@@ -468,16 +468,7 @@ def summary(docs: Mapping[str, Mapping[str, Any]]) -> list[str]:
         k = doc["k"]
         keys = [f"ndcg@{k}", f"hit_rate@{k}"]
         lines.append(f"{kind} requests: {doc['task']}")
-        lines.append("model".ljust(22) + "".join(key.ljust(30) for key in keys))
-        for name, est in doc["models"].items():
-            cells = []
-            for key in keys:
-                e = est.get(key) or {}
-                v, ci = e.get("value"), e.get("ci") or [None, None]
-                cells.append(
-                    "–".ljust(30) if v is None else f"{v:.4f} [{ci[0]:.4f}, {ci[1]:.4f}]".ljust(30)
-                )
-            lines.append(name.ljust(22) + "".join(cells))
+        lines += estimate_rows(doc["models"], keys)
         comps = dict(doc.get("comparisons") or {})
         for name, comp in (doc.get("paired_without_request") or {}).items():
             comps[f"{name} (vs {WITHOUT[kind]})"] = comp

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -89,4 +90,23 @@ def write_report(doc: dict[str, Any], out: Path) -> Path:
     return out
 
 
-__all__ = ["json_safe", "table_metrics", "write_report"]
+def estimate_rows(
+    models: Mapping[str, Mapping[str, Any]], keys: Sequence[str], heads: Sequence[str] = ()
+) -> list[str]:
+    """The terminal table of ``metrics.json``'s models: a header, then each model's value and
+    interval per key ("–" where a figure is missing). ``heads`` name the columns (the keys by
+    default)."""
+    lines = ["model".ljust(22) + "".join(head.ljust(30) for head in (heads or keys))]
+    for name, est in models.items():
+        cells = []
+        for key in keys:
+            e = est.get(key) or {}
+            v, ci = e.get("value"), e.get("ci") or [None, None]
+            cells.append(
+                "–".ljust(30) if v is None else f"{v:.4f} [{ci[0]:.4f}, {ci[1]:.4f}]".ljust(30)
+            )
+        lines.append(name.ljust(22) + "".join(cells))
+    return lines
+
+
+__all__ = ["estimate_rows", "json_safe", "table_metrics", "write_report"]
