@@ -26,7 +26,7 @@ import io
 import json
 import logging
 import threading
-from collections.abc import Sequence, Set
+from collections.abc import Iterable, Sequence, Set
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,8 @@ def _kind(index: faiss.Index) -> str:
         base = faiss.downcast_index(index.base_index)
         if isinstance(base, faiss.IndexHNSW):
             return "refined-hnsw"
+        if isinstance(base, faiss.IndexIVF):
+            return "refined-ivf"
     return "other"
 
 
@@ -99,6 +101,22 @@ def locality_order(x: np.ndarray, leaf: int = 32, seed: int = 0) -> np.ndarray:
             rows = rows[np.argsort(fine.index.search(x[rows], 1)[1].ravel(), kind="stable")]
         parts.append(rows)
     return np.concatenate(parts).astype(np.int64)
+
+
+def _factory_index(config: FaissIndexConfig, dim: int) -> faiss.Index:
+    """An untrained index from ``config.factory``, with its IVF lists and refinement set."""
+    assert config.factory
+    try:
+        index = faiss.index_factory(dim, config.factory, faiss.METRIC_INNER_PRODUCT)
+    except RuntimeError as exc:
+        raise ConfigError(f"bad FAISS factory string {config.factory!r}: {exc}") from exc
+    if isinstance(faiss.try_extract_index_ivf(index), faiss.IndexIVF):
+        # Reaches IVF lists nested in pre-transforms or refinement wrappers too.
+        faiss.ParameterSpace().set_index_parameter(index, "nprobe", config.nprobe)
+    if _kind(index) == "refined-ivf":
+        refine: Any = faiss.downcast_index(index)  # a view; ``index`` keeps ownership
+        refine.k_factor = float(config.refine_k_factor)
+    return index
 
 
 class FaissIndex:
@@ -179,10 +197,7 @@ class FaissIndex:
             raise ConfigError("vectors contain NaN or infinity; check the embedding step")
         n, dim = x.shape
         if config.factory:
-            try:
-                index = faiss.index_factory(dim, config.factory, faiss.METRIC_INNER_PRODUCT)
-            except RuntimeError as exc:
-                raise ConfigError(f"bad FAISS factory string {config.factory!r}: {exc}") from exc
+            index = _factory_index(config, dim)
         elif n < config.exact_below:
             index = faiss.IndexFlatIP(dim)
         elif config.hnsw_storage == "fp16":
@@ -204,9 +219,6 @@ class FaissIndex:
         if isinstance(inner, faiss.IndexHNSW):
             inner.hnsw.efConstruction = config.ef_construction
             inner.hnsw.efSearch = config.ef_search
-        if isinstance(faiss.try_extract_index_ivf(index), faiss.IndexIVF):
-            # Reaches IVF lists nested in pre-transforms or refinement wrappers too.
-            faiss.ParameterSpace().set_index_parameter(index, "nprobe", config.nprobe)
         if not index.is_trained:
             rng = np.random.default_rng(config.seed)
             sample = x if n <= config.train_size else x[rng.choice(n, config.train_size, False)]
@@ -225,6 +237,57 @@ class FaissIndex:
         logger.info("built %s index over %d vectors of dim %d", _kind(index), n, dim)
         return cls(index, np.asarray(list(ids), dtype=str), config, order)
 
+    @classmethod
+    def build_streamed(
+        cls,
+        parts: Iterable[np.ndarray],
+        ids: Sequence[str] | np.ndarray,
+        config: FaissIndexConfig,
+        *,
+        train: np.ndarray,
+    ) -> FaissIndex:
+        """Build a compressed (``config.factory``) index from blocks of rows, one at a time.
+
+        For catalogs whose float32 vectors do not fit in memory (10M × 224 is 9 GB): the
+        index is trained on ``train`` (a sample of the rows) and each block of ``parts``
+        (e.g. memory-mapped partition files, or vectors regenerated block by block) is
+        encoded and dropped, so memory holds the codes, not the vectors. Same index as
+        :meth:`build` over the concatenated blocks when ``train`` is the sample ``build``
+        would draw; HNSW and exact indexes need every vector at once and take :meth:`build`.
+
+        Raises:
+            ConfigError: without a factory, on a block of the wrong width, non-finite values,
+                or when the blocks do not add up to one row per id.
+        """
+        if not config.factory:
+            raise ConfigError(
+                "build_streamed needs a FAISS factory (a compressed IVF/PQ setting); "
+                "use FaissIndex.build for HNSW or exact indexes"
+            )
+        sample = np.ascontiguousarray(train, dtype=np.float32)
+        if sample.ndim != 2 or not len(sample):
+            raise ConfigError(f"training sample of shape {sample.shape} is empty or not 2-d")
+        dim = sample.shape[1]
+        index = _factory_index(config, dim)
+        if not index.is_trained:
+            try:
+                index.train(sample)
+            except RuntimeError as exc:
+                raise ConfigError(
+                    f"cannot train {config.factory!r} on {len(sample)} vectors: {exc}"
+                ) from exc
+        for part in parts:
+            x = np.ascontiguousarray(part, dtype=np.float32)
+            if x.ndim != 2 or x.shape[1] != dim:
+                raise ConfigError(f"block of shape {x.shape} does not have {dim} columns")
+            if not np.isfinite(x).all():
+                raise ConfigError("vectors contain NaN or infinity; check the embedding step")
+            index.add(x)
+        if index.ntotal != len(ids):
+            raise ConfigError(f"the blocks hold {index.ntotal} rows but there are {len(ids)} ids")
+        logger.info("built %s index over %d vectors of dim %d", _kind(index), len(ids), dim)
+        return cls(index, np.asarray(ids, dtype=str), config)
+
     def __len__(self) -> int:
         return int(self._index.ntotal)
 
@@ -237,8 +300,11 @@ class FaissIndex:
         """The row of ``track_id``, or None when it is not indexed."""
         return self._row_of.get(track_id)
 
-    def _params(self, k: int, selector: Any, ef: int | None = None) -> Any:
+    def _params(
+        self, k: int, selector: Any, ef: int | None = None, nprobe: int | None = None
+    ) -> Any:
         ef = self.config.ef_search if ef is None else ef
+        nprobe = self.config.nprobe if nprobe is None else nprobe
         if self._kind == "hnsw":
             # FAISS's unbounded-queue walk (the classic HNSW search, as in hnswlib) measured
             # 1.1-1.2x faster than its default bounded MinimaxHeap walk at equal recall, but it
@@ -253,13 +319,24 @@ class FaissIndex:
             base = _faiss.SearchParametersHNSW(sel=selector, efSearch=max(ef, int(k * kf)))
             return _faiss.IndexRefineSearchParameters(k_factor=kf, base_index_params=base)
         if self._kind == "ivf":
-            return _faiss.SearchParametersIVF(sel=selector, nprobe=self.config.nprobe)
+            return _faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)
+        if self._kind == "refined-ivf":
+            # The compressed setting: lists scanned on short codes, the best k·refine_k_factor
+            # re-scored on the refinement codes.
+            base = _faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)
+            kf = float(self.config.refine_k_factor)
+            return _faiss.IndexRefineSearchParameters(k_factor=kf, base_index_params=base)
         if self._kind == "flat" and selector is not None:
             return _faiss.SearchParameters(sel=selector)
         return None
 
     def _raw_search(
-        self, q: np.ndarray, k: int, excluded: np.ndarray, ef: int | None = None
+        self,
+        q: np.ndarray,
+        k: int,
+        excluded: np.ndarray,
+        ef: int | None = None,
+        nprobe: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         if self._kind == "other":
             # Wrapped indexes (pre-transforms, refinement) do not all take selectors: oversample
@@ -270,7 +347,7 @@ class FaissIndex:
         # Locals keep the SWIG selector objects alive for the duration of the search.
         batch = faiss.IDSelectorBatch(excluded) if len(excluded) else None
         selector = faiss.IDSelectorNot(batch) if batch is not None else None
-        params = self._params(k, selector, ef)
+        params = self._params(k, selector, ef, nprobe)
         scores, rows = self._index.search(q, k, params=params)
         return scores, rows
 
@@ -290,6 +367,7 @@ class FaissIndex:
         *,
         exclude_rows: np.ndarray | None = None,
         ef: int | None = None,
+        nprobe: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` rows by inner product for each query.
 
@@ -299,6 +377,8 @@ class FaissIndex:
             exclude_rows: rows that must never be returned.
             ef: HNSW beam width for this call (default ``config.ef_search``; raised to ``k``
                 when smaller); ignored by other index kinds.
+            nprobe: inverted lists visited for this call by IVF indexes (default
+                ``config.nprobe``); ignored by other index kinds.
 
         Returns:
             ``(scores, rows)``, both ``q × k``: float32 scores, best first, and int64 catalog
@@ -313,13 +393,18 @@ class FaissIndex:
         excluded = excluded[(excluded >= 0) & (excluded < n)]
         if self._to_stored is not None:
             excluded = np.sort(self._to_stored[excluded])
-        scores, rows = self._search_stored(q, k, excluded, ef)
+        scores, rows = self._search_stored(q, k, excluded, ef, nprobe)
         if self._to_catalog is not None:
             rows = self._to_catalog[rows]
         return scores, rows
 
     def _search_stored(
-        self, q: np.ndarray, k: int, excluded: np.ndarray, ef: int | None = None
+        self,
+        q: np.ndarray,
+        k: int,
+        excluded: np.ndarray,
+        ef: int | None = None,
+        nprobe: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`search_rows` in stored-row numbering (``excluded`` sorted, in range)."""
         n = len(self)
@@ -329,7 +414,7 @@ class FaissIndex:
         want = min(k, eligible)
         if want <= 0 or len(q) == 0:
             return out_scores, out_rows
-        scores, rows = self._raw_search(q, k, excluded, ef)
+        scores, rows = self._raw_search(q, k, excluded, ef, nprobe)
         bad = rows < 0
         if len(excluded):
             bad |= np.isin(rows, excluded)
