@@ -131,7 +131,8 @@ def run_evaluation(
     if not models and plan is None and data_.models:  # a task with its own models (tag-query)
         params = dict.fromkeys(data_.models)
     ctx = MetricContext.build(ds, data_.train, data_.test, k)
-    train_ds = ds.with_interactions(chosen.train)
+    # models see the catalog as of the split: no tag assigned after the cut-off or on a test pair
+    train_ds = ds.tags_visible(chosen).with_interactions(chosen.train)
     cards: dict[str, Scorecard] = {}
     timings: dict[str, dict[str, float]] = {}
     failures: dict[str, str] = {}
@@ -222,7 +223,7 @@ def run_evaluation(
         "provenance_simulated": ds.provenance_simulated,
         "provenance_note": ds.provenance_description,
         "integrity_truth": ds.has_integrity_truth,
-        "dataset_notes": list(ds.notes),
+        "dataset_notes": list(train_ds.notes),
         "timings": timings,
         "failed_models": failures,
     }

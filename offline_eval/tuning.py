@@ -13,7 +13,6 @@ a model with no grid is evaluated with its defaults and the report says so.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import logging
 import time
@@ -89,7 +88,7 @@ def tune_model(
     if settings == [{}]:
         return {"chosen": {}, "curve": [], "note": "no grid: evaluated with its defaults"}
     inner = validation_split(train, split, seed)
-    inner_ds = dataclasses.replace(train, interactions=inner.train)
+    inner_ds = train.tags_visible(inner).with_interactions(inner.train)
     ctx = MetricContext.build(train, inner.train, inner.test, k)
     curve: list[dict[str, Any]] = []
     if base == "liner":

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from offline_eval.splits import Split
 
 #: Provider groups used by the fairness metrics, in report order.
 PROVIDER_GROUPS: tuple[str, ...] = ("human", "ai_assisted", "ai_generated", "undisclosed")
@@ -16,6 +20,40 @@ _GROUP_BY_INVOLVEMENT = {
     "GENERATED": "ai_generated",
     "UNDISCLOSED": "undisclosed",
 }
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatedTags:
+    """Item tags that listeners assigned at known times, so a split can hide the future.
+
+    Attributes:
+        assignments: one row per tag assignment: ``user_id``, ``item_id`` (str), ``tag``
+            (str) and ``timestamp`` (float Unix seconds, NaN when unknown).
+        static: per ``item_id``, ``|``-joined tags that carry no time and come from no
+            listener (e.g. a catalog's genres); always visible.
+        per_item: an item keeps its ``per_item`` most assigned tags.
+    """
+
+    assignments: pd.DataFrame
+    static: pd.Series
+    per_item: int = 10
+
+
+def tags_from_assignments(assignments: pd.DataFrame, per_item: int) -> pd.Series:
+    """Each item's ``per_item`` most assigned tags, ``|``-joined, indexed by ``item_id``
+    (ties broken by first assignment order)."""
+    if assignments.empty:
+        return pd.Series(dtype=object)
+    counts = assignments.groupby(["item_id", "tag"], sort=False).size().rename("n").reset_index()
+    counts = counts.sort_values(["item_id", "n"], ascending=[True, False], kind="stable")
+    return counts.groupby("item_id").head(per_item).groupby("item_id")["tag"].agg("|".join)
+
+
+def join_tags(first: pd.Series, second: pd.Series) -> pd.Series:
+    """Element-wise ``first|second`` of two aligned str series, skipping empty sides."""
+    a = first.fillna("").astype(str)
+    b = pd.Series(second.fillna("").astype(str).to_numpy(), index=first.index)
+    return a.where(b == "", b.where(a == "", a + "|" + b))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,12 +74,19 @@ class EvalDataset:
         credits: optional credits frame.
         listeners: optional listeners frame (``user_id``, ``ai_preference``, ...).
         consent: optional consent ledger.
+        playlists: optional playlist membership, one row per (playlist, track): ``playlist_id``,
+            ``name`` (the title as its author wrote it), ``user_id`` (who made it) and
+            ``item_id`` (str). Splits do not touch it; the query task joins it with the held-out
+            pairs (docs/data-format.md, ``playlists``).
         provenance_simulated: True when AI-involvement labels were assigned by a declared,
             seeded simulation rather than taken from the data.
         provenance_description: how provenance was obtained, quoted in every report.
         has_integrity_truth: whether ``integrity_flag`` comes from the data (False: all False).
         source: where the data was read from.
         notes: adapter notes the report repeats (e.g. how undated pairs were handled).
+        dated_tags: when item tags come from dated listener tag assignments (HetRec), the
+            assignments; :meth:`tags_visible` then rebuilds ``items["tags"]`` from those a
+            model trained on a split may see. ``items["tags"]`` holds every assignment's tags.
     """
 
     name: str
@@ -51,11 +96,13 @@ class EvalDataset:
     credits: pd.DataFrame | None = None
     listeners: pd.DataFrame | None = None
     consent: pd.DataFrame | None = None
+    playlists: pd.DataFrame | None = None
     provenance_simulated: bool = False
     provenance_description: str = "declared in the data"
     has_integrity_truth: bool = False
     source: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
+    dated_tags: DatedTags | None = None
 
     @property
     def has_timestamps(self) -> bool:
@@ -65,6 +112,40 @@ class EvalDataset:
     def with_interactions(self, interactions: pd.DataFrame) -> EvalDataset:
         """The same catalog with other interactions (used by splits for train and test)."""
         return replace(self, interactions=interactions.reset_index(drop=True))
+
+    def tags_visible(self, split: Split) -> EvalDataset:
+        """The catalog as a model trained on ``split`` may see it.
+
+        Item tags are rebuilt from the tag assignments made before the split's temporal
+        cut-off and not on a held-out (listener, item) pair: a test pair is often itself a
+        tagging event, and an item tagged only later would otherwise tell content features
+        that it is about to be played. Without :attr:`dated_tags` the dataset is returned as
+        it is.
+        """
+        if self.dated_tags is None:
+            return self
+        a = self.dated_tags.assignments
+        keep = np.ones(len(a), dtype=bool)
+        if split.cutoff is not None:
+            keep &= a["timestamp"].to_numpy(dtype=np.float64) < split.cutoff
+        held = pd.MultiIndex.from_frame(split.test[["user_id", "item_id"]].astype(str))
+        keep &= ~pd.MultiIndex.from_frame(a[["user_id", "item_id"]]).isin(held)
+        ids = self.items["item_id"].astype(str)
+        listener = ids.map(tags_from_assignments(a[keep], self.dated_tags.per_item))
+        static = ids.map(self.dated_tags.static)
+        items = self.items.copy()
+        items["tags"] = join_tags(listener, static).to_numpy()
+        before = int(ids.isin(set(a["item_id"])).sum())
+        after = int(listener.notna().sum())
+        why = f"before the cut-off {pd.Timestamp(split.cutoff, unit='s', tz='UTC'):%Y-%m-%d}" if (
+            split.cutoff is not None
+        ) else "outside the held-out pairs"
+        note = (
+            f"Item tags rebuilt from the {int(keep.sum()):,} of {len(a):,} tag assignments made "
+            f"{why}: {after:,} of the {before:,} listener-tagged items keep listener tags "
+            "(content features never see later tagging)."
+        )
+        return replace(self, items=items, notes=(*self.notes, note))
 
     def item_tags(self) -> list[list[str]]:
         """Each item's tags as a list, in ``items`` row order."""
@@ -157,8 +238,11 @@ def to_unix_seconds(values: pd.Series) -> np.ndarray:
 
 __all__ = [
     "PROVIDER_GROUPS",
+    "DatedTags",
     "EvalDataset",
     "finalize_interactions",
     "finalize_items",
+    "join_tags",
+    "tags_from_assignments",
     "to_unix_seconds",
 ]

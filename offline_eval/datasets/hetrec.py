@@ -1,11 +1,13 @@
 """Adapter for HetRec 2011 Last.fm 2K, joined with Spotify artist audio features by name.
 
 Items are artists (the data has no tracks); weights are play counts; tags are the listeners'
-tag words plus Spotify genres. Interactions carry no time, so each user-artist pair takes the
-time of the user's FIRST tag on that artist. About 22% of pairs were ever tagged; the other
-pairs (and 5 tag rows dated before 2005, which are bogus 1956-1979 values) stay undated, and the
-temporal split keeps undated pairs in training, so its test set is the dated pairs after the
-cut-off.
+tag words plus Spotify genres. The tag assignments are dated, and a split hides those made at or
+after its cut-off (:meth:`EvalDataset.tags_visible`): a test pair is itself a tagging event,
+and a quarter of the test artists are tagged only after the cut-off. Interactions carry no
+time, so each user-artist pair takes the time of the user's FIRST tag on that artist. About
+22% of pairs were ever tagged; the other pairs (and 5 tag rows dated before 2005, which are
+bogus 1956-1979 values) stay undated, and the temporal split keeps undated pairs in training,
+so its test set is the dated pairs after the cut-off.
 """
 
 from __future__ import annotations
@@ -16,7 +18,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from offline_eval.datasets.base import EvalDataset, finalize_interactions, finalize_items
+from offline_eval.datasets.base import (
+    DatedTags,
+    EvalDataset,
+    finalize_interactions,
+    finalize_items,
+    join_tags,
+    tags_from_assignments,
+)
 from offline_eval.datasets.provenance import ProvenanceSimulation, simulate_provenance
 from offline_eval.errors import DatasetError
 
@@ -47,17 +56,22 @@ def _read(path: Path, **kwargs: object) -> pd.DataFrame:
     return pd.read_csv(path, sep="\t", **kwargs)
 
 
-def _artist_tags(folder: Path) -> pd.Series:
+def _tag_assignments(folder: Path) -> pd.DataFrame:
+    """Every listener tag assignment: ``user_id``, ``item_id``, ``tag``, ``timestamp`` (s)."""
     tags = _read(folder / "tags.dat", encoding="latin-1")
-    assigned = _read(folder / "user_taggedartists.dat")
-    counts = assigned.groupby(["artistID", "tagID"]).size().rename("n").reset_index()
-    counts = counts.sort_values(["artistID", "n"], ascending=[True, False])
-    counts = counts.groupby("artistID").head(_TAGS_PER_ARTIST)
+    assigned = _read(folder / "user_taggedartists-timestamps.dat")
     words = pd.Series(
         tags["tagValue"].astype(str).str.replace("|", "/").to_numpy(), index=tags["tagID"]
     )
-    counts["tag"] = counts["tagID"].map(words)
-    return counts.dropna(subset=["tag"]).groupby("artistID")["tag"].agg("|".join)
+    out = pd.DataFrame(
+        {
+            "user_id": assigned["userID"].astype(str),
+            "item_id": assigned["artistID"].astype(str),
+            "tag": assigned["tagID"].map(words),
+            "timestamp": assigned["timestamp"].to_numpy(dtype=np.float64) / 1000.0,
+        }
+    )
+    return out.dropna(subset=["tag"]).reset_index(drop=True)
 
 
 def _spotify(root: Path) -> pd.DataFrame | None:
@@ -107,17 +121,18 @@ def load_hetrec(
             "artist_id": artists["id"].astype(str),
         }
     )
-    tags = artists["id"].map(_artist_tags(folder)).fillna("")
+    assignments = _tag_assignments(folder)
+    ids = artists["id"].astype(str)
+    tags = ids.map(tags_from_assignments(assignments, _TAGS_PER_ARTIST)).fillna("")
+    static = pd.Series("", index=ids.to_numpy())
     spotify = _spotify(root)
     if spotify is not None:
         joined = spotify.reindex(artists["name"].astype(str).str.strip().str.lower())
         for col in spotify.columns:
             if col.startswith("audio_"):
                 items[col] = joined[col].to_numpy()
-        genres = joined["spotify_genres"].fillna("").to_numpy()
-        tags = pd.Series(
-            np.where(genres == "", tags, np.where(tags == "", genres, tags + "|" + genres))
-        )
+        static = pd.Series(joined["spotify_genres"].fillna("").to_numpy(), index=ids.to_numpy())
+        tags = join_tags(tags, pd.Series(static.to_numpy(), index=tags.index))
         logger.info(
             "Spotify audio features matched %d of %d artists",
             int(joined["audio_energy"].notna().sum()),
@@ -140,6 +155,7 @@ def load_hetrec(
             "in training under the temporal split.",
             "Audio features and genres joined from Spotify by case-insensitive artist name.",
         ),
+        dated_tags=DatedTags(assignments=assignments, static=static, per_item=_TAGS_PER_ARTIST),
     )
     return simulate_provenance(ds, simulation or ProvenanceSimulation())
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pandas as pd
@@ -88,3 +89,41 @@ def test_hetrec_adapter_reads_in_place() -> None:
     assert ds.items["audio_energy"].notna().sum() > 4000  # Spotify join by name
     assert ds.items["tags"].ne("").mean() > 0.5
     assert ds.provenance_simulated
+
+
+def test_tags_visible_hides_tagging_after_the_cutoff_and_on_test_pairs() -> None:
+    from offline_eval.datasets.base import DatedTags, EvalDataset, finalize_items
+    from offline_eval.splits import make_split
+
+    items = finalize_items(pd.DataFrame({"item_id": ["a", "b", "c"], "title": ["A", "B", "C"]}))
+    inter = pd.DataFrame(
+        {
+            "user_id": ["u1", "u1", "u2", "u2", "u1"],
+            "item_id": ["a", "b", "a", "c", "c"],
+            "weight": 1.0,
+            "timestamp": [10.0, 20.0, 30.0, 40.0, 50.0],
+        }
+    )
+    tagged = pd.DataFrame(
+        {
+            "user_id": ["u1", "u2", "u1", "u2"],
+            "item_id": ["a", "b", "c", "c"],
+            "tag": ["early", "late", "late", "held"],
+            "timestamp": [10.0, 45.0, 50.0, 40.0],
+        }
+    )
+    static = pd.Series(["genre-a", "", "genre-c"], index=["a", "b", "c"])
+    ds = EvalDataset(
+        name="t",
+        items=items,
+        interactions=inter,
+        dated_tags=DatedTags(assignments=tagged, static=static),
+    )
+    temporal = make_split(inter, "temporal", test_fraction=0.4)
+    seen = ds.tags_visible(temporal).items.set_index("item_id")["tags"]
+    assert seen.to_dict() == {"a": "early|genre-a", "b": "", "c": "genre-c"}
+    # without a cut-off, tags on a held-out (listener, item) pair are hidden
+    kfold = dataclasses.replace(temporal, cutoff=None, test=inter.iloc[[3]])
+    seen = ds.tags_visible(kfold).items.set_index("item_id")["tags"]
+    assert seen["c"] == "late|genre-c" and seen["b"] == "late"
+    assert ds.tags_visible(temporal).notes[-1].startswith("Item tags rebuilt from the 1 of 4")
