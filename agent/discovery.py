@@ -124,8 +124,8 @@ class DiscoveryAgent:
         """
         if not message.strip():
             raise AgentError("the message is empty: say what you would like to hear")
-        session_id, sess = self.sessions.open(session_id, listener_id=listener_id)
-        with sess.lock:  # turns of one conversation run one after the other
+        # Turns of one conversation run one after the other, on any process of the service.
+        with self.sessions.turn(session_id, listener_id=listener_id) as (session_id, sess):
             return self._turn(message, listener_id, session_id, sess, k)
 
     def _turn(

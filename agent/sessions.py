@@ -1,38 +1,62 @@
 """Conversation sessions the server creates, binds to their listener and expires.
 
-A session id is never chosen by a client: :meth:`SessionStore.create` mints an unguessable
-one for the listener of the first turn. A later turn must name the same listener; an id the
-store never issued, or one idle longer than the TTL, is refused with a message saying what
-to do (send no session id to start a new conversation).
+A session id is never chosen by a client: a turn without one mints an unguessable id for the
+listener of that turn. A later turn must name the same listener; an id the server never
+issued, or one idle longer than the TTL, is refused with a message saying what to do (send no
+session id to start a new conversation).
+
+With a store (``liner serve`` passes its own), sessions live in it: every serving process
+(``--workers``) and every replica on the same database continues any conversation, and idle
+time is measured on the store's clock (the database server's for PostgreSQL). Without one
+(tests, a local ``liner agent``) they live in this process. Either way nothing is cached in
+memory between turns: each turn reads the session from where it is kept, so no process can
+answer from a stale copy or from another listener's session.
+
+Turns of one conversation run one after the other: a turn holds its session until it ends
+(or, should its process die, until a lease of :data:`TURN_LEASE_S` runs out), and a turn that
+finds it held waits.
 
 Example:
-    >>> store = SessionStore(ttl_s=1800)
-    >>> sid, session = store.open(None, listener_id="u1")      # a new conversation
-    >>> store.open(sid, listener_id="u1")[1] is session         # the next turn
-    >>> store.open(sid, listener_id="u2")                       # PermissionDeniedError
+    >>> sessions = SessionStore(ttl_s=1800)
+    >>> with sessions.turn(None, listener_id="u1") as (sid, session):   # a new conversation
+    ...     session.turns += 1
+    >>> with sessions.turn(sid, listener_id="u2"):                      # PermissionDeniedError
+    ...     pass
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import json
+import logging
 import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
-from recsys.errors import NotFoundError, PermissionDeniedError
+from recsys.errors import NotFoundError, PermissionDeniedError, StoreError
+from recsys.store.agent_sessions import SessionRecord
 
 if TYPE_CHECKING:
     from agent.request import Constraints
+    from recsys.store.base import Store
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_TTL_S = 1800
-"""Idle seconds after which a session expires (30 minutes)."""
+"""Idle seconds after which a session expires (30 minutes; ``LINER_AGENT_SESSION_TTL_S``)."""
 DEFAULT_MAX_SESSIONS = 10_000
-"""Live sessions kept; past this the least recently used is dropped."""
+"""Live sessions kept; past this the least recently used idle one is dropped."""
 ID_BYTES = 18
 """Random bytes in a session id (24 URL-safe characters): not guessable, not enumerable."""
+TURN_LEASE_S = 60.0
+"""Longest a turn holds its session; a turn of a process that died is taken over after it
+(the LLM planner's own timeout is 20 s)."""
+MICROS = 1_000_000
 
 
 class SessionNotFoundError(NotFoundError):
@@ -43,24 +67,156 @@ class SessionListenerError(PermissionDeniedError):
     """The session belongs to another listener (PERMISSION_DENIED)."""
 
 
+class SessionBusyError(StoreError):
+    """Another turn of the conversation held the session for longer than its lease allows
+    (UNAVAILABLE: retry)."""
+
+
 @dataclass
 class Session:
-    """One conversation: whose it is, what it has asked so far, when it was last used."""
+    """One conversation as a turn sees it: whose it is and what it has asked so far."""
 
     listener_id: str | None
-    last_used: float
     constraints: Constraints | None = None
     turns: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+
+class SessionTable(Protocol):
+    """Where sessions are kept: a :class:`~recsys.store.base.Store` or :class:`MemorySessions`
+    (see :mod:`recsys.store.agent_sessions` for what each call does)."""
+
+    def create_session(
+        self,
+        session_id: str,
+        *,
+        listener_id: str | None,
+        ttl_s: int,
+        max_sessions: int,
+        holder: str,
+        lease_s: float,
+    ) -> SessionRecord: ...
+
+    def claim_session(
+        self, session_id: str, *, listener_id: str | None, ttl_s: int, holder: str, lease_s: float
+    ) -> SessionRecord | None: ...
+
+    def release_session(
+        self, session_id: str, *, holder: str, state: str | None, turns: int | None
+    ) -> bool: ...
+
+    def live_sessions(self, ttl_s: int) -> int: ...
+
+
+@dataclass
+class _Row:
+    listener_id: str
+    state: str
+    turns: int
+    last_used: int
+    busy_until: int = 0
+    holder: str = ""
+
+
+class MemorySessions:
+    """The sessions of one process without a store: the store's rules, in a dict (LRU order).
+
+    Args:
+        clock: monotonic seconds (tests pass a fake).
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._rows: OrderedDict[str, _Row] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _now(self) -> int:
+        return int(self._clock() * MICROS)
+
+    def _live(self, row: _Row, now: int, ttl_s: int) -> bool:
+        return row.last_used >= now - ttl_s * MICROS or row.busy_until > now
+
+    def create_session(
+        self,
+        session_id: str,
+        *,
+        listener_id: str | None,
+        ttl_s: int,
+        max_sessions: int,
+        holder: str,
+        lease_s: float,
+    ) -> SessionRecord:
+        now = self._now()
+        with self._lock:
+            for sid, row in list(self._rows.items()):
+                if self._live(row, now, ttl_s):
+                    break  # LRU order: the rest were used later
+                del self._rows[sid]
+            self._rows[session_id] = _Row(
+                listener_id or "", "", 0, now, now + int(lease_s * MICROS), holder
+            )
+            idle = [s for s, r in self._rows.items() if s != session_id and r.busy_until <= now]
+            for sid in idle[: max(0, len(self._rows) - max_sessions)]:
+                del self._rows[sid]
+        return SessionRecord(
+            session_id=session_id, listener_id=listener_id, state="", turns=0, claimed=True
+        )
+
+    def claim_session(
+        self, session_id: str, *, listener_id: str | None, ttl_s: int, holder: str, lease_s: float
+    ) -> SessionRecord | None:
+        now = self._now()
+        with self._lock:
+            row = self._rows.get(session_id)
+            if row is None:
+                return None
+            if not self._live(row, now, ttl_s):
+                del self._rows[session_id]
+                return None
+            claimed = row.listener_id == (listener_id or "") and (
+                row.busy_until <= now or row.holder == holder
+            )
+            if claimed:
+                row.last_used, row.busy_until, row.holder = now, now + int(lease_s * MICROS), holder
+                self._rows.move_to_end(session_id)
+            return SessionRecord(
+                session_id=session_id,
+                listener_id=row.listener_id or None,
+                state=row.state,
+                turns=row.turns,
+                claimed=claimed,
+            )
+
+    def release_session(
+        self, session_id: str, *, holder: str, state: str | None, turns: int | None
+    ) -> bool:
+        now = self._now()
+        with self._lock:
+            row = self._rows.get(session_id)
+            if row is None or row.holder != holder:
+                return False
+            if state is not None and turns is not None:
+                row.state, row.turns = state, turns
+            row.last_used, row.busy_until, row.holder = now, 0, ""
+            self._rows.move_to_end(session_id)
+            return True
+
+    def live_sessions(self, ttl_s: int) -> int:
+        now = self._now()
+        with self._lock:
+            return sum(self._live(r, now, ttl_s) for r in self._rows.values())
 
 
 class SessionStore:
-    """Server-side sessions with an idle TTL and a size bound (thread-safe).
+    """Server-side sessions with an idle TTL and a size bound (thread- and process-safe).
 
     Args:
         ttl_s: idle seconds before a session expires.
-        max_sessions: live sessions kept (least recently used dropped first).
-        clock: monotonic seconds (tests pass a fake).
+        max_sessions: live sessions kept (least recently used idle ones dropped first).
+        clock: monotonic seconds of the in-process table (tests pass a fake); a store uses
+            its own clock.
+        store: keep the sessions in this store (shared by every process and replica on it);
+            None keeps them in this process.
+        lease_s: longest a turn holds its session (see :data:`TURN_LEASE_S`).
     """
 
     def __init__(
@@ -68,44 +224,74 @@ class SessionStore:
         ttl_s: int = DEFAULT_TTL_S,
         max_sessions: int = DEFAULT_MAX_SESSIONS,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        store: Store | None = None,
+        lease_s: float = TURN_LEASE_S,
     ) -> None:
-        if ttl_s <= 0 or max_sessions <= 0:
-            raise ValueError("ttl_s and max_sessions must be positive")
-        self.ttl_s = ttl_s
+        if ttl_s <= 0 or max_sessions <= 0 or lease_s <= 0:
+            raise ValueError("ttl_s, max_sessions and lease_s must be positive")
+        self.ttl_s = int(ttl_s)
         self.max_sessions = max_sessions
-        self._clock = clock
-        self._sessions: OrderedDict[str, Session] = OrderedDict()
-        self._lock = threading.Lock()
+        self.lease_s = lease_s
+        self.table: SessionTable = (
+            store if store is not None and store.keeps_sessions else MemorySessions(clock)
+        )
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._sessions)
+        """Live sessions."""
+        return self.table.live_sessions(self.ttl_s)
 
-    def _expire(self, now: float) -> None:
-        while self._sessions:
-            sid, oldest = next(iter(self._sessions.items()))
-            if now - oldest.last_used <= self.ttl_s:
-                break
-            del self._sessions[sid]
-
-    def open(self, session_id: str | None, *, listener_id: str | None) -> tuple[str, Session]:
-        """The session of a turn: a new one when ``session_id`` is empty, else the issued one.
+    @contextlib.contextmanager
+    def turn(
+        self, session_id: str | None, *, listener_id: str | None
+    ) -> Iterator[tuple[str, Session]]:
+        """Hold the session of one turn: a new one when ``session_id`` is empty, else the
+        issued one. What the turn leaves in the yielded :class:`Session` (constraints, turns)
+        is stored when the block ends without an exception; a failed turn changes nothing.
 
         Raises:
             SessionNotFoundError: the id was never issued here or has expired.
             SessionListenerError: the session was created for another listener.
+            SessionBusyError: another turn held it past its lease.
         """
-        now = self._clock()
-        with self._lock:
-            self._expire(now)
-            if not session_id:
-                sid = secrets.token_urlsafe(ID_BYTES)
-                session = Session(listener_id=listener_id, last_used=now)
-                self._sessions[sid] = session
-                while len(self._sessions) > self.max_sessions:
-                    self._sessions.popitem(last=False)
-                return sid, session
-            found = self._sessions.get(session_id)
+        holder = secrets.token_urlsafe(12)
+        sid, session = self._claim(session_id, listener_id or None, holder)
+        try:
+            yield sid, session
+        except BaseException:
+            try:
+                self.table.release_session(sid, holder=holder, state=None, turns=None)
+            except Exception:  # the turn's own error is the one to report
+                logger.exception("could not release agent session %s", sid[:8])
+            raise
+        if not self.table.release_session(
+            sid, holder=holder, state=encode_constraints(session.constraints), turns=session.turns
+        ):
+            logger.warning(
+                "agent session %s: this turn outlived its %.0f s lease and another took the "
+                "session over; this turn's answer stands but is not remembered",
+                sid[:8],
+                self.lease_s,
+            )
+
+    def _claim(
+        self, session_id: str | None, listener_id: str | None, holder: str
+    ) -> tuple[str, Session]:
+        if not session_id:
+            sid = secrets.token_urlsafe(ID_BYTES)
+            self.table.create_session(
+                sid, listener_id=listener_id, ttl_s=self.ttl_s, max_sessions=self.max_sessions,
+                holder=holder, lease_s=self.lease_s,
+            )  # fmt: skip
+            return sid, Session(listener_id=listener_id)
+        # Another turn of this conversation may hold it: wait for it (at most its lease).
+        give_up = time.monotonic() + self.lease_s + 5.0
+        pause = 0.005
+        while True:
+            found = self.table.claim_session(
+                session_id, listener_id=listener_id, ttl_s=self.ttl_s, holder=holder,
+                lease_s=self.lease_s,
+            )  # fmt: skip
             if found is None:
                 raise SessionNotFoundError(
                     f"session_id {session_id[:64]!r} is not a live session: this server never "
@@ -118,15 +304,51 @@ class SessionStore:
                     "session_id belongs to another listener. Fix: send an empty session_id to "
                     "start a conversation for this listener"
                 )
-            found.last_used = now
-            self._sessions.move_to_end(session_id)
-            return session_id, found
+            if found.claimed:
+                return session_id, Session(
+                    listener_id=listener_id,
+                    constraints=decode_constraints(found.state),
+                    turns=found.turns,
+                )
+            if time.monotonic() > give_up:
+                raise SessionBusyError(
+                    f"another turn of session {session_id[:8]}… held it for more than "
+                    f"{self.lease_s:.0f} s. Fix: retry; wait for an answer before the next turn"
+                )
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
+
+
+def encode_constraints(constraints: Constraints | None) -> str:
+    """A session's constraints as the JSON the store keeps ('' for none)."""
+    if constraints is None:
+        return ""
+    return json.dumps(dataclasses.asdict(constraints), sort_keys=True)
+
+
+def decode_constraints(text: str) -> Constraints | None:
+    """The constraints :func:`encode_constraints` wrote; fields this code does not know (from
+    a newer version on another replica) are left out."""
+    if not text:
+        return None
+    from agent.request import Constraints
+
+    known = {f.name for f in dataclasses.fields(Constraints)}
+    raw: dict[str, Any] = json.loads(text)
+    fields: dict[str, Any] = {
+        k: tuple(v) if isinstance(v, list) else v for k, v in raw.items() if k in known
+    }
+    return Constraints(**fields)
 
 
 __all__ = [
     "DEFAULT_TTL_S",
+    "MemorySessions",
     "Session",
+    "SessionBusyError",
     "SessionListenerError",
     "SessionNotFoundError",
     "SessionStore",
+    "decode_constraints",
+    "encode_constraints",
 ]

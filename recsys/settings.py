@@ -111,6 +111,10 @@ class LinerSettings(BaseSettings):
     """Model name sent to that endpoint."""
     llm_api_key: str | None = None
     """API key for that endpoint."""
+    agent_session_ttl_s: int = Field(default=1800, ge=1)
+    """Seconds a discovery-agent conversation (``Converse`` session) may sit idle before it
+    expires, measured on the store's clock; sessions live in the store, so every worker and
+    replica on it continues them."""
     seed: int = 0
     """Seed for everything random in builds."""
     consent_clock_skew_s: float = Field(default=300.0, ge=0.0)

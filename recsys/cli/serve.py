@@ -217,6 +217,7 @@ def run(
     import faiss
 
     from agent.planners import configured_planner
+    from agent.sessions import SessionStore
     from recsys.experiments import ExperimentRegistry
     from recsys.integrity.audio import store_audio_cache
     from recsys.integrity.backlog import BacklogScreener
@@ -253,7 +254,9 @@ def run(
         announce=reloads.announce if reloads is not None else None,
         trial=trial_recommend,
     )
-    agent = LiveAgent(state, planner=configured_planner(settings))
+    # Sessions in the store: any --workers process or replica on it continues a conversation.
+    sessions = SessionStore(ttl_s=settings.agent_session_ttl_s, store=store)
+    agent = LiveAgent(state, planner=configured_planner(settings), sessions=sessions)
     deps = ServiceDeps(
         state=state,
         store=store,

@@ -48,10 +48,11 @@ class LiveAgent:
     """The discovery agent over whichever recommender is serving now.
 
     One agent is kept per loaded artifact version; the server-created sessions live in one
-    store across reloads, so a conversation goes on over new artifacts.
+    session store across reloads (the service's store under `liner serve`), so a conversation
+    goes on over new artifacts and on any worker or replica.
     """
 
-    def __init__(self, state: ServingState, planner: Any = None) -> None:
+    def __init__(self, state: ServingState, planner: Any = None, sessions: Any = None) -> None:
         from agent.sessions import SessionStore
 
         self.state = state
@@ -59,7 +60,9 @@ class LiveAgent:
         self._lock = threading.Lock()
         self._version: str | None = None
         self._agent: Any = None
-        self.sessions = SessionStore()
+        # agent.sessions.SessionStore; `liner serve` passes one kept in its store, which every
+        # worker and replica shares.
+        self.sessions = sessions if sessions is not None else SessionStore()
 
     def _current(self) -> Any:
         from agent.discovery import DiscoveryAgent

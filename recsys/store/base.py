@@ -24,6 +24,7 @@ from recsys.domain import (
     ServedSlate,
     Track,
 )
+from recsys.store.agent_sessions import SessionRecord
 from recsys.store.play_flags import PlayFlagRecord
 
 
@@ -382,6 +383,46 @@ class Store(abc.ABC):
         poll of :meth:`latest_reload` decides what it was)."""
         return False
 
+    # Conversations with the discovery agent (``agent.sessions`` holds their rules and
+    # messages; ``agent_sessions`` the SQL). Kept in the store so that any serving process
+    # or replica on it continues a conversation; idle time is measured on the store's clock.
+
+    keeps_sessions: bool = False
+    """True when the store keeps agent sessions (the methods below work)."""
+
+    def create_session(
+        self,
+        session_id: str,
+        *,
+        listener_id: str | None,
+        ttl_s: int,
+        max_sessions: int,
+        holder: str,
+        lease_s: float,
+    ) -> SessionRecord:
+        """Start a session held by ``holder`` for its first turn; drop the ones idle longer
+        than ``ttl_s`` and, past ``max_sessions``, the least recently used idle ones."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no agent sessions")
+
+    def claim_session(
+        self, session_id: str, *, listener_id: str | None, ttl_s: int, holder: str, lease_s: float
+    ) -> SessionRecord | None:
+        """Hold a live session for a turn (see :func:`recsys.store.agent_sessions.claim`):
+        None when no live session has the id; ``claimed`` False when it belongs to another
+        listener or another turn holds it."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no agent sessions")
+
+    def release_session(
+        self, session_id: str, *, holder: str, state: str | None, turns: int | None
+    ) -> bool:
+        """End ``holder``'s turn, storing ``state`` and ``turns`` (None: keep them); False when
+        it no longer held the session (nothing written)."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no agent sessions")
+
+    def live_sessions(self, ttl_s: int) -> int:
+        """Sessions used within ``ttl_s`` or held by a turn."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no agent sessions")
+
     @abc.abstractmethod
     def summary(self) -> StoreSummary:
         """Row counts."""
@@ -397,6 +438,7 @@ __all__ = [
     "IngestBatch",
     "QuarantineRecord",
     "ReloadNotice",
+    "SessionRecord",
     "Store",
     "StoreSummary",
 ]

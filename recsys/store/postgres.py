@@ -57,7 +57,7 @@ from recsys.domain import (
     Track,
 )
 from recsys.errors import ConstraintError, NotFoundError, StoreError
-from recsys.store import codec, frames, play_flags
+from recsys.store import agent_sessions, codec, frames, play_flags
 from recsys.store import postgres_state as state
 from recsys.store.base import (
     DisputeRecord,
@@ -65,6 +65,7 @@ from recsys.store.base import (
     IngestBatch,
     QuarantineRecord,
     ReloadNotice,
+    SessionRecord,
     Store,
     StoreSummary,
 )
@@ -723,6 +724,50 @@ class PostgresStore(Store):
             quarantined=len(self.quarantined_ids()),
             schema_version=int(row[5]),
         )
+
+    # Agent sessions (the SQL is shared with SQLite: ``agent_sessions``). No writer lock: a
+    # claim is one conditional UPDATE, which the row lock makes exclusive; the clock is the
+    # database server's, so every replica measures idle time on one clock.
+
+    keeps_sessions = True
+
+    def create_session(
+        self,
+        session_id: str,
+        *,
+        listener_id: str | None,
+        ttl_s: int,
+        max_sessions: int,
+        holder: str,
+        lease_s: float,
+    ) -> SessionRecord:
+        with self._write(ordered=False) as cur:
+            return agent_sessions.create(
+                cur, "%s", self._now(cur), session_id=session_id, listener_id=listener_id,
+                ttl_s=ttl_s, max_sessions=max_sessions, holder=holder, lease_s=lease_s,
+            )  # fmt: skip
+
+    def claim_session(
+        self, session_id: str, *, listener_id: str | None, ttl_s: int, holder: str, lease_s: float
+    ) -> SessionRecord | None:
+        with self._write(ordered=False) as cur:
+            return agent_sessions.claim(
+                cur, "%s", self._now(cur), session_id=session_id, listener_id=listener_id,
+                ttl_s=ttl_s, holder=holder, lease_s=lease_s,
+            )  # fmt: skip
+
+    def release_session(
+        self, session_id: str, *, holder: str, state: str | None, turns: int | None
+    ) -> bool:
+        with self._write(ordered=False) as cur:
+            return agent_sessions.release(
+                cur, "%s", self._now(cur), session_id=session_id, holder=holder, state=state,
+                turns=turns,
+            )  # fmt: skip
+
+    def live_sessions(self, ttl_s: int) -> int:
+        with self._read() as cur:
+            return agent_sessions.count(cur, "%s", self._now(cur), ttl_s=ttl_s)
 
     # Replicas.
 

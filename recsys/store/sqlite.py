@@ -70,12 +70,13 @@ from recsys.domain import (
     Track,
 )
 from recsys.errors import ConstraintError, NotFoundError, StoreError
-from recsys.store import codec, frames, play_flags, screening_state
+from recsys.store import agent_sessions, codec, frames, play_flags, screening_state
 from recsys.store.base import (
     DisputeRecord,
     EventHistory,
     IngestBatch,
     QuarantineRecord,
+    SessionRecord,
     Store,
     StoreSummary,
 )
@@ -639,6 +640,50 @@ class SqliteStore(Store):
             return super().count_by(table, column)
         rows = self._query(f"SELECT {_quote(column)}, count(*) FROM {table} GROUP BY 1")
         return {("" if k is None else str(k)): int(n) for k, n in rows}
+
+    # Agent sessions (the SQL is shared with PostgreSQL: ``agent_sessions``).
+
+    keeps_sessions = True
+
+    def _micros(self) -> int:
+        return int(codec.to_micros(self._clock()) or 0)
+
+    def create_session(
+        self,
+        session_id: str,
+        *,
+        listener_id: str | None,
+        ttl_s: int,
+        max_sessions: int,
+        holder: str,
+        lease_s: float,
+    ) -> SessionRecord:
+        with self._write() as conn:
+            return agent_sessions.create(
+                conn, "?", self._micros(), session_id=session_id, listener_id=listener_id,
+                ttl_s=ttl_s, max_sessions=max_sessions, holder=holder, lease_s=lease_s,
+            )  # fmt: skip
+
+    def claim_session(
+        self, session_id: str, *, listener_id: str | None, ttl_s: int, holder: str, lease_s: float
+    ) -> SessionRecord | None:
+        with self._write() as conn:
+            return agent_sessions.claim(
+                conn, "?", self._micros(), session_id=session_id, listener_id=listener_id,
+                ttl_s=ttl_s, holder=holder, lease_s=lease_s,
+            )  # fmt: skip
+
+    def release_session(
+        self, session_id: str, *, holder: str, state: str | None, turns: int | None
+    ) -> bool:
+        with self._write() as conn:
+            return agent_sessions.release(
+                conn, "?", self._micros(), session_id=session_id, holder=holder, state=state,
+                turns=turns,
+            )  # fmt: skip
+
+    def live_sessions(self, ttl_s: int) -> int:
+        return agent_sessions.count(self._conn(), "?", self._micros(), ttl_s=ttl_s)
 
     def summary(self) -> StoreSummary:
         def count(table: str) -> int:

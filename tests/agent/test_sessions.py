@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from agent.discovery import DiscoveryAgent
@@ -17,34 +20,102 @@ class Clock:
         return self.now
 
 
+def _turn(store: SessionStore, sid: str | None, listener: str, turns: int = 1) -> str:
+    """One turn that leaves ``turns`` answered turns; the session id."""
+    with store.turn(sid, listener_id=listener) as (found, session):
+        session.turns = turns
+    return found
+
+
 def test_ids_are_minted_bound_and_expire() -> None:
     clock = Clock()
     store = SessionStore(ttl_s=60, clock=clock)
-    sid, first = store.open(None, listener_id="u1")
-    other, _ = store.open("", listener_id="u1")
+    sid = _turn(store, None, "u1")
+    other = _turn(store, "", "u1")
     assert len(sid) >= 24 and sid != other
-    assert store.open(sid, listener_id="u1")[1] is first
+    with store.turn(sid, listener_id="u1") as (same, session):
+        assert same == sid and session.turns == 1 and session.listener_id == "u1"
     with pytest.raises(SessionListenerError, match=r"another listener.*empty session_id"):
-        store.open(sid, listener_id="u2")
+        _turn(store, sid, "u2")
     with pytest.raises(SessionNotFoundError, match="never issued"):
-        store.open("made-up-by-the-client", listener_id="u1")
+        _turn(store, "made-up-by-the-client", "u1")
     clock.now += 59
-    store.open(sid, listener_id="u1")  # a turn keeps it alive
+    _turn(store, sid, "u1")  # a turn keeps it alive
     clock.now += 61
     with pytest.raises(SessionNotFoundError, match="idle for more than 60 s"):
-        store.open(sid, listener_id="u1")
+        _turn(store, sid, "u1")
     assert len(store) == 0
 
 
+def test_a_failed_turn_changes_nothing_and_the_next_turn_goes_on() -> None:
+    store = SessionStore()
+    sid = _turn(store, None, "u1", turns=1)
+    with pytest.raises(RuntimeError), store.turn(sid, listener_id="u1") as (_, session):
+        session.turns = 99
+        raise RuntimeError("the planner broke")
+    with store.turn(sid, listener_id="u1") as (_, session):  # not left held by the failure
+        assert session.turns == 1
+
+
+def test_a_turn_waits_for_the_turn_holding_its_session() -> None:
+    store = SessionStore()
+    sid = _turn(store, None, "u1")
+    order: list[str] = []
+    holding = threading.Event()
+
+    def first() -> None:
+        with store.turn(sid, listener_id="u1") as (_, session):
+            holding.set()
+            time.sleep(0.2)
+            session.turns += 1
+            order.append("first")
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    holding.wait(5)
+    with store.turn(sid, listener_id="u1") as (_, session):
+        order.append("second")
+        assert session.turns == 2  # it saw the first turn's answer
+    thread.join()
+    assert order == ["first", "second"]
+
+
+def test_a_turn_of_a_dead_process_is_taken_over_after_its_lease() -> None:
+    clock = Clock()
+    store = SessionStore(clock=clock, lease_s=30)
+    sid = _turn(store, None, "u1")
+    dead = store.table.claim_session(sid, listener_id="u1", ttl_s=60, holder="gone", lease_s=30)
+    assert dead is not None and dead.claimed
+    clock.now += 31
+    assert _turn(store, sid, "u1", turns=2) == sid
+    assert not store.table.release_session(sid, holder="gone", state="{}", turns=7)
+
+
 def test_oldest_session_goes_when_full() -> None:
-    store = SessionStore(max_sessions=2)
-    a, _ = store.open(None, listener_id="u1")
-    b, _ = store.open(None, listener_id="u1")
-    store.open(a, listener_id="u1")  # a is now the most recent
-    store.open(None, listener_id="u1")
-    store.open(a, listener_id="u1")
+    clock = Clock()
+    store = SessionStore(max_sessions=2, clock=clock)
+    a = _turn(store, None, "u1")
+    clock.now += 1
+    b = _turn(store, None, "u1")
+    clock.now += 1
+    _turn(store, a, "u1")  # a is now the most recent
+    clock.now += 1
+    _turn(store, None, "u1")
+    _turn(store, a, "u1")
     with pytest.raises(SessionNotFoundError):
-        store.open(b, listener_id="u1")
+        _turn(store, b, "u1")
+
+
+def test_constraints_round_trip_and_unknown_fields_are_left_out() -> None:
+    from agent.request import Constraints
+    from agent.sessions import decode_constraints, encode_constraints
+
+    c = Constraints(text="x", genres=("rock",), tempo_min=90.0, year_max=1999, human_only=True)
+    assert decode_constraints(encode_constraints(c)) == c
+    assert decode_constraints(encode_constraints(None)) is None
+    assert decode_constraints('{"genres": ["jazz"], "from_a_newer_version": 1}') == Constraints(
+        genres=("jazz",)
+    )
 
 
 def test_agent_refuses_a_session_it_did_not_issue_or_of_another_listener() -> None:
