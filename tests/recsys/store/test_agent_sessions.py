@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from agent.discovery import DiscoveryAgent
 from agent.sessions import SessionListenerError, SessionNotFoundError, SessionStore
+from recsys.errors import StoreError
+from recsys.store import SqliteStore
 from tests.agent.fakes import FakeBackend
 from tests.recsys.store.conftest import Backend
 
@@ -147,3 +150,18 @@ def test_turns_of_one_conversation_through_two_handles_run_one_after_the_other(
     assert not errors
     with stores[1].turn(sid, listener_id="u1") as (_, s):
         assert s.turns == 11  # no turn was lost to another's
+
+
+def test_session_writes_leave_sqlite_flushing_every_other_write(tmp_path: Path) -> None:
+    """Session turns commit without a flush to disk; the ledgers' writes still flush."""
+    store = SqliteStore(tmp_path / "liner.db")
+    try:
+        store.create_session(
+            "s1", listener_id="u1", ttl_s=60, max_sessions=9, holder="h", lease_s=1
+        )
+        with pytest.raises(StoreError):
+            store.execute_sql("SELECT * FROM no_such_table")
+        assert store.release_session("s1", holder="h", state="", turns=1)
+        assert store._conn().execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    finally:
+        store.close()
