@@ -75,8 +75,19 @@ class LinerSettings(BaseSettings):
     max_concurrent_rpcs: int | None = Field(default=None, ge=1)
     """Concurrent RPCs beyond which new calls get RESOURCE_EXHAUSTED at once. None (the
     default) admits ``max_workers`` running calls plus a quarter as many waiting for a thread
-    (``Recommend`` is held further, to the CPUs plus two): a longer queue only adds waiting
-    time to every accepted call under overload."""
+    (``Recommend`` is held further: ``recommend_concurrency``): a longer queue only adds
+    waiting time to every accepted call under overload."""
+    recommend_concurrency: int | None = Field(default=None, ge=1)
+    """Slates (``Recommend``) one serving process computes at once; None (the default) is one
+    per CPU the process may use (under the GIL more at once only take longer each)."""
+    recommend_queue: int | None = Field(default=None, ge=0)
+    """``Recommend`` calls that may wait for a slate slot beyond those (FIFO); None is as many
+    as ``recommend_concurrency``. Calls beyond are refused at once (RESOURCE_EXHAUSTED with a
+    retry-after hint)."""
+    recommend_max_wait: float = Field(default=1.0, ge=0.0)
+    """The longest wait an admitted ``Recommend`` may expect, in slate service times (the
+    recent mean): a call that would wait longer is refused at once, so accepted calls stay
+    near the unloaded latency under overload. 0 admits only when a slot is free."""
     metering_cache_s: float = Field(default=60.0, ge=0.0)
     """How long the service serves a built metering report (``MeteringReport``) before
     building it again; a report costs seconds at a million events."""

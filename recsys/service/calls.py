@@ -1,5 +1,10 @@
 """What happens around every Liner Notes call: request id, admission, deadline check, status
-mapping, metrics and the per-request log line."""
+mapping, metrics and the per-request log line.
+
+A call refused by admission (:class:`~recsys.service.limits.AdmissionRefusedError`) never
+reaches the servicer; it answers RESOURCE_EXHAUSTED with the retry-after hint in the message
+and in the ``grpc-retry-pushback-ms`` trailer (gRPC's server pushback, honoured by gRPC retry
+policies)."""
 
 from __future__ import annotations
 
@@ -13,12 +18,13 @@ import grpc
 
 from recsys.service import requestlog
 from recsys.service.errors import DeadlineError, RequestError
-from recsys.service.limits import ConcurrencyLimiter
+from recsys.service.limits import Admission, AdmissionRefusedError
 from recsys.service.metrics import ServiceMetrics
 from recsys.service.status import MessageRedactor, status_for
 
 API_PREFIX = "/linernotes.v1."
 REQUEST_ID_HEADER = "x-request-id"
+PUSHBACK_TRAILER = "grpc-retry-pushback-ms"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 Behavior = Callable[[Any, grpc.ServicerContext], Any]
@@ -79,18 +85,18 @@ class CallInterceptor(grpc.ServerInterceptor):
 
     Args:
         metrics: where calls are counted and timed.
-        limiter: per-method concurrency caps (keys are short method names).
+        admission: per-method admission (keys are short method names).
         redact: removes file system paths from error messages sent to clients.
     """
 
     def __init__(
         self,
         metrics: ServiceMetrics,
-        limiter: ConcurrencyLimiter,
+        admission: Admission,
         redact: MessageRedactor | None = None,
     ) -> None:
         self._metrics = metrics
-        self._limiter = limiter
+        self._admission = admission
         self._redact = redact or MessageRedactor()
         # method -> (the inner handler it was built from, the wrapped handler)
         self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler | None]] = {}
@@ -115,8 +121,8 @@ class CallInterceptor(grpc.ServerInterceptor):
         return wrapped
 
     def _around(self, inner: Behavior, name: str, method: str) -> Behavior:
-        metrics, limiter, redact = self._metrics, self._limiter, self._redact
-        capped = limiter.limits(name)
+        metrics, admission, redact = self._metrics, self._admission, self._redact
+        limited = admission.limits(name)
 
         def run(request: Any, context: grpc.ServicerContext) -> Any:
             # A call that waited for a thread past its deadline is dropped unworked.
@@ -131,13 +137,17 @@ class CallInterceptor(grpc.ServerInterceptor):
             token = requestlog.begin(rid, method)
             start = time.perf_counter()
             code = "OK"
-            context.set_trailing_metadata(((REQUEST_ID_HEADER, rid),))
+            trailers = ((REQUEST_ID_HEADER, rid),)
+            context.set_trailing_metadata(trailers)
             try:
-                if capped:
-                    with limiter.slot(name):
+                if limited:
+                    with admission.slot(name, context.time_remaining()):
                         return run(request, context)
                 return run(request, context)
             except Exception as exc:
+                if isinstance(exc, AdmissionRefusedError):
+                    pushback = (PUSHBACK_TRAILER, str(exc.retry_after_ms))
+                    context.set_trailing_metadata((*trailers, pushback))
                 already = context.code() if hasattr(context, "code") else None
                 if already is not None and already is not grpc.StatusCode.OK:
                     code = already.name
@@ -160,6 +170,7 @@ class CallInterceptor(grpc.ServerInterceptor):
 
 __all__ = [
     "API_PREFIX",
+    "PUSHBACK_TRAILER",
     "REQUEST_ID_HEADER",
     "CallInterceptor",
     "MalformedRequest",

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import ssl
 from collections.abc import Callable
 from concurrent import futures
@@ -44,7 +43,7 @@ from recsys.errors import ConfigError
 from recsys.pipeline.search_cache import search_cache_hit_rate
 from recsys.service.auth import AuthInterceptor, Authorizer
 from recsys.service.calls import CallInterceptor
-from recsys.service.limits import ConcurrencyLimiter
+from recsys.service.limits import Admission, MethodLimit, usable_cpus
 from recsys.service.servicers import (
     AdminServicer,
     CatalogServicer,
@@ -75,35 +74,42 @@ SERVICE_NAMES: tuple[str, ...] = tuple(
 
 
 def admission_limit(settings: LinerSettings) -> int:
-    """Calls admitted at once: one per thread plus a tiny queue (a quarter of the threads, at
+    """Calls gRPC admits at once: one per thread plus a tiny queue (a quarter of the threads, at
     least one), unless ``max_concurrent_rpcs`` says otherwise. Beyond it gRPC answers
-    RESOURCE_EXHAUSTED before queueing, so accepted calls keep their latency under overload."""
+    RESOURCE_EXHAUSTED in its polling thread, before any of our Python runs: the outer bound
+    around the per-method admission of :func:`method_limits`."""
     if settings.max_concurrent_rpcs is not None:
         return settings.max_concurrent_rpcs
     return settings.max_workers + max(1, settings.max_workers // 4)
 
 
-def cpu_slots(cpus: int | None = None) -> int:
-    """Slate calls (``Recommend``) one process runs at once: the CPUs it may use plus two
-    waiting. A slate is CPU work under the GIL, so more at once only share the same cores:
-    each admitted call would take that many times as long (measured in benchmarks/README.md)."""
-    if cpus is None:
-        cpus = len(os.sched_getaffinity(0))
-    return max(1, cpus) + 2
+def method_limits(settings: LinerSettings, cpus: int | None = None) -> dict[str, MethodLimit]:
+    """Each limited method's admission (see :mod:`recsys.service.limits`).
 
-
-def expensive_caps(max_workers: int, cpus: int | None = None) -> dict[str, int]:
-    """Per-method caps: slow calls cannot take every worker from ``Recommend``, and
-    ``Recommend`` itself is held to what the process's CPUs run (:func:`cpu_slots`)."""
-    half = max(1, max_workers // 2)
+    ``Recommend`` executes ``recommend_concurrency`` slates at once (default one per usable
+    CPU: under the GIL more at once only share the same cores, each taking that many times as
+    long), with a short line of ``recommend_queue`` (default as many; at most the threads
+    left but one, since a waiting call holds a thread) admitted only while the expected wait
+    is at most ``recommend_max_wait`` service times. The slow calls get small
+    caps and no line, so they can never take every thread from ``Recommend``; rights and
+    metering reports (``MeteringReport``, served from a cached report, see
+    metering_cache.py) get the smallest.
+    """
+    workers = settings.max_workers
+    half = max(1, workers // 2)
+    slates = settings.recommend_concurrency or (usable_cpus() if cpus is None else max(1, cpus))
+    slates = min(workers, slates)
+    line = settings.recommend_queue if settings.recommend_queue is not None else slates
+    # A waiting call holds a thread: leave one for the other methods.
+    line = max(0, min(line, workers - slates - 1))
     return {
-        "Recommend": min(max_workers, cpu_slots(cpus)),
-        "UpsertTracks": half,
-        "UpsertArtists": half,
-        "MeteringReport": max(1, max_workers // 4),  # cached: see metering_cache.py
-        "Converse": half,
-        "ReloadArtifacts": 1,
-        "ReloadExperiments": 1,
+        "Recommend": MethodLimit(slates, queue=line, max_wait=settings.recommend_max_wait),
+        "UpsertTracks": MethodLimit(half),
+        "UpsertArtists": MethodLimit(half),
+        "MeteringReport": MethodLimit(max(1, workers // 4)),
+        "Converse": MethodLimit(half),
+        "ReloadArtifacts": MethodLimit(1),
+        "ReloadExperiments": MethodLimit(1),
     }
 
 
@@ -263,10 +269,10 @@ class LinerServer:
             experimental_thread_pool=futures.ThreadPoolExecutor(max_workers=1),
         )
         authorizer = Authorizer.from_settings(settings)
-        limiter = ConcurrencyLimiter(expensive_caps(settings.max_workers))
+        self.admission = Admission(method_limits(settings))
         # Outermost first, as gRPC applies them; the web port runs the same chain.
         self.interceptors: tuple[grpc.ServerInterceptor, ...] = (
-            CallInterceptor(deps.metrics, limiter, MessageRedactor(server_paths(settings))),
+            CallInterceptor(deps.metrics, self.admission, MessageRedactor(server_paths(settings))),
             AuthInterceptor(authorizer),
         )
         self.method_handlers: dict[str, grpc.RpcMethodHandler] = {}
@@ -387,7 +393,8 @@ __all__ = [
     "LinerHealth",
     "LinerServer",
     "add_reflection",
-    "expensive_caps",
+    "admission_limit",
+    "method_limits",
     "server_credentials",
     "server_paths",
 ]

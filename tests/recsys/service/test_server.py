@@ -23,7 +23,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 
 from recsys.api.v1 import common_pb2, recommendation_pb2, rights_pb2
 from recsys.service import SERVICE_NAMES
-from recsys.service.server import admission_limit, cpu_slots, expensive_caps
+from recsys.service.server import admission_limit
 from recsys.settings import LinerSettings
 from tests.recsys.service.certs import make_pki
 from tests.recsys.service.conftest import ADMIN_TOKEN, RIGHTS_TOKEN, Running, code_of
@@ -196,28 +196,29 @@ def test_admission_is_the_threads_plus_a_quarter(threads: int, expected: int) ->
     assert admission_limit(LinerSettings(max_workers=threads)) == expected
 
 
-@pytest.mark.parametrize(("cpus", "threads", "cap"), [(1, 8, 3), (2, 8, 4), (2, 2, 2), (8, 8, 8)])
-def test_slates_at_once_follow_the_cpus(cpus: int, threads: int, cap: int) -> None:
-    assert expensive_caps(threads, cpus)["Recommend"] == cap
-    assert cpu_slots(cpus) == cpus + 2
-
-
-def test_slates_beyond_the_cpus_are_refused_at_once(
+def test_slates_beyond_the_cpus_and_a_short_line_are_refused_at_once(
     start_server: Callable[..., Running], gate: threading.Event
 ) -> None:
-    """More threads than CPUs: the threads are free, but slates beyond what the CPUs run
-    (plus two waiting) are refused with RESOURCE_EXHAUSTED naming the method, not queued."""
+    """More threads than CPUs: the threads are free, but slates beyond what the CPUs run (plus
+    a short line) are refused with RESOURCE_EXHAUSTED naming the method and a retry-after
+    hint in the message and the grpc-retry-pushback-ms trailer, not queued."""
     rec = FakeRecommender(gate=gate)
     running = start_server(rec, max_workers=16)
-    slots = cpu_slots()
-    with running.client(retries=0) as client, ThreadPoolExecutor(slots) as pool:
-        held = [pool.submit(client.recommend, f"u{i}", timeout=20) for i in range(slots)]
-        wait_until(lambda: len(rec.calls) == slots)
+    limit = running.server.admission.limit("Recommend")
+    assert limit is not None
+    held_n = limit.concurrency + limit.queue
+    with running.client(retries=0) as client, ThreadPoolExecutor(held_n) as pool:
+        held = [pool.submit(client.recommend, f"u{i}", timeout=20) for i in range(held_n)]
+        wait_until(lambda: len(rec.calls) == limit.concurrency)
+        wait_until(lambda: running.server.admission.waiting("Recommend") == limit.queue)
         with pytest.raises(grpc.RpcError) as refused:
             client.recommend("late", timeout=20)
         assert refused.value.code() is S.RESOURCE_EXHAUSTED
         assert "Recommend" in refused.value.details()
-        assert len(rec.calls) == slots  # the refused call never reached the recommender
+        assert "retry after" in refused.value.details()
+        trailers = dict(refused.value.trailing_metadata())
+        assert int(trailers["grpc-retry-pushback-ms"]) >= 1
+        assert len(rec.calls) == limit.concurrency  # the refused call never reached it
         gate.set()
         assert all(len(f.result().items) == 10 for f in held)
         assert len(client.recommend("after", timeout=20).items) == 10

@@ -14,23 +14,11 @@ from click.testing import CliRunner
 from recsys.errors import ConfigError, PermissionDeniedError
 from recsys.service import LinerClient
 from recsys.service.auth import ADMIN, ANONYMOUS, FEEDBACK, LISTENER, RIGHTS, Authorizer
-from recsys.service.errors import OverloadedError, UnauthenticatedError
-from recsys.service.limits import ConcurrencyLimiter
+from recsys.service.errors import UnauthenticatedError
 from recsys.service.status import MessageRedactor
 from recsys.service.tokens import ListenerTokens
 from recsys.settings import LinerSettings
 from tests.recsys.service.fakes import FakeRecommender, artifact_dir
-
-
-def test_limiter_rejects_beyond_cap_and_frees_slots() -> None:
-    limiter = ConcurrencyLimiter({"Reload": 1})
-    with limiter.slot("Reload"):
-        with pytest.raises(OverloadedError, match="limit 1"):
-            limiter.slot("Reload").__enter__()
-        with limiter.slot("Recommend"):  # not limited
-            assert limiter.in_flight("Reload") == 1
-    assert limiter.in_flight("Reload") == 0
-    assert limiter.try_acquire("Reload")
 
 
 def test_authorizer_roles() -> None:
