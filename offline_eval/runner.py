@@ -13,9 +13,11 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from offline_eval.datasets import DEFAULT_DATA_ROOT, EvalDataset, load_dataset, load_folder
+from offline_eval.distributed import run_slates
 from offline_eval.errors import EvalError
 from offline_eval.metrics import MetricContext, Scorecard, score_slates
 from offline_eval.models import BASELINES, available_models, create_model
+from offline_eval.models.library import LIBRARY_MODELS
 from offline_eval.report import json_safe, write_report
 from offline_eval.slices import activity_slices, popularity_slices
 from offline_eval.splits import make_split
@@ -160,7 +162,7 @@ def run_evaluation(
         try:
             model.fit(train_ds, chosen)
             t1 = time.perf_counter()
-            slates = the_task.run(model, ctx.users, k)
+            slates = run_slates(the_task, model, ctx.users, k)  # tasks under --ray
         except Exception as exc:  # one failing model must not lose the others' results
             logger.exception("model %s failed", name)
             failures[name] = f"{type(exc).__name__}: {exc}"
@@ -276,8 +278,10 @@ def _control(
     if plan is not None and plan.control in estimates:
         return plan.control
     key = f"ndcg@{k}"
-    # the best baseline by default, so the pipeline and variants are judged against it
-    pool = [m for m in estimates if m in BASELINES] or list(estimates)
+    # the best baseline by default (ours or a library's: hybrid and sequential included), so
+    # the pipeline and variants are judged against it
+    baselines = (*BASELINES, *LIBRARY_MODELS)
+    pool = [m for m in estimates if m in baselines] or list(estimates)
     return max(pool, key=lambda m: estimates[m][key].value)
 
 

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from offline_eval.splits import Split
 
 _BATCH = 256
+_BATCH_CELLS = 8_000_000
+"""Users per scoring batch shrink so a batch's dense scores stay near this many cells (a
+200k-item catalog scores 40 users at a time, not 256 x 200k float64 = 400 MB)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,7 +75,7 @@ class InteractionMatrix:
 
 def top_k_rows(scores: np.ndarray, seen: sp.csr_matrix, k: int) -> list[list[tuple[int, float]]]:
     """Best ``k`` finite-scored columns per row, excluding ``seen`` (same shape, nonzero = seen)."""
-    scores = scores.astype(np.float64, copy=True)
+    scores = np.array(scores, dtype=np.result_type(scores.dtype, np.float32), copy=True)
     coo = seen.tocoo()
     scores[coo.row, coo.col] = -np.inf
     k_eff = min(k, scores.shape[1])
@@ -117,8 +120,9 @@ class ScoringRecommender:
         m = self.matrix
         out: Slates = {u: [] for u in user_ids}
         rows = [(u, m.user_index[u]) for u in user_ids if u in m.user_index]
-        for start in range(0, len(rows), _BATCH):
-            batch = rows[start : start + _BATCH]
+        size = max(1, min(_BATCH, _BATCH_CELLS // max(len(m.item_ids), 1)))
+        for start in range(0, len(rows), size):
+            batch = rows[start : start + size]
             idx = np.array([r for _, r in batch], dtype=np.int64)
             scores = self._score(idx)
             for (user, _), best in zip(batch, top_k_rows(scores, m.weights[idx], k), strict=True):

@@ -13,7 +13,7 @@ class PopularityRecommender(ScoringRecommender):
     def _fit_matrix(self, matrix: InteractionMatrix) -> None:
         counts = np.asarray(matrix.binary().sum(axis=0)).ravel()
         # items nobody played are never recommended: -inf keeps them out of every slate
-        self._scores = np.where(counts > 0, counts, -np.inf)
+        self._scores = np.where(counts > 0, counts, -np.inf).astype(np.float32)  # exact counts
 
     def _score(self, rows: np.ndarray) -> np.ndarray:
         return np.broadcast_to(self._scores, (len(rows), self._scores.shape[0]))

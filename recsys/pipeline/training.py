@@ -34,6 +34,11 @@ logger = logging.getLogger(__name__)
 
 MAX_NEGATIVES = 200
 """Negatives kept per query (sampled); every positive candidate is kept."""
+MAX_LISTENERS = 1500
+"""Listeners whose label events form a period's queries, at most (a seeded sample beyond it):
+LightGBM learns the ranking from a few thousand queries, and each query costs one candidate
+and feature pass, so a 200k-track catalog with 20k listeners would otherwise spend most of
+its build here."""
 
 
 @dataclass
@@ -280,6 +285,15 @@ def _period_data(
         sources, FeatureBuilder(period_spaces, catalog, tuple(s.name for s in sources))
     )
     window = period.window
+    listeners_in = window["listener_id"].unique()
+    if len(listeners_in) > MAX_LISTENERS:
+        kept = rng.choice(listeners_in, MAX_LISTENERS, replace=False)
+        window = window[window["listener_id"].isin(set(kept.tolist()))]
+        logger.info(
+            "reranker: %d of %d listeners' label events sampled as queries",
+            MAX_LISTENERS,
+            len(listeners_in),
+        )
     history = histories_by_listener(period.before)
     groups = []
     by_listener = window.groupby("listener_id")["track_id"]
@@ -314,6 +328,7 @@ def _period_data(
 
 __all__ = [
     "HOLDOUT_FRACTION",
+    "MAX_LISTENERS",
     "MAX_NEGATIVES",
     "ExampleBuilder",
     "Period",
