@@ -16,13 +16,20 @@ A term is usable when at least ``min_term_items`` items and at most ``max_term_s
 catalog carry it (a term nearly every item carries asks for nothing). Terms are compared
 case-insensitively with hyphens and underscores as spaces; nothing is stemmed, so relevance is
 the catalog's metadata, not any model's reading of it.
+
+- **playlist** (datasets that name playlists: ``EvalDataset.playlists``): one playlist the
+  listener made, whose tracks include some of their held-out items; the query is the
+  playlist's title exactly as written ("chill vibes", "workout 2019", "Tropical House 🌴",
+  typos and all), and the relevant items are the playlist's held-out tracks. Terms are only
+  recorded (the usable catalog terms the title names, for the term-popularity baseline);
+  relevance never depends on them.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,6 +102,86 @@ class ItemTerms:
         return cached
 
 
+REQUEST_KINDS = ("query", "seed", "playlist")
+_EDGE = "!\"#$%'()*+,.:;<=>?@[\\]^`{|}~"
+
+
+def title_terms(title: str, usable: Mapping[str, float]) -> tuple[str, ...]:
+    """The usable catalog terms a title names, longest phrases first, each word used once
+    ("Tropical House 🌴 2020" → ``("tropical house",)`` when the catalog has that genre)."""
+    words = [w.strip(_EDGE) for w in norm_term(title).split()]
+    words = [w for w in words if w]
+    used = [False] * len(words)
+    found: list[str] = []
+    for n in range(min(3, len(words)), 0, -1):
+        for i in range(len(words) - n + 1):
+            phrase = " ".join(words[i : i + n])
+            if not any(used[i : i + n]) and phrase in usable:
+                found.append(phrase)
+                used[i : i + n] = [True] * n
+    return tuple(found)
+
+
+def playlist_requests(
+    ds: EvalDataset,
+    table: ItemTerms,
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    *,
+    max_requests: int,
+    seed: int,
+) -> tuple[list[EvalRequest], ItemTerms]:
+    """One request per test listener who made a playlist holding some of their held-out
+    items: the playlist's title as the query, those held-out items as relevant.
+
+    Raises:
+        EvalError: when the dataset names no playlists, or no playlist holds held-out items.
+    """
+    if ds.playlists is None or ds.playlists.empty:
+        raise EvalError(
+            f"{ds.name} names no playlists, so it has no playlist titles to ask with. Fix: "
+            "add playlists.csv and interactions.playlist_id (docs/data-format.md)"
+        )
+    rng = np.random.default_rng(seed)
+    held = test.assign(item_id=test["item_id"].astype(str)).groupby("user_id")["item_id"]
+    held_by_user = {str(u): set(g) for u, g in held}
+    trained = train.assign(item_id=train["item_id"].astype(str)).groupby("user_id")["item_id"]
+    known = {str(u): set(g) for u, g in trained}
+    lists = ds.playlists.astype({"user_id": str, "item_id": str, "playlist_id": str})
+    lists = lists[lists["user_id"].isin(set(held_by_user))]
+    members = {
+        (str(u), str(p)): (str(g["name"].iloc[0]), set(g["item_id"]))
+        for (u, p), g in lists.groupby(["user_id", "playlist_id"], sort=True)
+    }
+    by_user: dict[str, list[tuple[str, frozenset[str]]]] = {}
+    for (u, _), (name, tracks) in members.items():
+        relevant = frozenset((tracks & held_by_user[u]) - known.get(u, set()))
+        if relevant and known.get(u) and name.strip():
+            by_user.setdefault(u, []).append((name.strip(), relevant))
+    out: list[EvalRequest] = []
+    for u in rng.permutation(sorted(by_user)).tolist():
+        if len(out) >= max_requests:
+            break
+        options = by_user[u]
+        name, relevant = options[int(rng.integers(len(options)))]
+        out.append(
+            EvalRequest(
+                qid=u,
+                user=u,
+                query=name,
+                terms=title_terms(name, table.usable),
+                seeds=(),
+                relevant=relevant,
+            )
+        )
+    if not out:
+        raise EvalError(
+            f"{ds.name}: no test listener has a playlist holding held-out items. Fix: check "
+            "that interactions.playlist_id marks the listeners' playlist tracks"
+        )
+    return out, table
+
+
 def _pick(rng: np.random.Generator, terms: Sequence[str], weights: dict[str, float]) -> str:
     w = np.asarray([weights[t] for t in terms], dtype=np.float64)
     return terms[int(rng.choice(len(terms), p=w / w.sum()))]
@@ -118,9 +205,11 @@ def make_requests(
     Raises:
         EvalError: when no listener's held-out items carry a usable term.
     """
-    if kind not in ("query", "seed"):
-        raise EvalError(f"unknown request kind {kind!r}. Fix: query or seed")
+    if kind not in REQUEST_KINDS:
+        raise EvalError(f"unknown request kind {kind!r}. Fix: one of {list(REQUEST_KINDS)}")
     table = ItemTerms.of(ds, min_term_items=min_term_items, max_term_share=max_term_share)
+    if kind == "playlist":
+        return playlist_requests(ds, table, train, test, max_requests=max_requests, seed=seed)
     pos = table.position
     rng = np.random.default_rng(seed)
     held = test.assign(item_id=test["item_id"].astype(str)).groupby("user_id")["item_id"]
@@ -180,4 +269,12 @@ def make_requests(
     return out, table
 
 
-__all__ = ["EvalRequest", "ItemTerms", "make_requests", "norm_term"]
+__all__ = [
+    "REQUEST_KINDS",
+    "EvalRequest",
+    "ItemTerms",
+    "make_requests",
+    "norm_term",
+    "playlist_requests",
+    "title_terms",
+]

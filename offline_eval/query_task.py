@@ -64,13 +64,16 @@ from recsys.params import PolicyParams
 
 logger = logging.getLogger(__name__)
 
-KINDS = ("query", "seed")
+KINDS = ("query", "seed", "playlist")
 BASELINES = {
     "query": ("bm25", "text-embedding", "term-popularity"),
     "seed": ("seed-text-neighbours", "term-popularity"),
+    "playlist": ("bm25", "text-embedding", "term-popularity"),
 }
-WITHOUT = {"query": "liner-no-query", "seed": "liner-no-seeds"}
-TARGETS = {"query": (1.2, 2.0), "seed": (1.0, 1.0)}
+WITHOUT = {"query": "liner-no-query", "seed": "liner-no-seeds", "playlist": "liner-no-query"}
+TARGETS = {"query": (1.2, 2.0), "seed": (1.0, 1.0), "playlist": (1.2, 2.0)}
+OUT_DIRS = {"query": ".", "seed": "seeds", "playlist": "playlists"}
+"""Where each kind's metrics.json and report.html go, under ``--out``."""
 """(× the best baseline, × liner without the request) that ``liner`` is meant to reach."""
 
 
@@ -82,9 +85,14 @@ def _corpus(ds: EvalDataset, popularity: np.ndarray) -> TagCorpus:
         else [""] * len(ds.items)
     )
     tags = [tuple(t) for t in ds.item_tags()]
+    artists = (
+        ds.items["artist_names"].fillna("").astype(str).str.replace("|", ", ").tolist()
+        if "artist_names" in ds.items.columns
+        else [""] * len(ds.items)
+    )
     texts = []
-    for title, ts, g in zip(ds.items["title"].astype(str), tags, genres, strict=True):
-        parts = [title]
+    for title, ts, g, a in zip(ds.items["title"].astype(str), tags, genres, artists, strict=True):
+        parts = [f"{title} by {a}" if a else title]
         if ts:
             parts.append("Tags: " + ", ".join(ts))
         if g:
@@ -214,10 +222,22 @@ class QueryEvaluation:
             out[r.qid] = self._answer(r, vecs @ centre)
         return out
 
-    def term_popularity(self, requests: Sequence[EvalRequest], table: ItemTerms) -> Slates:
+    def term_popularity(
+        self, requests: Sequence[EvalRequest], table: ItemTerms, *, partial: bool = False
+    ) -> Slates:
+        """The most played items carrying every term (``partial``: the most of the terms;
+        plain popularity when the request names none, as for most playlist titles)."""
         out: Slates = {}
         pos = table.position
         for r in requests:
+            if partial:
+                carried = np.asarray([len(set(r.terms) & ts) for ts in table.terms], np.float64)
+                top = self.popularity.max() + 1.0
+                scores = np.where(carried > 0, carried * top + self.popularity, self.popularity)
+                if r.terms and carried.max() > 0:
+                    scores = np.where(carried > 0, scores, -np.inf)
+                out[r.qid] = self._answer(r, scores)
+                continue
             terms: Sequence[str] = r.terms
             if r.seeds:  # the seeds' most shared usable term
                 shared = Counter(
@@ -243,7 +263,9 @@ class QueryEvaluation:
             "bm25": lambda: self.bm25(requests),
             "text-embedding": lambda: self.text_embedding(requests),
             "seed-text-neighbours": lambda: self.seed_text_neighbours(requests),
-            "term-popularity": lambda: self.term_popularity(requests, table),
+            "term-popularity": lambda: self.term_popularity(
+                requests, table, partial=kind == "playlist"
+            ),
         }
         slates: dict[str, Slates] = {}
         timings: dict[str, dict[str, float]] = {}
@@ -326,17 +348,27 @@ def _document(
                     "met": bool(ratio >= goal and sig),
                 }
     n_terms = Counter(len(r.terms) for r in requests)
-    description = (
-        f"{kind} requests from held-out listening: {len(requests)} test listeners, one each "
-        + (
-            "(query = genre/tag words of one of their held-out items; "
-            f"{n_terms.get(2, 0)} name two terms); "
-            if kind == "query"
-            else "(seeds = up to 3 training items sharing a genre/tag with a held-out item); "
+    if kind == "playlist":
+        named = sum(1 for r in requests if r.terms)
+        description = (
+            f"playlist requests: {len(requests)} test listeners, one each (query = the title, "
+            f"as written, of one of their playlists holding held-out items; {named} titles "
+            "name a usable catalog term); relevant = that playlist's held-out tracks; "
+            f"{len(table.usable):,} usable terms; answers exclude training items"
         )
-        + "relevant = their held-out items carrying the request's terms; "
-        + f"{len(table.usable):,} usable terms; answers exclude training items and seeds"
-    )
+    else:
+        description = (
+            f"{kind} requests from held-out listening: {len(requests)} test listeners, one "
+            + (
+                "each (query = genre/tag words of one of their held-out items; "
+                f"{n_terms.get(2, 0)} name two terms); "
+                if kind == "query"
+                else "each (seeds = up to 3 training items sharing a genre/tag with a "
+                "held-out item); "
+            )
+            + "relevant = their held-out items carrying the request's terms; "
+            + f"{len(table.usable):,} usable terms; answers exclude training items and seeds"
+        )
     return {
         "dataset": ds.name,
         "split": split.kind,
@@ -382,7 +414,7 @@ def run_query_evaluation(
     eval_dataset: EvalDataset | None = None,
     data_root: str | Path = DEFAULT_DATA_ROOT,
     out: str | Path | None = None,
-    kinds: Sequence[str] = KINDS,
+    kinds: Sequence[str] | None = None,
     models: Sequence[str] | None = None,
     split: str | None = None,
     k: int = 10,
@@ -392,8 +424,13 @@ def run_query_evaluation(
     options: Mapping[str, Any] | None = None,
     progress: bool = True,
 ) -> dict[str, dict[str, Any]]:
-    """Evaluate query and seed requests; one metrics document per kind (written under
-    ``out``: query requests in ``out``, seed requests in ``out/seeds``).
+    """Evaluate query, seed and playlist requests; one metrics document per kind (written
+    under ``out``: query requests in ``out``, seed requests in ``out/seeds``, playlist-title
+    requests in ``out/playlists``).
+
+    ``kinds`` default: query and seed, plus playlist when the dataset names playlists; a
+    default kind the data cannot make requests for (no usable genre or tag, say) is skipped
+    and its reason kept in the returned ``skipped`` entry. Asked-for kinds must run.
 
     ``options`` are the served build's and the text baselines' (``text_model``: a
     sentence-transformers directory, or ``hash`` for the tests' hashed bag of words).
@@ -414,12 +451,24 @@ def run_query_evaluation(
         ds, chosen, k=k, seed=seed, options=options or {}, progress=progress
     )
     docs: dict[str, dict[str, Any]] = {}
+    asked = kinds is not None
+    if kinds is None:
+        kinds = [k for k in KINDS if k != "playlist" or ds.playlists is not None]
+    skipped: dict[str, str] = {}
     try:
         for kind in kinds:
             started = time.perf_counter()
-            requests, table = make_requests(
-                ds, chosen.train, chosen.test, kind=kind, max_requests=max_requests, seed=seed
-            )
+            try:
+                requests, table = make_requests(
+                    ds, chosen.train, chosen.test, kind=kind, max_requests=max_requests,
+                    seed=seed,
+                )  # fmt: skip
+            except EvalError as exc:
+                if asked:
+                    raise
+                logger.warning("no %s requests: %s", kind, exc)
+                skipped[kind] = str(exc)
+                continue
             wanted = models_for(kind, models)
             slates, timings, failures = evaluation.answers(kind, requests, table, wanted)
             if not slates:
@@ -438,10 +487,16 @@ def run_query_evaluation(
             doc["runtime_s"] = round(time.perf_counter() - started, 1)
             doc = json_safe(doc)
             if out is not None:
-                write_report(doc, Path(out) if kind == "query" else Path(out) / "seeds")
+                where = Path(out) / OUT_DIRS[kind]
+                write_report(doc, where)
+                doc["written_to"] = str(where / "metrics.json")
             docs[kind] = doc
     finally:
         evaluation.close()
+    if not docs:
+        raise EvalError(f"no request kind could be made from {ds.name}: {skipped}")
+    if skipped:
+        docs["skipped"] = {"skipped": skipped}
     return docs
 
 
@@ -465,6 +520,9 @@ def summary(docs: Mapping[str, Mapping[str, Any]]) -> list[str]:
     the comparisons and the targets."""
     lines: list[str] = []
     for kind, doc in docs.items():
+        if kind == "skipped":
+            lines += [f"{name} requests skipped: {why}" for name, why in doc["skipped"].items()]
+            continue
         k = doc["k"]
         keys = [f"ndcg@{k}", f"hit_rate@{k}"]
         lines.append(f"{kind} requests: {doc['task']}")
@@ -489,6 +547,8 @@ def summary(docs: Mapping[str, Mapping[str, Any]]) -> list[str]:
             )
         for name, why in (doc.get("failed_models") or {}).items():
             lines.append(f"  FAILED: {name}: {why}")
+        if doc.get("written_to"):
+            lines.append(f"  wrote {doc['written_to']}")
     return lines
 
 

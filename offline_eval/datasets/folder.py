@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from offline_eval.datasets.base import EvalDataset, finalize_interactions, finalize_items
+from offline_eval.datasets.playlists import playlist_membership
 from offline_eval.datasets.provenance import ProvenanceSimulation, simulate_provenance
 from offline_eval.errors import DatasetError
 
@@ -151,6 +152,7 @@ def load_folder(
     credits = read_table(folder, "credits")
     consent = read_table(folder, "consent")
     listeners = read_table(folder, "listeners")
+    playlists = playlist_membership(read_table(folder, "playlists"), interactions)
     if credits is not None and {"item_id", "artist_id"} <= set(credits.columns):
         primary = credits
         if "role" in credits.columns:
@@ -190,6 +192,8 @@ def load_folder(
     if unknown.any():
         logger.warning("dropping %d interactions with unknown item ids", int(unknown.sum()))
         inter = inter[~unknown]
+    if playlists is not None:
+        playlists = playlists[playlists["item_id"].isin(set(items["item_id"]))]
     ds = EvalDataset(
         name=name or folder.name,
         items=items,
@@ -198,6 +202,7 @@ def load_folder(
         credits=credits,
         listeners=listeners,
         consent=consent,
+        playlists=playlists,
         has_integrity_truth=truth is not None,
         source=str(folder.resolve()),
     )

@@ -62,12 +62,23 @@ def load_tidytuesday(
     for col in AUDIO_COLUMNS:
         items[f"audio_{col}"] = pd.to_numeric(first[col], errors="coerce").to_numpy()
     inter = raw[["playlist_id", "track_id"]].drop_duplicates()
+    # Each playlist is its own listener; its title is the query of the query task's
+    # playlist requests (never an item feature).
+    playlists = pd.DataFrame(
+        {
+            "playlist_id": raw["playlist_id"].astype(str),
+            "name": raw["playlist_name"].fillna("").astype(str),
+            "user_id": raw["playlist_id"].astype(str),
+            "item_id": raw["track_id"].astype(str),
+        }
+    ).drop_duplicates()
     ds = EvalDataset(
         name="tidytuesday-spotify",
         items=finalize_items(items),
         interactions=finalize_interactions(
             inter.rename(columns={"playlist_id": "user_id", "track_id": "item_id"})
         ),
+        playlists=playlists,
         source=str(path.parent.resolve()),
         notes=("Listeners are playlists; an interaction is playlist membership (no time).",),
     )

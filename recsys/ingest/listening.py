@@ -111,6 +111,29 @@ def read_interactions(
     return events
 
 
+def check_playlists(tables: dict[str, RawTable], p: v.Problems) -> int:
+    """Validate ``playlists`` (``playlist_id``, ``name``: the title as written) and
+    ``interactions.playlist_id`` against it; the number of playlists. The store keeps no
+    playlists (serving never reads them): they name evaluation requests (docs/data-format.md).
+    """
+    table, inter = tables.get("playlists"), tables["interactions"]
+    ids: set[str] = set()
+    if table is not None:
+        f, file = table.frame, table.file
+        if v.require_columns(f, file, ("playlist_id", "name"), p):
+            pid = v.text(f, file, "playlist_id", p, required=True)
+            v.text(f, file, "name", p, required=True)
+            v.unique(pid, file, "playlist_id", p)
+            ids = set(pid.dropna())
+    if "playlist_id" in inter.frame.columns:
+        named = v.text(inter.frame, inter.file, "playlist_id", p)
+        fix = "add the playlist (playlist_id, name) to playlists.csv, or clear the cell"
+        if table is None and named.notna().any():
+            fix = "add playlists.csv with columns playlist_id,name, or drop the column"
+        v.known(named, ids, inter.file, "playlist_id", "playlist in playlists", p, fix)
+    return len(ids)
+
+
 def content_ids(events: pd.DataFrame) -> pd.Series:
     """Stable ids from each row's content and its occurrence among identical rows."""
     n = len(events)
@@ -230,4 +253,10 @@ def read_consent(
     return [entries[i] for i in order]
 
 
-__all__ = ["content_ids", "read_consent", "read_interactions", "read_listeners"]
+__all__ = [
+    "check_playlists",
+    "content_ids",
+    "read_consent",
+    "read_interactions",
+    "read_listeners",
+]

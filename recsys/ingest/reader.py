@@ -22,7 +22,7 @@ from recsys.errors import ValidationError
 
 logger = logging.getLogger(__name__)
 
-TABLES = ("items", "artists", "credits", "listeners", "interactions", "consent")
+TABLES = ("items", "artists", "credits", "listeners", "interactions", "consent", "playlists")
 REQUIRED_TABLES = ("items", "interactions")
 
 

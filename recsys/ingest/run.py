@@ -14,7 +14,12 @@ import pandas as pd
 from recsys.domain import DEFAULT_CLOCK_SKEW, Listener
 from recsys.ingest import validate as v
 from recsys.ingest.catalog import read_catalog
-from recsys.ingest.listening import read_consent, read_interactions, read_listeners
+from recsys.ingest.listening import (
+    check_playlists,
+    read_consent,
+    read_interactions,
+    read_listeners,
+)
 from recsys.ingest.reader import read_folder
 from recsys.store import IngestBatch, Store
 
@@ -70,6 +75,7 @@ def build_batch(
         None if listeners is None else store_listeners | {x.listener_id for x in listeners}
     )
     events = read_interactions(tables["interactions"], track_ids, listener_ids, p)
+    check_playlists(tables, p)
     consent = read_consent(tables.get("consent"), p, skew=consent_skew)
     p.raise_if_any()
 

@@ -76,6 +76,14 @@ class QueryStageConfig(BaseModel):
     """With seeds and no query, only candidates in a genre of at least this share of the seeds
     are ranked, when there are ``seed_gate_slates`` slates' worth of them (0: no gate)."""
     seed_gate_slates: float = Field(3.0, ge=1.0, le=100.0)
+    tier_slates: float = Field(1.0, ge=0.0, le=100.0)
+    """The best-matching tiers kept must hold this many slates' worth of candidates (0: keep
+    every candidate above ``gate_fraction``)."""
+    gate_undescribed: bool = False
+    """Whether the gate also drops candidates with no genre and no tag at all. Off: a track
+    the catalog says nothing about is not evidence against the query (a playlist titled
+    "Dance Room" should not lose the listener's untagged dance tracks); it stays in with no
+    term match, so matching tracks still rank above it."""
 
 
 def _stem(word: str) -> str:
@@ -300,8 +308,13 @@ class QueryStage:
                 names = ", ".join(t.term for t in terms)
                 notes.append(f"nothing you may be shown matches '{query}' (catalog terms: {names})")
             else:
-                keep &= lexical >= cfg.gate_fraction * best - 1e-9
-                keep &= lexical >= _tier_floor(lexical[keep], ctx.request.k) - 1e-6
+                passes = lexical >= cfg.gate_fraction * best - 1e-9
+                if cfg.tier_slates > 0:
+                    wanted = max(round(cfg.tier_slates * ctx.request.k), 1)
+                    passes &= lexical >= _tier_floor(lexical[keep & passes], wanted) - 1e-6
+                if not cfg.gate_undescribed:
+                    passes |= ~self._described(rows)
+                keep &= passes
                 if best < 1.0 - 1e-9:
                     vocab = self.vocabulary
                     matched = [t.term for t in terms if vocab.carries(t, rows[keep]).any()]
@@ -326,12 +339,46 @@ class QueryStage:
             notes=tuple(notes),
         )
 
+    def _described(self, rows: np.ndarray) -> np.ndarray:
+        """Per row: the catalog gives the track a genre or at least one tag."""
+        cat = self.catalog
+        out = cat.genre_code[rows] >= 0
+        if len(cat.tag_ptr) == len(cat) + 1:
+            out = out | (cat.tag_ptr[rows + 1] > cat.tag_ptr[rows])
+        return np.asarray(out, dtype=bool)
+
     def _genre_share(self, ctx: ListenerContext, rows: np.ndarray) -> np.ndarray:
-        """Per candidate, the share of the seeds whose genre is the candidate's."""
+        """Per candidate, the share of the seeds whose genre is the candidate's; in a catalog
+        that gives the seeds no genre (HetRec's artists have tags only), the largest share of
+        the seeds carrying a tag the candidate carries."""
         seeds = self.catalog.genre_code[ctx.seed_rows]
+        if len(seeds) == 0:
+            return np.zeros(len(rows))
+        if (seeds < 0).all():
+            return self._tag_share(ctx.seed_rows, rows)
         cands = self.catalog.genre_code[rows]
         same = (cands[:, None] == seeds[None, :]) & (seeds[None, :] >= 0)
-        return same.mean(axis=1) if len(seeds) else np.zeros(len(rows))
+        return same.mean(axis=1)
+
+    def _tag_share(self, seed_rows: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Per candidate, the largest share of the seeds carrying one of its tags."""
+        cat = self.catalog
+        out = np.zeros(len(rows))
+        if len(cat.tag_ptr) != len(cat) + 1 or len(cat.tags) == 0:
+            return out
+        share = np.zeros(len(cat.tags))
+        for r in seed_rows:
+            share[np.unique(cat.tag_code[cat.tag_ptr[r] : cat.tag_ptr[r + 1]])] += 1.0
+        share /= len(seed_rows)
+        starts = cat.tag_ptr[rows]
+        lengths = cat.tag_ptr[rows + 1] - starts
+        if lengths.sum() == 0:
+            return out
+        owner = np.repeat(np.arange(len(rows)), lengths)
+        offsets = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        codes = cat.tag_code[np.repeat(starts, lengths) + offsets]
+        np.maximum.at(out, owner, share[codes])
+        return out
 
     def adjust(
         self, ctx: ListenerContext, scores: np.ndarray, assessment: QueryAssessment

@@ -3,6 +3,10 @@ nothing says so (``recsys/pipeline/query.py``)."""
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
+import numpy as np
 import pydantic
 import pytest
 
@@ -24,7 +28,7 @@ def rec(world: World) -> PipelineRecommender:
     return PipelineRecommender(spaces=world.spaces, catalog=world.catalog, store=world.store)
 
 
-def genres(out) -> list[str]:
+def genres(out: Any) -> list[str]:
     return [i.track.genre for i in out.items]
 
 
@@ -127,3 +131,42 @@ def test_seeds_of_one_genre_keep_the_slate_in_it_unless_the_gate_is_off(world: W
         spaces=world.spaces, catalog=world.catalog, store=world.store, query_config=off
     )
     assert set(genres(ungated.recommend(req))) != {"genre2"}
+
+
+def test_tracks_the_catalog_says_nothing_about_are_not_gated_out(world: World) -> None:
+    # Artist 2 of genre0 lost its genre: a "genre0" request may still rank those tracks
+    # (below the matches) unless gate_undescribed asks the gate to drop them too.
+    undescribed = [r for r, t in enumerate(world.catalog.track_ids) if t.startswith("t0_2_")]
+    codes = world.catalog.genre_code.copy()
+    codes[undescribed] = -1
+    catalog = dataclasses.replace(world.catalog, genre_code=codes)
+    bare = set(world.catalog.track_ids[undescribed])
+    req = RecommendRequest(listener_id="u0", k=30, query="genre0")
+    for strict in (False, True):
+        rec = PipelineRecommender(
+            spaces=world.spaces, catalog=catalog, store=world.store,
+            query_config=QueryStageConfig(gate_undescribed=strict),
+        )  # fmt: skip
+        ids = [i.track.track_id for i in rec.recommend(req).items]
+        assert all(t.startswith("t0_") for t in ids)  # nothing of another known genre
+        assert bool(bare & set(ids)) is not strict
+        if not strict:
+            first_bare = min(i for i, t in enumerate(ids) if t in bare)
+            assert first_bare >= 5  # the matches lead
+
+
+def test_seeds_in_a_catalog_of_tags_only_gate_by_their_shared_tag(world: World) -> None:
+    # HetRec's items have tags and no genre: the seeds' shared tag plays the genre's part.
+    cat = world.catalog
+    n = len(cat.track_ids)
+    tagged = dataclasses.replace(
+        cat,
+        genre_code=np.full(n, -1, dtype=cat.genre_code.dtype),
+        tag_ptr=np.arange(n + 1, dtype=np.int64),
+        tag_code=cat.genre_code.astype(np.int32),
+        tags=tuple(cat.genres),
+    )
+    seeds = ("t2_0_0", "t2_1_1", "t1_2_2")  # two of genre2, one of genre1
+    rec = PipelineRecommender(spaces=world.spaces, catalog=tagged, store=world.store)
+    out = rec.recommend(RecommendRequest(listener_id="u0", k=8, context_track_ids=seeds))
+    assert [i.track.genre for i in out.items] == ["genre2"] * 8
