@@ -54,6 +54,7 @@ TRANSLATIONS: tuple[tuple[str, str], ...] = (
 def normalise(text: str) -> str:
     """``text`` with the few foreign words and spellings the rules know mapped to English."""
     text = re.sub(r"\ba\.i\.?", "AI", text, flags=re.I)  # its dots are not clause ends
+    text = re.sub(r"\bno{2,}\b", "no", text, flags=re.I)  # "noooo AI"
     for pattern, english in TRANSLATIONS:
         text = re.sub(pattern, english, text, flags=re.I)
     return text
@@ -69,7 +70,8 @@ AI_WORDS = re.compile(
 )
 GENERATED_WORDS = re.compile(
     r"\b(?:generated|made|created|composed|produced|written|sung|performed)\s+(?:by|with|using)"
-    r"\s+(?:an?\s+)?(?:a\.?i\.?|ai|artificial|machines?|computers?|algorithms?|robots?|bots?)\b|"
+    r"\s+(?:an?\s+)?(?:a\.?i\.?|ai|artificial|machines?|computers?|algorithms?|robots?|bots?|"
+    r"software|programs?|models?|neural|llms?)\b|"
     r"\b(?:a\.?i\.?|ai|machine|computer|algorithm|bot|robot)[\s-]*(?:generated|made|created|"
     r"composed)\b|\bgen[\s-]?ai\b|\b(?:ai|a\.i\.?)\s+gen\b|\bgenerative\b|\bsuno\b|\budio\b|"
     r"\bauto[\s-]?generated\b|\b(?:computer|machine|bot|robot|algorithm|software)s?\s+"
@@ -109,6 +111,35 @@ NEGATED_ALLOWING = re.compile(
     r"(?:include|fine|ok|okay|allowed|acceptable|welcome|love|enjoy|permitted)\b",
     re.I,
 )
+HEDGE = re.compile(
+    r"\b(?:maybe|perhaps|probably|possibly|i\s+think|i\s+guess|i\s+suppose|i\s+reckon|kinda|"
+    r"kind\s+of|sort\s+of|sorta|not\s+sure|unsure|idk|if\s+possible|ideally)\b",
+    re.I,
+)
+"""A refusal said with a hedge ("maybe leave out the AI ones?") asks for the lighter rule
+(no AI-generated tracks) unless it names its scope."""
+WHOLE_SCOPE = re.compile(
+    r"\b(?:any|anything|at\s+all|whatsoever|of\s+any\s+kind|in\s+any\s+(?:way|form)|"
+    r"involve(?:d|ment)?|not\s+even|zero|absolutely|entirely|completely|totally|touched|"
+    r"anywhere|all\s+(?:the\s+)?ai)\b",
+    re.I,
+)
+"""Words that stretch a "no AI" over every kind of involvement ("no AI at all", "not even
+AI-assisted", "zero AI whatsoever")."""
+BY_CONTRAST = re.compile(
+    r"\bby\s+(?:an?\s+)?(?:real\s+|actual\s+)?(?:person|people|humans?|musicians|artists|bands)"
+    r"[\s,]*(?:rather\s+than|instead\s+of|and\s+not|not)\s+(?:by\s+)?(?:an?\s+)?"
+    r"(?:ai|machines?|computers?|bots?|robots?|algorithms?|software)\b",
+    re.I,
+)
+"""Authorship with its contrast ("by people, not machines"): the "not" is about who made the
+track, so it asks for no AI-generated tracks, not for no AI involvement at all."""
+POSTPOSED_NEGATION = re.compile(
+    r"[\s-]*(?:[\w-]+\s+){0,2}(?:not|nope|never|no)\s*(?:ok(?:ay)?|fine|allowed|good|welcome|"
+    r"please|thanks|wanted|pls)?\s*$",
+    re.I,
+)
+"""A negation after the mention at the clause's end ("AI vocals not", "AI vocals not okay")."""
 SCOPE_SPLIT = re.compile(
     r"[,;.!?]|(?<!anything\s)(?<!everything\s)(?<!all\s)\b(?:but|though|although|however|while|"
     r"whereas|yet|except\s+that|as\s+long\s+as|"
@@ -119,7 +150,7 @@ HUMAN = re.compile(
     r"\b(?:(?:made|written|performed|played|created|composed|sung|recorded|produced)\s+by\s+"
     r"(?:real\s+)?(?:humans?|people|persons|musicians|artists|bands)|"
     r"human[\s-]*(?:made|created|composed|performed|written|artists?|musicians?|only|beings?|"
-    r"producers?|performers?|singers?|players?|bands?)|organic\s+(?:musicians|artists|music)|"
+    r"producers?|performers?|singers?|players?|bands?|stuff|music|songs|tracks|work)|organic\s+(?:musicians|artists|music)|"
     r"(?:made|written|performed|played|created|composed|sung)\s+by\s+(?:an?\s+)?"
     r"(?:real\s+)?(?:person|human(?:\s+being)?)|"
     r"humans?\s+only|only\s+(?:real\s+)?humans?|real\s+(?:musicians|artists|people|ppl|folks|humans|bands|"
@@ -256,6 +287,7 @@ def _negated(clause: str, mention: re.Match[str], following: str = "") -> bool:
         or (re.search(r"\bkeep\b", before, re.I) and re.search(r"\bout\b", after, re.I))
         or re.search(r"\b(?:is|are)\s+(?:not\s+)?(?:banned|forbidden|off[\s-]limits)\b", after)
         or re.search(r"\b(?:skip|drop|remove|exclude|ban|avoid)\b", after, re.I)
+        or POSTPOSED_NEGATION.match(after)
         or PEJORATIVE.search(clause)
         or REFUSAL.match(following)
     )
@@ -302,6 +334,8 @@ def ai_intent(text: str, embed: Callable[[Sequence[str]], np.ndarray] | None = N
     unexplained: list[str] = []
     unclear: list[str] = []
     parts = clauses(normalise(text))
+    hedged = bool(HEDGE.search(normalise(text)))
+    authorship = bool(BY_CONTRAST.search(normalise(text)))
     for i, clause in enumerate(parts):
         following = parts[i + 1] if i + 1 < len(parts) else ""
         h = HUMAN.search(clause)
@@ -325,7 +359,11 @@ def ai_intent(text: str, embed: Callable[[Sequence[str]], np.ndarray] | None = N
             continue
         if VOCAL_WORDS.search(clause):
             no_vocals = True
-        elif GENERATED_WORDS.search(clause):
+        elif (
+            GENERATED_WORDS.search(clause)
+            or authorship
+            or (hedged and not WHOLE_SCOPE.search(clause))
+        ):
             no_generated = True
         else:
             no_any = True
@@ -362,6 +400,101 @@ def ai_intent(text: str, embed: Callable[[Sequence[str]], np.ndarray] | None = N
         human_only=human,
         allows_assisted=allows_assisted,
         assumed=assumed,
+    )
+
+
+# -- artists the request blocks ---------------------------------------------------------------
+ARTIST_CUE = re.compile(
+    r"\b(?:no|not|without|nothing|never|ni|nor|skip(?:ping)?|block|ban|avoid(?:ing)?|"
+    r"exclude|excluding|except|minus|drop|remove|hate|anything\s+but|everything\s+but|"
+    r"all\s+but|other\s+than|apart\s+from|besides|sick\s+of|tired\s+of|done\s+with|"
+    r"enough\s+of|leave\s+out|(?:don'?t|do\s+not|never)\s+(?:play|want|give\s+me|include|"
+    r"need|show\s+me))\s+"
+    r"(?:(?:any(?:thing)?|more|even|songs?|tracks?|music|stuff|ones?|the\s+ones?)\s+)*"
+    r"(?:(by|from|featuring|feat\.?|ft\.?|with)\s+)?",
+    re.I,
+)
+"""Words after which a name is an artist the listener does not want ("no Drake", "nothing by
+X", "anything but X", "skip X", "sick of X"); a captured ``by``/``featuring`` makes it
+certain that what follows is an artist."""
+KEEP_OUT = re.compile(r"\bkeep\s+(?=\S+(?:\s+\S+){0,3}\s+(?:out|away)\b)", re.I)
+""""keep X out of it": the name follows "keep"."""
+NAME_TOKEN = re.compile(r"[^\W_][\w'’.&+-]*", re.UNICODE)
+NAME_END = re.compile(r"[,;!?:()\[\]\"]|\.(?:\s|$)|\s-\s")
+"""Punctuation that ends a name (a dot inside a token, as in "Nova.ai", does not)."""
+NAME_STOP = frozenset(
+    (
+        "please", "pls", "plz", "thanks", "thx", "itself", "himself", "herself", "themselves",
+        "from", "out", "away", "in", "on", "for", "just", "only", "anymore", "again", "today",
+        "tonight", "s'il", "bitte", "por", "lieber", "because", "since", "then", "give",
+        "i'm", "i", "im", "either", "at", "to", "so", "too", "very", "really",
+    )
+)  # fmt: skip
+"""Words that end the words of a name ("no Drake please", "not Slayer itself")."""
+_CUE_WORDS = frozenset({"no", "not", "nor", "ni", "without", "nothing", "never"})
+NOT_NAMES = frozenset(
+    (
+        "i", "i'm", "im", "me", "my", "you", "your", "it", "this", "that", "these", "those", "the",
+        "a", "an", "any", "anything", "more", "please", "thanks", "just", "only", "even", "one",
+        "ones", "songs", "song", "tracks", "track", "music", "stuff", "vocals", "vocal", "voices",
+        "human", "humans", "people", "real", "sure", "way", "whatever", "all", "none", "everything",
+        "something", "nothing", "anyone", "anybody", "too", "very", "so",
+    )
+)  # fmt: skip
+"""Capitalised words that are not artist names on their own."""
+
+
+@dataclass(frozen=True)
+class ArtistMention:
+    """The words after an exclusion cue that may name an artist.
+
+    Attributes:
+        words: up to six words, ending at punctuation or a word like "please".
+        certain: the cue said "by" / "featuring", so an artist is meant.
+    """
+
+    words: tuple[str, ...]
+    certain: bool
+
+
+def artist_mentions(text: str) -> list[ArtistMention]:
+    """The places in ``text`` where the listener may exclude an artist by name, in order
+    (resolved against the catalog by :func:`agent.request.parse_request`; words that are
+    AI, authorship or vocals terms never count as names)."""
+    text = normalise(text)
+    out: list[ArtistMention] = []
+    starts = [(m.end(), bool(m.group(1))) for m in ARTIST_CUE.finditer(text)]
+    starts += [(m.end(), False) for m in KEEP_OUT.finditer(text)]
+    for start, certain in sorted(starts):
+        end = NAME_END.search(text, start)
+        span = text[start : end.start() if end else len(text)]
+        words: list[str] = []
+        for tok in NAME_TOKEN.findall(span):
+            if tok.casefold() in NAME_STOP or len(words) == 6 or tok.casefold() in _CUE_WORDS:
+                break
+            words.append(tok.rstrip(".'’"))
+        words = [w for w in words if w]
+        if words and not _rule_words(words[0]):
+            out.append(ArtistMention(words=tuple(words), certain=certain))
+    return out
+
+
+def _rule_words(word: str) -> bool:
+    """AI, authorship and vocals terms: rules, never artist names."""
+    return bool(AI_WORDS.match(word) or VOCAL_WORDS.match(word) or HUMAN.match(word))
+
+
+def name_like(words: Sequence[str]) -> bool:
+    """Whether words read as a proper name: each capitalised (or a digit, or a joining
+    "and"/"&"/"of"/"the" inside), not a function word alone, no AI or vocals term."""
+    if not words or any(_rule_words(w) for w in words):
+        return False
+    if len(words) == 1 and words[0].casefold() in NOT_NAMES:
+        return False
+    joins = {"and", "&", "of", "the", "y", "et", "und", "x"}
+    return (words[0][:1].isupper() or words[0][:1].isdigit()) and all(
+        w[:1].isupper() or w[:1].isdigit() or (0 < i < len(words) - 1 and w.casefold() in joins)
+        for i, w in enumerate(words)
     )
 
 
@@ -442,8 +575,11 @@ __all__ = [
     "HUMAN_PROTOTYPES",
     "NEUTRAL_PROTOTYPES",
     "AiIntent",
+    "ArtistMention",
     "ai_intent",
+    "artist_mentions",
     "clauses",
+    "name_like",
     "normalise",
     "tempo_range",
 ]

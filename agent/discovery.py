@@ -290,6 +290,8 @@ def enforced_phrases(c: Constraints, no_tempo: int = 0) -> list[str]:
         out.append("emerging artists only")
     if c.avoid:
         out.append("excluding " + ", ".join(c.avoid))
+    if c.blocked_names:
+        out.append("nothing crediting " + ", ".join(c.blocked_names))
     return out
 
 

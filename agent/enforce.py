@@ -3,7 +3,8 @@
 A planner (rules or an LLM) decides which tools run; whatever it did, the executor takes
 the answer set through :func:`enforce_constraints`: the hard constraints parsed from the
 listener's words (AI involvement, human-only, emerging, tempo, era, exclusions), the
-listener's blocked artists on every credit (through the backend's guardrail), and ``k``.
+listener's blocked artists on every credit (through the backend's guardrail), the artists the
+request itself excludes ("no Drake") on every credit, and ``k``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from agent.backend import TrackFacts
 from agent.bus import Candidate
 from agent.refine import FilterArgs, _keeps
 from agent.request import Constraints
@@ -36,6 +38,7 @@ def constraint_filter(
         no_ai_any=c.no_ai_any,
         no_ai_vocals=c.no_ai_vocals,
         new_artists_only=c.new_artists,
+        exclude_artists=list(c.blocked_artist_ids[:50]),
     )
 
 
@@ -59,8 +62,18 @@ def enforce_constraints(
     args = constraint_filter(c).model_copy(update={"genres": [], "relax_to": 0})
     kept: list[Candidate] = []
     seen: set[str] = set()
+    blocked = set(c.blocked_artist_ids)
+
+    def credits_blocked(f: TrackFacts) -> bool:
+        # Every credit on the track, even one whose artist record the backend did not load.
+        credited = {cr.artist_id for cr in f.track.credits} | {a.artist_id for a in f.artists}
+        return bool(credited & blocked)
+
     for x in cands:
-        if x.track_id in facts and x.track_id not in seen and _keeps(facts[x.track_id], args):
+        f = facts.get(x.track_id)
+        if f is None or x.track_id in seen or credits_blocked(f):
+            continue
+        if _keeps(f, args):
             kept.append(x)
             seen.add(x.track_id)
     dropped = len(cands) - len(kept)
@@ -70,6 +83,10 @@ def enforce_constraints(
     notes: list[str] = []
     if dropped:
         notes.append(f"{dropped} tracks the plan proposed did not meet your constraints")
+    if c.blocked_names:
+        notes.append("no track credits " + ", ".join(c.blocked_names) + " (you excluded them)")
+    for name in c.unknown_artists:
+        notes.append(f"'{name}' is not an artist in this catalog, so nothing was blocked for it")
     return Enforcement(kept=kept, dropped=dropped, no_tempo=no_tempo, notes=tuple(notes))
 
 

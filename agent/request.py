@@ -15,7 +15,16 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from agent.backend import DiscoveryBackend
-from agent.constraints import AI_WORDS, HUMAN, ai_intent, normalise, tempo_range
+from agent.constraints import (
+    AI_WORDS,
+    HUMAN,
+    ai_intent,
+    artist_mentions,
+    name_like,
+    normalise,
+    tempo_range,
+)
+from recsys.domain import Artist
 
 FAST_WORDS = {
     "upbeat",
@@ -146,7 +155,11 @@ SINCE = re.compile(r"\b(?:from|since|after)\s+((?:19|20)\d\d)\b")
 BEFORE = re.compile(r"\b(?:before|until|pre)[- ]?((?:19|20)\d\d)\b")
 YEARS = re.compile(r"\b(?:between|from)\s+((?:19|20)\d\d)\s*(?:and|to|-|–)\s*((?:19|20)\d\d)\b")
 BPM = re.compile(r"\b(\d{2,3})\s*bpm\b", re.I)
-LESS = re.compile(r"\b(?:less|no|not|without|avoid|fewer)\s+([a-z&\-]+(?:\s+[a-z&\-]+)?)", re.I)
+LESS = re.compile(
+    r"\b(?:less|no|not|without|avoid|fewer|anything\s+but|everything\s+but|except|skip|"
+    r"exclude|sick\s+of|tired\s+of)\s+([a-z&\-]+(?:\s+(?!(?:and|or|but|please|pls)\b)[a-z&\-]+)?)",
+    re.I,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -170,6 +183,12 @@ class Constraints:
     novelty: float = 0.0
     ai_assumed: bool = False
     """AI was mentioned without a clear stance; AI-generated tracks are left out."""
+    blocked_artist_ids: tuple[str, ...] = ()
+    """Catalog artists the listener's words exclude ("no Drake"), dropped on every credit."""
+    blocked_names: tuple[str, ...] = ()
+    """Those artists' names, as the catalog spells them."""
+    unknown_artists: tuple[str, ...] = ()
+    """Names the listener excluded that are no artist in the catalog (said in the answer)."""
 
     def describe(self) -> list[str]:
         """Short phrases for the answer's summary."""
@@ -201,6 +220,11 @@ class Constraints:
             out.append("no AI-generated tracks")
         if self.new_artists:
             out.append("new artists")
+        if self.blocked_names:
+            out.append("nothing crediting " + ", ".join(self.blocked_names))
+        if self.unknown_artists:
+            names = ", ".join(f"'{n}'" for n in self.unknown_artists)
+            out.append(f"{names}: no artist of that name in the catalog, so nothing blocked for it")
         return out
 
 
@@ -229,6 +253,11 @@ class VocabularyMatcher:
                 self.backend.embed_terms(self._vocab) if self._vocab else np.zeros((0, 1))
             )
 
+    def is_tag(self, phrase: str) -> bool:
+        """Whether ``phrase`` is exactly one of the catalog's tags or genres (any case)."""
+        self._load()
+        return phrase.casefold() in self._lower or phrase.casefold() in self._genres
+
     def match(self, phrases: Sequence[str]) -> list[str]:
         """Catalog tags for each phrase: exact (case-insensitive) or nearest by embedding."""
         self._load()
@@ -247,6 +276,105 @@ class VocabularyMatcher:
         return list(dict.fromkeys(found))
 
 
+@dataclass(frozen=True)
+class BlockedArtists:
+    """The artists a request excludes by name, resolved against the catalog."""
+
+    ids: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()
+    phrases: tuple[str, ...] = ()
+    """The words of the request that named them (kept out of tag matching)."""
+
+
+_JOINERS = frozenset({"and", "or", "&", "nor", "ni", "y", "et", "und", "oder", "o", "ou"})
+NAME_MATCH = 0.9
+"""A capitalised or "by ..." name matches a catalog artist whose name key is this close
+(:func:`recsys.integrity.names.name_similarity`; typos, accents, look-alike letters); a
+lowercase name after a bare "no" must match exactly, so "no rap" never blocks an artist."""
+
+
+def _folded(name: str) -> str:
+    """``name`` with look-alike letters mapped to their prototypes and accents dropped, spaces
+    kept (what a catalog lookup by name can match)."""
+    import unicodedata
+
+    from recsys.integrity.names import confusables_table
+
+    table = confusables_table()
+    text = "".join(c if c.isascii() else table.get(c, c) for c in name)
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
+def resolve_artist(backend: DiscoveryBackend, name: str, *, exact: bool) -> list[Artist]:
+    """Catalog artists called ``name`` (robust to case, accents, look-alike letters and, unless
+    ``exact``, small typos), best first."""
+    from recsys.integrity.names import name_similarity
+
+    found: dict[str, Artist] = {}
+    for query in dict.fromkeys((name, _folded(name))):
+        for a in backend.find_artists(query, limit=5):
+            found.setdefault(a.artist_id, a)
+    floor = 1.0 if exact else NAME_MATCH
+    scored = [(name_similarity(name, a.name), a) for a in found.values()]
+    return [a for sim, a in sorted(scored, key=lambda x: -x[0]) if sim >= floor]
+
+
+def _unresolved_length(words: Sequence[str], certain: bool) -> int:
+    """How many of ``words`` name an artist the catalog does not have: after "by", up to a
+    joining word; otherwise the longest run that reads as a proper name (0: none)."""
+    if certain:
+        return next((i for i, w in enumerate(words) if w.casefold() in _JOINERS), len(words))
+    return max((i for i in range(1, len(words) + 1) if name_like(words[:i])), default=0)
+
+
+def blocked_artists(text: str, matcher: VocabularyMatcher) -> BlockedArtists:
+    """The artists ``text`` excludes by name ("no Drake", "nothing by X", "anything but X",
+    "sans X"): each name after an exclusion cue is looked up in the catalog (longest run of
+    words first); a name-like phrase (capitalised, or after "by") that is no artist is
+    reported as unknown; lowercase words that are no artist ("no rap", "no vocals") are left
+    to the tag rules."""
+    ids: dict[str, str] = {}
+    unknown: list[str] = []
+    phrases: list[str] = []
+    for mention in artist_mentions(text):
+        words = list(mention.words)
+        while words:
+            hit: tuple[int, list[Artist]] | None = None
+            for n in range(min(len(words), 5), 0, -1):
+                phrase = " ".join(words[:n])
+                if words[n - 1].casefold() in _JOINERS:
+                    continue
+                certain = mention.certain or name_like(words[:n])
+                if matcher.is_tag(phrase) and not certain:
+                    continue
+                found = resolve_artist(matcher.backend, phrase, exact=not certain)
+                if found:
+                    hit = (n, found)
+                    break
+            if hit is None:
+                n = _unresolved_length(words, mention.certain)
+                phrase = " ".join(words[:n])
+                if n and not matcher.is_tag(phrase):
+                    unknown.append(phrase)
+                    phrases.append(phrase)
+                break
+            n, found = hit
+            for a in found[:1] if len(found) == 1 else found:
+                ids.setdefault(a.artist_id, a.name)
+            phrases.append(" ".join(words[:n]))
+            words = words[n:]
+            while words and words[0].casefold() in _JOINERS:
+                words = words[1:]
+    return BlockedArtists(
+        ids=tuple(ids),
+        names=tuple(dict.fromkeys(ids.values())),
+        unknown=tuple(dict.fromkeys(unknown)),
+        phrases=tuple(phrases),
+    )
+
+
 def _phrases(words: list[str]) -> list[str]:
     grams = [" ".join(words[i : i + n]) for n in (2, 1) for i in range(len(words) - n + 1)]
     return [g for g in grams if g not in STOP_WORDS]
@@ -263,7 +391,15 @@ def parse_request(
     follow = previous is not None and bool(FOLLOW_UP.match(low))
     base = previous if (follow and previous is not None) else Constraints()
     like = tuple(m.strip() for m in LIKE.findall(text) if m.strip())
-    intent = ai_intent(text, matcher.backend.embed_terms)
+    blocked = blocked_artists(text, matcher)
+    for phrase in blocked.phrases:
+        # A comma, so "no" before the name does not take the next words as a tag to avoid.
+        low = re.sub(rf"(?<!\w){re.escape(phrase.casefold())}(?!\w)", " , ", low)
+    # An artist's name is not a word about AI ("no Nova AI" blocks the artist, not AI).
+    unnamed = normalise(text)
+    for phrase in blocked.phrases:
+        unnamed = re.sub(rf"(?<!\w){re.escape(phrase)}(?!\w)", " , ", unnamed)
+    intent = ai_intent(unnamed, matcher.backend.embed_terms)
     # AI and authorship words are rules (below), never tags to avoid or prefer.
     low_rules = HUMAN.sub(" ", AI_WORDS.sub(" ", re.sub(r"\ba\.i\.?", " ", low)))
     avoid_words = [
@@ -358,7 +494,17 @@ def parse_request(
         ai_assumed=(base.ai_assumed or intent.assumed) and not intent.allows_assisted,
         new_artists=new_artists,
         novelty=0.7 if new_artists else base.novelty,
+        blocked_artist_ids=tuple(dict.fromkeys(base.blocked_artist_ids + blocked.ids)),
+        blocked_names=tuple(dict.fromkeys(base.blocked_names + blocked.names)),
+        unknown_artists=tuple(dict.fromkeys(base.unknown_artists + blocked.unknown)),
     )
 
 
-__all__ = ["Constraints", "VocabularyMatcher", "parse_request"]
+__all__ = [
+    "BlockedArtists",
+    "Constraints",
+    "VocabularyMatcher",
+    "blocked_artists",
+    "parse_request",
+    "resolve_artist",
+]

@@ -22,6 +22,12 @@ def _ai(c: Constraints) -> str:
     return ai_level(c.no_ai_generated, c.no_ai_any, c.no_ai_vocals)
 
 
+def _names(names: Sequence[str]) -> frozenset[str]:
+    from recsys.integrity.names import normalise_name
+
+    return frozenset(normalise_name(n) for n in names)
+
+
 def _num(v: Any) -> float | None:
     return None if v is None else float(v)
 
@@ -40,6 +46,11 @@ KINDS: dict[str, Any] = {
     ),
     "era": (lambda c: (c.year_min, c.year_max), lambda e: (e["year_min"], e["year_max"])),
     "emerging": (lambda c: c.new_artists, lambda e: e["new_artists"]),
+    # Artists the request itself blocks, resolved or reported as not in the catalog.
+    "blocked": (
+        lambda c: _names((*c.blocked_names, *c.unknown_artists)),
+        lambda e: _names(e.get("blocked", ())),
+    ),
 }
 
 
