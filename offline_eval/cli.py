@@ -141,6 +141,18 @@ def _options(pairs: tuple[str, ...]) -> dict[str, dict[str, str]]:
     multiple=True,
     help="--task off-policy: target variant(s) of --experiment (default: every variant).",
 )
+@click.option(
+    "--ray",
+    "ray_address",
+    is_flag=False,
+    flag_value="local",
+    default=None,
+    metavar="[ADDRESS]",
+    help="Ask for the test listeners' slates (256 listeners per task) and score the bootstrap "
+    "resamples (100 per task) as Ray tasks: on the cluster at ADDRESS (auto, "
+    "ray://head:10001) or on a local cluster started for the run. Same figures as local. "
+    "Needs pip install '.[ray]'.",
+)
 def eval_command(
     data: Path | None,
     dataset: str | None,
@@ -166,6 +178,7 @@ def eval_command(
     logs: Path | None = None,
     experiments_dir: Path | None = None,
     variants: tuple[str, ...] = (),
+    ray_address: str | None = None,
 ) -> None:
     """Evaluate models (and A/B variants) offline; write metrics.json and report.html.
 
@@ -185,8 +198,11 @@ def eval_command(
         liner eval --task off-policy --db var/liner.db --artifacts var/artifacts \
             --experiment experiments/explore.yaml --experiments experiments --out eval-ope
     """
+    from offline_eval.distributed import on_ray
     from offline_eval.runner import run_evaluation
 
+    if ray_address is not None and task in ("streams", "query", "off-policy"):
+        raise click.UsageError(f"--ray covers the listener tasks, not --task {task}")
     if task == "streams":  # bot farms planted into the data, scored by the streams detector
         _streams_eval(data, dataset, data_root, out, seed)
         return
@@ -215,27 +231,28 @@ def eval_command(
         return
     started = time.perf_counter()
     try:
-        result = run_evaluation(
-            dataset=dataset,
-            data=data,
-            data_root=data_root,
-            out=out,
-            models=[m.strip() for m in models.split(",") if m.strip()] if models else None,
-            experiment=experiment,
-            split=split,
-            folds=folds,
-            fold=fold,
-            leave_n=leave_n,
-            k=k,
-            control=control,
-            task=task,
-            seed=seed,
-            n_boot=n_boot,
-            threads=threads,
-            model_options=_options(model_option),
-            progress=not no_progress,
-            tune=tune,
-        )
+        with on_ray(ray_address):
+            result = run_evaluation(
+                dataset=dataset,
+                data=data,
+                data_root=data_root,
+                out=out,
+                models=[m.strip() for m in models.split(",") if m.strip()] if models else None,
+                experiment=experiment,
+                split=split,
+                folds=folds,
+                fold=fold,
+                leave_n=leave_n,
+                k=k,
+                control=control,
+                task=task,
+                seed=seed,
+                n_boot=n_boot,
+                threads=threads,
+                model_options=_options(model_option),
+                progress=not no_progress,
+                tune=tune,
+            )
     except (EvalError, LinerError) as exc:
         raise click.ClickException(str(exc)) from exc
     doc = result.metrics

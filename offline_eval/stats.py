@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats as sps
-from tqdm.auto import tqdm
 
 from offline_eval.metrics.scorecard import Scorecard
 
@@ -105,9 +104,12 @@ def bootstrap(
     n_users = next(iter(scorecards.values())).per_user.shape[0]
     samples: dict[str, dict[str, list[np.ndarray]]] = {m: {} for m in scorecards}
     chunks = _weights(n_users, n_boot, seed)
-    for w in tqdm(chunks, desc="bootstrap", unit="x100", disable=not progress):
-        for model, card in scorecards.items():
-            for metric, values in card.evaluate(w).items():
+    # One task per chunk under `liner eval --ray`; in this process otherwise.
+    from offline_eval.distributed import evaluate_resamples
+
+    for figures in evaluate_resamples(scorecards, chunks, progress=progress):
+        for model, by_metric in figures.items():
+            for metric, values in by_metric.items():
                 samples[model].setdefault(metric, []).append(values)
     ones = np.ones((1, n_users))
     estimates: dict[str, dict[str, Estimate]] = {}

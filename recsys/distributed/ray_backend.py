@@ -167,6 +167,8 @@ class RayBackend:
 
     # -- work ------------------------------------------------------------------------------
     def _key(self, call: Callable[[Any], Any], items: Sequence[Any]) -> str | None:
+        if self.checkpoint_dir is None:
+            return None  # nothing is kept: do not pickle (a fitted model) once per partition
         try:
             return hashlib.sha256(pickle.dumps((call, list(items)), protocol=5)).hexdigest()
         except (pickle.PicklingError, TypeError, AttributeError):

@@ -37,7 +37,7 @@ pytestmark = pytest.mark.timeout(300)
 
 
 @pytest.fixture(scope="module")
-def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayBackend]:
+def backend(tmp_path_factory: pytest.TempPathFactory, ray_cluster: None) -> Iterator[RayBackend]:
     ray_backend = RayBackend(None, num_cpus=2, partition_size=32)
     ray_backend.checkpoint_dir = tmp_path_factory.mktemp("checkpoints")
     with ray_backend:
