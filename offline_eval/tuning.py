@@ -44,7 +44,7 @@ MAX_VALIDATION_LISTENERS = 1000
 #: The grid per model: option -> values (the first value of each is the default).
 GRIDS: dict[str, dict[str, list[Any]]] = {
     "itemknn": {"neighbours": [100, 50, 200], "shrink": [10.0, 50.0]},
-    "als": {"factors": [64, 128], "regularization": [0.05, 0.5]},
+    "als": {"alpha": [2.0, 0.5], "factors": [64, 128]},
     "ease": {"l2": [500.0, 100.0, 2000.0, 5000.0]},
     "cornac-ease": {"lamb": [500.0, 100.0, 2000.0, 5000.0]},
     "cornac-vbpr": {"k": [32, 16], "learning_rate": [0.005, 0.02]},
