@@ -108,3 +108,41 @@ def test_training_from_events_serves_with_the_trained_model(tmp_path: Path) -> N
     assert out.items and all(i.contributions for i in out.items)
     # The listener's genre dominates the slate.
     assert sum(i.track.genre == "genre0" for i in out.items) >= 4
+
+
+def test_training_queries_come_from_at_most_max_listeners(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import recsys.pipeline.training as training
+
+    world = make_world(seed=1)
+    rng = np.random.default_rng(1)
+    events = [
+        FeedbackEvent(
+            event_id=f"late{u}_{j}",
+            listener_id=f"u{u}",
+            track_id=f"t{u % 3}_{rng.integers(0, 5)}_{rng.integers(0, 6)}",
+            event_type=EventType.PLAY,
+            at=T0 + dt.timedelta(days=10 + j),
+        )
+        for u in range(24)
+        for j in range(12)
+    ]
+    world.store.add_events(events)
+    frame = world.store.read_frame("events").assign(
+        event_id=[e.event_id for e in world.store.events]
+    )
+    monkeypatch.setattr(training, "MAX_LISTENERS", 6)
+    monkeypatch.setenv("LINER_QUERY_EXAMPLES", "0")  # listener queries only
+    model = train_from_events(
+        events=frame,
+        spaces=world.spaces,
+        track_ids=world.spaces.track_ids,
+        tracks=world.store.tracks,
+        artists=list(world.store.iter_artists()),
+        listeners=world.store.listeners,
+        sources_for=lambda cat, spaces: default_sources(spaces, cat),
+        train_cutoff=T0 + dt.timedelta(days=14),
+        valid_cutoff=T0 + dt.timedelta(days=18),
+    )
+    assert model is not None and 5 <= model.meta["n_train_queries"] <= 6
