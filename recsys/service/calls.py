@@ -12,7 +12,8 @@ import re
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from concurrent import futures
+from typing import Any, NamedTuple
 
 import grpc
 
@@ -77,11 +78,28 @@ def incoming_request_id(metadata: Any) -> str:
     return uuid.uuid4().hex
 
 
+class _Wrapped(NamedTuple):
+    """What the interceptor built for one method."""
+
+    inner: grpc.RpcMethodHandler  # the handler it was built from
+    wrapped: grpc.RpcMethodHandler | None
+    refuse: grpc.RpcMethodHandler | None  # for calls refused on arrival (limited methods)
+    name: str
+
+
 class CallInterceptor(grpc.ServerInterceptor):
     """The outermost interceptor for ``linernotes.v1`` methods.
 
     The wrapped handler of each method is built once and reused (the behaviour reads the
     call's metadata from its context), so a call allocates no handlers or closures here.
+
+    A call of a limited method that admission would refuse on arrival
+    (:meth:`~recsys.service.limits.Admission.would_refuse`, asked here in gRPC's polling
+    thread before the call gets a worker thread) is handed to a handler that refuses it on a
+    thread of its own, without parsing the request: under overload the refusals then take
+    one thread's share of the GIL, not every idle worker's, and leave the slates in flight
+    their CPU. It answers exactly as a refusal in the worker would (same status, message,
+    trailers, metrics and log line).
 
     Args:
         metrics: where calls are counted and timed.
@@ -98,8 +116,8 @@ class CallInterceptor(grpc.ServerInterceptor):
         self._metrics = metrics
         self._admission = admission
         self._redact = redact or MessageRedactor()
-        # method -> (the inner handler it was built from, the wrapped handler)
-        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler | None]] = {}
+        self._wrapped: dict[str, _Wrapped] = {}
+        self._refusals = futures.ThreadPoolExecutor(1, thread_name_prefix="liner-refuse")
 
     def intercept_service(
         self,
@@ -110,19 +128,41 @@ class CallInterceptor(grpc.ServerInterceptor):
         handler = continuation(handler_call_details)
         if handler is None or not method.startswith(API_PREFIX):
             return handler
-        cached = self._wrapped.get(method)
-        if cached is not None and cached[0] is handler:
-            return cached[1]
+        built = self._wrapped.get(method)
+        if built is None or built.inner is not handler:
+            built = self._build(method, handler)
+            self._wrapped[method] = built
+        if built.refuse is not None and self._admission.would_refuse(built.name):
+            return built.refuse
+        return built.wrapped
+
+    def close(self) -> None:
+        """Stop the refusals' thread (after the server stopped)."""
+        self._refusals.shutdown(wait=False)
+
+    def _build(self, method: str, handler: grpc.RpcMethodHandler) -> _Wrapped:
         name = method.rsplit("/", 1)[-1]
         wrapped = wrap_unary(
             handler, lambda inner: self._around(inner, name, method), tolerate_malformed=True
         )
-        self._wrapped[method] = (handler, wrapped)
-        return wrapped
+        refuse = None
+        if self._admission.limits(name) and handler.unary_unary is not None:
+            admission = self._admission
 
-    def _around(self, inner: Behavior, name: str, method: str) -> Behavior:
+            def refused(request: Any, context: grpc.ServicerContext) -> Any:
+                raise admission.refusal(name)
+
+            behavior = self._around(refused, name, method, admit=False)
+            # gRPC runs a behaviour with this attribute on that executor instead of its pool.
+            behavior.experimental_thread_pool = self._refusals  # type: ignore[attr-defined]
+            refuse = grpc.unary_unary_rpc_method_handler(
+                behavior, response_serializer=handler.response_serializer
+            )  # no request deserializer: the refused request's bytes are never parsed
+        return _Wrapped(handler, wrapped, refuse, name)
+
+    def _around(self, inner: Behavior, name: str, method: str, *, admit: bool = True) -> Behavior:
         metrics, admission, redact = self._metrics, self._admission, self._redact
-        limited = admission.limits(name)
+        limited = admit and admission.limits(name)
 
         def run(request: Any, context: grpc.ServicerContext) -> Any:
             # A call that waited for a thread past its deadline is dropped unworked.

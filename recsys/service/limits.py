@@ -228,6 +228,48 @@ class Admission:
             heapq.heappush(free, at + service)
         return at
 
+    def _verdict(self, gate: _Gate, now: float) -> tuple[str, float, float]:
+        """("run" | "wait" | "refuse", expected wait, wait budget) for a call arriving now
+        (the lock held)."""
+        limit = gate.limit
+        if len(gate.running) < limit.concurrency and not gate.line:
+            return "run", 0.0, 0.0
+        wait = self._expected_wait(gate, now)
+        budget = limit.max_wait * gate.times.seconds
+        if len(gate.line) < limit.queue and wait <= budget:
+            return "wait", wait, budget
+        return "refuse", wait, budget
+
+    @staticmethod
+    def _refusal(key: str, gate: _Gate, wait: float, budget: float) -> AdmissionRefusedError:
+        limit, running, queued = gate.limit, len(gate.running), len(gate.line)
+        if queued >= limit.queue:
+            reason = f"{running} running and {queued} waiting (limit {limit.concurrency}"
+            reason += f" + {limit.queue})" if limit.queue else ")"
+        else:
+            reason = (
+                f"{running} running and {queued} waiting: a wait of {wait * 1000:.0f} ms "
+                f"expected, over the {budget * 1000:.0f} ms allowed"
+            )
+        return AdmissionRefusedError(key, f"too many concurrent calls ({reason})", wait)
+
+    def would_refuse(self, key: str) -> bool:
+        """Whether a call of ``key`` arriving now would be refused (reserves nothing: the
+        call is admitted or refused by :meth:`enter`). The interceptor asks this before a
+        call gets a worker thread, to send the refusals to a thread of their own."""
+        gate = self._gates.get(key)
+        if gate is None:
+            return False
+        with self._lock:
+            return self._verdict(gate, self._clock())[0] == "refuse"
+
+    def refusal(self, key: str) -> AdmissionRefusedError:
+        """The refusal of a call of ``key`` arriving now, with the current retry-after hint."""
+        gate = self._gates[key]
+        with self._lock:
+            _, wait, budget = self._verdict(gate, self._clock())
+            return self._refusal(key, gate, wait, budget)
+
     def enter(self, key: str) -> Slot | Waiter | None:
         """Decide at once: a :class:`Slot` to run now, a :class:`Waiter` in the line, or None
         for an unlimited key.
@@ -240,27 +282,16 @@ class Admission:
             return None
         with self._lock:
             now = self._clock()
-            limit = gate.limit
-            if len(gate.running) < limit.concurrency and not gate.line:
+            verdict, wait, budget = self._verdict(gate, now)
+            if verdict == "run":
                 slot = Slot(key, now)
                 gate.running[id(slot)] = slot
                 return slot
-            wait = self._expected_wait(gate, now)
-            budget = limit.max_wait * gate.times.seconds
-            if len(gate.line) < limit.queue and wait <= budget:
+            if verdict == "wait":
                 waiter = Waiter(wait)
                 gate.line.append(waiter)
                 return waiter
-            running, queued = len(gate.running), len(gate.line)
-        if queued >= limit.queue:
-            reason = f"{running} running and {queued} waiting (limit {limit.concurrency}"
-            reason += f" + {limit.queue})" if limit.queue else ")"
-        else:
-            reason = (
-                f"{running} running and {queued} waiting: a wait of {wait * 1000:.0f} ms "
-                f"expected, over the {budget * 1000:.0f} ms allowed"
-            )
-        raise AdmissionRefusedError(key, f"too many concurrent calls ({reason})", wait)
+            raise self._refusal(key, gate, wait, budget)
 
     def wait(self, waiter: Waiter, key: str, deadline_s: float | None = None) -> Slot:
         """Block until ``waiter`` is handed a slot of ``key``.

@@ -376,6 +376,9 @@ class LinerServer:
         for up to ``grace`` seconds, then stop."""
         self._health.enter_graceful_shutdown()
         self._server.stop(grace).wait()
+        for interceptor in self.interceptors:
+            if isinstance(interceptor, CallInterceptor):
+                interceptor.close()
         if self._metrics_httpd is not None:
             self._metrics_httpd.shutdown()
             self._metrics_httpd.server_close()
