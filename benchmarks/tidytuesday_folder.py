@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from offline_eval.datasets.tidytuesday import artist_genres
+
 FOLDER = "tidytuesday-spotify-songs-2020"
 SPOTIFY = "spotify-artist-genre-audio-features"
 AUDIO = ("danceability", "energy", "key", "loudness", "mode", "speechiness", "acousticness",
@@ -29,16 +31,6 @@ def half_of(playlist_id: str) -> str:
     """``dev`` or ``held-out``, by a stable hash of the id."""
     digest = hashlib.sha256(playlist_id.encode()).digest()[0]
     return "dev" if digest % 2 == 0 else "held-out"
-
-
-def artist_genres(root: Path) -> pd.Series:
-    """Lower-cased artist name → ``|``-joined Spotify genres (empty when none)."""
-    sp = pd.read_csv(root / SPOTIFY / "data_w_genres.csv")
-    key = sp["artists"].astype(str).str.strip().str.lower()
-    genres = sp["genres"].fillna("[]").astype(str).str.strip()
-    genres = genres.where(genres != "[]", "").str.split(",")
-    joined = genres.map(lambda gs: "|".join(g.strip() for g in gs if g.strip()))
-    return pd.Series(joined.to_numpy(), index=key).groupby(level=0).first()
 
 
 def write(root: Path, half: str, out: Path, *, with_genres: bool) -> dict[str, int]:
@@ -58,7 +50,9 @@ def write(root: Path, half: str, out: Path, *, with_genres: bool) -> dict[str, i
         }
     )
     if with_genres:
-        items["tags"] = artist.str.lower().map(artist_genres(root)).fillna("").to_numpy()
+        genres = artist_genres(root)
+        assert genres is not None, f"{root / SPOTIFY} is missing"
+        items["tags"] = artist.str.lower().map(genres).fillna("").to_numpy()
     for col in AUDIO:
         items[f"audio_{col}"] = first[col].to_numpy()
     pairs = raw[["playlist_id", "track_id"]].drop_duplicates().astype(str)

@@ -115,3 +115,37 @@ def test_the_cli_names_an_unknown_model_before_building_anything(demo: Path) -> 
     )  # fmt: skip
     assert out.exit_code != 0 and "nonsense" in out.output
     assert not (demo / "cli").exists()
+
+
+def test_playlist_titles_are_asked_as_written_and_answered_by_the_pipeline(demo: Path) -> None:
+    # The demo folder with a playlist per listener: their plays of their main genre, titled
+    # the way people title playlists. The relevant items are that playlist's held-out tracks.
+    folder = demo / "playlists"
+    folder.mkdir()
+    for f in (demo / "data").iterdir():
+        if f.is_file() and f.name != "interactions.csv":
+            (folder / f.name).write_bytes(f.read_bytes())
+    inter = pd.read_csv(demo / "data" / "interactions.csv", dtype=str, keep_default_na=False)
+    items = pd.read_csv(demo / "data" / "items.csv", dtype=str, keep_default_na=False)
+    genre = inter["item_id"].map(items.set_index("item_id")["genre"])
+    main = genre.groupby(inter["user_id"]).agg(lambda g: g.value_counts().index[0])
+    mine = genre.eq(inter["user_id"].map(main))
+    inter["playlist_id"] = ("pl-" + inter["user_id"]).where(mine, "")
+    inter.to_csv(folder / "interactions.csv", index=False)
+    titles = {u: f"my {g.upper()} mix 🎧" for u, g in main.items()}
+    pd.DataFrame(
+        {"playlist_id": [f"pl-{u}" for u in titles], "name": list(titles.values())}
+    ).to_csv(folder / "playlists.csv", index=False)
+    docs = run_query_evaluation(
+        data=folder, out=demo / "out-pl", kinds=["playlist"], options={"text_model": "hash"},
+        n_boot=30, max_requests=40, progress=False,
+    )  # fmt: skip
+    assert set(docs) == {"playlist"}
+    doc = json.loads((demo / "out-pl" / "playlists" / "metrics.json").read_text())
+    assert {"liner", "liner-no-query", "bm25", "text-embedding", "term-popularity"} <= set(
+        doc["models"]
+    )
+    assert not doc["failed_models"]
+    assert all(e["query"].startswith("my ") and e["query"].endswith("🎧") for e in doc["examples"])
+    ndcg = {m: v["ndcg@10"]["value"] for m, v in doc["models"].items()}
+    assert ndcg["liner"] > ndcg["liner-no-query"]
