@@ -36,7 +36,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from recsys.errors import NotFoundError, PermissionDeniedError, StoreError
 from recsys.store.agent_sessions import SessionRecord
@@ -81,32 +81,6 @@ class Session:
     turns: int = 0
 
 
-class SessionTable(Protocol):
-    """Where sessions are kept: a :class:`~recsys.store.base.Store` or :class:`MemorySessions`
-    (see :mod:`recsys.store.agent_sessions` for what each call does)."""
-
-    def create_session(
-        self,
-        session_id: str,
-        *,
-        listener_id: str | None,
-        ttl_s: int,
-        max_sessions: int,
-        holder: str,
-        lease_s: float,
-    ) -> SessionRecord: ...
-
-    def claim_session(
-        self, session_id: str, *, listener_id: str | None, ttl_s: int, holder: str, lease_s: float
-    ) -> SessionRecord | None: ...
-
-    def release_session(
-        self, session_id: str, *, holder: str, state: str | None, turns: int | None
-    ) -> bool: ...
-
-    def live_sessions(self, ttl_s: int) -> int: ...
-
-
 @dataclass
 class _Row:
     listener_id: str
@@ -118,7 +92,8 @@ class _Row:
 
 
 class MemorySessions:
-    """The sessions of one process without a store: the store's rules, in a dict (LRU order).
+    """The sessions of one process without a store: the store's session methods and rules
+    (:mod:`recsys.store.agent_sessions`), in a dict (LRU order).
 
     Args:
         clock: monotonic seconds (tests pass a fake).
@@ -233,7 +208,7 @@ class SessionStore:
         self.ttl_s = int(ttl_s)
         self.max_sessions = max_sessions
         self.lease_s = lease_s
-        self.table: SessionTable = (
+        self.table: Store | MemorySessions = (
             store if store is not None and store.keeps_sessions else MemorySessions(clock)
         )
 

@@ -108,7 +108,7 @@ def claim(
         record, ``claimed`` only when this call holds it now (see :class:`SessionRecord`).
     """
     # One conditional UPDATE: of two processes claiming at once, exactly one matches.
-    row = cur.execute(
+    rows = cur.execute(
         _sql(
             "UPDATE agent_sessions SET last_used = ?, busy_until = ?, holder = ? "
             "WHERE session_id = ? AND listener_id = ? AND (last_used >= ? OR busy_until > ?) "
@@ -126,8 +126,9 @@ def claim(
             now,
             holder,
         ),
-    ).fetchone()
-    if row is not None:
+    ).fetchall()  # all, so the statement has ended before the commit
+    if rows:
+        row = rows[0]
         return SessionRecord(
             session_id=session_id,
             listener_id=listener_id,

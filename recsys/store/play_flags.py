@@ -1,4 +1,4 @@
-"""Play flags in SQLite: the append-only audit of artificial-streaming decisions per event.
+"""Play flags: the append-only audit of artificial-streaming decisions per event.
 
 The store's part of :mod:`recsys.integrity.streams`. Each decision is one ``play_flags`` row
 (flag, automatic release, or a rights admin's clearance with a reason); the latest row per
@@ -13,7 +13,6 @@ the pipeline all read events through it (or :func:`without_flagged` on a frame a
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -71,7 +70,8 @@ def _row(r: PlayFlagRecord) -> tuple[Any, ...]:
     )
 
 
-def _record(r: Sequence[Any]) -> PlayFlagRecord:
+def record_of(r: Sequence[Any]) -> PlayFlagRecord:
+    """A decision from a row of :data:`COLUMNS`."""
     return PlayFlagRecord(
         event_id=r[0],
         flagged=bool(r[1]),
@@ -84,61 +84,42 @@ def _record(r: Sequence[Any]) -> PlayFlagRecord:
     )
 
 
-def append(conn: sqlite3.Connection, records: Iterable[PlayFlagRecord]) -> int:
-    """Append decisions and keep ``flagged_events`` in step; call inside a write transaction.
+def append(conn: Any, mark: str, records: Iterable[PlayFlagRecord]) -> int:
+    """Append decisions and keep ``flagged_events`` in step; call inside a write transaction
+    (PostgreSQL's store holds its writer lock then). ``mark``: the driver's placeholder.
 
     Returns:
         How many rows were appended.
     """
     n = 0
+    insert = (
+        f"INSERT INTO play_flags ({', '.join(COLUMNS)}) VALUES "
+        f"({', '.join([mark] * len(COLUMNS))}) RETURNING seq"
+    )
     for record in records:
-        cursor = conn.execute(
-            f"INSERT INTO play_flags ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * 8)})",
-            _row(record),
-        )
+        seq = conn.execute(insert, _row(record)).fetchall()[0][0]  # all: the statement ends
         if record.flagged:
             conn.execute(
-                "INSERT INTO flagged_events (event_id, seq) VALUES (?, ?) "
-                "ON CONFLICT (event_id) DO UPDATE SET seq = excluded.seq",
-                (record.event_id, cursor.lastrowid),
+                "INSERT INTO flagged_events (event_id, seq) VALUES "
+                f"({mark}, {mark}) ON CONFLICT (event_id) DO UPDATE SET seq = excluded.seq",
+                (record.event_id, seq),
             )
         else:
-            conn.execute("DELETE FROM flagged_events WHERE event_id = ?", (record.event_id,))
+            conn.execute(f"DELETE FROM flagged_events WHERE event_id = {mark}", (record.event_id,))
         n += 1
     return n
 
 
-def history(conn: sqlite3.Connection, event_id: str | None = None) -> list[PlayFlagRecord]:
-    """The audit in append order, optionally for one event."""
-    sql = f"SELECT {', '.join(COLUMNS)} FROM play_flags"
-    params: tuple[Any, ...] = ()
-    if event_id is not None:
-        sql += " WHERE event_id = ?"
-        params = (event_id,)
-    return [_record(r) for r in conn.execute(sql + " ORDER BY seq", params).fetchall()]
-
-
-def version(conn: sqlite3.Connection) -> int:
-    """The latest audit position (rows are never deleted, so it only grows)."""
-    return int(conn.execute("SELECT coalesce(max(seq), 0) FROM play_flags").fetchone()[0])
-
-
-def flagged_ids(conn: sqlite3.Connection) -> frozenset[str]:
-    """Events whose latest decision is a flag."""
-    return frozenset(r[0] for r in conn.execute("SELECT event_id FROM flagged_events"))
-
-
+HISTORY_SQL = f"SELECT {', '.join(COLUMNS)} FROM play_flags"
+"""The audit (add ``ORDER BY seq`` for append order)."""
+FLAGGED_SQL = "SELECT event_id FROM flagged_events"
+"""Events whose latest decision is a flag."""
 LATEST_SQL = (
     f"SELECT {', '.join('p.' + c for c in COLUMNS)} FROM play_flags p JOIN ("
     "SELECT event_id, max(seq) AS seq FROM play_flags GROUP BY event_id"
     ") m ON p.seq = m.seq"
 )
 """The decision in force per event (the same SQL on both backends)."""
-
-
-def latest(conn: sqlite3.Connection) -> dict[str, PlayFlagRecord]:
-    """The decision in force per event that has any."""
-    return {r[0]: _record(r) for r in conn.execute(LATEST_SQL).fetchall()}
 
 
 def without_flagged(events: pd.DataFrame, flagged: Collection[str]) -> pd.DataFrame:
@@ -158,15 +139,15 @@ NOT_FLAGGED_SQL = "event_id NOT IN (SELECT event_id FROM flagged_events)"
 
 
 __all__ = [
+    "COLUMNS",
     "DETECTOR_ACTOR",
+    "FLAGGED_SQL",
+    "HISTORY_SQL",
     "LATEST_SQL",
     "NOT_FLAGGED_SQL",
     "PlayFlagRecord",
     "append",
-    "flagged_ids",
-    "history",
-    "latest",
     "learnable_events",
-    "version",
+    "record_of",
     "without_flagged",
 ]

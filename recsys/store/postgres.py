@@ -1,7 +1,8 @@
 """The PostgreSQL store: one database that several service replicas share.
 
 Same interface, columns and guarantees as :class:`~recsys.store.sqlite.SqliteStore` (its module
-documents the ``read_frame`` columns), with these differences in how they are kept:
+documents the ``read_frame`` columns); the read and write paths both ask the same way are one
+SQL in :class:`~recsys.store.sql.SqlStore`. The differences are in how they are kept:
 
 - **Connections**: a psycopg 3 connection pool (``LINER_PG_POOL_MAX``, default 32, opened
   lazily); each thread takes one connection on its first call and keeps it, as SQLite keeps one
@@ -29,18 +30,15 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import threading
 import time
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-import pandas as pd
 import psycopg
 import psycopg_pool
 from psycopg.conninfo import conninfo_to_dict
@@ -48,29 +46,19 @@ from psycopg.conninfo import conninfo_to_dict
 from recsys.domain import (
     Artist,
     ConsentEntry,
-    ConsentState,
-    Credit,
     FeedbackEvent,
-    Listener,
-    Provenance,
-    ServedSlate,
     Track,
 )
-from recsys.errors import ConstraintError, NotFoundError, StoreError
-from recsys.store import agent_sessions, codec, frames, play_flags
+from recsys.errors import ConstraintError, StoreError
+from recsys.store import codec, frames
 from recsys.store import postgres_state as state
 from recsys.store.base import (
-    DisputeRecord,
-    EventHistory,
     IngestBatch,
-    QuarantineRecord,
     ReloadNotice,
-    SessionRecord,
-    Store,
     StoreSummary,
 )
 from recsys.store.postgres_schema import migrate
-from recsys.store.screening_state import row_dispute
+from recsys.store.sql import VERSION_SQL, SqlStore, log_ingest
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +73,12 @@ BATCH_GAP_US = 1000
 
 Cursor = psycopg.Cursor[Any]
 
+_TABLE_SQL = {
+    **frames.TABLE_SQL,
+    # SQLite sorts NULL first; PostgreSQL last unless told.
+    "events": frames.TABLE_SQL["events"].replace("ORDER BY at,", "ORDER BY at NULLS FIRST,"),
+}
+
 
 def redact(url: str) -> str:
     """``url`` without its password, for messages."""
@@ -95,7 +89,7 @@ def redact(url: str) -> str:
     return f"{scheme}//{user.split(':', 1)[0]}:***@{tail}"
 
 
-class PostgresStore(Store):
+class PostgresStore(SqlStore):
     """A :class:`Store` in a PostgreSQL database, shared by any number of processes.
 
     Args:
@@ -110,6 +104,9 @@ class PostgresStore(Store):
         StoreError: the database cannot be reached or migrated.
     """
 
+    MARK = "%s"
+    TABLE_SQL = _TABLE_SQL
+
     def __init__(
         self,
         url: str,
@@ -123,10 +120,6 @@ class PostgresStore(Store):
         self._clock = clock
         size = pool_size or int(os.environ.get("LINER_PG_POOL_MAX", "32"))
         timeout = connect_timeout or float(os.environ.get("LINER_PG_CONNECT_S", "30"))
-        self._consent_cache: ConsentState | None = None
-        self._quarantine_cache: tuple[int, frozenset[str]] | None = None
-        self._flag_cache: tuple[int, frozenset[str]] | None = None
-        self._dispute_cache: tuple[int, frozenset[str]] | None = None
         self._held_cache: tuple[tuple[Any, ...], frozenset[str]] | None = None
         self._listener: psycopg.Connection[Any] | None = None
         self._closing = False
@@ -293,14 +286,7 @@ class PostgresStore(Store):
                 rows.extend(frames.event_rows(batch.event_frame.assign(received_at=now)))
             _insert_events(cur, rows)
             self._append_consent(cur, batch.consent, now)
-        logger.info(
-            "ingested %d artists, %d tracks, %d listeners, %d events, %d consent entries",
-            len(batch.artists),
-            len(batch.tracks),
-            len(batch.listeners),
-            len(batch.events) + (0 if batch.event_frame is None else len(batch.event_frame)),
-            len(batch.consent),
-        )
+        log_ingest(batch)
 
     @staticmethod
     def _receipt_stamps(cur: Cursor, now: int) -> Iterator[int]:
@@ -383,89 +369,7 @@ class PostgresStore(Store):
             now = self._now(cur)
             return _insert_events(cur, [(*codec.event_row(e), now) for e in events])
 
-    def set_provenance(self, track_id: str, provenance: Provenance) -> None:
-        with self._write(ordered=False) as cur:
-            cur.execute(_SET_PROVENANCE, (*codec.provenance_row(provenance), track_id))
-            if cur.rowcount == 0:
-                raise NotFoundError(f"no track '{track_id}'. Fix: ingest it first")
-
-    def record_quarantine(self, records: Iterable[QuarantineRecord]) -> None:
-        rows = [_quarantine_row(r) for r in records]
-        with self._write() as cur:
-            if rows:
-                cur.executemany(_INSERT_QUARANTINE, rows)
-
-    def log_slates(self, slates: Iterable[ServedSlate]) -> None:
-        slates = list(slates)
-        if not slates:
-            return
-        with self._write(ordered=False) as cur:
-            for s in slates:
-                cur.execute(
-                    "INSERT INTO slates (request_id, listener_id, surface, variant, served_at, "
-                    "ai_features, propensity) VALUES (%s, %s, %s, %s, %s, %s, %s) "
-                    "ON CONFLICT (request_id) DO NOTHING",
-                    (s.request_id, s.listener_id, s.surface, s.variant,
-                     codec.to_micros(s.served_at), int(s.ai_features), s.propensity),
-                )  # fmt: skip
-                if cur.rowcount and s.items:  # a repeated request id is logged once
-                    cur.executemany(
-                        "INSERT INTO slate_items (request_id, position, track_id, score, "
-                        "features, propensity, sources) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                        [codec.slate_item_row(s.request_id, item) for item in s.items],
-                    )
-
-    def record_disputes(self, records: Iterable[DisputeRecord]) -> None:
-        with self._write() as cur:
-            state.insert_disputes(cur, records)
-
-    def finish_screening(
-        self,
-        *,
-        screened: Mapping[str, int],
-        quarantines: Iterable[QuarantineRecord] = (),
-        disputes: Iterable[DisputeRecord] = (),
-        labels: Mapping[str, Provenance] | None = None,
-    ) -> None:
-        with self._write() as cur:
-            rows = [_quarantine_row(r) for r in quarantines]
-            if rows:
-                cur.executemany(_INSERT_QUARANTINE, rows)
-            state.insert_disputes(cur, disputes)
-            updates = [(*codec.provenance_row(p), t) for t, p in (labels or {}).items()]
-            if updates:
-                cur.executemany(_SET_PROVENANCE, updates)
-            state.clear_unscreened(cur, screened)
-
-    def record_play_flags(self, records: Iterable[play_flags.PlayFlagRecord]) -> None:
-        with self._write() as cur:
-            state.append_flags(cur, records)
-
     # Reads.
-
-    def consent_ledger(self, rights_holder_id: str | None = None) -> list[ConsentEntry]:
-        cols = ", ".join(codec.CONSENT_READ_COLUMNS)
-        if rights_holder_id is None:
-            rows = self._query(f"SELECT {cols} FROM consent ORDER BY seq")
-        else:
-            rows = self._query(
-                f"SELECT {cols} FROM consent WHERE rights_holder_id = %s ORDER BY seq",
-                (rights_holder_id,),
-            )
-        return [codec.row_consent(r) for r in rows]
-
-    def consent_version(self) -> int:
-        # seq is assigned under the writer lock, gapless, in commit order.
-        return int(self._query("SELECT coalesce(max(seq), 0) FROM consent")[0][0])
-
-    def consent_state(self) -> ConsentState:
-        version = self.consent_version()
-        cached = self._consent_cache
-        if cached is not None and cached.version == version:
-            return cached
-        result = ConsentState.from_ledger(self.consent_ledger())
-        self._consent_cache = result
-        return result
 
     def get_track(self, track_id: str) -> Track | None:
         # One round trip: the credits come back as arrays in credit order.
@@ -496,21 +400,6 @@ class PostgresStore(Store):
         )
         return {r[0]: codec.row_artist(r) for r in rows}
 
-    def get_artist(self, artist_id: str) -> Artist | None:
-        rows = self._query(
-            f"SELECT {', '.join(codec.ARTIST_READ_COLUMNS)} FROM artists WHERE artist_id = %s",
-            (artist_id,),
-        )
-        return codec.row_artist(rows[0]) if rows else None
-
-    def get_listener(self, listener_id: str) -> Listener | None:
-        rows = self._query(
-            f"SELECT {', '.join(codec.LISTENER_READ_COLUMNS)} FROM listeners "
-            "WHERE listener_id = %s",
-            (listener_id,),
-        )
-        return codec.row_listener(rows[0]) if rows else None
-
     def unknown_ids(self, kind: str, ids: Iterable[str]) -> frozenset[str]:
         key = {"artists": "artist_id", "tracks": "track_id", "listeners": "listener_id"}.get(kind)
         if key is None:
@@ -520,84 +409,6 @@ class PostgresStore(Store):
             return frozenset()
         rows = self._query(f"SELECT {key} FROM {kind} WHERE {key} = ANY(%s)", (wanted,))
         return frozenset(wanted) - {r[0] for r in rows}
-
-    def iter_tracks(self) -> Iterable[Track]:
-        credits: dict[str, list[Credit]] = defaultdict(list)
-        with self._read() as cur:
-            for r in cur.execute(
-                "SELECT track_id, artist_id, role, share FROM credits ORDER BY track_id, ord"
-            ).fetchall():
-                credits[r[0]].append(codec.row_credit(r[1:]))
-            rows = cur.execute(frames.TABLE_SQL["tracks"]).fetchall()
-        return [codec.row_track(r, tuple(credits.get(r[0], ()))) for r in rows]
-
-    def iter_artists(self) -> Iterable[Artist]:
-        return [codec.row_artist(r) for r in self._query(frames.TABLE_SQL["artists"])]
-
-    def iter_listeners(self) -> Iterable[Listener]:
-        return [codec.row_listener(r) for r in self._query(frames.TABLE_SQL["listeners"])]
-
-    def _listener_rows(
-        self, columns: Iterable[str], listener_id: str, limit: int | None, *, unflagged: bool
-    ) -> list[Any]:
-        skip = f"AND {play_flags.NOT_FLAGGED_SQL} " if unflagged else ""
-        return self._query(
-            f"SELECT {', '.join(columns)} FROM events WHERE listener_id = %s {skip}"
-            "ORDER BY at DESC NULLS LAST, event_id DESC LIMIT %s",
-            (listener_id, limit),
-        )
-
-    def listener_events(self, listener_id: str, limit: int | None = None) -> list[FeedbackEvent]:
-        rows = self._listener_rows(codec.EVENT_READ_COLUMNS, listener_id, limit, unflagged=False)
-        return [codec.row_event(r) for r in rows]
-
-    def listener_history(self, listener_id: str, limit: int | None = None) -> EventHistory:
-        rows = self._listener_rows(
-            ("track_id", "event_type", "weight"), listener_id, limit, unflagged=True
-        )
-        if not rows:
-            return EventHistory(track_ids=(), event_types=(), weights=())
-        track_ids, event_types, weights = zip(*rows, strict=True)
-        return EventHistory(track_ids=track_ids, event_types=event_types, weights=weights)
-
-    def quarantine_history(self, track_id: str | None = None) -> list[QuarantineRecord]:
-        sql = "SELECT track_id, quarantined, reasons, evidence, actor, at FROM quarantine"
-        params: tuple[Any, ...] = ()
-        if track_id is not None:
-            sql += " WHERE track_id = %s"
-            params = (track_id,)
-        return [
-            QuarantineRecord(
-                track_id=r[0],
-                quarantined=bool(r[1]),
-                reasons=codec.split(r[2]),
-                evidence=json.loads(r[3]),
-                actor=r[4],
-                at=codec.from_micros(r[5]) or codec.EPOCH,
-            )
-            for r in self._query(sql + " ORDER BY seq", params)
-        ]
-
-    def quarantined_ids(self) -> frozenset[str]:
-        # Versioned by the audit's largest seq (assigned in commit order under the writer
-        # lock), so a decision made through any replica shows at this one's next call.
-        return self._quarantined(int(self._query(_VERSIONS_SQL["quarantine"])[0][0]))
-
-    def _quarantined(self, version: int) -> frozenset[str]:
-        cached = self._quarantine_cache
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        latest: dict[str, bool] = {}
-        for track_id, quarantined in self._query(
-            "SELECT track_id, quarantined FROM quarantine ORDER BY seq"
-        ):
-            latest[track_id] = bool(quarantined)
-        ids = frozenset(t for t, q in latest.items() if q)
-        self._quarantine_cache = (version, ids)
-        return ids
-
-    def unscreened_ids(self) -> frozenset[str]:
-        return frozenset(str(r[0]) for r in self._query("SELECT track_id FROM unscreened"))
 
     def held_ids(self) -> frozenset[str]:
         # Read on every request, so one round trip reads the versions of all three records
@@ -612,86 +423,10 @@ class PostgresStore(Store):
         self._held_cache = (versions, ids)
         return ids
 
-    def unscreened_marks(self) -> dict[str, int]:
+    def _read_table(self, sql: str) -> tuple[list[Any], list[str]]:
         with self._read() as cur:
-            return state.unscreened_marks(cur)
-
-    def disputed_ids(self) -> frozenset[str]:
-        return self._disputed(int(self._query(_VERSIONS_SQL["disputes"])[0][0]))
-
-    def _disputed(self, version: int) -> frozenset[str]:
-        cached = self._dispute_cache
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        with self._read() as cur:
-            ids = state.open_dispute_ids(cur)
-        self._dispute_cache = (version, ids)
-        return ids
-
-    def dispute_history(self, track_id: str | None = None) -> list[DisputeRecord]:
-        with self._read() as cur:
-            return [row_dispute(r) for r in state.dispute_rows(cur, track_id)]
-
-    def flagged_event_ids(self) -> frozenset[str]:
-        version = int(self._query("SELECT coalesce(max(seq), 0) FROM play_flags")[0][0])
-        cached = self._flag_cache
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        ids = frozenset(str(r[0]) for r in self._query("SELECT event_id FROM flagged_events"))
-        self._flag_cache = (version, ids)
-        return ids
-
-    def play_flag_history(self, event_id: str | None = None) -> list[play_flags.PlayFlagRecord]:
-        with self._read() as cur:
-            return state.flag_history(cur, event_id)
-
-    def play_flags_in_force(self) -> dict[str, play_flags.PlayFlagRecord]:
-        with self._read() as cur:
-            return state.flags_in_force(cur)
-
-    def iter_slates(self, since: datetime | None = None) -> Iterable[ServedSlate]:
-        floor = codec.to_micros(since) if since is not None else -(2**62)
-        with self._read() as cur:
-            slates = cur.execute(
-                "SELECT request_id, listener_id, surface, variant, served_at, ai_features, "
-                "propensity FROM slates WHERE served_at >= %s ORDER BY served_at, request_id",
-                (floor,),
-            ).fetchall()
-            items = defaultdict(list)
-            for r in cur.execute(
-                "SELECT i.request_id, i.position, i.track_id, i.score, i.features, "
-                "i.propensity, i.sources FROM slate_items i JOIN slates s USING (request_id) "
-                "WHERE s.served_at >= %s ORDER BY i.request_id, i.position",
-                (floor,),
-            ).fetchall():
-                items[r[0]].append(codec.row_slate_item(r[1:]))
-        return [
-            ServedSlate(
-                request_id=r[0],
-                listener_id=r[1],
-                surface=r[2],
-                variant=r[3],
-                served_at=codec.from_micros(r[4]) or codec.EPOCH,
-                ai_features=bool(r[5]),
-                propensity=r[6],
-                items=tuple(items.get(r[0], ())),
-            )
-            for r in slates
-        ]
-
-    def read_frame(self, table: str) -> pd.DataFrame:
-        if table not in frames.TABLE_SQL:
-            raise StoreError(
-                f"no table '{table}'. Fix: use one of {', '.join(sorted(frames.TABLE_SQL))}"
-            )
-        with self._read() as cur:
-            cur.execute(_TABLE_SQL[table])
-            rows = cur.fetchall()
-            names = [d.name for d in cur.description or ()]
-        frame = pd.DataFrame.from_records(rows, columns=names)
-        if table == "tracks":
-            return frames.tracks_frame(frame, self.read_frame("credits"))
-        return frames.typed(frame)
+            rows = cur.execute(sql).fetchall()
+            return rows, [d.name for d in cur.description or ()]
 
     def count_by(self, table: str, column: str) -> dict[str, int]:
         known = {
@@ -725,11 +460,9 @@ class PostgresStore(Store):
             schema_version=int(row[5]),
         )
 
-    # Agent sessions (the SQL is shared with SQLite: ``agent_sessions``). No writer lock: a
-    # claim is one conditional UPDATE, which the row lock makes exclusive; the clock is the
+    # Agent sessions (``SqlStore`` and ``agent_sessions`` hold their paths). No writer lock:
+    # a claim is one conditional UPDATE, which the row lock makes exclusive; the clock is the
     # database server's, so every replica measures idle time on one clock.
-
-    keeps_sessions = True
 
     @contextlib.contextmanager
     def _session_write(self) -> Iterator[tuple[Cursor, int]]:
@@ -745,44 +478,6 @@ class PostgresStore(Store):
             assert row is not None
             clock = self._clock
             yield cur, int(codec.to_micros(clock()) or 0) if clock is not None else int(row[1])
-
-    def create_session(
-        self,
-        session_id: str,
-        *,
-        listener_id: str | None,
-        ttl_s: int,
-        max_sessions: int,
-        holder: str,
-        lease_s: float,
-    ) -> SessionRecord:
-        with self._session_write() as (cur, now):
-            return agent_sessions.create(
-                cur, "%s", now, session_id=session_id, listener_id=listener_id,
-                ttl_s=ttl_s, max_sessions=max_sessions, holder=holder, lease_s=lease_s,
-            )  # fmt: skip
-
-    def claim_session(
-        self, session_id: str, *, listener_id: str | None, ttl_s: int, holder: str, lease_s: float
-    ) -> SessionRecord | None:
-        with self._session_write() as (cur, now):
-            return agent_sessions.claim(
-                cur, "%s", now, session_id=session_id, listener_id=listener_id,
-                ttl_s=ttl_s, holder=holder, lease_s=lease_s,
-            )  # fmt: skip
-
-    def release_session(
-        self, session_id: str, *, holder: str, state: str | None, turns: int | None
-    ) -> bool:
-        with self._session_write() as (cur, now):
-            return agent_sessions.release(
-                cur, "%s", now, session_id=session_id, holder=holder, state=state,
-                turns=turns,
-            )  # fmt: skip
-
-    def live_sessions(self, ttl_s: int) -> int:
-        with self._read() as cur:
-            return agent_sessions.count(cur, "%s", self._now(cur), ttl_s=ttl_s)
 
     # Replicas.
 
@@ -933,11 +628,6 @@ def _insert_events(cur: Cursor, rows: Sequence[Sequence[Any]]) -> int:
     )
 
 
-_TABLE_SQL = {
-    **frames.TABLE_SQL,
-    # SQLite sorts NULL first; PostgreSQL last unless told.
-    "events": frames.TABLE_SQL["events"].replace("ORDER BY at,", "ORDER BY at NULLS FIRST,"),
-}
 _TRACKS_WITH_CREDITS = (
     f"SELECT {', '.join('t.' + c for c in codec.TRACK_READ_COLUMNS)}, "
     + ", ".join(
@@ -949,33 +639,9 @@ _TRACKS_WITH_CREDITS = (
 )
 _GET_TRACK = _TRACKS_WITH_CREDITS.format("= %s")
 _GET_TRACKS = _TRACKS_WITH_CREDITS.format("= ANY(%s)")
-_VERSIONS_SQL = {
-    table: f"SELECT coalesce(max(seq), 0) FROM {table}" for table in ("quarantine", "disputes")
-}
 _HELD_VERSIONS_SQL = (
-    f"SELECT ({_VERSIONS_SQL['quarantine']}), ({_VERSIONS_SQL['disputes']}), u.* FROM "
+    f"SELECT ({VERSION_SQL['quarantine']}), ({VERSION_SQL['disputes']}), u.* FROM "
     "(SELECT count(*), coalesce(max(mark), 0), coalesce(sum(mark), 0)::bigint "
     "FROM unscreened) u"
 )
-_INSERT_QUARANTINE = (
-    "INSERT INTO quarantine (track_id, quarantined, reasons, evidence, actor, at) "
-    "VALUES (%s, %s, %s, %s, %s, %s)"
-)
-_SET_PROVENANCE = (
-    "UPDATE tracks SET ai_involvement = %s, ai_parts = %s, label_source = %s, "
-    "label_confidence = %s, references_artist_ids = %s WHERE track_id = %s"
-)
-
-
-def _quarantine_row(r: QuarantineRecord) -> tuple[Any, ...]:
-    return (
-        r.track_id,
-        int(r.quarantined),
-        codec.join(r.reasons),
-        json.dumps(r.evidence, sort_keys=True),
-        r.actor,
-        codec.to_micros(r.at),
-    )
-
-
 __all__ = ["COPY_ROWS", "WRITER_LOCK", "PostgresStore", "redact"]

@@ -1,8 +1,10 @@
-"""The SQLite side of the screening state: unscreened marks and the dispute audit.
+"""The screening state: unscreened marks and the dispute audit.
 
-Functions over a connection, called by :class:`~recsys.store.sqlite.SqliteStore` inside its
-own transactions, so marking a track unscreened commits with the write of the track, and
-clearing the mark commits with the screening's decisions.
+Functions over a connection, called by the stores inside their own transactions, so marking a
+track unscreened commits with the write of the track, and clearing the mark commits with the
+screening's decisions. The dispute audit's SQL and the clearing of marks serve both backends
+(``mark`` is the driver's placeholder); finding changed tracks and marking them are SQLite's
+here (PostgreSQL's, with arrays, are in :mod:`recsys.store.postgres_state`).
 """
 
 from __future__ import annotations
@@ -75,24 +77,23 @@ def mark_unscreened(conn: sqlite3.Connection, track_ids: Iterable[str]) -> None:
     )
 
 
-def unscreened_marks(conn: sqlite3.Connection) -> dict[str, int]:
-    """Every unscreened track with its mark."""
-    return {str(t): int(m) for t, m in conn.execute("SELECT track_id, mark FROM unscreened")}
+UNSCREENED_SQL = "SELECT track_id, mark FROM unscreened"
+"""Every unscreened track with its mark."""
 
 
-def clear_unscreened(conn: sqlite3.Connection, marks: Mapping[str, int]) -> None:
+def clear_unscreened(conn: Any, mark: str, marks: Mapping[str, int]) -> None:
     """Clear the marks a screening read before it started; re-marked tracks stay."""
-    conn.executemany(
-        "DELETE FROM unscreened WHERE track_id = ? AND mark <= ?",
-        ((t, int(m)) for t, m in marks.items()),
-    )
+    rows = [(t, int(m)) for t, m in marks.items()]
+    if rows:
+        conn.executemany(f"DELETE FROM unscreened WHERE track_id = {mark} AND mark <= {mark}", rows)
 
 
 DISPUTE_INSERT = (
     "INSERT INTO disputes (track_id, opened, declared, probability, evidence, decided, "
     "actor, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-"""The dispute audit's insert (``?`` placeholders; PostgreSQL swaps them for ``%s``)."""
+"""The dispute audit's insert (written with ``?``; :func:`insert_disputes` swaps in the
+driver's placeholder)."""
 
 
 def dispute_row(r: DisputeRecord) -> tuple[Any, ...]:
@@ -110,9 +111,11 @@ def dispute_row(r: DisputeRecord) -> tuple[Any, ...]:
     )
 
 
-def insert_disputes(conn: sqlite3.Connection, records: Iterable[DisputeRecord]) -> None:
-    """Append entries to the dispute audit."""
-    conn.executemany(DISPUTE_INSERT, (dispute_row(r) for r in records))
+def insert_disputes(conn: Any, mark: str, records: Iterable[DisputeRecord]) -> None:
+    """Append entries to the dispute audit (``mark``: the driver's placeholder)."""
+    rows = [dispute_row(r) for r in records]
+    if rows:
+        conn.executemany(DISPUTE_INSERT.replace("?", mark), rows)
 
 
 DISPUTES_SQL = (
@@ -136,24 +139,22 @@ def row_dispute(r: Sequence[Any]) -> DisputeRecord:
     )
 
 
-def open_dispute_ids(conn: sqlite3.Connection) -> frozenset[str]:
-    """Tracks whose latest dispute entry is open."""
-    rows = conn.execute(
-        "SELECT d.track_id FROM disputes d JOIN (SELECT track_id, max(seq) AS seq FROM disputes "
-        "GROUP BY track_id) latest USING (track_id, seq) WHERE d.opened = 1"
-    )
-    return frozenset(str(r[0]) for r in rows)
+OPEN_DISPUTES_SQL = (
+    "SELECT d.track_id FROM disputes d JOIN (SELECT track_id, max(seq) AS seq FROM disputes "
+    "GROUP BY track_id) latest USING (track_id, seq) WHERE d.opened = 1"
+)
+"""Tracks whose latest dispute entry is open."""
 
 
 __all__ = [
     "DISPUTES_SQL",
     "DISPUTE_INSERT",
+    "OPEN_DISPUTES_SQL",
+    "UNSCREENED_SQL",
     "changed_tracks",
     "clear_unscreened",
     "dispute_row",
     "insert_disputes",
     "mark_unscreened",
-    "open_dispute_ids",
     "row_dispute",
-    "unscreened_marks",
 ]

@@ -1,5 +1,9 @@
 """The SQLite store: WAL mode, durable commits, one connection per thread.
 
+What it shares with the PostgreSQL store (most reads, the audits, the impression log, agent
+sessions) is :class:`~recsys.store.sql.SqlStore`; here are the connections, the transactions,
+receipt stamps, ingest and the lookups SQLite answers with chunked IN lists.
+
 Durability: ``journal_mode=WAL`` with ``synchronous=FULL``, so a write that returned survives
 a power cut, not only a crash of the process. Writers take the lock up front
 (``BEGIN IMMEDIATE``) and wait up to ``busy_timeout`` for each other; readers never block
@@ -45,12 +49,10 @@ request can set it.
 from __future__ import annotations
 
 import contextlib
-import json
-import logging
 import sqlite3
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,34 +63,25 @@ import pandas as pd
 from recsys.domain import (
     Artist,
     ConsentEntry,
-    ConsentState,
     Credit,
     FeedbackEvent,
     Listener,
-    Provenance,
-    ServedSlate,
     Track,
 )
-from recsys.errors import ConstraintError, NotFoundError, StoreError
-from recsys.store import agent_sessions, codec, frames, play_flags, screening_state
+from recsys.errors import ConstraintError, StoreError
+from recsys.store import codec, frames, screening_state
 from recsys.store.base import (
-    DisputeRecord,
-    EventHistory,
     IngestBatch,
-    QuarantineRecord,
-    SessionRecord,
-    Store,
     StoreSummary,
 )
 from recsys.store.schema import migrate
-
-logger = logging.getLogger(__name__)
+from recsys.store.sql import SqlStore, log_ingest
 
 BATCH_GAP_US = 1000
 """Receipt stamps of two write transactions are at least this far apart (microseconds)."""
 
 
-class SqliteStore(Store):
+class SqliteStore(SqlStore):
     """A :class:`Store` in one SQLite file.
 
     Args:
@@ -100,6 +93,8 @@ class SqliteStore(Store):
         store = SqliteStore("var/liner.db")
         print(store.summary())
     """
+
+    MARK = "?"
 
     def __init__(self, path: str | Path, *, clock: Callable[[], datetime] | None = None) -> None:
         if str(path) == ":memory:":
@@ -116,10 +111,6 @@ class SqliteStore(Store):
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
-        self._consent_cache: ConsentState | None = None
-        self._quarantine_cache: tuple[int, frozenset[str]] | None = None
-        self._flag_cache: tuple[int, frozenset[str]] | None = None
-        self._dispute_cache: tuple[int, frozenset[str]] | None = None
         self._held_cache: tuple[tuple[Any, ...], frozenset[str]] | None = None
         self._closed = False
         try:
@@ -150,8 +141,9 @@ class SqliteStore(Store):
         return conn
 
     @contextlib.contextmanager
-    def _write(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
-        """One write transaction: all of it commits, or none of it. ``durable=False`` skips
+    def _write(self, *, ordered: bool = True, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """One write transaction: all of it commits, or none of it (``ordered`` is moot here:
+        SQLite has one writer at a time, so every write is in commit order). ``durable=False`` skips
         the flush to disk at commit (``synchronous=NORMAL``): a power cut may lose the last
         such commits, never corrupt the file. Only for state that may be lost (agent
         sessions); the flush is most of such a small write's time."""
@@ -186,11 +178,17 @@ class SqliteStore(Store):
             if not durable:
                 conn.execute("PRAGMA synchronous=FULL")
 
-    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         try:
             return self._conn().execute(sql, params).fetchall()
         except sqlite3.Error as exc:
             raise StoreError(f"read from {self.path} failed: {exc}") from exc
+
+    @contextlib.contextmanager
+    def _session_write(self) -> Iterator[tuple[sqlite3.Connection, int]]:
+        # Agent sessions may lose their last turns to a power cut: no flush at commit.
+        with self._write(durable=False) as conn:
+            yield conn, int(codec.to_micros(self._clock()) or 0)
 
     def execute_sql(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         """Run raw SQL in its own transaction (for operators and tests); triggers still apply.
@@ -219,14 +217,7 @@ class SqliteStore(Store):
                 # The store's receipt time overrides any column of that name in the input.
                 self._insert_event_frame(conn, batch.event_frame.assign(received_at=received))
             self._append_consent(conn, batch.consent)
-        logger.info(
-            "ingested %d artists, %d tracks, %d listeners, %d events, %d consent entries",
-            len(batch.artists),
-            len(batch.tracks),
-            len(batch.listeners),
-            len(batch.events) + (0 if batch.event_frame is None else len(batch.event_frame)),
-            len(batch.consent),
-        )
+        log_ingest(batch)
 
     def _receipt_stamps(self, conn: sqlite3.Connection) -> Iterator[int]:
         """Receipt times for the rows of one write transaction: the service's clock, at least
@@ -312,65 +303,7 @@ class SqliteStore(Store):
             conn.executemany(_INSERT_EVENT, ((*codec.event_row(e), received) for e in events))
             return conn.total_changes - before
 
-    def set_provenance(self, track_id: str, provenance: Provenance) -> None:
-        with self._write() as conn:
-            cursor = conn.execute(_SET_PROVENANCE, (*codec.provenance_row(provenance), track_id))
-            if cursor.rowcount == 0:
-                raise NotFoundError(f"no track '{track_id}'. Fix: ingest it first")
-
-    def record_quarantine(self, records: Iterable[QuarantineRecord]) -> None:
-        rows = [_quarantine_row(r) for r in records]
-        with self._write() as conn:
-            conn.executemany(_INSERT_QUARANTINE, rows)
-
-    def log_slates(self, slates: Iterable[ServedSlate]) -> None:
-        with self._write() as conn:
-            for s in slates:
-                cursor = conn.execute(
-                    "INSERT OR IGNORE INTO slates (request_id, listener_id, surface, variant, "
-                    "served_at, ai_features, propensity) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        s.request_id,
-                        s.listener_id,
-                        s.surface,
-                        s.variant,
-                        codec.to_micros(s.served_at),
-                        int(s.ai_features),
-                        s.propensity,
-                    ),
-                )
-                if cursor.rowcount:  # a repeated request id is logged once
-                    conn.executemany(
-                        "INSERT INTO slate_items VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (codec.slate_item_row(s.request_id, item) for item in s.items),
-                    )
-
     # Reads.
-
-    def consent_ledger(self, rights_holder_id: str | None = None) -> list[ConsentEntry]:
-        cols = ", ".join(codec.CONSENT_READ_COLUMNS)
-        if rights_holder_id is None:
-            rows = self._query(f"SELECT {cols} FROM consent ORDER BY seq")
-        else:
-            rows = self._query(
-                f"SELECT {cols} FROM consent WHERE rights_holder_id = ? ORDER BY seq",
-                (rights_holder_id,),
-            )
-        return [codec.row_consent(r) for r in rows]
-
-    def consent_version(self) -> int:
-        # Rows are never deleted (triggers) and seq only grows, so the largest seq is the
-        # ledger's version (and its entry count: appends skip repeated ids, leaving no gaps).
-        return int(self._query("SELECT coalesce(max(seq), 0) FROM consent")[0][0])
-
-    def consent_state(self) -> ConsentState:
-        version = self.consent_version()
-        cached = self._consent_cache
-        if cached is not None and cached.version == version:
-            return cached
-        state = ConsentState.from_ledger(self.consent_ledger())
-        self._consent_cache = state
-        return state
 
     def get_track(self, track_id: str) -> Track | None:
         rows = self._query(
@@ -384,13 +317,6 @@ class SqliteStore(Store):
             (track_id,),
         )
         return codec.row_track(rows[0], tuple(codec.row_credit(c) for c in credits))
-
-    def get_artist(self, artist_id: str) -> Artist | None:
-        rows = self._query(
-            f"SELECT {', '.join(codec.ARTIST_READ_COLUMNS)} FROM artists WHERE artist_id = ?",
-            (artist_id,),
-        )
-        return codec.row_artist(rows[0]) if rows else None
 
     def get_tracks(self, track_ids: Iterable[str]) -> dict[str, Track]:
         cols = ", ".join(codec.TRACK_READ_COLUMNS)
@@ -417,13 +343,6 @@ class SqliteStore(Store):
                 found[r[0]] = codec.row_artist(r)
         return found
 
-    def get_listener(self, listener_id: str) -> Listener | None:
-        rows = self._query(
-            f"SELECT {', '.join(codec.LISTENER_READ_COLUMNS)} FROM listeners WHERE listener_id = ?",
-            (listener_id,),
-        )
-        return codec.row_listener(rows[0]) if rows else None
-
     def unknown_ids(self, kind: str, ids: Iterable[str]) -> frozenset[str]:
         key = {"artists": "artist_id", "tracks": "track_id", "listeners": "listener_id"}.get(kind)
         if key is None:
@@ -436,88 +355,6 @@ class SqliteStore(Store):
             rows = self._query(f"SELECT {key} FROM {kind} WHERE {key} IN ({marks})", tuple(chunk))
             found.update(r[0] for r in rows)
         return frozenset(wanted) - found
-
-    def iter_tracks(self) -> Iterable[Track]:
-        credits: dict[str, list[Credit]] = defaultdict(list)
-        for r in self._query("SELECT track_id, artist_id, role, share FROM credits ORDER BY ord"):
-            credits[r[0]].append(codec.row_credit(r[1:]))
-        rows = self._query(frames.TABLE_SQL["tracks"])
-        return [codec.row_track(r, tuple(credits.get(r[0], ()))) for r in rows]
-
-    def iter_artists(self) -> Iterable[Artist]:
-        return [codec.row_artist(r) for r in self._query(frames.TABLE_SQL["artists"])]
-
-    def iter_listeners(self) -> Iterable[Listener]:
-        return [codec.row_listener(r) for r in self._query(frames.TABLE_SQL["listeners"])]
-
-    def _listener_rows(
-        self,
-        columns: Iterable[str],
-        listener_id: str,
-        limit: int | None,
-        *,
-        unflagged: bool = False,
-    ) -> list[Any]:
-        """``columns`` of a listener's events, newest first, at most ``limit`` (without the
-        plays flagged as artificial when ``unflagged``)."""
-        skip = f"AND {play_flags.NOT_FLAGGED_SQL} " if unflagged else ""
-        return self._query(
-            f"SELECT {', '.join(columns)} FROM events WHERE listener_id = ? {skip}"
-            "ORDER BY at DESC, event_id DESC LIMIT ?",
-            (listener_id, -1 if limit is None else int(limit)),
-        )
-
-    def listener_events(self, listener_id: str, limit: int | None = None) -> list[FeedbackEvent]:
-        rows = self._listener_rows(codec.EVENT_READ_COLUMNS, listener_id, limit)
-        return [codec.row_event(r) for r in rows]
-
-    def listener_history(self, listener_id: str, limit: int | None = None) -> EventHistory:
-        # Serving learns from the history, so flagged (artificial) plays are left out.
-        rows = self._listener_rows(
-            ("track_id", "event_type", "weight"), listener_id, limit, unflagged=True
-        )
-        if not rows:
-            return EventHistory(track_ids=(), event_types=(), weights=())
-        track_ids, event_types, weights = zip(*rows, strict=True)
-        return EventHistory(track_ids=track_ids, event_types=event_types, weights=weights)
-
-    def quarantine_history(self, track_id: str | None = None) -> list[QuarantineRecord]:
-        sql = "SELECT track_id, quarantined, reasons, evidence, actor, at FROM quarantine"
-        params: tuple[Any, ...] = ()
-        if track_id is not None:
-            sql += " WHERE track_id = ?"
-            params = (track_id,)
-        rows = self._query(sql + " ORDER BY seq", params)  # ledger order, not stated time
-        return [
-            QuarantineRecord(
-                track_id=r[0],
-                quarantined=bool(r[1]),
-                reasons=codec.split(r[2]),
-                evidence=json.loads(r[3]),
-                actor=r[4],
-                at=codec.from_micros(r[5]) or codec.EPOCH,
-            )
-            for r in rows
-        ]
-
-    def quarantined_ids(self) -> frozenset[str]:
-        # The log is append-only (triggers), so its largest rowid versions it: the set is
-        # recomputed only after a new decision, not on every request.
-        version = int(self._query("SELECT coalesce(max(rowid), 0) FROM quarantine")[0][0])
-        cached = self._quarantine_cache
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        latest: dict[str, bool] = {}
-        for track_id, quarantined in self._query(
-            "SELECT track_id, quarantined FROM quarantine ORDER BY seq"
-        ):
-            latest[track_id] = bool(quarantined)
-        ids = frozenset(t for t, q in latest.items() if q)
-        self._quarantine_cache = (version, ids)
-        return ids
-
-    def unscreened_ids(self) -> frozenset[str]:
-        return frozenset(str(r[0]) for r in self._query("SELECT track_id FROM unscreened"))
 
     def held_ids(self) -> frozenset[str]:
         # Read on every request: the same set object comes back until one of the three
@@ -539,110 +376,13 @@ class SqliteStore(Store):
         self._held_cache = ((quarantined, disputed, unscreened), ids)
         return ids
 
-    def unscreened_marks(self) -> dict[str, int]:
-        return screening_state.unscreened_marks(self._conn())
-
-    def disputed_ids(self) -> frozenset[str]:
-        # Append-only like the quarantine audit: its largest seq versions the set.
-        version = int(self._query("SELECT coalesce(max(seq), 0) FROM disputes")[0][0])
-        cached = self._dispute_cache
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        ids = screening_state.open_dispute_ids(self._conn())
-        self._dispute_cache = (version, ids)
-        return ids
-
-    def dispute_history(self, track_id: str | None = None) -> list[DisputeRecord]:
-        sql, params = screening_state.DISPUTES_SQL, tuple[str, ...]()
-        if track_id is not None:
-            sql, params = sql + " WHERE track_id = ?", (track_id,)
-        return [screening_state.row_dispute(r) for r in self._query(sql + " ORDER BY seq", params)]
-
-    def record_disputes(self, records: Iterable[DisputeRecord]) -> None:
-        with self._write() as conn:
-            screening_state.insert_disputes(conn, records)
-
-    def finish_screening(
-        self,
-        *,
-        screened: Mapping[str, int],
-        quarantines: Iterable[QuarantineRecord] = (),
-        disputes: Iterable[DisputeRecord] = (),
-        labels: Mapping[str, Provenance] | None = None,
-    ) -> None:
-        with self._write() as conn:
-            conn.executemany(_INSERT_QUARANTINE, map(_quarantine_row, quarantines))
-            screening_state.insert_disputes(conn, disputes)
-            conn.executemany(
-                _SET_PROVENANCE,
-                ((*codec.provenance_row(p), t) for t, p in (labels or {}).items()),
-            )
-            screening_state.clear_unscreened(conn, screened)
-
-    def flagged_event_ids(self) -> frozenset[str]:
-        # Versioned by the append-only audit, like quarantined_ids.
-        conn = self._conn()
-        version = play_flags.version(conn)
-        cached = self._flag_cache
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        ids = play_flags.flagged_ids(conn)
-        self._flag_cache = (version, ids)
-        return ids
-
-    def record_play_flags(self, records: Iterable[play_flags.PlayFlagRecord]) -> None:
-        with self._write() as conn:
-            play_flags.append(conn, records)
-
-    def play_flag_history(self, event_id: str | None = None) -> list[play_flags.PlayFlagRecord]:
-        return play_flags.history(self._conn(), event_id)
-
-    def play_flags_in_force(self) -> dict[str, play_flags.PlayFlagRecord]:
-        return play_flags.latest(self._conn())
-
-    def iter_slates(self, since: datetime | None = None) -> Iterable[ServedSlate]:
-        floor = codec.to_micros(since) if since is not None else -(2**62)
-        slates = self._query(
-            "SELECT request_id, listener_id, surface, variant, served_at, ai_features, "
-            "propensity FROM slates WHERE served_at >= ? ORDER BY served_at, request_id",
-            (floor,),
-        )
-        items = defaultdict(list)
-        for r in self._query(
-            "SELECT i.request_id, i.position, i.track_id, i.score, i.features, i.propensity, "
-            "i.sources FROM slate_items i JOIN slates s USING (request_id) "
-            "WHERE s.served_at >= ? ORDER BY i.request_id, i.position",
-            (floor,),
-        ):
-            items[r[0]].append(codec.row_slate_item(r[1:]))
-        return [
-            ServedSlate(
-                request_id=r[0],
-                listener_id=r[1],
-                surface=r[2],
-                variant=r[3],
-                served_at=codec.from_micros(r[4]) or codec.EPOCH,
-                ai_features=bool(r[5]),
-                propensity=r[6],
-                items=tuple(items.get(r[0], ())),
-            )
-            for r in slates
-        ]
-
-    def read_frame(self, table: str) -> pd.DataFrame:
-        if table not in frames.TABLE_SQL:
-            raise StoreError(
-                f"no table '{table}'. Fix: use one of {', '.join(sorted(frames.TABLE_SQL))}"
-            )
+    def _read_table(self, sql: str) -> tuple[list[Any], list[str]]:
         try:
-            cursor = self._conn().execute(frames.TABLE_SQL[table])
+            cursor = self._conn().execute(sql)
             rows = cursor.fetchall()
         except sqlite3.Error as exc:
             raise StoreError(f"read from {self.path} failed: {exc}") from exc
-        frame = pd.DataFrame.from_records(rows, columns=[d[0] for d in cursor.description])
-        if table == "tracks":
-            return frames.tracks_frame(frame, self.read_frame("credits"))
-        return frames.typed(frame)
+        return rows, [d[0] for d in cursor.description]
 
     def count_by(self, table: str, column: str) -> dict[str, int]:
         known = {r[1] for r in self._query(f"PRAGMA table_info({_quote(table)})")}
@@ -650,50 +390,6 @@ class SqliteStore(Store):
             return super().count_by(table, column)
         rows = self._query(f"SELECT {_quote(column)}, count(*) FROM {table} GROUP BY 1")
         return {("" if k is None else str(k)): int(n) for k, n in rows}
-
-    # Agent sessions (the SQL is shared with PostgreSQL: ``agent_sessions``).
-
-    keeps_sessions = True
-
-    def _micros(self) -> int:
-        return int(codec.to_micros(self._clock()) or 0)
-
-    def create_session(
-        self,
-        session_id: str,
-        *,
-        listener_id: str | None,
-        ttl_s: int,
-        max_sessions: int,
-        holder: str,
-        lease_s: float,
-    ) -> SessionRecord:
-        with self._write(durable=False) as conn:
-            return agent_sessions.create(
-                conn, "?", self._micros(), session_id=session_id, listener_id=listener_id,
-                ttl_s=ttl_s, max_sessions=max_sessions, holder=holder, lease_s=lease_s,
-            )  # fmt: skip
-
-    def claim_session(
-        self, session_id: str, *, listener_id: str | None, ttl_s: int, holder: str, lease_s: float
-    ) -> SessionRecord | None:
-        with self._write(durable=False) as conn:
-            return agent_sessions.claim(
-                conn, "?", self._micros(), session_id=session_id, listener_id=listener_id,
-                ttl_s=ttl_s, holder=holder, lease_s=lease_s,
-            )  # fmt: skip
-
-    def release_session(
-        self, session_id: str, *, holder: str, state: str | None, turns: int | None
-    ) -> bool:
-        with self._write(durable=False) as conn:
-            return agent_sessions.release(
-                conn, "?", self._micros(), session_id=session_id, holder=holder, state=state,
-                turns=turns,
-            )  # fmt: skip
-
-    def live_sessions(self, ttl_s: int) -> int:
-        return agent_sessions.count(self._conn(), "?", self._micros(), ttl_s=ttl_s)
 
     def summary(self) -> StoreSummary:
         def count(table: str) -> int:
@@ -742,27 +438,6 @@ _INSERT_CONSENT = (
     + ", ".join("?" * (len(codec.CONSENT_COLUMNS) + 1))
     + ")"
 )
-
-
-_INSERT_QUARANTINE = (
-    "INSERT INTO quarantine (track_id, quarantined, reasons, evidence, actor, at) "
-    "VALUES (?, ?, ?, ?, ?, ?)"
-)
-_SET_PROVENANCE = (
-    "UPDATE tracks SET ai_involvement = ?, ai_parts = ?, label_source = ?, "
-    "label_confidence = ?, references_artist_ids = ? WHERE track_id = ?"
-)
-
-
-def _quarantine_row(r: QuarantineRecord) -> tuple[Any, ...]:
-    return (
-        r.track_id,
-        int(r.quarantined),
-        codec.join(r.reasons),
-        json.dumps(r.evidence, sort_keys=True),
-        r.actor,
-        codec.to_micros(r.at),
-    )
 
 
 def _upsert_received(table: str, columns: tuple[str, ...]) -> str:
