@@ -12,6 +12,15 @@ both in one run:
 * ``model``: ``--model-texts`` texts (2,000) embedded by the real text model locally and as Ray
   tasks (each worker loads the model once): the ratio where the work dominates.
 
+* ``memory`` (``--memory``, alone): peak RSS of a build process at two catalog sizes
+  (``--memory-sizes``, default 100k and 500k tracks) embedding every track's text with the cheap
+  model by partitions of 256 and building the compressed index from the vectors, two ways:
+  ``gathered`` (every partition's rows returned to the process, as ``parallel_map`` does,
+  then one array and ``FaissIndex.build``) and ``on_disk`` (each partition written to its own
+  ``.npy``, merged by streaming, ``FaissIndex.build_streamed`` reading blocks:
+  ``recsys.parallel.map_rows_to_npy``). Each size and way runs in a fresh process; the peak
+  is reported after the map (``map_peak_mb``) and at the end (``peak_mb``).
+
 Figures: wall seconds, ``ray_over_local`` ratios, tracks per second, peak RSS of this process,
 and the per-track costs the extrapolation in benchmarks/README.md uses. Run it under the big
 lock: ``flock /tmp/liner-big.lock python -m benchmarks.build_scale``.
@@ -19,6 +28,7 @@ lock: ``flock /tmp/liner-big.lock python -m benchmarks.build_scale``.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import logging
 import resource
@@ -157,11 +167,87 @@ def time_model(n_texts: int, settings: LinerSettings) -> dict[str, Any]:
     }
 
 
+def _track_rows(tracks: list[int]) -> np.ndarray:
+    """The cheap model's text vectors of synthetic tracks, each a function of its number."""
+    texts = [
+        f"Song {t} by Artist {t % 9973}. Genre: {GENRES[t % len(GENRES)]}. "
+        f"Tags: {TAGS[t % len(TAGS)]}, {TAGS[(t // 7) % len(TAGS)]}"
+        for t in tracks
+    ]
+    x = HashedWords().encode(texts)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def memory_child(way: str, n: int, work: Path) -> dict[str, Any]:
+    """One build process: text rows of ``n`` tracks by partitions, then the index."""
+    from recsys.index import FaissIndex, FaissIndexConfig
+    from recsys.parallel import iter_npy_blocks, map_rows_to_npy, parallel_map
+
+    config = FaissIndexConfig(factory="IVF1024,PQ32x4fs,Refine(SQ8)", train_size=65_536)
+    ids = np.char.add("t", np.arange(n).astype(str))
+    start = time.perf_counter()
+    tracks = range(n)
+    if way == "gathered":
+        chunks = [list(tracks[a : a + 256]) for a in range(0, n, 256)]
+        parts: list[Any] = parallel_map(_track_rows, chunks, workers=1)
+        rows = np.concatenate(parts)
+        map_peak = _peak_mb()
+        index = FaissIndex.build(rows, ids, config)
+    else:
+        out = work / "text.npy"
+        map_rows_to_npy(_track_rows, tracks, out, partition=256)
+        map_peak = _peak_mb()
+        train = np.load(out, mmap_mode="r")[: config.train_size].copy()
+        index = FaissIndex.build_streamed(iter_npy_blocks(out), ids, config, train=train)
+    return {
+        "way": way,
+        "tracks": n,
+        "seconds": round(time.perf_counter() - start, 1),
+        "map_peak_mb": round(map_peak),
+        "peak_mb": round(_peak_mb()),
+        "index_vectors": len(index),
+    }
+
+
+def memory_figures(sizes: list[int]) -> list[dict[str, Any]]:
+    """Each (way, size) in a fresh interpreter, so each peak is that build's alone."""
+    import json
+    import subprocess
+    import sys
+
+    out = []
+    for n in sizes:
+        for way in ("gathered", "on_disk"):
+            with tempfile.TemporaryDirectory(prefix="liner-build-memory-") as tmp:
+                cmd = [sys.executable, "-m", "benchmarks.build_scale", "--memory-child", way,
+                       str(n), tmp]  # fmt: skip
+                done = subprocess.run(cmd, check=True, capture_output=True, text=True)
+            out.append(json.loads(done.stdout.strip().splitlines()[-1]))
+            print(out[-1], flush=True)
+    return out
+
+
 def main() -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--tracks", type=int, default=None, help="catalog size (default 100k)")
     p.add_argument("--model-texts", type=int, default=2000, help="texts for the model part")
+    p.add_argument("--memory", action="store_true", help="only the two-size memory figures")
+    p.add_argument("--memory-sizes", type=int, nargs="+", default=[100_000, 500_000])
+    p.add_argument("--memory-child", nargs=3, default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.memory_child:
+        import json
+
+        way, size, folder = args.memory_child
+        print(json.dumps(memory_child(way, int(size), Path(folder))))
+        return
+    if args.memory:
+        write_result("build_memory", {"ways": memory_figures(args.memory_sizes)})
+        return
     logging.basicConfig(level=logging.WARNING)
     n = args.tracks or (10_000 if args.quick else 100_000)
     work = Path(tempfile.mkdtemp(prefix="liner-build-scale-"))

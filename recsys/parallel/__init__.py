@@ -3,6 +3,8 @@
 :func:`parallel_map` maps a picklable function over items in worker processes, in order, with
 a progress bar; one worker (``LINER_WORKERS=1``) or a handful of items runs in this process.
 The distributed build on a Ray cluster lives in :mod:`recsys.distributed`.
+:func:`map_rows_to_npy` writes each partition's rows to disk and merges them by streaming, so
+the caller's memory does not grow with the number of items.
 """
 
 from recsys.parallel.pool import (
@@ -13,12 +15,16 @@ from recsys.parallel.pool import (
     parallel_map,
     use_backend,
 )
+from recsys.parallel.row_files import iter_npy_blocks, map_rows_to_npy, merge_parts
 
 __all__ = [
     "Failed",
     "MapBackend",
     "active_backend",
     "default_workers",
+    "iter_npy_blocks",
+    "map_rows_to_npy",
+    "merge_parts",
     "parallel_map",
     "use_backend",
 ]

@@ -137,3 +137,16 @@ def test_failed_partitions_are_retried_reported_and_resumed(
         marker.unlink()  # fixed: the rerun resumes from the two partitions that had finished
         assert parallel_map(flaky, list(range(12)), partition=4) == [x * 10 for x in range(12)]
         assert backend.report[-1]["reused"] == 2
+
+
+def test_partition_rows_written_on_workers_merge_to_the_local_rows(
+    backend: RayBackend, tmp_path: Path
+) -> None:
+    from recsys.parallel import map_rows_to_npy
+    from tests.recsys.parallel.test_row_files import rows_of
+
+    backend.report.clear()
+    with use_backend(backend):
+        shape = map_rows_to_npy(rows_of, list(range(200)), tmp_path / "rows.npy", partition=50)
+    assert shape == (200, 3) and backend.report[-1]["partitions"] == 4
+    np.testing.assert_array_equal(np.load(tmp_path / "rows.npy"), rows_of(list(range(200))))

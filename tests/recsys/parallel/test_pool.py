@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -12,6 +13,7 @@ from recsys.parallel import Failed, default_workers, parallel_map
 def _square_or_fail(x: int) -> tuple[int, int]:
     if x == 13:
         raise ValueError("thirteen")
+    time.sleep(0.01)  # long enough that both workers take items on a loaded machine
     return x * x, os.getpid()
 
 

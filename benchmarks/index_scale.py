@@ -1,0 +1,302 @@
+"""The compressed index at catalog scale: 10M synthetic vectors in the served dimension.
+
+Builds :class:`~recsys.index.FaissIndex` with a FAISS factory (IVF lists over 4-bit
+fast-scan PQ codes, the best ``k × k_factor`` re-scored on SQ8 codes) through
+:meth:`~recsys.index.FaissIndex.build_streamed`, so the float32 vectors (9 GB at 10M × 224)
+are never all in memory: they are generated block by block from a seed, encoded and dropped,
+and generated again for the exact answers. Reports, per factory:
+
+* memory: the FAISS index's bytes (``write_index``), the saved artifact's bytes (index + ids),
+  this process's RSS after the build and its peak during build, save and load (``VmHWM``,
+  reset before each phase);
+* build seconds (training on a sample of ``--train`` rows, then encoding every block);
+* recall@10 against exact inner-product search (chunked brute force over the regenerated
+  vectors) on ``--queries`` held-out queries, and QPS at each nprobe: single-thread, one
+  query per call (``qps_single``), and one call for all queries (``qps_batched``, one thread);
+  wall-clock, and per CPU-second of this process (``*_per_cpu_s``: what one core would do,
+  the robust figure on a shared machine where other jobs take the cores).
+
+The vectors are a Gaussian mixture in 224 dimensions (the fused space: text 64 + audio 32 +
+collaborative 64 + pad 64), generated block by block from a seed (:class:`Mixture`: genres,
+artists, tracks; ``--generator retrieval`` for the harder set of ``benchmarks/retrieval.py``).
+Queries are further draws from the same mixture, not indexed.
+
+    python -m benchmarks.index_scale --quick     # 1M, four factories -> index_scale_quick.json
+    flock /tmp/liner-big.lock python -m benchmarks.index_scale   # 10M -> index_scale_10m.json
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import faiss
+import numpy as np
+
+from benchmarks.report import parser, write_result
+from recsys.index import FaissIndex, FaissIndexConfig
+
+K = 10
+DIM = 224
+BLOCK = 250_000
+DEFAULT_FACTORY = "IVF{nlist}_HNSW32,PQ56x4fs,Refine(SQ8)"
+QUICK_FACTORIES = (
+    "IVF{nlist},PQ56x4fs,Refine(SQ8)",
+    "IVF{nlist}_HNSW32,PQ56x4fs,Refine(SQ8)",
+    "IVF{nlist},PQ112x4fs,Refine(SQ8)",
+    "IVF{nlist},PQ112x4fs,Refine(SQ4)",
+)
+NPROBES = (4, 8, 16, 32, 64, 128)
+K_FACTORS = (16, 64)
+
+
+class Mixture:
+    """Clustered unit-norm vectors; block ``i`` is the same on every call.
+
+    ``kind="genres"`` (default): 32 genre centres, ``n / 500`` artist clusters around them
+    (Zipf-distributed sizes), tracks spread around their artist along every direction with a
+    power-law spectrum (the ``j``-th of 224 random orthogonal directions has scale
+    ``∝ j^-0.6``): low intrinsic dimension, as embeddings have. ``kind="retrieval"``: the
+    generator of ``benchmarks/retrieval.py`` (clusters that overlap along one shared 24-d
+    subspace plus isotropic noise in every dimension), much harder for IVF: there the
+    nearest neighbours lie in many lists.
+    """
+
+    def __init__(self, n: int, dim: int, seed: int, kind: str = "genres") -> None:
+        rng = np.random.default_rng(seed)
+        self.n, self.dim, self.seed, self.kind = n, dim, seed, kind
+        self.clusters = max(50, n // 500)
+        sizes = 1.0 / np.arange(1, self.clusters + 1) ** 0.7
+        self.p = sizes / sizes.sum()
+        if kind == "genres":
+            genres = rng.normal(size=(32, dim)).astype(np.float32)
+            self.centers = genres[rng.integers(0, 32, self.clusters)]
+            self.centers += 0.6 * rng.normal(size=(self.clusters, dim)).astype(np.float32)
+            scale = np.arange(1, dim + 1) ** -0.6
+            self.scale = (scale * np.sqrt(dim / (scale**2).sum())).astype(np.float32)
+            self.rotation = np.linalg.qr(rng.normal(size=(dim, dim)))[0].astype(np.float32)
+        elif kind == "retrieval":
+            self.centers = rng.normal(size=(self.clusters, dim)).astype(np.float32)
+            self.basis = rng.normal(size=(24, dim)).astype(np.float32) / np.sqrt(24)
+        else:
+            raise ValueError(f"unknown generator {kind!r}")
+
+    def _draw(self, rng: np.random.Generator, m: int) -> np.ndarray:
+        labels = rng.choice(self.clusters, size=m, p=self.p)
+        x = self.centers[labels]
+        if self.kind == "genres":
+            x += (rng.normal(size=(m, self.dim)).astype(np.float32) * self.scale) @ self.rotation
+        else:
+            x += 1.2 * (rng.normal(size=(m, 24)).astype(np.float32) @ self.basis)
+            x += 0.5 * rng.normal(size=(m, self.dim)).astype(np.float32)
+        x /= np.linalg.norm(x, axis=1, keepdims=True)
+        return x
+
+    def block(self, i: int, block: int = BLOCK) -> np.ndarray:
+        """Rows ``[i·block, min(n, (i+1)·block))``."""
+        m = min(self.n, (i + 1) * block) - i * block
+        return self._draw(np.random.default_rng([self.seed, 1, i]), m)
+
+    def blocks(self, block: int = BLOCK) -> Iterator[np.ndarray]:
+        for i in range((self.n + block - 1) // block):
+            yield self.block(i, block)
+
+    def queries(self, m: int) -> np.ndarray:
+        return self._draw(np.random.default_rng([self.seed, 2]), m)
+
+    def sample(self, m: int) -> np.ndarray:
+        """A training sample: further draws from the same mixture."""
+        return self._draw(np.random.default_rng([self.seed, 3]), m)
+
+
+def _status(field: str) -> float:
+    """A ``/proc/self/status`` memory field in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def reset_peak() -> None:
+    """Reset ``VmHWM`` to the current RSS (Linux: ``clear_refs`` 5)."""
+    gc.collect()
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def exact_top(data: Mixture, q: np.ndarray, k: int = K) -> np.ndarray:
+    """Exact top-k rows by inner product, block by block (regenerated), merged."""
+    best_s = np.full((len(q), 0), -np.inf, dtype=np.float32)
+    best_i = np.zeros((len(q), 0), dtype=np.int64)
+    for b, x in enumerate(data.blocks()):
+        s, i = faiss.knn(q, x, k, metric=faiss.METRIC_INNER_PRODUCT)
+        all_s = np.hstack([best_s, s])
+        all_i = np.hstack([best_i, i + b * BLOCK])
+        top = np.argsort(-all_s, axis=1, kind="stable")[:, :k]
+        best_s = np.take_along_axis(all_s, top, 1)
+        best_i = np.take_along_axis(all_i, top, 1)
+    return best_i
+
+
+def recall(found: np.ndarray, truth: np.ndarray) -> float:
+    hits = sum(len(set(f.tolist()) & set(t.tolist())) for f, t in zip(found, truth, strict=True))
+    return round(hits / truth.size, 4)
+
+
+def sweep(index: FaissIndex, q: np.ndarray, truth: np.ndarray, nprobes: tuple[int, ...],
+          k_factors: tuple[int, ...], single: int) -> list[dict[str, Any]]:  # fmt: skip
+    """Recall and QPS per (k_factor, nprobe); one FAISS thread."""
+    rows: list[dict[str, Any]] = []
+    for kf in k_factors:
+        index.config = index.config.model_copy(update={"refine_k_factor": kf})
+        for nprobe in nprobes:
+            t, c = time.perf_counter(), time.process_time()
+            _, found = index.search_rows(q, K, nprobe=nprobe)
+            batched, batched_cpu = time.perf_counter() - t, time.process_time() - c
+            t, c = time.perf_counter(), time.process_time()
+            for j in range(single):
+                index.search_rows(q[j], K, nprobe=nprobe)
+            one, one_cpu = time.perf_counter() - t, time.process_time() - c
+            rows.append({"k_factor": kf, "nprobe": nprobe, "recall_at_10": recall(found, truth),
+                         "qps_single": round(single / one, 1),
+                         "qps_batched": round(len(q) / batched, 1),
+                         "qps_single_per_cpu_s": round(single / one_cpu, 1),
+                         "qps_batched_per_cpu_s": round(len(q) / batched_cpu, 1)})  # fmt: skip
+            print(rows[-1], flush=True)
+    return rows
+
+
+def run_factory(data: Mixture, factory: str, q: np.ndarray, truth: np.ndarray, args: Any,
+                work: Path) -> dict[str, Any]:  # fmt: skip
+    config = FaissIndexConfig(factory=factory, nprobe=32, refine_k_factor=K_FACTORS[-1])
+    ids = np.char.add("t", np.arange(data.n).astype(str))
+    rss_before = _status("VmRSS")
+    reset_peak()
+    faiss.omp_set_num_threads(args.build_threads)
+    t = time.perf_counter()
+    train = data.sample(args.train)
+    index = FaissIndex.build_streamed(data.blocks(), ids, config, train=train)
+    build_s = time.perf_counter() - t
+    del train, ids
+    build_peak = _status("VmHWM")
+    rss_built = _status("VmRSS")
+    faiss.write_index(index._index, str(work / "raw.faiss"))
+    index_bytes = (work / "raw.faiss").stat().st_size
+    (work / "raw.faiss").unlink()
+    faiss.omp_set_num_threads(1)
+    grid = sweep(index, q, truth, tuple(args.nprobe), tuple(args.k_factor), args.single)
+    out: dict[str, Any] = {
+        "factory": factory,
+        "build_s": round(build_s, 1),
+        "build_threads": args.build_threads,
+        "index_bytes": index_bytes,
+        "index_bytes_per_vector": round(index_bytes / data.n, 1),
+        "rss_before_mb": round(rss_before),
+        "rss_after_build_mb": round(rss_built),
+        "rss_held_by_index_mb": round(rss_built - rss_before),
+        "peak_rss_build_mb": round(build_peak),
+        "search": grid,
+    }
+    if args.save:
+        reset_peak()
+        t = time.perf_counter()
+        path = work / "fused.npz"
+        index.save(path)
+        out["save_s"] = round(time.perf_counter() - t, 1)
+        out["peak_rss_save_mb"] = round(_status("VmHWM"))
+        out["artifact_bytes"] = path.stat().st_size
+        del index
+        reset_peak()
+        rss_empty = _status("VmRSS")
+        t = time.perf_counter()
+        loaded = FaissIndex.load(path)
+        out["load_s"] = round(time.perf_counter() - t, 1)
+        out["rss_before_load_mb"] = round(rss_empty)
+        out["peak_rss_load_mb"] = round(_status("VmHWM"))
+        out["rss_after_load_mb"] = round(_status("VmRSS"))
+        _, found = loaded.search_rows(q, K, nprobe=64)
+        out["loaded_recall_at_10_nprobe64"] = recall(found, truth)
+        del loaded
+        path.unlink()
+    gc.collect()
+    return out
+
+
+def main() -> None:
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--n", type=int, default=None, help="vectors (default 10M; --quick 1M)")
+    p.add_argument("--factory", action="append", default=None,
+                   help="FAISS factory ({nlist} is filled in); repeatable")  # fmt: skip
+    p.add_argument("--nlist", type=int, default=None, help="IVF lists (default ~1.3·sqrt(n))")
+    p.add_argument("--nprobe", type=int, nargs="+", default=list(NPROBES))
+    p.add_argument("--k-factor", type=int, nargs="+", default=list(K_FACTORS))
+    p.add_argument("--queries", type=int, default=1000)
+    p.add_argument("--single", type=int, default=300, help="queries timed one per call")
+    p.add_argument("--train", type=int, default=None, help="training rows (default 64·nlist)")
+    p.add_argument("--build-threads", type=int, default=1)
+    p.add_argument("--no-save", dest="save", action="store_false",
+                   help="skip FaissIndex.save/load (peak RSS a few times the index)")  # fmt: skip
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--truth", type=Path, default=None,
+                   help="exact answers cache (.npy): read if present, else written")  # fmt: skip
+    p.add_argument("--exact-only", action="store_true",
+                   help="write the exact answers to --truth and stop")  # fmt: skip
+    p.add_argument("--generator", choices=("genres", "retrieval"), default="genres")
+    args = p.parse_args()
+    n = args.n or (1_000_000 if args.quick else 10_000_000)
+    nlist = args.nlist or int(2 ** round(np.log2(1.3 * np.sqrt(n))))
+    args.train = args.train or min(n, 64 * nlist)
+    factories = args.factory or (list(QUICK_FACTORIES) if args.quick else [DEFAULT_FACTORY])
+    data = Mixture(n, DIM, args.seed, args.generator)
+    load_before = os.getloadavg()[0]
+    q = data.queries(args.queries)
+    faiss.omp_set_num_threads(args.build_threads)
+    t = time.perf_counter()
+    if args.truth is not None and args.truth.is_file():
+        truth = np.load(args.truth)  # the exact answers of an earlier run (same n and seed)
+    else:
+        truth = exact_top(data, q)
+        if args.truth is not None:
+            np.save(args.truth, truth)
+    exact_s = time.perf_counter() - t
+    if args.exact_only:
+        return
+    print(f"exact top-{K} of {len(q)} queries over {n} vectors: {exact_s:.0f} s", flush=True)
+    work = Path(tempfile.mkdtemp(prefix="liner-index-scale-"))
+    try:
+        results = [
+            run_factory(data, f.format(nlist=nlist), q, truth, args, work) for f in factories
+        ]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    write_result(
+        ("index_scale_quick" if args.quick and not args.n else f"index_scale_{n // 1_000_000}m")
+        + ("" if args.generator == "genres" else f"_{args.generator}"),
+        {
+            "vectors": n,
+            "dim": DIM,
+            "generator": args.generator,
+            "clusters": data.clusters,
+            "nlist": nlist,
+            "train_rows": args.train,
+            "queries": len(q),
+            "single_queries": args.single,
+            "exact_s": round(exact_s, 1),
+            "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],
+            "float32_gb": round(n * DIM * 4 / 1e9, 2),
+            "factories": results,
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
