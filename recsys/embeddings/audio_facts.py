@@ -28,7 +28,7 @@ from recsys.embeddings.audio import N_MELS, N_MFCC, LibrosaAudioEncoder
 if TYPE_CHECKING:
     from recsys.build import BuildContext
 
-STEP_VERSION = "audio-facts-2"
+STEP_VERSION = "audio-facts-3"
 FACT_FILES = {
     "tempo": "catalog/tempo.npy",
     "tempo_confidence": "catalog/tempo_confidence.npy",
@@ -107,22 +107,45 @@ MIN_BPM, MAX_BPM = 40.0, 240.0
 MIN_TEMPO_CONFIDENCE = 0.45
 """Below this pulse clarity a measured tempo is unknown: excluded when a listener asks for a
 tempo, and counted in the summary (benchmarks/tempo_accuracy.py sets it)."""
-OCTAVE_RATIO = 1.3
-"""The slower octave replaces the prior's pick when the track's own autocorrelation is this
-much stronger there."""
-OCTAVE_UP_RATIO = float("inf")
-"""Never fold up: even sub-beat notes (eighths) give the faster octave a strong periodicity
-without its being the beat (on the demo's audio, folding up at 1.3 or 1.6 doubled jazz and
-folk and helped nowhere; benchmarks/README.md)."""
+PRIOR_CENTER_BPM = 110.0
+"""Centre of the prior on plausible tempi (log-normal, one octave wide)."""
+PRIOR_WEIGHT = 0.1
+"""How much the prior weighs against the clip's own pulse strength (0-1) when choosing the
+octave."""
+OCTAVE_TIE = 0.9
+"""Two octaves whose scores (pulse strength plus prior) are within this ratio are a tie: the
+tempo is unknown."""
+EDGE_SHARE = 0.85
+"""A short clip whose strongest lag is beyond this share of the longest testable lag (half the
+clip) may pulse slower than it can show: its tempo is unknown."""
+UNTESTABLE_PRIOR_GAP = 0.3
+"""An octave too slow for the clip to show two of its beats leaves the tempo unknown unless
+the prior rates it this much lower than the chosen one (log-prior units)."""
 
 
 def _ac_at(ac: np.ndarray, lag: float) -> float:
-    """Autocorrelation at a fractional lag (linear interpolation; 0 outside)."""
+    """Autocorrelation at a fractional lag (linear interpolation; NaN outside)."""
     i = int(np.floor(lag))
     if lag <= 0 or i + 1 >= len(ac):
-        return 0.0
+        return float("nan")
     f = lag - i
     return float((1 - f) * ac[i] + f * ac[i + 1])
+
+
+def overlap_autocorrelation(env: np.ndarray, max_lag: int) -> np.ndarray:
+    """Autocorrelation of a mean-removed envelope divided by the overlap at each lag (and by
+    lag 0), so a short clip does not favour short lags: unnormalised, a lag of half the clip
+    keeps half its products and a slow pulse loses to its double."""
+    x = np.asarray(env, dtype=np.float64) - float(np.mean(env))
+    n = len(x)
+    max_lag = min(max_lag, n - 1)
+    full = np.correlate(x, x, mode="full")[n - 1 : n + max_lag]
+    ac = full / (n - np.arange(len(full)))
+    return ac / ac[0] if ac[0] > 0 else np.zeros_like(ac)
+
+
+def _log_prior(bpm: float) -> float:
+    return -0.5 * float(np.log2(bpm / PRIOR_CENTER_BPM)) ** 2
 
 
 def tempo_from_onsets(
@@ -130,46 +153,72 @@ def tempo_from_onsets(
 ) -> tuple[float, float]:
     """``(BPM, confidence)`` of an onset-strength envelope (``sr`` / ``hop`` frames a second).
 
-    The start is librosa's estimate (autocorrelation weighted by a prior around 120 BPM).
-    The slower octave T/2 replaces T when the track's own onset envelope pulses at it
-    :data:`OCTAVE_RATIO` times more strongly (autocorrelation averaged over the lag's first
-    three multiples, so a lone accent does not count); folding up is off
-    (:data:`OCTAVE_UP_RATIO`). The confidence is the pulse clarity, independent of
-    genre: how far the chosen lag's normalised autocorrelation rises above the envelope's
-    median autocorrelation over 40-240 BPM (0 = no pulse, 1 = a metronome). NaN and 0 for
-    an envelope without onsets.
+    The start is librosa's estimate T. The octave is then decided from the clip itself among
+    T/2, T and 2T: each scores its pulse strength (the overlap-normalised autocorrelation
+    averaged over the lag's multiples that fit, see :func:`overlap_autocorrelation`) plus a
+    light prior on plausible tempi (:data:`PRIOR_CENTER_BPM`); an octave counts only if the
+    clip holds two of its beats. The octave is ambiguous, and the confidence 0 (the tempo is
+    unknown), when another octave scores within :data:`OCTAVE_TIE`, or when a slower octave
+    the clip is too short to test is about as plausible a priori
+    (:data:`UNTESTABLE_PRIOR_GAP`). Otherwise the confidence is the pulse clarity: how far
+    the chosen lag's autocorrelation rises above the envelope's median over 40-240 BPM
+    (0 = no pulse, 1 = a metronome). NaN and 0 for an envelope without onsets.
     """
     import librosa
 
     fps = sr / hop
     env = np.asarray(onset, dtype=np.float64)
-    if env.size < 8 or float(env.std()) < 1e-9:
+    n = env.size
+    if n < 8 or float(env.std()) < 1e-9:
         return float("nan"), 0.0
-    max_lag = int(np.ceil(60.0 * fps / MIN_BPM)) * 3 + 2
-    ac = librosa.autocorrelate(env - env.mean(), max_size=min(max_lag, env.size))
-    if ac[0] <= 0:
+    reach = 0.6 * n  # multiples of a lag are read up to here (the overlap stays >= 40 %)
+    ac = overlap_autocorrelation(env, int(reach) + 2)
+    if not np.any(ac):
         return float("nan"), 0.0
-    ac = ac / ac[0]
-    tempo = float(
+    start = float(
         np.atleast_1d(
             librosa.feature.tempo(onset_envelope=env.astype(np.float32), sr=sr, hop_length=hop)
         )[0]
     )
-    if not np.isfinite(tempo) or tempo <= 0:
+    if not np.isfinite(start) or start <= 0:
         return float("nan"), 0.0
 
     def strength(bpm: float) -> float:
         lag = 60.0 * fps / bpm
-        return float(np.mean([_ac_at(ac, k * lag) for k in (1, 2, 3)]))
+        if lag > n / 2:  # fewer than two beats in the clip: not testable
+            return float("nan")
+        vals = [_ac_at(ac, k * lag) for k in (1, 2, 3, 4) if k * lag <= reach]
+        vals = [v for v in vals if np.isfinite(v)]
+        return float(np.mean(vals)) if vals else float("nan")
 
-    base = strength(tempo)
-    for other, ratio in ((tempo / 2.0, OCTAVE_RATIO), (tempo * 2.0, OCTAVE_UP_RATIO)):
-        if MIN_BPM <= other <= MAX_BPM and strength(other) > ratio * max(base, 1e-9):
-            tempo, base = other, strength(other)
-    lags = np.arange(int(60.0 * fps / MAX_BPM), min(int(60.0 * fps / MIN_BPM) + 1, len(ac)))
+    octaves = [b for b in (start / 2, start, start * 2) if MIN_BPM <= b <= MAX_BPM]
+    scores = {b: strength(b) + PRIOR_WEIGHT * _log_prior(b) for b in octaves}
+    scores = {b: v for b, v in scores.items() if np.isfinite(v)}
+    if not scores:
+        return start, 0.0  # too short to show two beats of any candidate
+    tempo = max(scores, key=lambda b: scores[b])
+    lags = np.arange(int(60.0 * fps / MAX_BPM), min(int(n / 2), len(ac) - 1))
     floor = float(np.median(ac[lags])) if len(lags) else 0.0
     peak = _ac_at(ac, 60.0 * fps / tempo)
     confidence = float(np.clip((peak - floor) / max(1.0 - floor, 1e-9), 0.0, 1.0))
+    testable = np.arange(int(60.0 * fps / MAX_BPM), int(n / 2) + 1)
+    if int(n / 2) < 60.0 * fps / MIN_BPM and len(testable) > 2:
+        # A clip too short for the slowest tempi: if its pulse is strongest at the longest lag
+        # it can test, the real beat may be slower than anything it shows.
+        strongest = int(testable[np.argmax(ac[testable])])
+        if strongest >= EDGE_SHARE * (n / 2):
+            confidence = 0.0
+    for other in (tempo / 2, tempo * 2):
+        if not MIN_BPM <= other <= MAX_BPM:
+            continue
+        rival = strength(other)
+        if np.isfinite(rival):
+            # A tie: the clip pulses about as strongly at the other octave.
+            if rival + PRIOR_WEIGHT * _log_prior(other) >= OCTAVE_TIE * scores[tempo]:
+                confidence = 0.0
+        elif _log_prior(other) >= _log_prior(tempo) - UNTESTABLE_PRIOR_GAP:
+            # Too slow for the clip to show two beats, and about as plausible: undecided.
+            confidence = 0.0
     return tempo, confidence
 
 
@@ -204,7 +253,10 @@ def measured_tempi(ctx: BuildContext) -> np.ndarray:
     from recsys.embeddings.text import VectorCache
     from recsys.parallel import parallel_map
 
-    version = f"tempo-{TEMPO_SR}-{TEMPO_HOP}-{TEMPO_SECONDS:g}-{OCTAVE_RATIO:g}-{OCTAVE_UP_RATIO:g}"
+    version = (
+        f"tempo-{TEMPO_SR}-{TEMPO_HOP}-{TEMPO_SECONDS:g}-octave-{PRIOR_CENTER_BPM:g}-"
+        f"{PRIOR_WEIGHT:g}-{OCTAVE_TIE:g}-{UNTESTABLE_PRIOR_GAP:g}-{EDGE_SHARE:g}"
+    )
     cache = VectorCache(ctx.cache_dir / f"tempo-{_digest(version.encode())[:16]}.npz")
     keys = [_file_key(version, t.audio_path) if t.audio_path else "" for t in ctx.tracks]
     todo = {k: str(t.audio_path) for k, t in zip(keys, ctx.tracks, strict=True) if k}
