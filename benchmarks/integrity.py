@@ -20,6 +20,11 @@
    peak RSS per size). The 1M size needs several GB: run it under
    ``flock /tmp/liner-big.lock``.
 
+``--demo-seed N`` instead screens the demo world of seed N (``make demo``'s generator, its
+short synthesized clips and its own abuse, :mod:`recsys.demo.abuse`) and writes
+``integrity_demo``: recall per abuse kind, near-duplicate precision (flags whose upload is a
+copy by the truth) and genuine false quarantines. Hand-tuning happens on other seeds.
+
 Example:
     python -m benchmarks.integrity --quick
 """
@@ -92,6 +97,62 @@ def decode_seconds(folder: Path) -> float:
     return time.perf_counter() - start
 
 
+def demo_world_figures(seed: int, tracks: int, listeners: int) -> dict[str, Any]:
+    """Generate the demo world of ``seed``, ingest and screen it, score it by its truth."""
+    from recsys.demo import DemoConfig, generate_demo, write_folder
+    from recsys.ingest import run_ingest
+    from recsys.integrity.audio import store_audio_cache
+    from recsys.integrity.jobs import run_integrity
+    from recsys.store import SqliteStore
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "world"
+        write_folder(generate_demo(DemoConfig(tracks=tracks, listeners=listeners, seed=seed)),
+                     folder)  # fmt: skip
+        db = folder / "liner.db"
+        store = SqliteStore(db)
+        try:
+            start = time.perf_counter()
+            run_ingest(folder, store)
+            run = run_integrity(store, audio_cache=store_audio_cache(db))
+            seconds = time.perf_counter() - start
+            truth = read_truth(folder / "truth.csv")
+            screening = evaluate_screening(store, truth)
+            quarantined = store.quarantined_ids()
+            near: set[str] = set()
+            for record in store.quarantine_history():
+                if record.quarantined and "near_duplicate" in record.reasons:
+                    near.add(record.track_id)
+                elif not record.quarantined:
+                    near.discard(record.track_id)
+            near &= set(quarantined)
+            copies = set(truth.index[truth["duplicate_of"].astype(str) != ""])
+            genuine = truth.index[truth["abuse_kinds"].astype(str) == ""]
+            false_q = sorted(i for i in genuine if i in quarantined)
+        finally:
+            store.close()
+    return {
+        "demo_seed": seed,
+        "tracks": tracks,
+        "by_abuse_kind": screening["by_kind"],
+        "near_duplicate": {
+            "copies": len(copies),
+            "caught": len(copies & near),
+            "recall": round(len(copies & near) / len(copies), 4) if copies else None,
+            "flags": len(near),
+            "precision": round(len(copies & near) / len(near), 4) if near else None,
+            "false_flags": sorted(near - copies),
+        },
+        "genuine": len(genuine),
+        "genuine_quarantined": len(false_q),
+        "genuine_false_quarantine_rate": round(len(false_q) / max(1, len(genuine)), 4),
+        "near_duplicate_calibration": None
+        if run.near_duplicate is None
+        else run.near_duplicate.summary(),
+        "screen_s": round(seconds, 1),
+    }
+
+
 def main() -> None:
     p = parser(__doc__ or "")
     p.add_argument("--seed", type=int, default=REPORT_SEED, help="suite seed (report split)")
@@ -99,8 +160,14 @@ def main() -> None:
     p.add_argument("--index-hashes", type=int, default=256, help="landmarks per filler track")
     p.add_argument("--repeats", type=int, default=3, help="timed repeats per match query")
     p.add_argument("--no-scale", action="store_true", help="skip the 100k/1M match timing")
+    p.add_argument("--demo-seed", type=int, default=None, help="screen this demo world instead")
+    p.add_argument("--demo-tracks", type=int, default=1500, help="demo world size")
     args = p.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    if args.demo_seed is not None:
+        figures = demo_world_figures(args.demo_seed, args.demo_tracks, 400)
+        write_result("integrity_demo", figures)
+        return
     config = SuiteConfig.quick() if args.quick else SuiteConfig()
     size = "quick" if args.quick else "full"
     suite_dir = args.suite_dir or VAR / f"seed{args.seed}-{size}"

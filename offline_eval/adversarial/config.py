@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from offline_eval.adversarial.confusables import CONFUSABLE_KINDS, DECORATIONS
-from offline_eval.adversarial.edits import EDIT_KINDS
+from offline_eval.adversarial.confusables import (
+    CONFUSABLE_KINDS,
+    DECORATIONS,
+    HANDMADE_CONFUSABLES,
+    HANDMADE_DECORATIONS,
+)
+from offline_eval.adversarial.edits import HANDMADE_COPIES, SINGLE_EDITS
 
 
 class SuiteConfig(BaseModel):
@@ -45,7 +50,7 @@ class SuiteConfig(BaseModel):
     anti_ai_text_share: float = Field(0.2, ge=0, le=1)
     """Share of genuine uploads whose description mentions AI innocently ("no AI used")."""
 
-    copy_edits: tuple[str, ...] = tuple(EDIT_KINDS)
+    copy_edits: tuple[str, ...] = SINGLE_EDITS
     """Edit kinds of single-edit copies (keys of ``EDIT_KINDS``)."""
     copies_per_edit: int = Field(3, ge=0)
     combined_copies: int = Field(8, ge=0)
@@ -58,9 +63,13 @@ class SuiteConfig(BaseModel):
     undated_copies: int = Field(6, ge=0)
     """Copies with a blank ``uploaded_at``."""
 
-    confusable_kinds: tuple[str, ...] = tuple(CONFUSABLE_KINDS)
+    confusable_kinds: tuple[str, ...] = tuple(
+        k for k in CONFUSABLE_KINDS if k not in HANDMADE_CONFUSABLES
+    )
     confusables_per_kind: int = Field(3, ge=0)
-    decoration_kinds: tuple[str, ...] = tuple(DECORATIONS)
+    decoration_kinds: tuple[str, ...] = tuple(
+        k for k in DECORATIONS if k not in HANDMADE_DECORATIONS
+    )
     decorations_per_kind: int = Field(2, ge=0)
     decorated_confusables: int = Field(4, ge=0)
     """Names with both a confusable spelling and a decoration."""
@@ -83,6 +92,16 @@ class SuiteConfig(BaseModel):
     """Uploads of one account, all with a blank ``uploaded_at``."""
     machine_tracks: int = Field(10, ge=0)
     """Machine-made tracks declared ``NONE`` with Suno/Udio text: should be DISPUTED."""
+
+    handmade_copies: tuple[str, ...] = tuple(HANDMADE_COPIES)
+    """Hand-made copy kinds added later (keys of ``HANDMADE_COPIES``), planned after all the
+    kinds above so the tracks those draw stay as they were."""
+    handmade_confusables: tuple[str, ...] = HANDMADE_CONFUSABLES
+    handmade_decorations: tuple[str, ...] = HANDMADE_DECORATIONS
+    handmade_per_kind: int = Field(2, ge=0)
+    bare_name_machine_tracks: int = Field(4, ge=0)
+    """Declared-``NONE`` machine tracks whose only AI text names a generator bare: a tag, a
+    hashtag, a credit-like title decoration (``suno``, ``#udio``, ``Night [AIVA]``)."""
 
     @classmethod
     def quick(cls, **overrides: object) -> SuiteConfig:
@@ -112,6 +131,8 @@ class SuiteConfig(BaseModel):
             "payee_drip_uploads": 16,
             "undated_burst_uploads": 18,
             "machine_tracks": 3,
+            "handmade_per_kind": 1,
+            "bare_name_machine_tracks": 2,
         }
         values.update(overrides)
         return cls.model_validate(values)

@@ -33,6 +33,13 @@ GREEK: dict[str, str] = {
     "M": "\u039c", "N": "\u039d", "O": "\u039f", "P": "\u03a1", "T": "\u03a4", "X": "\u03a7",
     "Y": "\u03a5", "Z": "\u0396",
 }  # fmt: skip
+# Scripts a UTS #39 table may not list for Latin, and styled letters NFKC does not fold.
+OTHER_SCRIPTS: dict[str, str] = {
+    "o": "\u0585", "u": "\u057d", "n": "\u0578", "h": "\u0570", "g": "\u0581",  # Armenian
+    "A": "\u13aa", "C": "\u13df", "E": "\u13ac", "H": "\u13bb", "S": "\u13da",  # Cherokee
+    "T": "\u13a2", "W": "\u13b3", "M": "\u13b7", "R": "\u13a1", "D": "\u13a0",
+    "a": "\u1d00", "r": "\u0280", "y": "\u028f", "l": "\u029f", "i": "\u026a",  # small caps
+}  # fmt: skip
 ZERO_WIDTH: tuple[str, ...] = ("\u200b", "\u200c", "\u200d", "\u2060", "\ufeff")
 _ASCII_PAIRS: tuple[tuple[str, str], ...] = (("m", "rn"), ("l", "I"), ("O", "0"), ("I", "l"))
 
@@ -80,6 +87,20 @@ def _ascii_lookalike(name: str, rng: np.random.Generator) -> str:
     return name.replace(a, b)
 
 
+def _math_styled(name: str, rng: np.random.Generator) -> str:
+    """Mathematical bold, italic or script letters (U+1D400 block), one style per name."""
+    base = (0x1D400, 0x1D434, 0x1D5D4, 0x1D670)[int(rng.integers(4))]
+    out = []
+    for ch in name:
+        if "A" <= ch <= "Z":
+            out.append(chr(base + ord(ch) - ord("A")))
+        elif "a" <= ch <= "z" and not (base == 0x1D434 and ch == "h"):  # italic h is a hole
+            out.append(chr(base + 26 + ord(ch) - ord("a")))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 CONFUSABLE_KINDS: dict[str, Callable[[str, np.random.Generator], str]] = {
     "mixed_script": lambda name, rng: _swap_some(name, rng, [GREEK, CYRILLIC]),
     "all_cyrillic": lambda name, rng: _swap_all(name, CYRILLIC),
@@ -87,6 +108,9 @@ CONFUSABLE_KINDS: dict[str, Callable[[str, np.random.Generator], str]] = {
     "zero_width": _zero_width,
     "fullwidth": lambda name, rng: _fullwidth(name),
     "ascii_lookalike": _ascii_lookalike,
+    # Hand-made kinds added after the first suite (see HANDMADE_CONFUSABLES):
+    "other_scripts": lambda name, rng: _swap_all(name, OTHER_SCRIPTS),
+    "math_styled": lambda name, rng: _math_styled(name, rng),
 }
 """Confusable kind → spoofing function (name, rng) → look-alike name."""
 
@@ -99,8 +123,18 @@ DECORATIONS: dict[str, Callable[[str, str], str]] = {
     "music": lambda name, other: f"{name} Music",
     "tv": lambda name, other: f"{name} TV",
     "records": lambda name, other: f"{name} Records",
+    # Hand-made kinds added after the first suite (see HANDMADE_DECORATIONS):
+    "official_brackets": lambda name, other: f"{name} (Official)",
+    "hq_brackets": lambda name, other: f"{name} [HQ]",
+    "collab_x": lambda name, other: f"{name} x {other}",
+    "official_channel": lambda name, other: f"{name.upper()} OFFICIAL CHANNEL",
 }
 """Decoration kind → function (name, another artist's name) → decorated name."""
+HANDMADE_CONFUSABLES: tuple[str, ...] = ("other_scripts", "math_styled")
+HANDMADE_DECORATIONS: tuple[str, ...] = (
+    "official_brackets", "hq_brackets", "collab_x", "official_channel",
+)  # fmt: skip
+"""Name kinds added after the first suite; the original kinds are the others."""
 
 
 def confusable(name: str, kind: str, rng: np.random.Generator) -> str:
@@ -124,6 +158,9 @@ __all__ = [
     "CYRILLIC",
     "DECORATIONS",
     "GREEK",
+    "HANDMADE_CONFUSABLES",
+    "HANDMADE_DECORATIONS",
+    "OTHER_SCRIPTS",
     "ZERO_WIDTH",
     "confusable",
     "decorate",

@@ -79,9 +79,28 @@ EDIT_KINDS: dict[str, Sampler] = {
     "speed_-2pct": _between(-2.5, -1.5),
     "mp3_128k": lambda rng: {"kbps": 128.0},
     "excerpt_30s": lambda rng: {"seconds": 30.0, "jitter": round(float(rng.uniform(-5, 5)), 3)},
+    # Hand-made kinds (not in the default single-edit set; see HANDMADE_COPIES):
+    "lead_silence": _between(15.0, 40.0),
+    "reversed": lambda rng: {},
+    "first_half": lambda rng: {"value": round(float(rng.uniform(0.45, 0.55)), 4)},
+    "second_half": lambda rng: {"value": round(float(rng.uniform(0.45, 0.55)), 4)},
 }
-"""Edit kind → parameter sampler. ``value`` is seconds (trims, offset), dB (gain), the SNR in
-dB (noise), or a percentage (pitch, stretch, speed)."""
+"""Edit kind → parameter sampler. ``value`` is seconds (trims, offset, leading silence), dB
+(gain), the SNR in dB (noise), a percentage (pitch, stretch, speed) or the share of the track
+where a half ends or starts."""
+SINGLE_EDITS: tuple[str, ...] = tuple(EDIT_KINDS)[: list(EDIT_KINDS).index("lead_silence")]
+"""The single-edit copy kinds of the original suite."""
+HANDMADE_COPIES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "speed_pitch": (("speed_+2pct", "pitch_-2pct"), ("speed_-2pct", "pitch_+2pct"),
+                    ("speed_+2pct", "pitch_+2pct")),
+    "pitch_stretch": (("pitch_+2pct", "stretch_-3pct"), ("pitch_-2pct", "stretch_+3pct")),
+    "after_silence": (("lead_silence",), ("lead_silence", "gain_-6db")),
+    "reversed_excerpt": (("excerpt_30s", "reversed"),),
+    "split_upload": (("first_half",), ("second_half",)),
+}  # fmt: skip
+"""Hand-made copy kinds added after the first suite (``copy/<kind>``): each draws one of its
+edit chains. ``split_upload`` is one copy split over two uploads of one account (both
+halves are planned, each must be caught)."""
 
 COMBINABLE: tuple[str, ...] = (
     "trim_0.2",
@@ -206,6 +225,14 @@ def _apply(edit: Edit, audio: np.ndarray, sr: int, rng: np.random.Generator) -> 
     if kind.startswith("speed"):
         # Played faster: fewer samples at the same rate, pitch and tempo both move.
         return np.asarray(soxr.resample(audio, sr * (1 + p["value"] / 100), sr, quality="HQ"))
+    if kind == "lead_silence":
+        return np.concatenate([np.zeros(round(p["value"] * sr), audio.dtype), audio])
+    if kind == "reversed":
+        return audio[::-1].copy()
+    if kind == "first_half":
+        return audio[: int(p["value"] * len(audio))]
+    if kind == "second_half":
+        return audio[int(p["value"] * len(audio)) :]
     if kind == "excerpt_30s":
         n = int(p["seconds"] * sr)
         middle = (len(audio) - n) / 2 + p["jitter"] * sr
@@ -268,6 +295,8 @@ def encode_mp3(audio: np.ndarray, sr: int, path: Path, kbps: int = 128) -> None:
 __all__ = [
     "COMBINABLE",
     "EDIT_KINDS",
+    "HANDMADE_COPIES",
+    "SINGLE_EDITS",
     "Edit",
     "apply_edits",
     "draw_combined",

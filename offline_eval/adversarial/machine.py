@@ -27,6 +27,13 @@ MACHINE_TEXTS: tuple[str, ...] = (
 )
 """Text a generator's user leaves in the description or tags."""
 MACHINE_TAGS: tuple[str, ...] = ("suno", "udio", "ai music", "aimusic", "ai generated")
+BARE_LABELS: tuple[tuple[str, str], ...] = (
+    ("tags", "Suno"), ("tags", "#udio"), ("tags", "Mubert"), ("tags", "stable audio"),
+    ("description", "#suno"), ("description", "Soundraw"), ("description", "via Boomy"),
+    ("title", "[AIVA]"), ("title", "(Udio)"), ("title", "- MusicGen"),
+)  # fmt: skip
+"""(field, text) where a generator is named bare, as a label: the kind of text a hand-made
+upload carries when its uploader tags the tool and says nothing else."""
 _MAJOR = (0, 2, 4, 5, 7, 9, 11)
 _MINOR = (0, 2, 3, 5, 7, 8, 10)
 _DORIAN = (0, 2, 3, 5, 7, 9, 10)
@@ -120,4 +127,4 @@ def machine_track(seconds: float, sr: int, rng: np.random.Generator) -> np.ndarr
     return (out / peak * 10 ** (-1 / 20)).astype(np.float32)
 
 
-__all__ = ["MACHINE_TAGS", "MACHINE_TEXTS", "machine_track"]
+__all__ = ["BARE_LABELS", "MACHINE_TAGS", "MACHINE_TEXTS", "machine_track"]

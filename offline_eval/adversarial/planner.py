@@ -14,8 +14,14 @@ import numpy as np
 
 from offline_eval.adversarial.config import SuiteConfig
 from offline_eval.adversarial.confusables import confusable, decorate
-from offline_eval.adversarial.edits import Edit, draw_combined, draw_edit, wants_mp3
-from offline_eval.adversarial.machine import MACHINE_TAGS, MACHINE_TEXTS
+from offline_eval.adversarial.edits import (
+    HANDMADE_COPIES,
+    Edit,
+    draw_combined,
+    draw_edit,
+    wants_mp3,
+)
+from offline_eval.adversarial.machine import BARE_LABELS, MACHINE_TAGS, MACHINE_TEXTS
 from offline_eval.adversarial.names import NameDrawer
 from offline_eval.adversarial.plan import (
     ANCHOR,
@@ -445,6 +451,65 @@ class _Planner:
             for _ in range(cfg.undated_burst_uploads):
                 self._filler("undated/burst", "upload_burst", artist, uploader, None)
 
+    def add_handmade(self) -> None:
+        """The kinds added after the first suite, planned last (see the configuration)."""
+        cfg = self.cfg
+        for kind in cfg.handmade_copies:
+            chains = HANDMADE_COPIES[kind]
+            for _ in range(cfg.handmade_per_kind):
+                original = self._original()
+                if kind == "split_upload":  # both halves, one account's two uploads
+                    artist = self._newcomer()
+                    for chain in chains:
+                        edits = [draw_edit(k, self.rng) for k in chain]
+                        self._copy(f"copy/{kind}", original, edits, artist=artist)
+                    continue
+                chain = chains[self._pick_text(len(chains))]
+                self._copy(f"copy/{kind}", original, [draw_edit(k, self.rng) for k in chain])
+        fresh = lambda: ANCHOR - days(self.rng, 1, 15)  # noqa: E731
+        for kind in cfg.handmade_confusables:
+            for _ in range(cfg.handmade_per_kind):
+                victim = self._victim()
+                self._impersonator(f"name/{kind}", victim, confusable(victim.name, kind, self.rng),
+                                   fresh())  # fmt: skip
+        for kind in cfg.handmade_decorations:
+            for _ in range(cfg.handmade_per_kind):
+                victim = self._victim()
+                guest = self.established[self._pick(self.established)].name
+                self._impersonator(f"name/decoration_{kind}", victim,
+                                   decorate(victim.name, kind, guest), fresh())  # fmt: skip
+        for _ in range(cfg.bare_name_machine_tracks):
+            field, label = BARE_LABELS[self._pick_text(len(BARE_LABELS))]
+            self._machine_track("label/bare_generator_name", field, label)
+
+    def _machine_track(self, attack: str, field: str, text: str) -> None:
+        """A machine-made track declared human, its AI text in ``field``."""
+        artist, uploader = self._newcomer(), self.ids("up")
+        assert artist.created_at is not None
+        genre = ("pop", "electronic", "cinematic")[self._pick_text(3)]
+        title = self.names.title()
+        self._add(
+            TrackPlan(
+                item_id=self.ids("t"),
+                batch=UPLOADS,
+                title=f"{title} {text}" if field == "title" else title,
+                artist_id=artist.artist_id,
+                audio=Machine(seed=int(self.rng.integers(2**31)), seconds=self._length()),
+                audio_format=self._format(),
+                genre=genre,
+                uploader_id=uploader,
+                uploaded_at=artist.created_at + days(self.rng, 0.05, 1),
+                declared="NONE",
+                description=text if field == "description" else "",
+                tags=(genre, text) if field == "tags" else (genre,),
+                attack=attack,
+                expected="dispute",
+                abuse_kinds=("mislabelled_ai",),
+                true_ai="GENERATED",
+                machine_audio=True,
+            )
+        )
+
     def add_machine(self) -> None:
         cfg = self.cfg
         artist, uploader = None, ""
@@ -494,6 +559,7 @@ def plan_suite(seed: int, config: SuiteConfig, pieces: Sequence[SourcePiece]) ->
     planner.add_name_attacks()
     planner.add_rates()
     planner.add_machine()
+    planner.add_handmade()
     plan = planner.plan
     uploads = [t for t in plan.tracks if t.batch == UPLOADS]
     order = planner.rng.permutation(len(uploads))

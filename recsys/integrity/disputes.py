@@ -131,6 +131,11 @@ def clean_reference(track: Track, artists: Mapping[str, Artist]) -> bool:
     return bool(credited) and all(a is not None and a.verified for a in credited)
 
 
+def credited_names(track: Track, artists: Mapping[str, Artist]) -> list[str]:
+    """Names of the artists credited on a track (a credit naming a generator is AI text)."""
+    return [a.name for c in track.credits if (a := artists.get(c.artist_id)) is not None]
+
+
 def _threshold(clean: np.ndarray, rate: float, floor: float, fallback: float) -> float:
     """The lowest P(AI) reached by at most ``rate`` of the clean scores (and ``floor``)."""
     if clean.size == 0:
@@ -228,7 +233,7 @@ def check_declarations(
         declared = track.provenance.ai_involvement
         if track.track_id in opened or decided.get(track.track_id) is declared:
             continue
-        text = text_evidence(track)
+        text = text_evidence(track, credited_names(track, artists))
         evidence: dict[str, str] = {}
         if declared is AiInvolvement.NONE:
             if q >= threshold:
@@ -336,7 +341,7 @@ def check_declarations_by_chain(
             continue
         if track.track_id in opened or decided.get(track.track_id) is AiInvolvement.NONE:
             continue
-        text = text_evidence(track)
+        text = text_evidence(track, credited_names(track, artists))
         if not text.strong or track.track_id not in chain.ids:
             continue
         value = float(floor[track.track_id])
@@ -422,6 +427,7 @@ __all__ = [
     "check_declarations",
     "check_declarations_by_chain",
     "clean_reference",
+    "credited_names",
     "machine_chain",
     "resolve_dispute",
 ]

@@ -82,7 +82,21 @@ DECORATION_WORDS = frozenset(
         "real",
         "realofficial",
         "hq",
+        "hd",
+        "4k",
         "page",
+        "audio",
+        "video",
+        "videos",
+        "lyrics",
+        "lyric",
+        "fans",
+        "fan",
+        "fanpage",
+        "archive",
+        "archives",
+        "verified",
+        "exclusive",
     }
 )
 # Prefixes of performers' names that impersonators add or drop.
@@ -93,7 +107,7 @@ GLUED_SUFFIXES = ("vevo", "official", "topic", "music", "tv", "records")
 FEATURE_WORDS = frozenset({"feat", "ft", "featuring", "ftg"})
 # Words that join a collaboration: the head alone is a second key.
 JOIN_WORDS = frozenset({"x", "and", "vs", "versus", "with", "meets"})
-_JOIN_SYMBOLS = re.compile(r"\s*[&×+]\s*|\s+/\s+")
+_JOIN_SYMBOLS = re.compile(r"\s*[&×+,]\s*|\s+/\s+")
 _RUNS = re.compile(r"(.)\1+")
 _SMALL_CAPITAL = re.compile(r"^LATIN LETTER SMALL CAPITAL ([A-Z])$")
 _LATIN_LETTER = re.compile(r"^LATIN (?:SMALL|CAPITAL) LETTER ([A-Z])(?: WITH .*)?$")

@@ -21,7 +21,14 @@ tests and ``benchmarks/integrity.py``).
 
 A match is evidence only when its landmarks agree on one offset over at least
 :data:`MIN_SPAN_S` seconds of the query (and :data:`MIN_VOTES` landmarks): a few seconds of
-a shared drum fill or chord do not make two recordings one. The floor :data:`MIN_SCORE` sits
+a shared drum fill or chord do not make two recordings one. When the shorter of the two
+recordings is itself too short for that (a clip, a jingle, a sketch), the span is relative
+to it: the landmarks must agree over :data:`SPAN_SHARE` of the shorter recording (at least
+:data:`MIN_SHORT_S` of audio), the match must score :data:`SHORT_MIN_SCORE` and stand out
+from the query's background by :data:`SHORT_MIN_STRENGTH` (stricter bars than the calibrated
+one, because a few seconds of one generator's sound hold few landmarks and share many of them
+by chance: distinct 1.5 s clips of one synthesised genre reach scores of 0.2-0.3, copies
+0.3-0.6; measured on demo clips of an unused seed). The floor :data:`MIN_SCORE` sits
 between what distinct recordings reach (at most about 0.05 on real recordings, 0.08 on
 generated ones that share a renderer's patches and grid) and what edited copies keep (0.25 or
 more after a pitch change, a time-stretch or a 30 s excerpt; measured on the adversarial
@@ -51,6 +58,10 @@ MIN_SCORE = 0.12
 DEFAULT_THRESHOLD = 0.12
 MIN_VOTES = 8
 MIN_SPAN_S = 8.0
+SPAN_SHARE = 0.6
+MIN_SHORT_S = 1.0
+SHORT_MIN_STRENGTH = 0.15
+SHORT_MIN_SCORE = 0.2
 MATCHES_PER_TRACK = 10
 BACKGROUND_RANK = 2
 CLUSTER_RANKS = 3
@@ -68,6 +79,10 @@ class Calibration:
         fpr_bound: a 95 % upper bound on the false-match rate per track (``3 / references``
             when no reference reached the threshold); 1.0 without references.
         unreadable: track id → why its audio could not be fingerprinted.
+        short_threshold: the strength a match between short recordings needs, from the
+            clean references' tail (:func:`short_threshold`); None: the floor
+            :data:`SHORT_MIN_STRENGTH` or ``threshold``, whichever is higher.
+        short_references: clean short reference tracks it was fitted on.
     """
 
     threshold: float
@@ -76,11 +91,22 @@ class Calibration:
     references: int
     fpr_bound: float = 1.0
     unreadable: Mapping[str, str] = field(default_factory=dict)
+    short_threshold: float | None = None
+    short_references: int = 0
+
+    @property
+    def short_bar(self) -> float:
+        """Strength a match between short recordings needs (:func:`short_threshold`)."""
+        if self.short_threshold is not None:
+            return self.short_threshold
+        return max(self.threshold, SHORT_MIN_STRENGTH)
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready figures."""
         return {
             "threshold": round(self.threshold, 4),
+            "short_threshold": round(self.short_bar, 4),
+            "short_references": self.short_references,
             "target_fpr": self.target_fpr,
             "reference_fpr": round(self.reference_fpr, 4),
             "references": self.references,
@@ -109,6 +135,8 @@ class Edge:
         a: the queried row.
         b: the matched row.
         match: the match, with its evidence.
+        shorter_s: length of the shorter of the two recordings (sets the span the match
+            must cover, :func:`evidence`).
         strength: the match's score above ``a``'s background: the score of its
             :data:`BACKGROUND_RANK`-th best match among other holders, leaving out the tracks
             that are in the top match's own cluster (among each other's
@@ -122,6 +150,28 @@ class Edge:
     b: int
     match: Match
     strength: float
+    shorter_s: float = float("inf")
+
+    @property
+    def short(self) -> bool:
+        """Between recordings too short for the full :data:`MIN_SPAN_S`."""
+        return required_span(self.shorter_s) < MIN_SPAN_S
+
+    def holds(self, threshold: float, short_threshold: float | None = None) -> bool:
+        """Strong enough at ``threshold`` (for short recordings: at ``short_threshold``, by
+        default at least :data:`SHORT_MIN_STRENGTH`, and :data:`SHORT_MIN_SCORE`), with
+        evidence."""
+        short = self.short
+        if short:
+            bar = max(threshold, SHORT_MIN_STRENGTH if short_threshold is None else short_threshold)
+        else:
+            bar = threshold
+        floor = SHORT_MIN_SCORE if short else 0.0
+        return (
+            self.strength >= bar
+            and self.match.score >= floor
+            and evidence(self.match, self.shorter_s)
+        )
 
 
 def match_catalog(
@@ -158,7 +208,11 @@ def match_catalog(
             m for m in ms[1:] if top not in near.get(m.row, ()) and m.row not in near.get(top, ())
         ]
         background = rest[BACKGROUND_RANK - 2].score if len(rest) >= BACKGROUND_RANK - 1 else 0.0
-        edges.extend(Edge(a=a, b=m.row, match=m, strength=m.score - background) for m in ms)
+        edges.extend(
+            Edge(a=a, b=m.row, match=m, strength=m.score - background,
+                 shorter_s=_shorter(fingerprints[a], fingerprints[m.row]))
+            for m in ms
+        )  # fmt: skip
     return edges
 
 
@@ -194,6 +248,7 @@ def calibrate(
             references=0,
             unreadable=reasons,
         )
+    short, short_n = short_threshold(edges, verified, min_references)
     scores = np.sort(np.fromiter(best.values(), dtype=np.float64))[::-1]
     allowed = int(np.floor(target_fpr * n))
     # Just above the (allowed + 1)-th highest clean score: at most `allowed` references reach it.
@@ -206,17 +261,72 @@ def calibrate(
         references=n,
         fpr_bound=min(1.0, 3.0 / n) if hits == 0 else min(1.0, (hits + 2.0 * np.sqrt(hits)) / n),
         unreadable=reasons,
+        short_threshold=None if short is None else max(short, threshold),
+        short_references=short_n,
     )
 
 
-def evidence(match: Match) -> bool:
+SHORT_EXPECTED_FALSE = 0.5
+SHORT_TAIL_SHARE = 0.1
+
+
+def short_threshold(
+    edges: Sequence[Edge], verified: np.ndarray, min_references: int = 50
+) -> tuple[float | None, int]:
+    """The strength a match between short recordings needs, from clean data: (threshold or
+    None when fewer than ``min_references`` short verified tracks, their number).
+
+    Short clips hold few landmarks, so distinct clips of one sound (a genre, a generator)
+    reach strengths whose tail is long, and the largest of a few hundred clean references is
+    no bound for a catalog with more tracks and more candidates per track. The tail of the
+    clean references' best strengths (verified short recordings against other holders'
+    verified ones, with evidence) is fitted as exponential over its top
+    :data:`SHORT_TAIL_SHARE`, extrapolated to every short track and to all its candidates
+    (not only the verified ones), and the threshold set where :data:`SHORT_EXPECTED_FALSE`
+    false matches are expected in the whole catalog; never below :data:`SHORT_MIN_STRENGTH`.
+    """
+    rows = {x for e in edges if e.short for x in (e.a, e.b)}
+    refs = [r for r in rows if verified[r]]
+    if len(refs) < min_references:
+        return None, len(refs)
+    best = dict.fromkeys(refs, 0.0)
+    for e in edges:
+        if e.short and verified[e.a] and verified[e.b] and evidence(e.match, e.shorter_s):
+            best[e.a] = max(best[e.a], e.strength)
+    ranked = np.sort(np.fromiter(best.values(), dtype=np.float64))[::-1]
+    k = max(5, int(SHORT_TAIL_SHARE * ranked.size))
+    edge = float(ranked[k])
+    scale = float(np.mean(ranked[:k] - edge)) or 1e-3
+    # Expected exceedances: every short track, each with (all / verified) times the candidates.
+    exposure = len(rows) * len(rows) / len(refs)
+    threshold = edge + scale * float(np.log(k / ranked.size * exposure / SHORT_EXPECTED_FALSE))
+    return max(SHORT_MIN_STRENGTH, threshold), len(refs)
+
+
+def _shorter(a: Fingerprint | None, b: Fingerprint | None) -> float:
+    lengths = [f.seconds for f in (a, b) if f is not None and f.seconds > 0]
+    return min(lengths) if lengths else float("inf")
+
+
+def required_span(shorter_s: float = float("inf")) -> float:
+    """Seconds the agreeing landmarks must span: :data:`MIN_SPAN_S`, or :data:`SPAN_SHARE` of
+    the shorter recording when that is less (never below :data:`SPAN_SHARE` ×
+    :data:`MIN_SHORT_S`)."""
+    return min(MIN_SPAN_S, SPAN_SHARE * max(shorter_s, MIN_SHORT_S))
+
+
+def evidence(match: Match, shorter_s: float = float("inf")) -> bool:
     """Whether a match holds enough offset-consistent evidence to count: at least
-    :data:`MIN_VOTES` aligned landmarks over at least :data:`MIN_SPAN_S` seconds."""
-    return match.votes >= MIN_VOTES and match.span_s >= MIN_SPAN_S
+    :data:`MIN_VOTES` aligned landmarks over :func:`required_span` seconds, given the length
+    of the shorter of the two recordings."""
+    return match.votes >= MIN_VOTES and match.span_s >= required_span(shorter_s)
 
 
-def clusters(edges: Sequence[Edge], n: int, threshold: float) -> list[list[int]]:
-    """Connected groups of rows linked by matches of strength at or above ``threshold``."""
+def clusters(
+    edges: Sequence[Edge], n: int, threshold: float, short_threshold: float | None = None
+) -> list[list[int]]:
+    """Connected groups of rows linked by matches that hold at ``threshold`` (and
+    ``short_threshold`` between short recordings, :meth:`Edge.holds`)."""
     parent = list(range(n))
 
     def root(x: int) -> int:
@@ -225,7 +335,7 @@ def clusters(edges: Sequence[Edge], n: int, threshold: float) -> list[list[int]]
             x = parent[x]
         return x
 
-    strong = [e for e in edges if e.strength >= threshold and evidence(e.match)]
+    strong = [e for e in edges if e.holds(threshold, short_threshold)]
     for e in strong:
         parent[root(e.a)] = root(e.b)
     groups: dict[int, list[int]] = {}
@@ -259,14 +369,15 @@ class NearDuplicateScreen:
     def screen(self, context: ScreenContext) -> list[Flag]:
         artists = context.artists
         threshold = self.calibration.threshold
-        strong = [e for e in self.edges if e.strength >= threshold and evidence(e.match)]
+        short_bar = self.calibration.short_bar
+        strong = [e for e in self.edges if e.holds(threshold, short_bar)]
         pair: dict[tuple[int, int], Edge] = {}
         for e in strong:
             key = (min(e.a, e.b), max(e.a, e.b))
             if key not in pair or e.strength > pair[key].strength:
                 pair[key] = e
         flags = []
-        for group in clusters(strong, len(self.tracks), threshold):
+        for group in clusters(strong, len(self.tracks), threshold, short_bar):
             keys = {i: claim_order(self.tracks[i], artists) for i in group}
             original = min(group, key=keys.__getitem__)
             holder = holder_of(self.tracks[original], artists)
@@ -327,8 +438,13 @@ class NearDuplicateScreen:
 __all__ = [
     "DEFAULT_THRESHOLD",
     "MIN_SCORE",
+    "MIN_SHORT_S",
     "MIN_SPAN_S",
     "MIN_VOTES",
+    "SHORT_EXPECTED_FALSE",
+    "SHORT_MIN_SCORE",
+    "SHORT_MIN_STRENGTH",
+    "SPAN_SHARE",
     "Calibration",
     "Edge",
     "NearDuplicateScreen",
@@ -339,6 +455,8 @@ __all__ = [
     "fingerprint_cache_path",
     "holder_of",
     "match_catalog",
+    "required_span",
+    "short_threshold",
 ]
 
 

@@ -22,7 +22,14 @@ from offline_eval.adversarial import (
     find_sources,
     generate_suite,
 )
-from offline_eval.adversarial.confusables import CYRILLIC, GREEK, ZERO_WIDTH, confusable, decorate
+from offline_eval.adversarial.confusables import (
+    CYRILLIC,
+    GREEK,
+    OTHER_SCRIPTS,
+    ZERO_WIDTH,
+    confusable,
+    decorate,
+)
 from offline_eval.adversarial.edits import apply_edits, draw_edit, encode_mp3
 from offline_eval.adversarial.planner import plan_suite
 from offline_eval.adversarial.scoring import score_suite
@@ -65,6 +72,11 @@ TINY = SuiteConfig(
     payee_drip_uploads=2,
     undated_burst_uploads=2,
     machine_tracks=1,
+    handmade_copies=("split_upload",),
+    handmade_per_kind=1,
+    handmade_confusables=(),
+    handmade_decorations=(),
+    bare_name_machine_tracks=1,
 )
 
 
@@ -171,7 +183,7 @@ def test_backdated_and_undated_uploads_claim_what_they_say(
 @pytest.mark.parametrize("kind", sorted(CONFUSABLE_KINDS))
 def test_confusable_names_differ_in_bytes_not_in_looks(kind: str) -> None:
     rng = np.random.default_rng(0)
-    back = {v: k for table in (CYRILLIC, GREEK) for k, v in table.items()}
+    back = {v: k for table in (CYRILLIC, GREEK, OTHER_SCRIPTS) for k, v in table.items()}
     for name in ("Maren Okafor", "Silver Tides", "Hugo Lindqvist", "Ilse Moreau"):
         spoofed = confusable(name, kind, rng)
         assert spoofed != name and spoofed.encode() != name.encode()

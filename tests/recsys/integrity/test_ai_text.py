@@ -62,5 +62,41 @@ def test_names_negations_and_topics_are_not_strong(text: str) -> None:
     assert not text_evidence(_track(text, "description")).strong
 
 
-def test_a_bare_generator_name_is_weak() -> None:
-    assert text_evidence(_track("Udio", "tags")).strength == "weak"
+LABELS = ["suno", "Udio", "#suno", "#udio_ai", "#UdioAI", "Stable Audio", "MusicGen",
+          "Mubert", "Boomy", "Soundraw", "AIVA", "suno v4.5", "ＳＵＮＯ", "Ѕunо"]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", LABELS)
+def test_a_generator_named_as_a_tag_is_strong(name: str) -> None:
+    assert text_evidence(_track(name, "tags")).strong
+
+
+@pytest.mark.parametrize(
+    "title", ["Night Drive [Udio]", "Night Drive (Suno)", "Lullaby - AIVA", "Mubert x Nova",
+              "Nova feat. Udio", "Night Drive #suno"],
+)  # fmt: skip
+def test_a_generator_decorating_a_title_is_strong(title: str) -> None:
+    assert text_evidence(_track(title, "title")).strong
+
+
+@pytest.mark.parametrize("text", ["via Udio", "AIVA", "Boomy", "my stable audio render"])
+def test_a_distinctive_generator_in_the_description_is_strong(text: str) -> None:
+    assert text_evidence(_track(text, "description")).strong
+
+
+def test_a_credit_that_names_a_generator_is_strong() -> None:
+    track = _track("Night Drive", "title")
+    assert text_evidence(track, ["Nova", "Udio"]).field == "credits"
+    assert text_evidence(track, ["Suno AI"]).strong
+    assert not text_evidence(track, ["Loudly", "Sunny Day"]).strong
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [("Suno", "title"), ("Suno Na", "description"), ("Udio Dreams", "title"),
+     ("Sunology", "tags"), ("Sunology", "title"), ("jukebox", "tags"), ("loudly", "tags"),
+     ("not suno", "tags"), ("a song about Udio", "description"), ("Suno (Live)", "title"),
+     ("Rock & Roll", "title")],
+)  # fmt: skip
+def test_a_name_in_prose_or_a_word_containing_it_is_not_strong(text: str, field: str) -> None:
+    assert not text_evidence(_track(text, field)).strong

@@ -1,10 +1,22 @@
 """A near-duplicate needs offset-consistent evidence over a minimum duration: a few seconds of
-shared material (a drum fill, a chord, a very short clip) never make two recordings one."""
+shared material (a drum fill, a chord) never make two recordings one; for a recording that is
+itself short, most of it, with a match that stands out more."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from recsys.integrity.fingerprint_index import Match
-from recsys.integrity.neardup import MIN_SPAN_S, MIN_VOTES, evidence
+from recsys.integrity.neardup import (
+    MIN_SPAN_S,
+    MIN_VOTES,
+    SHORT_MIN_SCORE,
+    SHORT_MIN_STRENGTH,
+    SPAN_SHARE,
+    Edge,
+    evidence,
+    required_span,
+)
 
 
 def _match(votes: int, span_s: float) -> Match:
@@ -17,3 +29,45 @@ def test_a_short_span_is_no_evidence_however_strong() -> None:
     assert not evidence(_match(votes=500, span_s=MIN_SPAN_S - 0.5))
     assert not evidence(_match(votes=MIN_VOTES - 1, span_s=60.0))
     assert evidence(_match(votes=MIN_VOTES, span_s=MIN_SPAN_S))
+
+
+def test_the_span_is_relative_to_a_short_recording() -> None:
+    clip = 1.5
+    assert required_span(clip) < MIN_SPAN_S
+    assert evidence(_match(votes=20, span_s=SPAN_SHARE * clip), shorter_s=clip)
+    assert not evidence(_match(votes=20, span_s=0.5 * SPAN_SHARE * clip), shorter_s=clip)
+    # A long recording still needs the full span, whatever the other one's length.
+    assert not evidence(_match(votes=500, span_s=MIN_SPAN_S - 0.5), shorter_s=180.0)
+
+
+def test_a_short_match_needs_to_stand_out_more() -> None:
+    match = _match(votes=40, span_s=1.2)  # score 0.9
+    weak = SHORT_MIN_STRENGTH - 0.02
+    assert not Edge(a=0, b=1, match=match, strength=weak, shorter_s=1.5).holds(0.12)
+    assert Edge(a=0, b=1, match=match, strength=SHORT_MIN_STRENGTH, shorter_s=1.5).holds(0.12)
+    long = _match(votes=400, span_s=30.0)
+    assert Edge(a=0, b=1, match=long, strength=weak, shorter_s=60.0).holds(0.12)
+    low = Match(track_id="x", row=0, score=SHORT_MIN_SCORE - 0.01, votes=40, offset_s=0.0,
+                ratio=1.0, span_s=1.2)  # fmt: skip
+    assert not Edge(a=0, b=1, match=low, strength=0.5, shorter_s=1.5).holds(0.12)
+
+
+def test_a_copy_of_a_short_clip_matches_and_other_clips_of_its_generator_do_not() -> None:
+    """1.5 s clips of one synthesised genre (same sound, tempo and key): a perturbed copy of
+    one is a near-duplicate of it; the other clips are not near-duplicates of each other."""
+    import soxr
+
+    from recsys.demo.audio import SAMPLE_RATE as CLIP_SR
+    from recsys.demo.audio import ClipSpec, perturb_clip, render_clips
+    from recsys.integrity.fingerprint import SAMPLE_RATE, fingerprint_signal
+    from recsys.integrity.fingerprint_index import FingerprintIndex
+    from recsys.integrity.neardup import match_catalog
+
+    specs = [ClipSpec(genre=g, seed=100 + k) for g in ("electronic", "folk") for k in range(6)]
+    clips = render_clips(specs)
+    copy = perturb_clip(clips[0], np.random.default_rng(3))
+    fps = [fingerprint_signal(soxr.resample(c, CLIP_SR, SAMPLE_RATE)) for c in [*clips, copy]]
+    index = FingerprintIndex.build([f"t{i}" for i in range(len(fps))], fps)
+    edges = match_catalog(index, fps, np.arange(len(fps)))
+    held = {(min(e.a, e.b), max(e.a, e.b)) for e in edges if e.holds(0.12)}
+    assert held == {(0, len(clips))}
