@@ -253,6 +253,7 @@ def run(
         experiments=live_experiments.reload if live_experiments is not None else None,
         announce=reloads.announce if reloads is not None else None,
         trial=trial_recommend,
+        on_load=metrics.observe_reload,
     )
     # Sessions in the store: any --workers process or replica on it continues a conversation.
     sessions = SessionStore(ttl_s=settings.agent_session_ttl_s, store=store)

@@ -88,7 +88,12 @@ class ServiceMetrics:
             registry=r,
         )
         self.reloads = Counter(
-            "liner_artifact_reloads", "Artifact loads by outcome.", ["outcome"], registry=r
+            "liner_artifact_reloads",
+            "Artifact loads by outcome (ok, failed) and origin: startup (the process's first "
+            "load), operator (ReloadArtifacts on this process), worker (announced by a sibling "
+            "--workers process), replica (announced through the shared store).",
+            ["outcome", "origin"],
+            registry=r,
         )
         self.consent_changes = Counter(
             "liner_consent_changes",
@@ -130,6 +135,10 @@ class ServiceMetrics:
                 child = stages[stage] = self.stage_latency.labels(stage)
             child.observe(ms / 1000.0)
         self.observe_items(recommendation.items)
+
+    def observe_reload(self, outcome: str, origin: str) -> None:
+        """Count one artifact load (``ServingState(on_load=...)``)."""
+        self.reloads.labels(outcome, origin).inc()
 
     def observe_exposures(self, exposures: Iterable[tuple[str, str]]) -> None:
         """Count one served slate for each (experiment, variant) the listener is exposed to."""

@@ -43,8 +43,9 @@ class Loaded(Protocol):
 class Reloadable(Protocol):
     """What the watcher reloads (``recsys.service.ServingState``)."""
 
-    def follow(self, pending: Callable[[], Path | None]) -> Any:
-        """Under the reload lock: take ``pending()`` and, if it is a directory, load it."""
+    def follow(self, pending: Callable[[], Path | None], *, origin: str) -> Any:
+        """Under the reload lock: take ``pending()`` and, if it is a directory, load it
+        (counted with ``origin``)."""
         ...
 
 
@@ -127,7 +128,7 @@ class StoreReloadSignal:
                     self.store.wait_for_reload(self.interval)
                     if stop.is_set():
                         break
-                    state.follow(self.pending)
+                    state.follow(self.pending, origin="replica")
                 except Exception:
                     logger.exception("reload announced by another replica failed")
                     stop.wait(self.interval)

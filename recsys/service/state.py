@@ -24,6 +24,14 @@ logger = logging.getLogger(__name__)
 
 RecommenderFactory = Callable[[Path], Recommender]
 ManifestVerifier = Callable[[Path], str]
+LoadObserver = Callable[[str, str], None]
+"""Told of every artifact load: ``(outcome, origin)``, outcome ``ok`` or ``failed``, origin
+one of :data:`LOAD_ORIGINS`."""
+
+LOAD_ORIGINS = ("startup", "operator", "worker", "replica")
+"""Why a load ran: the process's first load, an operator's ``ReloadArtifacts``, a reload
+announced by a sibling ``--workers`` process, or one announced through the shared store by a
+replica (which reaches this machine's sibling workers too when the store is shared)."""
 
 
 class Assigner(Protocol):
@@ -140,6 +148,7 @@ class ServingState:
             (:meth:`reload_requested`), e.g. to pass it to the other worker processes.
         trial: run on a newly built recommender before it is swapped in
             (:func:`trial_recommend`); an exception refuses the load.
+        on_load: told of every load's outcome and origin (``ServiceMetrics.observe_reload``).
 
     Example:
         state = ServingState(factory=lambda d: load_recommender(d, store, settings))
@@ -154,8 +163,10 @@ class ServingState:
         experiments: Callable[[], Assigner] | None = None,
         announce: Callable[[Path], None] | None = None,
         trial: Callable[[Recommender], None] | None = None,
+        on_load: LoadObserver | None = None,
     ) -> None:
         self._factory = factory
+        self._on_load = on_load
         self._trial = trial
         self._announce = announce
         self._verify = verify
@@ -182,14 +193,32 @@ class ServingState:
             raise NotServingError("no artifacts loaded yet; retry shortly")
         return loaded
 
-    def load(self, artifact_dir: Path | None = None) -> LoadedArtifacts:
+    def load(self, artifact_dir: Path | None = None, *, origin: str = "startup") -> LoadedArtifacts:
         """Verify and load ``artifact_dir`` (default: the current one), then swap it in.
 
-        On any failure the previous artifacts keep serving.
+        On any failure the previous artifacts keep serving. ``origin`` (one of
+        :data:`LOAD_ORIGINS`) is passed with the outcome to ``on_load``.
 
         Raises:
             ArtifactError: nothing to load, or the directory does not check out.
         """
+        try:
+            loaded = self._load(artifact_dir)
+        except BaseException:
+            self._observe("failed", origin)
+            raise
+        self._observe("ok", origin)
+        return loaded
+
+    def _observe(self, outcome: str, origin: str) -> None:
+        if self._on_load is None:
+            return
+        try:
+            self._on_load(outcome, origin)
+        except Exception:
+            logger.exception("recording an artifact load failed")
+
+    def _load(self, artifact_dir: Path | None) -> LoadedArtifacts:
         with self._reload_lock:
             if artifact_dir is None:
                 if self._loaded is None:
@@ -222,13 +251,16 @@ class ServingState:
             ArtifactError: as :meth:`load`; nothing is announced then.
         """
         with self._reload_lock:
-            loaded = self.load(artifact_dir)
+            loaded = self.load(artifact_dir, origin="operator")
             if self._announce is not None:
                 self._announce(loaded.artifact_dir)
         return loaded
 
-    def follow(self, pending: Callable[[], Path | None]) -> LoadedArtifacts | None:
-        """Load the directory another worker announced, if ``pending()`` has one.
+    def follow(
+        self, pending: Callable[[], Path | None], *, origin: str = "worker"
+    ) -> LoadedArtifacts | None:
+        """Load the directory another worker (or replica, ``origin="replica"``) announced, if
+        ``pending()`` has one.
 
         ``pending`` is called under the reload lock, so an announcement this worker makes
         while loading its own operator's reload is never overtaken by an older one.
@@ -238,7 +270,7 @@ class ServingState:
         """
         with self._reload_lock:
             path = pending()
-            return self.load(path) if path is not None else None
+            return self.load(path, origin=origin) if path is not None else None
 
     def load_experiments(self) -> list[str]:
         """(Re)load the experiments and swap them in; returns their names."""
@@ -272,8 +304,10 @@ def _close(recommender: Recommender) -> None:
 
 
 __all__ = [
+    "LOAD_ORIGINS",
     "NO_EXPERIMENTS",
     "Assigner",
+    "LoadObserver",
     "LoadedArtifacts",
     "ManifestVerifier",
     "RecommenderFactory",

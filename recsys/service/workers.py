@@ -54,8 +54,9 @@ PATH_BYTES = 4096
 class Reloadable(Protocol):
     """What the watcher reloads (``recsys.service.ServingState``)."""
 
-    def follow(self, pending: Callable[[], Path | None]) -> Any:
-        """Under the reload lock: take ``pending()`` and, if it is a directory, load it."""
+    def follow(self, pending: Callable[[], Path | None], *, origin: str) -> Any:
+        """Under the reload lock: take ``pending()`` and, if it is a directory, load it
+        (counted with ``origin``)."""
         ...
 
 
@@ -104,7 +105,7 @@ class ReloadBroadcast:
         def loop() -> None:
             while not stop.wait(self.interval):
                 try:
-                    state.follow(self.pending)
+                    state.follow(self.pending, origin="worker")
                 except Exception:
                     logger.exception("reload announced by another worker failed")
 
