@@ -25,6 +25,12 @@ TRANSLATIONS: tuple[tuple[str, str], ...] = (
     ),
     (r"\b(?:ki|ia|a1|a\.i)\b", "AI"),
     (r"\b(?:ohne|sin|sans|senza)\b", "without"),
+    (r"\bni\b", "nor"),
+    (
+        r"\b(?:voces|voz|voix|stimmen?|gesang|cantantes?|chanteur(?:s|euses?)?|"
+        r"sänger(?:in|innen)?|chant)\b",
+        "vocals",
+    ),
     (r"\b(?:kein(?:e[nmr]?)?|pas\s+d[e']\s*|nada\s+de)\s*", "no "),
     (
         r"\b(?:hecha?s?|hechos|faite?s?|gemacht|fatta)\s+(?:por|par|von|da)\s+"
@@ -82,7 +88,8 @@ GENERATED_WORDS = re.compile(
 VOCAL_WORDS = re.compile(r"\b(?:vocals?|voices?|singers?|singing|vox|vocalists?|sung)\b", re.I)
 NEGATION = re.compile(
     r"\b(?:no|not|non|nothing|none|never|without|w/o|zero|exclude[sd]?|excluding|avoid(?:ing)?|"
-    r"ain'?t|rather\s+than|instead\s+of|tired\s+of|sick\s+of|done\s+with|enough\s+of|"
+    r"ain'?t|rather\s+than|instead\s+of|tired\s+of|sick\s+of|done\s+with|enough\s+(?:of|with)|"
+    r"nor|neither|can'?t\s+stand|"
     r"skip(?:ping)?|ban(?:ned)?|block(?:ed)?|remove|drop|omit|minus|except|hate|dislike|"
     r"don'?t|do\s+not|doesn'?t|does\s+not|isn'?t|aren'?t|rather\s+not|keep\s+\w+\s+out|"
     r"steer\s+clear|stay\s+away|spare\s+me|free\s+(?:of|from)|nix|no\s+more|less|sans|"
@@ -96,7 +103,8 @@ ALLOWING = re.compile(
     r"may\s+use|is\s+good|are\s+good|permitted|tolerable|i'?m\s+open|whatever|"
     r"either\s+way|or\s+not|nothing\s+against|no\s+(?:problem|issue)s?\s+with|"
     r"(?:don'?t|do\s+not|not)\s+(?:hate|against|opposed)|not\s+against|anything\s+goes|"
-    r"(?:don'?t|do\s+not)\s+care|doesn'?t\s+matter|can\s+(?:master|mix|help))\b",
+    r"(?:don'?t|do\s+not)\s+care|doesn'?t\s+matter|can\s+(?:master|mix|help)|"
+    r"(?:not|never)\s+(?:bothered|fussed)|unbothered|no\s+preference)\b",
     re.I,
 )
 PEJORATIVE = re.compile(
@@ -105,7 +113,11 @@ PEJORATIVE = re.compile(
     re.I,
 )
 """Words that, next to an AI mention, say the listener does not want it ("AI slop")."""
-REFUSAL = re.compile(r"^\s*(?:no|nope|no\s+thanks?|nah|hard\s+no|pass|not\s+for\s+me)\b", re.I)
+REFUSAL = re.compile(
+    r"^\s*(?:no|nope|no\s+thanks?|nah|hard\s+no|pass|hard\s+pass|not\s+for\s+me|"
+    r"(?:absolutely|definitely|certainly|hell)\s+(?:not|no)|no\s+way|never|not\s+at\s+all)\b",
+    re.I,
+)
 NEGATED_ALLOWING = re.compile(
     r"\b(?:don'?t|do\s+not|not|never|no|isn'?t|aren'?t|without)\s+(?:\w+\s+)?"
     r"(?:include|fine|ok|okay|allowed|acceptable|welcome|love|enjoy|permitted)\b",
@@ -153,7 +165,7 @@ HUMAN = re.compile(
     r"producers?|performers?|singers?|players?|bands?|stuff|music|songs|tracks|work)|organic\s+(?:musicians|artists|music)|"
     r"(?:made|written|performed|played|created|composed|sung)\s+by\s+(?:an?\s+)?"
     r"(?:real\s+)?(?:person|human(?:\s+being)?)|"
-    r"humans?\s+only|only\s+(?:real\s+)?humans?|real\s+(?:musicians|artists|people|ppl|folks|humans|bands|"
+    r"humans?\s+only|only\s+(?:real\s+)?humans?|keep\s+(?:it|this|things)\s+human|real\s+(?:musicians|artists|people|ppl|folks|humans|bands|"
     r"singers|instruments)|flesh[\s-]and[\s-]blood|by\s+(?:real\s+)?(?:humans|people)|"
     r"actual\s+(?:humans|people|"
     r"musicians|artists|bands|singers|persons)|living\s+(?:musicians|artists)|organic(?:ally)?\s+made)\b",
@@ -284,7 +296,9 @@ def _negated(clause: str, mention: re.Match[str], following: str = "") -> bool:
     return bool(
         NEGATION.search(before)
         or re.match(r"[\s-]*(?:free\b|out\b)", after, re.I)
-        or (re.search(r"\bkeep\b", before, re.I) and re.search(r"\bout\b", after, re.I))
+        or (
+            re.search(r"\bkeep\b", before, re.I) and re.search(r"\b(?:out|away|off)\b", after, re.I)
+        )
         or re.search(r"\b(?:is|are)\s+(?:not\s+)?(?:banned|forbidden|off[\s-]limits)\b", after)
         or re.search(r"\b(?:skip|drop|remove|exclude|ban|avoid)\b", after, re.I)
         or POSTPOSED_NEGATION.match(after)
@@ -340,7 +354,10 @@ def ai_intent(text: str, embed: Callable[[Sequence[str]], np.ndarray] | None = N
         following = parts[i + 1] if i + 1 < len(parts) else ""
         h = HUMAN.search(clause)
         if h and not _human_negated(clause, h):
-            human = True
+            if VOCAL_WORDS.search(clause):
+                no_vocals = True  # "only humans on the vocals": the vocals, not the whole track
+            else:
+                human = True
         vocals = HUMAN_VOCALS.search(clause)
         if vocals and not NEGATION.search(clause[: vocals.start()]):
             no_vocals = True

@@ -7,8 +7,9 @@ Usage:
 ``tests/agent/data/heldout_paraphrases.jsonl`` was written by hand before the parser was
 changed (split ``tune`` / ``heldout``); ``heldout2_paraphrases.jsonl`` (75 requests, with
 blocked artists named in the text) was written by hand before the next change, after the first
-held-out misses had been read; ``constraint_paraphrases.jsonl`` is the older, templated set
-(split ``tune`` / ``report``). Misses are printed only for the ``set:split`` named by
+held-out misses had been read; ``heldout3_paraphrases.jsonl`` (64) likewise before the change
+made after reading the second batch's misses; ``constraint_paraphrases.jsonl`` is the older,
+templated set (split ``tune`` / ``report``). Misses are printed only for the ``set:split`` named by
 ``--misses`` (``heldout_paraphrases:tune`` by default), so a held-out part is not tuned on.
 """
 
@@ -69,7 +70,8 @@ def main() -> None:
     )
     ap.add_argument("--label", default="after")
     ap.add_argument(
-        "--sets", default="heldout_paraphrases,heldout2_paraphrases,constraint_paraphrases"
+        "--sets",
+        default="heldout_paraphrases,heldout2_paraphrases,heldout3_paraphrases,constraint_paraphrases",
     )
     args = ap.parse_args()
     backend = ModelBackend()
@@ -78,6 +80,7 @@ def main() -> None:
     for name, splits in (
         ("heldout_paraphrases", ("tune", "heldout")),
         ("heldout2_paraphrases", ("heldout",)),
+        ("heldout3_paraphrases", ("heldout",)),
         ("constraint_paraphrases", ("tune", "report")),
     ):
         if name not in args.sets.split(","):
