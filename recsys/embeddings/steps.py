@@ -148,6 +148,16 @@ def _audio_encoder(ctx: BuildContext) -> AudioEncoder | None:
     return DescriptorAudioEncoder(names) if names else None
 
 
+def _encoder_key(ctx: BuildContext, enc: AudioEncoder) -> str:
+    """What names the audio features in the step key and the vector cache: the encoder's
+    name, plus the weights file (path, size, mtime) a custom encoder was given, since its
+    name need not change with them (``audio_encoder_weights``)."""
+    weights = ctx.config.audio_encoder_weights
+    if ctx.audio_encoder is None and ctx.config.audio_encoder and weights:
+        return f"{enc.name}@{weights}:{_file_stamp(weights)}"
+    return enc.name
+
+
 def _file_stamp(path: str | None) -> str:
     if not path:
         return ""
@@ -165,7 +175,7 @@ def audio_inputs(ctx: BuildContext) -> Any:
         for t, sha in zip(ctx.tracks, audio_content(ctx), strict=True)
     ]
     return {
-        "encoder": getattr(enc, "name", None),
+        "encoder": _encoder_key(ctx, enc) if enc is not None else None,
         "sources": _sha(sources),
         "mask": ctx.file_sha(MASK),
         "dim": ctx.config.fusion.audio_dim,
@@ -218,12 +228,13 @@ def _raw_audio(ctx: BuildContext, enc: AudioEncoder) -> np.ndarray:
     if isinstance(enc, DescriptorAudioEncoder):
         rows = [{f"audio_{k}": v for k, v in t.audio_descriptors.items()} for t in ctx.tracks]
         return enc.encode(rows)
-    cache = VectorCache(ctx.cache_dir / f"audio-{_sha(enc.name)[:16]}.npz")
+    name = _encoder_key(ctx, enc)
+    cache = VectorCache(ctx.cache_dir / f"audio-{_sha(name)[:16]}.npz")
     out = np.zeros((len(ctx.tracks), enc.dim), dtype=np.float32)
     # Keyed by the file's content: a clip is analysed once, whatever its path or date.
     shas = audio_content(ctx)
     keys = [
-        _sha(enc.name, sha) if t.audio_path else "" for t, sha in zip(ctx.tracks, shas, strict=True)
+        _sha(name, sha) if t.audio_path else "" for t, sha in zip(ctx.tracks, shas, strict=True)
     ]
     todo = {k: str(t.audio_path) for k, t in zip(keys, ctx.tracks, strict=True) if k}
     missing = sorted((k, p) for k, p in todo.items() if cache.get(k) is None)

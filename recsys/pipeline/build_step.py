@@ -30,7 +30,7 @@ from recsys.pipeline.item_graph import (
     fit_graphs,
     save_graphs,
 )
-from recsys.pipeline.query_training import QueryEncoder
+from recsys.pipeline.query_training import QueryEncoder, QueryTrainingConfig
 from recsys.pipeline.training import train_from_events
 
 if TYPE_CHECKING:
@@ -113,6 +113,8 @@ def reranker_inputs(ctx: BuildContext) -> Any:
         "events": ctx.events_hash,
         "mask": ctx.file_sha("catalog/training_mask.npy"),
         "seed": ctx.settings.seed,
+        # LINER_QUERY_EXAMPLES: the run's query_groups reads the same switch
+        "query_examples": QueryTrainingConfig.from_env().model_dump(),
     }
 
 

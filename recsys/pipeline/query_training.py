@@ -22,8 +22,8 @@ query stage's gate exactly as served (:class:`~recsys.pipeline.query.QueryStage`
 model learns to order what serving orders. Query vectors come from ``encoder``, the text model
 that embedded the catalog (the build passes it), normalised as serving normalises them.
 
-``LINER_QUERY_EXAMPLES=0`` turns the examples off (to measure what they add; the build's step
-cache does not see the variable, so rebuild with ``--no-resume``); the bounded
+``LINER_QUERY_EXAMPLES=0`` turns the examples off (to measure what they add; the setting is
+part of the build's reranker step key, so changing it retrains the reranker); the bounded
 ``query_weight`` / ``seed_weight`` stage stays either way.
 """
 
