@@ -7,7 +7,11 @@ adds declared-``NONE`` uploads from new, unverified artists, a third of each kin
 - ``machine_text``: machine-rendered audio and a generator named in the title, description or
   tags ("Produced with Udio", "Généré avec Suno", ...);
 - ``machine_plain``: machine-rendered audio, nothing in the text;
-- ``human_text``: human-rendered audio with such text (the text alone must not dispute).
+- ``human_text``: human-rendered audio with such text (the text alone must not dispute);
+- ``machine_bare_name``: machine-rendered audio whose only AI text names a generator bare, as
+  a label: a tag (``suno``), a hashtag, a title decoration (``[Udio]``) or a credited artist
+  named after the generator;
+- ``human_bare_name``: human-rendered audio with such a label (must not dispute).
 
 Then ingests and screens the folder as ``liner ingest`` does (the detector trains on the
 world's consented declared tracks; declared tracks are scored out of fold) and reports:
@@ -45,7 +49,12 @@ from recsys.integrity.audio import store_audio_cache
 from recsys.integrity.jobs import run_integrity
 from recsys.store import SqliteStore
 
-KINDS = ("machine_text", "machine_plain", "human_text")
+KINDS = ("machine_text", "machine_plain", "human_text", "machine_bare_name", "human_bare_name")
+BARE = (
+    ("tags", "suno"), ("tags", "Udio"), ("tags", "#mubert"), ("description", "#suno"),
+    ("title", "[Udio]"), ("title", "(AIVA)"), ("credits", "Udio"), ("credits", "Suno AI"),
+    ("tags", "Stable Audio"), ("description", "Boomy"),
+)  # fmt: skip
 TEXTS = (
     "Produced with Udio",
     "made using suno ai",
@@ -74,13 +83,16 @@ def inject(folder: Path, per_kind: int, seed: int) -> dict[str, str]:
         genre = genres[int(rng.integers(len(genres)))]
         text = TEXTS[int(rng.integers(len(TEXTS)))] if kind.endswith("text") else ""
         where = ("description", "title", "tags")[int(rng.integers(3))] if text else ""
+        if kind.endswith("bare_name"):
+            where, text = BARE[int(rng.integers(len(BARE)))]
         name = f"Nova {n} Collective"
         new_artists.append(
             {"artist_id": aid, "name": name, "kind": "human", "verified": "false",
              "rights_holder_id": aid, "created_at": "2026-01-02T00:00:00Z"}
         )  # fmt: skip
         row = dict.fromkeys(items.columns, "")
-        row["title"] = f"Night Drive {n}" + (f" ({text})" if where == "title" else "")
+        decoration = text if kind.endswith("bare_name") else f"({text})"
+        row["title"] = f"Night Drive {n}" + (f" {decoration}" if where == "title" else "")
         row.update(
             {"item_id": iid, "artist_ids": aid, "artist_names": name, "genre": genre,
              "tags": genre + (f"|{text}" if where == "tags" else ""),
@@ -91,9 +103,21 @@ def inject(folder: Path, per_kind: int, seed: int) -> dict[str, str]:
              "ai_involvement": "NONE", "label_source": "DECLARED", "label_confidence": "1"}
         )  # fmt: skip
         rows.append(row)
-        new_credits.append({"item_id": iid, "artist_id": aid, "role": "primary", "share": "1"})
+        if where == "credits":  # the generator credited as producer
+            tool = f"ax_{n:04d}_tool"
+            new_artists.append(
+                {"artist_id": tool, "name": text, "kind": "human", "verified": "false",
+                 "rights_holder_id": aid, "created_at": "2026-01-02T00:00:00Z"}
+            )  # fmt: skip
+            row["artist_ids"], row["artist_names"] = f"{aid}|{tool}", f"{name}|{text}"
+            new_credits.append({"item_id": iid, "artist_id": aid, "role": "primary",
+                                "share": "0.8"})  # fmt: skip
+            new_credits.append({"item_id": iid, "artist_id": tool, "role": "producer",
+                                "share": "0.2"})  # fmt: skip
+        else:
+            new_credits.append({"item_id": iid, "artist_id": aid, "role": "primary", "share": "1"})
         specs.append(
-            ClipSpec(genre=genre, seed=int(rng.integers(2**31)), machine=kind != "human_text")
+            ClipSpec(genre=genre, seed=int(rng.integers(2**31)), machine=kind.startswith("machine"))
         )
         kinds[iid] = kind
     for row, clip in zip(rows, render_clips(specs), strict=True):

@@ -182,6 +182,26 @@ def fingerprint_signal(y: np.ndarray, note: str = "") -> Fingerprint:
     return Fingerprint(hashes=hashes, times=times, seconds=y.size / SAMPLE_RATE, note=note)
 
 
+def reversed_fingerprint(fp: Fingerprint) -> Fingerprint:
+    """The landmarks of the recording played backwards, derived from ``fp`` itself.
+
+    Peaks of a reversed recording are the same peaks mirrored in time; each pair
+    ``(f1, df, dt)`` anchored at ``t`` becomes ``(f1 + df, -df, dt)`` anchored at the mirrored
+    time of its later peak. Pairs are chosen by the same nearest-neighbour rule both ways,
+    so most of them are the ones a fingerprint of the reversed audio would hold.
+    """
+    if not len(fp):
+        return fp
+    f1, df, dt = unpack(fp.hashes)
+    end = int(fp.times.max()) + int(dt.max())
+    times = end - fp.times.astype(np.int64) - dt
+    order = np.argsort(times, kind="stable")
+    hashes = pack((f1 + df)[order], (-df)[order], dt[order])
+    return Fingerprint(
+        hashes=hashes, times=times[order].astype(np.int32), seconds=fp.seconds, note=fp.note
+    )
+
+
 def fingerprint_file(path: Path, max_seconds: float = MAX_SECONDS) -> Fingerprint:
     """Fingerprint the first ``max_seconds`` of an audio file.
 
@@ -207,5 +227,6 @@ __all__ = [
     "fingerprint_signal",
     "landmarks",
     "pack",
+    "reversed_fingerprint",
     "unpack",
 ]

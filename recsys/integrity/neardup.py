@@ -4,7 +4,8 @@ holders, with a threshold calibrated on pairs known to be clean.
 Every track with readable audio is fingerprinted (:mod:`recsys.integrity.fingerprint`) and
 matched against the tracks of every OTHER rights holder through an inverted index
 (:mod:`recsys.integrity.fingerprint_index`). Matches at or above the threshold join tracks
-into clusters (several uploaders of one recording form one cluster). In each cluster the
+into clusters (several uploaders of one recording form one cluster); each track is also
+matched played backwards, so a reversed copy is a copy. In each cluster the
 original is the track the service can vouch for: a verified artist's track before an
 unverified one's, then the one the service received first (``Track.received_at``, its own
 clock), as :func:`recsys.integrity.protected.claim_order` rules every first-claim question.
@@ -46,7 +47,7 @@ from typing import Any
 import numpy as np
 
 from recsys.domain import Artist, Track
-from recsys.integrity.fingerprint import Fingerprint
+from recsys.integrity.fingerprint import Fingerprint, reversed_fingerprint
 from recsys.integrity.fingerprint_cache import fingerprint_cache_path, fingerprint_tracks
 from recsys.integrity.fingerprint_index import FingerprintIndex, Match
 from recsys.integrity.protected import claim_order
@@ -137,6 +138,8 @@ class Edge:
         match: the match, with its evidence.
         shorter_s: length of the shorter of the two recordings (sets the span the match
             must cover, :func:`evidence`).
+        reversed: the match is of ``a`` played backwards
+            (:func:`~recsys.integrity.fingerprint.reversed_fingerprint`).
         strength: the match's score above ``a``'s background: the score of its
             :data:`BACKGROUND_RANK`-th best match among other holders, leaving out the tracks
             that are in the top match's own cluster (among each other's
@@ -151,6 +154,7 @@ class Edge:
     match: Match
     strength: float
     shorter_s: float = float("inf")
+    reversed: bool = False
 
     @property
     def short(self) -> bool:
@@ -189,10 +193,21 @@ def match_catalog(
         rows: only query these rows (default: all).
     """
     found: dict[int, list[Match]] = {}
+    backwards: set[tuple[int, int]] = set()
     for a in range(len(fingerprints)) if rows is None else rows:
         fp = fingerprints[a]
         if fp is not None and len(fp):
-            found[a] = index.match(fp, top=MATCHES_PER_TRACK, allowed=holders != holders[a])
+            allowed = holders != holders[a]
+            ms = index.match(fp, top=MATCHES_PER_TRACK, allowed=allowed)
+            # The same recording played backwards (a reversed excerpt is a copy too).
+            back = index.match(reversed_fingerprint(fp), top=CLUSTER_RANKS, allowed=allowed)
+            best = {m.row: m for m in ms}
+            for m in back:
+                if m.row not in best or m.score > best[m.row].score:
+                    best[m.row] = m
+                    backwards.add((a, m.row))
+            ranked = sorted(best.values(), key=lambda m: (-m.score, m.row))
+            found[a] = ranked[:MATCHES_PER_TRACK]
     near = {
         a: {m.row for k, m in enumerate(ms) if k < CLUSTER_RANKS or m.score >= MIN_SCORE}
         for a, ms in found.items()
@@ -210,7 +225,8 @@ def match_catalog(
         background = rest[BACKGROUND_RANK - 2].score if len(rest) >= BACKGROUND_RANK - 1 else 0.0
         edges.extend(
             Edge(a=a, b=m.row, match=m, strength=m.score - background,
-                 shorter_s=_shorter(fingerprints[a], fingerprints[m.row]))
+                 shorter_s=_shorter(fingerprints[a], fingerprints[m.row]),
+                 reversed=(a, m.row) in backwards)
             for m in ms
         )  # fmt: skip
     return edges
@@ -427,7 +443,8 @@ class NearDuplicateScreen:
             else f"it starts {m.offset_s:.2f} s into the copy"
         )
         return (
-            f"audio matches {self.tracks[other].track_id}: {m.votes} aligned landmarks over "
+            f"audio matches {self.tracks[other].track_id}"
+            f"{' played backwards' if e.reversed else ''}: {m.votes} aligned landmarks over "
             f"{m.span_s:.1f} s, {where}, time ratio {m.ratio:.2f}, score {m.score:.3f} "
             f"({e.strength:.3f} above its background; threshold "
             f"{self.calibration.threshold:.3f}); original {o.track_id} {o.title!r} by "

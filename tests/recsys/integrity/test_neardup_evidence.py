@@ -71,3 +71,20 @@ def test_a_copy_of_a_short_clip_matches_and_other_clips_of_its_generator_do_not(
     edges = match_catalog(index, fps, np.arange(len(fps)))
     held = {(min(e.a, e.b), max(e.a, e.b)) for e in edges if e.holds(0.12)}
     assert held == {(0, len(clips))}
+
+
+def test_a_copy_played_backwards_is_matched() -> None:
+    from offline_eval.adversarial.machine import machine_track
+    from recsys.integrity.fingerprint import SAMPLE_RATE, fingerprint_signal
+    from recsys.integrity.fingerprint_index import FingerprintIndex
+    from recsys.integrity.neardup import match_catalog
+
+    rng = np.random.default_rng(5)
+    tracks = [machine_track(20.0, SAMPLE_RATE, rng) for _ in range(3)]
+    copy = tracks[1][4 * SAMPLE_RATE : 16 * SAMPLE_RATE][::-1] * 0.7
+    fps = [fingerprint_signal(y) for y in [*tracks, copy]]
+    index = FingerprintIndex.build([f"t{i}" for i in range(4)], fps)
+    edges = match_catalog(index, fps, np.arange(4))
+    held = [e for e in edges if e.holds(0.12) and {e.a, e.b} == {1, 3}]
+    assert held and all(e.reversed for e in held)
+    assert not [e for e in edges if e.holds(0.12) and {e.a, e.b} != {1, 3}]
