@@ -38,7 +38,8 @@ TRANSLATIONS: tuple[tuple[str, str], ...] = (
         "made by humans",
     ),
     (
-        r"\b(?:echte[n]?\s+musiker(?:n|innen)?|vrais\s+musiciens|músicos\s+reales)\b",
+        r"\b(?:echte[n]?\s+musiker(?:n|innen)?|vrais\s+musiciens|músicos\s+(?:reales|de\s+verdad)|"
+        r"musiciens\s+(?:réels|humains)|músicos\s+humanos)\b",
         "real musicians",
     ),
     (r"\b(?:moins\s+de|menos\s+de|unter|weniger\s+als)\b", "under"),
@@ -71,7 +72,8 @@ AI_WORDS = re.compile(
     r"generated|learning|composed|created)|computer[\s-]*(?:made|generated|composed|created)|"
     r"synthetic(?:ally)?|robots?|robotic|bots?|algorithm(?:s|ic|ically)?|generative|gen[\s-]?ai|"
     r"suno|udio|llm|neural|(?<!drum\s)(?<!drum-)machines?|computers?|vocal\s*synth\w*|"
-    r"voice\s*synth\w*|vocaloid|auto[\s-]?generated|software|prompts?)\b",
+    r"voice\s*synth\w*|vocaloid|auto[\s-]?generated|software|prompts?|prompt[\s-]\w+|"
+    r"clon(?:e|ed|es|ing)|deep[\s-]?fakes?|synthesi[sz]ed)\b",
     re.I,
 )
 GENERATED_WORDS = re.compile(
@@ -80,7 +82,8 @@ GENERATED_WORDS = re.compile(
     r"software|programs?|models?|neural|llms?)\b|"
     r"\b(?:a\.?i\.?|ai|machine|computer|algorithm|bot|robot)[\s-]*(?:generated|made|created|"
     r"composed)\b|\bgen[\s-]?ai\b|\b(?:ai|a\.i\.?)\s+gen\b|\bgenerative\b|\bsuno\b|\budio\b|"
-    r"\bauto[\s-]?generated\b|\b(?:computer|machine|bot|robot|algorithm|software)s?\s+"
+    r"\bauto[\s-]?generated\b|\bprompt[\s-]*(?:made|generated|based|written)\b|"
+    r"\b(?:computer|machine|bot|robot|algorithm|software)s?\s+"
     r"(?:wrote|made|composed|generated|created)\b|"
     r"\b(?:fully|entirely|completely)\s+(?:a\.?i\.?|ai)\b",
     re.I,
@@ -89,7 +92,7 @@ VOCAL_WORDS = re.compile(r"\b(?:vocals?|voices?|singers?|singing|vox|vocalists?|
 NEGATION = re.compile(
     r"\b(?:no|not|non|nothing|none|never|without|w/o|zero|exclude[sd]?|excluding|avoid(?:ing)?|"
     r"ain'?t|rather\s+than|instead\s+of|tired\s+of|sick\s+of|done\s+with|enough\s+(?:of|with)|"
-    r"nor|neither|can'?t\s+stand|"
+    r"nor|neither|can'?t\s+stand|filter(?:ed)?\s+out|cut\s+out|get\s+rid\s+of|ditch|"
     r"skip(?:ping)?|ban(?:ned)?|block(?:ed)?|remove|drop|omit|minus|except|hate|dislike|"
     r"don'?t|do\s+not|doesn'?t|does\s+not|isn'?t|aren'?t|rather\s+not|keep\s+\w+\s+out|"
     r"steer\s+clear|stay\s+away|spare\s+me|free\s+(?:of|from)|nix|no\s+more|less|sans|"
@@ -109,7 +112,8 @@ ALLOWING = re.compile(
 )
 PEJORATIVE = re.compile(
     r"\b(?:junk|slop|garbage|crap|trash|rubbish|bullshit|nonsense|fake|cheating|creeps?|sad|"
-    r"soulless|hard\s+no|a\s+no|no\s+thanks|nope|pass)\b",
+    r"soulless|hard\s+no|a\s+no|no\s+thanks|nope|pass|deal[\s-]?breakers?|turn[\s-]?offs?|"
+    r"no[\s-]go|off[\s-]putting|creepy|gross|cringe|ick)\b",
     re.I,
 )
 """Words that, next to an AI mention, say the listener does not want it ("AI slop")."""
@@ -175,13 +179,13 @@ ASSISTED = re.compile(
     r"\bassist(?:ed|ance)?\b|\b(?:production|mixing|mastering|master|mix|produce|helped)\b", re.I
 )
 WANT = re.compile(
-    r"\b(?:give\s+me|gimme|play|show\s+me|find\s+me|i\s+want|best|curious|explore|"
+    r"\b(?:give\s+me|gimme|play|show\s+me|find\s+me|i\s+want|best|curious|explore|surprise\s+me|"
     r"recommend|cool|great|interesting|happy\s+to)\b",
     re.I,
 )
 """A clause that asks for what it mentions ("give me some AI-generated ambient")."""
 HUMAN_VOCALS = re.compile(
-    r"\breal\s+(?:singers?|vocalists?|voices?)\b|"
+    r"\b(?:real|human|actual|natural)\s+(?:singers?|vocalists?|voices?|vocals|singing)\b|"
     r"\b(?:singing|vocals?|voices?)\s+(?:has|have|must|should)\s+(?:to\s+)?be\s+(?:real|human)\b",
     re.I,
 )
@@ -401,7 +405,9 @@ def ai_intent(text: str, embed: Callable[[Sequence[str]], np.ndarray] | None = N
     if unclear and not (no_any or no_generated or no_vocals or human):
         if embed is not None:
             sims = _nearest(embed, unclear, (WANT_AI_PROTOTYPES, AVOID_AI_PROTOTYPES))
-            wants = [bool(w >= a + SEMANTIC_MARGIN) for w, a in sims]
+            # The text model alone must be clearly sure the listener wants AI: an unclear
+            # mention leans to leaving AI-generated tracks out (artist-first).
+            wants = [bool(w >= a + 2 * SEMANTIC_MARGIN) for w, a in sims]
         else:
             wants = [bool(WANT.search(c)) for c in unclear]
         wants = [w or bool(WANT.search(c)) for w, c in zip(wants, unclear, strict=True)]
@@ -425,7 +431,8 @@ ARTIST_CUE = re.compile(
     r"\b(?:no|not|without|nothing|never|ni|nor|skip(?:ping)?|block|ban|avoid(?:ing)?|"
     r"exclude|excluding|except|minus|drop|remove|hate|anything\s+but|everything\s+but|"
     r"all\s+but|other\s+than|apart\s+from|besides|sick\s+of|tired\s+of|done\s+with|"
-    r"enough\s+of|leave\s+out|(?:don'?t|do\s+not|never)\s+(?:play|want|give\s+me|include|"
+    r"enough\s+of|leave\s+out|can'?t\s+stand|cannot\s+stand|"
+    r"(?:don'?t|do\s+not|never)\s+(?:play|want|give\s+me|include|"
     r"need|show\s+me))\s+"
     r"(?:(?:any(?:thing)?|more|even|songs?|tracks?|music|stuff|ones?|the\s+ones?)\s+)*"
     r"(?:(by|from|featuring|feat\.?|ft\.?|with)\s+)?",

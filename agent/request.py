@@ -287,6 +287,11 @@ class BlockedArtists:
     """The words of the request that named them (kept out of tag matching)."""
 
 
+DESCRIBED = frozenset(
+    {"songs", "song", "music", "tracks", "track", "stuff", "vibes", "covers", "remixes", "hits",
+     "ballads", "carols", "tunes", "lyrics", "versions", "style", "type", "kind", "sounds"}
+)  # fmt: skip
+"""Nouns after a capitalised word that make it a description ("no Christmas songs")."""
 _JOINERS = frozenset({"and", "or", "&", "nor", "ni", "y", "et", "und", "oder", "o", "ou"})
 NAME_MATCH = 0.9
 """A capitalised or "by ..." name matches a catalog artist whose name key is this close
@@ -355,6 +360,8 @@ def blocked_artists(text: str, matcher: VocabularyMatcher) -> BlockedArtists:
                     break
             if hit is None:
                 n = _unresolved_length(words, mention.certain)
+                if n < len(words) and words[n].casefold() in DESCRIBED:
+                    n = 0  # "no Christmas songs": a kind of song, not an artist
                 phrase = " ".join(words[:n])
                 if n and not matcher.is_tag(phrase):
                     unknown.append(phrase)
@@ -425,7 +432,7 @@ def parse_request(
             r"\bunder[- ]the[- ]radar\b|\bobscure\b|\bnewcomers?\b|\bunderground\b|"
             r"\b(?:nobody|no one|no-one|few people)(?:'s| has| have)? (?:ever )?heard\b|"
             r"\bfew (?:listeners|fans|plays|streams|followers)\b|\bfresh (?:faces|talent)\b|"
-            r"\bnot (?:so |very |too )?(?:mainstream|famous|well[- ]known)\b",
+            r"\b(?:not|nothing|no) (?:so |very |too |that )?(?:mainstream|famous|well[- ]known)\b",
             low,
         )
     )
