@@ -68,8 +68,8 @@ class LinerSettings(BaseSettings):
     ``["https://app.example.com"]``; ``["*"]`` allows any. Empty (the default) allows only
     pages served by the web port itself."""
     web_root: Path | None = None
-    """Folder of the web app's static files; None serves the ``web/`` folder beside
-    ``recsys/`` (the committed app)."""
+    """Folder of the web app's static files; None serves the app shipped in the package
+    (``recsys/webapp/``)."""
     max_workers: int = 8
     """gRPC server thread pool size."""
     max_concurrent_rpcs: int | None = Field(default=None, ge=1)

@@ -2,7 +2,7 @@
 
 Example:
     python -m recsys.api.generate               # rewrite recsys/api/v1/*_pb2*.py(i)
-    python -m recsys.api.generate --typescript  # and clients/typescript + web/vendor bundle
+    python -m recsys.api.generate --typescript  # and clients/typescript + recsys/webapp/vendor
     python -m recsys.api.generate --check       # fail when committed code differs (CI); the
                                                 # TypeScript part runs once `npm ci` was run
 """
@@ -79,7 +79,7 @@ def check() -> list[str]:
 
 TS_DIR = ROOT / "clients" / "typescript"
 TS_GENERATED = Path("src") / "gen"
-WEB_BUNDLE = ROOT / "web" / "vendor" / "liner-client.js"
+WEB_BUNDLE = ROOT / "recsys" / "webapp" / "vendor" / "liner-client.js"
 ESBUILD_ARGS = ("--bundle", "--format=esm", "--minify", "--legal-comments=none", "--target=es2020")
 
 

@@ -50,7 +50,9 @@ from recsys.settings import LinerSettings
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_WEB_ROOT = Path(__file__).resolve().parents[2] / "web"
+# The web app ships inside the package (package data), so a wheel install serves it too;
+# LinerSettings.web_root (LINER_WEB_ROOT) serves another folder instead.
+DEFAULT_WEB_ROOT = Path(__file__).resolve().parents[1] / "webapp"
 # Headers a browser page may send and read across origins (Connect and gRPC-Web need these).
 CORS_REQUEST_HEADERS = (
     "authorization",

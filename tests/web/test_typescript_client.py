@@ -1,18 +1,18 @@
-"""The committed TypeScript client bundle (web/vendor/liner-client.js) calls the web port from
-Node over Connect JSON, Connect binary and gRPC-Web; errors arrive as ConnectErrors."""
+"""The committed TypeScript client bundle (recsys/webapp/vendor/liner-client.js) calls the web
+port from Node over Connect JSON, Connect binary and gRPC-Web; errors arrive as ConnectErrors."""
 
 from __future__ import annotations
 
 import json
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
+from recsys.service.web import DEFAULT_WEB_ROOT
 from tests.web.conftest import WebRunning
 
-BUNDLE = Path(__file__).resolve().parents[2] / "web" / "vendor" / "liner-client.js"
+BUNDLE = DEFAULT_WEB_ROOT / "vendor" / "liner-client.js"
 SCRIPT = """
 const { createLinerClients, ConnectError, Code } = await import(process.argv[1]);
 const base = process.argv[2];
