@@ -35,6 +35,7 @@ import resource
 import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -167,7 +168,7 @@ def time_model(n_texts: int, settings: LinerSettings) -> dict[str, Any]:
     }
 
 
-def _track_rows(tracks: list[int]) -> np.ndarray:
+def _track_rows(tracks: Sequence[int]) -> np.ndarray:
     """The cheap model's text vectors of synthetic tracks, each a function of its number."""
     texts = [
         f"Song {t} by Artist {t % 9973}. Genre: {GENRES[t % len(GENRES)]}. "
@@ -188,7 +189,6 @@ def memory_child(way: str, n: int, work: Path) -> dict[str, Any]:
     from recsys.parallel import iter_npy_blocks, map_rows_to_npy, parallel_map
 
     config = FaissIndexConfig(factory="IVF1024,PQ32x4fs,Refine(SQ8)", train_size=65_536)
-    ids = np.char.add("t", np.arange(n).astype(str))
     start = time.perf_counter()
     tracks = range(n)
     if way == "gathered":
@@ -196,12 +196,13 @@ def memory_child(way: str, n: int, work: Path) -> dict[str, Any]:
         parts: list[Any] = parallel_map(_track_rows, chunks, workers=1)
         rows = np.concatenate(parts)
         map_peak = _peak_mb()
-        index = FaissIndex.build(rows, ids, config)
+        index = FaissIndex.build(rows, np.char.add("t", np.arange(n).astype(str)), config)
     else:
         out = work / "text.npy"
         map_rows_to_npy(_track_rows, tracks, out, partition=256)
         map_peak = _peak_mb()
         train = np.load(out, mmap_mode="r")[: config.train_size].copy()
+        ids = np.char.add("t", np.arange(n).astype(str))
         index = FaissIndex.build_streamed(iter_npy_blocks(out), ids, config, train=train)
     return {
         "way": way,

@@ -175,6 +175,18 @@ def sweep(index: FaissIndex, q: np.ndarray, truth: np.ndarray, nprobes: tuple[in
     return rows
 
 
+def train_index(data: Mixture, config: FaissIndexConfig, args: Any) -> faiss.Index:
+    """The empty trained index, from ``--trained`` when a run already wrote it."""
+    path: Path | None = args.trained
+    if path is not None and path.is_file():
+        return faiss.read_index(str(path))
+    faiss.omp_set_num_threads(args.build_threads)
+    trained = FaissIndex.train_empty(data.sample(args.train), config)
+    if path is not None:
+        faiss.write_index(trained, str(path))
+    return trained
+
+
 def run_factory(data: Mixture, factory: str, q: np.ndarray, truth: np.ndarray, args: Any,
                 work: Path) -> dict[str, Any]:  # fmt: skip
     config = FaissIndexConfig(factory=factory, nprobe=32, refine_k_factor=K_FACTORS[-1])
@@ -182,11 +194,14 @@ def run_factory(data: Mixture, factory: str, q: np.ndarray, truth: np.ndarray, a
     rss_before = _status("VmRSS")
     reset_peak()
     faiss.omp_set_num_threads(args.build_threads)
+    cached = bool(args.trained and args.trained.is_file())
     t = time.perf_counter()
-    train = data.sample(args.train)
-    index = FaissIndex.build_streamed(data.blocks(), ids, config, train=train)
+    trained = train_index(data, config, args)
+    train_s = time.perf_counter() - t
+    t = time.perf_counter()
+    index = FaissIndex.build_streamed(data.blocks(), ids, config, trained=trained)
     build_s = time.perf_counter() - t
-    del train, ids
+    del trained, ids
     build_peak = _status("VmHWM")
     rss_built = _status("VmRSS")
     faiss.write_index(index._index, str(work / "raw.faiss"))
@@ -196,6 +211,8 @@ def run_factory(data: Mixture, factory: str, q: np.ndarray, truth: np.ndarray, a
     grid = sweep(index, q, truth, tuple(args.nprobe), tuple(args.k_factor), args.single)
     out: dict[str, Any] = {
         "factory": factory,
+        "train_s": round(train_s, 1),
+        "trained_by_an_earlier_run": cached,
         "build_s": round(build_s, 1),
         "build_threads": args.build_threads,
         "index_bytes": index_bytes,
@@ -250,12 +267,16 @@ def main() -> None:
                    help="exact answers cache (.npy): read if present, else written")  # fmt: skip
     p.add_argument("--exact-only", action="store_true",
                    help="write the exact answers to --truth and stop")  # fmt: skip
+    p.add_argument("--trained", type=Path, default=None,
+                   help="trained empty index cache: read if present, else written")  # fmt: skip
     p.add_argument("--generator", choices=("genres", "retrieval"), default="genres")
     args = p.parse_args()
     n = args.n or (1_000_000 if args.quick else 10_000_000)
     nlist = args.nlist or int(2 ** round(np.log2(1.3 * np.sqrt(n))))
     args.train = args.train or min(n, 64 * nlist)
     factories = args.factory or (list(QUICK_FACTORIES) if args.quick else [DEFAULT_FACTORY])
+    if args.trained is not None and len(factories) > 1:
+        p.error("--trained caches one factory's training: pass one --factory")
     data = Mixture(n, DIM, args.seed, args.generator)
     load_before = os.getloadavg()[0]
     q = data.queries(args.queries)
@@ -269,6 +290,9 @@ def main() -> None:
             np.save(args.truth, truth)
     exact_s = time.perf_counter() - t
     if args.exact_only:
+        if args.trained is not None:  # the low-memory preparation: exact answers + training
+            config = FaissIndexConfig(factory=factories[0].format(nlist=nlist))
+            train_index(data, config, args)
         return
     print(f"exact top-{K} of {len(q)} queries over {n} vectors: {exact_s:.0f} s", flush=True)
     work = Path(tempfile.mkdtemp(prefix="liner-index-scale-"))

@@ -244,7 +244,8 @@ class FaissIndex:
         ids: Sequence[str] | np.ndarray,
         config: FaissIndexConfig,
         *,
-        train: np.ndarray,
+        train: np.ndarray | None = None,
+        trained: faiss.Index | None = None,
     ) -> FaissIndex:
         """Build a compressed (``config.factory``) index from blocks of rows, one at a time.
 
@@ -254,6 +255,9 @@ class FaissIndex:
         encoded and dropped, so memory holds the codes, not the vectors. Same index as
         :meth:`build` over the concatenated blocks when ``train`` is the sample ``build``
         would draw; HNSW and exact indexes need every vector at once and take :meth:`build`.
+        ``trained`` instead of ``train``: an empty index from :meth:`train_empty` (trained
+        once, e.g. for every shard of a catalog, so all shards share lists and codebooks);
+        it is copied, not changed.
 
         Raises:
             ConfigError: without a factory, on a block of the wrong width, non-finite values,
@@ -264,18 +268,15 @@ class FaissIndex:
                 "build_streamed needs a FAISS factory (a compressed IVF/PQ setting); "
                 "use FaissIndex.build for HNSW or exact indexes"
             )
-        sample = np.ascontiguousarray(train, dtype=np.float32)
-        if sample.ndim != 2 or not len(sample):
-            raise ConfigError(f"training sample of shape {sample.shape} is empty or not 2-d")
-        dim = sample.shape[1]
-        index = _factory_index(config, dim)
-        if not index.is_trained:
-            try:
-                index.train(sample)
-            except RuntimeError as exc:
-                raise ConfigError(
-                    f"cannot train {config.factory!r} on {len(sample)} vectors: {exc}"
-                ) from exc
+        if trained is not None:
+            if trained.ntotal or not trained.is_trained:
+                raise ConfigError("`trained` must be a trained, empty index (train_empty)")
+            index = faiss.clone_index(trained)
+        elif train is not None:
+            index = cls.train_empty(train, config)
+        else:
+            raise ConfigError("build_streamed needs a training sample or a trained empty index")
+        dim = int(index.d)
         for part in parts:
             x = np.ascontiguousarray(part, dtype=np.float32)
             if x.ndim != 2 or x.shape[1] != dim:
@@ -287,6 +288,24 @@ class FaissIndex:
             raise ConfigError(f"the blocks hold {index.ntotal} rows but there are {len(ids)} ids")
         logger.info("built %s index over %d vectors of dim %d", _kind(index), len(ids), dim)
         return cls(index, np.asarray(ids, dtype=str), config)
+
+    @staticmethod
+    def train_empty(train: np.ndarray, config: FaissIndexConfig) -> faiss.Index:
+        """An empty ``config.factory`` index trained on the sample ``train``."""
+        if not config.factory:
+            raise ConfigError("train_empty needs a FAISS factory (a compressed IVF/PQ setting)")
+        sample = np.ascontiguousarray(train, dtype=np.float32)
+        if sample.ndim != 2 or not len(sample):
+            raise ConfigError(f"training sample of shape {sample.shape} is empty or not 2-d")
+        index = _factory_index(config, sample.shape[1])
+        if not index.is_trained:
+            try:
+                index.train(sample)
+            except RuntimeError as exc:
+                raise ConfigError(
+                    f"cannot train {config.factory!r} on {len(sample)} vectors: {exc}"
+                ) from exc
+        return index
 
     def __len__(self) -> int:
         return int(self._index.ntotal)

@@ -37,7 +37,7 @@ def _key(fn: Callable[..., Any], items: Sequence[Any]) -> str:
 
 
 def _write_part(
-    fn: Callable[[list[Any]], np.ndarray], parts: str, job: tuple[str, list[Any]]
+    fn: Callable[[Sequence[Any]], np.ndarray], parts: str, job: tuple[str, Sequence[Any]]
 ) -> tuple[str, tuple[int, ...], str]:
     """Rows of one partition into ``parts/part-<key>.npy`` (atomically); name, shape, dtype."""
     key, items = job
@@ -56,7 +56,7 @@ def _write_part(
 
 
 def map_rows_to_npy(
-    fn: Callable[[list[Any]], np.ndarray],
+    fn: Callable[[Sequence[Any]], np.ndarray],
     items: Sequence[Any],
     out: Path,
     *,
@@ -66,7 +66,7 @@ def map_rows_to_npy(
     """Write ``np.concatenate([fn(part) for part in partitions(items)])`` to ``out``.
 
     Args:
-        fn: a picklable function from a list of items to one row per item (``len × d``).
+        fn: a picklable function from a slice of ``items`` to one row per item (``len × d``).
         items: the inputs, split into partitions of ``partition`` items, in order.
         out: the ``.npy`` to write; its parts live in ``<out>.parts/`` until the merge.
         partition: items per partition (one task, one part file).
@@ -78,7 +78,8 @@ def map_rows_to_npy(
     out = Path(out)
     parts_dir = out.with_name(out.name + ".parts")
     parts_dir.mkdir(parents=True, exist_ok=True)
-    chunks = [list(items[a : a + partition]) for a in range(0, len(items), partition)]
+    # Slices, not lists: a partition of a ``range`` stays a range (no per-item objects here).
+    chunks = [items[a : a + partition] for a in range(0, len(items), partition)]
     jobs = [(_key(fn, c), c) for c in chunks]
     write = partial(_write_part, fn, str(parts_dir))
     if active_backend() is not None:

@@ -27,6 +27,10 @@ def test_streamed_build_equals_the_whole_build() -> None:
     assert streamed.kind == whole.kind == "IndexRefine"
     a, b = whole.search_rows(Q, 10), streamed.search_rows(Q, 10)
     assert (a[1] == b[1]).all() and np.allclose(a[0], b[0])
+    # Trained once (as for every shard of a catalog), then filled: the same index again.
+    trained = FaissIndex.train_empty(X, CONFIG)
+    again = FaissIndex.build_streamed([X], ids_of(len(X)), CONFIG, trained=trained)
+    assert (again.search_rows(Q, 10)[1] == a[1]).all() and trained.ntotal == 0
 
 
 def test_per_call_nprobe_and_refinement_raise_recall() -> None:
@@ -55,6 +59,8 @@ def test_exclusions_hold_on_the_compressed_index() -> None:
 def test_streamed_build_names_what_is_wrong() -> None:
     with pytest.raises(ConfigError, match="needs a FAISS factory"):
         FaissIndex.build_streamed([X], ids_of(len(X)), FaissIndexConfig(), train=X)
+    with pytest.raises(ConfigError, match="training sample or a trained"):
+        FaissIndex.build_streamed([X], ids_of(len(X)), CONFIG)
     with pytest.raises(ConfigError, match="rows but there are"):
         FaissIndex.build_streamed([X[:10]], ids_of(len(X)), CONFIG, train=X)
     bad = X[:10].copy()

@@ -33,7 +33,7 @@ from recsys.settings import LinerSettings
 from recsys.store import SqliteStore
 from tests.recsys.pipeline.test_demo_world import HashTextModel
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = pytest.mark.timeout(600)  # a build both ways on a loaded 2-core machine
 
 
 @pytest.fixture(scope="module")
