@@ -10,11 +10,11 @@ before), the octave-decided estimate (:func:`recsys.embeddings.audio_facts.tempo
 the share judged reliable (confidence >= the threshold; an ambiguous octave has confidence 0),
 the accuracy among the reliable ones (within 4 %), and how many were reliable but wrong.
 
-The octave rule's constants were set looking at seed 17; the figures to quote are from another
-seed (default 18).
+The octave rule's constants were set looking at seed 17 (seeds 18 and 19 were seen while it
+was built); the figures to quote are from seed 20, the default, first run on the final rule.
 
 Usage:
-    .venv/bin/python -m benchmarks.tempo_accuracy [--per-style 12] [--seed 18] [--out FILE]
+    .venv/bin/python -m benchmarks.tempo_accuracy [--per-style 12] [--seed 20] [--out FILE]
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from recsys.embeddings.audio_facts import (
     MIN_TEMPO_CONFIDENCE,
     TEMPO_HOP,
     TEMPO_SR,
+    onset_envelopes,
     tempo_from_onsets,
 )
 
@@ -185,7 +186,7 @@ def main() -> None:
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--per-style", type=int, default=12)
-    ap.add_argument("--seed", type=int, default=18, help="17 was used to set the thresholds")
+    ap.add_argument("--seed", type=int, default=20, help="17 was used to set the thresholds")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "tempo_accuracy.json"))
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
@@ -206,13 +207,13 @@ def main() -> None:
         for bpm, clip in clips:
             y = np.asarray(clip, dtype=np.float64)
             y = y / (np.abs(y).max() or 1.0)
-            onset = librosa.onset.onset_strength(y=y, sr=SR, hop_length=TEMPO_HOP)
+            onset, high = onset_envelopes(y, SR)
             old = float(
                 np.atleast_1d(
                     librosa.feature.tempo(onset_envelope=onset, sr=SR, hop_length=TEMPO_HOP)
                 )[0]
             )
-            new, conf = tempo_from_onsets(onset, SR, TEMPO_HOP)
+            new, conf = tempo_from_onsets(onset, SR, TEMPO_HOP, high)
             rows.append((bpm, old, new, conf))
         a = np.array(rows)
         ok_old = np.abs(a[:, 1] / a[:, 0] - 1) <= 0.04

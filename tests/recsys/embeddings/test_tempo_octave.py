@@ -18,13 +18,17 @@ FPS = TEMPO_SR / TEMPO_HOP
 
 
 def envelope(
-    bpm: float, seconds: float, accents: tuple[float, ...], per_beat: int = 1
+    bpm: float,
+    seconds: float,
+    accents: tuple[float, ...],
+    per_beat: int = 1,
+    noise: float = 0.02,
 ) -> np.ndarray:
     """An onset envelope with a pulse ``per_beat`` times a beat, the pulses' heights cycling
     through ``accents`` (each pulse a short decay, a little noise)."""
     rng = np.random.default_rng(0)
     n = int(seconds * FPS)
-    env = 0.02 * rng.random(n)
+    env = noise * rng.random(n)
     step = 60.0 * FPS / bpm / per_beat
     for i, t in enumerate(np.arange(0.0, n, step)):
         k = round(float(t))
@@ -64,3 +68,13 @@ def test_a_slower_octave_the_clip_cannot_test_makes_the_tempo_unknown() -> None:
 def test_a_clear_pulse_keeps_its_tempo_and_confidence() -> None:
     tempo, clear = tempo_from_onsets(envelope(120.0, 20.0, (1.0,)))
     assert abs(tempo - 120.0) <= 5.0 and clear >= MIN_TEMPO_CONFIDENCE
+
+
+def test_a_busy_half_time_reading_is_doubled() -> None:
+    # Kick and snare pulse at 86 BPM; above them, eight events a beat (sixteenths at 172).
+    pulse = envelope(86.0, 20.0, (1.0, 0.8))
+    busy = envelope(86.0, 20.0, (0.6,), per_beat=8, noise=0.0)
+    calm = envelope(86.0, 20.0, (0.6,), per_beat=2, noise=0.0)
+    assert abs(tempo_from_onsets(pulse, high=busy)[0] - 172.0) <= 7.0
+    tempo, confidence = tempo_from_onsets(pulse, high=calm)
+    assert abs(tempo - 86.0) <= 4.0 and confidence >= MIN_TEMPO_CONFIDENCE
