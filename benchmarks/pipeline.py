@@ -124,27 +124,46 @@ class SyntheticStore:
         return self.quarantine
 
 
+def hash_text(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
 class ArraySpaces:
     """Spaces over synthetic embedding-like vectors (the retrieval benchmark's model: Zipf-sized
     clusters spread along a low-rank subspace), indexes built with the production config."""
 
     def __init__(
-        self, n: int, rng: np.random.Generator, config: FaissIndexConfig | None = None
+        self,
+        n: int,
+        rng: np.random.Generator,
+        config: FaissIndexConfig | None = None,
+        cache_dir: Path | None = None,
     ) -> None:
+        """``cache_dir``: indexes saved there by an earlier run with the same ``n``, seed and
+        config are loaded instead of built (the vectors are regenerated: same seeds)."""
         from recsys.index import FaissIndex
 
         self.track_ids = [f"t{i}" for i in range(n)]
         from benchmarks.retrieval import make_vectors
 
         dims = (("fused", 64), ("text", 32), ("audio", 16), ("collab", 32))
+        seeds = {name: int(rng.integers(1 << 30)) for name, _ in dims}
         self.vectors: dict[str, np.ndarray] = {
-            name: make_vectors(n, dim, seed=int(rng.integers(1 << 30))) for name, dim in dims
+            name: make_vectors(n, dim, seed=seeds[name]) for name, dim in dims
         }
         t = time.perf_counter()
-        self.indexes: dict[str, Any] = {
-            name: FaissIndex.build(self.vectors[name], self.track_ids, config)
-            for name in ("fused", "text")
-        }
+        self.indexes: dict[str, Any] = {}
+        for name in ("fused", "text"):
+            tag = (config or FaissIndexConfig()).model_dump_json()
+            key = f"{name}_{n}_{seeds[name]}_{hash_text(tag)}.npz"
+            if cache_dir is not None and (cache_dir / key).is_file():
+                self.indexes[name] = FaissIndex.load(cache_dir / key)
+                continue
+            self.indexes[name] = FaissIndex.build(self.vectors[name], self.track_ids, config)
+            if cache_dir is not None:
+                self.indexes[name].save(cache_dir / key)
         self.build_s = time.perf_counter() - t
         self.neighbours: Any = None
 

@@ -171,9 +171,14 @@ class FixedParams:
         return ""
 
 
-def synthetic_pipeline(n: int, listeners: int = LISTENERS) -> Recommender:
+def synthetic_pipeline(
+    n: int, listeners: int = LISTENERS, cache_dir: Path | None = None
+) -> Recommender:
     """The real pipeline over ``benchmarks.pipeline``'s synthetic world (n tracks), with the
-    build-time neighbour table (150 per track, as ``liner build`` writes it)."""
+    build-time neighbour table (150 per track, as ``liner build`` writes it).
+
+    ``cache_dir``: the indexes and the neighbour table are saved there and reused by later
+    runs of the same size (they are most of the setup time: about 25 min at 1M)."""
     import faiss
 
     from benchmarks.pipeline import (
@@ -182,13 +187,14 @@ def synthetic_pipeline(n: int, listeners: int = LISTENERS) -> Recommender:
         synthetic_catalog,
         synthetic_reranker,
     )
-    from recsys.embeddings.neighbours import compute_neighbours
     from recsys.pipeline.recommender import PipelineRecommender
     from recsys.pipeline.reranker import LightGbmReranker
 
     faiss.omp_set_num_threads(1)
     rng = np.random.default_rng(0)
-    spaces = ArraySpaces(n, rng)
+    if cache_dir is not None:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+    spaces = ArraySpaces(n, rng, cache_dir=cache_dir)
     catalog = synthetic_catalog(n, n // 10, rng)
     store = SyntheticStore(n, n // 10, listeners, rng)
     rec = PipelineRecommender(spaces=spaces, catalog=catalog, store=store)  # type: ignore[arg-type]
@@ -198,8 +204,28 @@ def synthetic_pipeline(n: int, listeners: int = LISTENERS) -> Recommender:
             booster=trained.booster, feature_names=trained.feature_names
         ).compile()
     }
-    spaces.neighbours = compute_neighbours(spaces.indexes["fused"], spaces.vectors["fused"], 150)
+    spaces.neighbours = cached_neighbours(spaces, 150, cache_dir)
     return rec
+
+
+def cached_neighbours(spaces: Any, k: int, cache_dir: Path | None) -> Any:
+    """The neighbour table of ``spaces``' fused index, from ``cache_dir`` when an earlier run
+    of the same size saved it there (next to the cached index it was searched in)."""
+    from recsys.embeddings.neighbours import NeighbourTable, compute_neighbours
+
+    n = len(spaces.track_ids)
+    if cache_dir is not None:
+        rows_file = cache_dir / f"neighbours_{n}_{k}_rows.npy"
+        scores_file = cache_dir / f"neighbours_{n}_{k}_scores.npy"
+        if rows_file.is_file() and scores_file.is_file():
+            return NeighbourTable(
+                rows=np.load(rows_file, mmap_mode="r"), scores=np.load(scores_file, mmap_mode="r")
+            )
+    table = compute_neighbours(spaces.indexes["fused"], spaces.vectors["fused"], k)
+    if cache_dir is not None:
+        np.save(rows_file, table.rows)
+        np.save(scores_file, table.scores)
+    return table
 
 
 def set_cache(recommender: Any, entries: int) -> None:
@@ -662,6 +688,12 @@ def main() -> None:
     p.add_argument(
         "--tracks", type=int, default=None, help="catalog size (default 1M, --quick 100k)"
     )
+    p.add_argument(
+        "--world-cache",
+        default=None,
+        help="directory where the synthetic world's indexes and neighbour table are saved "
+        "and reused by later runs of the same size",
+    )
     p.add_argument("--runs", type=int, default=5, help="repeated runs (medians and spread)")
     p.add_argument("--workers", type=int, default=1, help="server processes on one port")
     p.add_argument("--threads", type=int, default=8, help="gRPC worker threads per process")
@@ -731,7 +763,8 @@ def main() -> None:
             n = figures["n_tracks"] = len(rec.spaces.track_ids)  # type: ignore[attr-defined]
         else:
             t = time.perf_counter()
-            rec = synthetic_pipeline(n)
+            cache = Path(args.world_cache) if args.world_cache else None
+            rec = synthetic_pipeline(n, cache_dir=cache)
             figures["setup_s"] = round(time.perf_counter() - t, 1)
         figures["mode"] = "pipeline (real, synthetic world)"
     fake = FakeSlateRecommender(n)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any, Protocol
 
 import numpy as np
+from numba import njit
 
 from recsys.domain import AiPreference, EventType, FeedbackEvent, Listener
 from recsys.pipeline.api import RecommendRequest
@@ -115,11 +117,47 @@ _PLAY, _SKIP = _TYPE_CODES[EventType.PLAY.value], _TYPE_CODES[EventType.SKIP.val
 _NEGATIVE = np.asarray([t in NEGATIVE_EVENTS for t in EventType])
 
 
+@njit(cache=True, nogil=True)
 def _group_sum(keys: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct ``keys`` (ascending, int64) and the sum of ``weights`` of each."""
-    uniq, inverse = np.unique(keys, return_inverse=True)
-    sums = np.bincount(inverse.ravel(), weights=weights, minlength=len(uniq))
-    return uniq.astype(np.int64), sums
+    """Distinct ``keys`` (ascending, int64) and the sum of ``weights`` of each (float64,
+    added in index order, as ``np.bincount`` adds them)."""
+    order = np.argsort(keys, kind="mergesort")  # stable: a key's weights stay in index order
+    uniq = np.empty(len(keys), np.int64)
+    sums = np.zeros(len(keys))
+    m = -1
+    for i in order:
+        if m < 0 or keys[i] != uniq[m]:
+            m += 1
+            uniq[m] = keys[i]
+        sums[m] += weights[i]
+    return uniq[: m + 1], sums[: m + 1]
+
+
+@njit(cache=True, nogil=True)
+def _first_seen_sums(
+    rows: np.ndarray, weights: np.ndarray, limit: int
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """Distinct ``rows`` in order of first appearance (the first ``limit``) and the sum of
+    ``weights`` of each (float64, added in index order, as ``np.bincount`` adds them)."""
+    size = 16
+    while size < 2 * len(rows):
+        size *= 2
+    table = np.full(size, -1, np.int64)  # open addressing: slot -> index into ``uniq``
+    uniq = np.empty(len(rows), np.int64)
+    sums = np.zeros(len(rows))
+    m = 0
+    for i in range(len(rows)):
+        r = rows[i]
+        h = (r * 2654435761) & (size - 1)
+        while table[h] >= 0 and uniq[table[h]] != r:
+            h = (h + 1) & (size - 1)
+        if table[h] < 0:
+            table[h] = m
+            uniq[m] = r
+            m += 1
+        sums[table[h]] += weights[i]
+    m = min(m, limit)
+    return uniq[:m], sums[:m]
 
 
 def build_context(
@@ -139,9 +177,9 @@ def build_context(
     """
     listener = listener or Listener(listener_id=request.listener_id)
     history = events if isinstance(events, EventHistory) else EventHistory.of(events)
-    row_of = catalog.row_of.get
-    rows = np.array([row_of(t, -1) for t in history.track_ids], dtype=np.int64)
-    kinds = np.array(list(map(_TYPE_CODES.__getitem__, history.event_types)), dtype=np.int64)
+    count = len(history.track_ids)
+    rows = np.fromiter(map(catalog.row_of.get, history.track_ids, repeat(-1)), np.int64, count)
+    kinds = np.fromiter(map(_TYPE_CODES.__getitem__, history.event_types), np.int64, count)
     known = rows >= 0
     negative = known & _NEGATIVE[kinds]
     plays = np.flatnonzero(known & ~negative & (kinds == _PLAY))
@@ -150,11 +188,8 @@ def build_context(
     decayed = np.maximum(np.asarray(history.weights, dtype=np.float64)[pos], 0.0)
     decayed *= 0.5 ** (pos / 100.0)
     # Tracks in order of their most recent event; keep the first ``max_history``.
-    uniq, first, inverse = np.unique(rows[pos], return_index=True, return_inverse=True)
-    order = np.argsort(first, kind="stable")[:max_history]
-    sums = np.bincount(inverse.ravel(), weights=decayed, minlength=len(uniq))
-    hist = uniq[order].astype(np.int64)
-    w = sums[order].astype(np.float32)
+    hist, sums = _first_seen_sums(rows[pos], decayed, max_history)
+    w = sums.astype(np.float32)
     if len(hist):
         # Dampen play counts so one obsessively replayed track does not dominate.
         w = np.log1p(w)

@@ -107,8 +107,16 @@ class FeatureBuilder:
         """Column names of :meth:`build`'s matrix."""
         return feature_names(self.source_names)
 
-    def build(self, ctx: ListenerContext, cands: CandidateSet) -> np.ndarray:
-        """The ``len(cands) × len(names)`` float32 feature matrix."""
+    def build(
+        self,
+        ctx: ListenerContext,
+        cands: CandidateSet,
+        gathered: dict[str, np.ndarray] | None = None,
+    ) -> np.ndarray:
+        """The ``len(cands) × len(names)`` float32 feature matrix.
+
+        ``gathered``, when given, receives each space's candidate vectors as gathered here
+        (the policy reuses the fused ones instead of gathering them again)."""
         rows = cands.rows
         n = len(rows)
         col = self._index
@@ -124,13 +132,15 @@ class FeatureBuilder:
             wanted = prof is not None or (space in HISTORY_MAX_SPACES and len(hist) > 0)
             if vecs is None or not (wanted or space == "fused"):
                 continue
-            gathered = vecs[rows]
+            cand_vecs = vecs[rows]
+            if gathered is not None:
+                gathered[space] = cand_vecs
             if prof is not None:
-                out[:, col[f"sim_{space}"]] = gathered @ prof
+                out[:, col[f"sim_{space}"]] = cand_vecs @ prof
             if space in HISTORY_MAX_SPACES and len(hist):
-                out[:, col[f"hist_max_{space}"]] = (gathered @ vecs[hist].T).max(axis=1)
+                out[:, col[f"hist_max_{space}"]] = (cand_vecs @ vecs[hist].T).max(axis=1)
             if space == "fused" and len(ctx.seed_rows):
-                out[:, col["seed_sim"]] = (gathered @ vecs[ctx.seed_rows].T).max(axis=1)
+                out[:, col["seed_sim"]] = (cand_vecs @ vecs[ctx.seed_rows].T).max(axis=1)
         text = vectors.get("text")
         if ctx.query_vec is not None and text is not None:
             out[:, col["query_sim"]] = text[rows] @ ctx.query_vec

@@ -63,6 +63,9 @@ class HardFilters:
     _held_ids: frozenset[str] | None = None
     _held_mask: np.ndarray | None = None
     _genre_codes: dict[str, int] = field(default_factory=dict)
+    _blocked: np.ndarray | None = None
+    _blocked_from: tuple[int, int] = (0, 0)
+    _blocked_parts: tuple[np.ndarray, np.ndarray] | None = None
 
     def __post_init__(self) -> None:
         self._genre_codes = {g: i for i, g in enumerate(self.catalog.genres)}
@@ -98,14 +101,24 @@ class HardFilters:
         (the name callers such as the agent backend use)."""
         return self.held_mask()
 
+    def blocked_mask(self) -> np.ndarray:
+        """Rows blocked by consent or held, current as of this call (one array, rebuilt only
+        when either mask changed, so a request gathers one mask instead of two)."""
+        consent, held = self.consent_mask(), self.held_mask()
+        with self._lock:
+            if self._blocked is None or self._blocked_from != (id(consent), id(held)):
+                self._blocked = consent | held
+                self._blocked_from = (id(consent), id(held))
+                self._blocked_parts = (consent, held)  # keeps the ids above from being reused
+            return self._blocked
+
     def keep(self, ctx: ListenerContext, rows: np.ndarray) -> np.ndarray:
         """Boolean mask over ``rows``: True where a candidate may be ranked."""
         cat = self.catalog
-        keep = ~self.consent_mask()[rows]
-        keep &= ~self.held_mask()[rows]
+        keep = ~self.blocked_mask()[rows]
         gone = np.concatenate([ctx.recent_rows, ctx.disliked_rows])
         if len(gone):
-            keep &= ~np.isin(rows, gone)
+            keep &= ~_member(rows, gone)
         blocked_artists = [cat.artist_row_of.get(a) for a in ctx.listener.blocked_artist_ids]
         blocked = np.asarray([a for a in blocked_artists if a is not None], dtype=np.int64)
         if len(blocked):
@@ -123,8 +136,18 @@ class HardFilters:
             codes = [self._genre_codes[g] for g in filters.genres if g in self._genre_codes]
             keep &= np.isin(cat.genre_code[rows], np.asarray(codes, dtype=np.int16))
         if filters.exclude_track_ids:
-            keep &= ~np.isin(rows, cat.rows(filters.exclude_track_ids))
+            keep &= ~_member(rows, cat.rows(filters.exclude_track_ids))
         return keep
+
+
+def _member(rows: np.ndarray, among: np.ndarray) -> np.ndarray:
+    """``np.isin(rows, among)`` for a short ``among``: a binary search of each row in it
+    (sorting the few ``among`` instead of all of ``rows`` and ``among`` together)."""
+    if not len(among):
+        return np.zeros(len(rows), dtype=bool)
+    known = np.sort(among)
+    pos = np.searchsorted(known, rows)
+    return known[np.minimum(pos, len(known) - 1)] == rows
 
 
 __all__ = ["HardFilters", "blocked_by_consent"]

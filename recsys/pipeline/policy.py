@@ -204,6 +204,30 @@ def _greedy_mmr(
     return picks[:m], probs[:m], greedy[:m]
 
 
+@njit(cache=True, nogil=True)
+def _relabel(values: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """Small ids ``0..m-1`` for ``values``, equal where the values are equal (in order of
+    first appearance; the MMR loop only compares them, so any such labels give its result)."""
+    size = 16
+    while size < 2 * len(values):
+        size *= 2
+    slot_value = np.empty(size, np.int64)
+    slot_id = np.full(size, -1, np.int64)
+    out = np.empty(len(values), np.int64)
+    m = 0
+    for i in range(len(values)):
+        v = values[i]
+        h = (v * 2654435761) & (size - 1)
+        while slot_id[h] >= 0 and slot_value[h] != v:
+            h = (h + 1) & (size - 1)
+        if slot_id[h] < 0:
+            slot_id[h] = m
+            slot_value[h] = v
+            m += 1
+        out[i] = slot_id[h]
+    return out
+
+
 @dataclass
 class ArtistFirstPolicy:
     """Assembles the slate from scored candidates under the artist-first rules."""
@@ -238,6 +262,7 @@ class ArtistFirstPolicy:
         uniforms: np.ndarray,
         forced: np.ndarray,
         dists: np.ndarray,
+        vecs: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         params = ctx.request.params
         cat = self.catalog
@@ -247,9 +272,10 @@ class ArtistFirstPolicy:
         emerging = cat.emerging_tracks(params.emerging_exposure_quantile)[rows]
         generated = cat.ai_code[rows] == AI_GENERATED
         credited, owner = cat.credited_artist_rows(rows)
-        _, local_artist = np.unique(credited, return_inverse=True)
-        fused = self.spaces.vectors.get("fused")
-        vecs = fused[rows] if fused is not None else np.zeros((n, 1), np.float32)
+        local_artist = _relabel(credited.astype(np.int64))
+        if vecs is None:
+            fused = self.spaces.vectors.get("fused")
+            vecs = fused[rows] if fused is not None else np.zeros((n, 1), np.float32)
         eligible = np.ones(n, dtype=bool)
         if ai_generated_limit(ctx, k) <= 0:
             eligible &= ~generated
@@ -260,7 +286,7 @@ class ArtistFirstPolicy:
             emerging,
             generated,
             owner.astype(np.int64),
-            local_artist.astype(np.int64).ravel(),
+            local_artist,
             k,
             min(params.emerging_artist_slots, k),
             ai_generated_limit(ctx, k),
@@ -280,15 +306,27 @@ class ArtistFirstPolicy:
         cands: CandidateSet,
         scores: np.ndarray,
         rng: np.random.Generator | None = None,
+        *,
+        vecs: np.ndarray | None = None,
     ) -> Slate:
         """Greedy MMR selection under the caps, slots and per-artist limits (a draw at each
-        step when the request's params explore; ``rng`` defaults to a fresh generator)."""
+        step when the request's params explore; ``rng`` defaults to a fresh generator).
+
+        ``vecs``: the candidates' fused vectors when the caller has gathered them already
+        (the features did); else they are gathered here."""
         k = min(ctx.request.k, len(cands.rows))
         explore = ctx.request.params.exploration > 0.0
         uniforms = (rng or np.random.default_rng()).random(k) if explore else np.zeros(k)
         none = np.zeros(0, dtype=np.int64)
         picked, probs, _, final, emerging, generated = self._run(
-            ctx, cands, scores, k=k, uniforms=uniforms, forced=none, dists=np.zeros((0, 0))
+            ctx,
+            cands,
+            scores,
+            k=k,
+            uniforms=uniforms,
+            forced=none,
+            dists=np.zeros((0, 0)),
+            vecs=vecs,
         )
         picks = picked.tolist()
         # A slate that ran out of eligible candidates is shorter than planned: trim the
@@ -364,47 +402,85 @@ class ArtistFirstPolicy:
         )
 
 
+NAMED = "{}"
+"""Where a reason names a track (a seed or a recent play): filled with its title."""
+
+
 @dataclass
 class ReasonWriter:
-    """Writes the human-readable reasons of each pick."""
+    """Writes the human-readable reasons of each pick.
+
+    :meth:`templates` finds the reasons once, with the rows of the tracks they name; the
+    caller reads those tracks' titles (one store read) and :meth:`fill` writes them in, so
+    the products and the rules run once per request. :meth:`reasons` does both with
+    ``title_of``.
+    """
 
     catalog: CatalogSnapshot
     spaces: SpacesView
-    title_of: Callable[[int], str]
+    title_of: Callable[[int], str] | None = None
 
-    def reasons(
+    def templates(
         self, ctx: ListenerContext, cands: CandidateSet, slate: Slate
-    ) -> list[tuple[str, ...]]:
-        """One tuple of reasons per pick; never empty."""
+    ) -> list[list[tuple[str, int]]]:
+        """Per pick, its reasons as ``(text, named row)`` pairs: ``text`` holds ``NAMED``
+        where the row's title goes (row ``-1`` when the reason names no track). Never empty."""
         fused = self.spaces.vectors.get("fused")
-        out: list[tuple[str, ...]] = []
+        out: list[list[tuple[str, int]]] = []
         picked = cands.rows[slate.picks]
         hist = ctx.history_rows[:50]
         text_ranks = cands.ranks.get("text_query") if ctx.query_vec is not None else None
         # Per pick, the closest seed and the closest recent play, in one product each.
         closest_seed = closest_play = None
         if fused is not None and len(picked):
+            picked_vecs = fused[picked].T
             if len(ctx.seed_rows):
-                closest_seed = ctx.seed_rows[np.argmax(fused[ctx.seed_rows] @ fused[picked].T, 0)]
+                closest_seed = ctx.seed_rows[np.argmax(fused[ctx.seed_rows] @ picked_vecs, 0)]
             if len(hist):
-                closest_play = hist[np.argmax(fused[hist] @ fused[picked].T, axis=0)]
-        for pos, j in enumerate(slate.picks.tolist()):
-            row = int(cands.rows[j])
-            reasons: list[str] = []
+                closest_play = hist[np.argmax(fused[hist] @ picked_vecs, axis=0)]
+        seeds = closest_seed.tolist() if closest_seed is not None else None
+        plays = closest_play.tolist() if closest_play is not None else None
+        emerging = slate.emerging.tolist()
+        human = self.catalog.is_human[picked].tolist()
+        query = f"matches '{ctx.request.query.strip()}'"
+        for pos, (j, row) in enumerate(zip(slate.picks.tolist(), picked.tolist(), strict=True)):
+            reasons: list[tuple[str, int]] = []
             if text_ranks is not None and text_ranks[j] < MISSING_RANK:
-                reasons.append(f"matches '{ctx.request.query.strip()}'")
-            if closest_seed is not None and int(closest_seed[pos]) != row:
-                reasons.append(f"similar to {self.title_of(int(closest_seed[pos]))}")
-            if slate.emerging[pos]:
-                reasons.append("new human artist near your taste")
-            if closest_play is not None:
-                reasons.append(f"because you played {self.title_of(int(closest_play[pos]))}")
+                reasons.append((query, -1))
+            if seeds is not None and seeds[pos] != row:
+                reasons.append((f"similar to {NAMED}", seeds[pos]))
+            if emerging[pos]:
+                reasons.append(("new human artist near your taste", -1))
+            if plays is not None:
+                reasons.append((f"because you played {NAMED}", plays[pos]))
             if not reasons:
-                reasons.append("popular on Liner Notes right now")
-            if self.catalog.is_human[row] and not slate.emerging[pos]:
-                reasons.append("by a human artist")
-            out.append(tuple(reasons))
+                reasons.append(("popular on Liner Notes right now", -1))
+            if human[pos] and not emerging[pos]:
+                reasons.append(("by a human artist", -1))
+            out.append(reasons)
         return out
+
+    @staticmethod
+    def named_rows(templates: list[list[tuple[str, int]]]) -> list[int]:
+        """The rows the reasons name, in order of appearance (repeats kept)."""
+        return [row for reasons in templates for _, row in reasons if row >= 0]
+
+    @staticmethod
+    def fill(
+        templates: list[list[tuple[str, int]]], title_of: Callable[[int], str]
+    ) -> list[tuple[str, ...]]:
+        """The reasons' text, with each named row's ``title_of`` written in."""
+        return [
+            tuple(text.replace(NAMED, title_of(row)) if row >= 0 else text for text, row in r)
+            for r in templates
+        ]
+
+    def reasons(
+        self, ctx: ListenerContext, cands: CandidateSet, slate: Slate
+    ) -> list[tuple[str, ...]]:
+        """One tuple of reasons per pick; never empty."""
+        title_of = self.title_of or (lambda row: str(self.catalog.track_ids[row]))
+        return self.fill(self.templates(ctx, cands, slate), title_of)
 
 
 __all__ = ["ArtistFirstPolicy", "ReasonWriter", "Slate", "SlateReplay", "ai_generated_limit"]

@@ -187,21 +187,23 @@ class PipelineRecommender:
         lap("context")
         cands = self.candidates(ctx)
         lap("candidates")
-        cands = cands.subset(self.filters.keep(ctx, cands.rows))
+        cands = cands.subset(np.flatnonzero(self.filters.keep(ctx, cands.rows)))
         assessment = self.query_stage.assess(ctx, cands.rows)
-        cands = cands.subset(assessment.keep)
-        assessment = assessment.subset(assessment.keep)
+        if not assessment.keep.all():  # (a subset keeping all would copy every column)
+            kept = np.flatnonzero(assessment.keep)
+            cands, assessment = cands.subset(kept), assessment.subset(kept)
         pool = first_stage(cands, request.params.rerank_pool, request.k)
         if pool is not None:
             cands, assessment = cands.subset(pool), assessment.subset(pool)
         lap("filters")
-        feats = self.features.build(ctx, cands)
+        gathered: dict[str, np.ndarray] = {}
+        feats = self.features.build(ctx, cands, gathered)
         lap("features")
         scorer = self.scorer(request.params.reranker_model_id)
         x = align(feats, self.features.names, scorer.feature_names)
         scores = self.query_stage.adjust(ctx, scorer.score(x), assessment)
         lap("rerank")
-        slate = self.policy.select(ctx, cands, scores)
+        slate = self.policy.select(ctx, cands, scores, vecs=gathered.get("fused"))
         reasons, tracks, artists = self._served_records(ctx, cands, slate)
         contributions = scorer.explain(x[slate.picks]) if request.explain else []
         items, kept = self._items(
@@ -238,17 +240,13 @@ class PipelineRecommender:
 
         Two store reads per request whatever the slate size (the tracks, then their artists),
         fresh on every request: a label or credit change made through any replica shows at the
-        next request. Reasons name seeds and plays by title, so a first pass with blank titles
-        finds which tracks they name (two small products; no store read).
+        next request. Reasons name seeds and plays by title: they are found once as templates
+        with the rows they name, whose titles come with the picked tracks' read.
         """
         track_ids = self.catalog.track_ids
-        named: list[int] = []
-
-        def note(row: int) -> str:
-            named.append(row)
-            return ""
-
-        ReasonWriter(self.catalog, self.spaces, note).reasons(ctx, cands, slate)
+        writer = ReasonWriter(self.catalog, self.spaces)
+        templates = writer.templates(ctx, cands, slate)
+        named = writer.named_rows(templates)
         picked = [str(track_ids[r]) for r in cands.rows[slate.picks]]
         tracks = self.store.get_tracks([*picked, *(str(track_ids[r]) for r in named)])
         artists = self.store.get_artists(
@@ -259,8 +257,7 @@ class PipelineRecommender:
             track = tracks.get(str(track_ids[row]))
             return f"'{track.title}'" if track is not None else str(track_ids[row])
 
-        reasons = ReasonWriter(self.catalog, self.spaces, title).reasons(ctx, cands, slate)
-        return reasons, tracks, artists
+        return writer.fill(templates, title), tracks, artists
 
     def _items(
         self,
