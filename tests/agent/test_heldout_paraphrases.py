@@ -18,10 +18,10 @@ from tests.agent.paraphrase_scoring import DATA_DIR, KINDS, accuracy, load
 DATA = DATA_DIR / "heldout_paraphrases.jsonl"
 
 
-FLOOR = dict.fromkeys(KINDS, 0.95) | {"ai_level": 0.90}
-"""Target 0.95 per kind. ``ai_level`` (which AI rule: any involvement, generated, vocals) is
-0.921 on the held-out rows (benchmarks/README.md); its floor guards that figure. Whether an
-AI-generated track may pass (``no_ai_generated``) is held to 0.95."""
+FLOOR = dict.fromkeys(KINDS, 0.95)
+"""Target 0.95 per kind. These rows' misses were read while the parser was changed (stop 28),
+so they guard against regressions; the honest figure on unseen wording is the later batches'
+(benchmarks/README.md)."""
 
 
 class _ModelBackend(FakeBackend):
@@ -111,3 +111,14 @@ def test_allowances_are_not_read_as_refusals(text: str, matcher: VocabularyMatch
 def test_an_unclear_mention_says_so_in_the_summary(matcher: VocabularyMatcher) -> None:
     c = parse_request("eh, the AI stuff", matcher)
     assert c.ai_assumed and any("unclear" in d for d in c.describe())
+
+
+@pytest.mark.parametrize("name", ["heldout2_paraphrases", "heldout3_paraphrases"])
+def test_later_batches_hold_every_kind(name: str, matcher: VocabularyMatcher) -> None:
+    """The later hand-written batches (blocked artists, scope, cloned voices...): each kind
+    at 0.95 or better, and no refusal of AI lets an AI-generated track through."""
+    rows = load(DATA_DIR / f"{name}.jsonl", "heldout")
+    scores, misses = accuracy(rows, matcher)
+    assert all(v >= 0.95 for v in scores.values()), misses
+    refusing = [r for r in rows if r["expect"]["no_ai_generated"]]
+    assert all(parse_request(r["text"], matcher).no_ai_generated for r in refusing)
