@@ -40,6 +40,7 @@ from offline_eval.adversarial.plan import (
     days,
 )
 from offline_eval.adversarial.sources import SourcePiece
+from offline_eval.errors import DatasetError
 
 _YEAR = 365.0
 _MOODS = ("calm", "epic", "dark", "bright", "melancholic", "driving", "dreamy", "tense")
@@ -63,7 +64,11 @@ class _Planner:
         self.originals: list[TrackPlan] = []
         self.established: list[ArtistPlan] = []
         self._ring: list[Excerpt] = []
+        self._ring_all: list[Excerpt] = []
         self._ring_holder = ""
+        self._ring_turn = 0
+        self._reuse_ring = False
+        self._may_reuse_ring = False
 
     # -- helpers ---------------------------------------------------------------------------
     def _length(self) -> float:
@@ -283,8 +288,19 @@ class _Planner:
     # -- name attacks ----------------------------------------------------------------------
     def _ring_excerpt(self) -> tuple[Excerpt, str]:
         """Audio of an impersonator: one operator's profiles share its recordings."""
+        if self._reuse_ring:  # the recordings ran out: the last operator's, in turn
+            excerpt = self._ring_all[self._ring_turn % len(self._ring_all)]
+            self._ring_turn += 1
+            return excerpt, self._ring_holder
         if not self._ring:
-            self._ring = self.pool.excerpts([self._length() for _ in range(self.cfg.ring_size)])
+            try:
+                ring = self.pool.excerpts([self._length() for _ in range(self.cfg.ring_size)])
+            except DatasetError:
+                if not (self._may_reuse_ring and self._ring_all):
+                    raise
+                self._reuse_ring = True
+                return self._ring_excerpt()
+            self._ring, self._ring_all = ring, list(ring)
             self._ring_holder = self.ids("rh")
         return self._ring.pop(0), self._ring_holder
 
@@ -467,6 +483,8 @@ class _Planner:
                 chain = chains[self._pick_text(len(chains))]
                 self._copy(f"copy/{kind}", original, [draw_edit(k, self.rng) for k in chain])
         fresh = lambda: ANCHOR - days(self.rng, 1, 15)  # noqa: E731
+        # When the real recordings run out, the last operator runs these profiles too.
+        self._may_reuse_ring = True
         for kind in cfg.handmade_confusables:
             for _ in range(cfg.handmade_per_kind):
                 victim = self._victim()
