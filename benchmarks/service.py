@@ -172,13 +172,17 @@ class FixedParams:
 
 
 def synthetic_pipeline(
-    n: int, listeners: int = LISTENERS, cache_dir: Path | None = None
+    n: int,
+    listeners: int = LISTENERS,
+    cache_dir: Path | None = None,
+    build_threads: int = 1,
 ) -> Recommender:
     """The real pipeline over ``benchmarks.pipeline``'s synthetic world (n tracks), with the
     build-time neighbour table (150 per track, as ``liner build`` writes it).
 
     ``cache_dir``: the indexes and the neighbour table are saved there and reused by later
-    runs of the same size (they are most of the setup time: about 25 min at 1M)."""
+    runs of the same size (they are most of the setup time: about 25 min at 1M).
+    ``build_threads``: FAISS threads while building them (serving always searches on one)."""
     import faiss
 
     from benchmarks.pipeline import (
@@ -190,7 +194,7 @@ def synthetic_pipeline(
     from recsys.pipeline.recommender import PipelineRecommender
     from recsys.pipeline.reranker import LightGbmReranker
 
-    faiss.omp_set_num_threads(1)
+    faiss.omp_set_num_threads(build_threads)
     rng = np.random.default_rng(0)
     if cache_dir is not None:
         cache_dir.mkdir(parents=True, exist_ok=True)
@@ -205,6 +209,7 @@ def synthetic_pipeline(
         ).compile()
     }
     spaces.neighbours = cached_neighbours(spaces, 150, cache_dir)
+    faiss.omp_set_num_threads(1)
     return rec
 
 
@@ -694,6 +699,12 @@ def main() -> None:
         help="directory where the synthetic world's indexes and neighbour table are saved "
         "and reused by later runs of the same size",
     )
+    p.add_argument(
+        "--build-threads",
+        type=int,
+        default=1,
+        help="FAISS threads while building the synthetic world (not while serving)",
+    )
     p.add_argument("--runs", type=int, default=5, help="repeated runs (medians and spread)")
     p.add_argument("--workers", type=int, default=1, help="server processes on one port")
     p.add_argument("--threads", type=int, default=8, help="gRPC worker threads per process")
@@ -764,7 +775,7 @@ def main() -> None:
         else:
             t = time.perf_counter()
             cache = Path(args.world_cache) if args.world_cache else None
-            rec = synthetic_pipeline(n, cache_dir=cache)
+            rec = synthetic_pipeline(n, cache_dir=cache, build_threads=args.build_threads)
             figures["setup_s"] = round(time.perf_counter() - t, 1)
         figures["mode"] = "pipeline (real, synthetic world)"
     fake = FakeSlateRecommender(n)

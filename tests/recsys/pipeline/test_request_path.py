@@ -52,7 +52,8 @@ def _requests(world: World) -> list[RecommendRequest]:
         RecommendRequest(
             listener_id="u3",
             filters=RequestFilters(
-                genres=("genre0", "genre2"), exclude_track_ids=world.spaces.track_ids[:30:3]
+                genres=("genre0", "genre2"),
+                exclude_track_ids=tuple(world.spaces.track_ids[:30:3]),
             ),
         )
     )
