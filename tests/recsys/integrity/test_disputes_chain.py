@@ -50,3 +50,28 @@ def test_a_clean_reference_without_a_floor_moves_the_bound() -> None:
     tracks = [_track(f"r{i}", "v") for i in range(3)] + [_track("x", "n", "AI generated")]
     features = pd.DataFrame({"hf_floor_db": {"r0": -40.0, "r1": -95.0, "r2": -42.0, "x": -99.0}})
     assert check_declarations_by_chain(features, tracks, ARTISTS).records == []
+
+
+def test_a_generator_named_as_a_tag_or_credit_corroborates_a_silent_chain() -> None:
+    refs = [_track(f"r{i}", "v") for i in range(5)]
+    tagged = Track(
+        track_id="tagged",
+        title="Night Drive",
+        tags=("pop", "udio"),
+        credits=(Credit(artist_id="n", share=1.0),),
+        provenance=Provenance(ai_involvement=AiInvolvement.NONE),
+    )
+    credited = Track(
+        track_id="credited",
+        title="Night Walk",
+        credits=(Credit(artist_id="n", share=0.8), Credit(artist_id="tool", share=0.2)),
+        provenance=Provenance(ai_involvement=AiInvolvement.NONE),
+    )
+    in_prose = _track("in_prose", "n", "suno na, my friend")  # Hindi: "listen"
+    artists = {**ARTISTS, "tool": Artist(artist_id="tool", name="Suno AI", rights_holder_id="hn")}
+    floor = {**{f"r{i}": -40.0 - i for i in range(5)}, "tagged": -99.0, "credited": -99.0,
+             "in_prose": -99.0}  # fmt: skip
+    check = check_declarations_by_chain(
+        pd.DataFrame({"hf_floor_db": floor}), [*refs, tagged, credited, in_prose], artists
+    )
+    assert sorted(r.track_id for r in check.records) == ["credited", "tagged"]
