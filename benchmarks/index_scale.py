@@ -190,7 +190,7 @@ def train_index(data: Mixture, config: FaissIndexConfig, args: Any) -> faiss.Ind
 def run_factory(data: Mixture, factory: str, q: np.ndarray, truth: np.ndarray, args: Any,
                 work: Path) -> dict[str, Any]:  # fmt: skip
     config = FaissIndexConfig(factory=factory, nprobe=32, refine_k_factor=K_FACTORS[-1])
-    ids = np.char.add("t", np.arange(data.n).astype(str))
+    ids = np.char.add("t", np.arange(data.n).astype(f"U{len(str(data.n - 1))}"))  # "t9999999"
     rss_before = _status("VmRSS")
     reset_peak()
     faiss.omp_set_num_threads(args.build_threads)
