@@ -30,3 +30,15 @@ def test_missing_ray_is_named_with_the_install_command(
 def test_partition_size_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         RayBackend(partition_size=0)
+
+
+def test_eval_with_ray_but_without_ray_names_the_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)
+    out = tmp_path / "eval"
+    result = CliRunner().invoke(main, ["eval", "--data", str(tmp_path), "--out", str(out), "--ray"])
+    assert result.exit_code != 0 and "pip install '.[ray]'" in result.output
+    assert not out.exists()
+    query = CliRunner().invoke(main, ["eval", "--task", "query", "--out", str(out), "--ray"])
+    assert query.exit_code != 0 and "not --task query" in query.output
