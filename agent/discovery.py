@@ -275,7 +275,10 @@ def enforced_phrases(c: Constraints, no_tempo: int = 0) -> list[str]:
             if c.tempo_min is not None
             else f"≤ {c.tempo_max:.0f} BPM"
         )
-        out.append(f"tempo {bound} ({no_tempo} candidates with no measured tempo left out)")
+        if c.tempo_soft:
+            out.append(f"tempo {bound} where measured (from your words; unmeasured tracks kept)")
+        else:
+            out.append(f"tempo {bound} ({no_tempo} candidates with no measured tempo left out)")
     if c.year_min is not None or c.year_max is not None:
         out.append(f"released {c.year_min or '…'}–{c.year_max or '…'} (unknown years left out)")
     if c.human_only:

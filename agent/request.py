@@ -173,6 +173,9 @@ class Constraints:
     like: tuple[str, ...] = ()
     tempo_min: float | None = None
     tempo_max: float | None = None
+    tempo_soft: bool = False
+    """The bounds come from words ("upbeat", "chill"), not figures: a track whose measured
+    tempo breaks them is dropped, one without a measured tempo is kept (figures are hard)."""
     year_min: int | None = None
     year_max: int | None = None
     human_only: bool = False
@@ -457,10 +460,13 @@ def parse_request(
     elif slow:
         tempo_max = min(tempo_max or 999, 105.0) - (10.0 if follow and base.tempo_max else 0.0)
         tempo_min = None if tempo_min and tempo_min > tempo_max else tempo_min
+    tempo_soft = base.tempo_soft or fast or slow
     if bounds := tempo_range(text):
         tempo_min, tempo_max = bounds
+        tempo_soft = False
     elif m := BPM.search(low):
         tempo_min, tempo_max = float(m.group(1)) - 10, float(m.group(1)) + 10
+        tempo_soft = False
     year_min, year_max = base.year_min, base.year_max
     decades = [
         int(f"{m.group(1) or ('20' if m.group(2) in '012' else '19')}{m.group(2)}0")
@@ -492,6 +498,7 @@ def parse_request(
         like=like or (base.like if follow else ()),
         tempo_min=tempo_min,
         tempo_max=tempo_max,
+        tempo_soft=tempo_soft and (tempo_min is not None or tempo_max is not None),
         year_min=year_min,
         year_max=year_max,
         human_only=human_only,
