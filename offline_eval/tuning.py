@@ -47,7 +47,7 @@ GRIDS: dict[str, dict[str, list[Any]]] = {
     "als": {"alpha": [2.0, 0.5], "factors": [64, 128]},
     "ease": {"l2": [500.0, 100.0, 2000.0, 5000.0]},
     "cornac-ease": {"lamb": [500.0, 100.0, 2000.0, 5000.0]},
-    "cornac-vbpr": {"k": [32, 16], "learning_rate": [0.005, 0.02]},
+    "cornac-vbpr": {"learning_rate": [0.005, 0.02], "k": [32, 16]},
     "cornac-sasrec": {"embedding_dim": [64, 32], "n_epochs": [10, 20]},
 }
 
