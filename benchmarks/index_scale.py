@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import json
 import os
 import shutil
 import tempfile
@@ -248,6 +249,89 @@ def run_factory(data: Mixture, factory: str, q: np.ndarray, truth: np.ndarray, a
     return out
 
 
+def run_shard(data: Mixture, factory: str, q: np.ndarray, args: Any) -> None:
+    """Shard ``args.shard`` of ``args.shards``: build it, search it, keep its top-k per setting.
+
+    The shard holds a contiguous range of blocks. Blocks are independent draws of the
+    mixture, so a range is a uniform sample of the catalog, as hashing track ids would give.
+    Every shard fills a copy of the same trained empty index (``--trained``), as sharded
+    serving would.
+    """
+    config = FaissIndexConfig(factory=factory, nprobe=32, refine_k_factor=K_FACTORS[-1])
+    blocks = (data.n + BLOCK - 1) // BLOCK
+    first, last = args.shard * blocks // args.shards, (args.shard + 1) * blocks // args.shards
+    start, stop = first * BLOCK, min(data.n, last * BLOCK)
+    ids = np.char.add("t", np.arange(start, stop).astype(f"U{len(str(data.n - 1))}"))
+    faiss.omp_set_num_threads(1)
+    rss_before = _status("VmRSS")
+    reset_peak()
+    trained = train_index(data, config, args)
+    t = time.perf_counter()
+    parts = (data.block(i) for i in range(first, last))
+    index = FaissIndex.build_streamed(parts, ids, config, trained=trained)
+    build_s = time.perf_counter() - t
+    del trained, ids
+    gc.collect()
+    out: dict[str, Any] = {
+        "shard": args.shard, "shards": args.shards, "rows": [start, stop],
+        "build_s": round(build_s, 1), "peak_rss_build_mb": round(_status("VmHWM")),
+        "rss_before_mb": round(rss_before), "rss_after_build_mb": round(_status("VmRSS")),
+        "index_bytes": len(faiss.serialize_index(index._index)),
+    }  # fmt: skip
+    arrays: dict[str, np.ndarray] = {}
+    timings = []
+    for kf in args.k_factor:
+        index.config = index.config.model_copy(update={"refine_k_factor": kf})
+        for nprobe in args.nprobe:
+            c = time.process_time()
+            scores, rows = index.search_rows(q, K, nprobe=nprobe)
+            batched_cpu = time.process_time() - c
+            c = time.process_time()
+            for j in range(args.single):
+                index.search_rows(q[j], K, nprobe=nprobe)
+            single_cpu = time.process_time() - c
+            arrays[f"scores_{kf}_{nprobe}"] = scores
+            arrays[f"rows_{kf}_{nprobe}"] = np.where(rows >= 0, rows + start, -1)
+            timings.append({"k_factor": kf, "nprobe": nprobe, "batched_cpu_s": batched_cpu,
+                            "single_cpu_s": single_cpu})  # fmt: skip
+            print(args.shard, timings[-1], flush=True)
+    out["timings"] = timings
+    out["single"] = args.single
+    args.shard_dir.mkdir(parents=True, exist_ok=True)
+    np.savez(args.shard_dir / f"shard-{args.shard}.npz", **arrays)  # type: ignore[arg-type]
+    (args.shard_dir / f"shard-{args.shard}.json").write_text(json.dumps(out))
+
+
+def merge_shards(q: np.ndarray, truth: np.ndarray, args: Any) -> dict[str, Any]:
+    """Fan-out search over every shard: each shard's top k merged by score, against exact."""
+    metas = [json.loads((args.shard_dir / f"shard-{s}.json").read_text())
+             for s in range(args.shards)]  # fmt: skip
+    found = [np.load(args.shard_dir / f"shard-{s}.npz") for s in range(args.shards)]
+    n_single = metas[0].get("single", args.single)  # queries each shard timed one by one
+    grid = []
+    for row in metas[0]["timings"]:
+        kf, nprobe = row["k_factor"], row["nprobe"]
+        scores = np.hstack([f[f"scores_{kf}_{nprobe}"] for f in found])
+        rows = np.hstack([f[f"rows_{kf}_{nprobe}"] for f in found])
+        top = np.argsort(-scores, axis=1, kind="stable")[:, :K]
+        merged = np.take_along_axis(rows, top, 1)
+        same = [next(t for t in m["timings"] if t["k_factor"] == kf and t["nprobe"] == nprobe)
+                for m in metas]  # fmt: skip
+        batched = sum(t["batched_cpu_s"] for t in same)
+        single = sum(t["single_cpu_s"] for t in same)
+        grid.append({"k_factor": kf, "nprobe": nprobe, "recall_at_10": recall(merged, truth),
+                     "qps_batched_per_cpu_s": round(len(q) / batched, 1),
+                     "qps_single_per_cpu_s": round(n_single / single, 1)})  # fmt: skip
+        print(grid[-1], flush=True)
+    return {
+        "shards": metas,
+        "index_bytes_total": sum(m["index_bytes"] for m in metas),
+        "rss_held_total_mb": sum(m["rss_after_build_mb"] - m["rss_before_mb"] for m in metas),
+        "build_s_total": round(sum(m["build_s"] for m in metas), 1),
+        "search": grid,
+    }
+
+
 def main() -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=None, help="vectors (default 10M; --quick 1M)")
@@ -269,6 +353,10 @@ def main() -> None:
                    help="write the exact answers to --truth and stop")  # fmt: skip
     p.add_argument("--trained", type=Path, default=None,
                    help="trained empty index cache: read if present, else written")  # fmt: skip
+    p.add_argument("--shards", type=int, default=1, help="split the catalog into this many")
+    p.add_argument("--shard", type=int, default=None, help="build and search only this shard")
+    p.add_argument("--shard-dir", type=Path, default=Path("/tmp/liner-index-shards"))
+    p.add_argument("--merge", action="store_true", help="merge the shards' answers and report")
     p.add_argument("--generator", choices=("genres", "retrieval"), default="genres")
     args = p.parse_args()
     n = args.n or (1_000_000 if args.quick else 10_000_000)
@@ -295,6 +383,17 @@ def main() -> None:
             train_index(data, config, args)
         return
     print(f"exact top-{K} of {len(q)} queries over {n} vectors: {exact_s:.0f} s", flush=True)
+    if args.shard is not None:
+        run_shard(data, factories[0].format(nlist=nlist), q, args)
+        return
+    if args.merge:
+        write_result(
+            f"index_scale_{n // 1_000_000}m_{args.shards}_shards",
+            {"vectors": n, "dim": DIM, "generator": args.generator, "nlist": nlist,
+             "factory": factories[0].format(nlist=nlist), "queries": len(q),
+             "single_queries": args.single, **merge_shards(q, truth, args)},
+        )  # fmt: skip
+        return
     work = Path(tempfile.mkdtemp(prefix="liner-index-scale-"))
     try:
         results = [
