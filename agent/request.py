@@ -321,7 +321,10 @@ def resolve_artist(backend: DiscoveryBackend, name: str, *, exact: bool) -> list
     from recsys.integrity.names import name_similarity
 
     found: dict[str, Artist] = {}
-    for query in dict.fromkeys((name, _folded(name))):
+    queries = [name, _folded(name)]
+    if not name.casefold().startswith("the "):
+        queries.append(f"The {name}")  # "no Velvet Foxes" for The Velvet Foxes
+    for query in dict.fromkeys(queries):
         for a in backend.find_artists(query, limit=5):
             found.setdefault(a.artist_id, a)
     floor = 1.0 if exact else NAME_MATCH

@@ -124,3 +124,12 @@ def test_several_names_in_one_request() -> None:
     )
     assert set(c.blocked_artist_ids) == {"indie-a1", "rap-a0"}
     assert c.unknown_artists == ("Drake",)
+
+
+def test_a_band_named_without_its_article_is_found() -> None:
+    backend = FakeBackend()
+    backend.artists["jazz-a1"] = dataclasses.replace(
+        backend.artists["jazz-a1"], name="The Velvet Foxes"
+    )
+    c = parse_request("jazz minus Velvet Foxes", VocabularyMatcher(backend))
+    assert c.blocked_artist_ids == ("jazz-a1",) and c.unknown_artists == ()
