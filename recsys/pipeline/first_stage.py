@@ -16,6 +16,7 @@ candidate the rule dropped. Figures (slates kept, NDCG@10 and exposure on HetRec
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from recsys.pipeline.candidates import MISSING_RANK, CandidateSet
 
@@ -24,16 +25,31 @@ MIN_POOL_PER_SLOT = 4
 long slate keeps enough to fill it under the caps and per-artist limits)."""
 
 
+@njit(cache=True, nogil=True)
+def _depth_into(depth: np.ndarray, ranks: np.ndarray) -> None:  # pragma: no cover - compiled
+    """``depth = min(depth, (rank + 1) / length)`` where the source ranked the candidate, in
+    float32 as numpy computes ``(ranks + 1.0) / length`` on the float32 ranks."""
+    missing = np.float32(MISSING_RANK)
+    top = np.float32(-1.0)
+    for r in ranks:
+        if r < missing and r > top:
+            top = r
+    if top < 0:
+        return
+    length = np.float32(top + np.float32(1.0))
+    for i in range(len(ranks)):
+        if ranks[i] < missing:
+            d = np.float32(ranks[i] + np.float32(1.0)) / length
+            if d < depth[i]:
+                depth[i] = d
+
+
 def candidate_depth(cands: CandidateSet) -> np.ndarray:
     """Per candidate, its best relative rank ``(rank + 1) / list length`` over its sources
     (lower is better; a candidate no source ranked gets ``inf``)."""
     depth = np.full(len(cands), np.inf)
     for ranks in cands.ranks.values():
-        present = ranks < MISSING_RANK
-        if not present.any():
-            continue
-        length = float(ranks[present].max()) + 1.0
-        np.minimum(depth, np.where(present, (ranks + 1.0) / length, np.inf), out=depth)
+        _depth_into(depth, np.asarray(ranks, dtype=np.float32))
     return depth
 
 

@@ -32,6 +32,7 @@ from recsys.pipeline.context import (
     build_context,
 )
 from recsys.pipeline.filters import _member
+from recsys.pipeline.first_stage import candidate_depth
 from recsys.pipeline.policy import ReasonWriter, Slate, _relabel
 from recsys.store import QuarantineRecord
 from recsys.store.base import EventHistory
@@ -349,3 +350,29 @@ def test_events_of_every_kind_group_as_before(world: World) -> None:
     np.testing.assert_array_equal(got.disliked_rows, want.disliked_rows)
     np.testing.assert_array_equal(got.recent_rows, want.recent_rows)
     del rec
+
+
+def _depth_reference(cands: CandidateSet) -> np.ndarray:
+    depth = np.full(len(cands), np.inf)
+    for ranks in cands.ranks.values():
+        present = ranks < MISSING_RANK
+        if not present.any():
+            continue
+        length = float(ranks[present].max()) + 1.0
+        np.minimum(depth, np.where(present, (ranks + 1.0) / length, np.inf), out=depth)
+    return depth
+
+
+def test_candidate_depth_is_the_previous_depth_bit_for_bit() -> None:
+    rng = np.random.default_rng(11)
+    for n in (0, 1, 37, 650):
+        ranks = {}
+        for name, quota in (("a", 300), ("b", 7), ("c", 0), ("d", 50), ("e", n)):
+            r = np.full(n, MISSING_RANK, np.float32)
+            q = min(quota, n)
+            r[rng.choice(n, q, replace=False)] = rng.permutation(q).astype(np.float32)
+            ranks[name] = r
+        cands = CandidateSet(
+            rows=np.arange(n), ranks=ranks, scores={s: np.zeros(n, np.float32) for s in ranks}
+        )
+        np.testing.assert_array_equal(candidate_depth(cands), _depth_reference(cands))
