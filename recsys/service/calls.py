@@ -98,8 +98,9 @@ class CallInterceptor(grpc.ServerInterceptor):
     thread before the call gets a worker thread) is handed to a handler that refuses it on a
     thread of its own, without parsing the request: under overload the refusals then take
     one thread's share of the GIL, not every idle worker's, and leave the slates in flight
-    their CPU. It answers exactly as a refusal in the worker would (same status, message,
-    trailers, metrics and log line).
+    their CPU. It answers as a refusal in the worker would (same status, message, trailers and
+    metrics; its log line is written once a second per method with the count, see
+    :meth:`_refuse`).
 
     Args:
         metrics: where calls are counted and timed.
@@ -147,12 +148,7 @@ class CallInterceptor(grpc.ServerInterceptor):
         )
         refuse = None
         if self._admission.limits(name) and handler.unary_unary is not None:
-            admission = self._admission
-
-            def refused(request: Any, context: grpc.ServicerContext) -> Any:
-                raise admission.refusal(name)
-
-            behavior = self._around(refused, name, method, admit=False)
+            behavior = self._refuse(name, method)
             # gRPC runs a behaviour with this attribute on that executor instead of its pool.
             behavior.experimental_thread_pool = self._refusals  # type: ignore[attr-defined]
             refuse = grpc.unary_unary_rpc_method_handler(
@@ -160,9 +156,41 @@ class CallInterceptor(grpc.ServerInterceptor):
             )  # no request deserializer: the refused request's bytes are never parsed
         return _Wrapped(handler, wrapped, refuse, name)
 
-    def _around(self, inner: Behavior, name: str, method: str, *, admit: bool = True) -> Behavior:
+    def _refuse(self, name: str, method: str) -> Behavior:
+        """The behaviour of a call refused on arrival: the same status, message (it holds no
+        paths), trailers and metrics as a refusal in the worker, at a fraction of the Python.
+        Its log line is written for the first refusal of the method in each second, with the
+        number refused since the last line (``refused``): a line per refusal would cost the
+        core more than the refusal itself, thousands of times a second under overload."""
+        metrics, admission = self._metrics, self._admission
+        code, clock = grpc.StatusCode.RESOURCE_EXHAUSTED, time.monotonic
+        logged = {"at": -1.0, "n": 0}  # one refusals' thread: no lock needed
+
+        def behavior(request: Any, context: grpc.ServicerContext) -> Any:
+            start = time.perf_counter()
+            rid = incoming_request_id(context.invocation_metadata())
+            refusal = admission.refusal(name)
+            context.set_trailing_metadata(
+                ((REQUEST_ID_HEADER, rid), (PUSHBACK_TRAILER, str(refusal.retry_after_ms)))
+            )
+            seconds = time.perf_counter() - start
+            metrics.observe_call(name, code.name, seconds)
+            logged["n"] += 1
+            now = clock()
+            if now - logged["at"] >= 1.0 and requestlog.enabled():
+                token = requestlog.begin(rid, method)
+                requestlog.finish(
+                    token, code=code.name, ms=round(seconds * 1000.0, 3), peer=context.peer(),
+                    refused=logged["n"],
+                )  # fmt: skip
+                logged["at"], logged["n"] = now, 0
+            context.abort(code, str(refusal))
+
+        return behavior
+
+    def _around(self, inner: Behavior, name: str, method: str) -> Behavior:
         metrics, admission, redact = self._metrics, self._admission, self._redact
-        limited = admit and admission.limits(name)
+        limited = admission.limits(name)
 
         def run(request: Any, context: grpc.ServicerContext) -> Any:
             # A call that waited for a thread past its deadline is dropped unworked.

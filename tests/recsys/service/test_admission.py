@@ -3,10 +3,16 @@ waits in the line, which is refused (and with what retry-after hint), and how sl
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
+import grpc
 import pytest
 
+from recsys.api.v1 import recommendation_pb2
 from recsys.service.limits import (
     Admission,
     AdmissionRefusedError,
@@ -17,6 +23,9 @@ from recsys.service.limits import (
 )
 from recsys.service.server import method_limits
 from recsys.settings import LinerSettings
+from tests.recsys.service.conftest import Running
+from tests.recsys.service.fakes import FakeRecommender
+from tests.recsys.service.test_server import wait_until
 
 
 class Clock:
@@ -220,3 +229,49 @@ def test_limits_are_checked() -> None:
         MethodLimit(0)
     with pytest.raises(ValueError, match="negative"):
         MethodLimit(1, queue=-1)
+
+
+def test_calls_refused_on_arrival_answer_with_the_hint_count_and_log_once_a_second(
+    start_server: Callable[..., Running], gate: threading.Event, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With every slot and the line taken, later calls are refused before they get a worker
+    thread: RESOURCE_EXHAUSTED naming the method with the pushback trailer and the caller's
+    request id, each one counted, and the request log gets one line for the first refusal of
+    a second, carrying how many it stands for."""
+    rec = FakeRecommender(gate=gate)
+    running = start_server(rec, max_workers=8, recommend_concurrency=1, recommend_queue=1)
+    admission = running.server.admission
+    metrics = running.server.deps.metrics
+    with (
+        caplog.at_level(logging.INFO, logger="recsys.service.requestlog"),
+        running.client(retries=0) as client,
+        ThreadPoolExecutor(2) as pool,
+    ):
+        held = [pool.submit(client.recommend, f"u{i}", timeout=20) for i in range(2)]
+        wait_until(lambda: admission.in_flight("Recommend") == 1)
+        wait_until(lambda: admission.waiting("Recommend") == 1)
+        assert admission.would_refuse("Recommend")
+        for i in range(3):
+            with pytest.raises(grpc.RpcError) as refused:
+                client.recommendations.Recommend(
+                    recommendation_pb2.RecommendRequest(listener_id="late", k=2),
+                    timeout=20,
+                    metadata=(("x-request-id", f"late-{i}"),),
+                )
+            assert refused.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert refused.value.details().startswith("Recommend: too many concurrent calls")
+            trailers = dict(refused.value.trailing_metadata())
+            assert trailers["x-request-id"] == f"late-{i}"
+            assert int(trailers["grpc-retry-pushback-ms"]) >= 1
+        gate.set()
+        assert all(len(f.result().items) == 10 for f in held)
+    assert len(rec.calls) == 2  # the refused calls never reached the recommender
+    counted = metrics.registry.get_sample_value(
+        "liner_rpc_requests_total", {"method": "Recommend", "code": "RESOURCE_EXHAUSTED"}
+    )
+    assert counted == 3.0
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name.endswith("requestlog")]
+    refusals = [line for line in lines if line["code"] == "RESOURCE_EXHAUSTED"]
+    assert refusals[0]["request_id"] == "late-0"
+    assert refusals[0]["refused"] == 1
+    assert sum(line["refused"] for line in refusals) <= 3
