@@ -22,15 +22,20 @@ admission therefore works per method (:class:`MethodLimit`):
   :class:`AdmissionRefusedError` (RESOURCE_EXHAUSTED) carrying ``retry_after_s``: the time
   the calls ahead would take to drain. The interceptor sends it as the
   ``grpc-retry-pushback-ms`` trailer (gRPC's standard server pushback: a client with a gRPC
-  retry policy waits that long) and in the message;
+  retry policy waits that long) and in the message. A call that would be refused on arrival
+  (:meth:`Admission.would_refuse`, asked in gRPC's polling thread) is refused on one thread of
+  its own without parsing its request (``calls.py``), so refusals take one thread's share of
+  the GIL and little of the core;
 * a waiting call that has not got a slot after ``patience`` (twice the wait it was admitted
   for, at least :data:`MIN_PATIENCE_S`, never beyond its deadline) is refused rather than
   left to wait: a stuck call cannot pile the line up behind it.
 
 Methods without a :class:`MethodLimit` are not limited here. gRPC's own
 ``maximum_concurrent_rpcs`` (set by the server from the thread count) stays as the outer
-bound: it refuses in gRPC's own polling thread, before any Python of ours runs. Each serving
-process (``liner serve --workers N``) has its own admission.
+bound: when more calls than that are in the process at once (refusals waiting for their thread
+included), gRPC refuses the next in its polling thread, RESOURCE_EXHAUSTED without a hint.
+Each serving process (``liner serve --workers N``) has its own admission; unpinned workers
+each see every CPU, so set ``recommend_concurrency`` to the CPUs over the workers there.
 
 Example:
     admission = Admission({"Recommend": MethodLimit(concurrency=2, queue=2, max_wait=1.0)})
