@@ -88,3 +88,25 @@ def test_a_copy_played_backwards_is_matched() -> None:
     held = [e for e in edges if e.holds(0.12) and {e.a, e.b} == {1, 3}]
     assert held and all(e.reversed for e in held)
     assert not [e for e in edges if e.holds(0.12) and {e.a, e.b} != {1, 3}]
+
+
+def _clean_short_edges(n: int, top: float) -> list[Edge]:
+    rng = np.random.default_rng(0)
+    edges = []
+    for a in range(n):
+        strength = top if a == 0 else float(rng.uniform(0.0, 0.05))
+        match = Match(track_id=f"t{a + 1}", row=(a + 1) % n, score=strength + 0.05, votes=20,
+                      offset_s=0.0, ratio=1.0, span_s=1.2)  # fmt: skip
+        edges.append(Edge(a=a, b=(a + 1) % n, match=match, strength=strength, shorter_s=1.5))
+    return edges
+
+
+def test_short_recordings_are_not_matched_where_clean_clips_already_look_like_copies() -> None:
+    from recsys.integrity.neardup import calibrate
+
+    verified = np.ones(80, dtype=bool)
+    calm = calibrate(_clean_short_edges(80, top=0.06), verified)
+    assert SHORT_MIN_STRENGTH <= calm.short_bar < 1.0
+    alike = calibrate(_clean_short_edges(80, top=SHORT_MIN_STRENGTH + 0.1), verified)
+    assert alike.short_bar == float("inf")
+    assert alike.summary()["short_screen"].startswith("off")
