@@ -57,6 +57,8 @@ Example:
     python -m benchmarks.service --quick --pin-cpus --overload   # 100k tracks, 5 runs
     python -m benchmarks.service --quick --runs 1 --min-calls 200 # a smoke run
     python -m benchmarks.service --modes pipeline                 # 1M tracks: ~25 min setup
+    python -m benchmarks.service --world-cache var/bench-world --build-threads 2 ...
+        # the synthetic world's indexes and neighbour table saved once, reused by later runs
     python -m benchmarks.service --workers 2 --pin-cpus --balance round-robin --modes pipeline
 """
 
