@@ -29,9 +29,9 @@ def constraint_filter(
         into=into,
         genres=list(c.genres),
         exclude_tags=list(c.avoid),
-        # Bounds from words are checked where a tempo was measured (enforce_constraints).
-        tempo_min=None if c.tempo_soft else c.tempo_min,
-        tempo_max=None if c.tempo_soft else c.tempo_max,
+        tempo_min=c.tempo_min,
+        tempo_max=c.tempo_max,
+        keep_unmeasured_tempo=c.tempo_soft,  # bounds from words: checked where measured
         year_min=c.year_min,
         year_max=c.year_max,
         human_only=c.human_only,
@@ -65,13 +65,6 @@ def enforce_constraints(
     seen: set[str] = set()
     blocked = set(c.blocked_artist_ids)
 
-    def breaks_soft_tempo(f: TrackFacts) -> bool:
-        if not c.tempo_soft or f.tempo is None:
-            return False
-        return (c.tempo_min is not None and f.tempo < c.tempo_min) or (
-            c.tempo_max is not None and f.tempo > c.tempo_max
-        )
-
     def credits_blocked(f: TrackFacts) -> bool:
         # Every credit on the track, even one whose artist record the backend did not load.
         credited = {cr.artist_id for cr in f.track.credits} | {a.artist_id for a in f.artists}
@@ -79,7 +72,7 @@ def enforce_constraints(
 
     for x in cands:
         f = facts.get(x.track_id)
-        if f is None or x.track_id in seen or credits_blocked(f) or breaks_soft_tempo(f):
+        if f is None or x.track_id in seen or credits_blocked(f):
             continue
         if _keeps(f, args):
             kept.append(x)

@@ -28,6 +28,9 @@ class FilterArgs(ToolArgs):
     """Slowest tempo in BPM (tracks of unknown tempo are dropped)."""
     tempo_max: float | None = Field(None, ge=20, le=300)
     """Fastest tempo in BPM (tracks of unknown tempo are dropped)."""
+    keep_unmeasured_tempo: bool = False
+    """Keep tracks of unknown tempo under the tempo bounds (bounds implied by words such as
+    "upbeat"; a bound given as a figure drops them)."""
     year_min: int | None = Field(None, ge=1900, le=2100)
     """Earliest release year (tracks of unknown year are dropped)."""
     year_max: int | None = Field(None, ge=1900, le=2100)
@@ -65,8 +68,12 @@ def _keeps(f: TrackFacts, a: FilterArgs) -> bool:
     # A bound on a fact the track does not have drops it: the listener asked for the bound.
     checks = (
         not labels & {t.casefold() for t in a.exclude_tags},
-        a.tempo_min is None or (f.tempo is not None and f.tempo >= a.tempo_min),
-        a.tempo_max is None or (f.tempo is not None and f.tempo <= a.tempo_max),
+        a.tempo_min is None
+        or (f.tempo is None and a.keep_unmeasured_tempo)
+        or (f.tempo is not None and f.tempo >= a.tempo_min),
+        a.tempo_max is None
+        or (f.tempo is None and a.keep_unmeasured_tempo)
+        or (f.tempo is not None and f.tempo <= a.tempo_max),
         a.year_min is None or (f.year is not None and f.year >= a.year_min),
         a.year_max is None or (f.year is not None and f.year <= a.year_max),
         a.min_duration_s is None or f.track.duration_ms >= a.min_duration_s * 1000,
@@ -96,7 +103,9 @@ def filter_candidates(ctx: ToolContext, args: FilterArgs) -> ToolResult:
         kept += [c for c in passing if not _matches_genre(facts[c.track_id], args)]
     n = ctx.bus.put(args.into, kept)
     data: dict[str, object] = {"dropped": len(cands) - n, "relaxed": relaxed}
-    if args.tempo_min is not None or args.tempo_max is not None:
+    if (args.tempo_min is not None or args.tempo_max is not None) and not (
+        args.keep_unmeasured_tempo
+    ):
         data["no_tempo"] = sum(1 for f in facts.values() if f.tempo is None)
     if args.year_min is not None or args.year_max is not None:
         data["no_year"] = sum(1 for f in facts.values() if f.year is None)
