@@ -266,6 +266,9 @@ class QueryEvaluation:
         makers: dict[str, Callable[[], Slates]] = {
             "liner": lambda: self.ask_liner(requests, words=True, params=served),
             "liner-no-boost": lambda: self.ask_liner(requests, words=True, params=no_boost),
+            "liner-light-boost": lambda: self.ask_liner(
+                requests, words=True, params=PolicyParams(query_weight=1.0)
+            ),
             WITHOUT[kind]: lambda: self.ask_liner(requests, words=False, params=served),
             "bm25": lambda: self.bm25(requests),
             "text-embedding": lambda: self.text_embedding(requests),
@@ -297,8 +300,10 @@ class QueryEvaluation:
 
 
 def default_models(kind: str) -> list[str]:
-    """``liner`` asked three ways and the kind's baselines."""
-    return ["liner", "liner-no-boost", WITHOUT[kind], *BASELINES[kind]]
+    """``liner`` asked three ways (four for playlist titles: ``liner-light-boost`` has
+    ``query_weight`` 1) and the kind's baselines."""
+    light = ["liner-light-boost"] if kind == "playlist" else []
+    return ["liner", "liner-no-boost", *light, WITHOUT[kind], *BASELINES[kind]]
 
 
 def _document(

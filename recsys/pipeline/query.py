@@ -11,14 +11,19 @@ applies the request explicitly, with the bounded weights of ``PolicyParams``
   the text-embedding similarity.
 - When the query names catalog terms, candidates carrying less than half of the best
   candidate's match are dropped, so a "heavy metal" slate holds metal, not the listener's
-  classical favourites. When nothing the listener may be shown carries them, or the query
-  names no catalog term and no track's text is close to it, the slate is empty and a note
-  says that nothing matched (an unrelated slate would look like an answer).
+  classical favourites. A track with no genre and no tag at all is not evidence against the
+  query: it stays, ranked on its text similarity and the learned score (a catalog only
+  partly described, like TidyTuesday's tracks with their artists' genres, keeps the
+  listener's undescribed tracks). When nothing the listener may be shown carries them, or
+  the query names no catalog term and no track's text is close to it, the slate is empty and
+  a note says that nothing matched (an unrelated slate would look like an answer).
 - Seeds (``context_track_ids``) add their similarity to the score and are not served back;
   without a query only the candidates closest to them are ranked. Closeness is the fused
   similarity to the nearest seed plus a bonus per share of the seeds in the candidate's genre
   (three jazz seeds ask for jazz, not for whatever sounds nearest); when the catalog has
-  enough of them, only candidates in the seeds' main genre are ranked.
+  enough of them, only candidates in the seeds' main genre are ranked. In a catalog that
+  gives the seeds no genre (HetRec's artists carry tags only), the largest share of the
+  seeds carrying one of the candidate's tags plays the genre share's part.
 
 Since the reranker is also trained on query and seed requests
 (:mod:`recsys.pipeline.query_training`), the gate is what keeps a slate on topic and the
