@@ -191,7 +191,8 @@ HUMAN_VOCALS = re.compile(
 )
 TOPIC = re.compile(r"\b(?:about|themed?|called|titled|named|lyrics|mentions?)\b", re.I)
 HINT = re.compile(
-    r"\b(?:people|persons?|humans?|real|actual|organic|living|handmade|hand|"
+    r"\b(?:people|persons?|humans?|real|actual|organic|living|handmade|hand|fake|"
+    r"clon\w*|deep[\s-]?fakes?|"
     r"machines?|computers?|bots?|robots?|synth|auto\w*|fake|artificial|generated|software|"
     r"models?|prompts?|algorithms?)\b",
     re.I,
@@ -236,6 +237,14 @@ NEUTRAL_PROTOTYPES = (
     "music for people in love",
     "songs that touch the soul",
 )
+VOICE_PROTOTYPES = (
+    "no fake voices",
+    "no cloned vocals",
+    "no computer generated singing",
+    "no synthetic singers",
+    "the singer must be a real person",
+)
+"""Requests that refuse machine-made vocals only."""
 WANT_AI_PROTOTYPES = (
     "play some AI generated music",
     "show me songs made by AI",
@@ -392,13 +401,17 @@ def ai_intent(text: str, embed: Callable[[Sequence[str]], np.ndarray] | None = N
         c for c in unexplained if (NEGATION.search(c) or HINT.search(c)) and len(c.split()) >= 2
     ]
     if embed is not None and candidates:
-        sims = _nearest(embed, candidates, (AI_PROTOTYPES, HUMAN_PROTOTYPES, NEUTRAL_PROTOTYPES))
-        for ai_s, human_s, neutral_s in sims:
-            if max(ai_s, human_s) < SEMANTIC_THRESHOLD or max(ai_s, human_s) < (
-                neutral_s + SEMANTIC_MARGIN
-            ):
+        groups = (AI_PROTOTYPES, HUMAN_PROTOTYPES, VOICE_PROTOTYPES, NEUTRAL_PROTOTYPES)
+        sims = _nearest(embed, candidates, groups)
+        for clause, (ai_s, human_s, voice_s, neutral_s) in zip(candidates, sims, strict=True):
+            best = max(ai_s, human_s, voice_s)
+            if best < SEMANTIC_THRESHOLD or best < neutral_s + SEMANTIC_MARGIN:
                 continue
-            if human_s >= ai_s:
+            if voice_s == best:
+                # "no vocals" is about instrumentals; a vocals rule needs a word about who or
+                # what sings ("fake", "real", "cloned").
+                no_vocals = no_vocals or bool(HINT.search(clause) or AI_WORDS.search(clause))
+            elif human_s == best:
                 human = True
             else:
                 no_any = True
@@ -598,6 +611,7 @@ __all__ = [
     "AI_PROTOTYPES",
     "HUMAN_PROTOTYPES",
     "NEUTRAL_PROTOTYPES",
+    "VOICE_PROTOTYPES",
     "AiIntent",
     "ArtistMention",
     "ai_intent",
