@@ -85,6 +85,16 @@ class ListenerContext:
     genre_keys: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     """Genre codes of the history, ascending (``genre_shares`` holds their shares)."""
     genre_shares: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    history_vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    """Per space, the vectors of ``history_rows`` as gathered for the profiles (the features
+    read their first rows instead of gathering them again)."""
+
+    def history_vecs(self, space: str, vectors: np.ndarray, count: int) -> np.ndarray:
+        """The vectors of the first ``count`` history rows in ``space`` (``vectors``)."""
+        gathered = self.history_vectors.get(space)
+        if gathered is not None and len(gathered) == len(self.history_rows):
+            return gathered[:count]
+        return vectors[self.history_rows[:count]]
 
     @property
     def artist_affinity(self) -> dict[int, float]:
@@ -195,12 +205,14 @@ def build_context(
         w = np.log1p(w)
         w = w / w.sum() if w.sum() > 0 else np.full(len(w), 1.0 / len(w), dtype=np.float32)
     profiles: dict[str, np.ndarray] = {}
+    gathered: dict[str, np.ndarray] = {}
     if len(hist):
         for name in SPACES:
             vecs = spaces.vectors.get(name)
             if vecs is None:
                 continue
-            prof = _normalise(w @ vecs[hist])
+            gathered[name] = vecs[hist]
+            prof = _normalise(w @ gathered[name])
             if prof is not None:
                 profiles[name] = prof
     artists = catalog.artist_row[hist]
@@ -228,6 +240,7 @@ def build_context(
         artist_shares=artist_shares,
         genre_keys=genre_keys,
         genre_shares=genre_shares,
+        history_vectors=gathered,
     )
 
 

@@ -138,7 +138,8 @@ class FeatureBuilder:
             if prof is not None:
                 out[:, col[f"sim_{space}"]] = cand_vecs @ prof
             if space in HISTORY_MAX_SPACES and len(hist):
-                out[:, col[f"hist_max_{space}"]] = (cand_vecs @ vecs[hist].T).max(axis=1)
+                hist_vecs = ctx.history_vecs(space, vecs, HISTORY_FOR_MAX)
+                out[:, col[f"hist_max_{space}"]] = (cand_vecs @ hist_vecs.T).max(axis=1)
             if space == "fused" and len(ctx.seed_rows):
                 out[:, col["seed_sim"]] = (cand_vecs @ vecs[ctx.seed_rows].T).max(axis=1)
         text = vectors.get("text")

@@ -437,7 +437,8 @@ class ReasonWriter:
             if len(ctx.seed_rows):
                 closest_seed = ctx.seed_rows[np.argmax(fused[ctx.seed_rows] @ picked_vecs, 0)]
             if len(hist):
-                closest_play = hist[np.argmax(fused[hist] @ picked_vecs, axis=0)]
+                hist_vecs = ctx.history_vecs("fused", fused, len(hist))
+                closest_play = hist[np.argmax(hist_vecs @ picked_vecs, axis=0)]
         seeds = closest_seed.tolist() if closest_seed is not None else None
         plays = closest_play.tolist() if closest_play is not None else None
         emerging = slate.emerging.tolist()

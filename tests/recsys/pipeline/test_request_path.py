@@ -247,6 +247,11 @@ def test_context_is_the_previous_context(world: World) -> None:
         assert want.profiles.keys() == got.profiles.keys()
         for space, vec in want.profiles.items():
             np.testing.assert_array_equal(got.profiles[space], vec)
+        for space, vecs in world.spaces.vectors.items():
+            for count in (3, 50):
+                expected = vecs[got.history_rows[:count]]
+                np.testing.assert_array_equal(got.history_vecs(space, vecs, count), expected)
+                np.testing.assert_array_equal(want.history_vecs(space, vecs, count), expected)
     del rec
 
 
