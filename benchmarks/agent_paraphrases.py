@@ -8,7 +8,8 @@ Usage:
 changed (split ``tune`` / ``heldout``); ``heldout2_paraphrases.jsonl`` (75 requests, with
 blocked artists named in the text) was written by hand before the next change, after the first
 held-out misses had been read; ``heldout3_paraphrases.jsonl`` (64) likewise before the change
-made after reading the second batch's misses; ``constraint_paraphrases.jsonl`` is the older,
+made after reading the second batch's misses, ``heldout4_paraphrases.jsonl`` (60) before the
+last change; ``constraint_paraphrases.jsonl`` is the older,
 templated set (split ``tune`` / ``report``). Misses are printed only for the ``set:split`` named by
 ``--misses`` (``heldout_paraphrases:tune`` by default), so a held-out part is not tuned on.
 """
@@ -71,7 +72,10 @@ def main() -> None:
     ap.add_argument("--label", default="after")
     ap.add_argument(
         "--sets",
-        default="heldout_paraphrases,heldout2_paraphrases,heldout3_paraphrases,constraint_paraphrases",
+        default=(
+            "heldout_paraphrases,heldout2_paraphrases,heldout3_paraphrases,heldout4_paraphrases,"
+            "constraint_paraphrases"
+        ),
     )
     args = ap.parse_args()
     backend = ModelBackend()
@@ -81,6 +85,7 @@ def main() -> None:
         ("heldout_paraphrases", ("tune", "heldout")),
         ("heldout2_paraphrases", ("heldout",)),
         ("heldout3_paraphrases", ("heldout",)),
+        ("heldout4_paraphrases", ("heldout",)),
         ("constraint_paraphrases", ("tune", "report")),
     ):
         if name not in args.sets.split(","):
