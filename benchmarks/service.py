@@ -226,7 +226,8 @@ def cached_neighbours(spaces: Any, k: int, cache_dir: Path | None) -> Any:
         scores_file = cache_dir / f"neighbours_{n}_{k}_scores.npy"
         if rows_file.is_file() and scores_file.is_file():
             return NeighbourTable(
-                rows=np.load(rows_file, mmap_mode="r"), scores=np.load(scores_file, mmap_mode="r")
+                rows=np.asarray(np.load(rows_file, mmap_mode="r")),
+                scores=np.asarray(np.load(scores_file, mmap_mode="r")),
             )
     table = compute_neighbours(spaces.indexes["fused"], spaces.vectors["fused"], k)
     if cache_dir is not None:

@@ -116,7 +116,9 @@ def load_neighbours(root: Path, manifest: Manifest | None) -> NeighbourTable | N
         if manifest is not None and _sha256(path) != manifest.sha256_of(rel):
             raise ArtifactError(f"{rel} (in {root}) fails its sha256 check; rebuild")
         try:
-            arrays.append(np.load(path, mmap_mode="r", allow_pickle=False))
+            # A plain ndarray view of the mapping: indexing a ``np.memmap`` runs Python code
+            # per call (``__getitem__``, ``__array_finalize__``); the view reads the same pages.
+            arrays.append(np.asarray(np.load(path, mmap_mode="r", allow_pickle=False)))
         except (ValueError, EOFError, OSError) as exc:
             raise ArtifactError(
                 f"{rel} (in {root}) is not a readable .npy file ({exc}); rebuild"
