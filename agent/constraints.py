@@ -73,7 +73,8 @@ AI_WORDS = re.compile(
     r"synthetic(?:ally)?|robots?|robotic|bots?|algorithm(?:s|ic|ically)?|generative|gen[\s-]?ai|"
     r"suno|udio|llm|neural|(?<!drum\s)(?<!drum-)machines?|computers?|vocal\s*synth\w*|"
     r"voice\s*synth\w*|vocaloid|auto[\s-]?generated|software|prompts?|prompt[\s-]\w+|"
-    r"clon(?:e|ed|es|ing)|deep[\s-]?fakes?|synthesi[sz]ed)\b",
+    r"clon(?:e|ed|es|ing)|deep[\s-]?fakes?|synthesi[sz]ed|virtual\s+(?:singers?|artists?|idols?|"
+    r"vocalists?|performers?)|(?:music|song)\s+generators?|text[\s-]to[\s-](?:music|songs?|audio))\b",
     re.I,
 )
 GENERATED_WORDS = re.compile(
@@ -83,12 +84,15 @@ GENERATED_WORDS = re.compile(
     r"\b(?:a\.?i\.?|ai|machine|computer|algorithm|bot|robot)[\s-]*(?:generated|made|created|"
     r"composed)\b|\bgen[\s-]?ai\b|\b(?:ai|a\.i\.?)\s+gen\b|\bgenerative\b|\bsuno\b|\budio\b|"
     r"\bauto[\s-]?generated\b|\bprompt[\s-]*(?:made|generated|based|written)\b|"
+    r"\b(?:music|song)\s+generators?\b|\btext[\s-]to[\s-](?:music|songs?|audio)\b|"
     r"\b(?:computer|machine|bot|robot|algorithm|software)s?\s+"
     r"(?:wrote|made|composed|generated|created)\b|"
     r"\b(?:fully|entirely|completely)\s+(?:a\.?i\.?|ai)\b",
     re.I,
 )
-VOCAL_WORDS = re.compile(r"\b(?:vocals?|voices?|singers?|singing|vox|vocalists?|sung)\b", re.I)
+VOCAL_WORDS = re.compile(
+    r"\b(?:vocals?|voices?|singers?|singing|vox|vocalists?|sung|rappers?|mcs?|emcees?)\b", re.I
+)
 NEGATION = re.compile(
     r"\b(?:no|not|non|nothing|none|never|without|w/o|zero|exclude[sd]?|excluding|avoid(?:ing)?|"
     r"ain'?t|rather\s+than|instead\s+of|tired\s+of|sick\s+of|done\s+with|enough\s+(?:of|with)|"
@@ -169,7 +173,8 @@ HUMAN = re.compile(
     r"producers?|performers?|singers?|players?|bands?|stuff|music|songs|tracks|work)|organic\s+(?:musicians|artists|music)|"
     r"(?:made|written|performed|played|created|composed|sung)\s+by\s+(?:an?\s+)?"
     r"(?:real\s+)?(?:person|human(?:\s+being)?)|"
-    r"humans?\s+only|only\s+(?:real\s+)?humans?|keep\s+(?:it|this|things)\s+human|real\s+(?:musicians|artists|people|ppl|folks|humans|bands|"
+    r"humans?\s+only|only\s+(?:real\s+)?humans?|keep\s+(?:it|this|things)\s+human|"
+    r"human\s+artistry|100\s*%\s*human|(?:fully|entirely|purely|all)\s+human\b|real\s+(?:musicians|artists|people|ppl|folks|humans|bands|"
     r"singers|instruments)|flesh[\s-]and[\s-]blood|by\s+(?:real\s+)?(?:humans|people)|"
     r"actual\s+(?:humans|people|"
     r"musicians|artists|bands|singers|persons)|living\s+(?:musicians|artists)|organic(?:ally)?\s+made)\b",
@@ -186,7 +191,8 @@ WANT = re.compile(
 """A clause that asks for what it mentions ("give me some AI-generated ambient")."""
 HUMAN_VOCALS = re.compile(
     r"\b(?:real|human|actual|natural)\s+(?:singers?|vocalists?|voices?|vocals|singing)\b|"
-    r"\b(?:singing|vocals?|voices?)\s+(?:has|have|must|should)\s+(?:to\s+)?be\s+(?:real|human)\b",
+    r"\b(?:singing|vocals?|voices?|singers?|rappers?|vocalists?|mcs?)\s+(?:has|have|must|should|"
+    r"needs?)\s+(?:to\s+)?be\s+(?:real|human|an?\s+(?:real\s+)?(?:person|human))\b",
     re.I,
 )
 TOPIC = re.compile(r"\b(?:about|themed?|called|titled|named|lyrics|mentions?)\b", re.I)
@@ -445,7 +451,7 @@ ARTIST_CUE = re.compile(
     r"exclude|excluding|except|minus|drop|remove|hate|anything\s+but|everything\s+but|"
     r"all\s+but|other\s+than|apart\s+from|besides|sick\s+of|tired\s+of|done\s+with|"
     r"enough\s+of|leave\s+out|can'?t\s+stand|cannot\s+stand|"
-    r"(?:don'?t|do\s+not|never)\s+(?:play|want|give\s+me|include|"
+    r"(?:don'?t|do\s+not|never)\s+(?:play|want(?:\s+to\s+hear)?|give\s+me|include|"
     r"need|show\s+me))\s+"
     r"(?:(?:any(?:thing)?|more|even|songs?|tracks?|music|stuff|ones?|the\s+ones?)\s+)*"
     r"(?:(by|from|featuring|feat\.?|ft\.?|with)\s+)?",

@@ -369,6 +369,9 @@ def blocked_artists(text: str, matcher: VocabularyMatcher) -> BlockedArtists:
                 if n < len(words) and words[n].casefold() in DESCRIBED:
                     n = 0  # "no Christmas songs": a kind of song, not an artist
                 phrase = " ".join(words[:n])
+                if AI_WORDS.search(phrase) or re.fullmatch(r"\w+-[a-z]+", phrase):
+                    n = 0  # "music generators", "K-pop": a rule or a style, not an artist
+                phrase = " ".join(words[:n])
                 if n and not matcher.is_tag(phrase):
                     unknown.append(phrase)
                     phrases.append(phrase)
@@ -432,7 +435,8 @@ def parse_request(
     no_ai_any = (base.no_ai_any or intent.no_ai_any) and not intent.allows_assisted
     new_artists = base.new_artists or bool(
         re.search(
-            r"\bnew (?:artists?|talent|names|musicians|bands)\b|\bsomething new\b|\bemerging\b|"
+            r"\bnew (?:\w+ )?(?:artists?|talent|names|musicians|bands)\b|\bsomething new\b|"
+            r"\bemerging\b|"
             r"\bundiscovered\b|\bup[- ]and[- ]coming\b|\blesser[- ]known\b|\bunknown artists?\b|"
             r"\bsmall(?:er)? artists?\b|\bhaven'?t heard\b|\bnever heard\b|\bunsigned\b|"
             r"\bunder[- ]the[- ]radar\b|\bobscure\b|\bnewcomers?\b|\bunderground\b|"
