@@ -3,9 +3,9 @@
 Sessions are the server's: an empty ``session_id`` starts one (the agent's session store mints
 its id and binds it to the request's listener, which a listener token has already been held
 to); a later turn must name that listener. Under ``liner serve`` sessions live in the store, so
-any worker or replica on the same database answers the next turn. An id the server never issued or that expired is
-NOT_FOUND, another listener's PERMISSION_DENIED, each with a message saying to start a new
-conversation. Items go through the same conversion as ``Recommend``'s.
+any worker or replica on the same database answers the next turn. An id the server never
+issued or that expired is NOT_FOUND, another listener's PERMISSION_DENIED, each with a message
+saying to start a new conversation. Items go through the same conversion as ``Recommend``'s.
 """
 
 from __future__ import annotations
