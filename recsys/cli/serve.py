@@ -203,6 +203,22 @@ def run_worker(
         sys.exit(1)
 
 
+def single_thread_native() -> None:
+    """FAISS's OpenMP and numpy's BLAS on one thread, for the calling thread (from the main
+    thread also the default of threads started later); every RPC thread calls it.
+
+    One thread per search: gRPC's worker threads are the parallelism, and FAISS's own OpenMP
+    pool under contention turns a sub-millisecond search into ~10 ms (its idle threads also
+    spin). Likewise BLAS, whatever ``OPENBLAS_NUM_THREADS`` says: on a loaded 2-core machine
+    its pool made the emerging source's 20k-row product cost 2.6 ms of CPU instead of 0.24.
+    """
+    import faiss
+    from threadpoolctl import threadpool_limits
+
+    faiss.omp_set_num_threads(1)
+    threadpool_limits(1, "blas")
+
+
 def run(
     settings: LinerSettings,
     *,
@@ -214,8 +230,6 @@ def run(
 
     ``broadcast`` (a worker of ``--workers N``) passes reloads to and from the other workers.
     """
-    import faiss
-
     from agent.planners import configured_planner
     from agent.sessions import SessionStore
     from recsys.experiments import ExperimentRegistry
@@ -233,10 +247,7 @@ def run(
 
     if settings.cpu_affinity:
         pin_process(settings.cpu_affinity)
-    # One thread per search: gRPC's worker threads are the parallelism, and FAISS's own
-    # OpenMP pool under contention turns a sub-millisecond search into ~10 ms (its idle
-    # threads also spin). OpenMP's thread count is per thread, so every RPC thread sets it.
-    faiss.omp_set_num_threads(1)
+    single_thread_native()
     store = open_store(settings.db)
     metrics = ServiceMetrics()
     registry = None
@@ -269,14 +280,14 @@ def run(
     metrics.watch_figures(
         lambda: seed_metrics_in_subprocess(settings.db), settings.figures_refresh_s
     )
-    server = LinerServer(settings, deps, thread_initializer=lambda: faiss.omp_set_num_threads(1))
+    server = LinerServer(settings, deps, thread_initializer=single_thread_native)
     bound = server.start()
     click.echo(f"listening on {settings.host}:{bound}", nl=True)
     web = None
     if settings.web_port is not None:
         from recsys.service.web import WebGateway
 
-        web = WebGateway(server, settings, thread_initializer=lambda: faiss.omp_set_num_threads(1))
+        web = WebGateway(server, settings, thread_initializer=single_thread_native)
         click.echo(f"web app and Connect/gRPC-Web on http://{settings.host}:{web.start()}/")
     if server.worker_port is not None:
         click.echo(f"this process alone on {settings.host}:{server.worker_port}")
