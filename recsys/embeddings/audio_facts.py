@@ -293,9 +293,20 @@ def measure_tempo(path: str) -> np.ndarray:
 def audio_facts_inputs(ctx: BuildContext) -> Any:
     return {
         "version": STEP_VERSION,
+        "tempo": tempo_version(),
         "audio": ctx.file_sha("vectors/audio.npy"),
         "descriptors": [sorted(t.audio_descriptors.items()) for t in ctx.tracks],
     }
+
+
+def tempo_version() -> str:
+    """The tempo analysis's settings: part of the step's inputs and of each clip's cache key,
+    so a changed rule re-measures."""
+    return (
+        f"tempo-{TEMPO_SR}-{TEMPO_HOP}-{TEMPO_SECONDS:g}-octave-{PRIOR_CENTER_BPM:g}-"
+        f"{PRIOR_WEIGHT:g}-{OCTAVE_TIE:g}-{UNTESTABLE_PRIOR_GAP:g}-{EDGE_SHARE:g}-"
+        f"{HIGH_BAND_HZ:g}-{MAX_EVENTS_PER_BEAT:g}"
+    )
 
 
 def measured_tempi(ctx: BuildContext) -> np.ndarray:
@@ -304,11 +315,7 @@ def measured_tempi(ctx: BuildContext) -> np.ndarray:
     from recsys.embeddings.text import VectorCache
     from recsys.parallel import parallel_map
 
-    version = (
-        f"tempo-{TEMPO_SR}-{TEMPO_HOP}-{TEMPO_SECONDS:g}-octave-{PRIOR_CENTER_BPM:g}-"
-        f"{PRIOR_WEIGHT:g}-{OCTAVE_TIE:g}-{UNTESTABLE_PRIOR_GAP:g}-{EDGE_SHARE:g}-"
-        f"{HIGH_BAND_HZ:g}-{MAX_EVENTS_PER_BEAT:g}"
-    )
+    version = tempo_version()
     cache = VectorCache(ctx.cache_dir / f"tempo-{_digest(version.encode())[:16]}.npz")
     keys = [_file_key(version, t.audio_path) if t.audio_path else "" for t in ctx.tracks]
     todo = {k: str(t.audio_path) for k, t in zip(keys, ctx.tracks, strict=True) if k}
