@@ -73,14 +73,14 @@ def _storm(target: str, *, polite: bool) -> Storm:
                         storm.accepted.append(took)
                 except grpc.RpcError as exc:
                     took = time.perf_counter() - start
-                    code = exc.code()  # type: ignore[attr-defined]
+                    code = exc.code()
                     with lock:
                         if code is not grpc.StatusCode.RESOURCE_EXHAUSTED:
                             storm.other.append(str(code))
                             continue
                         storm.refused.append(took)
-                        hint = dict(exc.trailing_metadata() or ()).get(PUSHBACK)  # type: ignore[attr-defined]
-                        details = exc.details()  # type: ignore[attr-defined]
+                        hint = dict(exc.trailing_metadata() or ()).get(PUSHBACK)
+                        details = exc.details()
                         if hint is None:
                             storm.unhinted.append(details)
                         else:
