@@ -137,9 +137,11 @@ class EvalDataset:
         items["tags"] = join_tags(listener, static).to_numpy()
         before = int(ids.isin(set(a["item_id"])).sum())
         after = int(listener.notna().sum())
-        why = f"before the cut-off {pd.Timestamp(split.cutoff, unit='s', tz='UTC'):%Y-%m-%d}" if (
-            split.cutoff is not None
-        ) else "outside the held-out pairs"
+        why = (
+            f"before the cut-off {pd.Timestamp(split.cutoff, unit='s', tz='UTC'):%Y-%m-%d}"
+            if (split.cutoff is not None)
+            else "outside the held-out pairs"
+        )
         note = (
             f"Item tags rebuilt from the {int(keep.sum()):,} of {len(a):,} tag assignments made "
             f"{why}: {after:,} of the {before:,} listener-tagged items keep listener tags "
