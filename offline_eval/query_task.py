@@ -396,6 +396,9 @@ def _document(
         "paired_without_request": (
             {"liner": compared("liner", without)} if "liner" in cards and without in cards else {}
         ),
+        "paired_vs_baselines": {
+            b: compared("liner", b) for b in BASELINES[kind] if b in cards and "liner" in cards
+        },
         "targets": targets,
         "examples": [
             {"user": r.user, "query": r.query, "seeds": list(r.seeds), "relevant": len(r.relevant)}
