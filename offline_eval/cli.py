@@ -218,7 +218,8 @@ def eval_command(
             )  # fmt: skip
         except (EvalError, LinerError) as exc:
             raise click.ClickException(str(exc)) from exc
-        click.echo("\n".join([*summary(docs), f"wrote {out}/metrics.json, {out}/seeds/"]))
+        written = [str(doc["written_to"]) for doc in docs.values() if "written_to" in doc]
+        click.echo("\n".join([*summary(docs), "wrote " + ", ".join(written)]))
         return
     if task == "off-policy":  # a variant estimated from logged slates
         from offline_eval.off_policy.cli import off_policy_eval

@@ -52,7 +52,8 @@ class FaissIndexConfig(BaseModel):
     """Store HNSW rows in k-means order so graph neighbours are close in memory (results are
     mapped back to catalog rows); off stores them in catalog order."""
     refine_k_factor: int = Field(default=2, ge=1)
-    """With ``sq8``: the ``k × refine_k_factor`` best by code are re-scored exactly."""
+    """With ``sq8``, or a factory with a refinement stage (``Refine(...)``): the
+    ``k × refine_k_factor`` best by code are re-scored by the finer codes or exact vectors."""
     ef_construction: int = 100
     """HNSW build-time beam width: higher builds slower and recalls slightly better."""
     ef_search: int = 256
