@@ -199,7 +199,7 @@ TOPIC = re.compile(r"\b(?:about|themed?|called|titled|named|lyrics|mentions?)\b"
 HINT = re.compile(
     r"\b(?:people|persons?|humans?|real|actual|organic|living|handmade|hand|fake|"
     r"clon\w*|deep[\s-]?fakes?|"
-    r"machines?|computers?|bots?|robots?|synth|auto\w*|fake|artificial|generated|software|"
+    r"machines?|computers?|bots?|robots?|synth|auto\w*|artificial|generated|software|"
     r"models?|prompts?|algorithms?)\b",
     re.I,
 )
