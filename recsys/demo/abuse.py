@@ -23,7 +23,7 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from recsys.demo import names
-from recsys.demo.audio import ClipSpec
+from recsys.demo.audio import ClipSpec, clip_bpm
 from recsys.demo.tables import TRUTH_COLUMNS, AudioJob, CatalogTables, frame, iso, unix
 
 logger = logging.getLogger(__name__)
@@ -191,6 +191,8 @@ class _Injector:
         path = f"audio/{iid}.flac"
         self.jobs.append(AudioJob(path=path, spec=spec))
         self.new_items[-1]["audio_path"] = path
+        if "audio_tempo" in self.cols:
+            self.new_items[-1]["audio_tempo"] = f"{clip_bpm(spec):.1f}"
 
     def run(self, counts: dict[str, int], burst_size: int) -> CatalogTables:
         self._near_duplicates(counts["near_duplicate"])

@@ -122,6 +122,15 @@ class ClipSpec:
     machine: bool = False
 
 
+def clip_bpm(spec: ClipSpec) -> float:
+    """The tempo a clip is rendered at: its genre's, times the artist's habit, times the
+    track's own few per cent (the one place it is computed; the demo world declares it as
+    ``items.audio_tempo``)."""
+    sound = GENRE_SOUNDS.get(spec.genre, DEFAULT_SOUND)
+    own = np.random.default_rng([9174, spec.seed]).uniform(0, 1, size=12)
+    return float(sound.bpm * spec.tempo_scale * (0.96 + 0.08 * own[0]))
+
+
 def render_clips(
     specs: Sequence[ClipSpec], *, sr: int = SAMPLE_RATE, seconds: float = CLIP_SECONDS
 ) -> list[np.ndarray]:
@@ -158,7 +167,7 @@ def _render_batch(
     # tempo, tuning in cents, harmonic balance, brightness, and where in the phrase it starts.
     own = np.stack([np.random.default_rng([9174, s.seed]).uniform(0, 1, size=12) for s in specs])
     human = np.array([0.0 if s.machine else 1.0 for s in specs], dtype=f32)[:, None]
-    tempo = sound.bpm * np.array([s.tempo_scale for s in specs]) * (0.96 + 0.08 * own[:, 0])
+    tempo = np.array([clip_bpm(s) for s in specs])
     beat = (60.0 / tempo)[:, None].astype(f32)
     note = np.minimum(beat / f32(sound.notes_per_beat), f32(seconds / MIN_NOTES))
     n_notes = int(np.ceil(seconds / note.min())) + 3
@@ -264,6 +273,7 @@ __all__ = [
     "SAMPLE_RATE",
     "ClipSpec",
     "GenreSound",
+    "clip_bpm",
     "perturb_clip",
     "read_clip",
     "render_clips",

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from recsys.demo import names
 from recsys.demo.abuse import AbuseConfig, inject_abuse
+from recsys.demo.audio import clip_bpm
 from recsys.demo.ledger import build_ledger, final_grants
 from recsys.demo.tables import (
     ARTIST_COLUMNS,
@@ -126,7 +127,12 @@ def _tables(
         if audio:
             item["audio_path"] = f"audio/{t.item_id}.flac"
             sound_of = artists[t.references[0]] if t.references else artists[t.artist]
-            jobs.append(AudioJob(path=item["audio_path"], spec=clip_spec(sound_of, t)))
+            spec = clip_spec(sound_of, t)
+            jobs.append(AudioJob(path=item["audio_path"], spec=spec))
+            # The tempo the clip is rendered at, declared as a dataset would (a claim: the
+            # build's measured tempo replaces it where the clip's own pulse is clear; 1.5 s
+            # clips rarely show a slow one).
+            item["audio_tempo"] = f"{clip_bpm(spec):.1f}"
         items.append(item)
         credits += [
             {"item_id": t.item_id, "artist_id": artists[a].artist_id, "role": role, "share": share}
@@ -149,7 +155,11 @@ def _tables(
          "created_at": iso(a.created_at)}
         for a in artists
     ]  # fmt: skip
-    columns = ITEM_COLUMNS if audio else tuple(c for c in ITEM_COLUMNS if c != "audio_path")
+    columns = (
+        (*ITEM_COLUMNS, "audio_tempo")
+        if audio
+        else tuple(c for c in ITEM_COLUMNS if c != "audio_path")
+    )
     return CatalogTables(
         items=frame(items, columns),
         interactions=frame(events, INTERACTION_COLUMNS),

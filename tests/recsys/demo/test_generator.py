@@ -219,3 +219,22 @@ def test_name_book_redraws_look_alikes() -> None:
     draws = iter(["Velvet Foxes", "the velvet  foxes", "Velvet Foxxes", "Paper Harbors"])
     assert book.distinct(rng, lambda _: next(draws)) == "Paper Harbors"
     assert name_key("Nova.ai") == name_key("Nova AI") == "nova"
+
+
+def test_tracks_with_clips_declare_the_tempo_they_are_rendered_at() -> None:
+    from recsys.demo.audio import GENRE_SOUNDS, clip_bpm
+
+    tables = generate_demo(TINY.model_copy(update={"audio": True}))
+    items = tables.items.set_index("audio_path")
+    assert "audio_tempo" in tables.items.columns
+    jobs = [j for j in tables.audio_jobs if j.spec is not None]
+    assert len(jobs) >= len(tables.items) // 2
+    for job in jobs:
+        assert job.spec is not None
+        declared = float(items.loc[job.path, "audio_tempo"])
+        assert declared == pytest.approx(clip_bpm(job.spec), abs=0.051)
+        genre_bpm = GENRE_SOUNDS[job.spec.genre].bpm if job.spec.genre in GENRE_SOUNDS else 118
+        assert 0.8 * genre_bpm < declared < 1.2 * genre_bpm
+    # Hip hop sits around 88 BPM, so "hip hop between 80 and 100 bpm" has tracks to keep.
+    hip_hop = tables.items[tables.items["genre"] == "hip-hop"]["audio_tempo"].astype(float)
+    assert len(hip_hop) and ((hip_hop >= 80) & (hip_hop <= 100)).mean() > 0.8
