@@ -9,7 +9,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -37,17 +39,20 @@ from recsys.embeddings.fusion import (
 )
 from recsys.embeddings.neighbours import neighbours_inputs, neighbours_run
 from recsys.embeddings.projection import Projection, fit_projection
-from recsys.embeddings.text import (
-    VectorCache,
-    embed_texts,
-    embed_with_cache,
-    load_text_model,
-    text_key,
-    track_text,
-)
+from recsys.embeddings.text import VectorCache, embed_texts, load_text_model, text_key, track_text
 from recsys.errors import CatalogError
 from recsys.index import FaissIndex
-from recsys.parallel import active_backend, parallel_map
+from recsys.parallel import (
+    PartPlan,
+    active_backend,
+    compute_parts,
+    content_bounds,
+    iter_npy_blocks,
+    map_rows_to_npy,
+    plan_parts,
+    prune_parts,
+    save_npy_blocks,
+)
 
 if TYPE_CHECKING:
     from recsys.build import BuildContext
@@ -86,53 +91,75 @@ def text_inputs(ctx: BuildContext) -> Any:
 
 
 TEXT_CHUNK = 256
-"""Texts per distributed text-embedding task (one model batch)."""
+"""Texts per partition on average (one model batch, one task, one part file in the cache)."""
 
 
-def _embed_chunk(model: Any, batch_size: int, texts: list[str]) -> np.ndarray:
+def _content_hash(text: str) -> int:
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
+
+
+def _embed_chunk(model: Any, batch_size: int, texts: Sequence[str]) -> np.ndarray:
     """Rows of one chunk of texts; ``model`` is a model or the name of one (loaded once per
-    worker process)."""
+    process)."""
     if isinstance(model, str):
         model = load_text_model(model)
-    return embed_texts(texts, model, batch_size=batch_size)
+    return embed_texts(list(texts), model, batch_size=batch_size)
 
 
-def _embed_distributed(
-    ctx: BuildContext, texts: list[str], model_name: str, cache: VectorCache
-) -> tuple[np.ndarray, int]:
-    """:func:`embed_with_cache` with the missing texts embedded as tasks of the backend."""
-    keys = [text_key(model_name, t) for t in texts]
-    todo = sorted({k: i for i, k in enumerate(keys) if cache.get(k) is None}.values())
-    chunks = [[texts[i] for i in todo[a : a + TEXT_CHUNK]] for a in range(0, len(todo), TEXT_CHUNK)]
-    model = ctx.text_model if ctx.text_model is not None else model_name
-    embed = partial(_embed_chunk, model, ctx.settings.text_batch_size)
-    done = parallel_map(embed, chunks, desc="text", unit="chunk", partition=1)
-    for a, rows in zip(range(0, len(todo), TEXT_CHUNK), done, strict=True):
-        for i, vec in zip(todo[a : a + TEXT_CHUNK], np.asarray(rows), strict=True):
-            cache.put(keys[i], vec)
-    vectors = [cache.get(k) for k in keys]
-    return np.stack([v for v in vectors if v is not None]).astype(np.float32), len(todo)
+def _parts_from_legacy(legacy: Path, plan: PartPlan, key_of: Callable[[int], str]) -> int:
+    """Fill the missing parts of ``plan`` from a cache file of earlier versions (one ``.npz``
+    of every vector, loaded whole), then remove that file; partitions filled."""
+    missing = plan.missing
+    if not legacy.is_file() or not missing:
+        return 0
+    try:
+        cache = VectorCache(legacy)
+    except (OSError, ValueError, KeyError) as exc:
+        logger.warning("ignoring unreadable cache %s: %s", legacy.name, exc)
+        return 0
+    filled = 0
+    plan.parts_dir.mkdir(parents=True, exist_ok=True)
+    for p in missing:
+        start = plan.ends[p - 1] if p else 0
+        rows = [cache.get(key_of(i)) for i in range(start, plan.ends[p])]
+        if any(r is None for r in rows):
+            continue
+        path = plan.parts_dir / plan.names[p]
+        tmp = path.with_name(f".{path.name}.tmp")
+        with tmp.open("wb") as f:
+            np.save(f, np.stack([r for r in rows if r is not None]).astype(np.float32))
+        tmp.replace(path)
+        filled += 1
+    legacy.unlink(missing_ok=True)
+    logger.info("moved %d partitions from %s to %s", filled, legacy.name, plan.parts_dir.name)
+    return filled
 
 
 def text_run(ctx: BuildContext) -> dict[str, Any]:
+    """Text vectors by partitions of about :data:`TEXT_CHUNK` texts, each written to its own
+    file in the build cache (``text-<model>.parts/``) by whoever computes it (this process, or
+    a task on the cluster under ``--ray``), then appended to ``vectors/text.npy`` one at a
+    time: this process never holds more than one partition's vectors. Partitions are cut by
+    content (:func:`~recsys.parallel.content_bounds`) and named by model and texts, so a
+    rebuild, or a build resumed after a failure, embeds only partitions whose texts changed."""
     model_name = str(text_inputs(ctx)["model"])
-    cache = VectorCache(ctx.cache_dir / f"text-{_sha(model_name)[:16]}.npz")
     texts = _texts(ctx)
+    ends = content_bounds([_content_hash(t) for t in texts], TEXT_CHUNK)
+    keys = [_sha(model_name, texts[a:b])[:32] for a, b in zip([0, *ends], ends, strict=False)]
+    model = ctx.text_model if ctx.text_model is not None else model_name
+    embed = partial(_embed_chunk, model, ctx.settings.text_batch_size)
+    parts = ctx.cache_dir / f"text-{_sha(model_name)[:16]}.parts"
+    plan = plan_parts(embed, texts, parts, ends=ends, keys=keys)
+    legacy = ctx.cache_dir / f"text-{_sha(model_name)[:16]}.npz"
+    _parts_from_legacy(legacy, plan, lambda i: text_key(model_name, texts[i]))
+    todo = plan.items_missing()
+    # Locally in this process (the model uses every core); tasks only on a cluster.
     backend = active_backend()
-    if backend is not None and backend.distributed:
-        vectors, n_new = _embed_distributed(ctx, texts, model_name, cache)
-        cache.save()
-        ctx.save_npy("vectors/text.npy", vectors)
-        return {"embedded": n_new, "cached": len(texts) - n_new, "dim": int(vectors.shape[1])}
-    model = ctx.text_model
-    if model is None and any(cache.get(text_key(model_name, t)) is None for t in texts):
-        model = load_text_model(model_name)  # only when something is not cached
-    vectors, n_new = embed_with_cache(
-        texts, model, model_name, cache, batch_size=ctx.settings.text_batch_size
-    )
-    cache.save()
-    ctx.save_npy("vectors/text.npy", vectors)
-    return {"embedded": n_new, "cached": len(texts) - n_new, "dim": int(vectors.shape[1])}
+    shape = map_rows_to_npy(
+        embed, texts, ctx.path("vectors/text.npy"), ends=ends, keys=keys, parts_dir=parts,
+        keep_parts=True, desc="text", local=backend is None or not backend.distributed,
+    )  # fmt: skip
+    return {"embedded": todo, "cached": len(texts) - todo, "dim": int(shape[1])}
 
 
 # -- audio ---------------------------------------------------------------------------------
@@ -219,39 +246,120 @@ def audio_content(ctx: BuildContext) -> list[str]:
     return out
 
 
+AUDIO_CHUNK = 32
+"""Clips per partition on average (one task, one part file in the build cache)."""
+
+AUDIO_PCA_ROWS = 262_144
+"""The audio PCA is fitted on at most this many rows (evenly spaced over the allowed rows):
+the fit's memory then stops growing with the catalog."""
+
+
 def _encode_one(enc: AudioEncoder, path: str) -> np.ndarray:
     """One file's feature row (a zero row when unreadable, as ``enc.encode`` gives)."""
     return np.asarray(enc.encode([path])[0], dtype=np.float32)
 
 
+def _encode_paths(enc: AudioEncoder, paths: Sequence[str]) -> np.ndarray:
+    """Feature rows of one partition of clips."""
+    if isinstance(enc, LibrosaAudioEncoder):
+        return np.stack([_encode_one(enc, p) for p in paths])
+    return np.asarray(enc.encode(list(paths)), dtype=np.float32).reshape(len(paths), enc.dim)
+
+
+_RAW: weakref.WeakKeyDictionary[Any, dict[str, np.ndarray]] = weakref.WeakKeyDictionary()
+
+
 def _raw_audio(ctx: BuildContext, enc: AudioEncoder) -> np.ndarray:
+    """Per track, the encoder's raw feature row (zeros without audio).
+
+    Analysed from files: each distinct clip (by content) once, by partitions of about
+    :data:`AUDIO_CHUNK` clips written to the build cache (``audio-<encoder>.parts/``) on every
+    core, or as tasks under ``--ray``; then laid out by track in ``audio-<encoder>.tracks.npy``
+    and returned memory-mapped, so this process holds no more than a partition of rows."""
     if isinstance(enc, DescriptorAudioEncoder):
         rows = [{f"audio_{k}": v for k, v in t.audio_descriptors.items()} for t in ctx.tracks]
         return enc.encode(rows)
     name = _encoder_key(ctx, enc)
-    cache = VectorCache(ctx.cache_dir / f"audio-{_sha(name)[:16]}.npz")
-    out = np.zeros((len(ctx.tracks), enc.dim), dtype=np.float32)
+    done = _RAW.setdefault(ctx, {})
+    if name in done:
+        return done[name]
     # Keyed by the file's content: a clip is analysed once, whatever its path or date.
     shas = audio_content(ctx)
-    keys = [
-        _sha(name, sha) if t.audio_path else "" for t, sha in zip(ctx.tracks, shas, strict=True)
+    keys = np.asarray(
+        [_sha(name, sha) if t.audio_path else "" for t, sha in zip(ctx.tracks, shas, strict=True)],
+        dtype="S64",
+    )
+    uniq, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    skip = 1 if len(uniq) and uniq[0] == b"" else 0
+    uniq, first, inverse = uniq[skip:], first[skip:], inverse.ravel() - skip
+    paths = [str(ctx.tracks[i].audio_path) for i in first]
+    ends = content_bounds([int(k[:16], 16) for k in uniq], AUDIO_CHUNK)
+    part_keys = [
+        _sha(name, [k.decode() for k in uniq[a:b]])[:32]
+        for a, b in zip([0, *ends], ends, strict=False)
     ]
-    todo = {k: str(t.audio_path) for k, t in zip(keys, ctx.tracks, strict=True) if k}
-    missing = sorted((k, p) for k, p in todo.items() if cache.get(k) is None)
-    if missing:
-        computed: list[Any]
-        if isinstance(enc, LibrosaAudioEncoder):  # picklable: analysed on every core
-            one = partial(_encode_one, enc)
-            computed = parallel_map(one, [p for _, p in missing], desc="audio", unit="clip")
-        else:
-            computed = list(enc.encode([p for _, p in missing]))
-        for (key, _), row in zip(missing, computed, strict=True):
-            cache.put(key, np.asarray(row, dtype=np.float32))
-        cache.save()
-    for i, key in enumerate(keys):
-        if key:
-            out[i] = cache.get(key)
-    return out
+    stem = f"audio-{_sha(name)[:16]}"
+    encode = partial(_encode_paths, enc)
+    plan = plan_parts(encode, paths, ctx.cache_dir / f"{stem}.parts", ends=ends, keys=part_keys)
+    _parts_from_legacy(ctx.cache_dir / f"{stem}.npz", plan, lambda i: uniq[i].decode())
+    librosa = isinstance(enc, LibrosaAudioEncoder)  # picklable: analysed on every core
+    compute_parts(
+        encode, paths, plan, desc="audio", workers=None if librosa else 1, local=not librosa
+    )
+    prune_parts(plan.parts_dir, plan.names)
+    out = ctx.cache_dir / f"{stem}.tracks.npy"
+    _scatter_parts(plan, inverse, (len(ctx.tracks), enc.dim), out)
+    done[name] = np.load(out, mmap_mode="r")
+    return done[name]
+
+
+def _scatter_parts(plan: PartPlan, inverse: np.ndarray, shape: tuple[int, int], out: Path) -> None:
+    """Write ``out`` (``shape``, float32): row ``i`` is row ``inverse[i]`` of the parts laid
+    end to end (negative: zeros), reading one part at a time; written pages are flushed and
+    released as it goes, so they do not stay resident in this process."""
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    rows = np.flatnonzero(inverse >= 0)
+    order = np.argsort(inverse[rows], kind="stable")
+    rows, wanted = rows[order], inverse[rows][order]
+    table = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
+    try:
+        for p, name in enumerate(plan.names):
+            start = plan.ends[p - 1] if p else 0
+            lo, hi = np.searchsorted(wanted, [start, plan.ends[p]])
+            if hi > lo:
+                part = np.load(plan.parts_dir / name, allow_pickle=False)
+                table[rows[lo:hi]] = part[wanted[lo:hi] - start]
+            if p % 256 == 255:
+                _release(table)
+        _release(table)
+    finally:
+        del table
+    tmp.replace(out)
+
+
+def _release(table: np.memmap) -> None:
+    """Write a memory map's dirty pages to its file and drop them from this process."""
+    table.flush()
+    mapped = getattr(table, "_mmap", None)
+    if mapped is not None and hasattr(mapped, "madvise"):
+        import mmap
+
+        mapped.madvise(mmap.MADV_DONTNEED)
+
+
+def _blocks(x: np.ndarray, rows: int = 65_536) -> Any:
+    """``(start, block)`` over the rows of ``x``; a memory-mapped ``.npy`` is read block by
+    block (:func:`~recsys.parallel.iter_npy_blocks`), so its pages do not stay resident."""
+    filename = getattr(x, "filename", None)
+    if isinstance(x, np.memmap) and filename and x.ndim == 2:
+        start = 0
+        for block in iter_npy_blocks(Path(filename), rows=rows):
+            yield start, block
+            start += len(block)
+        return
+    for start in range(0, len(x), rows):
+        yield start, np.asarray(x[start : start + rows])
 
 
 def audio_run(ctx: BuildContext) -> dict[str, Any]:
@@ -261,12 +369,23 @@ def audio_run(ctx: BuildContext) -> dict[str, Any]:
         ctx.save_npy("vectors/audio.npy", np.zeros((n, 1), dtype=np.float32))
         return {"encoder": None}
     raw = _raw_audio(ctx, enc)
-    has = np.any(raw, axis=1)
-    fit_rows = has & ctx.load_npy(MASK)
-    pca = PcaReducer.fit(raw[fit_rows], ctx.config.fusion.audio_dim, standardise=True)
+    has = np.zeros(n, dtype=bool)
+    for start, block in _blocks(raw):
+        has[start : start + len(block)] = np.any(block, axis=1)
+    fit_rows = np.flatnonzero(has & ctx.load_npy(MASK))
+    sample = fit_rows
+    if len(fit_rows) > AUDIO_PCA_ROWS:
+        sample = fit_rows[np.linspace(0, len(fit_rows) - 1, AUDIO_PCA_ROWS).astype(np.int64)]
+    pca = PcaReducer.fit(np.asarray(raw[sample]), ctx.config.fusion.audio_dim, standardise=True)
     pca.save(ctx.path("models/audio_pca.npz"))
-    ctx.save_npy("vectors/audio.npy", normalise_rows(pca.transform(raw)))
-    return {"encoder": enc.name, "with_audio": int(has.sum()), "fit_on": int(fit_rows.sum())}
+    blocks = (normalise_rows(pca.transform(block)) for _, block in _blocks(raw))
+    save_npy_blocks(ctx.path("vectors/audio.npy"), (n, pca.dim), np.float32, blocks)
+    return {
+        "encoder": enc.name,
+        "with_audio": int(has.sum()),
+        "fit_on": len(fit_rows),
+        "pca_sample": len(sample),
+    }
 
 
 # -- collaborative -------------------------------------------------------------------------

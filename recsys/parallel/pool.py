@@ -128,6 +128,7 @@ def parallel_map(
     unit: str = "item",
     errors: str = "raise",
     partition: int | None = None,
+    min_per_worker: int = MIN_ITEMS_PER_WORKER,
 ) -> list[R | Failed]:
     """``[fn(x) for x in items]`` computed by ``workers`` processes, with a progress bar.
 
@@ -140,6 +141,8 @@ def parallel_map(
         errors: ``"raise"`` re-raises the first failure; ``"return"`` puts a :class:`Failed`
             in that item's place and goes on.
         partition: at most this many items per task on a backend (default: its own size).
+        min_per_worker: fewer items than this per worker run in fewer workers (1 for items
+            that are each a large piece of work, such as a partition).
     """
     if errors not in ("raise", "return"):
         raise ValueError(f"errors must be 'raise' or 'return', not {errors!r}")
@@ -148,7 +151,7 @@ def parallel_map(
     backend = active_backend()
     if backend is not None and n:
         return backend.map(call, items, desc=desc, partition_size=partition)
-    workers = min(workers or default_workers(), max(1, n // MIN_ITEMS_PER_WORKER))
+    workers = min(workers or default_workers(), max(1, n // max(1, min_per_worker)))
     bar = tqdm(total=n, desc=desc, unit=unit, disable=desc is None or n == 0, leave=False)
     out: list[R | Failed] = []
     try:

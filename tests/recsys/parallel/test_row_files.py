@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recsys.parallel import iter_npy_blocks, map_rows_to_npy
+from recsys.parallel import content_bounds, iter_npy_blocks, map_rows_to_npy, save_npy_blocks
 
 
 def rows_of(items: list[int]) -> np.ndarray:
@@ -58,3 +58,40 @@ def _one_row(items: list[int]) -> np.ndarray:
 def test_a_function_giving_the_wrong_rows_is_named(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="one row each"):
         map_rows_to_npy(_one_row, [1, 2, 3], tmp_path / "x.npy")
+
+
+def test_content_bounds_move_only_around_an_insertion() -> None:
+    rng = np.random.default_rng(3)
+    hashes = rng.integers(0, 2**62, 5000).tolist()
+    ends = content_bounds(hashes, 64)
+    sizes = np.diff([0, *ends])
+    assert ends[-1] == 5000 and sizes.max() <= 4 * 64 and 30 < sizes.mean() < 130
+    inserted = [*hashes[:2500], 12345, *hashes[2500:]]
+    before = {tuple(hashes[a:b]) for a, b in zip([0, *ends], ends, strict=False)}
+    new_ends = content_bounds(inserted, 64)
+    after = [tuple(inserted[a:b]) for a, b in zip([0, *new_ends], new_ends, strict=False)]
+    assert sum(part not in before for part in after) <= 2
+    with pytest.raises(ValueError, match="at least 1"):
+        content_bounds(hashes, 0)
+
+
+def test_kept_parts_are_a_cache_and_others_are_pruned(tmp_path: Path) -> None:
+    out, fn = tmp_path / "rows.npy", partial(_flaky, str(tmp_path))
+    parts = tmp_path / "parts"
+    map_rows_to_npy(fn, list(range(300)), out, partition=100, parts_dir=parts, keep_parts=True)
+    assert len(list(parts.glob("part-*.npy"))) == 3
+    map_rows_to_npy(fn, list(range(200)), out, partition=100, parts_dir=parts, keep_parts=True)
+    assert len(list(parts.glob("part-*.npy"))) == 2  # the third partition is gone
+    np.testing.assert_array_equal(np.load(out), rows_of(list(range(200))))
+    computed = (tmp_path / "computed.log").read_text().split()
+    assert computed == ["0", "100", "200"]  # the second map computed nothing
+
+
+def test_rows_written_by_blocks_are_the_saved_array(tmp_path: Path) -> None:
+    x = rows_of(list(range(1000)))
+    save_npy_blocks(tmp_path / "b.npy", x.shape, np.float32, iter(np.array_split(x, 7)))
+    np.save(tmp_path / "a.npy", x)
+    assert (tmp_path / "a.npy").read_bytes() == (tmp_path / "b.npy").read_bytes()
+    with pytest.raises(ValueError, match="999 rows written"):
+        save_npy_blocks(tmp_path / "c.npy", x.shape, np.float32, iter([x[:999]]))
+    assert not (tmp_path / "c.npy").exists()
