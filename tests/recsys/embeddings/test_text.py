@@ -83,3 +83,48 @@ def test_real_minilm_puts_related_texts_closer() -> None:
     )
     assert vectors.shape == (3, 384)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.2
+
+
+def test_bulk_precision_is_validated(monkeypatch: pytest.MonkeyPatch) -> None:
+    from recsys.embeddings.text import PRECISION_ENV, bulk_precision
+    from recsys.errors import ConfigError
+
+    monkeypatch.setenv(PRECISION_ENV, "float32")
+    assert bulk_precision() == "float32"
+    monkeypatch.setenv(PRECISION_ENV, "half")
+    with pytest.raises(ConfigError, match="auto, bfloat16 or float32"):
+        bulk_precision()
+
+
+def test_a_model_passed_as_an_object_is_never_sent_to_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import recsys.embeddings.text as text
+
+    monkeypatch.setattr(text, "BULK_MIN", 2)
+    model = CountingModel()  # not loaded by name: workers could not load it
+    vectors, n = embed_with_cache(["a", "b", "c"], model, "counting", VectorCache(tmp_path / "c"))
+    assert n == 3 and model.seen == ["a", "b", "c"] and vectors.shape == (3, 8)
+
+
+@pytest.mark.slow
+def test_bulk_workers_return_each_text_its_own_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Worker processes, length-sorted chunks: every row lands back at its own text."""
+    import recsys.embeddings.text as text
+
+    name = default_text_model()
+    model = load_text_model(name)
+    texts = [f"{w} song number {i}" * (1 + i % 3) for i, w in enumerate(["rain", "fire"] * 12)]
+    expected, _ = embed_with_cache(texts, model, name, VectorCache(tmp_path / "a.npz"))
+    monkeypatch.setattr(text, "BULK_MIN", 4)
+    monkeypatch.setattr(text, "_PROGRESS_CHUNK", 5)
+    monkeypatch.setenv("LINER_WORKERS", "2")
+    monkeypatch.setenv(text.PRECISION_ENV, "float32")
+    got, n = embed_with_cache(texts, model, name, VectorCache(tmp_path / "b.npz"), batch_size=4)
+    assert n == len(texts)
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+    monkeypatch.setenv(text.PRECISION_ENV, "bfloat16")
+    half, _ = embed_with_cache(texts, model, name, VectorCache(tmp_path / "c.npz"), batch_size=4)
+    assert np.min(np.sum(half * expected, axis=1)) > 0.999
