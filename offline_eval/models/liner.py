@@ -183,8 +183,11 @@ class ServedLinerModel:
         )
         if cache is not None:
             cache.mkdir(parents=True, exist_ok=True)
-            for f in shared.glob("text-*.npz"):
-                shutil.copy2(f, cache / f.name)
+            for f in shared.glob("text-*"):  # part folders (and single files of old builds)
+                if f.is_dir():
+                    shutil.copytree(f, cache / f.name, dirs_exist_ok=True)
+                elif f.suffix == ".npz":
+                    shutil.copy2(f, cache / f.name)
         self.manifest_steps = {name: step.info for name, step in manifest.steps.items()}
         self.recommender = load_recommender(root / "artifacts", store, settings, log_slates=False)
         model = self._text_model()

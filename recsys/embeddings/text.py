@@ -22,6 +22,7 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -175,15 +176,18 @@ def _bulk_model(name: str, precision: str) -> Any:
     return _BULK[key]
 
 
-def _embed_bulk_chunk(job: tuple[str, str, int, list[str]]) -> np.ndarray:
-    """One chunk of a bulk run: ``(model name, precision, batch size, texts)`` -> rows."""
-    name, precision, batch_size, texts = job
+def embed_bulk_chunk(
+    name: str, precision: str, batch_size: int, texts: Sequence[str]
+) -> np.ndarray:
+    """Rows of one chunk of a bulk run, by this process's copy of model ``name`` in
+    ``precision`` (:func:`bulk_precision`); in a worker process, on one thread (picklable:
+    ``partial(embed_bulk_chunk, name, precision, batch_size)`` is a task function)."""
     if multiprocessing.parent_process() is not None:  # a worker: one thread per process
         import torch
 
         torch.set_num_threads(1)
     model = _bulk_model(name, precision)
-    return embed_texts(texts, model, batch_size=batch_size)
+    return embed_texts(list(texts), model, batch_size=batch_size)
 
 
 def _embed_bulk(texts: list[str], name: str, batch_size: int) -> list[np.ndarray]:
@@ -193,17 +197,15 @@ def _embed_bulk(texts: list[str], name: str, batch_size: int) -> list[np.ndarray
     precision = bulk_precision()
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     chunk = max(batch_size, _PROGRESS_CHUNK)
-    jobs = [
-        (name, precision, batch_size, [texts[i] for i in order[a : a + chunk]])
-        for a in range(0, len(order), chunk)
-    ]
+    jobs = [[texts[i] for i in order[a : a + chunk]] for a in range(0, len(order), chunk)]
     logger.info(
         "text: embedding %d texts in %d chunks (%s, worker processes)",
         len(texts),
         len(jobs),
         precision,
     )
-    done = parallel_map(_embed_bulk_chunk, jobs, desc="text", unit="chunk", min_per_worker=1)
+    embed = partial(embed_bulk_chunk, name, precision, batch_size)
+    done = parallel_map(embed, jobs, desc="text", unit="chunk", min_per_worker=1)
     rows: list[np.ndarray] = [np.zeros(0, np.float32)] * len(texts)
     flat = (r for part in done for r in np.asarray(part))
     for i, row in zip(order, flat, strict=True):
@@ -257,6 +259,7 @@ __all__ = [
     "TextModel",
     "VectorCache",
     "bulk_precision",
+    "embed_bulk_chunk",
     "embed_texts",
     "embed_with_cache",
     "load_text_model",
