@@ -29,10 +29,15 @@ lock: ``flock /tmp/liner-big.lock python -m benchmarks.build_scale``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
+import json
 import logging
+import os
 import resource
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -216,10 +221,6 @@ def memory_child(way: str, n: int, work: Path) -> dict[str, Any]:
 
 def memory_figures(sizes: list[int]) -> list[dict[str, Any]]:
     """Each (way, size) in a fresh interpreter, so each peak is that build's alone."""
-    import json
-    import subprocess
-    import sys
-
     out = []
     for n in sizes:
         for way in ("gathered", "on_disk"):
@@ -232,6 +233,121 @@ def memory_figures(sizes: list[int]) -> list[dict[str, Any]]:
     return out
 
 
+def _read_status(field: str) -> float:
+    """A ``/proc/self/status`` memory field in MB (0 off Linux)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _reset_peak() -> None:
+    """Reset this process's peak RSS (VmHWM) to its current RSS (Linux ``clear_refs`` 5)."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def _timed_steps(names: Sequence[str] | None, stats: list[dict[str, Any]]) -> list[Any]:
+    """The build's steps, each wrapped to record its wall and CPU seconds and this process's
+    RSS before it and peak RSS during it (children, e.g. Ray workers, not included)."""
+    from dataclasses import replace
+
+    def wrap(step: Any) -> Any:
+        def run(ctx: Any) -> Any:
+            _reset_peak()
+            before = _read_status("VmRSS")
+            wall, cpu = time.perf_counter(), time.process_time()
+            info = step.run(ctx)
+            stats.append(
+                {
+                    "step": step.name,
+                    "wall_s": round(time.perf_counter() - wall, 2),
+                    "cpu_s": round(time.process_time() - cpu, 2),
+                    "rss_before_mb": round(before),
+                    "peak_rss_mb": round(_read_status("VmHWM")),
+                }
+            )
+            return info
+
+        return replace(step, run=run)
+
+    return [wrap(s) for s in default_steps() if names is None or s.name in names]
+
+
+def full_child(n: int, work: Path, store_dir: Path | None, names: Sequence[str] | None) -> dict:
+    """One catalog size in this process: ingest (or reuse a store made by an earlier run),
+    then the build locally and on a local Ray cluster (2 CPUs), each step timed."""
+    from recsys.distributed import RayBackend
+
+    logging.basicConfig(level=logging.WARNING)
+    db = (store_dir or work) / f"liner-{n}.db"
+    ingest_s = None
+    if not db.is_file():
+        make_folder(work / "data", n)
+        start = time.perf_counter()
+        run_ingest(work / "data", SqliteStore(db))
+        ingest_s = round(time.perf_counter() - start, 1)
+        shutil.rmtree(work / "data", ignore_errors=True)
+    print(json.dumps({"tracks": n, "ingest_s": ingest_s}), file=sys.stderr, flush=True)
+    store = SqliteStore(db)
+    settings = LinerSettings(db=str(db), artifacts=work / "local")
+    model = HashedWords()
+    out: dict[str, Any] = {"tracks": n, "ingest_s": ingest_s, "steps": names}
+    out["load_before"] = [round(x, 1) for x in os.getloadavg()]
+    for way in ("local", "ray"):
+        stats: list[dict[str, Any]] = []
+        steps = _timed_steps(names, stats)
+        start = time.perf_counter()
+        if way == "local":
+            build_artifacts(store, work / way, settings, steps=steps, text_model=model)
+            report = None
+        else:
+            with RayBackend(None, num_cpus=2) as backend:
+                out["ray_cluster_start_s"] = round(time.perf_counter() - start, 2)
+                build_artifacts(
+                    store, work / way, settings, steps=steps, text_model=model, backend=backend
+                )
+                report = list(backend.report)
+        out[way] = {
+            "load_after": [round(x, 1) for x in os.getloadavg()],
+            "wall_s": round(time.perf_counter() - start, 1),
+            "per_step": stats,
+            "ray_maps": report,
+        }
+        print(json.dumps(out), file=sys.stderr, flush=True)  # kept if a later part fails
+    out["ray_over_local"] = round(out["ray"]["wall_s"] / out["local"]["wall_s"], 3)
+    out["ray_over_local_without_start"] = round(
+        (out["ray"]["wall_s"] - out["ray_cluster_start_s"]) / out["local"]["wall_s"], 3
+    )
+    same = {}
+    for rel in ("vectors/text.npy", "vectors/fused.npy", "catalog/training_mask.npy"):
+        a, b = work / "local" / rel, work / "ray" / rel
+        if a.is_file() and b.is_file():
+            same[rel] = bool(np.array_equal(np.load(a), np.load(b)))
+    out["same_arrays"] = same
+    store.close()
+    return out
+
+
+def full_figures(sizes: list[int], store_dir: Path | None, names: Sequence[str] | None) -> list:
+    """Each size in a fresh interpreter (its peaks are that size's alone)."""
+    out = []
+    for n in sizes:
+        with tempfile.TemporaryDirectory(prefix="liner-build-full-") as tmp:
+            cmd = [sys.executable, "-m", "benchmarks.build_scale", "--full-child", str(n), tmp]
+            if store_dir is not None:
+                cmd += ["--store-dir", str(store_dir)]
+            if names:
+                cmd += ["--steps", *names]
+            done = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
+        out.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        print(json.dumps(out[-1]), flush=True)
+    return out
+
+
 def main() -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--tracks", type=int, default=None, help="catalog size (default 100k)")
@@ -239,10 +355,29 @@ def main() -> None:
     p.add_argument("--memory", action="store_true", help="only the two-size memory figures")
     p.add_argument("--memory-sizes", type=int, nargs="+", default=[100_000, 500_000])
     p.add_argument("--memory-child", nargs=3, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--full", type=int, nargs="+", default=None, help="full-build sizes")
+    p.add_argument("--steps", nargs="+", default=None, help="only these build steps (--full)")
+    p.add_argument("--store-dir", type=Path, default=None, help="keep/reuse stores here")
+    p.add_argument("--full-child", nargs=2, default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.full_child:
+        size, folder = args.full_child
+        figures = full_child(int(size), Path(folder), args.store_dir, args.steps)
+        print(json.dumps(figures))
+        return
+    if args.full:
+        load = os.getloadavg()
+        sizes = full_figures(args.full, args.store_dir, args.steps)
+        model = time_model(args.model_texts, LinerSettings()) if args.model_texts else None
+        label = "_".join(
+            f"{n // 1000}k" if n < 1_000_000 else f"{n // 1_000_000}m" for n in args.full
+        )
+        write_result(
+            f"build_full_{label}" if not args.quick else "build_full_quick",
+            {"sizes": sizes, "model": model, "load_before": load, "load_after": os.getloadavg()},
+        )
+        return
     if args.memory_child:
-        import json
-
         way, size, folder = args.memory_child
         print(json.dumps(memory_child(way, int(size), Path(folder))))
         return
