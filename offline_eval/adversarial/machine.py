@@ -6,7 +6,9 @@ floor) and the peak normalised to -1 dBFS. Each track's material (tempo, key, mo
 progression, melody, rhythm, patches) is its own: distinct renders are distinct recordings,
 so a near-duplicate between two of them is a screening error, as it would be between two
 generated songs. Declared ``NONE`` (human) with "Made with Suno"-style text, they
-are the suite's mislabelled uploads: the truth says they should be ``DISPUTED``.
+are the suite's mislabelled uploads: the truth says they should be ``DISPUTED``; so are the
+ones with no text at all, plain or dressed as a recording by :func:`disguise` (noise floor, gain,
+room, tape wow, MP3), which only the audio can give away.
 """
 
 from __future__ import annotations
@@ -127,4 +129,39 @@ def machine_track(seconds: float, sr: int, rng: np.random.Generator) -> np.ndarr
     return (out / peak * 10 ** (-1 / 20)).astype(np.float32)
 
 
-__all__ = ["BARE_LABELS", "MACHINE_TAGS", "MACHINE_TEXTS", "machine_track"]
+def disguise(audio: np.ndarray, sr: int, rng: np.random.Generator) -> np.ndarray:
+    """A render dressed as a recording, the way an uploader hiding a generator would: a noise
+    floor mixed under it (white or pink, 35-65 dB below the peak), a gain that no longer
+    peaks at -1 dBFS, and usually a room (a short synthetic reverb) or a slow wow of the
+    playback speed (a tape or vinyl transfer, a few cents).
+
+    The renderer's other marks stay: material that repeats, and (without wow) pitch that does
+    not move. Which dressing a track gets is drawn from ``rng``.
+    """
+    y = np.asarray(audio, dtype=np.float64)
+    n = y.size
+    if rng.random() < 0.5:  # a room: exponentially decaying noise as impulse response
+        length = int(sr * rng.uniform(0.2, 0.8))
+        ir = rng.standard_normal(length) * np.exp(
+            -np.arange(length) / (sr * rng.uniform(0.05, 0.2))
+        )
+        ir[0] = 1.0 / rng.uniform(0.2, 0.6)
+        wet = np.convolve(y, ir)[:n]
+        y = wet / (np.max(np.abs(wet)) or 1.0)
+    if rng.random() < 0.4:  # wow: the playback speed drifts by a few cents
+        cents = rng.uniform(3, 12) * np.sin(2 * np.pi * rng.uniform(0.3, 1.5) * np.arange(n) / sr)
+        position = np.cumsum(2 ** (cents / 1200))
+        position = position[position < n - 1]
+        y = np.interp(position, np.arange(n), y)
+    noise = rng.standard_normal(y.size)
+    if rng.random() < 0.5:  # pink: white noise through a 1/f (spectral) tilt
+        spectrum = np.fft.rfft(noise)
+        spectrum /= np.sqrt(np.maximum(np.arange(spectrum.size), 1))
+        noise = np.fft.irfft(spectrum, n=y.size)
+    noise /= np.std(noise) or 1.0
+    y = y / (np.max(np.abs(y)) or 1.0) + noise * 10 ** (-rng.uniform(35, 65) / 20)
+    gain = 10 ** (-rng.uniform(1.5, 9) / 20) / (np.max(np.abs(y)) or 1.0)
+    return (y * gain).astype(np.float32)
+
+
+__all__ = ["BARE_LABELS", "MACHINE_TAGS", "MACHINE_TEXTS", "disguise", "machine_track"]

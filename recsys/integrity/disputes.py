@@ -155,7 +155,7 @@ def _threshold(clean: np.ndarray, rate: float, floor: float, fallback: float) ->
     return max(floor, float(np.nextafter(ranked[allowed], np.inf)))
 
 
-def _open(history: Sequence[DisputeRecord]) -> tuple[set[str], dict[str, AiInvolvement]]:
+def dispute_state(history: Sequence[DisputeRecord]) -> tuple[set[str], dict[str, AiInvolvement]]:
     """Tracks with an open dispute, and the label an admin decided per decided track."""
     latest: dict[str, DisputeRecord] = {}
     for record in history:
@@ -232,7 +232,7 @@ def check_declarations(
             else 0.0,
         },
     )
-    opened, decided = _open(history)
+    opened, decided = dispute_state(history)
     now = at or datetime.now(UTC)
     # Without any audio analysis the detector sees metadata only: the text then stands alone.
     audio = [c for c in features.columns if c in FORENSIC_NAMES or c.startswith("audio_")]
@@ -341,7 +341,7 @@ def check_declarations_by_chain(
     floor = features[CHAIN_FEATURE]
     chain = machine_chain(floor.to_dict(), tracks, artists, quarantined)
     result = DisputeCheck(threshold=1.0, text_threshold=1.0, reference=chain.references)
-    opened, decided = _open(history)
+    opened, decided = dispute_state(history)
     now = at or datetime.now(UTC)
     for track in tracks:
         p = track.provenance
@@ -436,6 +436,7 @@ __all__ = [
     "check_declarations_by_chain",
     "clean_reference",
     "credited_names",
+    "dispute_state",
     "machine_chain",
     "resolve_dispute",
 ]

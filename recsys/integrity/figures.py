@@ -47,6 +47,9 @@ class IntegrityFigures:
         disputed_now: tracks whose declared AI label is in dispute (held until decided).
         disputed_ever: tracks whose declaration was ever disputed.
         disputes_decided: disputes a rights admin decided, by decided label.
+        disputes_by_evidence: open disputes by what opened them (``audio``: the audio alone
+            or with the rest, ``detector``, ``text``, ``recording_chain``; one dispute may
+            count under several).
         violating_uploads: distinct tracks ever quarantined by screening or ever disputed
             (the "violations per 1,000 creations" count).
     """
@@ -66,6 +69,7 @@ class IntegrityFigures:
     disputed_now: int = 0
     disputed_ever: int = 0
     disputes_decided: dict[str, int] | None = None
+    disputes_by_evidence: dict[str, int] | None = None
     violating_uploads: int = 0
 
     def per_thousand(self, count: int) -> float:
@@ -92,6 +96,7 @@ class IntegrityFigures:
             "disputed_now": self.disputed_now,
             "disputed_ever": self.disputed_ever,
             "disputes_decided": dict(self.disputes_decided or {}),
+            "disputes_by_evidence": dict(self.disputes_by_evidence or {}),
             "violating_uploads": self.violating_uploads,
             "violating_uploads_per_1000_uploads": round(
                 self.per_thousand(self.violating_uploads), 2
@@ -157,7 +162,14 @@ def _dispute_counts(disputes: Sequence[DisputeRecord]) -> dict[str, Any]:
     for record in disputes:
         latest[record.track_id] = record
     decided = Counter(str(r.decided) for r in disputes if not r.opened and r.decided is not None)
+    evidence = Counter(
+        kind
+        for r in latest.values()
+        if r.opened
+        for kind in {k.split("_")[0] if k.startswith("audio") else k for k in r.evidence}
+    )
     return {
+        "disputes_by_evidence": dict(sorted(evidence.items())),
         "disputed_now": sum(r.opened for r in latest.values()),
         "disputed_ever": len({r.track_id for r in disputes if r.opened}),
         "disputes_decided": dict(sorted(decided.items())),

@@ -10,7 +10,7 @@ crash at any point leaves the unscreened uploads held and the next run screens t
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,13 @@ from recsys.integrity.disputes import (
     machine_chain,
 )
 from recsys.integrity.features import detector_features
+from recsys.integrity.machine_audio import extract_machine_cues_cached, machine_cue_cache
+from recsys.integrity.machine_evidence import (
+    AudioCheck,
+    AudioDisputeConfig,
+    audio_checked,
+    check_declarations_by_audio,
+)
 from recsys.integrity.neardup import (
     Calibration,
     build_near_duplicate_screen,
@@ -60,6 +67,8 @@ class IntegrityRun:
             precision).
         detector_skipped: why the detector did not run, if it did not.
         disputes: the check of declared NONE/ASSISTED labels, when the detector ran.
+        audio_check: the check of declared NONE/ASSISTED labels against the audio alone
+            (:mod:`recsys.integrity.machine_evidence`), when any has an audio file.
         unscreened_before: tracks that were unscreened when the run started (all of them
             are screened once it commits).
         streams: the artificial-streaming screen of the event log (flags recorded).
@@ -73,6 +82,7 @@ class IntegrityRun:
     detection: dict[str, Any] = field(default_factory=dict)
     detector_skipped: str = ""
     disputes: DisputeCheck | None = None
+    audio_check: AudioCheck | None = None
     unscreened_before: int = 0
     streams: dict[str, Any] = field(default_factory=dict)
 
@@ -88,6 +98,7 @@ class IntegrityRun:
             "detector_skipped": self.detector_skipped or None,
             "detection": self.detection or None,
             "disputes": None if self.disputes is None else self.disputes.summary(),
+            "audio_check": None if self.audio_check is None else self.audio_check.summary(),
             "unscreened_before": self.unscreened_before,
             "streams": self.streams or None,
         }
@@ -164,12 +175,16 @@ def run_integrity(
         labels = _detect(store, run, tracks, artists, audio, detector_config, disputes, at)
     else:
         run.detector_skipped = "not asked"
+    held = set(result.quarantined) | store.quarantined_ids()
+    run.audio_check = _check_audio(store, run, tracks, artists, data_root, audio_cache, held, at)
+    opened = [] if run.disputes is None else list(run.disputes.records)
+    opened += [] if run.audio_check is None else run.audio_check.records
     if not dry_run:
         pause_for_test("before_screening_commit")
         store.finish_screening(
             screened=marks,
             quarantines=result.records,
-            disputes=[] if run.disputes is None else run.disputes.records,
+            disputes=opened,
             labels=labels,
         )
     run.streams = screen_streams(store, at=at, dry_run=dry_run).summary()
@@ -180,9 +195,44 @@ def run_integrity(
         len(marks),
         len(result.records),
         len(labels),
-        0 if run.disputes is None else len(run.disputes.records),
+        len(opened),
     )
     return run
+
+
+def _check_audio(
+    store: Store,
+    run: IntegrityRun,
+    tracks: list[Track],
+    artists: dict[str, Artist],
+    data_root: Path | None,
+    audio_cache: Path | None,
+    held: set[str],
+    at: datetime | None,
+    config: AudioDisputeConfig | None = None,
+) -> AudioCheck | None:
+    """Declared NONE/ASSISTED labels against the audio alone; a track the detector's check
+    already disputes gets the audio evidence added to that dispute instead of a second one."""
+    wanted = [t for t in tracks if t.audio_path and audio_checked(t)]
+    if not wanted:
+        return None
+    cache = None if audio_cache is None else machine_cue_cache(audio_cache)
+    cues = extract_machine_cues_cached(wanted, cache, data_root)
+    check = check_declarations_by_audio(
+        cues, tracks, artists, history=store.dispute_history(), quarantined=held,
+        config=config, at=at,
+    )  # fmt: skip
+    audio = {r.track_id: r for r in check.records}
+    if run.disputes is not None:
+        merged = []
+        for record in run.disputes.records:
+            extra = audio.pop(record.track_id, None)
+            if extra is not None:
+                record = replace(record, evidence={**extra.evidence, **record.evidence})
+            merged.append(record)
+        run.disputes.records = merged
+    check.records = list(audio.values())
+    return check
 
 
 def _machine_like(
