@@ -102,6 +102,11 @@ class SuiteConfig(BaseModel):
     bare_name_machine_tracks: int = Field(4, ge=0)
     """Declared-``NONE`` machine tracks whose only AI text names a generator bare: a tag, a
     hashtag, a credit-like title decoration (``suno``, ``#udio``, ``Night [AIVA]``)."""
+    silent_machine_tracks: int = Field(8, ge=0)
+    """Declared-``NONE`` machine tracks with no AI text at all: only the audio gives them away."""
+    disguised_machine_tracks: int = Field(8, ge=0)
+    """The same, dressed as recordings (:func:`~offline_eval.adversarial.machine.disguise`:
+    noise floor, gain, room or tape wow), half of them as MP3."""
 
     @classmethod
     def quick(cls, **overrides: object) -> SuiteConfig:
@@ -133,6 +138,8 @@ class SuiteConfig(BaseModel):
             "machine_tracks": 3,
             "handmade_per_kind": 1,
             "bare_name_machine_tracks": 2,
+            "silent_machine_tracks": 2,
+            "disguised_machine_tracks": 2,
         }
         values.update(overrides)
         return cls.model_validate(values)

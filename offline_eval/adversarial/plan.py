@@ -39,6 +39,8 @@ class Machine:
 
     seed: int
     seconds: float
+    disguise: bool = False
+    """Dressed as a recording (:func:`~offline_eval.adversarial.machine.disguise`)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -499,9 +499,14 @@ class _Planner:
         for _ in range(cfg.bare_name_machine_tracks):
             field, label = BARE_LABELS[self._pick_text(len(BARE_LABELS))]
             self._machine_track("label/bare_generator_name", field, label)
+        for _ in range(cfg.silent_machine_tracks):
+            self._machine_track("label/silent_machine", "", "")
+        for _ in range(cfg.disguised_machine_tracks):
+            self._machine_track("label/disguised_machine", "", "", disguised=True)
 
-    def _machine_track(self, attack: str, field: str, text: str) -> None:
-        """A machine-made track declared human, its AI text in ``field``."""
+    def _machine_track(self, attack: str, field: str, text: str, disguised: bool = False) -> None:
+        """A machine-made track declared human, its AI text (if any) in ``field``; a
+        ``disguised`` one is dressed as a recording, and written as MP3 half the time."""
         artist, uploader = self._newcomer(), self.ids("up")
         assert artist.created_at is not None
         genre = ("pop", "electronic", "cinematic")[self._pick_text(3)]
@@ -512,8 +517,10 @@ class _Planner:
                 batch=UPLOADS,
                 title=f"{title} {text}" if field == "title" else title,
                 artist_id=artist.artist_id,
-                audio=Machine(seed=int(self.rng.integers(2**31)), seconds=self._length()),
-                audio_format=self._format(),
+                audio=Machine(
+                    seed=int(self.rng.integers(2**31)), seconds=self._length(), disguise=disguised
+                ),
+                audio_format="mp3" if disguised and self.rng.random() < 0.5 else self._format(),
                 genre=genre,
                 uploader_id=uploader,
                 uploaded_at=artist.created_at + days(self.rng, 0.05, 1),

@@ -21,7 +21,7 @@ import pandas as pd
 import soundfile as sf
 
 from offline_eval.adversarial.edits import apply_edits, encode_mp3
-from offline_eval.adversarial.machine import machine_track
+from offline_eval.adversarial.machine import disguise, machine_track
 from offline_eval.adversarial.plan import CATALOG, UPLOADS, Copy, Excerpt, SuitePlan, TrackPlan
 from offline_eval.adversarial.sources import load_excerpt
 from recsys.demo.tables import TRUTH_COLUMNS as DEMO_TRUTH_COLUMNS
@@ -72,7 +72,10 @@ class _Renderer:
             source, _ = sf.read(str(self.paths[audio.of]), dtype="float32")
             rng = np.random.default_rng(audio.seed)
             return apply_edits(np.asarray(source), self.sr, audio.edits, rng)
-        return machine_track(audio.seconds, self.sr, np.random.default_rng(audio.seed))
+        rendered = machine_track(audio.seconds, self.sr, np.random.default_rng(audio.seed))
+        if audio.disguise:
+            return disguise(rendered, self.sr, np.random.default_rng(audio.seed + 1))
+        return rendered
 
     def render(self, track: TrackPlan) -> None:
         path = self.out / track.batch / "audio" / f"{track.item_id}.{track.audio_format}"
