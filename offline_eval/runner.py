@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import pickle
 import time
 from collections.abc import Collection, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,40 +142,33 @@ def run_evaluation(
     timings: dict[str, dict[str, float]] = {}
     failures: dict[str, str] = {}
     tuning: dict[str, Any] = {}
-    for name in tqdm(list(params), desc="models", disable=not progress):
-        opts = dict((model_options or {}).get(name.partition(":")[0], {}))
-        if tune and task == "recommend":
-            tuning[name] = tune_model(
-                name,
-                train_ds,
-                chosen,
-                k=k,
-                seed=seed,
-                threads=threads,
-                options=opts,
-                params=params[name],
-            )
-            picked = tuning[name]["chosen"]
-            if name.partition(":")[0] == "liner" and picked:
-                params[name] = (params[name] or PolicyParams()).model_copy(update=picked)
-            else:
-                opts.update(picked)
-        model = create_model(name, params=params[name], seed=seed, threads=threads, options=opts)
-        t0 = time.perf_counter()
-        try:
-            model.fit(train_ds, chosen)
-            t1 = time.perf_counter()
-            slates = run_slates(the_task, model, ctx.users, k)  # tasks under --ray
-        except Exception as exc:  # one failing model must not lose the others' results
-            logger.exception("model %s failed", name)
-            failures[name] = f"{type(exc).__name__}: {exc}"
+    job = _ModelJob(
+        task=the_task,
+        train=train_ds,
+        split=chosen,
+        users=list(ctx.users),
+        k=k,
+        seed=seed,
+        threads=threads,
+        tune=tune and task == "recommend",
+        options={n: dict((model_options or {}).get(n.partition(":")[0], {})) for n in params},
+        params=params,
+    )
+    side = _side_models(job, list(params))
+    pending = _start_side(job, side) if side else None
+    runs = [_run_model(job, n) for n in tqdm(list(params), desc="models", disable=not progress)
+            if n not in side]  # fmt: skip
+    if pending is not None:
+        runs += _finish_side(pending, job, side)
+    for run in sorted(runs, key=lambda r: list(params).index(r.name)):
+        if run.tuning is not None:
+            tuning[run.name] = run.tuning
+        if run.failure is not None:
+            failures[run.name] = run.failure
             continue
-        finally:
-            getattr(model, "close", lambda: None)()  # temporary stores and artifacts
-        t2 = time.perf_counter()
-        cards[name] = score_slates(ctx, slates)
-        timings[name] = {"fit_s": round(t1 - t0, 2), "recommend_s": round(t2 - t1, 2)}
-        logger.info("%s: fit %.1fs, recommend %.1fs", name, t1 - t0, t2 - t1)
+        assert run.slates is not None
+        cards[run.name] = score_slates(ctx, run.slates)
+        timings[run.name] = run.timings
     if not cards:
         raise EvalError(f"every model failed: {failures}")
     boot = bootstrap(cards, n_boot=n_boot, seed=seed, progress=progress)
@@ -246,6 +242,114 @@ def run_evaluation(
         )
         per_listener.reset_index().to_csv(out_dir / "per_listener.csv", index=False)
     return EvalResult(metrics=doc, out=out_dir, runtime_s=runtime, scorecards=cards)
+
+
+@dataclass(frozen=True)
+class _ModelJob:
+    """What every model of one evaluation is fitted and asked with (picklable)."""
+
+    task: Any
+    train: EvalDataset
+    split: Any
+    users: list[str]
+    k: int
+    seed: int
+    threads: int
+    tune: bool
+    options: dict[str, dict[str, Any]]
+    params: dict[str, PolicyParams | None]
+
+
+@dataclass
+class _ModelRun:
+    """One model's outcome: its slates (or why it failed), tuning and timings."""
+
+    name: str
+    slates: dict[str, Any] | None = None
+    tuning: dict[str, Any] | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    failure: str | None = None
+
+
+def _run_model(job: _ModelJob, name: str) -> _ModelRun:
+    """Tune (when asked), fit on the training split, and answer the test listeners."""
+    opts = dict(job.options.get(name, {}))
+    params = job.params.get(name)
+    run = _ModelRun(name=name)
+    if job.tune:
+        run.tuning = tune_model(
+            name,
+            job.train,
+            job.split,
+            k=job.k,
+            seed=job.seed,
+            threads=job.threads,
+            options=opts,
+            params=params,
+        )
+        picked = run.tuning["chosen"]
+        if name.partition(":")[0] == "liner" and picked:
+            params = (params or PolicyParams()).model_copy(update=picked)
+        else:
+            opts.update(picked)
+    model = create_model(name, params=params, seed=job.seed, threads=job.threads, options=opts)
+    t0 = time.perf_counter()
+    try:
+        model.fit(job.train, job.split)
+        t1 = time.perf_counter()
+        run.slates = dict(run_slates(job.task, model, job.users, job.k))  # tasks under --ray
+    except Exception as exc:  # one failing model must not lose the others' results
+        logger.exception("model %s failed", name)
+        run.failure = f"{type(exc).__name__}: {exc}"
+        return run
+    finally:
+        getattr(model, "close", lambda: None)()  # temporary stores and artifacts
+    t2 = time.perf_counter()
+    run.timings = {"fit_s": round(t1 - t0, 2), "recommend_s": round(t2 - t1, 2)}
+    logger.info("%s: fit %.1fs, recommend %.1fs", name, t1 - t0, t2 - t1)
+    return run
+
+
+def _side_models(job: _ModelJob, names: list[str]) -> list[str]:
+    """The served pipeline's models, run in a second process beside the others when this
+    machine has a CPU for it: its build is mostly one thread for many minutes, while the
+    baselines fit and answer in the main process (on a 200k-item catalog their 5 minutes of
+    wall time otherwise add to the pipeline's)."""
+    from recsys.parallel import active_backend, default_workers
+
+    side = [n for n in names if n.partition(":")[0] in ("liner", "liner-ensemble")]
+    if not side or len(side) == len(names) or default_workers() < 2 or active_backend():
+        return []
+    try:
+        pickle.dumps(job)
+    except Exception as exc:  # e.g. a task holding a live connection
+        logger.info("models run one after another (the job cannot be sent: %s)", exc)
+        return []
+    return side
+
+
+def _side_main(job: _ModelJob, names: list[str], level: int) -> list[_ModelRun]:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return [_run_model(job, n) for n in names]
+
+
+def _start_side(job: _ModelJob, names: list[str]) -> tuple[Any, Any]:
+    ctx = multiprocessing.get_context("spawn")  # a fork of a process holding torch can hang
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx)
+    level = logging.getLogger().getEffectiveLevel()
+    logger.info("%s: fitted in a second process, beside the other models", ", ".join(names))
+    return pool, pool.submit(_side_main, job, names, level)
+
+
+def _finish_side(pending: tuple[Any, Any], job: _ModelJob, names: list[str]) -> list[_ModelRun]:
+    pool, future = pending
+    try:
+        return list(future.result())
+    except Exception as exc:  # the process died (e.g. out of memory): say so per model
+        logger.exception("the pipeline's process failed")
+        return [_ModelRun(name=n, failure=f"{type(exc).__name__}: {exc}") for n in names]
+    finally:
+        pool.shutdown()
 
 
 def _load(

@@ -95,3 +95,29 @@ def test_the_product_does_not_import_the_harness() -> None:
     ]
     # The `liner eval` command loads the harness lazily by name (recsys/cli/__init__.py).
     assert offenders == []
+
+
+@pytest.mark.slow
+def test_the_pipeline_beside_the_baselines_scores_as_in_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The runner fits ``liner`` in a second process beside the baselines when it has two
+    CPUs; the figures are those of fitting everything one after another."""
+    from offline_eval.runner import run_evaluation
+
+    docs = {}
+    for workers in ("1", "2"):
+        monkeypatch.setenv("LINER_WORKERS", workers)
+        docs[workers] = run_evaluation(
+            eval_dataset=_checkerboard(),
+            models=["popularity", "liner"],
+            model_options={"liner": {"text_model": "hash"}},
+            split="user-kfold",
+            k=5,
+            n_boot=20,
+            progress=False,
+        ).metrics
+    for name in ("popularity", "liner"):
+        assert docs["1"]["models"][name] == docs["2"]["models"][name]
+    ndcg = {m: docs["2"]["models"][m]["ndcg@5"]["value"] for m in ("popularity", "liner")}
+    assert ndcg["liner"] > ndcg["popularity"]  # a real fit, not an empty slate
