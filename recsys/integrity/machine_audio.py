@@ -43,6 +43,10 @@ MIN_REPEAT_SECONDS = 6.0
 """Shortest clip with a repetition cue: a lag of at least 1 s, compared over at least 4 s."""
 MIN_LAG_S = 1.0
 MIN_OVERLAP_S = 4.0
+ACTIVE_SHARE = 0.25
+"""Repetition is compared only where the frames carry this share of the clip's mean energy."""
+ACTIVE_DB = 40.0
+"""The floor is read on frames within this many dB of the loud frames (the 90th percentile)."""
 CUE_NAMES: tuple[str, ...] = ("repeat_residual", "steady_pitch_share", "floor_db")
 _EPS = 1e-12
 
@@ -61,8 +65,10 @@ def repeat_residual(y: np.ndarray, sr: int = SAMPLE_RATE) -> float:
     """Energy of the difference between the spectrogram and itself at the best lag, relative
     to the energy compared (0: an exact repeat; 1: unrelated material of equal level).
 
-    Lags from :data:`MIN_LAG_S` while at least :data:`MIN_OVERLAP_S` overlap; NaN when the
-    clip is too short or silent.
+    Lags from :data:`MIN_LAG_S` while at least :data:`MIN_OVERLAP_S` overlap, and only where
+    the frames compared carry at least :data:`ACTIVE_SHARE` of the clip's mean energy (digital
+    silence repeats exactly too: a recording's silent tail is no loop); NaN when the clip is
+    too short or silent.
     """
     hop = 256 * sr // 16_000
     n_fft = 4 * hop
@@ -87,10 +93,11 @@ def repeat_residual(y: np.ndarray, sr: int = SAMPLE_RATE) -> float:
     head = cumulative[frames - lags]  # frames 0 .. T-lag-1
     tail = cumulative[frames] - cumulative[lags]  # frames lag .. T-1
     total = head + tail
-    if not np.any(total > _EPS):
+    active = (total > _EPS) & (total / (2 * (frames - lags)) >= ACTIVE_SHARE * energy.mean())
+    if not active.any():
         return float("nan")
     residual = (total - 2 * cross[lags]) / np.maximum(total, _EPS)
-    return float(np.clip(residual[total > _EPS].min(), 0.0, 1.0))
+    return float(np.clip(residual[active].min(), 0.0, 1.0))
 
 
 STEADY_CENTS = 0.1
@@ -164,18 +171,23 @@ def peak_changes(y: np.ndarray, sr: int = SAMPLE_RATE) -> tuple[np.ndarray, np.n
 
 def noise_floor(y: np.ndarray, sr: int = SAMPLE_RATE) -> float:
     """The quietest tenth of the frames in the quietest of eight bands above 500 Hz, in dB
-    relative to the median frame level (very low: digital silence under the music)."""
+    relative to the median frame level, over the frames where music plays (within
+    :data:`ACTIVE_DB` of the loud frames: pauses and a silent tail are not the floor under the
+    music); very low: digital silence under the music. NaN for a silent clip."""
     hop, n_fft = 512 * sr // 16_000, 2048 * sr // 16_000
     power = _frames(y, n_fft, hop).astype(np.float64) ** 2
     level = 10 * np.log10(power.sum(axis=0) + _EPS)
-    median = float(np.median(level))
+    playing = level >= np.percentile(level, 90) - ACTIVE_DB
+    if level.max() <= 10 * np.log10(_EPS) + 1:
+        return float("nan")
+    power, level = power[:, playing], level[playing]
     low = int(500 * n_fft / sr)
     edges = np.linspace(low, power.shape[0], 9).astype(int)
     floors = [
         np.percentile(10 * np.log10(power[a:b].sum(axis=0) + _EPS), 10)
         for a, b in itertools.pairwise(edges)
     ]
-    return float(min(floors) - median)
+    return float(min(floors) - np.median(level))
 
 
 def machine_cues(y: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray:

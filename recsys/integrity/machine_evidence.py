@@ -108,8 +108,9 @@ class AudioDisputeConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     clean_false_dispute_rate: float = Field(0.005, ge=0, le=1)
-    """At most this share of the catalog's clean reference tracks may score at or above the
-    threshold."""
+    """A new track drawn like the catalog's clean reference tracks reaches the threshold with
+    at most this probability (conformal: above all but ``k`` of ``n`` references with
+    ``(k + 1) / (n + 1)`` at most this)."""
     min_reference: int = Field(20, ge=1)
     """Below this many clean reference tracks with audio, the reference bounds stand alone."""
 
@@ -201,11 +202,14 @@ def audio_checked(track: Track) -> bool:
 
 
 def _catalog_threshold(clean: np.ndarray, rate: float) -> float:
-    """The lowest score >= 0 reached by at most ``rate`` of the clean scores."""
-    ranked = np.sort(clean)[::-1]
-    allowed = int(np.floor(rate * ranked.size))
-    if allowed >= ranked.size:
+    """The lowest score >= 0 that a new track drawn like the clean ones reaches with
+    probability at most ``rate``: above all but ``k`` of the ``n`` clean scores, with
+    ``(k + 1) / (n + 1) <= rate`` (the conformal bound; a plain quantile would allow
+    ``k / n`` and understate the rate on a small reference)."""
+    if clean.size == 0:
         return 0.0
+    ranked = np.sort(clean)[::-1]
+    allowed = min(max(int(np.floor(rate * (ranked.size + 1))) - 1, 0), ranked.size - 1)
     return max(0.0, float(np.nextafter(ranked[allowed], np.inf)))
 
 

@@ -81,3 +81,13 @@ def test_cues_are_cached_per_track_and_path(tmp_path: Path) -> None:
     (tmp_path / "a.wav").unlink()  # a second run reads the cache, not the file
     again = extract_machine_cues_cached(tracks, cache, tmp_path)
     np.testing.assert_array_equal(again["a"], first["a"])
+
+
+def test_a_recordings_digital_silence_is_no_loop_and_no_missing_floor() -> None:
+    # A hidden-track style upload: 20 s of playing, then 30 s of digital zeros.
+    played = performance(20, np.random.default_rng(9))
+    padded = np.concatenate([np.zeros(SR, np.float32), played, np.zeros(30 * SR, np.float32)])
+    cues = machine_cues(padded)
+    assert cues[CUE_NAMES.index("repeat_residual")] > 0.3
+    assert cues[CUE_NAMES.index("floor_db")] > -70
+    assert machine_score(cues)[0] < 0
