@@ -5,9 +5,10 @@ machine-made track it plans, rendered plain and dressed as a recording
 (FLAC, Ogg Vorbis or MP3) and analysed from the file as the service would.
 
 ``--fit`` (the tuning seed only) sets each cue's bound from the real recordings alone: beyond
-the most machine-like real value and beyond the normal fit's 0.25 % tail, so by Markov's
-inequality at most (sum of the cues' tail rates) / 2 <= 0.375 % of such recordings have two
-cues past their bounds. The machine tracks are only measured, never fitted. Without
+the most machine-like real value (by :data:`CLEARANCE`) and beyond the normal fit's 0.25 %
+tail, so by Markov's inequality at most (sum of the cues' tail rates) / 2 <= 0.375 % of such
+recordings have two cues past their bounds (one hard cue alone must lie half a decade
+further, rarer still). The machine tracks are only measured, never fitted. Without
 ``--fit`` it scores the bounds shipped in :data:`recsys.integrity.machine_evidence.
 REFERENCE_BOUNDS` on the seed (the report seed is the held-out figure).
 
@@ -48,6 +49,9 @@ logger = logging.getLogger(__name__)
 
 TAIL = 0.0025
 """One-sided share of real recordings a single cue's bound may pass (normal fit)."""
+CLEARANCE = 0.1
+"""How far beyond the most machine-like real recording a bound goes at least (a tenth of a
+decade, or 1 dB for the floor)."""
 VAR = Path(__file__).resolve().parents[2] / "var" / "machine_cues"
 
 
@@ -155,7 +159,7 @@ def fit_bounds(human: pd.DataFrame) -> dict[str, dict[str, float]]:
         sign = 1.0 if REFERENCE_BOUNDS[name].higher_is_machine else -1.0
         tail = z.mean() + sign * norm.ppf(1 - TAIL) * z.std(ddof=1)
         extreme = z.max() if sign > 0 else z.min()
-        edge = max(tail, extreme) if sign > 0 else min(tail, extreme)
+        edge = max(tail, extreme + CLEARANCE) if sign > 0 else min(tail, extreme - CLEARANCE)
         raw = 10**edge if REFERENCE_BOUNDS[name].log else edge * 10
         out[name] = {
             "bound": float(f"{raw:.2g}"),
