@@ -129,6 +129,9 @@ def demo_world_figures(seed: int, tracks: int, listeners: int) -> dict[str, Any]
             copies = set(truth.index[truth["duplicate_of"].astype(str) != ""])
             genuine = truth.index[truth["abuse_kinds"].astype(str) == ""]
             false_q = sorted(i for i in genuine if i in quarantined)
+            disputed = store.disputed_ids()
+            honest = truth.index[truth["true_ai_involvement"].astype(str) == "NONE"]
+            false_d = sorted(i for i in honest if i in disputed)
         finally:
             store.close()
     return {
@@ -146,6 +149,9 @@ def demo_world_figures(seed: int, tracks: int, listeners: int) -> dict[str, Any]
         "genuine": len(genuine),
         "genuine_quarantined": len(false_q),
         "genuine_false_quarantine_rate": round(len(false_q) / max(1, len(genuine)), 4),
+        "human_disputed": len(false_d),
+        "human_false_dispute_rate": round(len(false_d) / max(1, len(honest)), 4),
+        "audio_check": None if run.audio_check is None else run.audio_check.summary(),
         "near_duplicate_calibration": None
         if run.near_duplicate is None
         else run.near_duplicate.summary(),
