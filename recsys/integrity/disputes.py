@@ -33,7 +33,11 @@ text claims AI generation, against the recording chain measured on the audio: a 
 needs the text *and* a chain without the noise floor every clean reference has (the top band
 digitally silent under the music, as a renderer leaves it), never the text alone.
 
-Why the chain alone never disputes (measured): on the adversarial suite's tuning seed, the
+The audio alone disputes through :mod:`recsys.integrity.machine_evidence`, on cues a render
+cannot hide as easily as its floor (exact repetition, pitch that never moves), two of them
+together or one far past its bound, calibrated on real recordings and on the catalog's clean
+reference; the screening job runs it beside these checks. Why the chain (the floor) alone
+never disputes (measured): on the adversarial suite's tuning seed, the
 tightest floor bound that catches its machine renders (all at or below -75.4 dB in the top
 band) also takes 1 of 54 real human recordings (a quiet orchestral piece at -95 dB): 1.9 %,
 above the 1 % a dispute may cost honest artists; in the demo world 34 of 897 honest
