@@ -143,30 +143,21 @@ def peak_changes(y: np.ndarray, sr: int = SAMPLE_RATE) -> tuple[np.ndarray, np.n
         np.abs(denom) > 1e-9, 0.5 * (left - right) / np.where(denom == 0, 1, denom), 0
     )
     offset = np.clip(offset, -0.5, 0.5)
-    bins = np.arange(low, high)[:, None] + offset
-    changes: list[np.ndarray] = []
-    weights: list[np.ndarray] = []
-    for t in range(mag.shape[1] - 1):
-        now = np.flatnonzero(peaks[:, t])
-        nxt = np.flatnonzero(peaks[:, t + 1])
-        if now.size == 0 or nxt.size == 0:
-            continue
-        where = np.searchsorted(nxt, now)
-        best = np.full(now.size, -1)
-        for cand in (where - 1, where):
-            ok = (cand >= 0) & (cand < nxt.size)
-            close = ok & (np.abs(nxt[np.clip(cand, 0, nxt.size - 1)] - now) <= 1)
-            best = np.where(close & (best < 0), np.clip(cand, 0, nxt.size - 1), best)
-        keep = best >= 0
-        if not keep.any():
-            continue
-        f0 = bins[now[keep], t]
-        f1 = bins[nxt[best[keep]], t + 1]
-        changes.append(np.abs(1200 * np.log2(f1 / f0)))
-        weights.append(10 ** (centre[now[keep], t] / 20))
-    if not changes:
+    freq = np.arange(low, high)[:, None] + offset  # in bins (the unit cancels in cents)
+    # A peak persists when the next frame has one in the same bin, else one bin down, else up.
+    now, nxt = peaks[:, :-1], peaks[:, 1:]
+    same = now & nxt
+    down = now & ~same & np.pad(nxt[:-1], ((1, 0), (0, 0)))
+    up = now & ~same & ~down & np.pad(nxt[1:], ((0, 1), (0, 0)))
+    f0, f1 = freq[:, :-1], freq[:, 1:]
+    shifted_down = np.pad(f1[:-1], ((1, 0), (0, 0)), constant_values=1.0)
+    shifted_up = np.pad(f1[1:], ((0, 1), (0, 0)), constant_values=1.0)
+    matched = same | down | up
+    if not matched.any():
         return None
-    return np.concatenate(changes), np.concatenate(weights)
+    follow = np.where(same, f1, np.where(down, shifted_down, shifted_up))
+    change = np.abs(1200 * np.log2(follow[matched] / f0[matched]))
+    return change, 10 ** (centre[:, :-1][matched] / 20)
 
 
 def noise_floor(y: np.ndarray, sr: int = SAMPLE_RATE) -> float:
