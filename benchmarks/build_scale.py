@@ -9,8 +9,19 @@ both in one run:
   this process, as `liner build`) and once as Ray tasks over partitions of 256 tracks on a local
   Ray cluster (head on loopback, 2 CPUs), which includes starting the cluster. The two
   ``vectors/text.npy`` must be equal.
-* ``model``: ``--model-texts`` texts (2,000) embedded by the real text model locally and as Ray
-  tasks (each worker loads the model once): the ratio where the work dominates.
+* ``model``: ``--model-texts`` texts (2,000) through the real text model as the build's text
+  step runs a named model (``embed_bulk_chunk`` in ``bulk_precision()``, partitions written to
+  part files), three ways: in one process, one single-threaded process per CPU, Ray tasks on a
+  local cluster of 2 CPUs (each worker loads the model once): the ratio where the work
+  dominates.
+
+* ``full`` (``--full SIZE ...``, e.g. ``--full 100000``): per catalog size, in a fresh process,
+  a synthetic store (ingested, or reused from ``--store-dir``), then ``liner build``'s steps
+  (all, or ``--steps``) with the cheap text model, locally and on a local Ray cluster
+  (2 CPUs, its start included): each step's wall and CPU seconds and the build process's RSS
+  before it and peak during it (``VmHWM`` reset per step; Ray workers not included), the
+  overhead ratio, and whether the text, fused and mask arrays are equal. With
+  ``--model-texts`` the ``model`` figures follow. Writes ``results/build_full_<sizes>.json``.
 
 * ``memory`` (``--memory``, alone): peak RSS of a build process at two catalog sizes
   (``--memory-sizes``, default 100k and 500k tracks) embedding every track's text with the cheap
@@ -137,12 +148,17 @@ def time_steps(store: SqliteStore, work: Path, settings: LinerSettings) -> dict[
 
 
 def time_model(n_texts: int, settings: LinerSettings) -> dict[str, Any]:
+    """``n_texts`` texts through the real text model as the build's text step runs it: by
+    partitions of about 256 texts written to part files, with the function it uses for a
+    named model (``embed_bulk_chunk`` in ``bulk_precision()``), three ways: in this process
+    (how fewer than ``BULK_MIN`` missing texts run), one single-threaded process per CPU (a
+    catalog's worth, locally), and as Ray tasks on a local cluster of 2 CPUs."""
     from functools import partial
 
     from recsys.distributed import RayBackend
-    from recsys.embeddings.steps import TEXT_CHUNK, _embed_chunk
-    from recsys.embeddings.text import embed_texts, load_text_model
-    from recsys.parallel import parallel_map, use_backend
+    from recsys.embeddings.steps import TEXT_CHUNK, _content_hash
+    from recsys.embeddings.text import bulk_precision, embed_bulk_chunk
+    from recsys.parallel import content_bounds, map_rows_to_npy, use_backend
 
     rng = np.random.default_rng(1)
     texts = [
@@ -150,27 +166,41 @@ def time_model(n_texts: int, settings: LinerSettings) -> dict[str, Any]:
         f"Tags: {rng.choice(TAGS)}, {rng.choice(TAGS)}"
         for i in range(n_texts)
     ]
-    start = time.perf_counter()
-    model = load_text_model(settings.text_model)
-    loaded = time.perf_counter() - start
-    local_vectors = embed_texts(texts, model, batch_size=settings.text_batch_size)
-    local = time.perf_counter() - start
-    chunks = [texts[a : a + TEXT_CHUNK] for a in range(0, len(texts), TEXT_CHUNK)]
-    start = time.perf_counter()
-    with RayBackend(None, num_cpus=2) as backend, use_backend(backend):
-        embed = partial(_embed_chunk, settings.text_model, settings.text_batch_size)
-        rows = parallel_map(embed, chunks, desc="text", partition=1)
-    ray = time.perf_counter() - start
-    ray_vectors = np.concatenate([np.asarray(r) for r in rows])
-    return {
-        "texts": n_texts,
-        "local_s": round(local, 2),
-        "local_model_load_s": round(loaded, 2),
-        "local_texts_per_s": round(n_texts / (local - loaded), 1),
-        "ray_s": round(ray, 2),
-        "ray_over_local": round(ray / local, 2),
-        "max_abs_diff": float(np.abs(local_vectors - ray_vectors).max()),
-    }
+    precision = bulk_precision()
+    embed = partial(embed_bulk_chunk, settings.text_model, precision, settings.text_batch_size)
+    ends = content_bounds([_content_hash(t) for t in texts], TEXT_CHUNK)
+    out: dict[str, Any] = {"texts": n_texts, "precision": precision, "partitions": len(ends)}
+    vectors = {}
+    # In this process last: a model it loaded would serve the others (each way loads its own).
+    for way in ("processes", "ray", "in_process"):
+        with tempfile.TemporaryDirectory(prefix="liner-text-model-") as tmp:
+            target = Path(tmp) / "text.npy"
+            start, cpu = time.perf_counter(), time.process_time()
+            if way == "ray":
+                with RayBackend(None, num_cpus=2) as backend, use_backend(backend):
+                    out["ray_cluster_start_s"] = round(time.perf_counter() - start, 1)
+                    map_rows_to_npy(embed, texts, target, ends=ends)
+            else:
+                workers = 1 if way == "in_process" else None
+                map_rows_to_npy(embed, texts, target, ends=ends, workers=workers)
+            wall = time.perf_counter() - start
+            vectors[way] = np.load(target)
+        out[way] = {
+            "wall_s": round(wall, 1),
+            "texts_per_s": round(n_texts / wall, 1),
+            "driver_cpu_s": round(time.process_time() - cpu, 1),
+            "load_after": [round(x, 1) for x in os.getloadavg()],
+        }
+        print(json.dumps({way: out[way]}), file=sys.stderr, flush=True)
+    out["ray_over_processes"] = round(out["ray"]["wall_s"] / out["processes"]["wall_s"], 2)
+    out["ray_over_in_process"] = round(out["ray"]["wall_s"] / out["in_process"]["wall_s"], 2)
+    out["max_abs_diff_ray_vs_processes"] = float(
+        np.abs(vectors["ray"] - vectors["processes"]).max()
+    )
+    out["max_abs_diff_in_process_vs_processes"] = float(
+        np.abs(vectors["in_process"] - vectors["processes"]).max()
+    )
+    return out
 
 
 def _track_rows(tracks: Sequence[int]) -> np.ndarray:

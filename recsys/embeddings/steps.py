@@ -94,9 +94,23 @@ def catalog_run(ctx: BuildContext) -> dict[str, Any]:
 
 
 # -- text ----------------------------------------------------------------------------------
+def _text_precision(ctx: BuildContext) -> str | None:
+    """What a named model embeds the catalog in (:func:`~recsys.embeddings.text.
+    bulk_precision`), locally and on a cluster alike; None for a model object (tests)."""
+    return bulk_precision() if ctx.text_model is None else None
+
+
 def text_inputs(ctx: BuildContext) -> Any:
     model = getattr(ctx.text_model, "name", None) or ctx.settings.text_model
-    return {"model": model, "texts": _sha(_texts(ctx))}
+    digest = hashlib.sha256()  # streamed: no catalog-sized string
+    for text in _texts(ctx):
+        digest.update(text.encode())
+        digest.update(b"\0")
+    inputs = {"model": model, "texts": digest.hexdigest()}
+    precision = _text_precision(ctx)
+    if precision is not None:
+        inputs["precision"] = precision
+    return inputs
 
 
 TEXT_CHUNK = 256
@@ -109,7 +123,8 @@ def _content_hash(text: str) -> int:
 
 def _embed_chunk(model: Any, batch_size: int, texts: Sequence[str]) -> np.ndarray:
     """Rows of one chunk of texts; ``model`` is a model or the name of one (loaded once per
-    process)."""
+    process, float32: the build embeds with :func:`~recsys.embeddings.text.embed_bulk_chunk`
+    when the model is named)."""
     if isinstance(model, str):
         model = load_text_model(model)
     return embed_texts(list(texts), model, batch_size=batch_size)
@@ -151,26 +166,31 @@ def text_run(ctx: BuildContext) -> dict[str, Any]:
     time: this process never holds more than one partition's vectors. Partitions are cut by
     content (:func:`~recsys.parallel.content_bounds`) and named by model and texts, so a
     rebuild, or a build resumed after a failure, embeds only partitions whose texts changed."""
-    model_name = str(text_inputs(ctx)["model"])
+    model_name = getattr(ctx.text_model, "name", None) or ctx.settings.text_model
     texts = _texts(ctx)
+    precision = _text_precision(ctx)
     ends = content_bounds([_content_hash(t) for t in texts], TEXT_CHUNK)
-    keys = [_sha(model_name, texts[a:b])[:32] for a, b in zip([0, *ends], ends, strict=False)]
-    model = ctx.text_model if ctx.text_model is not None else model_name
-    embed = partial(_embed_chunk, model, ctx.settings.text_batch_size)
+    # Named by model, precision (when named: a bfloat16 part is never served as a float32
+    # one) and texts.
+    named = [model_name] if precision is None else [model_name, precision]
+    keys = [_sha(*named, texts[a:b])[:32] for a, b in zip([0, *ends], ends, strict=False)]
+    batch = ctx.settings.text_batch_size
+    if precision is None:
+        embed = partial(_embed_chunk, ctx.text_model, batch)
+    else:  # the same function locally and on a cluster, so both give the same vectors
+        embed = partial(embed_bulk_chunk, model_name, precision, batch)
     parts = ctx.cache_dir / f"text-{_sha(model_name)[:16]}.parts"
     plan = plan_parts(embed, texts, parts, ends=ends, keys=keys)
-    legacy = ctx.cache_dir / f"text-{_sha(model_name)[:16]}.npz"
-    _parts_from_legacy(legacy, plan, lambda i: text_key(model_name, texts[i]))
+    if precision in (None, "float32"):  # the single-file cache of earlier versions: float32
+        legacy = ctx.cache_dir / f"text-{_sha(model_name)[:16]}.npz"
+        _parts_from_legacy(legacy, plan, lambda i: text_key(model_name, texts[i]))
     todo = plan.items_missing()
-    # Locally in this process (the model uses every core); tasks only on a cluster. A named
-    # model with a catalog's worth to embed: one single-threaded process per CPU instead,
-    # in bfloat16 where native (recsys.embeddings.text: 2x texts per CPU-second each).
+    # Locally in this process (the model uses every core); a named model with a catalog's
+    # worth to embed in one single-threaded process per CPU instead (recsys.embeddings.text:
+    # 2x texts per CPU-second each); tasks on a cluster.
     backend = active_backend()
     local = backend is None or not backend.distributed
-    workers: int | None = 1
-    if local and isinstance(model, str) and todo >= BULK_MIN:
-        embed = partial(embed_bulk_chunk, model, bulk_precision(), ctx.settings.text_batch_size)
-        workers = None
+    workers = None if local and precision is not None and todo >= BULK_MIN else 1
     shape = map_rows_to_npy(
         embed, texts, ctx.path("vectors/text.npy"), ends=ends, keys=keys, parts_dir=parts,
         keep_parts=True, desc="text", local=local, workers=workers,

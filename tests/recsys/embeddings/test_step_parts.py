@@ -170,3 +170,30 @@ def test_audio_rows_by_partitions_are_laid_out_by_track_once_per_content(tmp_pat
     fresh.audio_encoder = again
     np.testing.assert_array_equal(np.asarray(_raw_audio(fresh, again)), want)  # type: ignore[arg-type]
     assert again.read == []  # every partition came from the cache
+
+
+def _fake_bulk(name: str, precision: str, batch_size: int, texts: list[str]) -> np.ndarray:
+    scale = 1.0 if precision == "float32" else 2.0
+    return embed_texts(list(texts), HashTextModel()) * scale  # tells the two apart
+
+
+def test_a_named_models_precision_names_its_parts_and_the_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import recsys.embeddings.steps as steps
+
+    monkeypatch.setattr(steps, "embed_bulk_chunk", _fake_bulk)
+    tracks = _tracks(700)
+    ctx: Any = _Ctx(tmp_path, tracks)  # no model object: the settings name one
+    monkeypatch.setattr(steps, "bulk_precision", lambda: "float32")
+    first = steps.text_inputs(ctx)
+    assert first["precision"] == "float32"
+    assert text_run(ctx)["embedded"] == 700  # type: ignore[arg-type]
+    # Another precision: another step key, and no part of the first is served.
+    ctx = _Ctx(tmp_path, tracks)
+    monkeypatch.setattr(steps, "bulk_precision", lambda: "bfloat16")
+    assert steps.text_inputs(ctx) != first
+    assert text_run(ctx)["embedded"] == 700  # type: ignore[arg-type]
+    vectors = np.load(tmp_path / "work/vectors/text.npy")
+    texts = [f"{t.title} by Artist" for t in tracks]
+    np.testing.assert_allclose(vectors, 2 * embed_texts(texts, HashTextModel()), atol=1e-6)
