@@ -5,6 +5,7 @@ analysed once per content, and a build that stopped resumes from the partitions 
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -197,3 +198,56 @@ def test_a_named_models_precision_names_its_parts_and_the_step(
     vectors = np.load(tmp_path / "work/vectors/text.npy")
     texts = [f"{t.title} by Artist" for t in tracks]
     np.testing.assert_allclose(vectors, 2 * embed_texts(texts, HashTextModel()), atol=1e-6)
+
+
+class NoisyEncoder(RowEncoder):
+    """Eight varied columns per clip (a function of its bytes), so the PCA has work to do."""
+
+    dim = 8
+
+    def encode(self, paths: list[str]) -> np.ndarray:
+        self.read.extend(paths)
+        seeds = [int.from_bytes(Path(p).read_bytes(), "big") for p in paths]
+        return np.stack([np.random.default_rng(s).normal(size=8) for s in seeds]).astype("f4")
+
+
+def test_audio_vectors_written_by_blocks_equal_the_whole_array_fit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import recsys.embeddings.steps as steps
+    from recsys.embeddings.fusion import PcaReducer, normalise_rows
+
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    credit = (Credit(artist_id="a", share=1.0),)
+    tracks = []
+    for i in range(500):
+        (clips / f"{i}.bin").write_bytes(i.to_bytes(2, "big"))
+        path = str(clips / f"{i}.bin") if i % 7 else None
+        tracks.append(Track(track_id=f"t{i:04d}", title="x", credits=credit, audio_path=path))
+    mask = np.arange(500) % 3 != 0
+    monkeypatch.setattr(steps, "_blocks", partial(steps._blocks, rows=64))  # many blocks
+
+    def run(cap: int) -> tuple[np.ndarray, dict[str, Any]]:
+        monkeypatch.setattr(steps, "AUDIO_PCA_ROWS", cap)
+        ctx: Any = _Ctx(tmp_path / str(cap), tracks)
+        ctx.audio_encoder = NoisyEncoder()
+        ctx.config = EmbeddingConfig(fusion={"audio_dim": 4})
+        ctx.load_npy = lambda rel: mask
+        info = steps.audio_run(ctx)
+        return np.load(ctx.work_dir / "vectors/audio.npy"), info
+
+    raw = np.asarray(_raw_audio(_with_encoder(_Ctx(tmp_path / "raw", tracks)), NoisyEncoder()))
+    has = np.any(raw, axis=1)
+    whole = PcaReducer.fit(raw[has & mask], 4, standardise=True)
+    vectors, info = run(10_000)
+    np.testing.assert_allclose(vectors, normalise_rows(whole.transform(raw)), atol=1e-5)
+    assert info["fit_on"] == info["pca_sample"] == int((has & mask).sum())
+    capped, info = run(100)
+    assert info["pca_sample"] == 100 < info["fit_on"]
+    assert capped.shape == vectors.shape and not np.allclose(capped, vectors, atol=1e-3)
+
+
+def _with_encoder(ctx: _Ctx) -> Any:
+    ctx.audio_encoder = NoisyEncoder()
+    return ctx
