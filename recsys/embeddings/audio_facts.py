@@ -28,7 +28,7 @@ from recsys.embeddings.audio import N_MELS, N_MFCC, LibrosaAudioEncoder
 if TYPE_CHECKING:
     from recsys.build import BuildContext
 
-STEP_VERSION = "audio-facts-3"
+STEP_VERSION = "audio-facts-4"
 FACT_FILES = {
     "tempo": "catalog/tempo.npy",
     "tempo_confidence": "catalog/tempo_confidence.npy",
@@ -290,6 +290,46 @@ def measure_tempo(path: str) -> np.ndarray:
     return np.asarray(tempo_from_onsets(onset, int(sr), TEMPO_HOP, high), dtype=np.float32)
 
 
+OCTAVE_TOLERANCE = 0.04
+"""A measured tempo within this share of twice or half a declared one is that claim's pulse at
+another octave."""
+
+
+def octave_of(measured: np.ndarray, declared: np.ndarray) -> np.ndarray:
+    """Per track: the measured tempo is the declared one doubled or halved (within
+    :data:`OCTAVE_TOLERANCE`); False where either is unknown."""
+    m = np.asarray(measured, dtype=np.float64)
+    d = np.asarray(declared, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = m / d
+        out = (np.abs(ratio - 2.0) <= 2.0 * OCTAVE_TOLERANCE) | (
+            np.abs(ratio - 0.5) <= 0.5 * OCTAVE_TOLERANCE
+        )
+    return np.asarray(out & np.isfinite(m) & np.isfinite(d) & (d > 0), dtype=bool)
+
+
+def settle_tempo(tempi: np.ndarray, declared: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
+    """The tempo to store per track from ``n × 2`` measured ``[BPM, confidence]`` and the
+    dataset's declared tempi (NaN: none), with counts of how each was settled.
+
+    A measured tempo below :data:`MIN_TEMPO_CONFIDENCE` is unknown, and a declared one, if
+    any, stays. A reliable measurement wins over the claim (the service's own observation),
+    except that a claim an octave away names the octave: the pulse is the same, and the
+    octave is what a short clip measures worst.
+    """
+    declared = np.asarray(declared, dtype=np.float64)
+    has = np.isfinite(tempi[:, 0])
+    reliable = has & (tempi[:, 1] >= MIN_TEMPO_CONFIDENCE)
+    octave = reliable & octave_of(tempi[:, 0], declared)
+    measured = np.where(octave, declared, tempi[:, 0])
+    tempo = np.where(reliable, measured, declared).astype(np.float32)
+    return tempo, {
+        "unreliable": int((has & ~reliable).sum()),
+        "overridden": int((reliable & np.isfinite(declared) & ~octave).sum()),
+        "octave_from_claim": int(octave.sum()),
+    }
+
+
 def audio_facts_inputs(ctx: BuildContext) -> Any:
     return {
         "version": STEP_VERSION,
@@ -352,7 +392,7 @@ def audio_facts_run(ctx: BuildContext) -> dict[str, Any]:
     # A dataset's audio_tempo is a claim, good enough to filter a recommendation by (never
     # used for money or consent); its confidence is unknown (NaN).
     facts["tempo_confidence"] = np.full(len(ctx.tracks), np.nan, dtype=np.float32)
-    unreliable = 0
+    unreliable = overridden = octave_from_claim = 0
     enc = _audio_encoder(ctx)
     if isinstance(enc, LibrosaAudioEncoder):
         # Measured beats declared: the audio is the service's own observation.
@@ -363,10 +403,9 @@ def audio_facts_run(ctx: BuildContext) -> dict[str, Any]:
             facts[name] = np.where(known, values, facts[name]).astype(values.dtype)
         tempi = measured_tempi(ctx)
         has = np.isfinite(tempi[:, 0])
-        reliable = has & (tempi[:, 1] >= MIN_TEMPO_CONFIDENCE)
-        unreliable = int((has & ~reliable).sum())
-        # An unreliable tempo is unknown (a declared one, if any, stays).
-        facts["tempo"] = np.where(reliable, tempi[:, 0], facts["tempo"]).astype(np.float32)
+        facts["tempo"], counts = settle_tempo(tempi, facts["tempo"])
+        unreliable = counts["unreliable"]
+        overridden, octave_from_claim = counts["overridden"], counts["octave_from_claim"]
         facts["tempo_confidence"] = np.where(has, tempi[:, 1], facts["tempo_confidence"]).astype(
             np.float32
         )
@@ -376,6 +415,8 @@ def audio_facts_run(ctx: BuildContext) -> dict[str, Any]:
         "tracks": len(ctx.tracks),
         "with_tempo": int(np.isfinite(facts["tempo"]).sum()),
         "tempo_unreliable": unreliable,
+        "tempo_claims_overridden": overridden,
+        "tempo_octave_from_claim": octave_from_claim,
         "with_key": int((facts["key"] >= 0).sum()),
     }
 
@@ -402,7 +443,9 @@ __all__ = [
     "facts_from_descriptors",
     "facts_from_librosa",
     "measure_tempo",
+    "octave_of",
     "onset_envelopes",
     "overlap_autocorrelation",
+    "settle_tempo",
     "tempo_from_onsets",
 ]

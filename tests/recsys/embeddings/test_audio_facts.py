@@ -99,3 +99,27 @@ def test_build_tempi_are_cached_by_content(tmp_path: Path) -> None:
     _clicks(clip, 90.0)  # same path, new bytes: measured again
     again = measured_tempi(SimpleNamespace(tracks=tracks[:1], cache_dir=tmp_path / "cache"))  # type: ignore[arg-type]
     assert abs(again[0, 0] - 90.0) <= 3.6
+
+
+def test_a_reliable_measurement_wins_over_a_claim_but_a_claim_names_the_octave() -> None:
+    from recsys.embeddings.audio_facts import octave_of, settle_tempo
+
+    sure, unsure = 0.9, 0.1
+    tempi = np.array(
+        [
+            [176.0, sure],  # the claim's pulse doubled: the claim names the octave
+            [44.5, sure],  # halved
+            [130.0, sure],  # not an octave of 88: the measurement wins
+            [176.0, unsure],  # unreliable: the claim stays
+            [np.nan, 0.0],  # no audio: the claim stays
+            [120.0, sure],  # no claim: measured
+            [np.nan, 0.0],  # neither: unknown
+        ]
+    )
+    declared = np.array([88.0, 88.0, 88.0, 88.0, 95.0, np.nan, np.nan])
+    tempo, counts = settle_tempo(tempi, declared)
+    np.testing.assert_allclose(tempo[:6], [88.0, 88.0, 130.0, 88.0, 95.0, 120.0])
+    assert np.isnan(tempo[6])
+    assert counts == {"unreliable": 1, "overridden": 1, "octave_from_claim": 2}
+    assert not octave_of(np.array([100.0]), np.array([np.nan])).any()
+    assert not octave_of(np.array([150.0]), np.array([88.0])).any()  # 1.7x is no octave
