@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from agent.ai_rule_model import model_for, refine_level
+
 TRANSLATIONS: tuple[tuple[str, str], ...] = (
     # A few words of the languages the demo sees, onto the English the rules and the (English)
     # text model read. Longer phrases first.
@@ -74,24 +76,28 @@ AI_WORDS = re.compile(
     r"suno|udio|llm|neural|(?<!drum\s)(?<!drum-)machines?|computers?|vocal\s*synth\w*|"
     r"voice\s*synth\w*|vocaloid|auto[\s-]?generated|software|prompts?|prompt[\s-]\w+|"
     r"clon(?:e|ed|es|ing)|deep[\s-]?fakes?|synthesi[sz]ed|virtual\s+(?:singers?|artists?|idols?|"
-    r"vocalists?|performers?)|(?:music|song)\s+generators?|text[\s-]to[\s-](?:music|songs?|audio))\b",
+    r"vocalists?|performers?)|(?:music|song)\s+generators?|(?<=\ba\s)generators?|"
+    r"text[\s-]to[\s-](?:music|songs?|audio))\b",
     re.I,
 )
 GENERATED_WORDS = re.compile(
     r"\b(?:generated|made|created|composed|produced|written|sung|performed)\s+(?:by|with|using)"
     r"\s+(?:an?\s+)?(?:a\.?i\.?|ai|artificial|machines?|computers?|algorithms?|robots?|bots?|"
     r"software|programs?|models?|neural|llms?)\b|"
-    r"\b(?:a\.?i\.?|ai|machine|computer|algorithm|bot|robot)[\s-]*(?:generated|made|created|"
-    r"composed)\b|\bgen[\s-]?ai\b|\b(?:ai|a\.i\.?)\s+gen\b|\bgenerative\b|\bsuno\b|\budio\b|"
+    r"\b(?:a\.?i\.?|ai|machine|computer|algorithm\w*|bot|robot)[\s-]*(?:generated|made|created|"
+    r"composed|written|produced)\b|\bgen[\s-]?ai\b|\b(?:ai|a\.i\.?)\s+gen\b|\bgenerative\b|\bsuno\b|\budio\b|"
     r"\bauto[\s-]?generated\b|\bprompt[\s-]*(?:made|generated|based|written)\b|"
     r"\b(?:music|song)\s+generators?\b|\btext[\s-]to[\s-](?:music|songs?|audio)\b|"
-    r"\b(?:computer|machine|bot|robot|algorithm|software)s?\s+"
-    r"(?:wrote|made|composed|generated|created)\b|"
+    r"\b(?:a\.?i\.?|ai|computer|machine|bot|robot|algorithm|software|generator|model)s?\s+"
+    r"(?:wrote|made|composed|generated|created|produced)\b|"
+    r"\bgenerated\s+(?:music|songs?|tracks?|stuff|content|audio|ones|tunes)\b|"
     r"\b(?:fully|entirely|completely)\s+(?:a\.?i\.?|ai)\b",
     re.I,
 )
 VOCAL_WORDS = re.compile(
-    r"\b(?:vocals?|voices?|singers?|singing|vox|vocalists?|sung|rappers?|mcs?|emcees?)\b", re.I
+    r"\b(?:vocals?|voices?|singers?|singing|vox|vocalists?|sung|rappers?|rapping|rapped|mcs?|"
+    r"emcees?|vocaloids?)\b",
+    re.I,
 )
 NEGATION = re.compile(
     r"\b(?:no|not|non|nothing|none|never|without|w/o|zero|exclude[sd]?|excluding|avoid(?:ing)?|"
@@ -100,7 +106,8 @@ NEGATION = re.compile(
     r"skip(?:ping)?|ban(?:ned)?|block(?:ed)?|remove|drop|omit|minus|except|hate|dislike|"
     r"don'?t|do\s+not|doesn'?t|does\s+not|isn'?t|aren'?t|rather\s+not|keep\s+\w+\s+out|"
     r"steer\s+clear|stay\s+away|spare\s+me|free\s+(?:of|from)|nix|no\s+more|less|sans|"
-    r"leave\s+(?:\w+\s+)?out|anything\s+but|other\s+than)\b|"
+    r"leave\s+(?:\w+\s+)?out|anything\s+but|other\s+than|nah|kill|hold\s+the|"
+    r"count\s+me\s+out)\b|"
     r"[\s-]free\b|\banti[\s-]",
     re.I,
 )
@@ -108,10 +115,12 @@ ALLOWING = re.compile(
     r"\b(?:fine|ok|okay|allowed|acceptable|welcome|alright|all\s+right|good\s+with|"
     r"(?:don'?t|do\s+not)\s+mind|no\s+problem|happy\s+with|love|enjoy|include|can\s+use|"
     r"may\s+use|is\s+good|are\s+good|permitted|tolerable|i'?m\s+open|whatever|"
-    r"either\s+way|or\s+not|nothing\s+against|no\s+(?:problem|issue)s?\s+with|"
+    r"either\s+way|or\s+not|or\s+humans?|nothing\s+against|no\s+(?:problem|issue)s?\s+with|"
     r"(?:don'?t|do\s+not|not)\s+(?:hate|against|opposed)|not\s+against|anything\s+goes|"
     r"(?:don'?t|do\s+not)\s+care|doesn'?t\s+matter|can\s+(?:master|mix|help)|"
-    r"(?:not|never)\s+(?:bothered|fussed)|unbothered|no\s+preference)\b",
+    r"(?:not|never)\s+(?:bothered|fussed)|unbothered|no\s+preference|"
+    r"(?:doesn'?t|does\s+not|don'?t|do\s+not|won'?t|will\s+not)\s+(?:bother|bug|trouble)|"
+    r"fine\s+by\s+me)\b",
     re.I,
 )
 PEJORATIVE = re.compile(
@@ -170,6 +179,7 @@ HUMAN = re.compile(
     r"\b(?:(?:made|written|performed|played|created|composed|sung|recorded|produced)\s+by\s+"
     r"(?:real\s+)?(?:humans?|people|persons|musicians|artists|bands)|"
     r"human[\s-]*(?:made|created|composed|performed|written|artists?|musicians?|only|beings?|"
+    r"creators?|composers?|songwriters?|writers?|"
     r"producers?|performers?|singers?|players?|bands?|stuff|music|songs|tracks|work)|organic\s+(?:musicians|artists|music)|"
     r"(?:made|written|performed|played|created|composed|sung)\s+by\s+(?:an?\s+)?"
     r"(?:real\s+)?(?:person|human(?:\s+being)?)|"
@@ -294,6 +304,11 @@ class AiIntent:
     assumed: bool = False
 
 
+def _level(no_generated: bool, no_any: bool, no_vocals: bool) -> str:
+    """The strictest AI rule of a set of flags (a level of :data:`agent.ai_rule_model.LEVELS`)."""
+    return "any" if no_any else "vocals" if no_vocals else "generated" if no_generated else "none"
+
+
 def clauses(text: str) -> list[str]:
     """The request split where a negation's scope ends (punctuation, "but", "though", ...)."""
     return [c.strip() for c in SCOPE_SPLIT.split(text) if c and c.strip()]
@@ -314,9 +329,10 @@ def _negated(clause: str, mention: re.Match[str], following: str = "") -> bool:
     after = clause[mention.end() :]
     return bool(
         NEGATION.search(before)
-        or re.match(r"[\s-]*(?:free\b|out\b)", after, re.I)
+        or re.match(r"[\s-]*(?:free\b|out\b|less\b)", after, re.I)
         or (
-            re.search(r"\bkeep\b", before, re.I) and re.search(r"\b(?:out|away|off)\b", after, re.I)
+            re.search(r"\b(?:keep|leave)\b", before, re.I)
+            and re.search(r"\b(?:out|away|off)\b", after, re.I)
         )
         or re.search(r"\b(?:is|are)\s+(?:not\s+)?(?:banned|forbidden|off[\s-]limits)\b", after)
         or re.search(r"\b(?:skip|drop|remove|exclude|ban|avoid)\b", after, re.I)
@@ -388,7 +404,8 @@ def ai_intent(text: str, embed: Callable[[Sequence[str]], np.ndarray] | None = N
         if not _negated(clause, mention, following):
             if TOPIC.search(clause[: mention.start()]):
                 continue  # "songs about robots": subject matter, not who made the track
-            if _allows(clause):
+            if _allows(clause) or (_allows(following) and not AI_WORDS.search(following)):
+                # "AI is fine", or "AI or human, I don't mind" (the allowance comes next)
                 allows_assisted = allows_assisted or bool(ASSISTED.search(clause))
             elif not h:
                 unclear.append(clause)
@@ -419,6 +436,8 @@ def ai_intent(text: str, embed: Callable[[Sequence[str]], np.ndarray] | None = N
                 no_vocals = no_vocals or bool(HINT.search(clause) or AI_WORDS.search(clause))
             elif human_s == best:
                 human = True
+            elif GENERATED_WORDS.search(clause):
+                no_generated = True  # "don't include generated music": who made it
             else:
                 no_any = True
     if unclear and not (no_any or no_generated or no_vocals or human):
@@ -435,6 +454,15 @@ def ai_intent(text: str, embed: Callable[[Sequence[str]], np.ndarray] | None = N
     if allows_assisted and no_any:
         # "no AI, but AI-assisted production is fine": the "no" was about generation.
         no_any, no_generated = False, True
+    if embed is not None and (model := model_for(embed)) is not None:
+        # The learned reading of the whole request may make the rule stricter or more
+        # precise ("no algorithmically generated music"), never looser than a refusal.
+        rule = _level(no_generated or no_any or no_vocals or human, no_any, no_vocals)
+        probabilities = model.probabilities(embed([normalise(text).strip()]))[0]
+        level = refine_level(rule, probabilities, allows_assisted=allows_assisted)
+        if level != rule:
+            no_generated = True
+            no_any, no_vocals = level == "any", level == "vocals"
     return AiIntent(
         no_ai_generated=no_generated or no_any or no_vocals or human,
         no_ai_any=no_any,

@@ -114,16 +114,39 @@ def test_an_unclear_mention_says_so_in_the_summary(matcher: VocabularyMatcher) -
 
 
 @pytest.mark.parametrize(
-    "name", ["heldout2_paraphrases", "heldout3_paraphrases", "heldout4_paraphrases"]
+    ("name", "split"),
+    [
+        ("heldout2_paraphrases", "heldout"),
+        ("heldout3_paraphrases", "heldout"),
+        ("heldout4_paraphrases", "heldout"),
+        ("tune5_paraphrases", "tune"),
+        ("tune6_paraphrases", "tune"),
+    ],
 )
-def test_later_batches_hold_every_kind(name: str, matcher: VocabularyMatcher) -> None:
+def test_later_batches_hold_every_kind(name: str, split: str, matcher: VocabularyMatcher) -> None:
     """The later hand-written batches (blocked artists, scope, cloned voices, ways to refuse
     AI): each kind at 0.95 or better (which AI rule: 0.90 on the fourth, whose "any" vs
     "generated" labels are the closest calls), and no refusal of AI lets an AI-generated track
-    through."""
-    rows = load(DATA_DIR / f"{name}.jsonl", "heldout")
+    through. All of them are training data of the learned AI-rule reading now
+    (agent/ai_rule_model.py): these are regression guards, not held-out figures."""
+    rows = load(DATA_DIR / f"{name}.jsonl", split)
     scores, misses = accuracy(rows, matcher)
     floor = FLOOR | ({"ai_level": 0.90} if name == "heldout4_paraphrases" else {})
     assert all(v >= floor[k] for k, v in scores.items()), misses
     refusing = [r for r in rows if r["expect"]["no_ai_generated"]]
-    assert all(parse_request(r["text"], matcher).no_ai_generated for r in refusing)
+    missed = [r["text"] for r in refusing if not parse_request(r["text"], matcher).no_ai_generated]
+    assert not missed
+
+
+HELDOUT5_FLOOR = FLOOR | {"ai_level": 0.93, "no_ai_generated": 0.97, "emerging": 0.97}
+"""The fifth batch (87 requests) was written before the parser change it scores and its misses
+were never printed while changing it: the honest figure on unseen wording. It is below the 0.95
+target for which AI rule (0.931; 0.885 before the change) and just below it for "is an
+AI-generated track allowed" and "emerging" (0.977 each): the floors guard the measured values."""
+
+
+def test_the_fifth_batch_holds_its_measured_figures(matcher: VocabularyMatcher) -> None:
+    rows = load(DATA_DIR / "heldout5_paraphrases.jsonl", "heldout")
+    scores, _ = accuracy(rows, matcher)
+    low = {k: v for k, v in scores.items() if v < HELDOUT5_FLOOR[k]}
+    assert not low  # the misses are not printed: this batch is not tuned on

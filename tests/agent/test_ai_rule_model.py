@@ -1,0 +1,74 @@
+"""The learned AI-rule reading: what it may change, and that it stays out of other models."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from agent.ai_rule_model import CONFIDENT, LEVELS, MODEL_PATH, AiRuleModel, model_for, refine_level
+from tests.agent.fakes import trigram_vector
+
+
+def _p(level: str, p: float) -> np.ndarray:
+    out = np.full(len(LEVELS), (1 - p) / (len(LEVELS) - 1))
+    out[LEVELS.index(level)] = p
+    return out
+
+
+def test_a_confident_reading_sets_the_level_of_a_refusal() -> None:
+    assert refine_level("generated", _p("any", 0.95), allows_assisted=False) == "any"
+    assert refine_level("any", _p("vocals", 0.97), allows_assisted=False) == "vocals"
+
+
+def test_a_confident_reading_adds_a_refusal_the_rules_missed() -> None:
+    assert refine_level("none", _p("generated", CONFIDENT + 0.01), allows_assisted=False) == (
+        "generated"
+    )
+
+
+def test_an_unsure_reading_changes_nothing() -> None:
+    assert refine_level("generated", _p("any", CONFIDENT - 0.05), allows_assisted=False) == (
+        "generated"
+    )
+
+
+def test_it_never_lifts_a_refusal() -> None:
+    for rule in ("generated", "vocals", "any"):
+        assert refine_level(rule, _p("none", 0.999), allows_assisted=False) == rule
+
+
+def test_an_allowance_of_ai_help_keeps_any_out() -> None:
+    assert refine_level("generated", _p("any", 0.99), allows_assisted=True) == "generated"
+
+
+def test_the_shipped_model_is_not_used_with_another_text_model() -> None:
+    """The tests' trigram vectors are not the model's: the probe check refuses them."""
+    assert MODEL_PATH.exists()
+
+    def embed(texts: Sequence[str]) -> np.ndarray:
+        return np.stack([trigram_vector(t) for t in texts])
+
+    assert model_for(embed) is None
+
+
+def test_probabilities_are_a_softmax() -> None:
+    rng = np.random.default_rng(0)
+    model = AiRuleModel(
+        weights=rng.normal(size=(4, 8)), bias=np.zeros(4), probe=np.ones(8) / np.sqrt(8)
+    )
+    p = model.probabilities(rng.normal(size=(3, 8)))
+    assert p.shape == (3, 4)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    assert (p > 0).all()
+
+
+@pytest.mark.parametrize("dim", [4, 384])
+def test_a_vector_of_another_width_is_refused(dim: int) -> None:
+    def embed(texts: Sequence[str]) -> np.ndarray:
+        v = np.zeros((len(texts), dim))
+        v[:, 0] = 1.0
+        return v
+
+    assert model_for(embed) is None
