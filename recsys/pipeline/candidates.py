@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
+from numba import njit
 
 from recsys.pipeline.catalog import CatalogSnapshot
 from recsys.pipeline.context import ListenerContext, SpacesView
@@ -57,6 +58,52 @@ class ExternalScorer(Protocol):
     def score_all(self, ctx: ListenerContext) -> np.ndarray:
         """Scores for every catalog row (higher is better)."""
         ...
+
+
+@njit(cache=True, nogil=True)
+def _sift_down(heap_s: np.ndarray, heap_i: np.ndarray, at: int) -> None:  # pragma: no cover
+    """Restore the heap below ``at``: the root is the worst entry (lowest score; of equal
+    scores, the highest index)."""
+    k = heap_s.shape[0]
+    while True:
+        worst, left = at, 2 * at + 1
+        for c in (left, left + 1):
+            if c < k and (
+                heap_s[c] < heap_s[worst]
+                or (heap_s[c] == heap_s[worst] and heap_i[c] > heap_i[worst])
+            ):
+                worst = c
+        if worst == at:
+            return
+        heap_s[at], heap_s[worst] = heap_s[worst], heap_s[at]
+        heap_i[at], heap_i[worst] = heap_i[worst], heap_i[at]
+        at = worst
+
+
+@njit(cache=True, nogil=True)
+def _largest(scores: np.ndarray, k: int) -> np.ndarray:  # pragma: no cover - compiled
+    """Indices of the ``k`` largest ``scores``, best first, equal scores by index (lower
+    first): one pass keeping the best ``k`` in a heap, instead of a partition of a negated
+    copy (a request's 20k-row emerging pool spent more time selecting than multiplying)."""
+    k = min(k, scores.shape[0])
+    heap_s = scores[:k].copy()
+    heap_i = np.arange(k)
+    for at in range(k // 2 - 1, -1, -1):
+        _sift_down(heap_s, heap_i, at)
+    for i in range(k, scores.shape[0]):
+        if k > 0 and scores[i] > heap_s[0]:  # (an equal score has a higher index: worse)
+            heap_s[0] = scores[i]
+            heap_i[0] = i
+            _sift_down(heap_s, heap_i, 0)
+    by_index = np.argsort(heap_i)
+    best = np.argsort(-heap_s[by_index], kind="mergesort")  # stable: ties stay by index
+    return heap_i[by_index][best]
+
+
+def top_k_desc(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` largest ``scores`` (float32), best first; equal scores in index
+    order. The same set and order as a partition and a stable sort wherever scores differ."""
+    return np.asarray(_largest(np.ascontiguousarray(scores, dtype=np.float32), int(k)))
 
 
 def _top_k(source: str, rows: np.ndarray, scores: np.ndarray, k: int) -> Proposal:
@@ -240,7 +287,11 @@ class EmergingSource:
                 scores = self._vectors(q, space) @ query
             else:
                 scores = self.catalog.popularity[pool].astype(np.float32)
-            found = _top_k(self.name, pool, np.asarray(scores, np.float32), quota)
+            scores = np.asarray(scores, np.float32)
+            best = top_k_desc(scores, max(quota, 0))
+            found = Proposal(
+                source=self.name, rows=pool[best].astype(np.int64), scores=scores[best]
+            )
             found.rows.setflags(write=False)
             found.scores.setflags(write=False)
             return found
@@ -301,11 +352,15 @@ class CandidateSet:
         rows: unique candidate rows.
         ranks: per source, the 0-based rank of each candidate (``MISSING_RANK`` if absent).
         scores: per source, the source's score of each candidate (0 if absent).
+        columns: when the ranks and scores are the rows of two ``sources × candidates``
+            matrices (as :func:`merge_candidates` makes them), the source names and the two
+            matrices, so :meth:`subset` takes two gathers instead of two per source.
     """
 
     rows: np.ndarray
     ranks: dict[str, np.ndarray]
     scores: dict[str, np.ndarray]
+    columns: tuple[tuple[str, ...], np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -316,6 +371,13 @@ class CandidateSet:
 
     def subset(self, keep: np.ndarray) -> CandidateSet:
         """The candidates where ``keep`` (bool mask or indices) selects."""
+        if self.columns is not None:
+            names, ranks, scores = self.columns
+            keep = np.asarray(keep)
+            idx = np.flatnonzero(keep) if keep.dtype == np.bool_ else keep.astype(np.int64)
+            return _from_columns(
+                self.rows.take(idx), names, ranks.take(idx, axis=1), scores.take(idx, axis=1)
+            )
         return CandidateSet(
             rows=self.rows[keep],
             ranks={s: r[keep] for s, r in self.ranks.items()},
@@ -323,21 +385,62 @@ class CandidateSet:
         )
 
 
+def _from_columns(
+    rows: np.ndarray, names: tuple[str, ...], ranks: np.ndarray, scores: np.ndarray
+) -> CandidateSet:
+    return CandidateSet(
+        rows=rows,
+        ranks=dict(zip(names, ranks, strict=True)),
+        scores=dict(zip(names, scores, strict=True)),
+        columns=(names, ranks, scores),
+    )
+
+
+@njit(cache=True, nogil=True)
+def _merge(
+    rows: np.ndarray, scores: np.ndarray, starts: np.ndarray, sources: np.ndarray, n_sources: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """Distinct ``rows`` (ascending) and the ``n_sources × distinct`` rank and score
+    matrices: proposal ``p`` (rows ``starts[p]:starts[p + 1]``, best first) writes its
+    source's row; a row a proposal repeats keeps its first (best) rank and score, and a
+    later proposal of the same source overwrites an earlier one."""
+    n = rows.shape[0]
+    order = np.argsort(rows, kind="mergesort")
+    slot = np.empty(n, np.int64)
+    uniq = np.empty(n, np.int64)
+    m = 0
+    for t in range(n):
+        i = order[t]
+        if m == 0 or rows[i] != uniq[m - 1]:
+            uniq[m] = rows[i]
+            m += 1
+        slot[i] = m - 1
+    rank_m = np.full((n_sources, m), np.float32(MISSING_RANK), np.float32)
+    score_m = np.zeros((n_sources, m), np.float32)
+    for p in range(sources.shape[0]):
+        src = sources[p]
+        for j in range(starts[p + 1] - starts[p] - 1, -1, -1):
+            rank_m[src, slot[starts[p] + j]] = np.float32(j)
+            score_m[src, slot[starts[p] + j]] = scores[starts[p] + j]
+    return uniq[:m], rank_m, score_m
+
+
 def merge_candidates(proposals: Sequence[Proposal], source_names: Sequence[str]) -> CandidateSet:
-    """De-duplicate proposals, keeping every source's rank and score as columns."""
-    parts = [p.rows for p in proposals]
-    all_rows = np.concatenate(parts) if parts else np.empty(0, np.int64)
-    uniq, inverse = np.unique(all_rows, return_inverse=True)
-    ranks = {s: np.full(len(uniq), MISSING_RANK, np.float32) for s in source_names}
-    scores = {s: np.zeros(len(uniq), np.float32) for s in source_names}
-    start = 0
-    for p in proposals:
-        idx = inverse[start : start + len(p.rows)]
-        start += len(p.rows)
-        # Reverse assignment so the best (lowest) rank wins if a source repeats a row.
-        ranks[p.source][idx[::-1]] = np.arange(len(p.rows), dtype=np.float32)[::-1]
-        scores[p.source][idx[::-1]] = p.scores[::-1]
-    return CandidateSet(rows=uniq.astype(np.int64), ranks=ranks, scores=scores)
+    """De-duplicate proposals, keeping every source's rank and score as columns (one
+    compiled pass: a sort of the proposed rows, then each proposal's ranks and scores)."""
+    names = tuple(source_names)
+    position = {s: i for i, s in enumerate(names)}
+    sources = np.asarray([position[p.source] for p in proposals], dtype=np.int64)
+    lengths = [len(p.rows) for p in proposals]
+    starts = np.zeros(len(proposals) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=starts[1:])
+    if proposals:
+        rows = np.concatenate([np.asarray(p.rows, dtype=np.int64) for p in proposals])
+        scores = np.concatenate([np.asarray(p.scores, dtype=np.float32) for p in proposals])
+    else:
+        rows, scores = np.empty(0, np.int64), np.empty(0, np.float32)
+    uniq, ranks, score_m = _merge(rows, scores, starts, sources, len(names))
+    return _from_columns(uniq, names, ranks, score_m)
 
 
 def default_sources(
@@ -381,4 +484,5 @@ __all__ = [
     "TextQuerySource",
     "default_sources",
     "merge_candidates",
+    "top_k_desc",
 ]

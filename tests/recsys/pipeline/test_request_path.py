@@ -16,7 +16,14 @@ from recsys.domain import EventType, FeedbackEvent, Listener
 from recsys.params import PolicyParams
 from recsys.pipeline import PipelineRecommender, RecommendRequest, RequestFilters
 from recsys.pipeline.api import RecommendRequest as Request
-from recsys.pipeline.candidates import MISSING_RANK, CandidateSet
+from recsys.pipeline.candidates import (
+    MISSING_RANK,
+    CandidateSet,
+    EmergingSource,
+    Proposal,
+    merge_candidates,
+    top_k_desc,
+)
 from recsys.pipeline.catalog import AI_GENERATED, CatalogSnapshot
 from recsys.pipeline.context import (
     _NEGATIVE,
@@ -381,3 +388,91 @@ def test_candidate_depth_is_the_previous_depth_bit_for_bit() -> None:
             rows=np.arange(n), ranks=ranks, scores={s: np.zeros(n, np.float32) for s in ranks}
         )
         np.testing.assert_array_equal(candidate_depth(cands), _depth_reference(cands))
+
+
+def _top_k_reference(scores: np.ndarray, k: int) -> np.ndarray:
+    """The previous selection: a partition of the negated scores, then a stable sort."""
+    if k <= 0 or len(scores) == 0:
+        return np.empty(0, np.int64)
+    part = np.argpartition(-scores, k - 1)[:k] if len(scores) > k else np.arange(len(scores))
+    return part[np.argsort(-scores[part], kind="stable")]
+
+
+@pytest.mark.parametrize("n", [0, 1, 5, 50, 51, 4000])
+def test_top_k_is_the_partition_where_scores_differ_and_index_order_on_ties(n: int) -> None:
+    rng = np.random.default_rng(n)
+    distinct = rng.permutation(n).astype(np.float32) / 7.0  # no two equal
+    tied = rng.integers(0, 5, n).astype(np.float32)  # many equal
+    for k in (0, 1, 10, 50, n, n + 3):
+        np.testing.assert_array_equal(top_k_desc(distinct, k), _top_k_reference(distinct, k))
+        expected = np.lexsort((np.arange(n), -tied))[:k]  # score down, then index up
+        np.testing.assert_array_equal(top_k_desc(tied, k), expected)
+
+
+def test_emerging_source_proposes_what_the_partition_proposed(world: World) -> None:
+    source = EmergingSource(world.spaces, world.catalog)
+    rec = PipelineRecommender(spaces=world.spaces, catalog=world.catalog, store=world.store)
+    compared = 0
+    for request in _requests(world):
+        ctx = rec.context(request)
+        got = source.propose(ctx)
+        pool = source.pool(request.params.emerging_exposure_quantile)
+        query = ctx.profiles.get("fused")
+        if query is None:
+            continue
+        scores = (np.ascontiguousarray(world.spaces.vectors["fused"][pool]) @ query).astype(
+            np.float32
+        )
+        best = _top_k_reference(scores, request.params.candidates.emerging)
+        if ctx.query_vec is None:
+            np.testing.assert_array_equal(got.rows, pool[best])
+            np.testing.assert_array_equal(got.scores, scores[best])
+            compared += 1
+    assert compared >= 20
+
+
+def _merge_reference(proposals: Sequence[Proposal], names: Sequence[str]) -> CandidateSet:
+    parts = [p.rows for p in proposals]
+    all_rows = np.concatenate(parts) if parts else np.empty(0, np.int64)
+    uniq, inverse = np.unique(all_rows, return_inverse=True)
+    ranks = {s: np.full(len(uniq), MISSING_RANK, np.float32) for s in names}
+    scores = {s: np.zeros(len(uniq), np.float32) for s in names}
+    start = 0
+    for p in proposals:
+        idx = inverse[start : start + len(p.rows)]
+        start += len(p.rows)
+        ranks[p.source][idx[::-1]] = np.arange(len(p.rows), dtype=np.float32)[::-1]
+        scores[p.source][idx[::-1]] = p.scores[::-1]
+    return CandidateSet(rows=uniq.astype(np.int64), ranks=ranks, scores=scores)
+
+
+def test_merge_and_subset_are_the_previous_ones_bit_for_bit() -> None:
+    rng = np.random.default_rng(5)
+    names = ("a", "b", "c", "d", "e")
+    for trial in range(300):
+        proposals = []  # repeated rows within and across proposals, a source twice, none
+        for source in rng.choice(names, int(rng.integers(0, 7))):
+            n = int(rng.integers(0, 200))
+            dtype = np.float32 if trial % 2 else np.float64
+            proposals.append(
+                Proposal(
+                    source=str(source),
+                    rows=rng.integers(0, 300, n),
+                    scores=rng.normal(size=n).astype(dtype),
+                )
+            )
+        got, expected = merge_candidates(proposals, names), _merge_reference(proposals, names)
+        mask = rng.random(len(got)) < 0.5
+        for keep in (None, mask, np.flatnonzero(mask)):
+            a = got if keep is None else got.subset(keep)
+            b = expected if keep is None else expected.subset(keep)
+            np.testing.assert_array_equal(a.rows, b.rows)
+            assert a.rows.dtype == b.rows.dtype
+            for s in names:
+                np.testing.assert_array_equal(a.ranks[s], b.ranks[s])
+                np.testing.assert_array_equal(a.scores[s], b.scores[s])
+                assert a.ranks[s].dtype == b.ranks[s].dtype == np.float32
+                assert a.scores[s].dtype == b.scores[s].dtype == np.float32
+            assert [a.sources_of(i) for i in range(len(a))] == [
+                b.sources_of(i) for i in range(len(b))
+            ]
