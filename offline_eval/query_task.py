@@ -175,6 +175,21 @@ class QueryEvaluation:
             out[r.qid] = [p for p in picks if p[0] not in drop][: self.k]
         return out
 
+    def ask_full_strength(self, requests: Sequence[EvalRequest], *, params: PolicyParams) -> Slates:
+        """``liner`` with every request at full strength (no specificity scaling, always
+        gated): the query stage as it was before requests were graded."""
+        rec = self.fit_liner().recommender
+        assert rec is not None
+        stage = rec.query_stage
+        served = stage.config
+        stage.config = served.model_copy(
+            update={"specificity_power": 0.0, "history_redundancy": 0.0, "gate_strength": 0.0}
+        )
+        try:
+            return self.ask_liner(requests, words=True, params=params)
+        finally:
+            stage.config = served
+
     # -- baselines -------------------------------------------------------------------------
     def _item_vectors(self) -> np.ndarray:
         """The served build's text space in item order: the catalog texts and the model the
@@ -269,6 +284,7 @@ class QueryEvaluation:
             "liner-light-boost": lambda: self.ask_liner(
                 requests, words=True, params=PolicyParams(query_weight=1.0)
             ),
+            "liner-full-strength": lambda: self.ask_full_strength(requests, params=served),
             WITHOUT[kind]: lambda: self.ask_liner(requests, words=False, params=served),
             "bm25": lambda: self.bm25(requests),
             "text-embedding": lambda: self.text_embedding(requests),
@@ -300,10 +316,12 @@ class QueryEvaluation:
 
 
 def default_models(kind: str) -> list[str]:
-    """``liner`` asked three ways (four for playlist titles: ``liner-light-boost`` has
-    ``query_weight`` 1) and the kind's baselines."""
+    """``liner`` asked three ways (with words: also ``liner-full-strength``, every request
+    at full strength and gated, as before requests were graded; for playlist titles also
+    ``liner-light-boost``, ``query_weight`` 1) and the kind's baselines."""
     light = ["liner-light-boost"] if kind == "playlist" else []
-    return ["liner", "liner-no-boost", *light, WITHOUT[kind], *BASELINES[kind]]
+    full = ["liner-full-strength"] if kind != "seed" else []
+    return ["liner", "liner-no-boost", *full, *light, WITHOUT[kind], *BASELINES[kind]]
 
 
 def _document(
@@ -395,6 +413,11 @@ def _document(
         "comparisons": {m: compared(m, control) for m in cards if m != control},
         "paired_without_request": (
             {"liner": compared("liner", without)} if "liner" in cards and without in cards else {}
+        ),
+        "paired_vs_full_strength": (
+            {"liner": compared("liner", "liner-full-strength")}
+            if "liner" in cards and "liner-full-strength" in cards
+            else {}
         ),
         "paired_vs_baselines": {
             b: compared("liner", b) for b in BASELINES[kind] if b in cards and "liner" in cards
@@ -550,6 +573,8 @@ def summary(docs: Mapping[str, Mapping[str, Any]]) -> list[str]:
         comps = dict(doc.get("comparisons") or {})
         for name, comp in (doc.get("paired_without_request") or {}).items():
             comps[f"{name} (vs {WITHOUT[kind]})"] = comp
+        for name, comp in (doc.get("paired_vs_full_strength") or {}).items():
+            comps[f"{name} (vs liner-full-strength)"] = comp
         for name, comp in comps.items():
             c = comp.get(keys[0]) or {}
             if c.get("diff") is None:
