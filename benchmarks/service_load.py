@@ -70,6 +70,10 @@ class Tally:
 
     def row(self, kind: str, offered: float, elapsed: float, seconds: float) -> dict[str, Any]:
         arr = np.asarray(self.lat) if self.lat else np.asarray([float("nan")])
+        # Over every call offered: a refused or failed call counts as slower than any answer.
+        every = np.concatenate([np.asarray(self.lat), np.full(sum(self.errors.values()), np.inf)])
+        with np.errstate(invalid="ignore"):  # (inf - inf between two refusals: nan, a fail)
+            p99_offered = float(np.percentile(every, 99)) if len(every) else float("nan")
         return {
             "kind": kind,
             "offered": offered,
@@ -77,7 +81,9 @@ class Tally:
             "achieved_rps": round(len(self.lat) / elapsed, 1),
             "p50_ms": round(float(np.percentile(arr, 50)), 3),
             "p99_ms": round(float(np.percentile(arr, 99)), 3),
+            "p99_offered_ms": round(p99_offered, 3) if np.isfinite(p99_offered) else None,
             "errors": sum(self.errors.values()),
+            "refused": self.errors.get("RESOURCE_EXHAUSTED", 0),
             "error_codes": dict(self.errors),
             "calls": len(self.lat),
         }
