@@ -6,12 +6,19 @@ re-encoding, because all of those change levels but rarely which point is the lo
 maximum. Pairs of nearby peaks become hashes ``(f1, f2 - f1, dt)`` with the anchor's time:
 
 - frequencies sit on a **log axis** (:data:`BINS_PER_OCTAVE` bins per octave), so a pitch
-  change moves every peak by the same number of bins: ``f2 - f1`` does not change and ``f1``
-  moves by at most :data:`PITCH_TOLERANCE` (the query tries the neighbouring ``f1`` bins);
+  change (or a resampling-style speed change, which moves pitch and tempo together) moves
+  every peak by the same number of bins: ``f2 - f1`` does not change and only ``f1`` moves,
+  by one bin per 2.9 %; the matcher tries a few such shifts
+  (:data:`recsys.integrity.fingerprint_index.PITCH_SHIFTS`) and the neighbouring bins;
 - the time gap ``dt`` is stored exactly and a tempo change of a few per cent stretches it by
   a fraction of a frame (the query tries ``dt ± 1``);
 - a trim, an excerpt or leading silence only moves every anchor time by one offset, which
-  the matcher (:mod:`recsys.integrity.fingerprint_index`) finds by voting.
+  the matcher (:mod:`recsys.integrity.fingerprint_index`) finds by voting;
+- everything that decides which cells are peaks is **local**: the floor, the whitening of
+  each band and the peak budget look only :data:`LOCAL_FRAMES` (3 s) or half a second
+  around a frame, so a 3 s excerpt keeps the peaks the whole recording has there. (Whole-
+  recording normalisation made a short excerpt's peaks differ from its source's: 20 of 30
+  excerpts of 3-10 s were matched before, 30 of 30 after.)
 
 Decoding goes through :func:`recsys.integrity.audio.decode_audio`; at most
 :data:`MAX_SECONDS` of a file are analysed.
@@ -48,8 +55,11 @@ PEAK_FREQ_RADIUS = 3  # log bins either side
 FANOUT = 4
 MAX_DT = 48  # frames (0.77 s)
 MAX_DF = 31  # log bins either side (about 1.3 octaves)
-PITCH_TOLERANCE = 1  # f1 bins the query tries either side (±1 bin = ±2.9 %)
-FLOOR_DB = 50.0  # below the loudest cell: silence, dither and hiss make no peaks
+FLOOR_DB = 50.0  # below the loudest cell nearby: dither and hiss make no peaks
+SILENCE_DB = 80.0  # below the loudest cell of the recording: silence
+SILENT_DB = -90.0  # digital silence (the spectrogram's epsilon is -100 dB)
+PEAKS_PER_FRAME = 6
+LOCAL_FRAMES = 188  # frames (3 s) either side: the stretch that floors and whitens a frame
 WHITEN = 1.0
 
 _DT_BITS, _DF_BITS = 6, 6
@@ -114,38 +124,71 @@ _USABLE = int(np.searchsorted(F_MIN * 2.0 ** (np.arange(N_BINS) / BINS_PER_OCTAV
 
 
 def log_spectrogram(y: np.ndarray) -> np.ndarray:
-    """dB log-frequency spectrogram (``bins × frames``) of mono audio at :data:`SAMPLE_RATE`."""
+    """dB log-frequency spectrogram (``bins × frames``) of mono audio at :data:`SAMPLE_RATE`,
+    floored and whitened **locally** (over :data:`LOCAL_FRAMES` either side of each frame),
+    so an excerpt gets the same values as the same stretch of the whole recording. Cells at
+    the floor are ``-inf`` (no peak is ever there)."""
+    from scipy.ndimage import maximum_filter1d, uniform_filter1d
     from scipy.signal import stft
 
     _, _, z = stft(y, nperseg=N_FFT, noverlap=N_FFT - HOP, boundary=None, padded=False)
     power = (np.abs(z) ** 2).astype(np.float32)
     spec = 10.0 * np.log10(_BANK[:_USABLE] @ power + 1e-10)
-    spec = np.maximum(spec, spec.max() - FLOOR_DB)
-    # Whiten the long-term spectrum: EQ and the instrument's timbre tilt whole rows. The
-    # floor first: hiss in a band the recording left empty must not become its loudest part.
-    return np.asarray(spec - WHITEN * np.median(spec, axis=1, keepdims=True), dtype=np.float32)
+    if spec.size == 0:
+        return spec
+    # The floor follows the loudest cell nearby, not the loudest of the whole recording: a
+    # loud passage elsewhere must not change what an excerpt keeps. The global term only
+    # matters in near-silence (dither and hiss make no peaks there either).
+    size = 2 * LOCAL_FRAMES + 1
+    local_max = maximum_filter1d(spec.max(axis=0), size=size, mode="nearest")
+    floor = np.maximum(local_max - FLOOR_DB, spec.max() - SILENCE_DB)[None, :]
+    on_floor = (spec <= floor) | (spec < SILENT_DB)
+    spec = np.maximum(spec, floor)
+    # Whiten each band by its level nearby: EQ and the instrument's timbre tilt whole rows.
+    # The floor first: hiss in a band the recording left empty must not become its loudest
+    # part.
+    baseline = uniform_filter1d(spec, size=size, axis=1, mode="nearest")
+    white = np.asarray(spec - WHITEN * baseline, dtype=np.float32)
+    white[on_floor] = -np.inf
+    return white
 
 
 def find_peaks(spec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(frame, bin) of the spectrogram's local maxima, about :data:`PEAKS_PER_SECOND`."""
+    """(frame, bin) of the spectrogram's local maxima, about :data:`PEAKS_PER_SECOND`.
+
+    The budget is local too: a peak is kept when fewer than :data:`PEAKS_PER_SECOND` peaks
+    within half a second either side are stronger, so a loud chorus does not leave the
+    quiet verse without landmarks, and an excerpt keeps the peaks the whole recording kept
+    there (no fixed one-second grid whose edges an excerpt would move).
+    """
     from scipy.ndimage import maximum_filter
 
     if spec.size == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     size = (2 * PEAK_FREQ_RADIUS + 1, 2 * PEAK_TIME_RADIUS + 1)
     local = spec == maximum_filter(spec, size=size, mode="constant", cval=-np.inf)
-    local &= spec > spec.min() + 1e-3  # not on the floor
+    local &= np.isfinite(spec)  # not on the floor
     bins, frames = np.nonzero(local)
-    budget = max(1, int(PEAKS_PER_SECOND * spec.shape[1] * FRAME_SECONDS))
-    if frames.size > budget:
-        # The strongest peaks per second, not overall: a loud chorus must not leave the
-        # quiet verse without landmarks.
-        second = frames // round(1 / FRAME_SECONDS)
-        strength = spec[bins, frames]
-        order = np.lexsort((-strength, second))
-        rank = np.arange(order.size) - np.searchsorted(second[order], second[order])
-        keep = order[rank < PEAKS_PER_SECOND]
-        frames, bins = frames[keep], bins[keep]
+    strength = spec[bins, frames]
+    # At most PEAKS_PER_FRAME per frame (a plateau of equal cells is all "maxima"), then
+    # sorted by frame.
+    order = np.lexsort((-strength, frames))
+    frames, bins, strength = frames[order], bins[order], strength[order]
+    keep = np.arange(frames.size) - np.searchsorted(frames, frames) < PEAKS_PER_FRAME
+    frames, bins, strength = frames[keep], bins[keep], strength[keep]
+    half = round(0.5 / FRAME_SECONDS)
+    stronger = np.zeros(frames.size, dtype=np.int64)
+    n = frames.size
+    for lag in range(1, n):
+        near = frames[lag:] - frames[:-lag] <= half
+        if not near.any():
+            break
+        i = np.flatnonzero(near)
+        a, b = strength[i], strength[i + lag]
+        stronger += np.bincount(i, weights=b > a, minlength=n).astype(np.int64)
+        stronger += np.bincount(i + lag, weights=a > b, minlength=n).astype(np.int64)
+    keep = stronger < PEAKS_PER_SECOND
+    frames, bins = frames[keep], bins[keep]
     order = np.lexsort((bins, frames))
     return frames[order].astype(np.int64), bins[order].astype(np.int64)
 
@@ -219,6 +262,7 @@ def fingerprint_file(path: Path, max_seconds: float = MAX_SECONDS) -> Fingerprin
 
 
 __all__ = [
+    "BINS_PER_OCTAVE",
     "FRAME_SECONDS",
     "MAX_SECONDS",
     "SAMPLE_RATE",

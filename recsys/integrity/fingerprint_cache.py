@@ -24,7 +24,7 @@ from recsys.parallel import parallel_map
 
 logger = logging.getLogger(__name__)
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: local floor, whitening and peak budget
 
 
 @dataclass(frozen=True, kw_only=True)

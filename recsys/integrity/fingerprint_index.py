@@ -14,18 +14,21 @@ sped up or slowed down. Unrelated music shares hashes too, but scattered over al
 Matching runs in two stages, so its cost grows with the postings of the query's own hashes,
 never with the variants of them:
 
-1. **Candidates, exact hashes only.** Every posting of the query's exact hashes (stop words
-   left out; the rarest first, at most :data:`CANDIDATE_POSTINGS` postings, so a large catalog
-   costs little more than a small one) votes for its track, weighted by the hash's IDF; the
-   :data:`PREFILTER` best tracks
-   then vote per (track, coarse offset) cell with :func:`numpy.bincount` (no per-hash Python
-   loop), two neighbouring :data:`COARSE_BIN` cells summed so a tempo drift is not split; the
-   :data:`CANDIDATES` best go on.
+1. **Candidates, exact hashes only, under each pitch hypothesis.** Every posting of the
+   query's exact hashes, and of the same hashes with ``f1`` moved back by each shift of
+   :data:`PITCH_SHIFTS` (stop words left out; the rarest first over all hypotheses, at most
+   :data:`CANDIDATE_POSTINGS` postings, so a large catalog costs little more than a small
+   one), votes for its (track, hypothesis), weighted by the hash's IDF; the
+   :data:`PREFILTER` best tracks then vote per (track, hypothesis, coarse offset) cell with
+   :func:`numpy.bincount` (no per-hash Python loop), two neighbouring :data:`COARSE_BIN`
+   cells summed so a tempo drift is not split; the :data:`CANDIDATES` best go on, each with
+   its best pitch hypothesis.
 2. **Verification, candidates only.** Each candidate's own landmarks (the forward layout) are
-   looked up among the query's hashes *and* their neighbouring-bin variants (a pitch or tempo
-   change moves a landmark to a neighbouring bin), and vote per (ratio, offset) over the
-   ratios of :data:`RATIOS`. The best cells are re-counted with each hash value voting once,
-   so a drone or a loop that repeats one hash cannot outvote a melody.
+   looked up among the query's hashes *and* their neighbouring-bin variants around the
+   candidate's pitch hypothesis (a pitch or tempo change moves a landmark to a neighbouring
+   bin), and vote per (ratio, offset) over the time ratios of :data:`RATIOS`. The best
+   cells are re-counted with each hash value voting once, so a drone or a loop that repeats
+   one hash cannot outvote a melody.
 
 The score is the weight of the agreeing hashes over the weight of the query's hashes **in the
 stretch both recordings cover** (see :class:`Match`): the fraction of the shorter side
@@ -45,11 +48,25 @@ from pathlib import Path
 import numpy as np
 
 from recsys.errors import ArtifactError
-from recsys.integrity.fingerprint import FRAME_SECONDS, Fingerprint, pack, unpack
+from recsys.integrity.fingerprint import (
+    BINS_PER_OCTAVE,
+    FRAME_SECONDS,
+    Fingerprint,
+    pack,
+    unpack,
+)
 
 logger = logging.getLogger(__name__)
 
-RATIOS: tuple[float, ...] = tuple(np.round(np.arange(0.96, 1.0401, 0.01), 4))
+RATIOS: tuple[float, ...] = tuple(np.round(np.arange(0.94, 1.0601, 0.01), 4))
+PITCH_SHIFTS: tuple[int, ...] = (0, -1, 1, -2, 2)
+"""Frequency-scale hypotheses: log bins (2.9 % each) the query's pitch may sit above the match.
+
+A resampling-style speed change moves pitch and tempo by one ratio, a pitch shift moves pitch
+alone; either way every peak moves by the same number of log bins, so ``f2 - f1`` is kept
+and only ``f1`` moves. Candidates vote under each hypothesis (the query's hashes with ``f1``
+moved back by the shift), verification tries the best one's neighbouring bins, so pitch
+changes up to about ±7 % are matched (±2 bins, and the ±1-bin variants around them)."""
 OFFSET_BIN = 12  # frames (0.19 s): the offset resolution of a verified vote
 COARSE_BIN = 64  # frames (1 s): the offset resolution of a candidate vote
 PREFILTER = 256  # tracks with the most exact-hash weight that go on to offset voting
@@ -58,7 +75,7 @@ RESCORE = 3  # best cells per candidate re-counted with one vote per hash value
 MAX_POSTINGS = 20_000  # hashes more common than this are stop words: too common to vote
 CANDIDATE_POSTINGS = 400_000  # postings stage 1 reads at most (its rarest hashes first)
 MIN_CANDIDATE_HASHES = 256  # ... but at least this many of the query's distinct hashes
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: fingerprints floored and whitened locally
 PRIOR_TRACKS = 1000.0
 MIN_OVERLAP_S = 20.0  # a score is over at least this much of the query (or all of it)
 HASH_SPACE = 1 << 20  # every packed hash is below this (8 + 6 + 6 bits)
@@ -83,6 +100,8 @@ class Match:
             the query has extra audio, e.g. leading silence, before the shared part).
         ratio: the query's time scale relative to the match (1.03: 3 % slower).
         span_s: seconds of the query covered by the agreeing landmarks.
+        pitch: the query's pitch relative to the match, from the agreeing landmarks' bin
+            moves (1.04: about 4 % higher; the resolution is a log bin, 2.9 %, averaged).
     """
 
     track_id: str
@@ -92,21 +111,35 @@ class Match:
     offset_s: float
     ratio: float
     span_s: float
+    pitch: float = 1.0
 
 
-def _variants(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The hashes with the neighbouring bins a pitch or tempo change could land in, and for
-    each the index of the hash it stands for."""
+def _variants(
+    hashes: np.ndarray, f1_offsets: Sequence[int] = (-1, 0, 1)
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The hashes with the neighbouring bins a pitch or tempo change could land in: (variant,
+    index of the hash it stands for, its ``f1`` offset). ``f1_offsets`` are the anchor-bin
+    moves tried (a pitch-shift hypothesis and its neighbours), ``df`` and ``dt`` move ±1."""
     f1, df, dt = unpack(hashes)
-    out, owner = [], []
+    out, owner, moved = [], [], []
     base = np.arange(hashes.size)
-    for a in (-1, 0, 1):
+    for a in f1_offsets:
         for b in (-1, 0, 1):
             for c in (-1, 0, 1):
-                ok = (f1 + a >= 0) & (np.abs(df + b) <= 31) & (dt + c >= 1) & (dt + c <= 63)
+                ok = (f1 + a >= 0) & (f1 + a < 256) & (np.abs(df + b) <= 31)
+                ok &= (dt + c >= 1) & (dt + c <= 63)
                 out.append(pack(f1[ok] + a, df[ok] + b, dt[ok] + c))
                 owner.append(base[ok])
-    return np.concatenate(out), np.concatenate(owner)
+                moved.append(np.full(int(ok.sum()), a, dtype=np.int64))
+    return np.concatenate(out), np.concatenate(owner), np.concatenate(moved)
+
+
+def _shifted(hashes: np.ndarray, shift: int) -> tuple[np.ndarray, np.ndarray]:
+    """The hashes with ``f1`` moved down by ``shift`` bins (where that stays in range), and
+    which of them could be moved."""
+    f1, df, dt = unpack(hashes)
+    ok = (f1 - shift >= 0) & (f1 - shift < 256)
+    return pack(f1[ok] - shift, df[ok], dt[ok]), np.flatnonzero(ok)
 
 
 def _expand(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -326,51 +359,74 @@ class FingerprintIndex:
         return idf(self._lookup(hashes)[1].astype(np.float64), len(self))
 
     def candidates(
-        self, query: Fingerprint, allowed: np.ndarray | None = None, limit: int = CANDIDATES
-    ) -> np.ndarray:
+        self,
+        query: Fingerprint,
+        allowed: np.ndarray | None = None,
+        limit: int = CANDIDATES,
+        shifts: Sequence[int] = PITCH_SHIFTS,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Rows whose postings of the query's exact hashes agree best on one coarse offset
-        (stage 1 of :meth:`match`), best first."""
+        under one pitch-shift hypothesis (stage 1 of :meth:`match`), best first, and the
+        shift (log bins, :data:`PITCH_SHIFTS`) each row agreed best under."""
+        none = np.zeros(0, np.int64)
         distinct, inverse, count = np.unique(query.hashes, return_inverse=True, return_counts=True)
-        pos, postings = self._lookup(distinct)
+        # One lookup key per (hypothesis, distinct hash): the hash moved back by the shift.
+        moved = [_shifted(distinct, shift) for shift in shifts]
+        key_h = np.concatenate([h for h, _ in moved])
+        src = np.concatenate([ok for _, ok in moved])
+        hyp = np.concatenate([np.full(ok.size, k, np.int64) for k, (_, ok) in enumerate(moved)])
+        pos, postings = self._lookup(key_h)
         usable = (postings > 0) & (postings <= MAX_POSTINGS)
         if int(postings[usable].sum()) > CANDIDATE_POSTINGS:
-            # The rarest hashes first, up to the budget: they say the most, and a copy keeps
-            # as large a share of its rare hashes as of its common ones.
+            # The rarest hashes first, up to the budget (over every hypothesis together): they
+            # say the most, and a copy keeps as large a share of its rare hashes as of its
+            # common ones.
             order = np.flatnonzero(usable)[np.argsort(postings[usable], kind="stable")]
             within = np.cumsum(postings[order]) <= CANDIDATE_POSTINGS
-            within[: min(MIN_CANDIDATE_HASHES, within.size)] = True
+            within[: min(MIN_CANDIDATE_HASHES * len(shifts), within.size)] = True
             usable[:] = False
             usable[order[within]] = True
+        u = np.flatnonzero(usable)
         # A hash the query repeats (a loop) shares one weight among its repeats.
-        share = np.where(usable, idf(postings, len(self)) / count, 0.0)
-        landmark = np.flatnonzero(usable[inverse])
-        d = inverse[landmark]
-        which, at = _expand(self.starts[pos[d]], self.starts[pos[d] + 1])
+        share = idf(postings[u], len(self)) / count[src[u]]
+        # Every occurrence of each usable key's query hash, then every posting of the key.
+        occ_order = np.argsort(inverse, kind="stable")
+        occ_bounds = np.searchsorted(inverse[occ_order], np.arange(distinct.size + 1))
+        kj, oc = _expand(occ_bounds[src[u]], occ_bounds[src[u] + 1])
+        which, at = _expand(self.starts[pos[u[kj]]], self.starts[pos[u[kj]] + 1])
         if at.size == 0:
-            return np.zeros(0, np.int64)
+            return none, none
+        key = kj[which]
         rows = np.asarray(self.rows[at], dtype=np.int64)
-        w = share[d[which]]
-        per_row = np.bincount(rows, weights=w, minlength=len(self))
+        n_hyp = len(shifts)
+        w = share[key]
+        h = hyp[u[key]]
+        per_cell = np.bincount(rows * n_hyp + h, weights=w, minlength=len(self) * n_hyp)
+        per_row = per_cell.reshape(len(self), n_hyp).max(axis=1)
         if allowed is not None:
             per_row[~np.asarray(allowed, dtype=bool)] = 0.0
         top = np.flatnonzero(per_row > 0)
         if top.size > PREFILTER:
             top = top[np.argpartition(-per_row[top], PREFILTER)[:PREFILTER]]
-        if top.size <= limit:
-            return top[np.argsort(-per_row[top], kind="stable")]
         rank = np.full(len(self), -1, dtype=np.int64)
         rank[top] = np.arange(top.size)
         r = rank[rows]
         keep = r >= 0
-        q_t = query.times[landmark[which[keep]]].astype(np.int64)
+        if not keep.any():
+            return none, none
+        q_t = query.times[occ_order[oc[which[keep]]]].astype(np.int64)
         off = (q_t - np.asarray(self.times[at[keep]], dtype=np.int64)) // COARSE_BIN
         off -= off.min()
         width = int(off.max()) + 2
-        grid = np.bincount(r[keep] * width + off, weights=w[keep], minlength=top.size * width)
-        grid = grid.reshape(top.size, width)
-        best = (grid[:, :-1] + grid[:, 1:]).max(axis=1)
-        order = np.argsort(-best, kind="stable")[:limit]
-        return top[order]
+        cell = (r[keep] * n_hyp + h[keep]) * width + off
+        grid = np.bincount(cell, weights=w[keep], minlength=top.size * n_hyp * width)
+        grid = grid.reshape(top.size, n_hyp, width)
+        best = (grid[:, :, :-1] + grid[:, :, 1:]).max(axis=2)  # per (row, hypothesis)
+        # Ties keep the plainer hypothesis (PITCH_SHIFTS lists no shift first).
+        best_hyp = np.argmax(best, axis=1)
+        score = best[np.arange(top.size), best_hyp]
+        order = np.argsort(-score, kind="stable")[:limit]
+        return top[order], np.asarray(shifts, dtype=np.int64)[best_hyp[order]]
 
     def match(
         self,
@@ -390,10 +446,10 @@ class FingerprintIndex:
         """
         if query.hashes.size == 0 or len(self) == 0:
             return []
-        cands = self.candidates(query, allowed, max(CANDIDATES, top))
+        cands, shifts = self.candidates(query, allowed, max(CANDIDATES, top))
         if cands.size == 0:
             return []
-        return self.verify(query, cands, top, min_votes)
+        return self.verify(query, cands, top, min_votes, shifts)
 
     @staticmethod
     def _align(
@@ -432,15 +488,30 @@ class FingerprintIndex:
         return best
 
     def verify(
-        self, query: Fingerprint, rows: np.ndarray, top: int = 5, min_votes: int = 3
+        self,
+        query: Fingerprint,
+        rows: np.ndarray,
+        top: int = 5,
+        min_votes: int = 3,
+        shifts: np.ndarray | None = None,
     ) -> list[Match]:
         """Score the query against the given rows with the variant hashes and every ratio of
-        :data:`RATIOS` (stage 2 of :meth:`match`)."""
+        :data:`RATIOS` (stage 2 of :meth:`match`).
+
+        Args:
+            shifts: per row, the pitch shift (log bins the query sits above it) to verify
+                around, from :meth:`candidates`; its neighbouring bins are tried too.
+                Default: no shift.
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        shift = np.zeros(rows.size, np.int64) if shifts is None else np.asarray(shifts, np.int64)
         distinct, inverse = np.unique(query.hashes, return_inverse=True)
         weight = self.weights(distinct)
-        variants, owner = _variants(distinct)
+        # A query hash at bin f1 stands for a match's f1 - shift: variants move f1 by -shift.
+        moves = range(int(-shift.max()) - 1, int(-shift.min()) + 2) if rows.size else range(-1, 2)
+        variants, owner, moved = _variants(distinct, tuple(moves))
         order = np.argsort(variants, kind="stable")
-        variants, owner = variants[order], owner[order]
+        variants, owner, moved = variants[order], owner[order], moved[order]
         # Each candidate's landmarks, looked up among the query's hashes and their variants.
         lo, hi = np.asarray(self.fwd_starts[rows]), np.asarray(self.fwd_starts[rows + 1])
         cand, at = _expand(lo, hi)
@@ -457,15 +528,18 @@ class FingerprintIndex:
         a = np.searchsorted(variants, ref_h, side="left")
         b = np.searchsorted(variants, ref_h, side="right")
         j, v = _expand(a, b)
+        # Only the variants around each candidate's own pitch hypothesis.
+        near = np.abs(moved[v] + shift[cand[j]]) <= 1
+        j, v = j[near], v[near]
         if v.size == 0:
             return []
-        hid, cand, ref_t = owner[v], cand[j], ref_t[j]
+        hid, cand, ref_t, mv = owner[v], cand[j], ref_t[j], moved[v]
         # Each hit stands for every occurrence of its query hash; time of each occurrence.
         occ_order = np.argsort(inverse, kind="stable")
         occ_lo = np.searchsorted(inverse[occ_order], hid, side="left")
         occ_hi = np.searchsorted(inverse[occ_order], hid, side="right")
         k, o = _expand(occ_lo, occ_hi)
-        hid, cand, ref_t = hid[k], cand[k], ref_t[k]
+        hid, cand, ref_t, mv = hid[k], cand[k], ref_t[k], mv[k]
         q_t = query.times[occ_order[o]].astype(np.float64)
         # Hits come grouped by candidate (the expansions keep the candidates' order).
         bounds = np.searchsorted(cand, np.arange(rows.size + 1))
@@ -481,6 +555,7 @@ class FingerprintIndex:
             mass_c, votes, ratio, agree = found
             off = q_t[s:e][agree] - ratio * ref_t[s:e][agree]
             times = q_t[s:e][agree]
+            pitch = 2.0 ** (-float(np.mean(mv[s:e][agree])) / BINS_PER_OCTAVE)
             # The stretch both recordings cover: the candidate's anchors mapped onto the
             # query's time at this offset and ratio (at least MIN_OVERLAP_S, or all of a
             # shorter query, so a sliver of overlap cannot make a few chance votes count).
@@ -501,6 +576,7 @@ class FingerprintIndex:
                     offset_s=round(-mid_off / ratio * FRAME_SECONDS, 2),
                     ratio=ratio,
                     span_s=round(float(times.max() - times.min()) * FRAME_SECONDS, 2),
+                    pitch=round(pitch, 3),
                 )
             )
         matches.sort(key=lambda m: (-m.score, m.row))
@@ -551,6 +627,7 @@ __all__ = [
     "MAX_POSTINGS",
     "MIN_OVERLAP_S",
     "OFFSET_BIN",
+    "PITCH_SHIFTS",
     "PREFILTER",
     "RATIOS",
     "FingerprintIndex",

@@ -460,7 +460,8 @@ class NearDuplicateScreen:
         return (
             f"audio matches {self.tracks[other].track_id}"
             f"{' played backwards' if e.reversed else ''}: {m.votes} aligned landmarks over "
-            f"{m.span_s:.1f} s, {where}, time ratio {m.ratio:.2f}, score {m.score:.3f} "
+            f"{m.span_s:.1f} s, {where}, time ratio {m.ratio:.2f}, pitch ratio {m.pitch:.3f}, "
+            f"score {m.score:.3f} "
             f"({e.strength:.3f} above its background; threshold "
             f"{self.calibration.threshold:.3f}); original {o.track_id} {o.title!r} by "
             f"{by.name if by else o.primary_artist_id!r}; cluster: {members}"
