@@ -84,7 +84,7 @@ class QueryStageConfig(BaseModel):
     tier_slates: float = Field(1.0, ge=0.0, le=100.0)
     """The best-matching tiers kept must hold this many slates' worth of candidates (0: keep
     every candidate above ``gate_fraction``)."""
-    specificity_power: float = Field(2.0, ge=0.0, le=8.0)
+    specificity_power: float = Field(4.0, ge=0.0, le=8.0)
     """The query's boost is scaled by the share of its content words that name catalog terms
     to this power (0: not scaled). "jazz" names everything it says; "summer vibes 2019" may
     name one word of two. A request naming a catalog genre, or from a listener with no
