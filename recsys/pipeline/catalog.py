@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from numba import njit
 
 from recsys.domain import AiInvolvement, AiPart, Artist, ArtistKind, Track
 
@@ -24,6 +25,26 @@ AI_CODES: dict[AiInvolvement, int] = {
 }
 AI_GENERATED = AI_CODES[AiInvolvement.GENERATED]
 AI_NONE = AI_CODES[AiInvolvement.NONE]
+
+
+@njit(cache=True, nogil=True)
+def _credits(
+    ptr: np.ndarray, artist: np.ndarray, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """The CSR entries ``artist[ptr[r]:ptr[r + 1]]`` of each of ``rows`` in order, and the
+    index into ``rows`` of each."""
+    total = 0
+    for r in rows:
+        total += ptr[r + 1] - ptr[r]
+    out = np.empty(total, artist.dtype)
+    owner = np.empty(total, np.int64)
+    m = 0
+    for i in range(rows.shape[0]):
+        for e in range(ptr[rows[i]], ptr[rows[i] + 1]):
+            out[m] = artist[e]
+            owner[m] = i
+            m += 1
+    return out, owner
 
 
 def _csr(lists: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
@@ -139,12 +160,9 @@ class CatalogSnapshot:
         return cached
 
     def credited_artist_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """All credited artist rows of ``rows``: (artist rows, index into ``rows``)."""
-        starts = self.credit_ptr[rows]
-        lengths = self.credit_ptr[rows + 1] - starts
-        owner = np.repeat(np.arange(len(rows)), lengths)
-        offsets = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-        return self.credit_artist[np.repeat(starts, lengths) + offsets], owner
+        """All credited artist rows of ``rows``: (artist rows, index into ``rows``), in one
+        compiled pass."""
+        return _credits(self.credit_ptr, self.credit_artist, np.asarray(rows, dtype=np.int64))
 
     @classmethod
     def build(

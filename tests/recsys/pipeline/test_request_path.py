@@ -8,6 +8,7 @@ random inputs and on the generated world's requests.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -476,3 +477,34 @@ def test_merge_and_subset_are_the_previous_ones_bit_for_bit() -> None:
             assert [a.sources_of(i) for i in range(len(a))] == [
                 b.sources_of(i) for i in range(len(b))
             ]
+
+
+def _credits_reference(cat: CatalogSnapshot, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    starts = cat.credit_ptr[rows]
+    lengths = cat.credit_ptr[rows + 1] - starts
+    owner = np.repeat(np.arange(len(rows)), lengths)
+    offsets = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return cat.credit_artist[np.repeat(starts, lengths) + offsets], owner
+
+
+def test_credited_artist_rows_are_the_previous_ones(world: World) -> None:
+    cat = world.catalog
+    rng = np.random.default_rng(8)
+    for size in (0, 1, 40, 500):
+        rows = rng.integers(0, len(cat), size)
+        got, want = cat.credited_artist_rows(rows), _credits_reference(cat, rows)
+        for a, b in zip(got, want, strict=True):
+            np.testing.assert_array_equal(a, b)
+            assert a.dtype == b.dtype
+    # Tracks with zero to three credits (the world's tracks have one each).
+    for trial in range(50):
+        lengths = rng.integers(0, 4, 300)
+        ptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        dtype = np.int32 if trial % 2 else np.int64
+        artist = rng.integers(0, 40, int(ptr[-1])).astype(dtype)
+        rows = rng.integers(0, 300, int(rng.integers(0, 200)))
+        many = SimpleNamespace(credit_ptr=ptr, credit_artist=artist)
+        got = CatalogSnapshot.credited_artist_rows(many, rows)  # type: ignore[arg-type]
+        for a, b in zip(got, _credits_reference(many, rows), strict=True):  # type: ignore[arg-type]
+            np.testing.assert_array_equal(a, b)
+            assert a.dtype == b.dtype
