@@ -5,7 +5,13 @@ take seconds. Genres differ in harmonic profile, brightness, distortion, percuss
 key, so content features (MFCC, chroma, spectral contrast, tempo) separate them; artists add a
 small, stable variation of their own, and every clip varies its own tempo (a few per cent),
 tuning, harmonic balance and phrase start on top, so no two tracks (machine-made ones
-included) render the same audio. Every clip holds at least :data:`MIN_NOTES` melody notes,
+included) render the same audio. Each track also has a tune of its own: a key within two
+semitones of its genre's, a mode (major, minor, dorian, mixolydian, harmonic minor,
+pentatonic, blues), a rhythm of notes from half to twice the genre's note length, and its
+own melody. Distinct clips of one genre then share a sound and a tempo but not their
+landmarks, so the near-duplicate screen can tell a re-encoded copy from a genre-mate (before,
+distinct clips matched each other as strongly as copies, and the screen had to stay off).
+Every clip holds at least :data:`MIN_NOTES` melody notes,
 so even the slowest genres carry a melody of their own.
 
 Machine-made clips (``machine=True``) carry a subtle signature an honest detector can learn:
@@ -33,6 +39,13 @@ MIN_NOTES = 4
 _MAJOR = (0, 2, 4, 5, 7, 9, 11)
 _MINOR = (0, 2, 3, 5, 7, 8, 10)
 _DORIAN = (0, 2, 3, 5, 7, 9, 10)
+_MIXOLYDIAN = (0, 2, 4, 5, 7, 9, 10)
+_HARMONIC_MINOR = (0, 2, 3, 5, 7, 8, 11)
+_PENTATONIC = (0, 2, 4, 7, 9)
+_BLUES = (0, 3, 5, 6, 7, 10)
+_MODES = (_MAJOR, _MINOR, _DORIAN, _MIXOLYDIAN, _HARMONIC_MINOR, _PENTATONIC, _BLUES)
+_KEY_RANGE = 2  # semitones a track may sit from its genre's key, either way
+_NOTE_LENGTHS = (0.5, 0.5, 1.0, 1.0, 1.0, 1.5, 2.0)  # in the genre's notes
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,7 +55,8 @@ class GenreSound:
     Attributes:
         bpm: tempo.
         root_midi: MIDI note of the key's root (the key sets the chroma profile).
-        scale: semitone offsets of the scale.
+        scale: semitone offsets of the genre's usual scale (kept for reference; each track
+            renders in a mode of its own, see :func:`render_clips`).
         harmonics: relative amplitudes of harmonics 1..n (the timbre).
         brightness_hz: harmonics fade as exp(-frequency / brightness_hz).
         drive: tanh distortion; 0 is clean.
@@ -180,12 +194,28 @@ def _render_batch(
         jitter += 0.004 * np.sin(2 * np.pi * rate * tc + offset)
     start = (own[:, [1]] * note).astype(f32)
     tw = t + start + human * np.repeat(jitter.astype(f32), block, axis=1)[:, :length]
-    note_idx = np.clip((tw / note).astype(np.int64), 0, n_notes - 1)
+    # The track's own melody, from a third stream: its key within the genre's register, its
+    # mode, its rhythm (note lengths of 1/2 to 2 of the genre's note) and its leaps. One
+    # genre's clips share a sound and a tempo, not a tune.
+    tunes = [np.random.default_rng([9175, s.seed]) for s in specs]
+    n_notes = 2 * n_notes + 3
+    lengths = np.stack([r.choice(_NOTE_LENGTHS, size=n_notes) for r in tunes]) * note
+    onsets = (np.cumsum(lengths, axis=1) - lengths).astype(f32)
+    note_idx = np.stack(
+        [np.searchsorted(o, w, side="right") - 1 for o, w in zip(onsets, tw, strict=True)]
+    )
+    note_idx = np.clip(note_idx, 0, n_notes - 1)
 
-    scale = np.array(sound.scale)
-    walk = np.clip(np.stack([np.cumsum(r.integers(-2, 3, size=n_notes)) for r in rngs]), -6, 9)
-    semis = 12 * np.floor_divide(walk, len(scale)) + scale[np.mod(walk, len(scale))]
-    shift = np.array([s.key_shift for s in specs])[:, None]
+    modes = [_MODES[int(r.integers(len(_MODES)))] for r in tunes]
+    key = np.array([int(r.integers(-_KEY_RANGE, _KEY_RANGE + 1)) for r in tunes])[:, None]
+    walk = np.clip(np.stack([np.cumsum(r.integers(-2, 3, size=n_notes)) for r in tunes]), -6, 9)
+    semis = np.stack(
+        [
+            12 * np.floor_divide(w, len(m)) + np.asarray(m)[np.mod(w, len(m))]
+            for w, m in zip(walk, modes, strict=True)
+        ]
+    )
+    shift = np.array([s.key_shift for s in specs])[:, None] + key
     detune = human * np.stack([r.normal(0, 10, size=n_notes) for r in rngs]) / 100
     tuning = (own[:, [2]] - 0.5) * 0.6  # up to 30 cents either way
     midi = sound.root_midi + shift + semis + detune + tuning
@@ -211,7 +241,7 @@ def _render_batch(
         level = amp * balance[:, [(k - 2) % balance.shape[1]]] if k > 1 else amp
         w_notes = (level * np.exp(-k * freq_notes / bright) * (k * freq_notes < sr / 2)).astype(f32)
         tone += np.take_along_axis(w_notes, note_idx, axis=1) * s_cur
-    pos = tw - note_idx * note
+    pos = tw - np.take_along_axis(onsets, note_idx, axis=1)
     env = (1 - np.exp(-pos / f32(sound.attack_s))) * np.exp(-pos / f32(sound.decay_s))
     mix = tone * env
 

@@ -110,3 +110,34 @@ def test_short_recordings_are_not_matched_where_clean_clips_already_look_like_co
     alike = calibrate(_clean_short_edges(80, top=SHORT_MIN_STRENGTH + 0.1), verified)
     assert alike.short_bar == float("inf")
     assert alike.summary()["short_screen"].startswith("off")
+
+
+def test_distinct_demo_clips_of_one_genre_do_not_look_like_copies() -> None:
+    """Twenty 1.5 s clips per genre (same sound and tempo, one artist's habits): no two
+    distinct clips stand out from their background as a copy must (else the calibration
+    turns the short screen off), and most re-encoded copies do."""
+    import soxr
+
+    from recsys.demo.audio import SAMPLE_RATE as CLIP_SR
+    from recsys.demo.audio import ClipSpec, perturb_clip, render_clips
+    from recsys.integrity.fingerprint import SAMPLE_RATE, fingerprint_signal
+    from recsys.integrity.fingerprint_index import FingerprintIndex
+    from recsys.integrity.neardup import evidence, match_catalog
+
+    genres = ("pop", "hip-hop", "ambient", "metal")
+    specs = [
+        ClipSpec(genre=g, seed=7000 + 31 * k + i) for k, g in enumerate(genres) for i in range(20)
+    ]
+    clips = render_clips(specs)
+    sources = list(range(0, len(clips), 5))
+    copies = [perturb_clip(clips[i], np.random.default_rng(i)) for i in sources]
+    fps = [fingerprint_signal(soxr.resample(c, CLIP_SR, SAMPLE_RATE)) for c in [*clips, *copies]]
+    index = FingerprintIndex.build([f"t{i}" for i in range(len(fps))], fps)
+    edges = match_catalog(index, fps, np.arange(len(fps)))
+    n = len(clips)
+    distinct = [e.strength for e in edges if e.a < n and e.b < n and evidence(e.match, e.shorter_s)]
+    assert max(distinct) < SHORT_MIN_STRENGTH / 2  # well below the bar, not just under it
+    held = {(min(e.a, e.b), max(e.a, e.b)) for e in edges if e.holds(0.12)}
+    caught = sum((i, n + j) in held for j, i in enumerate(sources))
+    assert caught >= 0.75 * len(sources)
+    assert all(b >= n and sources[b - n] == a for a, b in held)
