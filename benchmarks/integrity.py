@@ -69,6 +69,7 @@ def ingest_and_screen(folders: list[Path], db: Path) -> list[dict[str, Any]]:
     """``liner ingest --json`` each folder in order; wall time and the command's summary."""
     runs = []
     for folder in folders:
+        load = os.getloadavg()[0]
         start = time.perf_counter()
         summary = _liner("ingest", str(folder), "--db", str(db), "--json")
         wall = time.perf_counter() - start
@@ -76,6 +77,7 @@ def ingest_and_screen(folders: list[Path], db: Path) -> list[dict[str, Any]]:
             {
                 "folder": folder.name,
                 "tracks": summary["ingested"]["tracks"],
+                "load_average": [round(load, 2), round(os.getloadavg()[0], 2)],
                 "wall_s": round(wall, 3),
                 "ingest_s": summary["seconds"],
                 "screen_s": round(wall - summary["seconds"], 3),
@@ -223,6 +225,13 @@ def main() -> None:
             "by_abuse_kind": screening["by_kind"],
             "ingest_runs": runs,
             "uploads_per_s": None if rate is None else round(rate, 2),
+            "uploads_per_s_conditions": {
+                "load_average": uploads["load_average"],
+                "cpus": os.cpu_count(),
+                "what": "the uploads batch over the time liner ingest spent after its commit "
+                "(decoding, fingerprints forwards and backwards, every screen, detector, "
+                "disputes), one liner process using every core",
+            },
             "decode_uploads_per_s": round(decode_rate, 2),
             "vs_decode": None if rate is None else round(rate / decode_rate, 4),
             "scale": scale,

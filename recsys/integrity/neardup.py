@@ -185,6 +185,24 @@ class Edge:
         )
 
 
+def match_upload(
+    index: FingerprintIndex, fp: Fingerprint, allowed: np.ndarray | None = None
+) -> tuple[list[Match], set[int]]:
+    """One upload's best matches, played forwards and backwards (a reversed excerpt is a copy
+    too): at most :data:`MATCHES_PER_TRACK`, best first, and the rows matched backwards. What
+    the screen spends per upload (``benchmarks/fingerprint_scale.py`` times it)."""
+    ms = index.match(fp, top=MATCHES_PER_TRACK, allowed=allowed)
+    back = index.match(reversed_fingerprint(fp), top=CLUSTER_RANKS, allowed=allowed)
+    best = {m.row: m for m in ms}
+    backwards: set[int] = set()
+    for m in back:
+        if m.row not in best or m.score > best[m.row].score:
+            best[m.row] = m
+            backwards.add(m.row)
+    ranked = sorted(best.values(), key=lambda m: (-m.score, m.row))
+    return ranked[:MATCHES_PER_TRACK], backwards
+
+
 def match_catalog(
     index: FingerprintIndex,
     fingerprints: Sequence[Fingerprint | None],
@@ -204,17 +222,8 @@ def match_catalog(
     for a in range(len(fingerprints)) if rows is None else rows:
         fp = fingerprints[a]
         if fp is not None and len(fp):
-            allowed = holders != holders[a]
-            ms = index.match(fp, top=MATCHES_PER_TRACK, allowed=allowed)
-            # The same recording played backwards (a reversed excerpt is a copy too).
-            back = index.match(reversed_fingerprint(fp), top=CLUSTER_RANKS, allowed=allowed)
-            best = {m.row: m for m in ms}
-            for m in back:
-                if m.row not in best or m.score > best[m.row].score:
-                    best[m.row] = m
-                    backwards.add((a, m.row))
-            ranked = sorted(best.values(), key=lambda m: (-m.score, m.row))
-            found[a] = ranked[:MATCHES_PER_TRACK]
+            found[a], back = match_upload(index, fp, holders != holders[a])
+            backwards.update((a, b) for b in back)
     near = {
         a: {m.row for k, m in enumerate(ms) if k < CLUSTER_RANKS or m.score >= MIN_SCORE}
         for a, ms in found.items()
@@ -488,6 +497,7 @@ __all__ = [
     "fingerprint_cache_path",
     "holder_of",
     "match_catalog",
+    "match_upload",
     "required_span",
     "short_threshold",
 ]
