@@ -118,15 +118,34 @@ def _jobs(plan: SuitePlan, out: Path, sr: int) -> list[_Job]:
     return jobs
 
 
-def cue_table(seed: int, cache: Path | None = None, limit: int | None = None) -> pd.DataFrame:
+def cue_table(
+    seed: int,
+    cache: Path | None = None,
+    limit: int | None = None,
+    machine_limit: int | None = None,
+) -> pd.DataFrame:
     """Cues of every human recording and machine track the seed's full suite plans (one row
-    per item and role: ``real``, ``copy``, ``machine``, ``disguised``), cached as CSV."""
+    per item and role: ``real``, ``copy``, ``machine``, ``disguised``), cached as CSV.
+
+    ``machine_limit`` keeps every human recording and every declared-human machine track
+    (``label/*``) but only the first that many other machine tracks (filler), in plan order.
+    """
     if cache is not None and cache.is_file():
         return pd.read_csv(cache, keep_default_na=False, na_values=[""])
     cfg = SuiteConfig()
     plan = plan_suite(seed, cfg, find_sources(min_seconds=cfg.min_track_s))
     with tempfile.TemporaryDirectory() as tmp:
         jobs = _jobs(plan, Path(tmp), cfg.sample_rate)
+        if machine_limit is not None:
+            filler = [
+                j.item_id for j in jobs if j.role == "machine" and not j.attack.startswith("label/")
+            ]
+            kept = set(filler[:machine_limit])
+            jobs = [
+                j
+                for j in jobs
+                if j.role in ("real", "copy") or j.attack.startswith("label/") or j.item_id in kept
+            ]
         if limit is not None:
             rng = np.random.default_rng(0)
             jobs = [jobs[int(i)] for i in sorted(rng.permutation(len(jobs))[:limit])]
@@ -205,14 +224,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=TUNE_SEED)
     p.add_argument("--fit", action="store_true", help="fit bounds (tuning seed only)")
     p.add_argument("--limit", type=int, default=None, help="analyse a random subset")
+    p.add_argument(
+        "--machine-limit", type=int, default=None, help="machine filler tracks kept (plan order)"
+    )
     p.add_argument("--cache", type=Path, default=None, help="cue table CSV (default var/)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     if args.fit and args.seed == REPORT_SEED:
         raise SystemExit(f"seed {REPORT_SEED} is the held-out report seed: never fit on it")
     suffix = "" if args.limit is None else f"-limit{args.limit}"
+    suffix += "" if args.machine_limit is None else f"-machine{args.machine_limit}"
     cache = args.cache or VAR / f"seed{args.seed}{suffix}.csv"
-    table = cue_table(args.seed, cache, args.limit)
+    table = cue_table(args.seed, cache, args.limit, args.machine_limit)
     result: dict[str, Any] = {"seed": args.seed, "cache": str(cache)}
     if args.fit:
         result["fitted"] = fit_bounds(table[table["role"].isin(["real", "copy"])])
