@@ -434,6 +434,7 @@ class FingerprintIndex:
         top: int = 5,
         allowed: np.ndarray | None = None,
         min_votes: int = 3,
+        shifts: Sequence[int] = PITCH_SHIFTS,
     ) -> list[Match]:
         """The indexed tracks the query matches best, by aligned votes.
 
@@ -443,13 +444,14 @@ class FingerprintIndex:
             allowed: boolean mask over the index rows; other rows are never returned (e.g.
                 the query itself and its rights holder's own tracks).
             min_votes: fewer aligned votes than this is no match.
+            shifts: the pitch-shift hypotheses to try (:data:`PITCH_SHIFTS`).
         """
         if query.hashes.size == 0 or len(self) == 0:
             return []
-        cands, shifts = self.candidates(query, allowed, max(CANDIDATES, top))
+        cands, best = self.candidates(query, allowed, max(CANDIDATES, top), shifts)
         if cands.size == 0:
             return []
-        return self.verify(query, cands, top, min_votes, shifts)
+        return self.verify(query, cands, top, min_votes, best)
 
     @staticmethod
     def _align(

@@ -45,6 +45,7 @@ from recsys.integrity.neardup import (
     build_near_duplicate_screen,
     fingerprint_cache_path,
 )
+from recsys.integrity.protected import protected_artists
 from recsys.integrity.quarantine import ScreeningResult, pause_for_test, screen_store
 from recsys.integrity.screening import Screen, ScreeningConfig
 from recsys.integrity.streams.screen import screen_streams
@@ -157,6 +158,7 @@ def run_integrity(
         root=data_root,
         cache=None if audio_cache is None else fingerprint_cache_path(audio_cache),
         target_fpr=near_duplicate_fpr,
+        protected=protected_artists(store, tracks, artists, screening or ScreeningConfig()),
     )
     extra.append(near)
     calibration = near.calibration

@@ -54,8 +54,9 @@ from recsys.domain import Artist, Track
 from recsys.integrity.fingerprint import Fingerprint, reversed_fingerprint
 from recsys.integrity.fingerprint_cache import fingerprint_cache_path, fingerprint_tracks
 from recsys.integrity.fingerprint_index import FingerprintIndex, Match
-from recsys.integrity.protected import claim_order
+from recsys.integrity.protected import ProtectedArtists, claim_order
 from recsys.integrity.screening import Flag, ScreenContext
+from recsys.store.codec import to_micros
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ SHORT_MIN_SCORE = 0.2
 MATCHES_PER_TRACK = 10
 BACKGROUND_RANK = 2
 CLUSTER_RANKS = 3
+REVERSED_SHIFTS = (0,)  # pitch hypotheses of the backwards match (log bins)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -192,7 +194,11 @@ def match_upload(
     too): at most :data:`MATCHES_PER_TRACK`, best first, and the rows matched backwards. What
     the screen spends per upload (``benchmarks/fingerprint_scale.py`` times it)."""
     ms = index.match(fp, top=MATCHES_PER_TRACK, allowed=allowed)
-    back = index.match(reversed_fingerprint(fp), top=CLUSTER_RANKS, allowed=allowed)
+    # Backwards at the recording's own pitch only: every extra hypothesis is another chance
+    # for a short clip to line up with some other clip, and a reversed copy needs no shift.
+    back = index.match(
+        reversed_fingerprint(fp), top=CLUSTER_RANKS, allowed=allowed, shifts=REVERSED_SHIFTS
+    )
     best = {m.row: m for m in ms}
     backwards: set[int] = set()
     for m in back:
@@ -394,17 +400,40 @@ class NearDuplicateScreen:
     reason = "near_duplicate"
 
     def __init__(
-        self, tracks: Sequence[Track], edges: Sequence[Edge], calibration: Calibration
+        self,
+        tracks: Sequence[Track],
+        edges: Sequence[Edge],
+        calibration: Calibration,
+        protected: ProtectedArtists | None = None,
     ) -> None:
         """
         Args:
             tracks: the catalog rows the edges refer to.
             edges: matches from :func:`match_catalog`.
             calibration: the threshold.
+            protected: who is protected by evidence an uploader cannot make
+                (:func:`recsys.integrity.protected.protected_artists`); it decides which of
+                two copies received in one batch is the original (:meth:`first_claim`).
         """
         self.tracks = list(tracks)
         self.edges = list(edges)
         self.calibration = calibration
+        self.protected = protected
+
+    def first_claim(self, track: Track, artists: Mapping[str, Artist]) -> tuple[Any, ...]:
+        """Sort key of the original among copies: :func:`claim_order` (a verified artist
+        first, then the service's receipt time), except that rows of one receipt batch
+        arrived together (their order is the uploader's file, not the service's
+        observation): there an artist protected by evidence an uploader cannot make
+        (a rights-holder agreement, established listeners' plays) comes first."""
+        verified, when, track_id = claim_order(track, artists)
+        p = self.protected
+        if p is None or not p.batch_starts or track.received_at is None:
+            return (verified, 0, False, when, track_id)
+        micros = to_micros(track.received_at) or 0
+        batch = int(np.searchsorted(np.asarray(p.batch_starts), micros, side="right"))
+        exempt = (track.primary_artist_id or "") in p.exempt
+        return (verified, batch, not exempt, when, track_id)
 
     def screen(self, context: ScreenContext) -> list[Flag]:
         artists = context.artists
@@ -418,7 +447,7 @@ class NearDuplicateScreen:
                 pair[key] = e
         flags = []
         for group in clusters(strong, len(self.tracks), threshold, short_bar):
-            keys = {i: claim_order(self.tracks[i], artists) for i in group}
+            keys = {i: self.first_claim(self.tracks[i], artists) for i in group}
             original = min(group, key=keys.__getitem__)
             holder = holder_of(self.tracks[original], artists)
             members = ", ".join(
@@ -510,6 +539,7 @@ def build_near_duplicate_screen(
     root: Path | None = None,
     cache: Path | None = None,
     target_fpr: float = 0.001,
+    protected: ProtectedArtists | None = None,
 ) -> NearDuplicateScreen:
     """Fingerprint the catalog (reusing ``cache``), match every track against the other
     holders' tracks, calibrate on the verified ones and return the screen.
@@ -520,6 +550,7 @@ def build_near_duplicate_screen(
         root: folder relative audio paths are resolved against.
         cache: fingerprint cache folder (:func:`fingerprint_cache_path`), or None.
         target_fpr: allowed false-match rate per clean reference track.
+        protected: who is protected (:meth:`NearDuplicateScreen.first_claim`), or None.
 
     Example:
         >>> screen = build_near_duplicate_screen(tracks, artists)  # doctest: +SKIP
@@ -543,4 +574,4 @@ def build_near_duplicate_screen(
         calibration.references,
         calibration.reference_fpr,
     )
-    return NearDuplicateScreen(tracks, edges, calibration)
+    return NearDuplicateScreen(tracks, edges, calibration, protected)

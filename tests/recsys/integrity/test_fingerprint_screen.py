@@ -116,3 +116,32 @@ def test_calibration_uses_only_clean_verified_pairs() -> None:
     assert cal.threshold < 0.9
     few = calibrate(edges[:10], verified, min_references=n + 1)
     assert few.threshold == pytest.approx(DEFAULT_THRESHOLD) and few.references == 0
+
+
+def test_inside_one_receipt_batch_the_protected_artist_holds_the_original() -> None:
+    # One ingest: the copy's row comes first in the uploader's file. Rows of one batch arrived
+    # together, so the artist protected by established listeners' plays holds the original;
+    # a later batch never displaces an earlier one, whoever is protected.
+    from recsys.integrity.protected import ProtectedArtists
+    from recsys.store.codec import to_micros
+
+    tracks = [
+        _track("copy", "thief1", T0),
+        _track("orig", "indie", T0 + timedelta(microseconds=5)),
+        _track("later", "thief2", T0 + timedelta(days=2)),
+    ]
+    edges = [_edge(0, 1), _edge(2, 1)]
+    batches = (to_micros(T0), to_micros(T0 + timedelta(days=2)))
+    protected = ProtectedArtists(established=frozenset({"indie"}), batch_starts=batches)
+    screen = NearDuplicateScreen(tracks, edges, CALIBRATION, protected)
+    flags = {f.track_id for f in screen.screen(ScreenContext(tracks=tracks, artists=ARTISTS))}
+    assert flags == {"copy", "later"}
+    # Without that evidence the receipt order inside the batch decides, as before.
+    assert set(_flags(tracks, edges)) == {"orig", "later"}
+    # An established artist's upload in a later batch is still not the original.
+    late = [_track("orig", "indie", T0), _track("copy", "thief1", T0 + timedelta(days=2))]
+    flipped = ProtectedArtists(established=frozenset({"thief1"}), batch_starts=batches)
+    screen = NearDuplicateScreen(late, [_edge(1, 0)], CALIBRATION, flipped)
+    assert {f.track_id for f in screen.screen(ScreenContext(tracks=late, artists=ARTISTS))} == {
+        "copy"
+    }
