@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from numba import njit
 
 from recsys.pipeline.candidates import MISSING_RANK, CandidateSet
 from recsys.pipeline.catalog import CatalogSnapshot
@@ -75,6 +76,9 @@ class FeatureBuilder:
     _static: np.ndarray = field(init=False, repr=False)
     _static_cols: np.ndarray = field(init=False, repr=False)
     _index: dict[str, int] = field(init=False, repr=False)
+    _row_cols: np.ndarray = field(init=False, repr=False)
+    _rank_cols: np.ndarray = field(init=False, repr=False)
+    _score_cols: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         cat = self.catalog
@@ -101,6 +105,13 @@ class FeatureBuilder:
         )
         self._index = {name: i for i, name in enumerate(self.names)}
         self._static_cols = np.asarray([self._index[name] for name in STATIC_FEATURES])
+        self._row_cols = np.asarray([self._index[name] for name in ROW_FEATURES], dtype=np.int64)
+        self._rank_cols = np.asarray(
+            [self._index[f"rank_{s}"] for s in self.source_names], dtype=np.int64
+        )
+        self._score_cols = np.asarray(
+            [self._index[f"score_{s}"] for s in self.source_names], dtype=np.int64
+        )
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -145,17 +156,35 @@ class FeatureBuilder:
         text = vectors.get("text")
         if ctx.query_vec is not None and text is not None:
             out[:, col["query_sim"]] = text[rows] @ ctx.query_vec
-        out[:, self._static_cols] = self._static[rows]
-        out[:, col["artist_affinity"]] = _lookup(
-            ctx.artist_keys, ctx.artist_shares, cat.artist_row[rows]
+        _row_columns(
+            out,
+            np.asarray(rows, dtype=np.int64),
+            self._static,
+            self._static_cols,
+            cat.artist_row,
+            np.asarray(ctx.artist_keys, dtype=np.int64),
+            np.asarray(ctx.artist_shares, dtype=np.float64),
+            cat.genre_code,
+            np.asarray(ctx.genre_keys, dtype=np.int64),
+            np.asarray(ctx.genre_shares, dtype=np.float64),
+            cat.emerging_tracks(ctx.request.params.emerging_exposure_quantile),
+            self._row_cols,
+            np.float32(np.log1p(len(ctx.history_rows))),
         )
-        out[:, col["genre_affinity"]] = _lookup(
-            ctx.genre_keys, ctx.genre_shares, cat.genre_code[rows]
-        )
-        out[:, col["emerging"]] = cat.emerging_tracks(
-            ctx.request.params.emerging_exposure_quantile
-        )[rows]
-        out[:, col["history_len"]] = np.log1p(len(ctx.history_rows))
+        if cands.columns is not None:  # (merged candidates: their source matrices)
+            names, rank_m, score_m = cands.columns
+            where = {name: i for i, name in enumerate(names)}
+            _source_columns(
+                out,
+                rank_m,
+                score_m,
+                np.asarray([where.get(s, -1) for s in self.source_names], dtype=np.int64),
+                self._rank_cols,
+                self._score_cols,
+                col["n_sources"],
+                np.float32(MISSING_RANK),
+            )
+            return out
         n_sources = out[:, col["n_sources"]]
         for s in self.source_names:
             ranks = cands.ranks.get(s)
@@ -168,15 +197,79 @@ class FeatureBuilder:
         return out
 
 
-def _lookup(known: np.ndarray, values: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """``values`` of ``keys`` in the ascending ``known`` (0 where absent), as float32."""
-    out = np.zeros(len(keys), dtype=np.float32)
-    if not len(known):
-        return out
-    pos = np.minimum(np.searchsorted(known, keys), len(known) - 1)
-    hit = known[pos] == keys
-    out[hit] = values[pos[hit]]
-    return out
+ROW_FEATURES: tuple[str, ...] = ("artist_affinity", "genre_affinity", "emerging", "history_len")
+"""Columns :func:`_row_columns` writes (in this order) besides the static ones."""
+
+
+@njit(cache=True, nogil=True)
+def _share(known: np.ndarray, values: np.ndarray, key: np.int64) -> np.float32:  # pragma: no cover
+    """``values`` of ``key`` in the ascending ``known`` as float32, 0 where absent."""
+    lo, hi = 0, known.shape[0]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if known[mid] < key:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo < known.shape[0] and known[lo] == key:
+        return np.float32(values[lo])
+    return np.float32(0.0)
+
+
+@njit(cache=True, nogil=True)
+def _row_columns(
+    out: np.ndarray,
+    rows: np.ndarray,
+    static: np.ndarray,
+    static_cols: np.ndarray,
+    artist_row: np.ndarray,
+    artist_keys: np.ndarray,
+    artist_shares: np.ndarray,
+    genre_code: np.ndarray,
+    genre_keys: np.ndarray,
+    genre_shares: np.ndarray,
+    emerging: np.ndarray,
+    cols: np.ndarray,
+    history_len: np.float32,
+) -> None:  # pragma: no cover - compiled
+    """The per-track columns of each candidate in one pass: the static table's row, the
+    listener's share of its artist and genre, its emerging flag and the history length
+    (``cols`` in :data:`ROW_FEATURES` order)."""
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        for c in range(static_cols.shape[0]):
+            out[i, static_cols[c]] = static[r, c]
+        out[i, cols[0]] = _share(artist_keys, artist_shares, np.int64(artist_row[r]))
+        out[i, cols[1]] = _share(genre_keys, genre_shares, np.int64(genre_code[r]))
+        out[i, cols[2]] = np.float32(1.0) if emerging[r] else np.float32(0.0)
+        out[i, cols[3]] = history_len
+
+
+@njit(cache=True, nogil=True)
+def _source_columns(
+    out: np.ndarray,
+    ranks: np.ndarray,
+    scores: np.ndarray,
+    source_rows: np.ndarray,
+    rank_cols: np.ndarray,
+    score_cols: np.ndarray,
+    n_col: int,
+    missing: np.float32,
+) -> None:  # pragma: no cover - compiled
+    """Each source's rank and score columns from the candidates' ``sources × candidates``
+    matrices (``source_rows[t]``: the matrix row of the builder's source ``t``, −1 for a
+    source that proposed nothing: rank ``missing``, score 0), and how many ranked each."""
+    for t in range(source_rows.shape[0]):
+        s = source_rows[t]
+        for i in range(out.shape[0]):
+            if s < 0:
+                out[i, rank_cols[t]] = missing
+            else:
+                v = ranks[s, i]
+                out[i, rank_cols[t]] = v
+                out[i, score_cols[t]] = scores[s, i]
+                if v < missing:
+                    out[i, n_col] += np.float32(1.0)
 
 
 __all__ = ["BASE_FEATURES", "FeatureBuilder", "feature_names"]
