@@ -28,7 +28,7 @@ from recsys.embeddings.audio import N_MELS, N_MFCC, LibrosaAudioEncoder
 if TYPE_CHECKING:
     from recsys.build import BuildContext
 
-STEP_VERSION = "audio-facts-4"
+STEP_VERSION = "audio-facts-5"
 FACT_FILES = {
     "tempo": "catalog/tempo.npy",
     "tempo_confidence": "catalog/tempo_confidence.npy",
@@ -323,9 +323,13 @@ def settle_tempo(tempi: np.ndarray, declared: np.ndarray) -> tuple[np.ndarray, d
     octave = reliable & octave_of(tempi[:, 0], declared)
     measured = np.where(octave, declared, tempi[:, 0])
     tempo = np.where(reliable, measured, declared).astype(np.float32)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        agrees = np.abs(tempi[:, 0] / declared - 1.0) <= OCTAVE_TOLERANCE
+    claimed = reliable & np.isfinite(declared)
     return tempo, {
         "unreliable": int((has & ~reliable).sum()),
-        "overridden": int((reliable & np.isfinite(declared) & ~octave).sum()),
+        "confirmed": int((claimed & agrees).sum()),
+        "overridden": int((claimed & ~agrees & ~octave).sum()),
         "octave_from_claim": int(octave.sum()),
     }
 
@@ -392,7 +396,7 @@ def audio_facts_run(ctx: BuildContext) -> dict[str, Any]:
     # A dataset's audio_tempo is a claim, good enough to filter a recommendation by (never
     # used for money or consent); its confidence is unknown (NaN).
     facts["tempo_confidence"] = np.full(len(ctx.tracks), np.nan, dtype=np.float32)
-    unreliable = overridden = octave_from_claim = 0
+    unreliable = overridden = octave_from_claim = confirmed = 0
     enc = _audio_encoder(ctx)
     if isinstance(enc, LibrosaAudioEncoder):
         # Measured beats declared: the audio is the service's own observation.
@@ -406,6 +410,7 @@ def audio_facts_run(ctx: BuildContext) -> dict[str, Any]:
         facts["tempo"], counts = settle_tempo(tempi, facts["tempo"])
         unreliable = counts["unreliable"]
         overridden, octave_from_claim = counts["overridden"], counts["octave_from_claim"]
+        confirmed = counts["confirmed"]
         facts["tempo_confidence"] = np.where(has, tempi[:, 1], facts["tempo_confidence"]).astype(
             np.float32
         )
@@ -415,6 +420,7 @@ def audio_facts_run(ctx: BuildContext) -> dict[str, Any]:
         "tracks": len(ctx.tracks),
         "with_tempo": int(np.isfinite(facts["tempo"]).sum()),
         "tempo_unreliable": unreliable,
+        "tempo_claims_confirmed": confirmed,
         "tempo_claims_overridden": overridden,
         "tempo_octave_from_claim": octave_from_claim,
         "with_key": int((facts["key"] >= 0).sum()),

@@ -114,12 +114,13 @@ def test_a_reliable_measurement_wins_over_a_claim_but_a_claim_names_the_octave()
             [np.nan, 0.0],  # no audio: the claim stays
             [120.0, sure],  # no claim: measured
             [np.nan, 0.0],  # neither: unknown
+            [89.5, sure],  # agrees with the claim: measured
         ]
     )
-    declared = np.array([88.0, 88.0, 88.0, 88.0, 95.0, np.nan, np.nan])
+    declared = np.array([88.0, 88.0, 88.0, 88.0, 95.0, np.nan, np.nan, 88.0])
     tempo, counts = settle_tempo(tempi, declared)
     np.testing.assert_allclose(tempo[:6], [88.0, 88.0, 130.0, 88.0, 95.0, 120.0])
-    assert np.isnan(tempo[6])
-    assert counts == {"unreliable": 1, "overridden": 1, "octave_from_claim": 2}
+    assert np.isnan(tempo[6]) and tempo[7] == np.float32(89.5)
+    assert counts == {"unreliable": 1, "confirmed": 1, "overridden": 1, "octave_from_claim": 2}
     assert not octave_of(np.array([100.0]), np.array([np.nan])).any()
     assert not octave_of(np.array([150.0]), np.array([88.0])).any()  # 1.7x is no octave
