@@ -19,9 +19,11 @@ match), so a hashed test embedding never reads its weights.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -77,13 +79,14 @@ def fit(texts: Sequence[str], levels: Sequence[str], embed: Embed, c: float = 10
 
 _lock = threading.Lock()
 _loaded: AiRuleModel | None = None
-_checked: dict[int, bool] = {}
+_checked: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+"""Per backend (the owner of a bound ``embed_terms``): whether its text model is the one."""
 
 
 def model_for(embed: Embed) -> AiRuleModel | None:
     """The shipped model if ``embed`` is the text model it was fitted with, else None."""
     global _loaded
-    key = id(getattr(embed, "__self__", embed))
+    owner = getattr(embed, "__self__", None)
     with _lock:
         if _loaded is None:
             if not MODEL_PATH.exists():
@@ -91,7 +94,11 @@ def model_for(embed: Embed) -> AiRuleModel | None:
             with np.load(MODEL_PATH) as z:
                 _loaded = AiRuleModel(weights=z["weights"], bias=z["bias"], probe=z["probe"])
         model = _loaded
-        ok = _checked.get(key)
+        try:
+            ok = _checked.get(owner) if owner is not None else None
+        except TypeError:  # an owner that cannot be weakly referenced: checked every time
+            owner = None
+            ok = None
     if ok is None:
         vec = np.asarray(embed([PROBE]), dtype=np.float64)
         ok = bool(
@@ -100,8 +107,9 @@ def model_for(embed: Embed) -> AiRuleModel | None:
             and float(vec[0] @ model.probe)
             >= 0.99 * float(np.linalg.norm(vec[0]) * np.linalg.norm(model.probe))
         )
-        with _lock:
-            _checked[key] = ok
+        if owner is not None:
+            with _lock:
+                _checked[owner] = ok
     return model if ok else None
 
 
