@@ -131,7 +131,7 @@ def test_inside_one_receipt_batch_the_protected_artist_holds_the_original() -> N
         _track("later", "thief2", T0 + timedelta(days=2)),
     ]
     edges = [_edge(0, 1), _edge(2, 1)]
-    batches = (to_micros(T0), to_micros(T0 + timedelta(days=2)))
+    batches = (int(to_micros(T0) or 0), int(to_micros(T0 + timedelta(days=2)) or 0))
     protected = ProtectedArtists(established=frozenset({"indie"}), batch_starts=batches)
     screen = NearDuplicateScreen(tracks, edges, CALIBRATION, protected)
     flags = {f.track_id for f in screen.screen(ScreenContext(tracks=tracks, artists=ARTISTS))}
