@@ -190,11 +190,11 @@ def embed_bulk_chunk(
     return embed_texts(list(texts), model, batch_size=batch_size)
 
 
-def _embed_bulk(texts: list[str], name: str, batch_size: int) -> list[np.ndarray]:
-    """Rows of ``texts`` (in order), embedded by worker processes in length-sorted chunks."""
+def _embed_bulk(texts: list[str], name: str, batch_size: int, precision: str) -> list[np.ndarray]:
+    """Rows of ``texts`` (in order), embedded by worker processes in length-sorted chunks, in
+    ``precision`` (:func:`bulk_precision`)."""
     from recsys.parallel import parallel_map
 
-    precision = bulk_precision()
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     chunk = max(batch_size, _PROGRESS_CHUNK)
     jobs = [[texts[i] for i in order[a : a + chunk]] for a in range(0, len(order), chunk)]
@@ -231,12 +231,23 @@ def embed_with_cache(
         ``(vectors, n_embedded)``: normalised rows in input order, and how many were new.
     """
     keys = [text_key(model_name, t) for t in texts]
+    named = model is not None and _MODELS.get(model_name) is model
+    # Rows computed in reduced precision are cached under a key naming it (as the build's
+    # text step names its parts), so a float32 run is never handed them.
+    precision = bulk_precision() if named else "float32"
+    reduced = keys
+    if precision != "float32":  # a float32 row serves a reduced-precision run too
+        reduced = [text_key(f"{model_name}\n{precision}", t) for t in texts]
+        keys = [
+            r if cache.get(k) is None and cache.get(r) is not None else k
+            for k, r in zip(keys, reduced, strict=True)
+        ]
     todo = sorted({k: i for i, k in enumerate(keys) if cache.get(k) is None}.values())
     n_new = len(todo)
-    if len(todo) >= BULK_MIN and model is not None and _MODELS.get(model_name) is model:
-        fresh_rows = _embed_bulk([texts[i] for i in todo], model_name, batch_size)
+    if len(todo) >= BULK_MIN and named:
+        fresh_rows = _embed_bulk([texts[i] for i in todo], model_name, batch_size, precision)
         for i, vec in zip(todo, fresh_rows, strict=True):
-            cache.put(keys[i], vec)
+            cache.put(reduced[i], vec)
         todo = []
     # In chunks, with progress and time left: a large catalog takes many minutes on a CPU.
     chunk = max(batch_size, _PROGRESS_CHUNK)
@@ -249,6 +260,7 @@ def embed_with_cache(
         bar.update(len(part))
     bar.close()
     rows = [cache.get(k) for k in keys]
+    rows = [cache.get(r) if v is None else v for v, r in zip(rows, reduced, strict=True)]
     vectors = np.stack([r for r in rows if r is not None]) if rows else np.zeros((0, 0))
     return vectors.astype(np.float32), n_new
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from recsys.domain import Credit, Track
+from recsys.embeddings import text as text_module
 from recsys.embeddings.text import VectorCache, embed_with_cache, load_text_model, track_text
 from recsys.settings import default_text_model
 
@@ -57,6 +58,60 @@ def test_duplicate_texts_are_embedded_once(tmp_path: Path) -> None:
     model = CountingModel()
     vectors, n = embed_with_cache(["x", "x", "y"], model, "m", VectorCache(tmp_path / "c.npz"))
     assert n == 2 and len(vectors) == 3 and model.seen.count("x") == 1
+
+
+class _FakeBulk:
+    """Stands in for the worker processes: rows marked by the precision they ran in."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[list[str], str]] = []
+
+    def __call__(self, texts: list[str], name: str, batch: int, *rest: Any) -> list[np.ndarray]:
+        precision = rest[0] if rest else text_module.bulk_precision()
+        self.calls.append((list(texts), precision))
+        mark = 1.0 if precision == "bfloat16" else -1.0
+        return [np.full(8, mark, np.float32) / np.sqrt(8) for _ in texts]
+
+
+@pytest.fixture
+def bulk(monkeypatch: pytest.MonkeyPatch) -> tuple[CountingModel, _FakeBulk]:
+    """A named model whose catalog-sized runs (here 2 texts or more) go to :class:`_FakeBulk`."""
+    model, fake = CountingModel(), _FakeBulk()
+    monkeypatch.setitem(text_module._MODELS, "named", model)
+    monkeypatch.setattr(text_module, "BULK_MIN", 2)
+    monkeypatch.setattr(text_module, "_embed_bulk", fake)
+    return model, fake
+
+
+def test_bfloat16_rows_are_not_served_to_a_float32_run(
+    tmp_path: Path, bulk: tuple[CountingModel, _FakeBulk], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model, fake = bulk
+    cache = VectorCache(tmp_path / "text.npz")
+    monkeypatch.setenv(text_module.PRECISION_ENV, "bfloat16")
+    reduced, n = embed_with_cache(["a b", "c d", "e f"], model, "named", cache)
+    assert n == 3 and fake.calls[-1][1] == "bfloat16" and (reduced > 0).all()
+    cache.save()
+
+    monkeypatch.setenv(text_module.PRECISION_ENV, "float32")
+    full, n = embed_with_cache(["a b", "c d", "e f"], model, "named", VectorCache(cache.path))
+    assert n == 3 and fake.calls[-1][1] == "float32" and (full < 0).all()
+
+
+def test_reduced_precision_run_reuses_its_rows_and_float32_rows(
+    tmp_path: Path, bulk: tuple[CountingModel, _FakeBulk], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model, fake = bulk
+    cache = VectorCache(tmp_path / "text.npz")
+    monkeypatch.setenv(text_module.PRECISION_ENV, "float32")
+    embed_with_cache(["a b", "c d"], model, "named", cache)
+    monkeypatch.setenv(text_module.PRECISION_ENV, "bfloat16")
+    vectors, n = embed_with_cache(["a b", "c d", "x", "y", "x"], model, "named", cache)
+    assert n == 2 and sorted(fake.calls[-1][0]) == ["x", "y"] and fake.calls[-1][1] == "bfloat16"
+    assert (vectors[:2] < 0).all() and (vectors[2:] > 0).all() and len(vectors) == 5
+    again, n = embed_with_cache(["a b", "c d", "x", "y", "x"], model, "named", cache)
+    assert n == 0 and len(fake.calls) == 2
+    np.testing.assert_array_equal(again, vectors)
 
 
 def test_track_text_names_title_artists_genre_tags() -> None:
