@@ -34,7 +34,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -189,7 +189,10 @@ def train_index(data: Mixture, config: FaissIndexConfig, args: Any) -> faiss.Ind
 
 
 def run_factory(data: Mixture, factory: str, q: np.ndarray, truth: np.ndarray, args: Any,
-                work: Path) -> dict[str, Any]:  # fmt: skip
+                work: Path, partial: Callable[[dict[str, Any]], None] | None = None,
+                ) -> dict[str, Any]:  # fmt: skip
+    """Train, build, measure and search one factory; ``partial`` gets the figures before the
+    save/load phase (its peak RSS is a few times the index), so a run killed there keeps them."""
     config = FaissIndexConfig(factory=factory, nprobe=32, refine_k_factor=K_FACTORS[-1])
     ids = np.char.add("t", np.arange(data.n).astype(f"U{len(str(data.n - 1))}"))  # "t9999999"
     rss_before = _status("VmRSS")
@@ -199,9 +202,9 @@ def run_factory(data: Mixture, factory: str, q: np.ndarray, truth: np.ndarray, a
     t = time.perf_counter()
     trained = train_index(data, config, args)
     train_s = time.perf_counter() - t
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     index = FaissIndex.build_streamed(data.blocks(), ids, config, trained=trained)
-    build_s = time.perf_counter() - t
+    build_s, build_cpu_s = time.perf_counter() - t, time.process_time() - c
     del trained, ids
     build_peak = _status("VmHWM")
     rss_built = _status("VmRSS")
@@ -215,6 +218,7 @@ def run_factory(data: Mixture, factory: str, q: np.ndarray, truth: np.ndarray, a
         "train_s": round(train_s, 1),
         "trained_by_an_earlier_run": cached,
         "build_s": round(build_s, 1),
+        "build_cpu_s": round(build_cpu_s, 1),
         "build_threads": args.build_threads,
         "index_bytes": index_bytes,
         "index_bytes_per_vector": round(index_bytes / data.n, 1),
@@ -224,6 +228,8 @@ def run_factory(data: Mixture, factory: str, q: np.ndarray, truth: np.ndarray, a
         "peak_rss_build_mb": round(build_peak),
         "search": grid,
     }
+    if partial is not None:
+        partial(out)
     if args.save:
         reset_peak()
         t = time.perf_counter()
@@ -370,7 +376,8 @@ def main() -> None:
     q = data.queries(args.queries)
     faiss.omp_set_num_threads(args.build_threads)
     t = time.perf_counter()
-    if args.truth is not None and args.truth.is_file():
+    exact_cached = bool(args.truth is not None and args.truth.is_file())
+    if exact_cached:
         truth = np.load(args.truth)  # the exact answers of an earlier run (same n and seed)
     else:
         truth = exact_top(data, q)
@@ -394,31 +401,38 @@ def main() -> None:
              "single_queries": args.single, **merge_shards(q, truth, args)},
         )  # fmt: skip
         return
+    name = (
+        "index_scale_quick" if args.quick and not args.n else f"index_scale_{n // 1_000_000}m"
+    ) + ("" if args.generator == "genres" else f"_{args.generator}")
+    results: list[dict[str, Any]] = []
+
+    def report(current: dict[str, Any] | None = None) -> None:
+        write_result(
+            name,
+            {
+                "vectors": n,
+                "dim": DIM,
+                "generator": args.generator,
+                "clusters": data.clusters,
+                "nlist": nlist,
+                "train_rows": args.train,
+                "queries": len(q),
+                "single_queries": args.single,
+                "exact_s": round(exact_s, 1),
+                "exact_from_cache": exact_cached,
+                "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],
+                "float32_gb": round(n * DIM * 4 / 1e9, 2),
+                "factories": results + ([current] if current is not None else []),
+            },
+        )
+
     work = Path(tempfile.mkdtemp(prefix="liner-index-scale-"))
     try:
-        results = [
-            run_factory(data, f.format(nlist=nlist), q, truth, args, work) for f in factories
-        ]
+        for f in factories:
+            results.append(run_factory(data, f.format(nlist=nlist), q, truth, args, work, report))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    write_result(
-        ("index_scale_quick" if args.quick and not args.n else f"index_scale_{n // 1_000_000}m")
-        + ("" if args.generator == "genres" else f"_{args.generator}"),
-        {
-            "vectors": n,
-            "dim": DIM,
-            "generator": args.generator,
-            "clusters": data.clusters,
-            "nlist": nlist,
-            "train_rows": args.train,
-            "queries": len(q),
-            "single_queries": args.single,
-            "exact_s": round(exact_s, 1),
-            "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],
-            "float32_gb": round(n * DIM * 4 / 1e9, 2),
-            "factories": results,
-        },
-    )
+    report()
 
 
 if __name__ == "__main__":
