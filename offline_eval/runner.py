@@ -271,11 +271,14 @@ class _ModelRun:
     failure: str | None = None
 
 
-def _run_model(job: _ModelJob, name: str) -> _ModelRun:
-    """Tune (when asked), fit on the training split, and answer the test listeners."""
+def _run_model(job: _ModelJob, name: str, *, beside: bool = True) -> _ModelRun:
+    """Tune (when asked), fit on the training split, and answer the test listeners (the
+    served pipeline's two builds at once when ``beside`` and a second CPU allow)."""
     opts = dict(job.options.get(name, {}))
     params = job.params.get(name)
     run = _ModelRun(name=name)
+    if beside and job.tune and name.partition(":")[0] == "liner" and _beside_ok():
+        return _run_pipeline_beside_tuning(job, name, opts, params)
     if job.tune:
         run.tuning = tune_model(
             name,
@@ -307,6 +310,73 @@ def _run_model(job: _ModelJob, name: str) -> _ModelRun:
     t2 = time.perf_counter()
     run.timings = {"fit_s": round(t1 - t0, 2), "recommend_s": round(t2 - t1, 2)}
     logger.info("%s: fit %.1fs, recommend %.1fs", name, t1 - t0, t2 - t1)
+    return run
+
+
+def _beside_ok() -> bool:
+    """Whether this machine has a second CPU for the served pipeline's validation build."""
+    from recsys.parallel import active_backend, default_workers
+
+    return default_workers() >= 2 and not active_backend()
+
+
+def _tune_main(
+    name: str, job: _ModelJob, opts: dict[str, Any], params: PolicyParams | None, level: int
+) -> dict[str, Any]:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return tune_model(
+        name,
+        job.train,
+        job.split,
+        k=job.k,
+        seed=job.seed,
+        threads=job.threads,
+        options=opts,
+        params=params,
+    )
+
+
+def _run_pipeline_beside_tuning(
+    job: _ModelJob, name: str, opts: dict[str, Any], params: PolicyParams | None
+) -> _ModelRun:
+    """``--tune`` for the served pipeline with its two builds at once: its settings are
+    request parameters (:data:`~offline_eval.tuning.LINER_GRID`), not build inputs, so the
+    build on the whole training split does not depend on the validation build's outcome.
+    The catalog's text vectors are embedded once, first (:meth:`ServedLinerModel.share_text`);
+    then the validation build and its slates run in a second process while this one builds on
+    the training split; the test listeners are answered with the setting validation chose.
+    The figures are those of tuning first and building after (a test checks it); ``fit_s`` is
+    the final build's wall time with the validation build beside it."""
+    run = _ModelRun(name=name)
+    model = create_model(name, params=params, seed=job.seed, threads=job.threads, options=opts)
+    t0 = time.perf_counter()
+    pool: ProcessPoolExecutor | None = None
+    try:
+        if not getattr(model, "share_text", lambda _train: False)(job.train):
+            getattr(model, "close", lambda: None)()
+            return _run_model(job, name, beside=False)  # the text would be embedded twice
+        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        level = logging.getLogger().getEffectiveLevel()
+        future = pool.submit(_tune_main, name, job, opts, params, level)
+        logger.info("%s: validation build in a second process, beside the final build", name)
+        model.fit(job.train, job.split)
+        run.tuning = future.result()
+        picked = run.tuning["chosen"]
+        if picked:
+            model.params = (params or PolicyParams()).model_copy(update=picked)  # type: ignore[attr-defined]
+        t1 = time.perf_counter()
+        run.slates = dict(run_slates(job.task, model, job.users, job.k))
+    except Exception as exc:  # one failing model must not lose the others' results
+        logger.exception("model %s failed", name)
+        run.failure = f"{type(exc).__name__}: {exc}"
+        return run
+    finally:
+        if pool is not None:
+            pool.shutdown()
+        getattr(model, "close", lambda: None)()
+    t2 = time.perf_counter()
+    run.timings = {"fit_s": round(t1 - t0, 2), "recommend_s": round(t2 - t1, 2)}
+    logger.info("%s: fit %.1fs (tuned beside it), recommend %.1fs", name, t1 - t0, t2 - t1)
     return run
 
 

@@ -136,6 +136,7 @@ class ServedLinerModel:
         self.manifest_steps: dict[str, Any] = {}
         self._seen: dict[str, set[str]] = {}
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._prepared: tuple[Path, SqliteStore, Any] | None = None
 
     def _text_model(self) -> Any:
         name = self.options.get("text_model")
@@ -163,10 +164,10 @@ class ServedLinerModel:
         self._tmp = tempfile.TemporaryDirectory(prefix="liner-eval-")
         return Path(self._tmp.name)
 
-    def fit(self, train: EvalDataset, split: Split) -> None:
-        """Build the served artifacts from the training split and load them as served."""
-        from recsys.build import build_artifacts
-        from recsys.pipeline import load_recommender
+    def _prepare(self, train: EvalDataset) -> tuple[Path, SqliteStore, Any]:
+        """The store holding ``train``, the settings, and the text cache copied in (once)."""
+        if self._prepared is not None:
+            return self._prepared
         from recsys.settings import LinerSettings
 
         root = self._root()
@@ -178,16 +179,49 @@ class ServedLinerModel:
         shared = root / "artifacts.cache"  # where build_artifacts caches vectors
         if cache is not None and cache.is_dir():
             shutil.copytree(cache, shared, dirs_exist_ok=True)
+        self._prepared = (root, store, settings)
+        return self._prepared
+
+    def _build(self, train: EvalDataset, steps: Sequence[Any] | None = None) -> Any:
+        """Run the build's steps (default all; those already built are carried over) and
+        copy the text vectors back to the text cache."""
+        from recsys.build import build_artifacts
+
+        root, store, settings = self._prepare(train)
         manifest = build_artifacts(
-            store, root / "artifacts", settings, resume=False, text_model=self._text_model()
+            store, root / "artifacts", settings, steps=steps, text_model=self._text_model()
         )
+        cache = self._text_cache()
         if cache is not None:
             cache.mkdir(parents=True, exist_ok=True)
-            for f in shared.glob("text-*"):  # part folders (and single files of old builds)
+            for f in (root / "artifacts.cache").glob("text-*"):  # part folders (and old files)
                 if f.is_dir():
                     shutil.copytree(f, cache / f.name, dirs_exist_ok=True)
                 elif f.suffix == ".npz":
                     shutil.copy2(f, cache / f.name)
+        return manifest
+
+    def share_text(self, train: EvalDataset) -> bool:
+        """Embed the catalog's texts now (the build's ``catalog`` and ``text`` steps; the
+        later :meth:`fit` carries them over) and leave the vectors in the text cache, where
+        another build of the same catalog, in another process, finds them instead of
+        embedding them again. False, doing nothing, when a named text model has no cache to
+        share (``text_cache=none``); the hashed bag of words needs none."""
+        if self.options.get("text_model") == "hash":
+            return True
+        if self._text_cache() is None:
+            return False
+        from recsys.build import default_steps
+
+        self._build(train, [s for s in default_steps() if s.name in ("catalog", "text")])
+        return True
+
+    def fit(self, train: EvalDataset, split: Split) -> None:
+        """Build the served artifacts from the training split and load them as served."""
+        from recsys.pipeline import load_recommender
+
+        root, store, settings = self._prepare(train)
+        manifest = self._build(train)
         self.manifest_steps = {name: step.info for name, step in manifest.steps.items()}
         self.recommender = load_recommender(root / "artifacts", store, settings, log_slates=False)
         model = self._text_model()
@@ -226,6 +260,9 @@ class ServedLinerModel:
         if self.recommender is not None:
             self.recommender.store.close()
             self.recommender = None
+        elif self._prepared is not None:  # built nothing to serve (a failed build)
+            self._prepared[1].close()
+        self._prepared = None
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None

@@ -3,6 +3,10 @@ model, the curve and the choice reported."""
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+
 from offline_eval.runner import run_evaluation
 from offline_eval.splits import make_split
 from offline_eval.tuning import BUDGET, GRIDS, LINER_GRID, settings_for
@@ -46,3 +50,38 @@ def test_the_served_pipeline_is_built_once_and_tuned_on_request_parameters() -> 
     assert [c["setting"] for c in tuned["curve"]] == settings_for("liner")
     assert tuned["chosen"] == max(tuned["curve"], key=lambda c: c["ndcg"])["setting"]
     assert set(tuned["chosen"]) == {"mmr_lambda"}  # artist-first knobs are never tuned
+
+
+@pytest.mark.slow
+def test_the_pipelines_two_builds_at_once_score_as_in_order(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With two CPUs, ``--tune`` builds the served pipeline on the training split while its
+    validation build runs in another process; the tuning curve, the choice and the figures
+    are those of one build after the other (one CPU)."""
+    from tests.offline_eval.test_liner_ensemble import _checkerboard
+
+    docs, beside = {}, {}
+    for workers in ("1", "2"):
+        monkeypatch.setenv("LINER_WORKERS", workers)
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="offline_eval.runner"):
+            docs[workers] = run_evaluation(
+                eval_dataset=_checkerboard(),
+                models=["liner"],
+                model_options={"liner": {"text_model": "hash"}},
+                split="user-kfold",
+                k=5,
+                n_boot=20,
+                progress=False,
+                tune=True,
+            ).metrics
+        beside[workers] = "validation build in a second process" in caplog.text
+    assert beside == {"1": False, "2": True}
+    one, two = docs["1"], docs["2"]
+    assert [c["ndcg"] for c in two["tuning"]["liner"]["curve"]] == [
+        c["ndcg"] for c in one["tuning"]["liner"]["curve"]
+    ]
+    assert two["tuning"]["liner"]["chosen"] == one["tuning"]["liner"]["chosen"]
+    assert two["models"]["liner"] == one["models"]["liner"]
+    assert two["models"]["liner"]["ndcg@5"]["value"] > 0  # a real fit, not empty slates
