@@ -1,15 +1,12 @@
 """Audio analysis for the integrity jobs: a duplicate fingerprint and forensic statistics.
 
-Each file is decoded once (mono, 16 kHz, first 30 s) and yields three parts:
+Each file is decoded once (mono, 16 kHz, first 30 s) and yields two parts:
 
 - a **fingerprint** for near-duplicate search: the chroma sequence over 24 time segments
   (each segment L2-normalised, librosa's tuning estimate absorbing small pitch shifts) plus the
   z-scored log-centroid and log-energy trajectories. It follows the melody and the dynamics,
   and is invariant to gain, so a re-encoded copy (other gain, slight pitch change, added
   noise) stays close to its source while different songs of one genre do not;
-- **log-mel segments** (:data:`MEL_BANDS` bands over :data:`MEL_SEGMENTS` time segments, floored
-  50 dB below the loudest cell) for texture matching (:mod:`recsys.integrity.texture`), the
-  near-duplicate evidence the screen relies on when audio files exist;
 - **forensic** statistics of the recording chain that content embeddings average away (peak
   level and its distance from the common -1 dBFS normalisation target, noise floor, hiss
   floor, spectral flatness).
@@ -27,7 +24,7 @@ import itertools
 import logging
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -42,9 +39,6 @@ SAMPLE_RATE = 16_000
 MAX_SECONDS = 30.0
 SEGMENTS = 24
 FINGERPRINT_DIM = 12 * SEGMENTS + 2 * SEGMENTS
-MEL_BANDS = 32
-MEL_SEGMENTS = 96
-_MEL_FLOOR_DB = 50.0
 FORENSIC_NAMES: tuple[str, ...] = (
     "peak_dbfs",
     "peak_offset_db",
@@ -68,10 +62,6 @@ def _segment_means(values: np.ndarray, segments: int = SEGMENTS) -> np.ndarray:
 
 def _zscore(x: np.ndarray) -> np.ndarray:
     return (x - x.mean()) / (x.std() + 1e-9)
-
-
-def _no_mel(n: int = 0) -> np.ndarray:
-    return np.full((n, MEL_BANDS, MEL_SEGMENTS), np.nan, dtype=np.float32)
 
 
 class AudioDecodeError(LinerError):
@@ -113,8 +103,8 @@ def decode_audio(
     return np.asarray(y, dtype=np.float32), total
 
 
-def analyse_file(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(fingerprint, forensic statistics, log-mel segments) of one audio file.
+def analyse_file(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(fingerprint, forensic statistics) of one audio file.
 
     Raises:
         OSError, ValueError, RuntimeError: the file cannot be decoded.
@@ -132,9 +122,6 @@ def analyse_file(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         chroma = librosa.feature.chroma_stft(S=power, sr=sr)
         centroid = librosa.feature.spectral_centroid(S=magnitude, sr=sr)[0]
         flatness = librosa.feature.spectral_flatness(S=magnitude)[0]
-        mel_basis = librosa.filters.mel(sr=sr, n_fft=2048, n_mels=MEL_BANDS, fmin=60, fmax=7600)
-    mel_db = 10 * np.log10(mel_basis @ power + eps)
-    mel = _segment_means(np.maximum(mel_db, mel_db.max() - _MEL_FLOOR_DB), MEL_SEGMENTS)
     frame_db = 10 * np.log10(power.mean(0) + eps)
     hf_db = 10 * np.log10(power[int(power.shape[0] * 7 / 8) :].mean(0) + eps)
     segments = _segment_means(chroma)
@@ -157,11 +144,7 @@ def analyse_file(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         np.percentile(flatness, 10),
         np.percentile(flatness, 50),
     ]
-    return (
-        fingerprint.astype(np.float32),
-        np.asarray(forensic, dtype=np.float32),
-        mel.astype(np.float32),
-    )
+    return fingerprint.astype(np.float32), np.asarray(forensic, dtype=np.float32)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -174,21 +157,12 @@ class AudioFeatures:
         forensic: :data:`FORENSIC_NAMES` statistics.
         descriptors: audio descriptor columns (``n × len(descriptor_names)``).
         descriptor_names: names of the descriptor columns.
-        mel: log-mel segments (``n × MEL_BANDS × MEL_SEGMENTS``, NaN rows without audio), or
-            an empty array when no track has an audio file.
     """
 
     fingerprint: np.ndarray
     forensic: np.ndarray
     descriptors: np.ndarray
     descriptor_names: tuple[str, ...]
-    mel: np.ndarray = field(default_factory=_no_mel)
-
-    def has_mel(self) -> bool:
-        """Whether log-mel segments exist for these tracks (some audio was readable)."""
-        return self.mel.shape[0] == self.fingerprint.shape[0] and bool(
-            (~np.isnan(self.mel.reshape(len(self.mel), -1)).all(axis=1)).any()
-        )
 
     def similarity_space(self) -> np.ndarray:
         """Rows for near-duplicate search: standardised fingerprints (descriptors when there are
@@ -220,7 +194,7 @@ def extract_audio(tracks: Sequence[Track], root: Path | None = None) -> AudioFea
         for j, name in enumerate(names):
             if name in t.audio_descriptors:
                 desc[i, j] = t.audio_descriptors[name]
-    parts: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    parts: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     todo = [(i, _resolve(t.audio_path, root)) for i, t in enumerate(tracks) if t.audio_path]
     # Every core analyses files (recsys.parallel); a decoder failure means "no audio" for
     # that track, not a failed screen.
@@ -234,16 +208,14 @@ def extract_audio(tracks: Sequence[Track], root: Path | None = None) -> AudioFea
             parts[i] = result
     widths = (FINGERPRINT_DIM, len(FORENSIC_NAMES)) if parts else (0, 0)
     stacks = [np.full((len(tracks), w), np.nan, dtype=np.float32) for w in widths]
-    mel = _no_mel(len(tracks) if parts else 0)
-    for i, (fp, fo, segments) in parts.items():
-        stacks[0][i], stacks[1][i], mel[i] = fp, fo, segments
+    for i, (fp, fo) in parts.items():
+        stacks[0][i], stacks[1][i] = fp, fo
     logger.info("analysed audio of %d of %d tracks", len(parts), len(tracks))
     return AudioFeatures(
         fingerprint=stacks[0],
         forensic=stacks[1],
         descriptors=desc,
         descriptor_names=tuple(names),
-        mel=mel,
     )
 
 
@@ -262,44 +234,53 @@ def extract_audio_cached(
     """:func:`extract_audio` that keeps rows in an ``.npz`` file between runs.
 
     A row is reused when the track id and audio path are unchanged, so screening new uploads
-    analyses only the new files. Descriptors are always read fresh from the tracks.
+    analyses only the new files. Only tracks with an audio file have rows (in memory and in the
+    cache): a catalog without audio costs nothing here. Descriptors are always read fresh from
+    the tracks.
     """
-    keys = np.asarray([f"{t.track_id}\t{t.audio_path or ''}" for t in tracks])
-    old: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-    if cache.exists():
+    with_audio = [i for i, t in enumerate(tracks) if t.audio_path]
+    keys = np.asarray([f"{tracks[i].track_id}\t{tracks[i].audio_path}" for i in with_audio])
+    old: dict[str, int] = {}
+    old_fp = old_fo = np.zeros((0, 0), dtype=np.float32)
+    if cache.exists() and with_audio:
         try:
             with np.load(cache, allow_pickle=False) as z:
-                rows = zip(z["keys"], z["fingerprint"], z["forensic"], z["mel"], strict=True)
-                for key, fp, fo, segments in rows:
-                    old[str(key)] = (fp, fo, segments.astype(np.float32))
+                old_fp, old_fo = z["fingerprint"], z["forensic"]
+                old = {str(k): r for r, k in enumerate(z["keys"])}
         except (OSError, ValueError, KeyError) as exc:
             logger.warning("ignoring unreadable audio cache %s: %s", cache, exc)
-    todo = [i for i, k in enumerate(keys) if str(k) not in old and tracks[i].audio_path]
-    fresh = extract_audio([tracks[i] for i in todo], root)
-    fp = np.full((len(tracks), FINGERPRINT_DIM), np.nan, dtype=np.float32)
-    fo = np.full((len(tracks), len(FORENSIC_NAMES)), np.nan, dtype=np.float32)
-    mel = _no_mel(len(tracks))
-    for i, key in enumerate(keys):
-        hit = old.get(str(key))
-        if hit is not None and hit[0].shape[0] == FINGERPRINT_DIM and hit[2].shape == mel[i].shape:
-            fp[i], fo[i], mel[i] = hit
+            old = {}
+    layout = (old_fp.shape[1:], old_fo.shape[1:])
+    if layout != ((FINGERPRINT_DIM,), (len(FORENSIC_NAMES),)):
+        old = {}  # an older layout: analyse again
+    rows = [old.get(str(k), -1) for k in keys]
+    todo = [n for n, r in enumerate(rows) if r < 0]
+    fresh = extract_audio([tracks[with_audio[n]] for n in todo], root)
+    fp = np.full((len(keys), FINGERPRINT_DIM), np.nan, dtype=np.float32)
+    fo = np.full((len(keys), len(FORENSIC_NAMES)), np.nan, dtype=np.float32)
+    hits = [n for n, r in enumerate(rows) if r >= 0]
+    if hits:
+        fp[hits] = old_fp[[rows[n] for n in hits]]
+        fo[hits] = old_fo[[rows[n] for n in hits]]
     if fresh.fingerprint.shape[1]:
-        fp[todo], fo[todo], mel[todo] = fresh.fingerprint, fresh.forensic, fresh.mel
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    # float16 halves the cache; decibels need no finer steps than it keeps.
-    np.savez(cache, keys=keys, fingerprint=fp, forensic=fo, mel=mel.astype(np.float16))
+        fp[todo], fo[todo] = fresh.fingerprint, fresh.forensic
+    if with_audio:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(cache, keys=keys, fingerprint=fp, forensic=fo)
     names = descriptor_names(tracks)
     descriptors = np.asarray(
         [[t.audio_descriptors.get(n, np.nan) for n in names] for t in tracks], dtype=np.float32
     ).reshape(len(tracks), len(names))
-    if np.isnan(fp).all():
-        fp, fo, mel = fp[:, :0], fo[:, :0], _no_mel()
+    # Zero columns when no track has readable audio (the screens then use descriptors).
+    width = (0, 0) if np.isnan(fp).all() else (FINGERPRINT_DIM, len(FORENSIC_NAMES))
+    full = [np.full((len(tracks), w), np.nan, dtype=np.float32) for w in width]
+    if width[0]:
+        full[0][with_audio], full[1][with_audio] = fp, fo
     return AudioFeatures(
-        fingerprint=fp,
-        forensic=fo,
+        fingerprint=full[0],
+        forensic=full[1],
         descriptors=descriptors,
         descriptor_names=tuple(names),
-        mel=mel,
     )
 
 
@@ -324,8 +305,6 @@ def standardise(features: np.ndarray) -> np.ndarray:
 __all__ = [
     "FINGERPRINT_DIM",
     "FORENSIC_NAMES",
-    "MEL_BANDS",
-    "MEL_SEGMENTS",
     "AudioDecodeError",
     "AudioFeatures",
     "analyse_file",
