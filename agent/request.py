@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date
 
 import numpy as np
 
@@ -18,6 +19,7 @@ from agent.backend import DiscoveryBackend
 from agent.constraints import (
     AI_WORDS,
     HUMAN,
+    NOT_NAMES,
     ai_intent,
     artist_mentions,
     name_like,
@@ -124,6 +126,8 @@ STOP_WORDS = {
     "make",
 }
 RULE_WORDS = {"ai", "artificial", "machine", "computer", "robots", "robot", "bots", "synthetic"}
+AVOID_MATCH = 0.7
+"""How close (cosine) an excluded phrase must be to a catalog tag to exclude that tag."""
 FOLLOW_UP = re.compile(r"^\s*(more|less|only|no|without|but|and|also|instead|now|too)\b", re.I)
 LIKE = re.compile(
     r"\b(?:like|similar to|sounds? like|in the style of)\s+(.+?)(?:[,.;!?]|$| but | and | for )",
@@ -160,6 +164,87 @@ LESS = re.compile(
     r"exclude|sick\s+of|tired\s+of)\s+([a-z&\-]+(?:\s+(?!(?:and|or|but|please|pls)\b)[a-z&\-]+)?)",
     re.I,
 )
+
+
+NOT_CONTENT = frozenset(
+    {"a", "an", "the", "any", "anything", "more", "too", "so", "very", "really", "that", "this",
+     "those", "these", "some", "much", "even", "i", "i'm", "im", "me", "my", "you", "your", "it",
+     "them", "we", "us", "is", "are", "be", "been", "was", "have", "has", "had", "do", "does",
+     "doesn", "doesn't", "don't", "want", "wanting", "need", "made", "make", "from", "for", "with",
+     "about", "sure", "thank", "thanks", "fine", "ok", "okay", "interested", "in", "on", "of",
+     "at", "to", "by", "featuring", "feat", "ft", "one", "ones", "big", "problem", "issue",
+     "matter", "mind", "care", "like", "bad", "good", "worries", "way", "idea", "clue", "rush",
+     "hurry", "offense", "offence", "please", "pls", "plz", "thx", "just", "only", "all", "other",
+     "else", "everything", "nothing", "whatever", "what", "which", "who", "if", "when", "there",
+     "here", "now", "then", "again", "tonight", "today", "either", "neither", "nor", "not", "no",
+     "without", "except", "but", "and", "or", "play", "give", "show", "put", "go", "get", "let",
+     "generated", "created", "composed", "written", "produced", "sung", "performed", "nonsense",
+     "bullshit", "crap", "junk", "garbage", "rubbish", "slop", "trash", "doubt", "worry"}
+)  # fmt: skip
+"""Words that cannot start (or be) something to exclude ("not that I...", "no thank you")."""
+GENERIC = frozenset(
+    {"stuff", "songs", "song", "music", "tracks", "track", "tunes", "things", "thing", "ones",
+     "sounds", "kind", "type", "style", "genre", "genres", "vibes", "please", "pls", "chansons",
+     "musique", "canciones", "musica", "música", "lieder", "musik"}
+)  # fmt: skip
+"""Nouns an exclusion ends on that say nothing about what to exclude ("no sad stuff")."""
+NOT_EXCLUSIONS = re.compile(
+    r"\b(?:fast|faster|slow|slower|quick|upbeat|energetic|tempo|new|emerging|artists?|bands?|"
+    r"mainstream|famous|popular|known|names|unknowns?|human|humans|people|real)\b"
+)
+"""Words an exclusion is not about: tempo, emerging and authorship have their own rules."""
+ALIASES: tuple[tuple[str, str], ...] = (
+    (r"\b(?:dnb|d&b|d\s*n\s*b)\b", "drum and bass"),
+    (r"\bedm\b", "electronic"),
+    (r"\blo\s?fi\b", "lo-fi"),
+    (r"\bhip\s?hop\b", "hip-hop"),
+    (r"\bsynth\s?wave\b", "synthwave"),
+)
+"""Spellings and abbreviations of styles the embedding does not place near the catalog's
+name for them."""
+NUMBER_WORDS = {"two": 2, "three": 3, "five": 5, "ten": 10, "few": 3, "couple": 2, "several": 5}
+LAST_YEARS = re.compile(
+    r"\b(?:last|past|previous)\s+(?:(\d{1,2}|two|three|five|ten|few|couple(?:\s+of)?|several)\s+)?"
+    r"(years?|decade)\b"
+)
+OLDER = re.compile(r"\b(?:(not|nothing|no)\s+)?(?:older|earlier)\s+than\s+((?:19|20)\d\d)\b")
+NEWER = re.compile(
+    r"\b(?:(not|nothing|no)\s+)?(?:newer|later|more\s+recent)\s+than\s+((?:19|20)\d\d)\b"
+)
+NEGATED_NEW = re.compile(
+    r"\b(?:no|not|nothing|without|skip|avoid|don'?t\s+(?:want|need|care\s+about)|"
+    r"not\s+interested\s+in|no\s+interest\s+in|none\s+of)\s+(?:\w+\s+){0,2}$"
+)
+"""Words right before an emerging-artist phrase that refuse it ("no new artists")."""
+
+
+def _stems(words: set[str]) -> set[str]:
+    """``words`` with "-ing"/"-s" forms reduced ("studying" -> "study", "runs" -> "run")."""
+    out = set(words)
+    for w in words:
+        if w.endswith("ing") and len(w) > 5:
+            out |= {w[:-3], w[:-3] + "e", w[:-4] if w[-4] == w[-5] else w[:-3]}
+        if w.endswith("ies") and len(w) > 4:
+            out.add(w[:-3] + "y")
+        elif w.endswith("s") and len(w) > 3:
+            out.add(w[:-1])
+    return out
+
+
+def _exclusion(phrase: str) -> str | None:
+    """The part of a phrase after "no"/"without" that names something to exclude, or None
+    ("no sad stuff" -> "sad"; "not that I ..." and "no thank you" name nothing)."""
+    words = phrase.split()
+    while words and words[0] in NOT_CONTENT:
+        words = words[1:]
+    cut = next((i for i, w in enumerate(words) if w in NOT_CONTENT), len(words))
+    words = words[:cut]
+    while words and words[-1] in GENERIC:
+        words = words[:-1]
+    text = " ".join(words)
+    if not text or NOT_EXCLUSIONS.search(text):
+        return None
+    return text
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -261,7 +346,7 @@ class VocabularyMatcher:
         self._load()
         return phrase.casefold() in self._lower or phrase.casefold() in self._genres
 
-    def match(self, phrases: Sequence[str]) -> list[str]:
+    def match(self, phrases: Sequence[str], threshold: float | None = None) -> list[str]:
         """Catalog tags for each phrase: exact (case-insensitive) or nearest by embedding."""
         self._load()
         assert self._vectors is not None
@@ -274,7 +359,7 @@ class VocabularyMatcher:
             sims = self.backend.embed_terms(unmatched) @ self._vectors.T
             for row in sims:
                 best = int(np.argmax(row))
-                if row[best] >= self.threshold:
+                if row[best] >= (self.threshold if threshold is None else threshold):
                     found.append(self._vocab[best])
         return list(dict.fromkeys(found))
 
@@ -295,7 +380,9 @@ DESCRIBED = frozenset(
      "ballads", "carols", "tunes", "lyrics", "versions", "style", "type", "kind", "sounds"}
 )  # fmt: skip
 """Nouns after a capitalised word that make it a description ("no Christmas songs")."""
-_JOINERS = frozenset({"and", "or", "&", "nor", "ni", "y", "et", "und", "oder", "o", "ou"})
+_JOINERS = frozenset(
+    {"and", "or", "&", "nor", "ni", "y", "et", "und", "oder", "o", "ou", "also", "plus"}
+)
 NAME_MATCH = 0.9
 """A capitalised or "by ..." name matches a catalog artist whose name key is this close
 (:func:`recsys.integrity.names.name_similarity`; typos, accents, look-alike letters); a
@@ -372,7 +459,7 @@ def blocked_artists(text: str, matcher: VocabularyMatcher) -> BlockedArtists:
                 if AI_WORDS.search(phrase) or re.fullmatch(r"\w+-[a-z]+", phrase):
                     n = 0  # "music generators", "K-pop": a rule or a style, not an artist
                 phrase = " ".join(words[:n])
-                if n and not matcher.is_tag(phrase):
+                if n and not matcher.is_tag(phrase) and phrase.casefold() not in NOT_NAMES:
                     unknown.append(phrase)
                     phrases.append(phrase)
                 break
@@ -402,6 +489,8 @@ def parse_request(
     """Turn a message (and the previous turn, for follow-ups) into constraints."""
     text = message.strip()
     low = normalise(text).casefold()
+    for pattern, name in ALIASES:
+        low = re.sub(pattern, name, low)
     for word, decade in DECADE_WORDS.items():
         low = re.sub(rf"\b{word}\b", decade, low)
     follow = previous is not None and bool(FOLLOW_UP.match(low))
@@ -418,24 +507,38 @@ def parse_request(
     intent = ai_intent(unnamed, matcher.backend.embed_terms)
     # AI and authorship words are rules (below), never tags to avoid or prefer.
     low_rules = HUMAN.sub(" ", AI_WORDS.sub(" ", re.sub(r"\ba\.i\.?", " ", low)))
-    avoid_words = [
+    avoid_raw = [
         m.casefold()
         for m in LESS.findall(low)
         if not AI_WORDS.search(m) and not HUMAN.search(m) and m.split()[0] not in ("ai",)
     ]
-    avoid_words = [a for a in avoid_words if a.split()[0] not in RULE_WORDS]
+    avoid_raw = [a for a in avoid_raw if a.split()[0] not in RULE_WORDS]
     rest = LIKE.sub(" ", low_rules)
-    for a in avoid_words:
+    for a in avoid_raw:
         rest = rest.replace(a, " ")
+    avoid_words = [w for a in avoid_raw if (w := _exclusion(a))]
     words = [w for w in re.findall(r"[a-z0-9&\-']+", rest) if w not in STOP_WORDS]
     tags = matcher.match(_phrases(words))
-    avoid_tags = matcher.match(avoid_words) if avoid_words else []
+    # Each exclusion as the catalog's tag when one is close (stricter than for preferences:
+    # an exclusion drops tracks), else as said.
+    # A sub-style of what is asked for stays as said ("metal, no nu metal" keeps metal).
+    avoid_found = [
+        a if not matcher.is_tag(a) and tag in tags else tag
+        for a in avoid_words
+        for tag in [(matcher.match([a], threshold=AVOID_MATCH) or [a])[0]]
+    ]
+    avoid_tags = list(dict.fromkeys(avoid_found))
+    tags = [t for t in tags if t not in avoid_tags]
     human_only = base.human_only or intent.human_only
     no_ai = base.no_ai_generated or intent.no_ai_generated
     no_ai_any = (base.no_ai_any or intent.no_ai_any) and not intent.allows_assisted
-    new_artists = base.new_artists or bool(
-        re.search(
-            r"\bnew (?:\w+ )?(?:artists?|talent|names|musicians|bands)\b|\bsomething new\b|"
+    new_artists = base.new_artists or any(
+        not NEGATED_NEW.search(low[: m.start()])
+        for m in re.finditer(
+            r"\bnew (?:\w+ )?(?:artists?|talent|names|musicians|bands|acts)\b|\bsomething new\b|"
+            r"\bupcoming (?:\w+ )?(?:artists?|acts|bands|talent|names|musicians|producers)\b|"
+            r"\b(?:under|fewer\s+than|less\s+than|below|<)\s*[\d,.]+\s*k?\s+(?:monthly\s+)?"
+            r"(?:listeners|streams|plays|followers|fans|subscribers)\b|"
             r"\bemerging\b|"
             r"\bundiscovered\b|\bup[- ]and[- ]coming\b|\blesser[- ]known\b|\bunknown artists?\b|"
             r"\bsmall(?:er)? artists?\b|\bhaven'?t heard\b|\bnever heard\b|\bunsigned\b|"
@@ -447,7 +550,7 @@ def parse_request(
         )
     )
     tempo_min, tempo_max = base.tempo_min, base.tempo_max
-    word_set = set(words) | set(re.findall(r"[a-z]+", low))
+    word_set = _stems(set(words) | set(re.findall(r"[a-z]+", low)))
     fast, slow = (
         bool(word_set & FAST_WORDS),
         bool(word_set & SLOW_WORDS) and not word_set & FAST_WORDS,
@@ -488,9 +591,22 @@ def parse_request(
         year_max = int(m.group(1)) - 1
     if m := YEARS.search(low):
         year_min, year_max = sorted((int(m.group(1)), int(m.group(2))))
+    for m in OLDER.finditer(low):  # "nothing older than 2010" is a floor, "older than" a cap
+        year_min, year_max = (
+            (int(m.group(2)), year_max) if m.group(1) else (year_min, int(m.group(2)) - 1)
+        )
+    for m in NEWER.finditer(low):
+        year_min, year_max = (
+            (year_min, int(m.group(2))) if m.group(1) else (int(m.group(2)) + 1, year_max)
+        )
+    if m := LAST_YEARS.search(low):
+        n = m.group(1) or ("10" if m.group(2) == "decade" else "1")
+        count = int(n) if n.isdigit() else NUMBER_WORDS.get(n.split()[0], 3)
+        count *= 10 if m.group(2) == "decade" else 1
+        year_min = date.today().year - count
     genres = tuple(t for t in tags if matcher.is_genre(t))
     prefer = tuple(t for t in tags if t not in genres)
-    avoid = tuple(dict.fromkeys(base.avoid + tuple(avoid_tags or avoid_words)))
+    avoid = tuple(dict.fromkeys(base.avoid + tuple(avoid_tags)))
     if follow:
         contradicted = SLOW_WORDS if fast else FAST_WORDS if slow else set()
         prefer = tuple(p for p in dict.fromkeys(base.prefer + prefer) if p not in contradicted)
