@@ -289,6 +289,8 @@ def _timed_steps(names: Sequence[str] | None, stats: list[dict[str, Any]]) -> li
         def run(ctx: Any) -> Any:
             _reset_peak()
             before = _read_status("VmRSS")
+            started = {"starting": step.name, "at": time.strftime("%H:%M:%S")}
+            print(json.dumps({**started, "load": os.getloadavg()[0]}), file=sys.stderr, flush=True)
             wall, cpu = time.perf_counter(), time.process_time()
             info = step.run(ctx)
             stats.append(
@@ -298,8 +300,10 @@ def _timed_steps(names: Sequence[str] | None, stats: list[dict[str, Any]]) -> li
                     "cpu_s": round(time.process_time() - cpu, 2),
                     "rss_before_mb": round(before),
                     "peak_rss_mb": round(_read_status("VmHWM")),
+                    "load_after": round(os.getloadavg()[0], 1),
                 }
             )
+            print(json.dumps(stats[-1]), file=sys.stderr, flush=True)  # a stall shows where
             return info
 
         return replace(step, run=run)
@@ -307,9 +311,17 @@ def _timed_steps(names: Sequence[str] | None, stats: list[dict[str, Any]]) -> li
     return [wrap(s) for s in default_steps() if names is None or s.name in names]
 
 
-def full_child(n: int, work: Path, store_dir: Path | None, names: Sequence[str] | None) -> dict:
+def full_child(
+    n: int,
+    work: Path,
+    store_dir: Path | None,
+    names: Sequence[str] | None,
+    ways: Sequence[str] = ("local", "ray"),
+    exact_below: int | None = None,
+) -> dict:
     """One catalog size in this process: ingest (or reuse a store made by an earlier run),
-    then the build locally and on a local Ray cluster (2 CPUs), each step timed."""
+    then the build locally and on a local Ray cluster (2 CPUs), in the order of ``ways``, each
+    step timed."""
     from recsys.distributed import RayBackend
 
     logging.basicConfig(level=logging.WARNING)
@@ -324,10 +336,16 @@ def full_child(n: int, work: Path, store_dir: Path | None, names: Sequence[str] 
     print(json.dumps({"tracks": n, "ingest_s": ingest_s}), file=sys.stderr, flush=True)
     store = SqliteStore(db)
     settings = LinerSettings(db=str(db), artifacts=work / "local")
+    if exact_below is not None:  # e.g. HNSW indexes on a catalog small enough for a quick run
+        index = settings.embeddings.index.model_copy(update={"exact_below": exact_below})
+        embeddings = settings.embeddings.model_copy(update={"index": index})
+        settings = settings.model_copy(update={"embeddings": embeddings})
     model = HashedWords()
     out: dict[str, Any] = {"tracks": n, "ingest_s": ingest_s, "steps": names}
+    out["exact_below"] = settings.embeddings.index.exact_below
     out["load_before"] = [round(x, 1) for x in os.getloadavg()]
-    for way in ("local", "ray"):
+    out["order"] = list(ways)
+    for way in ways:
         stats: list[dict[str, Any]] = []
         steps = _timed_steps(names, stats)
         start = time.perf_counter()
@@ -362,7 +380,13 @@ def full_child(n: int, work: Path, store_dir: Path | None, names: Sequence[str] 
     return out
 
 
-def full_figures(sizes: list[int], store_dir: Path | None, names: Sequence[str] | None) -> list:
+def full_figures(
+    sizes: list[int],
+    store_dir: Path | None,
+    names: Sequence[str] | None,
+    ray_first: bool,
+    exact_below: int | None = None,
+) -> list:
     """Each size in a fresh interpreter (its peaks are that size's alone)."""
     out = []
     for n in sizes:
@@ -372,6 +396,10 @@ def full_figures(sizes: list[int], store_dir: Path | None, names: Sequence[str] 
                 cmd += ["--store-dir", str(store_dir)]
             if names:
                 cmd += ["--steps", *names]
+            if ray_first:
+                cmd += ["--ray-first"]
+            if exact_below is not None:
+                cmd += ["--exact-below", str(exact_below)]
             done = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
         out.append(json.loads(done.stdout.strip().splitlines()[-1]))
         print(json.dumps(out[-1]), flush=True)
@@ -389,15 +417,23 @@ def main() -> None:
     p.add_argument("--steps", nargs="+", default=None, help="only these build steps (--full)")
     p.add_argument("--store-dir", type=Path, default=None, help="keep/reuse stores here")
     p.add_argument("--full-child", nargs=2, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--ray-first", action="store_true", help="the Ray build before the local")
+    p.add_argument("--exact-below", type=int, default=None,
+                   help="index setting: exact search below this many tracks (--full)")  # fmt: skip
     args = p.parse_args()
     if args.full_child:
         size, folder = args.full_child
-        figures = full_child(int(size), Path(folder), args.store_dir, args.steps)
+        ways = ("ray", "local") if args.ray_first else ("local", "ray")
+        figures = full_child(
+            int(size), Path(folder), args.store_dir, args.steps, ways, args.exact_below
+        )
         print(json.dumps(figures))
         return
     if args.full:
         load = os.getloadavg()
-        sizes = full_figures(args.full, args.store_dir, args.steps)
+        sizes = full_figures(
+            args.full, args.store_dir, args.steps, args.ray_first, args.exact_below
+        )
         model = time_model(args.model_texts, LinerSettings()) if args.model_texts else None
         label = "_".join(
             f"{n // 1000}k" if n < 1_000_000 else f"{n // 1_000_000}m" for n in args.full
