@@ -165,14 +165,75 @@ def neighbours_inputs(ctx: BuildContext) -> Any:
 
 def neighbours_run(ctx: BuildContext) -> dict[str, Any]:
     from recsys.index import FaissIndex
+    from recsys.parallel import active_backend
 
-    index = FaissIndex.load(ctx.work_dir / "indexes/fused.npz")
     k = ctx.config.neighbours
     if k <= 0:
         return {"k": 0}
+    backend = active_backend()
+    if backend is not None and getattr(backend, "distributed", False) and len(ctx.track_ids):
+        return _neighbours_as_tasks(ctx, k)
+    index = FaissIndex.load(ctx.work_dir / "indexes/fused.npz")
     table = compute_neighbours(index, ctx.load_npy("vectors/fused.npy"), k)
     save_neighbours(table, ctx.work_dir)
     return {"k": table.k, "tracks": len(table)}
+
+
+# One loaded index per worker process and index file: a Ray worker answers many blocks.
+_LOADED: dict[tuple[str, str], Any] = {}
+PACKED = np.dtype([("row", "<i4"), ("score", "<f2")])
+"""A neighbour as one part-file cell: its catalog row and its score."""
+
+
+def _neighbour_block(index_path: str, index_sha: str, vectors_path: str, k: int, rows: range
+                     ) -> np.ndarray:  # fmt: skip
+    """The neighbours of catalog ``rows`` (one batch of :func:`compute_neighbours`), packed
+    ``len(rows) × k`` as :data:`PACKED`; runs in a task, reading the index and the vectors
+    from the build directory (a file system the workers share)."""
+    from recsys.index import FaissIndex
+
+    index = _LOADED.get((index_path, index_sha))
+    if index is None:
+        _LOADED.clear()  # a new build's index replaces the last one
+        index = _LOADED[(index_path, index_sha)] = FaissIndex.load(Path(index_path), index_sha)
+    vectors = np.load(vectors_path, mmap_mode="r", allow_pickle=False)
+    part = compute_neighbours(index, vectors[rows.start : rows.stop], k, batch=len(rows))
+    out = np.empty(part.rows.shape, PACKED)
+    out["row"], out["score"] = part.rows, part.scores
+    return out
+
+
+def _neighbours_as_tasks(ctx: BuildContext, k: int) -> dict[str, Any]:
+    """:func:`compute_neighbours` as one task per batch of :data:`BATCH` catalog rows (the same
+    batches, so the same table), each writing its part file; the parts are merged into the
+    two ``.npy`` files block by block, so the build process never holds the table."""
+    from functools import partial
+
+    from recsys.parallel import iter_npy_blocks, map_rows_to_npy, save_npy_blocks
+
+    vectors = ctx.work_dir / "vectors/fused.npy"
+    n = int(np.load(vectors, mmap_mode="r", allow_pickle=False).shape[0])
+    k = min(k, n)
+    vectors_sha = ctx.file_sha("vectors/fused.npy")
+    index_path = ctx.work_dir / "indexes/fused.npz"
+    index_sha = ctx.file_sha("indexes/fused.npz")
+    block = partial(_neighbour_block, str(index_path), index_sha, str(vectors), k)
+    packed = ctx.cache_dir / "neighbours-packed.npy"
+    packed.parent.mkdir(parents=True, exist_ok=True)
+    # Part names: the index's hash and the rows, so a resumed build reuses finished blocks.
+    starts = range(0, n, BATCH)
+    keys = [
+        hashlib.sha256(f"{index_sha}:{vectors_sha}:{k}:{a}".encode()).hexdigest()[:32]
+        for a in starts
+    ]
+    parts_dir = ctx.cache_dir / "neighbours.parts"
+    map_rows_to_npy(block, range(n), packed, partition=BATCH, desc="neighbours", keys=keys,
+                    parts_dir=parts_dir)  # fmt: skip
+    for rel, field, dtype in ((ROWS, "row", np.int32), (SCORES, "score", np.float16)):
+        fields = (np.ascontiguousarray(b[field]) for b in iter_npy_blocks(packed, rows=BATCH * 16))
+        save_npy_blocks(ctx.path(rel), (n, k), dtype, fields)
+    packed.unlink()
+    return {"k": k, "tracks": n}
 
 
 __all__ = [

@@ -251,12 +251,12 @@ def merge_parts(
     for name in names:
         part = np.load(parts_dir / name, mmap_mode="r")
         shapes.append(part.shape)
-        dtypes.add(part.dtype.str)
+        dtypes.add(part.dtype)  # the dtype itself: a structured one keeps its fields
         del part
     if len({s[1:] for s in shapes}) > 1 or len(dtypes) > 1:
         raise ValueError(f"parts disagree on row shape or dtype: {set(shapes)}, {dtypes}")
     shape = (sum(s[0] for s in shapes), *(shapes[0][1:] if shapes else (0,)))
-    dtype = np.dtype(dtypes.pop() if dtypes else "<f4")
+    dtype = dtypes.pop() if dtypes else np.dtype("<f4")
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     with tmp.open("wb") as f:
         header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False}

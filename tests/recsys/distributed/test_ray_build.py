@@ -76,6 +76,9 @@ def test_ray_build_equals_the_local_build(
     # each writing its rows to a part file in the build cache; only names come back.
     assert maps["text"]["partitions"] == maps["text"]["items"] >= 1
     assert maps["audio"]["partitions"] == maps["audio"]["items"] >= 2
+    # The neighbour table: one task per batch of catalog rows (one batch at 120 tracks),
+    # compared file by file with the local table below.
+    assert maps["neighbours"]["items"] == 1
     for name in ("text", "audio"):
         parts = list((root / "ray.cache").glob(f"{name}-*.parts/part-*.npy"))
         assert len(parts) == maps[name]["items"], name
