@@ -149,17 +149,39 @@ class FakeSlateRecommender:
 
 
 class TimedRecommender:
-    """Times each ``recommend`` inside the server, keyed by request id, for paired overhead."""
+    """Times each ``recommend`` inside the server, keyed by request id, for paired overhead;
+    also keeps each call's thread CPU time and stage times since the last :meth:`take`, so a
+    phase's server CPU splits into the pipeline's own and the rest (gRPC, interceptors,
+    conversion)."""
 
     def __init__(self, inner: Recommender) -> None:
         self.inner = inner
         self.ms: dict[str, float] = {}
+        self.cpu_ms: list[float] = []
+        self.stage_ms: list[dict[str, float]] = []
 
     def recommend(self, request: RecommendRequest) -> Recommendation:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.thread_time()
         out = self.inner.recommend(request)
+        self.cpu_ms.append((time.thread_time() - cpu) * 1000.0)
         self.ms[request.request_id] = (time.perf_counter() - start) * 1000.0
+        self.stage_ms.append(out.stage_ms)
         return out
+
+    def take(self) -> tuple[list[float], list[dict[str, float]]]:
+        """The calls' thread CPU (ms) and stage times since the last take; starts afresh."""
+        cpu, stages = self.cpu_ms, self.stage_ms
+        self.cpu_ms, self.stage_ms = [], []
+        return cpu, stages
+
+
+def stage_medians(stages: list[dict[str, float]]) -> dict[str, float]:
+    """Median wall time of each pipeline stage over calls."""
+    names = {name for row in stages for name in row}
+    return {
+        name: round(float(statistics.median(row[name] for row in stages if name in row)), 3)
+        for name in sorted(names)
+    }
 
 
 class FixedParams:
@@ -269,15 +291,23 @@ def session_listeners(n: int, seed: int = 0) -> tuple[str, ...]:
 
 
 def in_process_ms(
-    recommender: Recommender, n: int, params: PolicyParams, listeners: int = LISTENERS
+    recommender: Recommender,
+    n: int,
+    params: PolicyParams,
+    listeners: int = LISTENERS,
+    profile: dict[str, list[Any]] | None = None,
 ) -> list[float]:
-    """Times of direct ``recommend`` calls (the reference the service is compared with)."""
+    """Times of direct ``recommend`` calls (the reference the service is compared with);
+    ``profile`` receives each call's thread CPU (``cpu_ms``) and stage times (``stages``)."""
     times = []
     for i in range(n):
         request = RecommendRequest(listener_id=f"u{i % listeners}", k=10, params=params)
-        start = time.perf_counter()
-        recommender.recommend(request)
+        start, cpu = time.perf_counter(), time.thread_time()
+        out = recommender.recommend(request)
         times.append((time.perf_counter() - start) * 1000.0)
+        if profile is not None:
+            profile.setdefault("cpu_ms", []).append((time.thread_time() - cpu) * 1000.0)
+            profile.setdefault("stages", []).append(out.stage_ms)
     return times
 
 
@@ -355,6 +385,8 @@ def server_process(
         elif isinstance(message, tuple) and message[0] == "cache":
             set_cache(timed, message[1])
             conn.send("ok")
+        elif message == "take":
+            conn.send(timed.take())
     cpu = time.process_time() - cpu0
     server.stop(1.0)
     in_call = {}
@@ -398,6 +430,17 @@ class Servers:
             conn.send("cpu")
             total += conn.recv()
         return total
+
+    def take(self) -> tuple[list[float], list[dict[str, float]]]:
+        """Every server's pipeline CPU (ms) and stage times per call since the last take."""
+        cpu: list[float] = []
+        stages: list[dict[str, float]] = []
+        for _, conn in self.procs:
+            conn.send("take")
+            got_cpu, got_stages = conn.recv()
+            cpu += got_cpu
+            stages += got_stages
+        return cpu, stages
 
     def cache(self, entries: int) -> None:
         for _, conn in self.procs:
@@ -448,7 +491,8 @@ def measure(recommender: Recommender, args: Any, label: str) -> dict[str, Any]:
     n_ref = 100 if args.quick else 300
     set_cache(recommender, 0)
     in_process_ms(recommender, 20, BENCH_PARAMS)  # warm-up (first calls compile and fill caches)
-    reference = in_process_ms(recommender, n_ref, BENCH_PARAMS)
+    profile: dict[str, list[Any]] = {}
+    reference = in_process_ms(recommender, n_ref, BENCH_PARAMS, profile=profile)
     servers = Servers(recommender, args)
     base = {
         "target": servers.target,
@@ -479,11 +523,13 @@ def measure(recommender: Recommender, args: Any, label: str) -> dict[str, Any]:
     cpu_rate = max(20.0, round(0.5 * (top or saturation), -1))
     per_call: dict[str, float] = {}
     fixed: dict[str, dict[str, Any]] = {}
+    split: dict[str, dict[str, Any]] = {}
     for phase, entries, names in (
         ("cold", 0, cold_listeners(LISTENERS)),
         ("sessions", SESSION_CACHE_ENTRIES, session_listeners(LISTENERS)),
     ):
         servers.cache(entries)
+        servers.take()  # (the calls before this phase)
         cpu_a, t_a = servers.cpu_s(), time.perf_counter()
         got = load(
             plan(
@@ -499,6 +545,17 @@ def measure(recommender: Recommender, args: Any, label: str) -> dict[str, Any]:
         busy = servers.cpu_s() - cpu_a - idle_per_s * (time.perf_counter() - t_a)
         step = got["steps"][0]
         per_call[phase] = round(busy * 1000.0 / max(1, step["calls"]), 3)
+        pipeline_cpu, stages = servers.take()
+        if pipeline_cpu:
+            # The pipeline's own thread CPU per call, summed over the phase's calls and
+            # divided as the headline is, and the rest of the server's CPU per call.
+            inside = sum(pipeline_cpu) / max(1, step["calls"])
+            split[phase] = {
+                "pipeline_cpu_ms_per_call": round(inside, 3),
+                "pipeline_cpu_ms_p50": round(float(statistics.median(pipeline_cpu)), 3),
+                "rest_cpu_ms_per_call": round(per_call[phase] - inside, 3),
+                "stage_wall_ms_p50": stage_medians(stages),
+            }
         fixed[phase] = {"rate": cpu_rate, **step, "client_cpu_s": got["client_cpu_s"]}
     servers.cache(0)
     overload = None
@@ -514,6 +571,12 @@ def measure(recommender: Recommender, args: Any, label: str) -> dict[str, Any]:
         {"serial": serial["serial"], "steps": steps}, reference, server_ms, servers, args
     )
     figures["server_cpu_ms_per_call_cold"] = per_call["cold"]
+    # Where a server call's CPU goes, against the same pipeline called in this process (back
+    # to back, warm caches): pipeline CPU inside the server vs in-process, stage by stage.
+    figures["server_cpu_split"] = split
+    if profile.get("cpu_ms"):
+        figures["in_process_cpu_ms_p50"] = round(float(statistics.median(profile["cpu_ms"])), 3)
+        figures["in_process_stage_wall_ms_p50"] = stage_medians(profile["stages"])
     figures["server_cpu_ms_per_call_sessions"] = per_call["sessions"]
     figures["server_idle_cpu_ms_per_s"] = round(idle_per_s * 1000.0, 2)
     figures["cpu_phases"] = fixed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from pathlib import Path
 
@@ -190,3 +191,31 @@ def test_hot_swap_while_searches_run() -> None:
     assert not errors
     assert holder.get() is new
     assert holder.get().search(X_SMALL[:1], 1)[0][0][0].startswith("n")
+
+
+def test_huge_pages_cover_the_graph_and_codes_and_change_no_result(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import faiss
+
+    from recsys import index as index_module
+
+    x = clustered(40_000, 16, seed=9)
+    q = clustered(100, 16, seed=10)
+    config = FaissIndexConfig(exact_below=1000, hnsw_storage="flat", ef_construction=40)
+    index = FaissIndex.build(x, ids_of(len(x)), config)
+    assert index.huge_page_bytes == 0  # below the size where huge pages are asked for
+    raw = index._index
+    hnsw = faiss.downcast_index(raw)
+    sizes = sorted(size for _, size in index_module._index_buffers(raw))
+    # The neighbour lists, the levels and the stored vectors, each found whole.
+    assert sizes == sorted(
+        [hnsw.hnsw.neighbors.size() * 4, hnsw.hnsw.levels.size() * 4, len(x) * 16 * 4]
+    )
+    before = index.search_rows(q, 50)
+    monkeypatch.setattr(index_module, "_HUGE_PAGES_FROM", 1 << 20)
+    asked = index_module.back_with_huge_pages(raw)
+    if sys.platform.startswith("linux"):
+        assert asked >= 2 << 20 and asked % (2 << 20) == 0
+    after = index.search_rows(q, 50)
+    assert (after[1] == before[1]).all() and (after[0] == before[0]).all()
