@@ -114,14 +114,23 @@ def model_for(embed: Embed) -> AiRuleModel | None:
 
 
 def refine_level(
-    rule_level: str, probabilities: np.ndarray, *, allows_assisted: bool, hedged: bool = False
+    rule_level: str,
+    probabilities: np.ndarray,
+    *,
+    allows_assisted: bool,
+    hedged: bool = False,
+    allowed: bool = False,
 ) -> str:
     """The level to apply: the rules' unless the model is :data:`CONFIDENT` of another
     refusal (never "none" over a refusal; never "any" when the listener allowed AI help or
-    hedged the refusal: "prefer no AI if you can" asks for the lighter rule)."""
+    hedged the refusal: "prefer no AI if you can" asks for the lighter rule; never a refusal
+    the rules did not find when the listener explicitly allowed AI: "no rules about AI today,
+    anything goes")."""
     best = int(np.argmax(probabilities))
     level = LEVELS[best]
     if probabilities[best] < CONFIDENT or level == "none" or level == rule_level:
+        return rule_level
+    if rule_level == "none" and allowed:
         return rule_level
     if level == "any" and (allows_assisted or (hedged and rule_level != "none")):
         return rule_level

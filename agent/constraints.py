@@ -26,6 +26,14 @@ TRANSLATIONS: tuple[tuple[str, str], ...] = (
         "AI",
     ),
     (r"\b(?:ki|ia|a1|a\.i)\b", "AI"),
+    (r"\bartif\w*\s+intel\w*", "AI"),  # "artifical inteligence"
+    (
+        r"\b(?:(?:von|durch)\s+(?:echten\s+)?menschen|par\s+des\s+(?:humains|gens)|"
+        r"por\s+(?:humanos|personas))\b",
+        "by humans",
+    ),
+    (r"\b(?:musique|música|musica|musik)\b", "music"),
+    (r"\b(?:classique|clásica|clasica|klassische?)\b", "classical"),
     (
         r"\b(?:générée?s?|genere[sz]|generad[oa]s?|generiert\w*|erzeugt\w*|generat[oaie])"
         r"(?:\s+(?:par|por|von|durch|da|con|avec|mit))?\b",
@@ -115,7 +123,8 @@ NEGATION = re.compile(
     r"\b(?:no|not|non|nothing|none|never|without|w/o|zero|exclude[sd]?|excluding|avoid(?:ing)?|"
     r"ain'?t|rather\s+than|instead\s+of|(?:tired|sick)\s+(?:\w+\s+){0,3}of|done\s+with|"
     r"enough\s+(?:of|with)|fed\s+up|allergic\s+to|"
-    r"nor|neither|can'?t\s+stand|filter(?:ed)?\s+out|cut\s+out|get\s+rid\s+of|"
+    r"nor|neither|can'?t\s+stand|(?:can'?t|cannot)\s+(?:deal\s+with|handle|bear|stomach|take)|"
+    r"not\s+(?:a\s+)?(?:big\s+)?fan\s+of|filter(?:ed)?\s+out|cut\s+out|get\s+rid\s+of|"
     r"skip(?:s|ped|ping)?|ban(?:s|ned)?|block(?:s|ed)?|remove[sd]?|drop(?:s|ped)?|"
     r"omit(?:s|ted)?|minus|except|hate|dislike|ditch(?:es|ed)?|"
     r"stop\s+(?:recommending|playing|suggesting|giving\s+me|sending|pushing|adding)|"
@@ -135,7 +144,8 @@ ALLOWING = re.compile(
     r"(?:don'?t|do\s+not)\s+care|doesn'?t\s+matter|can\s+(?:master|mix|help)|"
     r"(?:not|never)\s+(?:bothered|fussed)|unbothered|no\s+preference|"
     r"(?:doesn'?t|does\s+not|don'?t|do\s+not|won'?t|will\s+not)\s+(?:bother|bug|trouble)|"
-    r"fine\s+by\s+me|not\s+that\s+(?:i'?m|i\s+am|we'?re|we\s+are)\s+(?:against|anti)|"
+    r"fine\s+by\s+me|no\s+(?:rules?|restrictions?|filters?|preferences?|limits?)\s+(?:about|on|for|"
+    r"regarding|around)|not\s+that\s+(?:i'?m|i\s+am|we'?re|we\s+are)\s+(?:against|anti)|"
     r"(?:not|never)\s+(?:\w+\s+)?anti[\s-]|"
     r"(?:don'?t|do\s+not|doesn'?t|does\s+not)\s+(?:dislike|object|oppose|have\s+(?:a\s+|any\s+)?problem))\b",
     re.I,
@@ -205,6 +215,7 @@ HUMAN = re.compile(
     r"(?:made|written|performed|played|created|composed|sung)\s+by\s+(?:an?\s+)?"
     r"(?:real\s+)?(?:person|human(?:\s+being)?)|"
     r"humans?\s+only|only\s+(?:real\s+)?humans?|keep\s+(?:it|this|things)\s+human|"
+    r"humans?\s+(?:made|wrote|played|composed|created|sang|performed|recorded)|"
     r"human\s+artistry|100\s*%\s*human|(?:fully|entirely|purely|all)\s+human\b|real\s+(?:musicians|artists|people|ppl|folks|humans|bands|"
     r"singers|instruments)|flesh[\s-]and[\s-]blood|by\s+(?:real\s+)?(?:humans|people)|"
     r"actual\s+(?:humans|people|"
@@ -235,7 +246,17 @@ TOPIC = re.compile(
     r"film|book|podcast|research|stor(?:y|ies)|topic)\b",
     re.I,
 )
-TOPIC_AFTER = re.compile(r"^[\s-]*(?:themed|inspired|related\s+lyrics|lyrics)\b", re.I)
+TOPIC_AFTER = re.compile(
+    r"^[\s-]*(?:themed|inspired|related\s+lyrics|lyrics|in\s+(?:the\s+|its\s+|their\s+)?"
+    r"(?:lyrics|title|name|words|video))\b",
+    re.I,
+)
+STYLE_BEFORE = re.compile(
+    r"(?:\blike|\bstyle|\bsounds?|\bsounding|\bvibes?|-ish|esque)\s*(?:an?\s+|the\s+|some\s+)?$",
+    re.I,
+)
+"""A mention that says what the music sounds like ("like machines", "Daft Punk style robot
+music"), not who made it."""
 """A mention made subject matter by what follows it ("AI-themed lyrics")."""
 STYLE_AFTER = re.compile(
     r"^[\s-]+(?:rock|dance|funk|pop|disco|techno|house|beats?|moves|groove|soul|metal|punk|"
@@ -376,7 +397,7 @@ def _allows(clause: str) -> bool:
 AFTER_REFUSAL = re.compile(
     r"\b(?:(?:is|are|was|were)\s+not|isn'?t|aren'?t|wasn'?t|weren'?t)\s+(?:\w+\s+)?(?:welcome|"
     r"wanted|allowed|ok(?:ay)?|invited|acceptable|fine|good|cool|used|involved|for\s+me|"
-    r"my\s+thing|an?\s+option)\b",
+    r"my\s+thing|an?\s+option)\b|\bneed\s+not\s+apply\b|\b(?:not|un)\s?(?:wanted|needed|welcome)\b",
     re.I,
 )
 """A negated allowance after the mention ("AI artists are not welcome", "AI isn't fine")."""
@@ -451,7 +472,7 @@ def ai_intent(text: str, embed: Callable[[Sequence[str]], np.ndarray] | None = N
     AI, AI-generated tracks are left out (``assumed``). Without ``embed`` such a clause is
     also read as excluding AI-generated tracks, unless it asks for the AI it names.
     """
-    no_generated = no_any = no_vocals = human = allows_assisted = assumed = False
+    no_generated = no_any = no_vocals = human = allows_assisted = assumed = allowed = False
     unexplained: list[str] = []
     unclear: list[str] = []
     parts = clauses(normalise(text))
@@ -475,17 +496,19 @@ def ai_intent(text: str, embed: Callable[[Sequence[str]], np.ndarray] | None = N
             continue
         later = " , ".join(parts[i + 1 :])
         if not _negated(clause, mention, following, later):
-            if TOPIC.search(clause[: mention.start()]) or TOPIC_AFTER.match(
+            if _allows(clause) or (_allows(following) and not AI_WORDS.search(following)):
+                # "AI is fine", or "AI or human, I don't mind" (the allowance comes next)
+                allowed = True
+                allows_assisted = allows_assisted or bool(ASSISTED.search(clause))
+            elif TOPIC.search(clause[: mention.start()]) or TOPIC_AFTER.match(
                 clause[mention.end() :]
             ):
                 continue  # "songs about robots": subject matter, not who made the track
-            if STYLE_AFTER.match(clause[mention.end() :]) and re.match(
-                r"(?:robot|robotic|machine)", mention.group(0), re.I
-            ):
+            elif (
+                STYLE_AFTER.match(clause[mention.end() :])
+                or STYLE_BEFORE.search(clause[: mention.start()])
+            ) and re.match(r"(?:robot|robotic|machine)", mention.group(0), re.I):
                 continue  # "robot rock", "a robot dance party": a style, not who made it
-            if _allows(clause) or (_allows(following) and not AI_WORDS.search(following)):
-                # "AI is fine", or "AI or human, I don't mind" (the allowance comes next)
-                allows_assisted = allows_assisted or bool(ASSISTED.search(clause))
             elif not h:
                 asks = LATER_WANT.match(following)
                 unclear.append(f"{clause}, {following}" if asks else clause)
@@ -504,9 +527,7 @@ def ai_intent(text: str, embed: Callable[[Sequence[str]], np.ndarray] | None = N
             no_any = True
     # A drum machine is an instrument, not a machine making the music.
     unexplained = [re.sub(r"\bdrum[\s-]*machines?\b", "drums", c, flags=re.I) for c in unexplained]
-    candidates = [
-        c for c in unexplained if (NEGATION.search(c) or HINT.search(c)) and len(c.split()) >= 2
-    ]
+    candidates = [c for c in unexplained if HINT.search(c) and len(c.split()) >= 2]
     if embed is not None and candidates:
         groups = (AI_PROTOTYPES, HUMAN_PROTOTYPES, VOICE_PROTOTYPES, NEUTRAL_PROTOTYPES)
         sims = _nearest(embed, candidates, groups)
@@ -561,7 +582,9 @@ def ai_intent(text: str, embed: Callable[[Sequence[str]], np.ndarray] | None = N
         # precise ("no algorithmically generated music"), never looser than a refusal.
         rule = _level(no_generated or no_any or no_vocals or human, no_any, no_vocals)
         probabilities = model.probabilities(embed([normalise(text).strip()]))[0]
-        level = refine_level(rule, probabilities, allows_assisted=allows_assisted, hedged=hedged)
+        level = refine_level(
+            rule, probabilities, allows_assisted=allows_assisted, hedged=hedged, allowed=allowed
+        )
         if level != rule:
             no_generated = True
             no_any, no_vocals = level == "any", level == "vocals"

@@ -160,7 +160,7 @@ BEFORE = re.compile(r"\b(?:before|until|pre)[- ]?((?:19|20)\d\d)\b")
 YEARS = re.compile(r"\b(?:between|from)\s+((?:19|20)\d\d)\s*(?:and|to|-|–)\s*((?:19|20)\d\d)\b")
 BPM = re.compile(r"\b(\d{2,3})\s*bpm\b", re.I)
 LESS = re.compile(
-    r"\b(?:less|no|not|without|avoid|fewer|anything\s+but|everything\s+but|except|skip|"
+    r"(?<![\w-])(?:less|no|not|without|avoid|fewer|anything\s+but|everything\s+but|except|skip|"
     r"exclude|sick\s+of|tired\s+of)\s+([a-z&\-]+(?:\s+(?!(?:and|or|but|please|pls)\b)[a-z&\-]+)?)",
     re.I,
 )
@@ -179,7 +179,9 @@ NOT_CONTENT = frozenset(
      "here", "now", "then", "again", "tonight", "today", "either", "neither", "nor", "not", "no",
      "without", "except", "but", "and", "or", "play", "give", "show", "put", "go", "get", "let",
      "generated", "created", "composed", "written", "produced", "sung", "performed", "nonsense",
-     "bullshit", "crap", "junk", "garbage", "rubbish", "slop", "trash", "doubt", "worry"}
+     "bullshit", "crap", "junk", "garbage", "rubbish", "slop", "trash", "doubt", "worry", "apply",
+     "fan", "fans", "rules", "rule", "restrictions", "filter", "where", "de", "la", "le", "les",
+     "des", "du", "el", "los", "las", "die", "der", "das", "von", "y", "et", "und"}
 )  # fmt: skip
 """Words that cannot start (or be) something to exclude ("not that I...", "no thank you")."""
 GENERIC = frozenset(
@@ -508,9 +510,13 @@ def parse_request(
     # AI and authorship words are rules (below), never tags to avoid or prefer.
     low_rules = HUMAN.sub(" ", AI_WORDS.sub(" ", re.sub(r"\ba\.i\.?", " ", low)))
     avoid_raw = [
-        m.casefold()
-        for m in LESS.findall(low)
-        if not AI_WORDS.search(m) and not HUMAN.search(m) and m.split()[0] not in ("ai",)
+        m.group(1).casefold()
+        for m in LESS.finditer(low)
+        if not AI_WORDS.search(m.group(1))
+        and not HUMAN.search(m.group(1))
+        and m.group(1).split()[0] not in ("ai",)
+        # "no vocals by AI", "sin voces de IA": the words before an AI word are its scope
+        and not AI_WORDS.match(re.sub(r"^\s*(?:\w+\s+)?", "", low[m.end() :], count=1))
     ]
     avoid_raw = [a for a in avoid_raw if a.split()[0] not in RULE_WORDS]
     rest = LIKE.sub(" ", low_rules)
@@ -540,7 +546,8 @@ def parse_request(
             r"\b(?:under|fewer\s+than|less\s+than|below|<)\s*[\d,.]+\s*k?\s+(?:monthly\s+)?"
             r"(?:listeners|streams|plays|followers|fans|subscribers)\b|"
             r"\bemerging\b|"
-            r"\bundiscovered\b|\bup[- ]and[- ]coming\b|\blesser[- ]known\b|\bunknown artists?\b|"
+            r"\bundiscovered\b|\bup[- ]and[- ]coming\b|\b(?:lesser|little)[- ]known\b|"
+            r"\bunknown artists?\b|\brelatively unknown\b|"
             r"\bsmall(?:er)? artists?\b|\bhaven'?t heard\b|\bnever heard\b|\bunsigned\b|"
             r"\bunder[- ]the[- ]radar\b|\bobscure\b|\bnewcomers?\b|\bunderground\b|"
             r"\b(?:nobody|no one|no-one|few people)(?:'s| has| have)? (?:ever )?heard\b|"
@@ -550,7 +557,11 @@ def parse_request(
         )
     )
     tempo_min, tempo_max = base.tempo_min, base.tempo_max
-    word_set = _stems(set(words) | set(re.findall(r"[a-z]+", low)))
+    # Words inside an exclusion say nothing about tempo ("skip the ambient stuff").
+    unavoided = low
+    for a in avoid_raw:
+        unavoided = unavoided.replace(a, " ")
+    word_set = _stems(set(words) | set(re.findall(r"[a-z]+", unavoided)))
     fast, slow = (
         bool(word_set & FAST_WORDS),
         bool(word_set & SLOW_WORDS) and not word_set & FAST_WORDS,
