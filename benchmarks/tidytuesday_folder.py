@@ -8,6 +8,11 @@ tracks; ``--artist-genres`` adds the Spotify genres of each track's artist (the 
 ``spotify-artist-genre-audio-features`` file, joined by name: catalog metadata about the
 artist, not about these playlists) as ``tags``.
 
+``--playlists-per-listener N`` (default 1: each playlist is its own listener) gives every
+listener N of the half's playlists (drawn by a seeded shuffle of the playlist ids): a
+listener who made several playlists, whose history mixes them, so a playlist's title is what
+says which of them a request continues.
+
     python benchmarks/tidytuesday_folder.py --half held-out --artist-genres --out var/tt-held-out
 """
 
@@ -17,6 +22,7 @@ import argparse
 import hashlib
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from offline_eval.datasets.tidytuesday import artist_genres
@@ -33,7 +39,16 @@ def half_of(playlist_id: str) -> str:
     return "dev" if digest % 2 == 0 else "held-out"
 
 
-def write(root: Path, half: str, out: Path, *, with_genres: bool) -> dict[str, int]:
+def listeners_of(playlist_ids: list[str], per_listener: int, seed: int = 0) -> dict[str, str]:
+    """Playlist id → listener id: ``per_listener`` playlists each, by a seeded shuffle."""
+    ids = sorted(set(playlist_ids))
+    order = np.random.default_rng(seed).permutation(len(ids))
+    return {ids[j]: f"listener-{n // per_listener:04d}" for n, j in enumerate(order)}
+
+
+def write(
+    root: Path, half: str, out: Path, *, with_genres: bool, per_listener: int = 1
+) -> dict[str, int]:
     raw = pd.read_csv(root / FOLDER / "spotify_songs.csv")
     raw = raw[raw["playlist_id"].astype(str).map(half_of).eq(half)]
     first = raw.drop_duplicates("track_id")
@@ -56,10 +71,14 @@ def write(root: Path, half: str, out: Path, *, with_genres: bool) -> dict[str, i
     for col in AUDIO:
         items[f"audio_{col}"] = first[col].to_numpy()
     pairs = raw[["playlist_id", "track_id"]].drop_duplicates().astype(str)
+    owner = (
+        pairs["playlist_id"].map(listeners_of(pairs["playlist_id"].tolist(), per_listener))
+        if per_listener > 1
+        else pairs["playlist_id"]
+    )
     interactions = pd.DataFrame(
-        {"user_id": pairs["playlist_id"], "item_id": pairs["track_id"],
-         "playlist_id": pairs["playlist_id"]}
-    )  # fmt: skip
+        {"user_id": owner, "item_id": pairs["track_id"], "playlist_id": pairs["playlist_id"]}
+    )
     playlists = raw.drop_duplicates("playlist_id")[["playlist_id", "playlist_name"]]
     playlists = playlists.rename(columns={"playlist_name": "name"}).astype(str)
     out.mkdir(parents=True, exist_ok=True)
@@ -74,9 +93,16 @@ def main() -> None:
     ap.add_argument("--data-root", type=Path, default=Path("../shared/datasets"))
     ap.add_argument("--half", choices=("dev", "held-out"), required=True)
     ap.add_argument("--artist-genres", action="store_true")
+    ap.add_argument("--playlists-per-listener", type=int, default=1)
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
-    print(write(args.data_root, args.half, args.out, with_genres=args.artist_genres))
+    if args.playlists_per_listener < 1:
+        ap.error("--playlists-per-listener must be at least 1")
+    counts = write(
+        args.data_root, args.half, args.out, with_genres=args.artist_genres,
+        per_listener=args.playlists_per_listener,
+    )  # fmt: skip
+    print(counts)
 
 
 if __name__ == "__main__":

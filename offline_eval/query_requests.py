@@ -17,12 +17,14 @@ catalog carry it (a term nearly every item carries asks for nothing). Terms are 
 case-insensitively with hyphens and underscores as spaces; nothing is stemmed, so relevance is
 the catalog's metadata, not any model's reading of it.
 
-- **playlist** (datasets that name playlists: ``EvalDataset.playlists``): one playlist the
+- **playlist** (datasets that name playlists: ``EvalDataset.playlists``): a playlist the
   listener made, whose tracks include some of their held-out items; the query is the
   playlist's title exactly as written ("chill vibes", "workout 2019", "Tropical House 🌴",
-  typos and all), and the relevant items are the playlist's held-out tracks. Terms are only
-  recorded (the usable catalog terms the title names, for the term-popularity baseline);
-  relevance never depends on them.
+  typos and all), and the relevant items are the playlist's held-out tracks. A listener who
+  made several such playlists is asked once per playlist (up to ``per_listener``; request id
+  ``listener#playlist``): their history mixes the playlists, and the title is what says which
+  one to continue. Terms are only recorded (the usable catalog terms the title names, for
+  the term-popularity baseline); relevance never depends on them.
 """
 
 from __future__ import annotations
@@ -130,9 +132,12 @@ def playlist_requests(
     *,
     max_requests: int,
     seed: int,
+    per_listener: int = 5,
 ) -> tuple[list[EvalRequest], ItemTerms]:
-    """One request per test listener who made a playlist holding some of their held-out
-    items: the playlist's title as the query, those held-out items as relevant.
+    """Per test listener, up to ``per_listener`` requests, one per playlist they made holding
+    some of their held-out items (drawn at random when there are more): the playlist's title
+    as the query, those held-out items as relevant. The request id is the listener's id when
+    they have one such playlist, ``listener#playlist`` otherwise.
 
     Raises:
         EvalError: when the dataset names no playlists, or no playlist holds held-out items.
@@ -153,27 +158,29 @@ def playlist_requests(
         (str(u), str(p)): (str(g["name"].iloc[0]), set(g["item_id"]))
         for (u, p), g in lists.groupby(["user_id", "playlist_id"], sort=True)
     }
-    by_user: dict[str, list[tuple[str, frozenset[str]]]] = {}
-    for (u, _), (name, tracks) in members.items():
+    by_user: dict[str, list[tuple[str, str, frozenset[str]]]] = {}
+    for (u, p), (name, tracks) in members.items():
         relevant = frozenset((tracks & held_by_user[u]) - known.get(u, set()))
         if relevant and known.get(u) and name.strip():
-            by_user.setdefault(u, []).append((name.strip(), relevant))
+            by_user.setdefault(u, []).append((p, name.strip(), relevant))
     out: list[EvalRequest] = []
     for u in rng.permutation(sorted(by_user)).tolist():
-        if len(out) >= max_requests:
-            break
         options = by_user[u]
-        name, relevant = options[int(rng.integers(len(options)))]
-        out.append(
-            EvalRequest(
-                qid=u,
-                user=u,
-                query=name,
-                terms=title_terms(name, table.usable),
-                seeds=(),
-                relevant=relevant,
+        picked = rng.permutation(len(options))[: max(per_listener, 1)]
+        for j in sorted(picked.tolist()):
+            if len(out) >= max_requests:
+                break
+            playlist, name, relevant = options[j]
+            out.append(
+                EvalRequest(
+                    qid=u if len(options) == 1 else f"{u}#{playlist}",
+                    user=u,
+                    query=name,
+                    terms=title_terms(name, table.usable),
+                    seeds=(),
+                    relevant=relevant,
+                )
             )
-        )
     if not out:
         raise EvalError(
             f"{ds.name}: no test listener has a playlist holding held-out items. Fix: check "

@@ -31,6 +31,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections import Counter
@@ -190,6 +191,39 @@ class QueryEvaluation:
         finally:
             stage.config = served
 
+    def ask_without_focus(self, requests: Sequence[EvalRequest], *, params: PolicyParams) -> Slates:
+        """``liner`` with the query stage's focus on the history off (``focus_weight`` 0):
+        the words' gate, boost and candidates only."""
+        rec = self.fit_liner().recommender
+        assert rec is not None
+        stage = rec.query_stage
+        served = stage.config
+        stage.config = served.model_copy(update={"focus_weight": 0.0})
+        try:
+            return self.ask_liner(requests, words=True, params=params)
+        finally:
+            stage.config = served
+
+    def oracle_pool(
+        self, requests: Sequence[EvalRequest], *, params: PolicyParams, depth: int = 100
+    ) -> Slates:
+        """Not a model: ``liner`` without the request, its top ``depth`` answers reordered with
+        the relevant ones first (they are known here). The most any reordering of what the
+        pipeline finds without the words can reach: a ceiling, reported beside the models."""
+        k = self.k
+        self.k = depth
+        try:
+            pool = self.ask_liner(requests, words=False, params=params)
+        finally:
+            self.k = k
+        out: Slates = {}
+        for r in requests:
+            found = pool.get(r.qid, [])
+            hits = [p for p in found if p[0] in r.relevant]
+            rest = [p for p in found if p[0] not in r.relevant]
+            out[r.qid] = [(i, float(depth - n)) for n, (i, _) in enumerate(hits + rest)][:k]
+        return out
+
     # -- baselines -------------------------------------------------------------------------
     def _item_vectors(self) -> np.ndarray:
         """The served build's text space in item order: the catalog texts and the model the
@@ -285,6 +319,8 @@ class QueryEvaluation:
                 requests, words=True, params=PolicyParams(query_weight=1.0)
             ),
             "liner-full-strength": lambda: self.ask_full_strength(requests, params=served),
+            "liner-no-focus": lambda: self.ask_without_focus(requests, params=served),
+            "oracle-no-query-top100": lambda: self.oracle_pool(requests, params=served),
             WITHOUT[kind]: lambda: self.ask_liner(requests, words=False, params=served),
             "bm25": lambda: self.bm25(requests),
             "text-embedding": lambda: self.text_embedding(requests),
@@ -316,12 +352,18 @@ class QueryEvaluation:
 
 
 def default_models(kind: str) -> list[str]:
-    """``liner`` asked three ways (with words: also ``liner-full-strength``, every request
-    at full strength and gated, as before requests were graded; for playlist titles also
-    ``liner-light-boost``, ``query_weight`` 1) and the kind's baselines."""
+    """``liner`` asked several ways (with words: also ``liner-full-strength``, every request
+    at full strength and gated, as before requests were graded, and ``liner-no-focus``,
+    without the query's focus on the history; for playlist titles also
+    ``liner-light-boost``, ``query_weight`` 1) and the kind's baselines. The ceiling
+    ``oracle-no-query-top100`` is asked for by name only."""
     light = ["liner-light-boost"] if kind == "playlist" else []
-    full = ["liner-full-strength"] if kind != "seed" else []
+    full = ["liner-full-strength", "liner-no-focus"] if kind != "seed" else []
     return ["liner", "liner-no-boost", *full, *light, WITHOUT[kind], *BASELINES[kind]]
+
+
+ORACLES = ("oracle-no-query-top100",)
+"""Ceilings, not models: asked for by name only, never a control or a baseline."""
 
 
 def _document(
@@ -381,8 +423,9 @@ def _document(
     if kind == "playlist":
         named = sum(1 for r in requests if r.terms)
         description = (
-            f"playlist requests: {len(requests)} test listeners, one each (query = the title, "
-            f"as written, of one of their playlists holding held-out items; {named} titles "
+            f"playlist requests: {len(requests)} from "
+            f"{len({r.user for r in requests})} test listeners, one per playlist of theirs "
+            f"holding held-out items, up to 5 each (query = its title, as written; {named} titles "
             "name a usable catalog term); relevant = that playlist's held-out tracks; "
             f"{len(table.usable):,} usable terms; answers exclude training items"
         )
@@ -417,6 +460,11 @@ def _document(
         "paired_vs_full_strength": (
             {"liner": compared("liner", "liner-full-strength")}
             if "liner" in cards and "liner-full-strength" in cards
+            else {}
+        ),
+        "paired_vs_no_focus": (
+            {"liner": compared("liner", "liner-no-focus")}
+            if "liner" in cards and "liner-no-focus" in cards
             else {}
         ),
         "paired_vs_baselines": {
@@ -521,6 +569,7 @@ def run_query_evaluation(
                 columns=["user_id", "item_id"],
             )
             ctx = MetricContext.build(ds, chosen.train, truth, k)
+            ctx = _per_request_activity(ctx, requests, chosen.train)
             cards = {m: score_slates(ctx, s) for m, s in slates.items()}
             doc = _document(
                 ds=ds, split=chosen, kind=kind, requests=requests, table=table, cards=cards,
@@ -543,6 +592,19 @@ def run_query_evaluation(
     return docs
 
 
+def _per_request_activity(
+    ctx: MetricContext, requests: Sequence[EvalRequest], train: pd.DataFrame
+) -> MetricContext:
+    """The context with each request's activity its listener's (a listener asked once per
+    playlist has request ids ``listener#playlist``, which the training split does not know)."""
+    user_of = {r.qid: r.user for r in requests}
+    if all(q == u for q, u in user_of.items()):
+        return ctx
+    sizes = train.groupby(train["user_id"].astype(str)).size()
+    activity = np.asarray([float(sizes.get(user_of.get(q, q), 0)) for q in ctx.users])
+    return dataclasses.replace(ctx, activity=activity)
+
+
 def models_for(kind: str, asked: Sequence[str] | None) -> list[str]:
     """The asked models that answer ``kind`` requests (default: :func:`default_models`).
 
@@ -551,11 +613,11 @@ def models_for(kind: str, asked: Sequence[str] | None) -> list[str]:
     """
     if not asked:
         return default_models(kind)
-    known = {m for k in KINDS for m in default_models(k)}
+    known = {m for k in KINDS for m in default_models(k)} | set(ORACLES)
     unknown = sorted(set(asked) - known)
     if unknown:
         raise EvalError(f"unknown model(s) {unknown} for --task query. Fix: use {sorted(known)}")
-    return [m for m in asked if m in default_models(kind)]
+    return [m for m in asked if m in default_models(kind) or (m in ORACLES and kind != "seed")]
 
 
 def summary(docs: Mapping[str, Mapping[str, Any]]) -> list[str]:
@@ -575,6 +637,8 @@ def summary(docs: Mapping[str, Mapping[str, Any]]) -> list[str]:
             comps[f"{name} (vs {WITHOUT[kind]})"] = comp
         for name, comp in (doc.get("paired_vs_full_strength") or {}).items():
             comps[f"{name} (vs liner-full-strength)"] = comp
+        for name, comp in (doc.get("paired_vs_no_focus") or {}).items():
+            comps[f"{name} (vs liner-no-focus)"] = comp
         for name, comp in comps.items():
             c = comp.get(keys[0]) or {}
             if c.get("diff") is None:

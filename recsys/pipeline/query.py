@@ -52,6 +52,8 @@ QUERY_STOP_WORDS = frozenset(_STOP_TEXT.split())
 GENRE_WEIGHT = 2.0
 TAG_WEIGHT = 1.0
 MAX_NGRAM = 3
+FOCUS_SHUFFLES = 16
+"""Shuffled weightings of the history the focus's move is compared with."""
 TERM_CACHE = 1024
 """Matched-row lists kept per catalog term (the lexical candidate pool)."""
 
@@ -102,6 +104,22 @@ class QueryStageConfig(BaseModel):
     a vague request ("Nasty Bits", "Workout Hard Rock" from a playlist of pop) does not
     drop the listener's history. A request that matches nothing still says so (0: always
     gate)."""
+    focus_weight: float = Field(1.0, ge=0.0, le=2.0)
+    """Share of ``query_weight`` given to the request's *focus*: the part of the listener's
+    history the words point at (each history track weighted by its text closeness to the
+    query, sharpened by ``focus_temperature``), as a taste vector in the fused space.
+    Candidates close to it gain ``query_weight × focus_weight × focus strength × closeness``
+    (closeness scaled to [0, 1] over the candidates). 0 turns the focus off."""
+    focus_temperature: float = Field(0.05, gt=0.0, le=1.0)
+    """Softmax temperature (cosine units) of the query's weighting of the history."""
+    focus_scale: float = Field(0.1, gt=0.0, le=2.0)
+    """The focus strength is how much farther the focus moves the listener's taste vector
+    (``1 - cos(focus, taste)``) than the same weights given to the history in shuffled
+    orders do, over this (capped at 1): a title that picks one of several playlists mixed
+    in a history moves it; one that matches the whole history (or picks tracks at random)
+    says nothing the history does not already say."""
+    focus_pool: int = Field(60, ge=0, le=1000)
+    """Candidates nearest the focus (fused index) added to the query's candidate pool."""
     gate_undescribed: bool = False
     """Whether the gate also drops candidates with no genre and no tag at all. Off: a track
     the catalog says nothing about is not evidence against the query (a playlist titled
@@ -259,6 +277,10 @@ class QueryAssessment:
     notes: tuple[str, ...] = ()
     strength: float = 1.0
     """How much of ``query_weight`` the request earns (0-1, see :meth:`QueryStage.strength`)."""
+    focus: np.ndarray | None = None
+    """Per candidate, closeness to the query's focus on the history, scaled to [0, 1]."""
+    focus_strength: float = 0.0
+    """How far the focus moves the listener's taste (0-1, see :meth:`QueryStage.focus`)."""
 
     def subset(self, keep: np.ndarray) -> QueryAssessment:
         """The assessment of the candidates ``keep`` selects."""
@@ -269,6 +291,8 @@ class QueryAssessment:
             terms=self.terms,
             notes=self.notes,
             strength=self.strength,
+            focus=None if self.focus is None else self.focus[keep],
+            focus_strength=self.focus_strength,
         )
 
 
@@ -370,6 +394,11 @@ class QueryStage:
                 if strength >= cfg.gate_strength:
                     keep &= sem >= floor
                 relevance = np.clip((sem - floor) / cfg.semantic_margin, 0.0, 1.0)
+        focus, focus_strength = None, 0.0
+        centre, moved = self.focus(ctx, terms)
+        fused = self.spaces.vectors.get("fused")
+        if centre is not None and fused is not None and n and cfg.focus_weight > 0:
+            focus, focus_strength = _scaled((fused[rows] @ centre).astype(np.float64)), moved
         return QueryAssessment(
             keep=keep,
             relevance=relevance,
@@ -377,7 +406,58 @@ class QueryStage:
             terms=tuple(t.term for t in terms),
             notes=tuple(notes),
             strength=strength,
+            focus=focus,
+            focus_strength=focus_strength,
         )
+
+    def focus(
+        self, ctx: ListenerContext, terms: Sequence[QueryTerm] = ()
+    ) -> tuple[np.ndarray | None, float]:
+        """The query's focus on the listener's history: the fused taste vector of the history
+        weighted by each track's closeness to the query (text cosine, plus 1 per share of the
+        query's catalog terms the track carries, at ``focus_temperature``), and how much
+        farther it moves the listener's taste (``1 - cos``) than shuffled weightings of the
+        history do, over ``focus_scale`` (0 to 1).
+
+        ``(None, 0)`` without a query vector, a fused space or at least two history tracks."""
+        assert self.vocabulary is not None
+        cfg = self.config
+        fused, text = self.spaces.vectors.get("fused"), self.spaces.vectors.get("text")
+        hist = ctx.history_rows
+        taste = ctx.profiles.get("fused")
+        if (
+            cfg.focus_weight <= 0
+            or ctx.query_vec is None
+            or fused is None
+            or text is None
+            or taste is None
+            or len(hist) < 2
+        ):
+            return None, 0.0
+        close = (ctx.history_vecs("text", text, len(hist)) @ ctx.query_vec).astype(np.float64)
+        if terms:
+            close = close + self.vocabulary.match(terms, hist)
+        base = np.asarray(ctx.history_weights, dtype=np.float64)
+        if len(base) != len(hist) or float(base.sum()) <= 0:
+            base = np.ones(len(hist))
+        weights = base * np.exp((close - close.max()) / cfg.focus_temperature)
+        centre = weights @ ctx.history_vecs("fused", fused, len(hist)).astype(np.float64)
+        norm = float(np.linalg.norm(centre))
+        if norm <= 1e-12:
+            return None, 0.0
+        centre = (centre / norm).astype(np.float32)
+        # Calibrated against chance: the same weights given to the history in shuffled
+        # orders move the taste this far by concentration alone (a sharp softmax over a few
+        # noisy tracks always lands away from their mean).
+        vecs = ctx.history_vecs("fused", fused, len(hist)).astype(np.float64)
+        share = weights / weights.sum()
+        rng = np.random.default_rng(len(hist))
+        shuffled = np.stack([share[rng.permutation(len(hist))] for _ in range(FOCUS_SHUFFLES)])
+        null = shuffled @ vecs
+        null /= np.maximum(np.linalg.norm(null, axis=1, keepdims=True), 1e-12)
+        chance = float(np.mean(1.0 - null @ taste))
+        moved = ((1.0 - float(centre @ taste)) - chance) / cfg.focus_scale
+        return centre, float(np.clip(moved, 0.0, 1.0))
 
     def strength(self, ctx: ListenerContext, terms: Sequence[QueryTerm], coverage: float) -> float:
         """The share of ``query_weight`` a request earns: how specific it is (the share of its
@@ -455,26 +535,40 @@ class QueryStage:
         ``query_weight`` higher.
         """
         params = ctx.request.params
-        return np.asarray(
+        out = (
             scores
             + params.query_weight * assessment.strength * assessment.relevance
-            + params.seed_weight * assessment.seed_affinity,
-            dtype=np.float64,
+            + params.seed_weight * assessment.seed_affinity
         )
+        if assessment.focus is not None and assessment.focus_strength > 0:
+            weight = params.query_weight * self.config.focus_weight * assessment.focus_strength
+            out = out + weight * assessment.focus
+        return np.asarray(out, dtype=np.float64)
 
     def lexical_pool(self, ctx: ListenerContext, quota: int) -> tuple[np.ndarray, np.ndarray]:
         """Up to ``quota`` rows carrying the query's catalog terms, best match first, ties
-        broken by closeness to the listener's taste (or to the query for a new listener)."""
+        broken by closeness to the listener's taste (or to the query for a new listener),
+        then up to ``focus_pool`` rows nearest the query's focus on the history (when the
+        focus moves the taste at all)."""
         assert self.vocabulary is not None
         empty = np.empty(0, np.int64), np.empty(0, np.float32)
         if quota <= 0 or not ctx.request.query.strip():
             return empty
         terms = self.vocabulary.terms(ctx.request.query)
-        if not terms:
-            return empty
+        rows, scores = self._term_rows(ctx, terms, quota) if terms else empty
+        near, near_scores = self._focus_rows(ctx, terms, exclude=rows)
+        if len(near):
+            rows = np.concatenate([rows, near])
+            scores = np.concatenate([scores, near_scores])
+        return rows, scores
+
+    def _term_rows(
+        self, ctx: ListenerContext, terms: Sequence[QueryTerm], quota: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        assert self.vocabulary is not None
         pool = np.unique(np.concatenate([self.vocabulary.rows_with(t) for t in terms]))
         if len(pool) == 0:
-            return empty
+            return np.empty(0, np.int64), np.empty(0, np.float32)
         if len(pool) > 20 * quota:
             # Very common terms: the most played matches, so the gather below stays small.
             pop = self.catalog.popularity[pool]
@@ -489,6 +583,22 @@ class QueryStage:
             score = score + 0.5 * (text[pool] @ ctx.query_vec)
         top = np.argsort(-score, kind="stable")[:quota]
         return pool[top].astype(np.int64), score[top].astype(np.float32)
+
+    def _focus_rows(
+        self, ctx: ListenerContext, terms: Sequence[QueryTerm], exclude: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Rows nearest the query's focus on the history (fused index), not in ``exclude``."""
+        empty = np.empty(0, np.int64), np.empty(0, np.float32)
+        index = self.spaces.indexes.get("fused")
+        if index is None or self.config.focus_pool <= 0:
+            return empty
+        centre, moved = self.focus(ctx, terms)
+        if centre is None or moved <= 0:
+            return empty
+        scores, rows = index.search_rows(centre.reshape(1, -1), self.config.focus_pool)
+        scores, rows = scores[0], rows[0]
+        ok = (rows >= 0) & ~np.isin(rows, exclude)
+        return rows[ok].astype(np.int64), scores[ok].astype(np.float32)
 
 
 __all__ = [

@@ -149,3 +149,51 @@ def test_playlist_titles_are_asked_as_written_and_answered_by_the_pipeline(demo:
     assert all(e["query"].startswith("my ") and e["query"].endswith("🎧") for e in doc["examples"])
     ndcg = {m: v["ndcg@10"]["value"] for m, v in doc["models"].items()}
     assert ndcg["liner"] > ndcg["liner-no-query"]
+
+
+def test_a_listener_with_several_playlists_is_asked_once_per_playlist(demo: Path) -> None:
+    """Every listener's plays split into two playlists (their main genre and the rest): each
+    test listener holding held-out tracks in both gets a request per playlist, told apart by
+    ``listener#playlist``, each relevant set that playlist's held-out tracks only."""
+    from offline_eval.datasets import load_folder
+
+    folder = demo / "two-playlists"
+    folder.mkdir()
+    for f in (demo / "data").iterdir():
+        if f.is_file() and f.name != "interactions.csv":
+            (folder / f.name).write_bytes(f.read_bytes())
+    inter = pd.read_csv(demo / "data" / "interactions.csv", dtype=str, keep_default_na=False)
+    items = pd.read_csv(demo / "data" / "items.csv", dtype=str, keep_default_na=False)
+    genre = inter["item_id"].map(items.set_index("item_id")["genre"])
+    main = genre.groupby(inter["user_id"]).agg(lambda g: g.value_counts().index[0])
+    mine = genre.eq(inter["user_id"].map(main))
+    inter["playlist_id"] = ("main-" + inter["user_id"]).where(mine, "rest-" + inter["user_id"])
+    inter.to_csv(folder / "interactions.csv", index=False)
+    users = sorted(inter["user_id"].unique())
+    pd.DataFrame(
+        {
+            "playlist_id": [f"{p}-{u}" for u in users for p in ("main", "rest")],
+            "name": [t for u in users for t in (f"{main[u]} mix", "everything else")],
+        }
+    ).to_csv(folder / "playlists.csv", index=False)
+    ds = load_folder(folder)
+    split = make_split(ds.interactions, "user-kfold", seed=0)
+    requests, _ = make_requests(ds, split.train, split.test, kind="playlist", seed=0)
+    by_user: dict[str, list[str]] = {}
+    for r in requests:
+        by_user.setdefault(r.user, []).append(r.qid)
+    assert len({r.qid for r in requests}) == len(requests)
+    assert any(len(q) == 2 for q in by_user.values())
+    held = split.test.assign(item_id=split.test["item_id"].astype(str))
+    for r in requests:
+        playlist = r.qid.split("#", 1)[1] if "#" in r.qid else None
+        assert len(by_user[r.user]) == 1 or playlist is not None
+        if playlist is not None:
+            tracks = set(inter.loc[inter["playlist_id"] == playlist, "item_id"])
+            mine_held = set(held.loc[held["user_id"] == r.user, "item_id"])
+            assert r.relevant == frozenset(tracks & mine_held)
+            assert r.query == (
+                "everything else" if playlist.startswith("rest") else f"{main[r.user]} mix"
+            )
+    capped, _ = make_requests(ds, split.train, split.test, kind="playlist", seed=0, max_requests=3)
+    assert len(capped) == 3

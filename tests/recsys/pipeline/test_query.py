@@ -4,6 +4,7 @@ nothing says so (``recsys/pipeline/query.py``)."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from typing import Any
 
 import numpy as np
@@ -240,3 +241,95 @@ def test_a_vague_request_does_not_gate_out_the_history(world: World) -> None:
     assert "genre0" in slate(QueryStageConfig(), "genre1 vibes")
     assert slate(QueryStageConfig(), "genre1") == ["genre1"] * 8
     assert slate(QueryStageConfig(specificity_power=0.0), "genre1 vibes") == ["genre1"] * 8
+
+
+def _mixed_listener(world: World, name: str = "mix") -> World:
+    """The world with tight genre clusters (the default world's tracks are mostly noise, so
+    no words could pick a genre out of a history), a listener who played six genre0 and six
+    genre1 tracks (two playlists in one history), and a title that names no catalog term
+    but reads a little like genre1 (closer in text to genre1's tracks than to the others)."""
+    from recsys.domain import EventType, FeedbackEvent
+    from tests.recsys.pipeline.world import T0, FakeSpaces
+
+    rng = np.random.default_rng(3)
+    centres = np.linalg.qr(rng.normal(size=(16, 16)))[0][: len(world.genres)]
+    genre = [world.genres.index(str(world.catalog.genres[c])) for c in world.catalog.genre_code]
+    tight = centres[genre] + 0.25 * rng.normal(size=(len(genre), 16)) / 4.0
+
+    def unit(x: np.ndarray) -> np.ndarray:
+        return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+    vectors = {s: unit(tight + 0.05 * rng.normal(size=tight.shape)) for s in world.spaces.vectors}
+    genre1 = vectors["text"][np.asarray(genre) == 1].mean(axis=0)
+    # A title only loosely like genre1 in text (cosine ~0.3 to its tracks, ~0 to the rest).
+    elsewhere = np.linalg.qr(rng.normal(size=(16, 16)))[0][-1]
+    title = 0.3 * genre1 / np.linalg.norm(genre1) + 0.95 * elsewhere
+    spaces = FakeSpaces(
+        track_ids=world.spaces.track_ids,
+        vectors=vectors,
+        queries={"late night drive": title.astype(np.float32)},
+    )
+    plays = [f"t0_{a}_{i}" for a in (0, 1) for i in range(3)]
+    plays += [f"t1_{a}_{i}" for a in (0, 1) for i in range(3)]
+    world.store.add_events(
+        FeedbackEvent(
+            event_id=f"{name}{j}",
+            listener_id=name,
+            track_id=tid,
+            event_type=EventType.PLAY,
+            at=T0 + dt.timedelta(hours=j),
+            weight=1.0,
+        )
+        for j, tid in enumerate(plays)
+    )
+    return dataclasses.replace(world, spaces=spaces)
+
+
+def test_a_title_naming_nothing_focuses_on_the_part_of_the_history_it_reads_like(
+    world: World,
+) -> None:
+    """ "late night drive" names no catalog term, so no words gate or boost it; its focus
+    (the history weighted by text closeness to it) ranks a mixed listener's genre1
+    candidates first even when the learned scores say nothing, and the served slate stays
+    on genre1."""
+    from recsys.pipeline.query import QueryStage
+
+    world = _mixed_listener(world)
+    rec = PipelineRecommender(spaces=world.spaces, catalog=world.catalog, store=world.store)
+    req = RecommendRequest(listener_id="mix", k=10, query="late night drive")
+    ctx = rec.context(req)
+    rows = rec.candidates(ctx).rows
+    genre = np.asarray([str(world.catalog.genres[c]) for c in world.catalog.genre_code[rows]])
+    for cfg, on_top in ((QueryStageConfig(), 10), (QueryStageConfig(focus_weight=0.0), 0)):
+        assessment = QueryStage(world.catalog, world.spaces, cfg).assess(ctx, rows)
+        assert assessment.keep.all() and assessment.strength == 0.0  # no catalog term named
+        scores = QueryStage(world.catalog, world.spaces, cfg).adjust(
+            ctx, np.zeros(len(rows)), assessment
+        )
+        top = genre[np.argsort(-scores, kind="stable")[:10]]
+        assert (top == "genre1").sum() >= on_top
+    served = rec.recommend(req)
+    assert served.notes == () and [i.track.genre for i in served.items] == ["genre1"] * 10
+
+
+def test_the_focus_is_strong_only_when_the_words_pick_part_of_the_history(world: World) -> None:
+    """The focus strength is how much farther the words move the taste vector than the same
+    weights given to the history in shuffled orders: far for a listener whose history mixes
+    genre0 and genre1 asking for genre1, not at all for u0 (genre0 only), whose history the
+    same words cannot narrow."""
+    from recsys.pipeline.query import QueryStage
+
+    world = _mixed_listener(world)
+    rec = PipelineRecommender(spaces=world.spaces, catalog=world.catalog, store=world.store)
+    stage = QueryStage(world.catalog, world.spaces)
+
+    def moved(listener: str) -> float:
+        ctx = rec.context(RecommendRequest(listener_id=listener, k=10, query="late night drive"))
+        centre, strength = stage.focus(ctx)
+        assert centre is not None
+        return strength
+
+    assert moved("mix") > 0.5
+    assert moved("u0") < 0.1
+    cold = rec.context(RecommendRequest(listener_id="nobody", k=10, query="late night drive"))
+    assert stage.focus(cold) == (None, 0.0)
