@@ -110,6 +110,18 @@ class MemorySessions:
     def _live(self, row: _Row, now: int, ttl_s: int) -> bool:
         return row.last_used >= now - ttl_s * MICROS or row.busy_until > now
 
+    def _purge(self, now: int, ttl_s: int) -> None:
+        """Drop every expired session (call with the lock held): on each access, so an idle
+        conversation's constraints do not outlive the TTL until the next session is created.
+        The table is in LRU order, so this stops at the first live row unless a held row
+        (a turn in progress) sits before expired ones."""
+        for sid, row in list(self._rows.items()):
+            if self._live(row, now, ttl_s):
+                if row.busy_until <= now:
+                    break  # idle and live: every row after it was used later
+                continue
+            del self._rows[sid]
+
     def create_session(
         self,
         session_id: str,
@@ -122,10 +134,7 @@ class MemorySessions:
     ) -> SessionRecord:
         now = self._now()
         with self._lock:
-            for sid, row in list(self._rows.items()):
-                if self._live(row, now, ttl_s):
-                    break  # LRU order: the rest were used later
-                del self._rows[sid]
+            self._purge(now, ttl_s)
             self._rows[session_id] = _Row(
                 listener_id or "", "", 0, now, now + int(lease_s * MICROS), holder
             )
@@ -141,11 +150,9 @@ class MemorySessions:
     ) -> SessionRecord | None:
         now = self._now()
         with self._lock:
+            self._purge(now, ttl_s)
             row = self._rows.get(session_id)
             if row is None:
-                return None
-            if not self._live(row, now, ttl_s):
-                del self._rows[session_id]
                 return None
             claimed = row.listener_id == (listener_id or "") and (
                 row.busy_until <= now or row.holder == holder
@@ -178,7 +185,13 @@ class MemorySessions:
     def live_sessions(self, ttl_s: int) -> int:
         now = self._now()
         with self._lock:
-            return sum(self._live(r, now, ttl_s) for r in self._rows.values())
+            self._purge(now, ttl_s)
+            return len(self._rows)
+
+    def stored(self) -> int:
+        """Rows kept, expired ones included (what a purge is measured by)."""
+        with self._lock:
+            return len(self._rows)
 
 
 class SessionStore:

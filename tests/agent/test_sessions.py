@@ -8,7 +8,12 @@ import time
 import pytest
 
 from agent.discovery import DiscoveryAgent
-from agent.sessions import SessionListenerError, SessionNotFoundError, SessionStore
+from agent.sessions import (
+    MemorySessions,
+    SessionListenerError,
+    SessionNotFoundError,
+    SessionStore,
+)
 from tests.agent.fakes import FakeBackend
 
 
@@ -45,6 +50,25 @@ def test_ids_are_minted_bound_and_expire() -> None:
     with pytest.raises(SessionNotFoundError, match="idle for more than 60 s"):
         _turn(store, sid, "u1")
     assert len(store) == 0
+
+
+def test_expired_sessions_are_dropped_on_any_access_not_only_on_create() -> None:
+    clock = Clock()
+    store = SessionStore(ttl_s=60, clock=clock)
+    table = store.table
+    assert isinstance(table, MemorySessions)
+    old = [_turn(store, None, f"u{i}") for i in range(3)]
+    clock.now += 30
+    kept = _turn(store, None, "u9")
+    clock.now += 45  # the first three are idle 75 s, the fourth 45 s
+    assert table.stored() == 4
+    _turn(store, kept, "u9")  # a turn of another conversation, no new session
+    assert table.stored() == 1  # the expired ones' constraints are gone
+    for sid in old:
+        with pytest.raises(SessionNotFoundError):
+            _turn(store, sid, "u0")
+    clock.now += 61
+    assert len(store) == 0 and table.stored() == 0  # counting purges too
 
 
 def test_a_failed_turn_changes_nothing_and_the_next_turn_goes_on() -> None:
