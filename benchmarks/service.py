@@ -157,31 +157,30 @@ class TimedRecommender:
     def __init__(self, inner: Recommender) -> None:
         self.inner = inner
         self.ms: dict[str, float] = {}
+        # Plain floats only: an object kept per call would be tracked by the cyclic garbage
+        # collector, and enough of them set off full collections of the whole world.
         self.cpu_ms: list[float] = []
-        self.stage_ms: list[dict[str, float]] = []
+        self.stage_ms: dict[str, list[float]] = {}
 
     def recommend(self, request: RecommendRequest) -> Recommendation:
         start, cpu = time.perf_counter(), time.thread_time()
         out = self.inner.recommend(request)
         self.cpu_ms.append((time.thread_time() - cpu) * 1000.0)
         self.ms[request.request_id] = (time.perf_counter() - start) * 1000.0
-        self.stage_ms.append(out.stage_ms)
+        for stage, ms in out.stage_ms.items():
+            self.stage_ms.setdefault(stage, []).append(ms)
         return out
 
-    def take(self) -> tuple[list[float], list[dict[str, float]]]:
+    def take(self) -> tuple[list[float], dict[str, list[float]]]:
         """The calls' thread CPU (ms) and stage times since the last take; starts afresh."""
         cpu, stages = self.cpu_ms, self.stage_ms
-        self.cpu_ms, self.stage_ms = [], []
+        self.cpu_ms, self.stage_ms = [], {}
         return cpu, stages
 
 
-def stage_medians(stages: list[dict[str, float]]) -> dict[str, float]:
+def stage_medians(stages: dict[str, list[float]]) -> dict[str, float]:
     """Median wall time of each pipeline stage over calls."""
-    names = {name for row in stages for name in row}
-    return {
-        name: round(float(statistics.median(row[name] for row in stages if name in row)), 3)
-        for name in sorted(names)
-    }
+    return {name: round(float(statistics.median(v)), 3) for name, v in sorted(stages.items()) if v}
 
 
 class FixedParams:
@@ -295,10 +294,10 @@ def in_process_ms(
     n: int,
     params: PolicyParams,
     listeners: int = LISTENERS,
-    profile: dict[str, list[Any]] | None = None,
+    profile: dict[str, list[float]] | None = None,
 ) -> list[float]:
     """Times of direct ``recommend`` calls (the reference the service is compared with);
-    ``profile`` receives each call's thread CPU (``cpu_ms``) and stage times (``stages``)."""
+    ``profile`` receives each call's thread CPU (``cpu_ms``) and each stage's times."""
     times = []
     for i in range(n):
         request = RecommendRequest(listener_id=f"u{i % listeners}", k=10, params=params)
@@ -307,7 +306,8 @@ def in_process_ms(
         times.append((time.perf_counter() - start) * 1000.0)
         if profile is not None:
             profile.setdefault("cpu_ms", []).append((time.thread_time() - cpu) * 1000.0)
-            profile.setdefault("stages", []).append(out.stage_ms)
+            for stage, ms in out.stage_ms.items():
+                profile.setdefault(stage, []).append(ms)
     return times
 
 
@@ -431,15 +431,16 @@ class Servers:
             total += conn.recv()
         return total
 
-    def take(self) -> tuple[list[float], list[dict[str, float]]]:
+    def take(self) -> tuple[list[float], dict[str, list[float]]]:
         """Every server's pipeline CPU (ms) and stage times per call since the last take."""
         cpu: list[float] = []
-        stages: list[dict[str, float]] = []
+        stages: dict[str, list[float]] = {}
         for _, conn in self.procs:
             conn.send("take")
             got_cpu, got_stages = conn.recv()
             cpu += got_cpu
-            stages += got_stages
+            for stage, values in got_stages.items():
+                stages.setdefault(stage, []).extend(values)
         return cpu, stages
 
     def cache(self, entries: int) -> None:
@@ -491,7 +492,7 @@ def measure(recommender: Recommender, args: Any, label: str) -> dict[str, Any]:
     n_ref = 100 if args.quick else 300
     set_cache(recommender, 0)
     in_process_ms(recommender, 20, BENCH_PARAMS)  # warm-up (first calls compile and fill caches)
-    profile: dict[str, list[Any]] = {}
+    profile: dict[str, list[float]] = {}
     reference = in_process_ms(recommender, n_ref, BENCH_PARAMS, profile=profile)
     servers = Servers(recommender, args)
     base = {
@@ -576,7 +577,9 @@ def measure(recommender: Recommender, args: Any, label: str) -> dict[str, Any]:
     figures["server_cpu_split"] = split
     if profile.get("cpu_ms"):
         figures["in_process_cpu_ms_p50"] = round(float(statistics.median(profile["cpu_ms"])), 3)
-        figures["in_process_stage_wall_ms_p50"] = stage_medians(profile["stages"])
+        figures["in_process_stage_wall_ms_p50"] = stage_medians(
+            {k: v for k, v in profile.items() if k != "cpu_ms"}
+        )
     figures["server_cpu_ms_per_call_sessions"] = per_call["sessions"]
     figures["server_idle_cpu_ms_per_s"] = round(idle_per_s * 1000.0, 2)
     figures["cpu_phases"] = fixed
@@ -862,21 +865,43 @@ def main() -> None:
     fake = FakeSlateRecommender(n)
     runs: list[dict[str, Any]] = []
     fakes: list[dict[str, Any]] = []
+    name = "service" + (f"_workers{args.workers}" if args.workers > 1 else "")
+    name += f"_switch{args.switch_interval_ms:g}" if args.switch_interval_ms else ""
+    name += "_gcfreeze" if args.gc_freeze else ""
+    name += "_pinned" if args.pin_cpus else ""
+    name += "_rr" if args.balance == "round-robin" else ""
+    name += "" if n == 1_000_000 else f"_{n // 1000}k"
     for _ in range(args.runs):  # each run: the pipeline, then the fake reference
         if rec is not None:
             runs.append(measure(rec, args, "pipeline"))
         if "fake" in modes:
             fakes.append(measure(fake, args, "fake"))
+        # Written after every run (the runs so far), so a run stopped early keeps its figures.
+        write_result(args.name or name, result(figures, runs, fakes, args))
+    if not args.runs:
+        write_result(args.name or name, result(figures, runs, fakes, args))
+
+
+def result(
+    figures: dict[str, Any],
+    runs: list[dict[str, Any]],
+    fakes: list[dict[str, Any]],
+    args: Any,
+) -> dict[str, Any]:
+    """The figures over the runs so far (``runs_done`` of ``runs_planned``)."""
+    out = dict(figures)
     if runs:
-        figures.update(over_runs(runs))
-        figures["runs"] = runs
+        out.update(over_runs(runs))
+        out["runs"] = runs
     if fakes:
         fake_figures = {"mode": "fake (pure service overhead)", **over_runs(fakes), "runs": fakes}
         if runs:
-            figures["fake"] = fake_figures
+            out["fake"] = fake_figures
         else:
-            figures.update(fake_figures)
-    figures.update(
+            out.update(fake_figures)
+    out.update(
+        runs_planned=args.runs,
+        runs_done=max(len(runs), len(fakes)),
         workers=args.workers,
         threads=args.threads,
         switch_interval_ms=args.switch_interval_ms or 5.0,
@@ -885,13 +910,7 @@ def main() -> None:
         pin_cpus=args.pin_cpus,
         conditions=conditions(args),
     )
-    name = "service" + (f"_workers{args.workers}" if args.workers > 1 else "")
-    name += f"_switch{args.switch_interval_ms:g}" if args.switch_interval_ms else ""
-    name += "_gcfreeze" if args.gc_freeze else ""
-    name += "_pinned" if args.pin_cpus else ""
-    name += "_rr" if args.balance == "round-robin" else ""
-    name += "" if n == 1_000_000 else f"_{n // 1000}k"
-    write_result(args.name or name, figures)
+    return out
 
 
 if __name__ == "__main__":
