@@ -55,10 +55,26 @@ def test_seeds_move_the_slate_and_are_not_served_back(
 
 
 @pytest.mark.parametrize("query", ["xyzzy plugh", "genre7"], ids=["unknown-words", "no-such"])
-def test_a_query_that_matches_nothing_says_so(rec: PipelineRecommender, query: str) -> None:
+def test_a_query_that_matches_nothing_says_so(
+    world: World, rec: PipelineRecommender, query: str
+) -> None:
+    # A new listener gets nothing and the note; a listener with history gets their own
+    # taste, and the same note says that nothing matched.
+    cold = rec.recommend(RecommendRequest(listener_id="nobody", k=8, query=query))
+    assert cold.items == ()
+    assert cold.notes and "matches" in cold.notes[0]
     out = rec.recommend(RecommendRequest(listener_id="u0", k=8, query=query))
-    assert out.items == ()
-    assert out.notes and "matches" in out.notes[0]
+    assert out.notes and f"nothing in the catalog matches '{query}'" in out.notes[0]
+    assert "your listening" in out.notes[0]
+    plain = rec.recommend(RecommendRequest(listener_id="u0", k=8))
+    assert genres(out).count("genre0") >= 6 and len(out.items) == len(plain.items)
+    strict = PipelineRecommender(
+        spaces=world.spaces,
+        catalog=world.catalog,
+        store=world.store,
+        query_config=QueryStageConfig(history_fallback=False),
+    )
+    assert strict.recommend(RecommendRequest(listener_id="u0", k=8, query=query)).items == ()
 
 
 def test_matches_hidden_by_the_filters_are_reported_not_replaced(
