@@ -29,7 +29,7 @@ from recsys.embeddings.audio import (
     load_audio_encoder,
 )
 from recsys.embeddings.collaborative import fit_als, interaction_strengths
-from recsys.embeddings.config import AlsConfig, EmbeddingConfig, FusionConfig
+from recsys.embeddings.config import AlsConfig, EmbeddingConfig, FaissIndexConfig, FusionConfig
 from recsys.embeddings.fusion import (
     PcaReducer,
     collab_scale,
@@ -622,11 +622,32 @@ def indexes_inputs(ctx: BuildContext) -> Any:
     return {"files": [ctx.file_sha(f) for f in files], "index": ctx.config.index.model_dump()}
 
 
+INDEX_BLOCK = 262_144
+"""Rows read at a time when a compressed index is filled from its ``.npy``."""
+
+
+def build_index(path: Path, ids: np.ndarray, config: FaissIndexConfig) -> FaissIndex:
+    """The index :meth:`FaissIndex.build` makes over the vectors in ``path``; a compressed
+    setting (``config.factory``) is trained on the sample ``build`` would draw and filled
+    block by block, so the float32 vectors are never all in memory (9 GB at 10M × 224)."""
+    rows = np.load(path, mmap_mode="r", allow_pickle=False)
+    if not config.factory or not len(rows) or rows.ndim != 2:
+        return FaissIndex.build(np.load(path, allow_pickle=False), ids, config)
+    n = len(rows)
+    if n <= config.train_size:
+        sample = np.asarray(rows)
+    else:  # the rows FaissIndex.build trains on, in its order, read from the file
+        sample = rows[np.random.default_rng(config.seed).choice(n, config.train_size, False)]
+    del rows
+    blocks = iter_npy_blocks(path, rows=INDEX_BLOCK)
+    return FaissIndex.build_streamed(blocks, ids, config, train=sample)
+
+
 def indexes_run(ctx: BuildContext) -> dict[str, Any]:
     ids = ctx.load_npy(IDS)
     info = {}
     for name in INDEXED:
-        index = FaissIndex.build(ctx.load_npy(f"vectors/{name}.npy"), ids, ctx.config.index)
+        index = build_index(ctx.work_dir / f"vectors/{name}.npy", ids, ctx.config.index)
         index.save(ctx.path(f"indexes/{name}.npz"))
         info[name] = index.kind
     return info
@@ -648,4 +669,4 @@ def _register() -> None:
 
 _register()
 
-__all__ = ["INDEXED", "content_matrix"]
+__all__ = ["INDEXED", "build_index", "content_matrix"]
