@@ -406,6 +406,43 @@ def full_figures(
     return out
 
 
+WAIT_POLICY_CHILD = """
+import json, os, sys, time
+import numpy as np
+policy = os.environ.get("OMP_WAIT_POLICY", "(libgomp default)")  # before FAISS loads libgomp
+import faiss
+from recsys.index import FaissIndex, FaissIndexConfig
+n = int(sys.argv[1])
+x = np.random.default_rng(0).normal(size=(n, 224)).astype(np.float32)
+x /= np.linalg.norm(x, axis=1, keepdims=True)
+faiss.omp_set_num_threads(2)
+wall, cpu = time.perf_counter(), time.process_time()
+FaissIndex.build(x, np.char.add("t", np.arange(n).astype(str)), FaissIndexConfig(exact_below=0))
+print(json.dumps({"policy": policy, "wall_s": round(time.perf_counter() - wall, 2),
+                  "cpu_s": round(time.process_time() - cpu, 2),
+                  "load": round(os.getloadavg()[0], 1)}))
+"""
+"""One HNSW build of ``n`` × 224 vectors (the fused width, the served setting), 2 FAISS
+threads, in a fresh interpreter that does not import :mod:`recsys.build` (which sets the
+policy): wall and CPU seconds under the ``OMP_WAIT_POLICY`` it was given."""
+
+
+def wait_policy_figures(n: int, rounds: int) -> list[dict[str, Any]]:
+    """The same HNSW build under libgomp's default wait policy and ``PASSIVE``, alternated,
+    each in a fresh interpreter (libgomp reads the policy when it loads)."""
+    out = []
+    for _ in range(rounds):
+        for policy in (None, "PASSIVE"):
+            env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+            if policy:
+                env["OMP_WAIT_POLICY"] = policy
+            cmd = [sys.executable, "-c", WAIT_POLICY_CHILD, str(n)]
+            done = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
+            out.append(json.loads(done.stdout.strip().splitlines()[-1]))
+            print(out[-1], flush=True)
+    return out
+
+
 def main() -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--tracks", type=int, default=None, help="catalog size (default 100k)")
@@ -420,7 +457,13 @@ def main() -> None:
     p.add_argument("--ray-first", action="store_true", help="the Ray build before the local")
     p.add_argument("--exact-below", type=int, default=None,
                    help="index setting: exact search below this many tracks (--full)")  # fmt: skip
+    p.add_argument("--wait-policy", type=int, default=None, metavar="N",
+                   help="HNSW build of N vectors: OpenMP wait default vs PASSIVE")  # fmt: skip
     args = p.parse_args()
+    if args.wait_policy:
+        runs = wait_policy_figures(args.wait_policy, rounds=2)
+        write_result("build_wait_policy", {"vectors": args.wait_policy, "runs": runs})
+        return
     if args.full_child:
         size, folder = args.full_child
         ways = ("ray", "local") if args.ray_first else ("local", "ray")
