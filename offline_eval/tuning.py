@@ -48,7 +48,7 @@ GRIDS: dict[str, dict[str, list[Any]]] = {
     "ease": {"l2": [500.0, 100.0, 2000.0, 5000.0]},
     "cornac-ease": {"lamb": [500.0, 100.0, 2000.0, 5000.0]},
     "cornac-vbpr": {"learning_rate": [0.005, 0.02], "k": [32, 16]},
-    "cornac-sasrec": {"embedding_dim": [64, 32], "n_epochs": [10, 20]},
+    "cornac-sasrec": {"learning_rate": [0.001, 0.005], "embedding_dim": [64, 32]},
 }
 
 #: The served pipeline's grid: request parameters that trade accuracy without weakening an
