@@ -139,3 +139,76 @@ def test_a_request_that_matches_nothing_says_so() -> None:
     answer = agent.ask("pfff wvwv kjkj", listener_id="fan", k=5)
     assert answer.items == () and "matches" in answer.notes[0]
     assert agent.ask("surprise me", listener_id="fan", k=5).items
+
+
+def test_the_executor_reapplies_every_constraint_to_any_candidate_list() -> None:
+    """Whatever set a plan hands over (forbidden tracks, repeats, unknown ids, more than k),
+    :func:`agent.enforce.enforce_constraints` keeps exactly the tracks that meet every hard
+    constraint, in the plan's order, at most k: checked against the facts independently."""
+    from agent.bus import Candidate, CandidateBus
+    from agent.enforce import enforce_constraints
+    from agent.request import Constraints
+    from agent.tools import ToolContext
+    from recsys.domain import AiInvolvement, AiPart, Provenance
+
+    backend = FakeBackend()
+    tracks = backend.tracks
+    # An AI-assisted track with AI vocals, a blocked artist featured on a human track, and a
+    # track whose tempo was never measured.
+    tracks["jazz-t01"] = dataclasses.replace(
+        tracks["jazz-t01"],
+        provenance=Provenance(ai_involvement=AiInvolvement.ASSISTED, ai_parts=(AiPart.VOCALS,)),
+    )
+    tracks["jazz-t02"] = dataclasses.replace(
+        tracks["jazz-t02"],
+        credits=(
+            *tracks["jazz-t02"].credits,
+            Credit(artist_id="rap-a1", role=CreditRole.FEATURED, share=0.2),
+        ),
+    )
+    del backend.tempo["jazz-t03"]
+    order = sorted(tracks, key=lambda t: (t[::-1], t))  # an arbitrary plan order
+    cands = [Candidate(track_id=t, score=1.0) for t in [*order, *order[:5], "no-such-track"]]
+    ctx = ToolContext(backend=backend, bus=CandidateBus(), listener_id="fan")
+
+    def allowed(c: Constraints, t: str) -> bool:
+        track, tempo = tracks[t], backend.tempo.get(t)
+        year = track.release_date.year if track.release_date else None
+        ai = track.provenance.ai_involvement
+        human = all(backend.artists[a].kind.value == "human" for a in track.artist_ids)
+        lo, hi = c.tempo_min, c.tempo_max
+        unmeasured_ok = tempo is None and c.tempo_soft
+        return all(
+            (
+                t in backend.permitted([t], "fan"),
+                not c.no_ai_any or ai is AiInvolvement.NONE,
+                not c.no_ai_generated or ai is not AiInvolvement.GENERATED,
+                not c.no_ai_vocals or AiPart.VOCALS not in track.provenance.ai_parts,
+                not c.human_only or human,
+                lo is None or unmeasured_ok or (tempo is not None and tempo >= lo),
+                hi is None or unmeasured_ok or (tempo is not None and tempo <= hi),
+                c.year_min is None or (year is not None and year >= c.year_min),
+                c.year_max is None or (year is not None and year <= c.year_max),
+                not set(c.avoid) & {*track.tags, track.genre},
+                not set(c.blocked_artist_ids) & set(track.artist_ids),
+            )
+        )
+
+    cases = [
+        Constraints(no_ai_generated=True, no_ai_vocals=True, blocked_artist_ids=("rap-a1",)),
+        Constraints(no_ai_generated=True, no_ai_any=True, tempo_min=85, tempo_max=125),
+        Constraints(human_only=True, no_ai_generated=True, year_min=2003, year_max=2012),
+        Constraints(avoid=("urban",), tempo_max=105, tempo_soft=True),
+        Constraints(avoid=("urban",), tempo_max=105),
+    ]
+    for c in cases:
+        for k in (3, 100):
+            kept = [x.track_id for x in enforce_constraints(ctx, c, cands, k).kept]
+            want = [t for t in dict.fromkeys(order) if allowed(c, t)][:k]
+            assert kept == want, c
+    # The cases reach what they are about (so the checks above cannot pass vacuously).
+    soft = [x.track_id for x in enforce_constraints(ctx, cases[3], cands, None).kept]
+    hard = [x.track_id for x in enforce_constraints(ctx, cases[4], cands, None).kept]
+    assert "jazz-t03" in soft and "jazz-t03" not in hard
+    first = [x.track_id for x in enforce_constraints(ctx, cases[0], cands, None).kept]
+    assert "jazz-t01" not in first and "jazz-t02" not in first and "jazz-t00" in first

@@ -138,11 +138,11 @@ def test_later_batches_hold_every_kind(name: str, split: str, matcher: Vocabular
     assert not missed
 
 
-HELDOUT5_FLOOR = FLOOR | {"ai_level": 0.93, "no_ai_generated": 0.97, "emerging": 0.97}
+HELDOUT5_FLOOR = FLOOR | {"emerging": 0.97}
 """The fifth batch (87 requests) was written before the parser change it scores and its misses
-were never printed while changing it: the honest figure on unseen wording. It is below the 0.95
-target for which AI rule (0.931; 0.885 before the change) and just below it for "is an
-AI-generated track allowed" and "emerging" (0.977 each): the floors guard the measured values."""
+were never printed while changing it (nor in the next stop, which tuned on batches 6 and 7):
+which AI rule 0.885 -> 0.931 -> 0.966, "is an AI-generated track allowed" 0.977 -> 1.0;
+"emerging" stays at 0.977: the floors guard the measured values."""
 
 
 def test_the_fifth_batch_holds_its_measured_figures(matcher: VocabularyMatcher) -> None:
@@ -150,3 +150,57 @@ def test_the_fifth_batch_holds_its_measured_figures(matcher: VocabularyMatcher) 
     scores, _ = accuracy(rows, matcher)
     low = {k: v for k, v in scores.items() if v < HELDOUT5_FLOOR[k]}
     assert not low  # the misses are not printed: this batch is not tuned on
+
+
+class _DemoVocabularyBackend(_ModelBackend):
+    """The same text model with the demo world's genres and tags, which batches 6-8 label
+    genre/mood and exclusions in."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        from tests.agent.paraphrase_scoring import demo_vocabulary
+
+        self._genres, self._tags = demo_vocabulary()
+
+    def genre_vocabulary(self) -> Sequence[str]:
+        return self._genres
+
+    def tag_vocabulary(self) -> Sequence[str]:
+        return self._tags
+
+
+def _core(rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Rows without their genre/mood and exclusion labels (scored on batch 8 only)."""
+    return [
+        {**r, "expect": {k: v for k, v in r["expect"].items() if k not in ("want", "avoid")}}  # type: ignore[attr-defined]
+        for r in rows
+    ]
+
+
+@pytest.mark.parametrize("name", ["heldout6_paraphrases", "heldout7_paraphrases"])
+def test_batches_six_and_seven_hold_every_kind(name: str, matcher: VocabularyMatcher) -> None:
+    """Batches 6 and 7 were each scored once unseen (benchmarks/README.md) and then tuned on,
+    and are training data of the learned AI-rule reading: regression guards at 0.95, and no
+    refusal of AI in them lets an AI-generated track through."""
+    rows = load(DATA_DIR / f"{name}.jsonl", "heldout")
+    scores, misses = accuracy(_core(rows), matcher)
+    assert all(v >= FLOOR[k] for k, v in scores.items()), misses
+    refusing = [r["text"] for r in rows if r["expect"]["no_ai_generated"]]
+    assert not [t for t in refusing if not parse_request(t, matcher).no_ai_generated]
+
+
+HELDOUT8_FLOOR = dict.fromkeys([*KINDS, "genre_mood", "exclusions"], 0.95) | {"exclusions": 0.94}
+"""Batch 8 (86 requests) was written before batch 7's misses were read and scored once after
+the last change, its misses never printed: every kind at 0.95 or better (which AI rule 0.965,
+AI-generated allowed 0.988) except exclusions (0.942)."""
+
+
+def test_the_eighth_batch_holds_its_measured_figures() -> None:
+    demo = VocabularyMatcher(_DemoVocabularyBackend())
+    rows = load(DATA_DIR / "heldout8_paraphrases.jsonl", "heldout")
+    scores, _ = accuracy(rows, demo)
+    assert not {k: v for k, v in scores.items() if v < HELDOUT8_FLOOR[k]}  # misses unprinted
+    refusing = [r["text"] for r in rows if r["expect"]["no_ai_generated"]]
+    assert len(refusing) >= 40
+    let_through = [t for t in refusing if not parse_request(t, demo).no_ai_generated]
+    assert not let_through, len(let_through)  # a count, not the texts: the batch stays unseen
