@@ -43,6 +43,25 @@ def test_an_allowance_of_ai_help_keeps_any_out() -> None:
     assert refine_level("generated", _p("any", 0.99), allows_assisted=True) == "generated"
 
 
+def test_a_hedged_refusal_is_not_escalated_to_no_ai_at_all() -> None:
+    # "prefer no AI if you can": the lighter rule, whatever the model's reading.
+    assert refine_level("generated", _p("any", 0.99), allows_assisted=False, hedged=True) == (
+        "generated"
+    )
+    assert refine_level("generated", _p("vocals", 0.99), allows_assisted=False, hedged=True) == (
+        "vocals"
+    )
+
+
+def test_an_explicit_allowance_gets_no_refusal_from_the_model() -> None:
+    # "no rules about AI today, anything goes": the rules found an allowance and no refusal.
+    assert refine_level("none", _p("any", 0.99), allows_assisted=False, allowed=True) == "none"
+    # An allowance of one thing does not stop the model sharpening a refusal of another.
+    assert refine_level("generated", _p("vocals", 0.99), allows_assisted=False, allowed=True) == (
+        "vocals"
+    )
+
+
 def test_the_shipped_model_is_not_used_with_another_text_model() -> None:
     """The tests' trigram vectors are not the model's: the probe check refuses them."""
     assert MODEL_PATH.exists()
