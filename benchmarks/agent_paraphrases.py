@@ -15,7 +15,12 @@ batch 5's held-out misses were never printed while changing the parser;
 ``tune6_paraphrases.jsonl`` (60) was written after it, as more training examples for the
 learned AI-rule reading (``--fit-ai-rule``, :mod:`agent.ai_rule_model`), which is fitted on
 every set but batch 5; ``constraint_paraphrases.jsonl`` is the older,
-templated set (split ``tune`` / ``report``). Misses are printed only for the ``set:split`` named by
+templated set (split ``tune`` / ``report``). ``heldout6_paraphrases.jsonl`` (148) and
+``heldout7_paraphrases.jsonl`` (99) were written before the next stop's change and each scored
+once unseen before their misses were read; ``heldout8_paraphrases.jsonl`` (86) was written
+before batch 7's misses were read and is that stop's held-out figure (never printed). Batches
+6-8 also label genre/mood (``want``) and exclusions (``avoid``) in the demo world's vocabulary
+and are scored against it. Misses are printed only for the ``set:split`` named by
 ``--misses`` (``heldout_paraphrases:tune`` by default), so a held-out part is not tuned on.
 """
 
