@@ -76,6 +76,9 @@ TRANSLATIONS: tuple[tuple[str, str], ...] = (
 def normalise(text: str) -> str:
     """``text`` with the few foreign words and spellings the rules know mapped to English."""
     text = re.sub(r"\ba\.i\.?", "AI", text, flags=re.I)  # its dots are not clause ends
+    text = re.sub(r"\bA\s\.?\s?I\b", "AI", text)  # "A I" (capitals only: "a I" is no AI)
+    text = re.sub(r"(?<![\w#])#?no[_-]?ai\b", "no AI", text, flags=re.I)  # "#noAI", "NOAI"
+    text = re.sub(r"(?<=\w)[–—](?=\w)", "-", text)  # "AI–free"
     text = re.sub(r"\bno{2,}\b", "no", text, flags=re.I)  # "noooo AI"
     for pattern, english in TRANSLATIONS:
         text = re.sub(pattern, english, text, flags=re.I)
@@ -83,10 +86,11 @@ def normalise(text: str) -> str:
 
 
 AI_WORDS = re.compile(
-    r"\b(?:a\.?i\.?(?=[\s,.;:!?'\-)]|$)|ai|artificial[\s-]+intelligence|machine[\s-]*(?:made|"
+    r"\b(?:a\.?i\.?(?=[\s,.;:!?'\-)]|$)|ais?|artificial[\s-]+intelligence|machine[\s-]*(?:made|"
     r"generated|learning|composed|created)|computer[\s-]*(?:made|generated|composed|created)|"
     r"synthetic(?:ally)?|robots?|robotic|bots?|algorithm(?:s|ic|ically)?|generative|gen[\s-]?ai|"
-    r"suno|udio|llm|neural|(?<!drum\s)(?<!drum-)machines?|computers?|vocal\s*synth\w*|"
+    r"suno|udio|chat\s?gpt|gpt|musicgen|mubert|soundraw|riffusion|stable\s+audio|"
+    r"llm|neural|(?<!drum\s)(?<!drum-)machines?|computers?|vocal\s*synth\w*|"
     r"voice\s*synth\w*|vocaloid|auto[\s-]?generated|software|prompts?|prompt[\s-]\w+|"
     r"clon(?:e|ed|es|ing)|deep[\s-]?fak\w*|synthesi[sz]ed|virtual\s+(?:singers?|artists?|idols?|"
     r"vocalists?|performers?)|(?:music|song)\s+generators?|(?<=\ba\s)generators?|"
@@ -95,10 +99,11 @@ AI_WORDS = re.compile(
 )
 GENERATED_WORDS = re.compile(
     r"\b(?:generated|made|created|composed|produced|written|sung|performed)\s+(?:by|with|using|from)"
-    r"\s+(?:an?\s+)?(?:a\.?i\.?|ai|artificial|machines?|computers?|algorithms?|robots?|bots?|"
+    r"\s+(?:an?\s+)?(?:a\.?i\.?|ais?|artificial|machines?|computers?|algorithms?|robots?|bots?|"
     r"software|programs?|models?|neural|llms?)\b|"
     r"\b(?:a\.?i\.?|ai|machine|computer|algorithm\w*|bot|robot)[\s-]*(?:generated|made|created|"
     r"composed|written|produced)\b|\bgen[\s-]?ai\b|\b(?:ai|a\.i\.?)\s+gen\b|\bgenerative\b|\bsuno\b|\budio\b|"
+    r"\b(?:chat\s?gpt|musicgen|mubert|soundraw|riffusion|stable\s+audio)\b|"
     r"\bauto[\s-]?generated\b|\bprompt[\s-]*(?:made|generated|based|written)\b|"
     r"\b(?:music|song)\s+generators?\b|\btext[\s-]to[\s-](?:music|songs?|audio)\b|"
     r"\b(?:a\.?i\.?|ai|computer|machine|bot|robot|algorithm|software|generator|model)s?\s+"
