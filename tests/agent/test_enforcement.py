@@ -36,6 +36,12 @@ NO_AI = [
     "rap, real ppl only",
     "rap but no ai slop",
     "rap, and the AI stuff... eh",
+    "#noAI rap",
+    "NOAI rap",
+    "rap, nothing made by AIs",
+    "rap, no ChatGPT music",
+    "rap without A I",
+    "AI–free rap",
 ]
 
 
