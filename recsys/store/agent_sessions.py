@@ -47,6 +47,15 @@ def _listener(value: str | None) -> str:
     return value or ""
 
 
+def _drop_expired(cur: Any, mark: str, now: int, ttl_s: int) -> None:
+    """Delete the sessions unused for ``ttl_s`` that no turn holds (their conversations must not
+    outlive the TTL in the store, whether or not anyone asks for them again)."""
+    cur.execute(
+        _sql("DELETE FROM agent_sessions WHERE last_used < ? AND busy_until <= ?", mark),
+        (now - ttl_s * MICROS, now),
+    )
+
+
 def create(
     cur: Any,
     mark: str,
@@ -61,10 +70,7 @@ def create(
 ) -> SessionRecord:
     """Insert a new session, held by ``holder`` for its first turn; drop the expired ones and,
     past ``max_sessions``, the least recently used idle ones."""
-    cur.execute(
-        _sql("DELETE FROM agent_sessions WHERE last_used < ? AND busy_until <= ?", mark),
-        (now - ttl_s * MICROS, now),
-    )
+    _drop_expired(cur, mark, now, ttl_s)
     cur.execute(
         _sql(
             "INSERT INTO agent_sessions (session_id, listener_id, state, turns, created_at, "
@@ -101,12 +107,14 @@ def claim(
     holder: str,
     lease_s: float,
 ) -> SessionRecord | None:
-    """Hold a live session of ``listener_id`` for a turn (and mark it used now).
+    """Hold a live session of ``listener_id`` for a turn (and mark it used now); expired
+    sessions are dropped first, as on :func:`create`.
 
     Returns:
         None when no live session has this id (never issued, expired, dropped); else the
         record, ``claimed`` only when this call holds it now (see :class:`SessionRecord`).
     """
+    _drop_expired(cur, mark, now, ttl_s)
     # One conditional UPDATE: of two processes claiming at once, exactly one matches.
     rows = cur.execute(
         _sql(
@@ -138,18 +146,14 @@ def claim(
         )
     found = cur.execute(
         _sql(
-            "SELECT listener_id, state, turns, last_used, busy_until FROM agent_sessions "
-            "WHERE session_id = ?",
+            "SELECT listener_id, state, turns FROM agent_sessions WHERE session_id = ?",
             mark,
         ),
         (session_id,),
     ).fetchone()
-    if found is None:
+    if found is None:  # never issued, dropped, or expired (dropped above)
         return None
-    owner, state, turns, last_used, busy_until = found
-    if int(last_used) < now - ttl_s * MICROS and int(busy_until) <= now:
-        cur.execute(_sql("DELETE FROM agent_sessions WHERE session_id = ?", mark), (session_id,))
-        return None
+    owner, state, turns = found
     return SessionRecord(
         session_id=session_id,
         listener_id=owner or None,

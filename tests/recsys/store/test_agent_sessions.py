@@ -165,3 +165,21 @@ def test_session_writes_leave_sqlite_flushing_every_other_write(tmp_path: Path) 
         assert store._conn().execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     finally:
         store.close()
+
+
+def test_expired_sessions_leave_the_store_when_any_session_is_claimed(backend: Backend) -> None:
+    clock = Clock()
+    store = backend.open(clock)
+    for sid in ("s1", "s2", "s3"):
+        store.create_session(
+            sid, listener_id="u1", ttl_s=60, max_sessions=10, holder="h", lease_s=30
+        )
+        assert store.release_session(sid, holder="h", state="{}", turns=1)
+    clock.advance(40)
+    assert _claim(store, "s3", "u1", "h2") is not None  # s3 used again: alive
+    assert store.release_session("s3", holder="h2", state="{}", turns=2)
+    clock.advance(30)  # s1 and s2 idle for 70 s, s3 for 30 s
+    assert _claim(store, "never-issued", "u1", "h3") is None
+    with store._session_write() as (cur, _now):  # type: ignore[attr-defined]
+        left = [r[0] for r in cur.execute("SELECT session_id FROM agent_sessions").fetchall()]
+    assert left == ["s3"]
