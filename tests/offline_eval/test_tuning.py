@@ -4,6 +4,7 @@ model, the curve and the choice reported."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 
@@ -85,3 +86,40 @@ def test_the_pipelines_two_builds_at_once_score_as_in_order(
     assert two["tuning"]["liner"]["chosen"] == one["tuning"]["liner"]["chosen"]
     assert two["models"]["liner"] == one["models"]["liner"]
     assert two["models"]["liner"]["ndcg@5"]["value"] > 0  # a real fit, not empty slates
+
+
+def test_a_second_build_of_the_catalog_reads_the_shared_text_vectors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``share_text`` embeds the catalog once into the text cache: the model's own build
+    carries its text step over, and another model's build (the validation build of
+    ``--tune``) embeds nothing. Without a cache a named model shares nothing."""
+    import dataclasses
+
+    from offline_eval.models import create_model
+    from offline_eval.models.liner import HashTextModel
+    from tests.offline_eval.test_liner_ensemble import _checkerboard
+
+    class Named(HashTextModel):
+        name = "named-test-model"  # a model the text cache keys by name, as a real one
+
+    ds = _checkerboard()
+    split = make_split(ds.interactions, "user-kfold", k=5, fold=0)
+    train = dataclasses.replace(ds, interactions=split.train)
+    assert create_model("liner", options={"text_cache": "none"}).share_text(train) is False
+
+    models = [create_model("liner", options={"text_cache": str(tmp_path)}) for _ in range(2)]
+    for m in models:
+        monkeypatch.setattr(m, "_text_model", Named)
+    try:
+        assert models[0].share_text(train) is True
+        assert any(p.glob("part-*.npy") for p in tmp_path.glob("text-*.parts"))
+        with caplog.at_level(logging.INFO, logger="recsys.build"):
+            models[0].fit(train, split)
+        assert "step text is up to date; skipped" in caplog.text
+        models[1].fit(train, split)
+        assert models[1].manifest_steps["text"]["embedded"] == 0
+        assert models[0].manifest_steps["text"]["embedded"] == len(ds.items)
+    finally:
+        for m in models:
+            m.close()
