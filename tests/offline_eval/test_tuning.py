@@ -97,7 +97,7 @@ def test_a_second_build_of_the_catalog_reads_the_shared_text_vectors(
     import dataclasses
 
     from offline_eval.models import create_model
-    from offline_eval.models.liner import HashTextModel
+    from offline_eval.models.liner import HashTextModel, ServedLinerModel
     from tests.offline_eval.test_liner_ensemble import _checkerboard
 
     class Named(HashTextModel):
@@ -106,9 +106,15 @@ def test_a_second_build_of_the_catalog_reads_the_shared_text_vectors(
     ds = _checkerboard()
     split = make_split(ds.interactions, "user-kfold", k=5, fold=0)
     train = dataclasses.replace(ds, interactions=split.train)
-    assert create_model("liner", options={"text_cache": "none"}).share_text(train) is False
 
-    models = [create_model("liner", options={"text_cache": str(tmp_path)}) for _ in range(2)]
+    def served(options: dict[str, str]) -> ServedLinerModel:
+        model = create_model("liner", options=options)
+        assert isinstance(model, ServedLinerModel)
+        return model
+
+    assert served({"text_cache": "none"}).share_text(train) is False
+
+    models = [served({"text_cache": str(tmp_path)}) for _ in range(2)]
     for m in models:
         monkeypatch.setattr(m, "_text_model", Named)
     try:
