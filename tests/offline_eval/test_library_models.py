@@ -4,6 +4,7 @@ training side only, unseen items of the right taste group on a checkerboard worl
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,7 +16,7 @@ from offline_eval.splits import make_split
 
 pytest.importorskip("cornac")
 
-FAST = {
+FAST: dict[str, dict[str, Any]] = {
     "cornac-ease": {"lamb": "10"},  # as --model-option gives it: text
     "cornac-vbpr": {"n_epochs": 15, "k": 8, "k2": 8, "learning_rate": 0.05},
     # one epoch: only its contract is checked (a CPU epoch costs seconds even on a toy world)
