@@ -280,16 +280,7 @@ def _run_model(job: _ModelJob, name: str, *, beside: bool = True) -> _ModelRun:
     if beside and job.tune and name.partition(":")[0] == "liner" and _beside_ok():
         return _run_pipeline_beside_tuning(job, name, opts, params)
     if job.tune:
-        run.tuning = tune_model(
-            name,
-            job.train,
-            job.split,
-            k=job.k,
-            seed=job.seed,
-            threads=job.threads,
-            options=opts,
-            params=params,
-        )
+        run.tuning = _tune(name, job, opts, params)
         picked = run.tuning["chosen"]
         if name.partition(":")[0] == "liner" and picked:
             params = (params or PolicyParams()).model_copy(update=picked)
@@ -324,6 +315,13 @@ def _tune_main(
     name: str, job: _ModelJob, opts: dict[str, Any], params: PolicyParams | None, level: int
 ) -> dict[str, Any]:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return _tune(name, job, opts, params)
+
+
+def _tune(
+    name: str, job: _ModelJob, opts: dict[str, Any], params: PolicyParams | None
+) -> dict[str, Any]:
+    """``name``'s settings tuned on a validation split of the job's training data."""
     return tune_model(
         name,
         job.train,
