@@ -117,10 +117,10 @@ def test_the_cli_names_an_unknown_model_before_building_anything(demo: Path) -> 
     assert not (demo / "cli").exists()
 
 
-def test_playlist_titles_are_asked_as_written_and_answered_by_the_pipeline(demo: Path) -> None:
-    # The demo folder with a playlist per listener: their plays of their main genre, titled
-    # the way people title playlists. The relevant items are that playlist's held-out tracks.
-    folder = demo / "playlists"
+def _playlist_folder(demo: Path, name: str) -> tuple[Path, pd.DataFrame, pd.Series, pd.Series]:
+    """A copy of the demo data folder (without its interactions, which the test writes), the
+    interactions, each listener's main genre, and which plays are of that genre."""
+    folder = demo / name
     folder.mkdir()
     for f in (demo / "data").iterdir():
         if f.is_file() and f.name != "interactions.csv":
@@ -130,6 +130,13 @@ def test_playlist_titles_are_asked_as_written_and_answered_by_the_pipeline(demo:
     genre = inter["item_id"].map(items.set_index("item_id")["genre"])
     main = genre.groupby(inter["user_id"]).agg(lambda g: g.value_counts().index[0])
     mine = genre.eq(inter["user_id"].map(main))
+    return folder, inter, main, mine
+
+
+def test_playlist_titles_are_asked_as_written_and_answered_by_the_pipeline(demo: Path) -> None:
+    # The demo folder with a playlist per listener: their plays of their main genre, titled
+    # the way people title playlists. The relevant items are that playlist's held-out tracks.
+    folder, inter, main, mine = _playlist_folder(demo, "playlists")
     inter["playlist_id"] = ("pl-" + inter["user_id"]).where(mine, "")
     inter.to_csv(folder / "interactions.csv", index=False)
     titles = {u: f"my {g.upper()} mix 🎧" for u, g in main.items()}
@@ -157,16 +164,7 @@ def test_a_listener_with_several_playlists_is_asked_once_per_playlist(demo: Path
     ``listener#playlist``, each relevant set that playlist's held-out tracks only."""
     from offline_eval.datasets import load_folder
 
-    folder = demo / "two-playlists"
-    folder.mkdir()
-    for f in (demo / "data").iterdir():
-        if f.is_file() and f.name != "interactions.csv":
-            (folder / f.name).write_bytes(f.read_bytes())
-    inter = pd.read_csv(demo / "data" / "interactions.csv", dtype=str, keep_default_na=False)
-    items = pd.read_csv(demo / "data" / "items.csv", dtype=str, keep_default_na=False)
-    genre = inter["item_id"].map(items.set_index("item_id")["genre"])
-    main = genre.groupby(inter["user_id"]).agg(lambda g: g.value_counts().index[0])
-    mine = genre.eq(inter["user_id"].map(main))
+    folder, inter, main, mine = _playlist_folder(demo, "two-playlists")
     inter["playlist_id"] = ("main-" + inter["user_id"]).where(mine, "rest-" + inter["user_id"])
     inter.to_csv(folder / "interactions.csv", index=False)
     users = sorted(inter["user_id"].unique())
