@@ -128,7 +128,13 @@ class DemoVocabularyBackend(ModelBackend):
         return self._tags
 
 
-DEMO_SETS = ("heldout6_paraphrases", "heldout7_paraphrases", "heldout8_paraphrases")
+DEMO_SETS = (
+    "heldout6_paraphrases",
+    "heldout7_paraphrases",
+    "heldout8_paraphrases",
+    "heldout9_paraphrases",
+    "heldout10_paraphrases",
+)
 """Scored against the demo world's vocabulary (they carry genre/mood and exclusion labels)."""
 UNSEEN = ("heldout5_paraphrases:heldout", "heldout8_paraphrases:heldout")
 """Never printed: batch 5 stayed unseen in the last stop, batch 8 is this stop's final figure
@@ -148,7 +154,8 @@ def main() -> None:
         default=(
             "heldout_paraphrases,heldout2_paraphrases,heldout3_paraphrases,heldout4_paraphrases,"
             "heldout5_paraphrases,tune5_paraphrases,tune6_paraphrases,constraint_paraphrases,"
-            "heldout6_paraphrases,heldout7_paraphrases,heldout8_paraphrases"
+            "heldout6_paraphrases,heldout7_paraphrases,heldout8_paraphrases,heldout9_paraphrases,"
+            "heldout10_paraphrases"
         ),
     )
     ap.add_argument(
@@ -177,8 +184,10 @@ def main() -> None:
         ("heldout6_paraphrases", ("heldout",)),
         ("heldout7_paraphrases", ("heldout",)),
         ("heldout8_paraphrases", ("heldout",)),
+        ("heldout9_paraphrases", ("heldout",)),
+        ("heldout10_paraphrases", ("heldout",)),
     ):
-        if name not in args.sets.split(","):
+        if name not in args.sets.split(",") or not (DATA_DIR / f"{name}.jsonl").exists():
             continue
         for split in splits:
             rows = load(DATA_DIR / f"{name}.jsonl", split)
