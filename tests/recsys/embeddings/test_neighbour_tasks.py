@@ -15,14 +15,14 @@ from recsys.artifacts import sha256_file
 from recsys.embeddings import neighbours
 from recsys.embeddings.config import EmbeddingConfig
 from recsys.embeddings.neighbours import BATCH, ROWS, SCORES, compute_neighbours, neighbours_run
-from recsys.index import FaissIndex
+from recsys.index import FaissIndex, FaissIndexConfig
 from recsys.parallel import use_backend
 
 
 class _Ctx:
     """What the neighbours step reads of a ``BuildContext``."""
 
-    def __init__(self, root: Path, n: int, k: int) -> None:
+    def __init__(self, root: Path, n: int, k: int, index: FaissIndexConfig | None = None) -> None:
         self.work_dir = root / "work"
         self.cache_dir = root / "cache"
         self.config = EmbeddingConfig(neighbours=k)
@@ -31,7 +31,7 @@ class _Ctx:
         x = rng.normal(size=(n, 16)).astype(np.float32)
         x /= np.linalg.norm(x, axis=1, keepdims=True)
         np.save(self.path("vectors/fused.npy"), x)
-        FaissIndex.build(x, self.track_ids).save(self.path("indexes/fused.npz"))
+        FaissIndex.build(x, self.track_ids, index).save(self.path("indexes/fused.npz"))
 
     def path(self, rel: str) -> Path:
         path = self.work_dir / rel
@@ -111,3 +111,26 @@ def test_a_stopped_step_resumes_from_the_batches_it_finished(
     expected = FaissIndex.load(ctx.work_dir / "indexes/fused.npz")
     _, found = expected.search_rows(np.load(ctx.work_dir / "vectors/fused.npy")[-300:], 5)
     np.testing.assert_array_equal(rows[-300:], found)
+
+
+def test_the_hnsw_table_is_searched_with_float32_distances(tmp_path: Path) -> None:
+    """Over the served float16 HNSW index the step walks its float twin: the same graph,
+    float32 rows, so each stored score is the tracks' inner product to float16 rounding
+    (the codes are ~1e-3 off), locally and as tasks alike."""
+    n = BATCH + 500
+    ctx = _Ctx(tmp_path, n, k=20, index=FaissIndexConfig(exact_below=0, hnsw_m=8))
+    assert FaissIndex.load(ctx.work_dir / "indexes/fused.npz").kind == "IndexHNSWSQ"
+    neighbours_run(ctx)  # type: ignore[arg-type]
+    rows, scores = _table(ctx.work_dir)
+    x = np.load(ctx.work_dir / "vectors/fused.npy")
+    exact = np.einsum("nd,nkd->nk", x, x[rows]).astype(np.float16)
+    # Equal but where the two float32 sums round to neighbouring float16 values (searched on
+    # the float16 codes, about 10 % of them are a float16 step off).
+    assert np.mean(scores != exact) < 1e-3
+    assert np.abs(scores.astype(np.float32) - exact.astype(np.float32)).max() <= 2**-11
+    for rel in (ROWS, SCORES):
+        (ctx.work_dir / rel).unlink()
+    with use_backend(_Cluster()):
+        neighbours_run(ctx)  # type: ignore[arg-type]
+    np.testing.assert_array_equal(_table(ctx.work_dir)[0], rows)
+    np.testing.assert_array_equal(_table(ctx.work_dir)[1], scores)

@@ -1,0 +1,94 @@
+"""The float16 HNSW index (the served setting) is built over float32 rows, and its float twin
+walks the same graph with float32 distances (the neighbour table's batch searches)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+import pytest
+
+from recsys.errors import ArtifactError
+from recsys.index import FaissIndex, FaissIndexConfig
+from tests.recsys.test_index import clustered, exact_topk, ids_of
+
+_faiss: Any = faiss  # the bundled stubs lack HNSW's fields and search parameters
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """FAISS adds rows to an HNSW graph in parallel, in an order that depends on the threads:
+    one thread makes two builds of the same rows comparable."""
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    yield
+    faiss.omp_set_num_threads(before)
+
+
+def _recall(rows: np.ndarray, truth: np.ndarray) -> float:
+    pairs = zip(rows, truth, strict=True)
+    return float(np.mean([len(set(r) & set(t)) / truth.shape[1] for r, t in pairs]))
+
+
+def test_the_float16_index_has_the_graph_of_the_float32_rows(one_thread: None) -> None:
+    x = clustered(3000, 32, seed=11)
+    q = clustered(200, 32, seed=12)
+    config = FaissIndexConfig(exact_below=0, hnsw_m=8, ef_construction=40, locality_order=False)
+    index = FaissIndex.build(x, ids_of(len(x)), config)
+    assert index.kind == "IndexHNSWSQ"  # served as before: float16 codes, 2 bytes a value
+    inner: Any = faiss.downcast_index(index._index)
+    assert inner.storage.sa_code_size() == 2 * x.shape[1]
+    graph: Any = faiss.IndexHNSWFlat(32, 8, faiss.METRIC_INNER_PRODUCT)
+    graph.hnsw.efConstruction = 40
+    graph.add(x)
+    neighbours = faiss.vector_to_array(inner.hnsw.neighbors)
+    np.testing.assert_array_equal(neighbours, faiss.vector_to_array(graph.hnsw.neighbors))
+    # A graph built by float16 walks differs (so the check above can tell them apart) and
+    # recalls the same.
+    walked: Any = faiss.index_factory(32, "HNSW8,SQfp16", faiss.METRIC_INNER_PRODUCT)
+    walked.hnsw.efConstruction = 40
+    walked.add(x)
+    assert not np.array_equal(neighbours, faiss.vector_to_array(walked.hnsw.neighbors))
+    truth = exact_topk(x, q, 10, np.array([], dtype=np.int64))
+    params = _faiss.SearchParametersHNSW(efSearch=config.ef_search)
+    old = _recall(walked.search(q, 10, params=params)[1], truth)
+    new = _recall(index.search_rows(q, 10)[1], truth)
+    assert new >= 0.95 and new >= old - 0.01
+
+
+def test_the_float_twin_walks_the_graph_with_exact_scores(tmp_path: Path) -> None:
+    x = clustered(4000, 32, seed=13)
+    index = FaissIndex.build(x, ids_of(len(x)), FaissIndexConfig(exact_below=0, hnsw_m=8))
+    assert index._order is not None  # locality order: stored rows are not catalog rows
+    np.save(tmp_path / "fused.npy", x)  # the build step hands it the memory-mapped file
+    twin = index.float_twin(np.load(tmp_path / "fused.npy", mmap_mode="r"), block=1000)
+    assert twin.kind == "IndexHNSWFlat" and len(twin) == len(index)
+    np.testing.assert_array_equal(twin.ids, index.ids)
+    q = x[::20]
+    scores, rows = twin.search_rows(q, 50, ef=50)
+    served_scores, served_rows = index.search_rows(q, 50, ef=50)
+    # The same walk: float16 rounding moves a near-tie now and then, no more.
+    assert _recall(rows, served_rows) >= 0.98
+    # Catalog rows, scored by the float32 rows themselves (the codes are ~1e-3 off).
+    exact = np.take_along_axis(q @ x.T, rows, axis=1)
+    np.testing.assert_allclose(scores, exact, atol=1e-5)
+    assert np.abs(served_scores - np.take_along_axis(q @ x.T, served_rows, axis=1)).max() > 1e-5
+    truth = exact_topk(x, q, 50, np.array([], dtype=np.int64))
+    assert _recall(rows, truth) >= _recall(served_rows, truth) - 0.005
+
+
+def test_the_float_twin_refuses_rows_of_another_build() -> None:
+    x = clustered(2000, 16, seed=14)
+    index = FaissIndex.build(x, ids_of(len(x)), FaissIndexConfig(exact_below=0, hnsw_m=8))
+    with pytest.raises(ArtifactError, match="do not match the index's stored codes"):
+        index.float_twin(clustered(2000, 16, seed=15))
+    with pytest.raises(ArtifactError, match="do not match the index"):
+        index.float_twin(x[:-1])
+    # Float32 and exact indexes are already float: returned as they are.
+    flat = FaissIndex.build(x, ids_of(len(x)), FaissIndexConfig(exact_below=0, hnsw_storage="flat"))
+    assert flat.float_twin(x) is flat
+    exact = FaissIndex.build(x, ids_of(len(x)))
+    assert exact.float_twin(x) is exact
