@@ -26,6 +26,13 @@ from agent.constraints import (
     normalise,
     tempo_range,
 )
+from agent.exclusions import (
+    GENERIC,
+    NOT_CONTENT,
+    RULE_WORDS,
+    read_exclusions,
+)
+from agent.typos import fix_typos
 from recsys.domain import Artist
 
 FAST_WORDS = {
@@ -125,12 +132,19 @@ STOP_WORDS = {
     "without",
     "make",
 }
-RULE_WORDS = {"ai", "artificial", "machine", "computer", "robots", "robot", "bots", "synthetic"}
 AVOID_MATCH = 0.7
+TYPO_TARGETS = frozenset(
+    FAST_WORDS
+    | SLOW_WORDS
+    | {"skip", "except", "anything", "everything", "without", "exclude", "excluding", "avoid",
+       "nothing", "please", "music", "songs"}
+)  # fmt: skip
+"""Words of the parser's own that a slip is mended to (besides the catalog's tags)."""
 """How close (cosine) an excluded phrase must be to a catalog tag to exclude that tag."""
 FOLLOW_UP = re.compile(r"^\s*(more|less|only|no|without|but|and|also|instead|now|too)\b", re.I)
 LIKE = re.compile(
-    r"\b(?:like|similar to|sounds? like|in the style of)\s+(.+?)(?:[,.;!?]|$| but | and | for )",
+    r"\b(?:like|similar to|sounds? like|in the style of)\s+(?![\d~])"
+    r"(.+?)(?:[,.;!?]|$| but | and | for )",
     re.I,
 )
 DECADE = re.compile(r"(?:\b|')(?:(19|20)?([0-9])0)'?s\b")
@@ -159,42 +173,6 @@ SINCE = re.compile(r"\b(?:from|since|after)\s+((?:19|20)\d\d)\b")
 BEFORE = re.compile(r"\b(?:before|until|pre)[- ]?((?:19|20)\d\d)\b")
 YEARS = re.compile(r"\b(?:between|from)\s+((?:19|20)\d\d)\s*(?:and|to|-|–)\s*((?:19|20)\d\d)\b")
 BPM = re.compile(r"\b(\d{2,3})\s*bpm\b", re.I)
-LESS = re.compile(
-    r"(?<![\w-])(?:less|no|not|without|avoid|fewer|anything\s+but|everything\s+but|except|skip|"
-    r"exclude|sick\s+of|tired\s+of)\s+([a-z&\-]+(?:\s+(?!(?:and|or|but|please|pls)\b)[a-z&\-]+)?)",
-    re.I,
-)
-
-
-NOT_CONTENT = frozenset(
-    {"a", "an", "the", "any", "anything", "more", "too", "so", "very", "really", "that", "this",
-     "those", "these", "some", "much", "even", "i", "i'm", "im", "me", "my", "you", "your", "it",
-     "them", "we", "us", "is", "are", "be", "been", "was", "have", "has", "had", "do", "does",
-     "doesn", "doesn't", "don't", "want", "wanting", "need", "made", "make", "from", "for", "with",
-     "about", "sure", "thank", "thanks", "fine", "ok", "okay", "interested", "in", "on", "of",
-     "at", "to", "by", "featuring", "feat", "ft", "one", "ones", "big", "problem", "issue",
-     "matter", "mind", "care", "like", "bad", "good", "worries", "way", "idea", "clue", "rush",
-     "hurry", "offense", "offence", "please", "pls", "plz", "thx", "just", "only", "all", "other",
-     "else", "everything", "nothing", "whatever", "what", "which", "who", "if", "when", "there",
-     "here", "now", "then", "again", "tonight", "today", "either", "neither", "nor", "not", "no",
-     "without", "except", "but", "and", "or", "play", "give", "show", "put", "go", "get", "let",
-     "generated", "created", "composed", "written", "produced", "sung", "performed", "nonsense",
-     "bullshit", "crap", "junk", "garbage", "rubbish", "slop", "trash", "doubt", "worry", "apply",
-     "fan", "fans", "rules", "rule", "restrictions", "filter", "where", "de", "la", "le", "les",
-     "des", "du", "el", "los", "las", "die", "der", "das", "von", "y", "et", "und"}
-)  # fmt: skip
-"""Words that cannot start (or be) something to exclude ("not that I...", "no thank you")."""
-GENERIC = frozenset(
-    {"stuff", "songs", "song", "music", "tracks", "track", "tunes", "things", "thing", "ones",
-     "sounds", "kind", "type", "style", "genre", "genres", "vibes", "please", "pls", "chansons",
-     "musique", "canciones", "musica", "música", "lieder", "musik"}
-)  # fmt: skip
-"""Nouns an exclusion ends on that say nothing about what to exclude ("no sad stuff")."""
-NOT_EXCLUSIONS = re.compile(
-    r"\b(?:fast|faster|slow|slower|quick|upbeat|energetic|tempo|new|emerging|artists?|bands?|"
-    r"mainstream|famous|popular|known|names|unknowns?|human|humans|people|real)\b"
-)
-"""Words an exclusion is not about: tempo, emerging and authorship have their own rules."""
 ALIASES: tuple[tuple[str, str], ...] = (
     (r"\b(?:dnb|d&b|d\s*n\s*b)\b", "drum and bass"),
     (r"\bedm\b", "electronic"),
@@ -231,22 +209,6 @@ def _stems(words: set[str]) -> set[str]:
         elif w.endswith("s") and len(w) > 3:
             out.add(w[:-1])
     return out
-
-
-def _exclusion(phrase: str) -> str | None:
-    """The part of a phrase after "no"/"without" that names something to exclude, or None
-    ("no sad stuff" -> "sad"; "not that I ..." and "no thank you" name nothing)."""
-    words = phrase.split()
-    while words and words[0] in NOT_CONTENT:
-        words = words[1:]
-    cut = next((i for i, w in enumerate(words) if w in NOT_CONTENT), len(words))
-    words = words[:cut]
-    while words and words[-1] in GENERIC:
-        words = words[:-1]
-    text = " ".join(words)
-    if not text or NOT_EXCLUSIONS.search(text):
-        return None
-    return text
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -342,6 +304,13 @@ class VocabularyMatcher:
             self._vectors = (
                 self.backend.embed_terms(self._vocab) if self._vocab else np.zeros((0, 1))
             )
+
+    def exact(self, phrase: str) -> str | None:
+        """The catalog tag or genre spelled ``phrase`` (any case), or None."""
+        self._load()
+        return self._lower.get(phrase.casefold()) or (
+            phrase.casefold() if phrase.casefold() in self._genres else None
+        )
 
     def is_tag(self, phrase: str) -> bool:
         """Whether ``phrase`` is exactly one of the catalog's tags or genres (any case)."""
@@ -464,7 +433,13 @@ def blocked_artists(text: str, matcher: VocabularyMatcher) -> BlockedArtists:
                 if n and not matcher.is_tag(phrase) and phrase.casefold() not in NOT_NAMES:
                     unknown.append(phrase)
                     phrases.append(phrase)
-                break
+                words = words[n:] if n else []
+                # A list goes on after a name that is not in the catalog ("Adele or Sam Smith").
+                if not (words and words[0].casefold() in _JOINERS):
+                    break
+                while words and words[0].casefold() in _JOINERS:
+                    words = words[1:]
+                continue
             n, found = hit
             for a in found[:1] if len(found) == 1 else found:
                 ids.setdefault(a.artist_id, a.name)
@@ -477,6 +452,15 @@ def blocked_artists(text: str, matcher: VocabularyMatcher) -> BlockedArtists:
         names=tuple(dict.fromkeys(ids.values())),
         unknown=tuple(dict.fromkeys(unknown)),
         phrases=tuple(phrases),
+    )
+
+
+def _is_rule(item: str) -> bool:
+    """An excluded item about AI or authorship ("fake singers"): a rule of its own, never a
+    tag."""
+    return (
+        bool(AI_WORDS.search(item) or HUMAN.search(item) or re.search(r"\bfake\b", item))
+        or item.split()[0] in RULE_WORDS
     )
 
 
@@ -507,31 +491,23 @@ def parse_request(
     for phrase in blocked.phrases:
         unnamed = re.sub(rf"(?<!\w){re.escape(phrase)}(?!\w)", " , ", unnamed)
     intent = ai_intent(unnamed, matcher.backend.embed_terms)
+    low = fix_typos(low, matcher.exact, TYPO_TARGETS, keep=STOP_WORDS | NOT_CONTENT | GENERIC)
+    # "songs like Minus the Bear": a likeness, not an exclusion.
+    unliked = LIKE.sub(lambda m: " " * len(m.group(0)), low)
+    excluded = read_exclusions(unliked, matcher.exact, _is_rule)
+    blank = excluded.blanked(low)
     # AI and authorship words are rules (below), never tags to avoid or prefer.
-    low_rules = HUMAN.sub(" ", AI_WORDS.sub(" ", re.sub(r"\ba\.i\.?", " ", low)))
-    avoid_raw = [
-        m.group(1).casefold()
-        for m in LESS.finditer(low)
-        if not AI_WORDS.search(m.group(1))
-        and not HUMAN.search(m.group(1))
-        and m.group(1).split()[0] not in ("ai",)
-        # "no vocals by AI", "sin voces de IA": the words before an AI word are its scope
-        and not AI_WORDS.match(re.sub(r"^\s*(?:\w+\s+)?", "", low[m.end() :], count=1))
-    ]
-    avoid_raw = [a for a in avoid_raw if a.split()[0] not in RULE_WORDS]
+    low_rules = HUMAN.sub(" ", AI_WORDS.sub(" ", re.sub(r"\ba\.i\.?", " ", blank)))
     rest = LIKE.sub(" ", low_rules)
-    for a in avoid_raw:
-        rest = rest.replace(a, " ")
-    avoid_words = [w for a in avoid_raw if (w := _exclusion(a))]
     words = [w for w in re.findall(r"[a-z0-9&\-']+", rest) if w not in STOP_WORDS]
     tags = matcher.match(_phrases(words))
     # Each exclusion as the catalog's tag when one is close (stricter than for preferences:
     # an exclusion drops tracks), else as said.
     # A sub-style of what is asked for stays as said ("metal, no nu metal" keeps metal).
     avoid_found = [
-        a if not matcher.is_tag(a) and tag in tags else tag
-        for a in avoid_words
-        for tag in [(matcher.match([a], threshold=AVOID_MATCH) or [a])[0]]
+        phrase if tag in tags and phrase != tag and not matcher.is_tag(phrase) else tag
+        for phrase, exact in excluded.items
+        for tag in [exact or (matcher.match([phrase], threshold=AVOID_MATCH) or [phrase])[0]]
     ]
     avoid_tags = list(dict.fromkeys(avoid_found))
     tags = [t for t in tags if t not in avoid_tags]
@@ -558,17 +534,14 @@ def parse_request(
     )
     tempo_min, tempo_max = base.tempo_min, base.tempo_max
     # Words inside an exclusion say nothing about tempo ("skip the ambient stuff").
-    unavoided = low
-    for a in avoid_raw:
-        unavoided = unavoided.replace(a, " ")
-    word_set = _stems(set(words) | set(re.findall(r"[a-z]+", unavoided)))
+    word_set = _stems(set(words) | set(re.findall(r"[a-z]+", blank)))
     fast, slow = (
         bool(word_set & FAST_WORDS),
         bool(word_set & SLOW_WORDS) and not word_set & FAST_WORDS,
     )
-    if NOT_FAST.search(low):
+    if NOT_FAST.search(low) or excluded.refuses_fast:
         fast, slow = False, True
-    elif NOT_SLOW.search(low):
+    elif NOT_SLOW.search(low) or excluded.refuses_slow:
         fast, slow = True, False
     if fast and follow and base.tempo_max is not None:
         # "more upbeat" after something slow: lift the ceiling rather than jump to running pace.
@@ -583,24 +556,30 @@ def parse_request(
         tempo_min = None if tempo_min and tempo_min > tempo_max else tempo_min
     tempo_soft = base.tempo_soft or fast or slow
     if bounds := tempo_range(text):
-        tempo_min, tempo_max = bounds
+        # A figure sets its side; a word keeps the other ("upbeat, nothing over 140 bpm").
+        lo, hi = bounds
+        keep_min = lo is None and hi is not None and tempo_min is not None and tempo_min < hi
+        keep_max = hi is None and lo is not None and tempo_max is not None and tempo_max > lo
+        tempo_min = tempo_min if keep_min else lo
+        tempo_max = tempo_max if keep_max else hi
         tempo_soft = False
     elif m := BPM.search(low):
         tempo_min, tempo_max = float(m.group(1)) - 10, float(m.group(1)) + 10
         tempo_soft = False
     year_min, year_max = base.year_min, base.year_max
+    era_text = excluded.blanked(low, excluded.era_spans)
     decades = [
         int(f"{m.group(1) or ('20' if m.group(2) in '012' else '19')}{m.group(2)}0")
-        for m in DECADE.finditer(low)
+        for m in DECADE.finditer(era_text)
     ]
     if decades:
         # "the 70s and 80s" spans both.
         year_min, year_max = min(decades), max(decades) + 9
-    if m := SINCE.search(low):
+    if m := SINCE.search(era_text):
         year_min = int(m.group(1))
-    if m := BEFORE.search(low):
+    if m := BEFORE.search(era_text):
         year_max = int(m.group(1)) - 1
-    if m := YEARS.search(low):
+    if m := YEARS.search(era_text):
         year_min, year_max = sorted((int(m.group(1)), int(m.group(2))))
     for m in OLDER.finditer(low):  # "nothing older than 2010" is a floor, "older than" a cap
         year_min, year_max = (
@@ -610,11 +589,15 @@ def parse_request(
         year_min, year_max = (
             (year_min, int(m.group(2))) if m.group(1) else (int(m.group(2)) + 1, year_max)
         )
-    if m := LAST_YEARS.search(low):
+    if m := LAST_YEARS.search(era_text):
         n = m.group(1) or ("10" if m.group(2) == "decade" else "1")
         count = int(n) if n.isdigit() else NUMBER_WORDS.get(n.split()[0], 3)
         count *= 10 if m.group(2) == "decade" else 1
         year_min = date.today().year - count
+    if excluded.year_min is not None:  # "nothing from before 2000"
+        year_min = max(year_min or 0, excluded.year_min)
+    if excluded.year_max is not None:  # "skip anything released after 2010"
+        year_max = min(year_max or 9999, excluded.year_max)
     genres = tuple(t for t in tags if matcher.is_genre(t))
     prefer = tuple(t for t in tags if t not in genres)
     avoid = tuple(dict.fromkeys(base.avoid + tuple(avoid_tags)))
