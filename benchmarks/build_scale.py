@@ -20,8 +20,19 @@ both in one run:
   (all, or ``--steps``) with the cheap text model, locally and on a local Ray cluster
   (2 CPUs, its start included): each step's wall and CPU seconds and the build process's RSS
   before it and peak during it (``VmHWM`` reset per step; Ray workers not included), the
-  overhead ratio, and whether the text, fused and mask arrays are equal. With
-  ``--model-texts`` the ``model`` figures follow. Writes ``results/build_full_<sizes>.json``.
+  overhead ratio, the whole machine's CPU seconds during each build (``/proc/stat``: Ray's
+  workers included, and anything else running), and how the two artifact sets compare
+  (:func:`compare_builds`: every array, the indexes' ids and rows, the neighbour table, the
+  slates of a sample of listeners). With ``--model-texts`` the ``model`` figures follow.
+  Writes ``results/build_full_<sizes>.json``.
+
+* ``index cost`` (``--index-cost SIZE``): on the fused and text vectors of a ``SIZE``-track
+  build (steps ``catalog`` → ``fusion`` on the synthetic store), the HNSW index built as
+  before (float16 codes walked while building) and as now (graph over float32 rows, then
+  float16 codes), and the neighbour table searched on the served index and on its float
+  twin: CPU seconds, recall@10 and @300 of listener queries at the served ``ef_search``
+  against exact search, recall@150 of the table against exact on a sample of tracks.
+  Writes ``results/build_index_cost_<size>.json``.
 
 * ``memory`` (``--memory``, alone): peak RSS of a build process at two catalog sizes
   (``--memory-sizes``, default 100k and 500k tracks) embedding every track's text with the cheap
@@ -311,6 +322,125 @@ def _timed_steps(names: Sequence[str] | None, stats: list[dict[str, Any]]) -> li
     return [wrap(s) for s in default_steps() if names is None or s.name in names]
 
 
+def _machine_cpu_s() -> float:
+    """CPU seconds the whole machine has spent busy since boot (``/proc/stat``)."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return 0.0
+    busy = sum(int(v) for i, v in enumerate(fields[:8]) if i not in (3, 4))  # not idle/iowait
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+def _catalog_rows(index: Any) -> np.ndarray:
+    """The vectors an index stores (float16 codes decoded), in catalog row order."""
+    rows = index._exact_vectors()
+    return rows if index._order is None else rows[np.argsort(index._order)]
+
+
+def compare_builds(
+    a: Path, b: Path, store: SqliteStore, settings: LinerSettings, listeners: int = 50
+) -> dict[str, Any]:
+    """How two artifact directories of the same store compare: every ``.npy`` (equal, or the
+    largest difference), each index's ids and stored rows, the neighbour table (identical
+    rows, and the mean overlap of each track's neighbour set), and the slates of a sample
+    of ``listeners`` listeners (same tracks in the same order).
+
+    HNSW graphs are built by 2 FAISS threads, whose insertion order varies from run to run,
+    so two builds of the same vectors hold the same rows but not always the same graph: the
+    table and the slates are compared by overlap, not only for equality."""
+    from recsys.artifacts import read_manifest
+    from recsys.embeddings.neighbours import ROWS
+    from recsys.index import FaissIndex
+    from recsys.pipeline import RecommendRequest, load_recommender
+
+    out: dict[str, Any] = {}
+    files = sorted(set(read_manifest(a).files) & set(read_manifest(b).files))
+    arrays: dict[str, bool | str] = {}
+    for rel in files:
+        if not rel.endswith(".npy"):
+            continue
+        x, y = np.load(a / rel, mmap_mode="r"), np.load(b / rel, mmap_mode="r")
+        if x.shape != y.shape or x.dtype != y.dtype:
+            arrays[rel] = f"shape/dtype {x.shape} {x.dtype} vs {y.shape} {y.dtype}"
+        elif np.array_equal(x, y, equal_nan=x.dtype.kind in "fc"):
+            arrays[rel] = True
+        elif x.dtype.kind in "fc":
+            arrays[rel] = f"max abs diff {float(np.abs(x.astype(np.float64) - y).max()):.3g}"
+        else:
+            arrays[rel] = f"{float(np.mean(np.asarray(x) != np.asarray(y))):.4%} of cells differ"
+    out["arrays"] = arrays
+    out["same_files_sha"] = [
+        rel for rel in files if read_manifest(a).files[rel] == read_manifest(b).files[rel]
+    ]
+    indexes = {}
+    for rel in files:
+        if rel.startswith("indexes/") and rel.endswith(".npz"):
+            ia, ib = FaissIndex.load(a / rel), FaissIndex.load(b / rel)
+            indexes[rel] = {
+                "kind": [ia.kind, ib.kind],
+                "same_ids": bool(np.array_equal(ia.ids, ib.ids)),
+                "same_rows": bool(np.array_equal(_catalog_rows(ia), _catalog_rows(ib))),
+            }
+            del ia, ib
+    out["indexes"] = indexes
+    if ROWS in files:
+        ra, rb = np.load(a / ROWS), np.load(b / ROWS)
+        overlap = [
+            len(set(x.tolist()) & set(y.tolist())) / max(1, (x >= 0).sum())
+            for x, y in zip(ra[::97], rb[::97], strict=True)
+        ]
+        out["neighbours"] = {
+            "tracks_with_identical_rows": round(float(np.mean((ra == rb).all(axis=1))), 4),
+            "mean_overlap_every_97th_track": round(float(np.mean(overlap)), 4),
+        }
+    recs = [load_recommender(d, store, settings, log_slates=False) for d in (a, b)]
+    ids = sorted(u.listener_id for u in store.iter_listeners())
+    sample = ids[:: max(1, len(ids) // listeners)][:listeners]
+    same = 0
+    overlap = []
+    for listener in sample:
+        slates = [
+            [i.track.track_id for i in r.recommend(RecommendRequest(listener_id=listener)).items]
+            for r in recs
+        ]
+        same += bool(slates[0]) and slates[0] == slates[1]
+        overlap.append(len(set(slates[0]) & set(slates[1])) / max(1, len(slates[0])))
+    out["slates"] = {
+        "listeners": len(sample),
+        "identical": same,
+        "mean_overlap": round(float(np.mean(overlap)), 4) if overlap else None,
+    }
+    return out
+
+
+FUSION_STEPS = ("catalog", "text", "audio", "collab", "projection", "fusion")
+
+
+def _store(n: int, work: Path, store_dir: Path | None, timed: bool = False) -> Any:
+    """The synthetic store of ``n`` tracks: reused from ``store_dir`` (``liner-<n>.db``) or
+    ingested there (or in ``work``), then screened as `liner ingest` screens new tracks
+    (the pipeline serves screened tracks only; a screened store is left as it is). Returns
+    ``(store, path)``, and the ingest seconds (None when reused) with ``timed``."""
+    from recsys.integrity.quarantine import screen_store
+
+    db = (store_dir or work) / f"liner-{n}.db"
+    ingest_s = None
+    if not db.is_file():
+        make_folder(work / "data", n)
+        start = time.perf_counter()
+        run_ingest(work / "data", SqliteStore(db))
+        ingest_s = round(time.perf_counter() - start, 1)
+        shutil.rmtree(work / "data", ignore_errors=True)
+    store = SqliteStore(db)
+    start = time.perf_counter()
+    screened = screen_store(store).screened if store.unscreened_ids() else 0
+    figures = {"tracks": n, "ingest_s": ingest_s, "screened": screened,
+               "screen_s": round(time.perf_counter() - start, 1)}  # fmt: skip
+    print(json.dumps(figures), file=sys.stderr, flush=True)
+    return (store, db, ingest_s) if timed else (store, db)
+
+
 def full_child(
     n: int,
     work: Path,
@@ -325,16 +455,7 @@ def full_child(
     from recsys.distributed import RayBackend
 
     logging.basicConfig(level=logging.WARNING)
-    db = (store_dir or work) / f"liner-{n}.db"
-    ingest_s = None
-    if not db.is_file():
-        make_folder(work / "data", n)
-        start = time.perf_counter()
-        run_ingest(work / "data", SqliteStore(db))
-        ingest_s = round(time.perf_counter() - start, 1)
-        shutil.rmtree(work / "data", ignore_errors=True)
-    print(json.dumps({"tracks": n, "ingest_s": ingest_s}), file=sys.stderr, flush=True)
-    store = SqliteStore(db)
+    store, db, ingest_s = _store(n, work, store_dir, timed=True)
     settings = LinerSettings(db=str(db), artifacts=work / "local")
     if exact_below is not None:  # e.g. HNSW indexes on a catalog small enough for a quick run
         index = settings.embeddings.index.model_copy(update={"exact_below": exact_below})
@@ -348,7 +469,7 @@ def full_child(
     for way in ways:
         stats: list[dict[str, Any]] = []
         steps = _timed_steps(names, stats)
-        start = time.perf_counter()
+        start, machine, cpu = time.perf_counter(), _machine_cpu_s(), time.process_time()
         if way == "local":
             build_artifacts(store, work / way, settings, steps=steps, text_model=model)
             report = None
@@ -362,6 +483,8 @@ def full_child(
         out[way] = {
             "load_after": [round(x, 1) for x in os.getloadavg()],
             "wall_s": round(time.perf_counter() - start, 1),
+            "build_process_cpu_s": round(time.process_time() - cpu, 1),
+            "machine_cpu_s": round(_machine_cpu_s() - machine, 1),
             "per_step": stats,
             "ray_maps": report,
         }
@@ -376,6 +499,9 @@ def full_child(
         if a.is_file() and b.is_file():
             same[rel] = bool(np.array_equal(np.load(a), np.load(b)))
     out["same_arrays"] = same
+    start = time.perf_counter()
+    out["compare"] = compare_builds(work / "local", work / "ray", store, settings)
+    out["compare"]["seconds"] = round(time.perf_counter() - start, 1)
     store.close()
     return out
 
@@ -403,6 +529,124 @@ def full_figures(
             done = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
         out.append(json.loads(done.stdout.strip().splitlines()[-1]))
         print(json.dumps(out[-1]), flush=True)
+    return out
+
+
+def _walked_fp16(x: np.ndarray, ids: np.ndarray, config: Any) -> Any:
+    """The float16 HNSW index as ``FaissIndex.build`` made it before 54b8477: float16 codes
+    added to the graph directly (each construction walk reads codes), then the locality
+    order."""
+    import faiss
+
+    from recsys.index import FaissIndex, locality_order
+
+    index: Any = faiss.index_factory(
+        x.shape[1], f"HNSW{config.hnsw_m},SQfp16", faiss.METRIC_INNER_PRODUCT
+    )
+    index.hnsw.efConstruction = config.ef_construction
+    index.hnsw.efSearch = config.ef_search
+    index.add(x)
+    order = locality_order(x, seed=config.seed)
+    index.permute_entries(order)
+    return FaissIndex(index, ids, config, order)
+
+
+def _exact_top(x: np.ndarray, q: np.ndarray, k: int) -> np.ndarray:
+    """Exact top-``k`` rows of ``x`` by inner product for each query, in blocks."""
+    out = []
+    for a in range(0, len(q), 256):
+        s = q[a : a + 256] @ x.T
+        top = np.argpartition(-s, k - 1, axis=1)[:, :k]
+        out.append(np.take_along_axis(top, np.argsort(-np.take_along_axis(s, top, 1), 1), 1))
+    return np.concatenate(out)
+
+
+def _recall(found: np.ndarray, truth: np.ndarray) -> float:
+    k = truth.shape[1]
+    pairs = zip(found[:, :k], truth, strict=True)
+    return round(float(np.mean([len(set(f) & set(t)) / k for f, t in pairs])), 4)
+
+
+def _clock() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+def _since(t: tuple[float, float]) -> dict[str, float]:
+    return {
+        "wall_s": round(time.perf_counter() - t[0], 2),
+        "cpu_s": round(time.process_time() - t[1], 2),
+    }
+
+
+def index_cost(n: int, store_dir: Path | None, table_queries: int, sample: int) -> dict[str, Any]:
+    """The two HNSW builds and the two neighbour-table searches, in this process, on the
+    vectors of an ``n``-track build (see the module docstring)."""
+    import faiss
+
+    from recsys.embeddings.neighbours import compute_neighbours
+    from recsys.index import FaissIndex
+
+    logging.basicConfig(level=logging.WARNING)
+    out: dict[str, Any] = {"tracks": n, "faiss_threads": faiss.omp_get_max_threads()}
+    out["load_before"] = [round(x, 1) for x in os.getloadavg()]
+    with tempfile.TemporaryDirectory(prefix="liner-index-cost-") as tmp:
+        work = Path(tmp)
+        store, db = _store(n, work, store_dir)
+        settings = LinerSettings(db=str(db), artifacts=work / "build")
+        steps = [s for s in default_steps() if s.name in FUSION_STEPS]
+        build_artifacts(store, work / "build", settings, steps=steps, text_model=HashedWords())
+        store.close()
+        vectors = {name: np.load(work / f"build/vectors/{name}.npy") for name in ("fused", "text")}
+        listeners = np.load(work / "build/listeners/fused.npy")
+    config = settings.embeddings.index.model_copy(update={"exact_below": 0})
+    ids = np.char.add("t", np.arange(n).astype(str))
+    rng = np.random.default_rng(0)
+    tracks = np.sort(rng.choice(n, min(n, sample), replace=False))
+    for name, x in vectors.items():
+        queries = listeners if name == "fused" else x
+        q = queries[np.sort(rng.choice(len(queries), min(len(queries), sample), replace=False))]
+        q = np.ascontiguousarray(q, dtype=np.float32)
+        q /= np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
+        truth = _exact_top(x, q, 300)
+        figures: dict[str, Any] = {"dim": int(x.shape[1])}
+        for way in ("walked_fp16", "float_graph"):
+            t = _clock()
+            index = (
+                _walked_fp16(x, ids, config)
+                if way == "walked_fp16"
+                else FaissIndex.build(x, ids, config)
+            )
+            figures[way] = {"build": _since(t), "kind": index.kind}
+            for k in (10, 300):
+                figures[way][f"recall@{k}"] = _recall(index.search_rows(q, k)[1], truth[:, :k])
+            print(json.dumps({name: {way: figures[way]}}), file=sys.stderr, flush=True)
+            if name == "fused":
+                table_truth = _exact_top(x, x[tracks], 150)
+                searched = {"served": index}
+                t = _clock()
+                searched["float_twin"] = index.float_twin(x)
+                figures[way]["float_twin_made"] = _since(t)
+                for what, ix in searched.items():
+                    some = x[: min(n, table_queries)]
+                    t = _clock()
+                    compute_neighbours(ix, some, 150)
+                    cost = _since(t)
+                    table = compute_neighbours(ix, x[tracks], 150)
+                    figures[way][f"table_on_{what}"] = {
+                        **cost,
+                        "queries": len(some),
+                        "cpu_ms_per_track": round(1000 * cost["cpu_s"] / len(some), 3),
+                        "recall@150": _recall(table.rows, table_truth),
+                    }
+                    print(json.dumps({what: figures[way][f"table_on_{what}"]}), file=sys.stderr,
+                          flush=True)  # fmt: skip
+            del index
+        for key in ("cpu_s", "wall_s"):
+            figures[f"build_{key}_new_over_old"] = round(
+                figures["float_graph"]["build"][key] / figures["walked_fp16"]["build"][key], 3
+            )
+        out[name] = figures
+    out["load_after"] = [round(x, 1) for x in os.getloadavg()]
     return out
 
 
@@ -459,7 +703,36 @@ def main() -> None:
                    help="index setting: exact search below this many tracks (--full)")  # fmt: skip
     p.add_argument("--wait-policy", type=int, default=None, metavar="N",
                    help="HNSW build of N vectors: OpenMP wait default vs PASSIVE")  # fmt: skip
+    p.add_argument(
+        "--index-cost",
+        type=int,
+        default=None,
+        metavar="SIZE",
+        help="HNSW build and neighbour table, before/after, on a SIZE-track build",
+    )
+    p.add_argument(
+        "--table-queries",
+        type=int,
+        default=10_000,
+        help="tracks whose neighbours are timed (--index-cost)",
+    )
+    p.add_argument(
+        "--ingest-only",
+        type=int,
+        default=None,
+        metavar="SIZE",
+        help="only make the SIZE-track store in --store-dir (reused by --full)",
+    )
     args = p.parse_args()
+    if args.ingest_only:
+        with tempfile.TemporaryDirectory(prefix="liner-ingest-") as tmp:
+            _store(args.ingest_only, Path(tmp), args.store_dir)[0].close()
+        return
+    if args.index_cost:
+        figures = index_cost(args.index_cost, args.store_dir, args.table_queries, 1000)
+        label = f"{args.index_cost // 1000}k" if args.index_cost < 1_000_000 else "1m"
+        write_result(f"build_index_cost_{label}", figures)
+        return
     if args.wait_policy:
         runs = wait_policy_figures(args.wait_policy, rounds=2)
         write_result("build_wait_policy", {"vectors": args.wait_policy, "runs": runs})
