@@ -26,6 +26,9 @@ from agent.constraints import (
     normalise,
     tempo_range,
 )
+from agent.exclusion_model import CONFIDENT as EXCLUDE_SURE
+from agent.exclusion_model import masked_clause
+from agent.exclusion_model import model_for as exclusion_model_for
 from agent.exclusions import (
     GENERIC,
     NOT_CONTENT,
@@ -455,6 +458,28 @@ def blocked_artists(text: str, matcher: VocabularyMatcher) -> BlockedArtists:
     )
 
 
+def _turned_away(blank: str, tags: Sequence[str], matcher: VocabularyMatcher) -> list[str]:
+    """Tags named in a clause the learned exclusion reading is sure turns them away, where no
+    exclusion cue of the lexicon stood (``blank``: the request with its exclusions blanked);
+    none without the text model the reading was fitted with."""
+    if not tags:
+        return []
+    model = exclusion_model_for(matcher.backend.embed_terms)
+    if model is None:
+        return []
+    found: list[tuple[str, str]] = []
+    for tag in tags:
+        for form in dict.fromkeys((tag.casefold(), tag.casefold().replace("-", " "))):
+            m = re.search(rf"(?<![\w-]){re.escape(form)}(?![\w-])", blank)
+            if m and (clause := masked_clause(blank, m.start(), m.end())):
+                found.append((tag, clause))
+                break
+    if not found:
+        return []
+    p = model.probability(matcher.backend.embed_terms([c for _, c in found]))
+    return [tag for (tag, _), prob in zip(found, p, strict=True) if prob >= EXCLUDE_SURE]
+
+
 def _is_rule(item: str) -> bool:
     """An excluded item about AI or authorship ("fake singers"): a rule of its own, never a
     tag."""
@@ -511,6 +536,9 @@ def parse_request(
     ]
     avoid_tags = list(dict.fromkeys(avoid_found))
     tags = [t for t in tags if t not in avoid_tags]
+    turned = _turned_away(blank, tags, matcher)
+    avoid_tags += [t for t in turned if t not in avoid_tags]
+    tags = [t for t in tags if t not in turned]
     human_only = base.human_only or intent.human_only
     no_ai = base.no_ai_generated or intent.no_ai_generated
     no_ai_any = (base.no_ai_any or intent.no_ai_any) and not intent.allows_assisted

@@ -106,6 +106,47 @@ def fit_ai_rule(backend: ModelBackend) -> None:
     print(f"fitted the AI-rule reading on {len(rows)} requests")
 
 
+EXCLUSION_FIT_SETS = ("heldout6_paraphrases", "heldout7_paraphrases", "heldout9_paraphrases")
+"""The batches the learned exclusion reading is fitted on: those labelled with genre/mood and
+exclusions whose misses may be read (batches 8 and 10 stay unseen)."""
+
+
+def exclusion_examples(rows: Sequence[dict[str, Any]]) -> tuple[list[str], list[bool]]:
+    """Masked clauses ("i could do without this") labelled excluded (an ``avoid`` label
+    named there) or wanted (a ``want`` label named there)."""
+    import re
+
+    from agent.constraints import normalise
+    from agent.exclusion_model import masked_clause
+
+    clauses: list[str] = []
+    labels: list[bool] = []
+    for r in rows:
+        low = normalise(r["text"]).casefold()
+        terms = [(a, True) for x in r["expect"].get("avoid", ()) for a in x.split("|")]
+        terms += [(w, False) for w in r["expect"].get("want", ())]
+        seen: set[tuple[int, int]] = set()
+        for term, excluded in terms:
+            for form in dict.fromkeys((term, term.replace("-", " "))):
+                m = re.search(rf"(?<![\w-]){re.escape(form)}(?![\w-])", low)
+                if m and (m.start(), m.end()) not in seen:
+                    seen.add((m.start(), m.end()))
+                    if clause := masked_clause(low, m.start(), m.end()):
+                        clauses.append(clause)
+                        labels.append(excluded)
+                    break
+    return clauses, labels
+
+
+def fit_exclusion_model(backend: ModelBackend) -> None:
+    from agent.exclusion_model import fit
+
+    rows = [r for name in EXCLUSION_FIT_SETS for r in load(DATA_DIR / f"{name}.jsonl")]
+    clauses, labels = exclusion_examples(rows)
+    fit(clauses, labels, backend.embed_terms).save()
+    print(f"fitted the exclusion reading on {len(clauses)} clauses ({sum(labels)} excluded)")
+
+
 class DemoVocabularyBackend(ModelBackend):
     """The test catalog's artists with the demo world's genres and tags, which batches 6 and 7
     label genre/mood and exclusions in."""
@@ -168,12 +209,19 @@ def main() -> None:
         action="store_true",
         help=f"fit agent/data/ai_rule_model.npz on {', '.join(FIT_SETS)} first",
     )
+    ap.add_argument(
+        "--fit-exclusion-model",
+        action="store_true",
+        help=f"fit agent/data/exclusion_model.npz on {', '.join(EXCLUSION_FIT_SETS)} first",
+    )
     args = ap.parse_args()
     if args.misses in UNSEEN:
         ap.error(f"{args.misses} is kept unseen: its misses are never printed")
     backend = ModelBackend()
     if args.fit_ai_rule:
         fit_ai_rule(backend)
+    if args.fit_exclusion_model:
+        fit_exclusion_model(backend)
     matcher = VocabularyMatcher(backend)
     demo_matcher = VocabularyMatcher(DemoVocabularyBackend(backend))
     results: dict[str, dict[str, float]] = {}

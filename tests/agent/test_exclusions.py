@@ -147,3 +147,18 @@ def test_typos_are_mended_only_to_one_known_word() -> None:
     # A mistyped letter is not mended: "ruining" is a word one letter from "running".
     assert fix_typos("ai is ruining it", exact, known) == "ai is ruining it"
     assert fix_typos("rock", exact, known) == "rock"
+
+
+def test_the_learned_reading_masks_the_tag_in_its_clause() -> None:
+    from agent.exclusion_model import masked_clause
+
+    low = "rock please, but i am so done with metal tonight"
+    start = low.index("metal")
+    assert masked_clause(low, start, start + len("metal")) == "i am so done with this tonight"
+
+
+def test_the_learned_reading_needs_its_text_model() -> None:
+    from agent.exclusion_model import model_for
+
+    backend = FakeBackend()  # a trigram embedding: the shipped weights are never read
+    assert model_for(backend.embed_terms) is None

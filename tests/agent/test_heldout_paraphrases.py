@@ -189,10 +189,11 @@ def test_batches_six_and_seven_hold_every_kind(name: str, matcher: VocabularyMat
     assert not [t for t in refusing if not parse_request(t, matcher).no_ai_generated]
 
 
-HELDOUT8_FLOOR = dict.fromkeys([*KINDS, "genre_mood", "exclusions"], 0.95) | {"exclusions": 0.94}
+HELDOUT8_FLOOR = dict.fromkeys([*KINDS, "genre_mood", "exclusions"], 0.95)
 """Batch 8 (86 requests) was written before batch 7's misses were read and scored once after
-the last change, its misses never printed: every kind at 0.95 or better (which AI rule 0.965,
-AI-generated allowed 0.988) except exclusions (0.942)."""
+that stop's last change, its misses never printed: every kind at 0.95 or better (which AI rule
+0.965, AI-generated allowed 0.988) except exclusions (0.942); after batch 9's exclusion fixes
+(its misses still unprinted) exclusions 0.977, era, blocked and genre/mood 0.988."""
 
 
 def test_the_eighth_batch_holds_its_measured_figures() -> None:
@@ -202,5 +203,38 @@ def test_the_eighth_batch_holds_its_measured_figures() -> None:
     assert not {k: v for k, v in scores.items() if v < HELDOUT8_FLOOR[k]}  # misses unprinted
     refusing = [r["text"] for r in rows if r["expect"]["no_ai_generated"]]
     assert len(refusing) >= 40
+    let_through = [t for t in refusing if not parse_request(t, demo).no_ai_generated]
+    assert not let_through, len(let_through)  # a count, not the texts: the batch stays unseen
+
+
+def test_the_ninth_batch_holds_every_kind() -> None:
+    """Batch 9 (140: exclusions phrased many ways, look-alikes, long requests) was scored once
+    unseen (exclusions 0.636, genre/mood 0.721, blocked and tempo 0.929) and then tuned on: a
+    regression guard at 0.95 per kind, and no refusal of AI in it lets an AI-generated track
+    through."""
+    demo = VocabularyMatcher(_DemoVocabularyBackend())
+    rows = load(DATA_DIR / "heldout9_paraphrases.jsonl", "heldout")
+    scores, misses = accuracy(rows, demo)
+    assert all(v >= 0.95 for v in scores.values()), misses
+    refusing = [r["text"] for r in rows if r["expect"]["no_ai_generated"]]
+    assert not [t for t in refusing if not parse_request(t, demo).no_ai_generated]
+
+
+HELDOUT10_FLOOR = dict.fromkeys([*KINDS, "genre_mood", "exclusions"], 0.95) | {
+    "genre_mood": 0.87,
+    "exclusions": 0.76,
+}
+"""Batch 10 (89) was written after batch 9's fixes and scored once, its misses never printed:
+every kind at 0.95 or better but genre/mood (0.876) and exclusions (0.764, exclusion cues the
+lexicon does not hold); the floors guard the measured values."""
+
+
+def test_the_tenth_batch_holds_its_measured_figures() -> None:
+    demo = VocabularyMatcher(_DemoVocabularyBackend())
+    rows = load(DATA_DIR / "heldout10_paraphrases.jsonl", "heldout")
+    scores, _ = accuracy(rows, demo)
+    assert not {k: v for k, v in scores.items() if v < HELDOUT10_FLOOR[k]}  # misses unprinted
+    refusing = [r["text"] for r in rows if r["expect"]["no_ai_generated"]]
+    assert len(refusing) >= 15
     let_through = [t for t in refusing if not parse_request(t, demo).no_ai_generated]
     assert not let_through, len(let_through)  # a count, not the texts: the batch stays unseen
