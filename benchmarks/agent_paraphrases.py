@@ -175,12 +175,14 @@ DEMO_SETS = (
     "heldout8_paraphrases",
     "heldout9_paraphrases",
     "heldout10_paraphrases",
+    "heldout11_paraphrases",
 )
 """Scored against the demo world's vocabulary (they carry genre/mood and exclusion labels)."""
 UNSEEN = (
     "heldout5_paraphrases:heldout",
     "heldout8_paraphrases:heldout",
     "heldout10_paraphrases:heldout",
+    "heldout11_paraphrases:heldout",
 )
 """Never printed: batch 5 stayed unseen since its stop, batch 8 was that stop's final figure and
 stays unseen, batch 10 is the unseen figure of the stop that tuned on batch 9 (batch 7 and 9
@@ -201,7 +203,7 @@ def main() -> None:
             "heldout_paraphrases,heldout2_paraphrases,heldout3_paraphrases,heldout4_paraphrases,"
             "heldout5_paraphrases,tune5_paraphrases,tune6_paraphrases,constraint_paraphrases,"
             "heldout6_paraphrases,heldout7_paraphrases,heldout8_paraphrases,heldout9_paraphrases,"
-            "heldout10_paraphrases"
+            "heldout10_paraphrases,heldout11_paraphrases"
         ),
     )
     ap.add_argument(
@@ -239,6 +241,7 @@ def main() -> None:
         ("heldout8_paraphrases", ("heldout",)),
         ("heldout9_paraphrases", ("heldout",)),
         ("heldout10_paraphrases", ("heldout",)),
+        ("heldout11_paraphrases", ("heldout",)),
     ):
         if name not in args.sets.split(",") or not (DATA_DIR / f"{name}.jsonl").exists():
             continue
