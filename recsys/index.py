@@ -171,17 +171,26 @@ def locality_order(x: np.ndarray, leaf: int = 32, seed: int = 0) -> np.ndarray:
     return np.concatenate(parts).astype(np.int64)
 
 
+_FP16_SIMD_WIDTH = 8
+"""FAISS computes float16-code distances with SIMD only when the width is a multiple of this
+(its per-SIMD-level kernels take 8 or 16 components at a time and decline other widths); any
+other width falls back to one component at a time."""
+
+
 def _hnsw_fp16(x: np.ndarray, config: FaissIndexConfig) -> faiss.Index:
     """An HNSW index over float16 codes of ``x`` (``HNSW{M},SQfp16``, the served setting)
-    whose graph was built over the float32 rows.
+    whose graph was built over the float32 rows; for widths FAISS has no SIMD float16
+    kernel for (not a multiple of :data:`_FP16_SIMD_WIDTH`).
 
-    Why: with this FAISS (1.15.1, dynamic dispatch) a float16 code costs about 8× a float32
-    row per distance inside the HNSW walk (5,000 × 224 fused rows, one thread: 4.6 CPU-s
-    against 0.6 for the same ``add``, the same distance count), and a graph build is nothing
-    but walks. Built over float32 and then given float16 codes, the index is the same type,
-    size and search cost as one built over float16; its graph differs only where a float16
-    rounding (~1e-3) changed a construction choice, and measured the same recall
-    (``benchmarks.build_scale --index-cost``)."""
+    Why: at such a width each float16 distance runs one component at a time. FAISS 1.15.1,
+    5,000 random unit rows, M 16, ef_construction 100, one thread (``build_scale
+    --index-cost`` has the 100k figures): building over float16 took 9.0 CPU-s at 193
+    columns against 0.6 over float32, while at 64, 200, 208 and 224 columns the two cost the
+    same (0.4-0.8 CPU-s). A graph build is nothing but walks, so it is built over float32
+    and then given its float16 codes: the same index type, size and search as before; its
+    graph differs only where a float16 rounding (~1e-3) changed a construction choice, and
+    recalled the same (100k synthetic fused rows, 193 columns: recall@10 0.865 against
+    0.863, @300 0.692 both)."""
     dim = x.shape[1]
     graph = faiss.IndexHNSWFlat(dim, config.hnsw_m, faiss.METRIC_INNER_PRODUCT)
     graph.hnsw.efConstruction = config.ef_construction
@@ -295,8 +304,12 @@ class FaissIndex:
             index = _factory_index(config, dim)
         elif n < config.exact_below:
             index = faiss.IndexFlatIP(dim)
-        elif config.hnsw_storage == "fp16":
+        elif config.hnsw_storage == "fp16" and dim % _FP16_SIMD_WIDTH:
             index, filled = _hnsw_fp16(x, config), True
+        elif config.hnsw_storage == "fp16":
+            index = faiss.index_factory(
+                dim, f"HNSW{config.hnsw_m},SQfp16", faiss.METRIC_INNER_PRODUCT
+            )
         elif config.hnsw_storage == "sq8":
             # The graph walk reads 1-byte codes; the top k·refine_k_factor are re-scored on the
             # float vectors, so recall is not capped by the quantisation error.
@@ -404,15 +417,17 @@ class FaissIndex:
         return int(self._index.ntotal)
 
     def float_twin(self, vectors: np.ndarray, block: int = 65_536) -> FaissIndex:
-        """This HNSW graph walked over float32 rows instead of its compressed codes: for the
-        build's batch searches (the neighbour table), not for serving.
+        """This HNSW graph walked over float32 rows instead of its float16 codes, where FAISS
+        has no SIMD float16 kernel for the width (see :func:`_hnsw_fp16`): for the build's
+        batch searches (the neighbour table), not for serving.
 
         ``vectors`` are the catalog rows the index was built from (e.g. the memory-mapped
         ``vectors/fused.npy``); they are copied in stored order, block by block. Same graph,
-        same entry point, same walk; each distance is the float32 inner product, about 5×
-        cheaper than a float16 code's with this FAISS (see :func:`_hnsw_fp16`) and exact
-        where the code is ~1e-3 off. Indexes that are not HNSW over codes (exact, float32
-        HNSW, IVF, refined) are returned as they are.
+        same entry point, same walk; each distance is the float32 inner product, exact where
+        a code is ~1e-3 off, and 6× cheaper at 193 columns (0.16 against 1.0 ms a query at
+        ef 150, 5,000 rows, one thread). Indexes at a SIMD width (where float16 is as fast)
+        and indexes that are not HNSW over float16 codes (exact, float32 HNSW, IVF,
+        refined) are returned as they are.
 
         Raises:
             ArtifactError: ``vectors`` do not have one row per indexed track of the index's
@@ -421,8 +436,12 @@ class FaissIndex:
         """
         inner: Any = faiss.downcast_index(self._index)
         n = len(self)
-        if self._kind != "hnsw" or not n or isinstance(faiss.downcast_index(inner.storage),
-                                                       faiss.IndexFlat):  # fmt: skip
+        if (
+            self._kind != "hnsw"
+            or not n
+            or isinstance(faiss.downcast_index(inner.storage), faiss.IndexFlat)
+            or self.dim % _FP16_SIMD_WIDTH == 0  # SIMD float16 kernels: as fast as float32
+        ):
             return self
         if vectors.ndim != 2 or vectors.shape != (n, self.dim):
             raise ArtifactError(

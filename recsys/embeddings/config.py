@@ -47,12 +47,15 @@ class FaissIndexConfig(BaseModel):
     hnsw_storage: Literal["fp16", "flat", "sq8"] = "fp16"
     """Vectors the HNSW graph walk reads: float16 (``fp16``, scores exact to ~1e-3), float32
     (``flat``) or 8-bit scalar quantised (``sq8``, top ``k × refine_k_factor`` re-scored on float
-    vectors). The ``fp16`` graph is built over the float32 rows, then given its float16 codes
-    (:func:`recsys.index._hnsw_fp16`): with FAISS 1.15.1 on the #24 session's host a float16
-    code cost ~8× a float32 row per distance in the walk, so the build took ~8× the CPU;
-    searches pay the same ratio (0.75 against 0.16 ms a query at ef 150, 5k × 224, one
-    thread), which the request path (#21) may weigh against the memory (400 against 656 B a
-    vector)."""
+    vectors). FAISS has SIMD float16 kernels only for widths that are a multiple of 8; at any
+    other width (the fused space is 192 + the audio block's columns wide) each float16
+    distance runs one component at a time: at 193 columns (FAISS 1.15.1, 5k rows, one
+    thread) an HNSW build took 9.0 against 0.6 CPU-s over float32 and a search at ef 150
+    1.0 against 0.16 ms, while at 64, 200, 208 and 224 columns float16 cost the same as
+    float32 or less. The build then makes the ``fp16`` graph over the float32 rows
+    (:func:`recsys.index._hnsw_fp16`) and the neighbour table walks it over float32 rows;
+    served searches at such a width still pay the 6× (a question for the request path, #21:
+    zero columns up to a multiple of 8 would change no score)."""
     locality_order: bool = True
     """Store HNSW rows in k-means order so graph neighbours are close in memory (results are
     mapped back to catalog rows); off stores them in catalog order."""

@@ -22,13 +22,15 @@ from recsys.parallel import use_backend
 class _Ctx:
     """What the neighbours step reads of a ``BuildContext``."""
 
-    def __init__(self, root: Path, n: int, k: int, index: FaissIndexConfig | None = None) -> None:
+    def __init__(
+        self, root: Path, n: int, k: int, index: FaissIndexConfig | None = None, dim: int = 16
+    ) -> None:
         self.work_dir = root / "work"
         self.cache_dir = root / "cache"
         self.config = EmbeddingConfig(neighbours=k)
         self.track_ids = np.char.add("t", np.arange(n).astype(str))
         rng = np.random.default_rng(3)
-        x = rng.normal(size=(n, 16)).astype(np.float32)
+        x = rng.normal(size=(n, dim)).astype(np.float32)
         x /= np.linalg.norm(x, axis=1, keepdims=True)
         np.save(self.path("vectors/fused.npy"), x)
         FaissIndex.build(x, self.track_ids, index).save(self.path("indexes/fused.npz"))
@@ -114,11 +116,12 @@ def test_a_stopped_step_resumes_from_the_batches_it_finished(
 
 
 def test_the_hnsw_table_is_searched_with_float32_distances(tmp_path: Path) -> None:
-    """Over the served float16 HNSW index the step walks its float twin: the same graph,
-    float32 rows, so each stored score is the tracks' inner product to float16 rounding
-    (the codes are ~1e-3 off), locally and as tasks alike."""
+    """Over the served float16 HNSW index at a width without SIMD float16 kernels (17) the
+    step walks its float twin: the same graph, float32 rows, so each stored score is the
+    tracks' inner product to float16 rounding (the codes are ~1e-3 off), locally and as
+    tasks alike."""
     n = BATCH + 500
-    ctx = _Ctx(tmp_path, n, k=20, index=FaissIndexConfig(exact_below=0, hnsw_m=8))
+    ctx = _Ctx(tmp_path, n, k=20, index=FaissIndexConfig(exact_below=0, hnsw_m=8), dim=17)
     assert FaissIndex.load(ctx.work_dir / "indexes/fused.npz").kind == "IndexHNSWSQ"
     neighbours_run(ctx)  # type: ignore[arg-type]
     rows, scores = _table(ctx.work_dir)
