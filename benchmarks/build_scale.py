@@ -28,9 +28,10 @@ both in one run:
 
 * ``index cost`` (``--index-cost SIZE``): on the fused and text vectors of a ``SIZE``-track
   build (steps ``catalog`` → ``fusion`` on the synthetic store), the HNSW index built as
-  before (float16 codes walked while building) and as now (graph over float32 rows, then
-  float16 codes), and the neighbour table searched on the served index and on its float
-  twin: CPU seconds, recall@10 and @300 of listener queries at the served ``ef_search``
+  before 54b8477 (``walked_fp16``: float16 codes walked while building) and by
+  ``FaissIndex.build`` now (``float_graph``: the graph over float32 rows, then float16 codes,
+  at widths that are not a multiple of 8; by float16 walks at the others), and the neighbour
+  table searched on the served index and on its float twin: CPU seconds, recall@10 and @300 of listener queries at the served ``ef_search``
   against exact search, recall@150 of the table against exact on a sample of tracks.
   Writes ``results/build_index_cost_<size>.json``.
 
