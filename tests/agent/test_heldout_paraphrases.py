@@ -226,15 +226,32 @@ HELDOUT10_FLOOR = dict.fromkeys([*KINDS, "genre_mood", "exclusions"], 0.95) | {
 }
 """Batch 10 (89) was written after batch 9's fixes and scored once, its misses never printed:
 every kind at 0.95 or better but genre/mood (0.876) and exclusions (0.764, exclusion cues the
-lexicon does not hold); the floors guard the measured values."""
+lexicon does not hold); 0.910 and 0.787 with the learned exclusion reading added after. The
+floors guard the measured values."""
+HELDOUT11_FLOOR = dict.fromkeys([*KINDS, "genre_mood", "exclusions"], 0.95) | {
+    "blocked": 0.93,
+    "genre_mood": 0.80,
+    "exclusions": 0.77,
+}
+"""Batch 11 (62) was written after the learned exclusion reading and scored once, its misses
+never printed: blocked 0.935, genre/mood 0.806, exclusions 0.774, every other kind >= 0.95."""
 
 
-def test_the_tenth_batch_holds_its_measured_figures() -> None:
+@pytest.mark.parametrize(
+    ("name", "floor", "refusals"),
+    [
+        ("heldout10_paraphrases", HELDOUT10_FLOOR, 15),
+        ("heldout11_paraphrases", HELDOUT11_FLOOR, 7),
+    ],
+)
+def test_the_unseen_batches_hold_their_measured_figures(
+    name: str, floor: dict[str, float], refusals: int
+) -> None:
     demo = VocabularyMatcher(_DemoVocabularyBackend())
-    rows = load(DATA_DIR / "heldout10_paraphrases.jsonl", "heldout")
+    rows = load(DATA_DIR / f"{name}.jsonl", "heldout")
     scores, _ = accuracy(rows, demo)
-    assert not {k: v for k, v in scores.items() if v < HELDOUT10_FLOOR[k]}  # misses unprinted
+    assert not {k: v for k, v in scores.items() if v < floor[k]}  # misses unprinted
     refusing = [r["text"] for r in rows if r["expect"]["no_ai_generated"]]
-    assert len(refusing) >= 15
+    assert len(refusing) >= refusals
     let_through = [t for t in refusing if not parse_request(t, demo).no_ai_generated]
     assert not let_through, len(let_through)  # a count, not the texts: the batch stays unseen
