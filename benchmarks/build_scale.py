@@ -31,8 +31,9 @@ both in one run:
   before 54b8477 (``walked_fp16``: float16 codes walked while building) and by
   ``FaissIndex.build`` now (``float_graph``: the graph over float32 rows, then float16 codes,
   at widths that are not a multiple of 8; by float16 walks at the others), and the neighbour
-  table searched on the served index and on its float twin: CPU seconds, recall@10 and @300 of listener queries at the served ``ef_search``
-  against exact search, recall@150 of the table against exact on a sample of tracks.
+  table searched on the served index and on its float twin: CPU seconds, recall@10 and @300
+  of listener queries at the served ``ef_search`` against exact search, recall@150 of the
+  table against exact on a sample of tracks.
   Writes ``results/build_index_cost_<size>.json``.
 
 * ``memory`` (``--memory``, alone): peak RSS of a build process at two catalog sizes
