@@ -24,7 +24,7 @@ from recsys.pipeline.candidates import CandidateSet
 from recsys.pipeline.context import ListenerContext, build_context
 from recsys.pipeline.first_stage import first_stage
 from recsys.pipeline.policy import ArtistFirstPolicy, SlateReplay
-from recsys.pipeline.recommender import EVENTS_PER_REQUEST
+from recsys.pipeline.recommender import EVENTS_PER_REQUEST, is_plain
 from recsys.pipeline.reranker import align
 from recsys.store import EventHistory
 
@@ -131,7 +131,7 @@ class PipelineReplay:
         if pool is not None:
             cands, assessment = cands.subset(pool), assessment.subset(pool)
         feats = rec.features.build(ctx, cands)
-        scorer = rec.scorer(params.reranker_model_id)
+        scorer = rec.scorer(params.reranker_model_id, plain=is_plain(request))
         x = align(feats, rec.features.names, scorer.feature_names)
         scores = rec.query_stage.adjust(ctx, scorer.score(x), assessment)
         return PolicyInputs(

@@ -1,7 +1,7 @@
 """The ``reranker`` step of `liner build`: LightGBM lambdarank trained from the event log.
 
 It runs after the ``indexes`` step, reading the spaces and indexes that the build just wrote,
-and trains with the time-based split of :func:`recsys.pipeline.training.train_from_events`
+and trains with the time-based split of :func:`recsys.pipeline.training.train_rerankers`
 (a per-listener hold-out when the log's times cannot split it, e.g. mostly undated plays).
 Each period's features come from spaces rebuilt from the events before its cut-off
 (:func:`spaces_as_of`: ALS, the cold-start projection, the fused vectors and their index),
@@ -31,17 +31,26 @@ from recsys.pipeline.item_graph import (
     save_graphs,
 )
 from recsys.pipeline.query_training import QueryEncoder, QueryTrainingConfig
-from recsys.pipeline.training import train_from_events
+from recsys.pipeline.training import train_rerankers
 
 if TYPE_CHECKING:
     from recsys.build import BuildContext
+    from recsys.embeddings.config import EmbeddingConfig
 
 logger = logging.getLogger(__name__)
 
-STEP_VERSION = "reranker-3"  # 3: per-listener hold-out when times cannot split; query and
-# seed examples (query_training.py)
+STEP_VERSION = "reranker-4"  # 3: per-listener hold-out when times cannot split; query and
+# seed examples (query_training.py); 4: validation period capped (MAX_VALID_LISTENERS), the
+# training spaces reuse the build's kNN projection
+RERANKER_PLAIN = False
+"""Also train ``default-plain`` for plain requests
+(:func:`recsys.pipeline.training.fit_rerankers`). Off: on HetRec's validation split it scored 0.2234 against 0.2228 for the one query-aware
+model (p=0.86, #18), not worth a second LightGBM fit per build."""
+RERANKER_PARAMS: dict[str, Any] = {}
+"""LightGBM settings over :meth:`LightGbmReranker.fit`'s defaults (chosen on validation, #18)."""
 SPACE_FILES = tuple(f"vectors/{s}.npy" for s in ("fused", "text", "audio", "collab"))
 INDEX_FILES = ("indexes/fused.npz", "indexes/text.npz")
+PROJECTION_FILE = "models/projection.npz"
 GRAPH_FILES = tuple(f"models/graph_{n}.npz" for n in GRAPH_NAMES)
 
 
@@ -84,7 +93,7 @@ def spaces_from_events(ctx: BuildContext, base: BuiltSpaces, events: pd.DataFram
     from recsys.embeddings.fusion import PcaReducer, normalise_rows
     from recsys.embeddings.steps import collab_space, content_matrix, fused_tracks, track_als
 
-    cfg = ctx.config
+    cfg = projection_as_built(ctx)
     als, counts, _, _ = track_als(events, ctx.track_ids, cfg.als, seed=ctx.settings.seed)
     text_r = PcaReducer.load(ctx.work_dir / "models/text_pca.npz").transform(base.vectors["text"])
     audio = base.vectors["audio"]
@@ -104,21 +113,43 @@ def spaces_from_events(ctx: BuildContext, base: BuiltSpaces, events: pd.DataFram
     )
 
 
+def projection_as_built(ctx: BuildContext) -> EmbeddingConfig:
+    """The build's embedding settings with the content projection the ``projection`` step
+    chose: a kNN mapping is refitted with its k instead of being chosen again by validation
+    (the choice was most of the refit's projection cost at 200k tracks); a ridge choice is
+    chosen again (its alpha is not stored)."""
+    cfg = ctx.config
+    path = ctx.work_dir / PROJECTION_FILE
+    if cfg.projection.method != "auto" or not path.is_file():
+        return cfg
+    with np.load(path, allow_pickle=False) as data:
+        if "neighbours" not in data.files:
+            return cfg
+        k = int(data["neighbours"])
+    chosen = cfg.projection.model_copy(update={"method": "knn", "neighbours": k})
+    return cfg.model_copy(update={"projection": chosen})
+
+
 def reranker_inputs(ctx: BuildContext) -> Any:
     return {
         "version": STEP_VERSION,
         "files": [
-            ctx.file_sha(f) for f in ("track_ids.npy", *SPACE_FILES, *INDEX_FILES, *GRAPH_FILES)
+            ctx.file_sha(f)
+            for f in ("track_ids.npy", *SPACE_FILES, *INDEX_FILES, *GRAPH_FILES, PROJECTION_FILE)
         ],
         "events": ctx.events_hash,
         "mask": ctx.file_sha("catalog/training_mask.npy"),
         "seed": ctx.settings.seed,
         # LINER_QUERY_EXAMPLES: the run's query_groups reads the same switch
         "query_examples": QueryTrainingConfig.from_env().model_dump(),
+        "params": RERANKER_PARAMS,
+        "plain": RERANKER_PLAIN,
     }
 
 
-def reranker_run(ctx: BuildContext) -> dict[str, Any]:
+def training_inputs(ctx: BuildContext) -> dict[str, Any]:
+    """The keyword arguments of :func:`~recsys.pipeline.training.reranker_examples` for the
+    build in ``ctx.work_dir`` (its spaces, indexes, graphs and consented events)."""
     track_ids = [str(t) for t in ctx.track_ids]
     spaces = BuiltSpaces(
         track_ids=track_ids,
@@ -137,25 +168,37 @@ def reranker_run(ctx: BuildContext) -> dict[str, Any]:
     events = ctx.events
     if not events.empty:
         events = events[events["track_id"].isin(allowed)]
-    model = train_from_events(
-        events=events,
-        spaces=spaces,
-        track_ids=track_ids,
-        tracks={t.track_id: t for t in ctx.tracks},
-        artists=list(ctx.store.iter_artists()),
-        listeners={u.listener_id: u for u in ctx.store.iter_listeners()},
-        sources_for=lambda catalog, period: default_sources(
+    return {
+        "events": events,
+        "spaces": spaces,
+        "track_ids": track_ids,
+        "tracks": {t.track_id: t for t in ctx.tracks},
+        "artists": list(ctx.store.iter_artists()),
+        "listeners": {u.listener_id: u for u in ctx.store.iter_listeners()},
+        "sources_for": lambda catalog, period: default_sources(
             period, catalog, getattr(period, "graphs", [])
         ),
-        spaces_as_of=lambda cutoff: spaces_as_of(ctx, spaces, cutoff),
-        spaces_without=lambda held: spaces_without(ctx, spaces, held),
-        seed=ctx.settings.seed,
-        text_model=QueryEncoder(ctx.text_model, ctx.settings.text_model),  # the catalog's
-    )
-    if model is None:
+        "spaces_as_of": lambda cutoff: spaces_as_of(ctx, spaces, cutoff),
+        "spaces_without": lambda held: spaces_without(ctx, spaces, held),
+        "seed": ctx.settings.seed,
+        "text_model": QueryEncoder(ctx.text_model, ctx.settings.text_model),  # the catalog's
+    }
+
+
+def reranker_run(ctx: BuildContext) -> dict[str, Any]:
+    inputs = training_inputs(ctx)
+    events = inputs["events"]
+    models = train_rerankers(**inputs, plain=RERANKER_PLAIN, params=RERANKER_PARAMS)
+    if "default" not in models:
         return {"trained": False, "events_used": len(events)}
-    model.save(ctx.work_dir, "default")
-    return {"trained": True, "events_used": len(events), **model.meta}
+    for model_id, model in models.items():
+        model.save(ctx.work_dir, model_id)
+    return {
+        "trained": True,
+        "events_used": len(events),
+        **models["default"].meta,
+        "models": {m: model.meta for m, model in models.items()},
+    }
 
 
 def graphs_inputs(ctx: BuildContext) -> Any:
@@ -198,4 +241,5 @@ __all__ = [
     "spaces_as_of",
     "spaces_from_events",
     "spaces_without",
+    "training_inputs",
 ]

@@ -429,7 +429,7 @@ def query_groups(
             skipped += 1  # the spaces cannot embed text: serving's query_sim would differ
             continue
         cands = builder.candidates(ctx)
-        cands = cands.subset(stage.assess(ctx, cands.rows).keep)
+        cands = builder.served_pool(cands.subset(stage.assess(ctx, cands.rows).keep))
         label = np.isin(cands.rows, ex.relevant)
         if not label.any():
             groups.append(None)

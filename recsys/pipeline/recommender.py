@@ -30,7 +30,7 @@ from recsys.pipeline.filters import HardFilters
 from recsys.pipeline.first_stage import first_stage
 from recsys.pipeline.policy import ArtistFirstPolicy, ReasonWriter, Slate
 from recsys.pipeline.query import QueryStage, QueryStageConfig
-from recsys.pipeline.reranker import LinearScorer, Scorer, align
+from recsys.pipeline.reranker import PLAIN_SUFFIX, LinearScorer, Scorer, align
 from recsys.pipeline.slate_log import SlateLogger
 from recsys.pipeline.track_facts import AudioFactsTable
 from recsys.store import Store
@@ -102,6 +102,12 @@ class TrackLookup:
         return found
 
 
+def is_plain(request: RecommendRequest) -> bool:
+    """Whether a request carries neither a query nor seed tracks: the plain reranker's
+    requests (:meth:`PipelineRecommender.scorer`)."""
+    return not request.query.strip() and not request.context_track_ids
+
+
 class PipelineRecommender:
     """Serves slates through the full pipeline.
 
@@ -152,9 +158,15 @@ class PipelineRecommender:
         self.fallback = LinearScorer(feature_names=self.features.names)
         self.slate_logger = slate_logger
 
-    def scorer(self, model_id: str) -> Scorer:
-        """The reranker for ``model_id``, falling back to ``default`` then linear."""
-        found = self.scorers.get(model_id) or self.scorers.get("default")
+    def scorer(self, model_id: str, *, plain: bool = False) -> Scorer:
+        """The reranker for ``model_id``, falling back to ``default`` then linear. A ``plain``
+        request (neither a query nor seeds, :func:`is_plain`) gets that model's
+        ``<id>-plain`` twin when the build trained one (learned from listener examples alone:
+        the query and seed examples do not shape the ranking of plain requests)."""
+        found_id = model_id if model_id in self.scorers else "default"
+        if plain and (twin := self.scorers.get(found_id + PLAIN_SUFFIX)) is not None:
+            return twin
+        found = self.scorers.get(found_id)
         return found if found is not None else self.fallback
 
     def context(self, request: RecommendRequest) -> ListenerContext:
@@ -199,7 +211,7 @@ class PipelineRecommender:
         gathered: dict[str, np.ndarray] = {}
         feats = self.features.build(ctx, cands, gathered)
         lap("features")
-        scorer = self.scorer(request.params.reranker_model_id)
+        scorer = self.scorer(request.params.reranker_model_id, plain=is_plain(request))
         x = align(feats, self.features.names, scorer.feature_names)
         scores = self.query_stage.adjust(ctx, scorer.score(x), assessment)
         lap("rerank")

@@ -21,6 +21,10 @@ from recsys.pipeline.compiled_trees import CompiledTrees, UnsupportedModelError
 logger = logging.getLogger(__name__)
 
 RERANKER_DIR = "reranker"
+PLAIN_SUFFIX = "-plain"
+"""``<model_id>-plain`` is the reranker for plain requests (neither a query nor seeds), trained
+on listener examples alone; ``<model_id>`` (query-aware) ranks the rest
+(:meth:`recsys.pipeline.recommender.PipelineRecommender.scorer`)."""
 
 
 class Scorer(Protocol):
@@ -246,4 +250,12 @@ class RankingData:
     feature_names: tuple[str, ...]
 
 
-__all__ = ["RERANKER_DIR", "LightGbmReranker", "LinearScorer", "RankingData", "Scorer", "align"]
+__all__ = [
+    "PLAIN_SUFFIX",
+    "RERANKER_DIR",
+    "LightGbmReranker",
+    "LinearScorer",
+    "RankingData",
+    "Scorer",
+    "align",
+]

@@ -26,19 +26,25 @@ from recsys.pipeline.candidates import CandidateSet, CandidateSource, merge_cand
 from recsys.pipeline.catalog import CatalogSnapshot
 from recsys.pipeline.context import ListenerContext, SpacesView, build_context
 from recsys.pipeline.features import FeatureBuilder
+from recsys.pipeline.first_stage import first_stage
 from recsys.pipeline.query_training import query_groups
-from recsys.pipeline.reranker import LightGbmReranker, RankingData
+from recsys.pipeline.reranker import PLAIN_SUFFIX, LightGbmReranker, RankingData
 from recsys.store import EventHistory
 
 logger = logging.getLogger(__name__)
 
 MAX_NEGATIVES = 200
 """Negatives kept per query (sampled); every positive candidate is kept."""
+POOL_K = 10
+"""The slate size training's first-stage pool is taken for (the harness's and the app's k)."""
 MAX_LISTENERS = 1500
 """Listeners whose label events form a period's queries, at most (a seeded sample beyond it):
 LightGBM learns the ranking from a few thousand queries, and each query costs one candidate
 and feature pass, so a 200k-track catalog with 20k listeners would otherwise spend most of
 its build here."""
+MAX_VALID_LISTENERS = 500
+"""Listeners whose label events form the validation period's queries, at most: validation only
+stops the boosting early, and at 200k tracks its 1,500 queries cost as much as training's."""
 
 
 @dataclass
@@ -49,6 +55,12 @@ class ExampleBuilder:
     features: FeatureBuilder
     max_negatives: int = MAX_NEGATIVES
     exclude_history: bool = True
+    pool: int = 0
+    """0 (default): examples are drawn from every candidate. N: only from the N candidates
+    serving's first stage would keep for a slate of ``POOL_K``
+    (:func:`~recsys.pipeline.first_stage.first_stage`). Measured on HetRec's validation split
+    (#18, ``benchmarks/eval_reranker.py``): drawing from serving's 250 lost 0.0065 NDCG@10
+    (p=0.044) against drawing from every candidate, so the default stays 0."""
 
     def candidates(self, ctx: ListenerContext) -> CandidateSet:
         """Merged candidates minus the history (what serving would rank)."""
@@ -58,11 +70,16 @@ class ExampleBuilder:
             cands = cands.subset(~np.isin(cands.rows, ctx.history_rows))
         return cands
 
+    def served_pool(self, cands: CandidateSet) -> CandidateSet:
+        """The candidates serving's first stage would rerank (after its filters)."""
+        keep = first_stage(cands, self.pool, POOL_K)
+        return cands if keep is None else cands.subset(keep)
+
     def group(
         self, ctx: ListenerContext, positives: np.ndarray, rng: np.random.Generator
     ) -> tuple[np.ndarray, np.ndarray] | None:
         """Features and 0/1 labels of one query; None when no positive was retrieved."""
-        cands = self.candidates(ctx)
+        cands = self.served_pool(self.candidates(ctx))
         label = np.isin(cands.rows, positives)
         if not label.any():
             return None
@@ -174,7 +191,38 @@ class Period:
     spaces: SpacesView
 
 
-def train_from_events(
+@dataclass(frozen=True)
+class RerankerExamples:
+    """The reranker's training and validation groups, by kind: ``listener`` (one plain
+    request per listener: history, later plays) and ``query`` (requests with a query or seeds,
+    :mod:`recsys.pipeline.query_training`)."""
+
+    train: Mapping[str, RankingData]
+    valid: Mapping[str, RankingData]
+    split: str
+
+    def joined(self, part: str, kinds: Sequence[str]) -> RankingData:
+        """The groups of ``kinds`` in ``part`` ("train" or "valid"), stacked."""
+        data = self.train if part == "train" else self.valid
+        return join_data([data[k] for k in kinds])
+
+
+def _joined_kinds(parts: Sequence[Mapping[str, RankingData]]) -> dict[str, RankingData]:
+    return {kind: join_data([p[kind] for p in parts]) for kind in parts[0]}
+
+
+def join_data(parts: Sequence[RankingData]) -> RankingData:
+    """Several :class:`RankingData` with the same features as one."""
+    names = parts[0].feature_names
+    return RankingData(
+        features=np.vstack([p.features for p in parts]).astype(np.float32, copy=False),
+        labels=np.concatenate([p.labels for p in parts]),
+        groups=np.concatenate([p.groups for p in parts]).astype(np.int64),
+        feature_names=names,
+    )
+
+
+def reranker_examples(
     *,
     events: pd.DataFrame,
     spaces: SpacesView,
@@ -187,29 +235,17 @@ def train_from_events(
     spaces_without: Callable[[pd.DataFrame], SpacesView] | None = None,
     train_cutoff: dt.datetime | None = None,
     valid_cutoff: dt.datetime | None = None,
-    model_id: str = "default",
     seed: int = 0,
     split: str = "auto",
     text_model: Any = None,
-) -> LightGbmReranker | None:
-    """Train a reranker from the store's events.
-
-    ``split="time"``: train queries have their history before ``train_cutoff`` and labels
-    in ``[train_cutoff, valid_cutoff)``; validation queries have history before
-    ``valid_cutoff`` and labels after it. Default cut-offs are the 70% and 85% quantiles of
-    event times. ``split="listener"``: each listener's latest tracks are held out
-    (:func:`listener_holdout`); 10% of listeners validate. ``"auto"`` (default) splits by
-    time unless the times cannot (:func:`time_split_usable`). Returns None when the log is
-    too small to form both periods. The chosen split is in the model's ``meta["split"]``.
-
-    ``spaces_as_of(cut-off)`` gives the spaces (fitted on events before it) each time
-    period's features are computed in; ``spaces_without(held-out events)`` the spaces fitted
-    without the held-out pairs. Without them ``spaces`` (fitted on everything) is used, which
-    lets the labels leak into the similarity features.
-
-    Each period also gets query and seed examples (:mod:`recsys.pipeline.query_training`),
-    their queries embedded by ``text_model`` (a ``QueryEncoder``; None: ``spaces``' own).
-    """
+    pool: int | None = None,
+    draws: int = 1,
+) -> RerankerExamples | None:
+    """The ranking groups :func:`train_rerankers` learns from (see there for the split);
+    None when the log is empty. ``pool``: the first-stage pool examples are drawn from
+    (:attr:`ExampleBuilder.pool`; default 0, every candidate). ``draws``: with the per-listener
+    hold-out, how many hold-outs (different random shares of tied pairs, each with its own
+    refitted spaces) give training queries; validation uses the first."""
     if events.empty:
         return None
     times = events["at"]
@@ -221,11 +257,12 @@ def train_from_events(
     use_time = split == "time" or (split == "auto" and why is None)
     rng = np.random.default_rng(seed)
     positive = events["event_type"].isin(["play", "like", "save"])
-    periods: list[Period] = []
+    train_periods: list[Period] = []
+    valid_periods: list[Period] = []
     if use_time:
-        for start, end in ((t1, t2), (t2, None)):
+        for start, end, into in ((t1, t2, train_periods), (t2, None, valid_periods)):
             in_window = positive & (times >= start) & ((times < end) if end is not None else True)
-            periods.append(
+            into.append(
                 Period(
                     before=events[times < start],
                     window=events[in_window],
@@ -234,27 +271,125 @@ def train_from_events(
                 )
             )
     else:
-        history, held = listener_holdout(events, seed=seed)
-        held = held[held["event_type"].isin(["play", "like", "save"])]
-        users = np.asarray(sorted(held["listener_id"].astype(str).unique()))
-        valid_users = set(users[rng.random(len(users)) < 0.1].tolist())
-        is_valid = held["listener_id"].astype(str).isin(valid_users)
-        held_spaces = spaces_without(held) if spaces_without is not None else spaces
         as_of = pd.Timestamp(times.max())
-        for part in (held[~is_valid], held[is_valid]):
-            periods.append(Period(before=history, window=part, as_of=as_of, spaces=held_spaces))
+        valid_users: set[str] | None = None
+        for draw in range(max(draws, 1)):
+            # each draw holds out another random share of the undated (tied) pairs
+            history, held = listener_holdout(events, seed=seed + draw)
+            held = held[held["event_type"].isin(["play", "like", "save"])]
+            if valid_users is None:
+                users = np.asarray(sorted(held["listener_id"].astype(str).unique()))
+                valid_users = set(users[rng.random(len(users)) < 0.1].tolist())
+            is_valid = held["listener_id"].astype(str).isin(valid_users)
+            held_spaces = spaces_without(held) if spaces_without is not None else spaces
+            train_periods.append(Period(history, held[~is_valid], as_of, held_spaces))
+            if draw == 0:
+                valid_periods.append(Period(history, held[is_valid], as_of, held_spaces))
     train, valid = (
-        _period_data(p, track_ids, tracks, artists, listeners, sources_for, rng, text_model)
-        for p in periods
+        _joined_kinds(
+            [
+                _period_data(
+                    p,
+                    track_ids,
+                    tracks,
+                    artists,
+                    listeners,
+                    sources_for,
+                    rng,
+                    text_model,
+                    pool,
+                    most,
+                )
+                for p in part
+            ]
+        )
+        for part, most in ((train_periods, MAX_LISTENERS), (valid_periods, MAX_VALID_LISTENERS))
     )
-    if len(train.groups) < 5:
-        logger.warning("only %d training queries; no reranker trained", len(train.groups))
-        return None
-    model = LightGbmReranker.fit(
-        train, valid if len(valid.groups) else None, model_id=model_id, seed=seed
+    return RerankerExamples(
+        train=train,
+        valid=valid,
+        split="time" if use_time else f"listener hold-out ({why or 'asked'})",
     )
-    model.meta["split"] = "time" if use_time else f"listener hold-out ({why or 'asked'})"
-    return model
+
+
+def fit_rerankers(
+    examples: RerankerExamples,
+    *,
+    model_id: str = "default",
+    plain: bool = True,
+    aware: bool = True,
+    params: Mapping[str, Any] | None = None,
+    seed: int = 0,
+    **fit: Any,
+) -> dict[str, LightGbmReranker]:
+    """The query-aware ``model_id`` (every example) and, with ``plain``, ``model_id +
+        PLAIN_SUFFIX`` (listener examples only, validated on listener examples only): a plain
+        request's ranking is then not shaped by the query and seed examples, which outnumbered
+        the listener examples on HetRec. ``aware=False`` skips the query-aware model (to measure
+    plain requests alone). ``fit``: more :meth:`LightGbmReranker.fit` arguments.
+        Empty when there are too few training queries."""
+    kinds: dict[str, tuple[str, ...]] = {model_id: ("listener", "query")} if aware else {}
+    if plain:
+        kinds[model_id + PLAIN_SUFFIX] = ("listener",)
+    out: dict[str, LightGbmReranker] = {}
+    for name, use in kinds.items():
+        train = examples.joined("train", use)
+        if len(train.groups) < 5:
+            logger.warning("only %d training queries; no reranker %s", len(train.groups), name)
+            continue
+        valid = examples.joined("valid", use)
+        model = LightGbmReranker.fit(
+            train,
+            valid if len(valid.groups) else None,
+            model_id=name,
+            params=params,
+            seed=seed,
+            **fit,
+        )
+        model.meta["split"] = examples.split
+        model.meta["examples"] = list(use)
+        out[name] = model
+    return out
+
+
+def train_rerankers(
+    *,
+    plain: bool = True,
+    params: Mapping[str, Any] | None = None,
+    model_id: str = "default",
+    **kwargs: Any,
+) -> dict[str, LightGbmReranker]:
+    """Train the rerankers from the store's events (:func:`reranker_examples`, then
+    :func:`fit_rerankers`); empty when the log is too small.
+
+    Split: ``split="time"``: train queries have their history before ``train_cutoff`` and
+    labels in ``[train_cutoff, valid_cutoff)``; validation queries have history before
+    ``valid_cutoff`` and labels after it. Default cut-offs are the 70% and 85% quantiles of
+    event times. ``split="listener"``: each listener's latest tracks are held out
+    (:func:`listener_holdout`); 10% of listeners validate. ``"auto"`` (default) splits by
+    time unless the times cannot (:func:`time_split_usable`). The chosen split is in each
+    model's ``meta["split"]``.
+
+    ``spaces_as_of(cut-off)`` gives the spaces (fitted on events before it) each time
+    period's features are computed in; ``spaces_without(held-out events)`` the spaces fitted
+    without the held-out pairs. Without them ``spaces`` (fitted on everything) is used, which
+    lets the labels leak into the similarity features.
+
+    Each period also gets query and seed examples (:mod:`recsys.pipeline.query_training`),
+    their queries embedded by ``text_model`` (a ``QueryEncoder``; None: ``spaces``' own).
+    ``kwargs`` are :func:`reranker_examples`'s.
+    """
+    examples = reranker_examples(**kwargs)
+    if examples is None:
+        return {}
+    seed = int(kwargs.get("seed", 0))
+    return fit_rerankers(examples, model_id=model_id, plain=plain, params=params, seed=seed)
+
+
+def train_from_events(*, model_id: str = "default", **kwargs: Any) -> LightGbmReranker | None:
+    """The query-aware reranker alone (:func:`train_rerankers` without the plain one); None
+    when the log is too small."""
+    return train_rerankers(model_id=model_id, plain=False, **kwargs).get(model_id)
 
 
 def _period_data(
@@ -266,8 +401,11 @@ def _period_data(
     sources_for: Callable[[CatalogSnapshot, SpacesView], Sequence[CandidateSource]],
     rng: np.random.Generator,
     text_model: Any = None,
-) -> RankingData:
-    """The ranking groups of one period: one query per listener with labels in its window."""
+    pool: int | None = None,
+    max_listeners: int | None = None,
+) -> dict[str, RankingData]:
+    """The ranking groups of one period by kind: ``listener`` (one query per listener with
+    labels in its window) and ``query`` (query and seed examples)."""
     from recsys.pipeline.loader import play_counts
 
     plays, recent, _ = play_counts(period.before)
@@ -284,14 +422,17 @@ def _period_data(
     builder = ExampleBuilder(
         sources, FeatureBuilder(period_spaces, catalog, tuple(s.name for s in sources))
     )
+    if pool is not None:
+        builder.pool = pool
     window = period.window
     listeners_in = window["listener_id"].unique()
-    if len(listeners_in) > MAX_LISTENERS:
-        kept = rng.choice(listeners_in, MAX_LISTENERS, replace=False)
+    most = MAX_LISTENERS if max_listeners is None else max_listeners
+    if len(listeners_in) > most:
+        kept = rng.choice(listeners_in, most, replace=False)
         window = window[window["listener_id"].isin(set(kept.tolist()))]
         logger.info(
             "reranker: %d of %d listeners' label events sampled as queries",
-            MAX_LISTENERS,
+            most,
             len(listeners_in),
         )
     history = histories_by_listener(period.before)
@@ -320,21 +461,30 @@ def _period_data(
             spaces=period_spaces,
         )
         groups.append(builder.group(ctx, catalog.rows(rows.astype(str)), rng))
-    groups += query_groups(  # requests with words and seeds
+    queries = query_groups(  # requests with words and seeds
         builder, catalog, period_spaces, window, history, listeners, rng, encoder=text_model
     )
-    return stack_groups(groups, builder.features.names)
+    names = builder.features.names
+    return {"listener": stack_groups(groups, names), "query": stack_groups(queries, names)}
 
 
 __all__ = [
     "HOLDOUT_FRACTION",
     "MAX_LISTENERS",
     "MAX_NEGATIVES",
+    "MAX_VALID_LISTENERS",
+    "PLAIN_SUFFIX",
+    "POOL_K",
     "ExampleBuilder",
     "Period",
+    "RerankerExamples",
+    "fit_rerankers",
     "histories_by_listener",
+    "join_data",
     "listener_holdout",
+    "reranker_examples",
     "stack_groups",
     "time_split_usable",
     "train_from_events",
+    "train_rerankers",
 ]

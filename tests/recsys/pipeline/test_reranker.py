@@ -4,19 +4,23 @@ training from an event log with a time split."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
 from recsys.domain import EventType, FeedbackEvent
 from recsys.errors import ArtifactError
+from recsys.params import PolicyParams
 from recsys.pipeline import PipelineRecommender, RecommendRequest
 from recsys.pipeline.candidates import Proposal, default_sources, merge_candidates
 from recsys.pipeline.loader import load_scorers
-from recsys.pipeline.reranker import LightGbmReranker, RankingData, align
-from recsys.pipeline.training import train_from_events
+from recsys.pipeline.reranker import PLAIN_SUFFIX, LightGbmReranker, RankingData, align
+from recsys.pipeline.training import train_from_events, train_rerankers
 from tests.recsys.pipeline.world import T0, make_world
 
 
@@ -146,3 +150,136 @@ def test_training_queries_come_from_at_most_max_listeners(
         valid_cutoff=T0 + dt.timedelta(days=18),
     )
     assert model is not None and 5 <= model.meta["n_train_queries"] <= 6
+
+
+def _late_plays(world: Any) -> pd.DataFrame:
+    """24 listeners keep playing their genre after the world's history (the events frame)."""
+    rng = np.random.default_rng(1)
+    world.store.add_events(
+        [
+            FeedbackEvent(
+                event_id=f"late{u}_{j}",
+                listener_id=f"u{u}",
+                track_id=f"t{u % 3}_{rng.integers(0, 5)}_{rng.integers(0, 6)}",
+                event_type=EventType.PLAY,
+                at=T0 + dt.timedelta(days=10 + j),
+            )
+            for u in range(24)
+            for j in range(12)
+        ]
+    )
+    return world.store.read_frame("events").assign(
+        event_id=[e.event_id for e in world.store.events]
+    )
+
+
+def _training_kwargs(world: Any, frame: pd.DataFrame) -> dict[str, Any]:
+    return {
+        "events": frame,
+        "spaces": world.spaces,
+        "track_ids": world.spaces.track_ids,
+        "tracks": world.store.tracks,
+        "artists": list(world.store.iter_artists()),
+        "listeners": world.store.listeners,
+        "sources_for": lambda cat, spaces: default_sources(spaces, cat),
+        "train_cutoff": T0 + dt.timedelta(days=14),
+        "valid_cutoff": T0 + dt.timedelta(days=18),
+    }
+
+
+@dataclass
+class _Spy:
+    """A scorer that records that it was asked."""
+
+    model_id: str
+    feature_names: tuple[str, ...]
+    calls: list[str]
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        self.calls.append(self.model_id)
+        return np.zeros(len(features))
+
+    def explain(self, features: np.ndarray, top: int = 5) -> list[dict[str, float]]:
+        return [{} for _ in features]
+
+
+def test_plain_requests_get_the_plain_reranker_and_queries_or_seeds_the_query_aware_one(
+    tmp_path: Path,
+) -> None:
+    world = make_world(seed=1)
+    models = train_rerankers(**_training_kwargs(world, _late_plays(world)))
+    assert set(models) == {"default", "default" + PLAIN_SUFFIX}
+    plain, aware = models["default" + PLAIN_SUFFIX], models["default"]
+    assert plain.meta["examples"] == ["listener"] and aware.meta["examples"] == [
+        "listener",
+        "query",
+    ]
+    # the query-aware model also learned from the query and seed examples
+    assert aware.meta["n_train_queries"] > plain.meta["n_train_queries"] >= 10
+    for model_id, model in models.items():
+        model.save(tmp_path, model_id)
+    assert set(load_scorers(tmp_path)) == set(models)
+
+    calls: list[str] = []
+    rec = PipelineRecommender(spaces=world.spaces, catalog=world.catalog, store=world.store)
+    rec.scorers = {
+        m: _Spy(model_id=m, feature_names=rec.features.names, calls=calls) for m in models
+    }
+    seeds = ("t1_0_0",)
+    for request, expected in (
+        (RecommendRequest(listener_id="u0", k=5), "default" + PLAIN_SUFFIX),
+        (RecommendRequest(listener_id="u0", k=5, query="genre1"), "default"),
+        (RecommendRequest(listener_id="u0", k=5, context_track_ids=seeds), "default"),
+    ):
+        rec.recommend(request)
+        assert calls[-1] == expected, request
+    # a model id the build did not train falls back to the default pair
+    other = PolicyParams(reranker_model_id="other")
+    rec.recommend(RecommendRequest(listener_id="u0", k=5, params=other))
+    assert calls[-1] == "default" + PLAIN_SUFFIX
+    rec.recommend(RecommendRequest(listener_id="u0", k=5, query="genre1", params=other))
+    assert calls[-1] == "default"
+    # a build with the query-aware model only serves every request with it
+    del rec.scorers["default" + PLAIN_SUFFIX]
+    rec.recommend(RecommendRequest(listener_id="u0", k=5))
+    assert calls[-1] == "default"
+
+
+def test_examples_come_from_the_candidates_serving_reranks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With a first-stage pool, every example (positives and negatives) is among the
+    candidates serving's first stage would keep; with pool 0 they come from every candidate."""
+    import recsys.pipeline.training as training
+
+    world = make_world(seed=1)
+    frame = _late_plays(world)
+    monkeypatch.setattr(training, "POOL_K", 1)  # the pool floor is 4 per slate position
+    monkeypatch.setenv("LINER_QUERY_EXAMPLES", "0")
+    kwargs = _training_kwargs(world, frame)
+    small = training.reranker_examples(**kwargs, pool=6)
+    every = training.reranker_examples(**kwargs, pool=0)
+    assert small is not None and every is not None
+    for ex in (small, every):
+        assert len(ex.train["query"].groups) == 0 and len(ex.train["listener"].groups) >= 5
+    # (a listener whose later plays all fall outside the pool gives no query)
+    assert len(every.train["listener"].groups) >= len(small.train["listener"].groups)
+    assert small.train["listener"].groups.max() <= 6
+    assert every.train["listener"].groups.max() > 6
+
+
+def test_more_hold_out_draws_add_training_queries_and_keep_validation() -> None:
+    """With the per-listener hold-out, each draw holds out another random share of a
+    listener's tied (undated) tracks; validation comes from the first draw only."""
+    import recsys.pipeline.training as training
+
+    world = make_world(seed=1)
+    frame = _late_plays(world).assign(at=T0)  # every event at one time: no time split
+    kwargs = {**_training_kwargs(world, frame), "train_cutoff": None, "valid_cutoff": None}
+    one = training.reranker_examples(**kwargs, draws=1)
+    two = training.reranker_examples(**kwargs, draws=2)
+    assert one is not None and two is not None
+    assert one.split.startswith("listener hold-out") and two.split == one.split
+    n_one, n_two = len(one.train["listener"].groups), len(two.train["listener"].groups)
+    assert n_one >= 10 and n_two > 1.5 * n_one
+    np.testing.assert_array_equal(two.valid["listener"].labels, one.valid["listener"].labels)
