@@ -44,8 +44,9 @@ STEP_VERSION = "reranker-4"  # 3: per-listener hold-out when times cannot split;
 # training spaces reuse the build's kNN projection
 RERANKER_PLAIN = False
 """Also train ``default-plain`` for plain requests
-(:func:`recsys.pipeline.training.fit_rerankers`). Off: on HetRec's validation split it scored 0.2234 against 0.2228 for the one query-aware
-model (p=0.86, #18), not worth a second LightGBM fit per build."""
+(:func:`recsys.pipeline.training.fit_rerankers`). Off: on HetRec's validation split it scored
+0.2234 against 0.2228 for the one query-aware model (p=0.86, #18), not worth a second LightGBM
+fit per build."""
 RERANKER_PARAMS: dict[str, Any] = {}
 """LightGBM settings over :meth:`LightGbmReranker.fit`'s defaults (chosen on validation, #18)."""
 SPACE_FILES = tuple(f"vectors/{s}.npy" for s in ("fused", "text", "audio", "collab"))
