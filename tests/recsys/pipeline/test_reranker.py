@@ -68,37 +68,8 @@ def test_merge_keeps_best_rank_per_source() -> None:
 
 def test_training_from_events_serves_with_the_trained_model(tmp_path: Path) -> None:
     world = make_world(seed=1)
-    rng = np.random.default_rng(1)
-    events = []
     # A later period: each listener keeps playing tracks of its genre.
-    for u in range(24):
-        g = u % 3
-        for j in range(12):
-            a, i = rng.integers(0, 5), rng.integers(0, 6)
-            events.append(
-                FeedbackEvent(
-                    event_id=f"late{u}_{j}",
-                    listener_id=f"u{u}",
-                    track_id=f"t{g}_{a}_{i}",
-                    event_type=EventType.PLAY,
-                    at=T0 + dt.timedelta(days=10 + j),
-                )
-            )
-    world.store.add_events(events)
-    frame = world.store.read_frame("events").assign(
-        event_id=[e.event_id for e in world.store.events]
-    )
-    model = train_from_events(
-        events=frame,
-        spaces=world.spaces,
-        track_ids=world.spaces.track_ids,
-        tracks=world.store.tracks,
-        artists=list(world.store.iter_artists()),
-        listeners=world.store.listeners,
-        sources_for=lambda cat, spaces: default_sources(spaces, cat),
-        train_cutoff=T0 + dt.timedelta(days=14),
-        valid_cutoff=T0 + dt.timedelta(days=18),
-    )
+    model = train_from_events(**_training_kwargs(world, _late_plays(world)))
     assert model is not None and model.meta["n_train_queries"] >= 10
     model.save(tmp_path)
     rec = PipelineRecommender(
@@ -120,35 +91,10 @@ def test_training_queries_come_from_at_most_max_listeners(
     import recsys.pipeline.training as training
 
     world = make_world(seed=1)
-    rng = np.random.default_rng(1)
-    events = [
-        FeedbackEvent(
-            event_id=f"late{u}_{j}",
-            listener_id=f"u{u}",
-            track_id=f"t{u % 3}_{rng.integers(0, 5)}_{rng.integers(0, 6)}",
-            event_type=EventType.PLAY,
-            at=T0 + dt.timedelta(days=10 + j),
-        )
-        for u in range(24)
-        for j in range(12)
-    ]
-    world.store.add_events(events)
-    frame = world.store.read_frame("events").assign(
-        event_id=[e.event_id for e in world.store.events]
-    )
+    frame = _late_plays(world)
     monkeypatch.setattr(training, "MAX_LISTENERS", 6)
     monkeypatch.setenv("LINER_QUERY_EXAMPLES", "0")  # listener queries only
-    model = train_from_events(
-        events=frame,
-        spaces=world.spaces,
-        track_ids=world.spaces.track_ids,
-        tracks=world.store.tracks,
-        artists=list(world.store.iter_artists()),
-        listeners=world.store.listeners,
-        sources_for=lambda cat, spaces: default_sources(spaces, cat),
-        train_cutoff=T0 + dt.timedelta(days=14),
-        valid_cutoff=T0 + dt.timedelta(days=18),
-    )
+    model = train_from_events(**_training_kwargs(world, frame))
     assert model is not None and 5 <= model.meta["n_train_queries"] <= 6
 
 
