@@ -202,6 +202,72 @@ def _hnsw_fp16(x: np.ndarray, config: FaissIndexConfig) -> faiss.Index:
     return index
 
 
+def _fp16_hnsw_storage(index: faiss.Index) -> Any:
+    """The float16 ``IndexScalarQuantizer`` an HNSW index walks over, or None for any other
+    index (exact, float32 or 8-bit HNSW, IVF, refined, factory-made wrappers)."""
+    inner: Any = faiss.downcast_index(index)
+    if not isinstance(inner, faiss.IndexHNSW):
+        return None
+    storage: Any = faiss.downcast_index(inner.storage)
+    if not isinstance(storage, faiss.IndexScalarQuantizer):
+        return None
+    return storage if storage.sq.qtype == faiss.ScalarQuantizer.QT_fp16 else None
+
+
+def _padded_fp16(index: faiss.Index) -> faiss.Index | None:
+    """``index`` (HNSW over float16 codes at a width FAISS has no SIMD float16 kernel for)
+    with every code zero-padded to the next multiple of :data:`_FP16_SIMD_WIDTH`, or None when
+    the index is anything else.
+
+    Zero columns add nothing to an inner product with a query padded the same way, so the
+    same graph walks to the same rows with the same scores up to float rounding (the SIMD
+    kernel adds the terms in another order: ~1 ulp). Why: at 193 columns each float16
+    distance runs one component at a time, ~6× the cost of the SIMD kernel at 200
+    (``benchmarks/README.md``, issue 21). Made at load from the stored index (the artifact
+    keeps its width); costs a copy of the codes."""
+    storage = _fp16_hnsw_storage(index)
+    dim = int(index.d)
+    if storage is None or dim % _FP16_SIMD_WIDTH == 0:
+        return None
+    inner: Any = faiss.downcast_index(index)
+    n = int(index.ntotal)
+    wide = -(-dim // _FP16_SIMD_WIDTH) * _FP16_SIMD_WIDTH
+    codes = faiss.vector_to_array(storage.codes).view(np.float16).reshape(n, dim)
+    padded = np.zeros((n, wide), dtype=np.float16)
+    padded[:, :dim] = codes
+    del codes
+    out: Any = faiss.index_factory(
+        wide, f"HNSW{inner.hnsw.nb_neighbors(1)},SQfp16", faiss.METRIC_INNER_PRODUCT
+    )
+    wide_storage: Any = faiss.downcast_index(out.storage)
+    faiss.copy_array_to_vector(padded.view(np.uint8).ravel(), wide_storage.codes)
+    del padded
+    wide_storage.ntotal = n
+    out.hnsw = inner.hnsw  # a copy of the graph (same entry point, levels and lists)
+    out.ntotal = n
+    return out
+
+
+def _unpadded_fp16(index: faiss.Index, dim: int) -> faiss.Index:
+    """The inverse of :func:`_padded_fp16`: the codes cut back to ``dim`` columns (what
+    :meth:`FaissIndex.save` writes, so artifacts keep their width)."""
+    inner: Any = faiss.downcast_index(index)
+    storage: Any = faiss.downcast_index(inner.storage)
+    n, wide = int(index.ntotal), int(index.d)
+    codes = faiss.vector_to_array(storage.codes).view(np.float16).reshape(n, wide)
+    out: Any = faiss.index_factory(
+        dim, f"HNSW{inner.hnsw.nb_neighbors(1)},SQfp16", faiss.METRIC_INNER_PRODUCT
+    )
+    narrow: Any = faiss.downcast_index(out.storage)
+    faiss.copy_array_to_vector(
+        np.ascontiguousarray(codes[:, :dim]).view(np.uint8).ravel(), narrow.codes
+    )
+    narrow.ntotal = n
+    out.hnsw = inner.hnsw
+    out.ntotal = n
+    return out
+
+
 def _factory_index(config: FaissIndexConfig, dim: int) -> faiss.Index:
     """An untrained index from ``config.factory``, with its IVF lists and refinement set."""
     assert config.factory
@@ -251,7 +317,12 @@ class FaissIndex:
             order = np.asarray(order, dtype=np.int64)
             if order.shape != (n,) or not np.array_equal(np.sort(order), np.arange(n)):
                 raise ArtifactError("the stored row order is not a permutation of the rows")
-        self._index = index
+        self.dim: int = int(index.d)
+        padded = _padded_fp16(index)
+        self._index = index if padded is None else padded
+        self._pad_to: int | None = None if padded is None else int(padded.d)
+        """Searched width when the float16 codes are zero-padded to a SIMD width (queries are
+        padded the same way), None when the stored index is searched as it is."""
         self._order = order
         # Stored row -> catalog row, with a trailing -1 so FAISS's -1 padding maps to itself.
         self._to_catalog: np.ndarray | None = None
@@ -261,9 +332,8 @@ class FaissIndex:
             self._to_stored = np.empty(n, dtype=np.int64)
             self._to_stored[order] = np.arange(n)
         self.ids: np.ndarray = np.asarray(ids, dtype=str)
-        self.dim: int = int(index.d)
         self.config = config
-        self._kind = _kind(index)
+        self._kind = _kind(self._index)
         self._row_of: dict[str, int] = {str(t): i for i, t in enumerate(self.ids)}
         if len(self._row_of) != len(self.ids):
             raise ConfigError("track ids given to the index are not unique")
@@ -272,7 +342,7 @@ class FaissIndex:
         # Search parameters without a selector by (k, ef, nprobe): read-only during a search,
         # so shared by every call (building one per call cost ~0.05 ms).
         self._plain_params: dict[tuple[int, int | None, int | None], Any] = {}
-        self.huge_page_bytes = back_with_huge_pages(index)
+        self.huge_page_bytes = back_with_huge_pages(self._index)
 
     @classmethod
     def build(
@@ -449,7 +519,7 @@ class FaissIndex:
             )
         stored = self._order if self._order is not None else np.arange(n, dtype=np.int64)
         check = np.unique(np.linspace(0, n - 1, min(n, 64)).astype(np.int64))
-        codes = self._index.reconstruct_batch(check)
+        codes = self._index.reconstruct_batch(check)[:, : self.dim]  # (padded: zero columns)
         rows = np.asarray(vectors[np.sort(stored[check])], dtype=np.float32)
         rows = rows[np.argsort(np.argsort(stored[check]))]
         if not np.allclose(codes, rows, atol=1e-2):
@@ -569,6 +639,10 @@ class FaissIndex:
         q = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         if q.shape[1] != self.dim:
             raise ConfigError(f"query dim {q.shape[1]} does not match index dim {self.dim}")
+        if self._pad_to is not None:
+            wide = np.zeros((len(q), self._pad_to), dtype=np.float32)
+            wide[:, : self.dim] = q
+            q = wide
         n = len(self)
         if exclude_rows is None or not len(exclude_rows):
             excluded = _NO_ROWS
@@ -647,7 +721,9 @@ class FaissIndex:
         buf = io.BytesIO()
         np.savez(
             buf,
-            index=faiss.serialize_index(self._index),
+            index=faiss.serialize_index(
+                self._index if self._pad_to is None else _unpadded_fp16(self._index, self.dim)
+            ),
             ids=self.ids,
             order=order,
             meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),

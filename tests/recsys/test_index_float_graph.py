@@ -43,7 +43,8 @@ def _graphs(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     index = FaissIndex.build(x, ids_of(len(x)), config)
     assert index.kind == "IndexHNSWSQ"  # served as before: float16 codes, 2 bytes a value
     inner: Any = faiss.downcast_index(index._index)
-    assert inner.storage.sa_code_size() == 2 * d
+    # (Searched with the codes zero-padded to the next SIMD width: 2 bytes a value.)
+    assert inner.storage.sa_code_size() == 2 * (-(-d // 8) * 8)
     graph: Any = faiss.IndexHNSWFlat(d, 8, faiss.METRIC_INNER_PRODUCT)
     walked: Any = faiss.index_factory(d, "HNSW8,SQfp16", faiss.METRIC_INNER_PRODUCT)
     for other in (graph, walked):
@@ -70,6 +71,57 @@ def test_at_a_width_without_simd_the_graph_is_built_over_float32(one_thread: Non
     before = _recall(old.search(q, 10, params=params)[1], truth)
     after = _recall(index.search_rows(q, 10)[1], truth)
     assert after >= 0.95 and after >= before - 0.01
+
+
+def test_at_a_width_without_simd_the_codes_are_searched_zero_padded(
+    tmp_path: Path, one_thread: None
+) -> None:
+    x = clustered(3000, 33, seed=16)
+    q = clustered(100, 33, seed=17)
+    index = FaissIndex.build(x, ids_of(len(x)), FaissIndexConfig(exact_below=0, hnsw_m=8))
+    assert (index.dim, index._pad_to) == (33, 40)
+    # The artifact keeps its width: the file holds the 33-column codes, the padded ones'
+    # first 33 columns exactly.
+    index.save(tmp_path / "fused.npz")
+    with np.load(tmp_path / "fused.npz") as data:
+        raw = faiss.deserialize_index(data["index"])
+        order = data["order"]
+    stored: Any = faiss.downcast_index(raw)
+    assert stored.d == 33
+    served: Any = faiss.downcast_index(index._index)
+    wide_storage: Any = faiss.downcast_index(served.storage)
+    narrow_storage: Any = faiss.downcast_index(stored.storage)
+    wide_codes, narrow_codes = wide_storage.codes, narrow_storage.codes
+    wide = faiss.vector_to_array(wide_codes).view(np.float16).reshape(-1, 40)
+    narrow = faiss.vector_to_array(narrow_codes).view(np.float16).reshape(-1, 33)
+    np.testing.assert_array_equal(wide[:, :33], narrow)
+    assert not wide[:, 33:].any()
+    # The stored index searched as it is (one float16 component at a time) finds the same
+    # rows with the same scores up to the kernels' order of addition.
+    params = _faiss.SearchParametersHNSW(efSearch=200, bounded_queue=False)
+    old_scores, old_stored = stored.search(q, 100, params=params)
+    scores, rows = index.search_rows(q, 100, ef=200)
+    assert np.mean(order[old_stored] == rows) >= 0.99
+    np.testing.assert_allclose(scores, old_scores, rtol=0, atol=1e-5)
+    # Loading pads again; exclusions and the exhaustive fallback take padded queries too.
+    loaded = FaissIndex.load(tmp_path / "fused.npz")
+    assert loaded._pad_to == 40
+    again = loaded.search_rows(q, 100, ef=200)
+    np.testing.assert_array_equal(again[1], rows)
+    np.testing.assert_array_equal(again[0], scores)
+    banned = rows[:, :5].ravel()
+    _, kept = loaded.search_rows(q, 100, exclude_rows=banned)
+    assert not np.isin(kept, banned).any() and (kept >= 0).all()
+    _, everything = loaded.search_rows(q[:2], len(x) - len(np.unique(banned)), exclude_rows=banned)
+    assert (everything >= 0).all() and not np.isin(everything, banned).any()
+    # Indexes at a SIMD width, float32 and exact ones are searched as they are.
+    for config in (
+        FaissIndexConfig(exact_below=0, hnsw_m=8, hnsw_storage="flat"),
+        FaissIndexConfig(),
+    ):
+        assert FaissIndex.build(x, ids_of(len(x)), config)._pad_to is None
+    y = clustered(2000, 32, seed=16)
+    assert FaissIndex.build(y, ids_of(len(y)), FaissIndexConfig(exact_below=0))._pad_to is None
 
 
 def test_at_a_simd_width_the_graph_is_built_by_float16_walks(one_thread: None) -> None:
