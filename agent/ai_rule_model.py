@@ -8,10 +8,11 @@ model), fitted on the hand-written paraphrase sets that are not held out
 (``python -m benchmarks.agent_paraphrases --fit-ai-rule``), shipped as
 ``agent/data/ai_rule_model.npz``: 4 × 384 weights, no training at run time.
 
-It only makes a parse stricter or more precise, never lets through what the rules refused
-(:func:`refine_level`): when it is at least :data:`CONFIDENT` sure of another refusal level
+It only makes a parse stricter, never lets through what the rules refused
+(:func:`refine_level`): when it is at least :data:`CONFIDENT` sure of a stricter refusal level
 than the rules found, its level wins; when the rules found no refusal and it is that sure of
-one, the refusal is added. It never turns a refusal into "no rule". The model is used only
+one, the refusal is added. It never turns a refusal into "no rule", nor a "no AI at all" into a
+lighter rule (that would serve AI-assisted tracks the rules refused). The model is used only
 when the backend's text model is the one it was fitted with (a probe sentence's vector must
 match), so a hashed test embedding never reads its weights.
 """
@@ -31,6 +32,8 @@ MODEL_PATH = Path(__file__).parent / "data" / "ai_rule_model.npz"
 LEVELS = ("none", "generated", "vocals", "any")
 """The AI rules, from none to the strictest: no AI-generated tracks, no AI vocals (and no
 AI-generated tracks), no AI involvement at all."""
+STRICTNESS = {level: i for i, level in enumerate(LEVELS)}
+"""Each level lets through a subset of what the one before it lets through."""
 CONFIDENT = 0.9
 """Probability the model needs before its level overrides or adds to the rules' (chosen on
 the paraphrase sets that are not held out, leave-one-set-out)."""
@@ -121,14 +124,14 @@ def refine_level(
     hedged: bool = False,
     allowed: bool = False,
 ) -> str:
-    """The level to apply: the rules' unless the model is :data:`CONFIDENT` of another
-    refusal (never "none" over a refusal; never "any" when the listener allowed AI help or
-    hedged the refusal: "prefer no AI if you can" asks for the lighter rule; never a refusal
-    the rules did not find when the listener explicitly allowed AI: "no rules about AI today,
-    anything goes")."""
+    """The level to apply: the rules' unless the model is :data:`CONFIDENT` of a stricter
+    refusal (never a lighter rule than the rules', by :data:`STRICTNESS`; never "any" when
+    the listener allowed AI help or hedged the refusal: "prefer no AI if you can" asks for
+    the lighter rule; never a refusal the rules did not find when the listener explicitly
+    allowed AI: "no rules about AI today, anything goes")."""
     best = int(np.argmax(probabilities))
     level = LEVELS[best]
-    if probabilities[best] < CONFIDENT or level == "none" or level == rule_level:
+    if probabilities[best] < CONFIDENT or STRICTNESS[level] <= STRICTNESS[rule_level]:
         return rule_level
     if rule_level == "none" and allowed:
         return rule_level
@@ -137,4 +140,13 @@ def refine_level(
     return level
 
 
-__all__ = ["CONFIDENT", "LEVELS", "MODEL_PATH", "AiRuleModel", "fit", "model_for", "refine_level"]
+__all__ = [
+    "CONFIDENT",
+    "LEVELS",
+    "MODEL_PATH",
+    "STRICTNESS",
+    "AiRuleModel",
+    "fit",
+    "model_for",
+    "refine_level",
+]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from agent.ai_rule_model import model_for, refine_level
-from agent.exclusions import CUE
+from agent.exclusions import AVERSION_CUES, CUE, REFUSING_TAIL
 
 TRANSLATIONS: tuple[tuple[str, str], ...] = (
     # A few words of the languages the demo sees, onto the English the rules and the (English)
@@ -83,7 +83,12 @@ TRANSLATIONS: tuple[tuple[str, str], ...] = (
         "slow",
     ),
     (r"\b(?:schnelle?[nr]?|rápid[oa]s?|rapides?)\b", "fast"),
-    (r"\b(?:los|las|les\s+années|die)\s+([1-9]0)(?:er|s)?\b", r"the \g<1>s"),
+    (
+        r"\b(?:(?:de\s+)?(?:los|las)(?:\s+años)?|(?:les|des)\s+années|die|der|den)\s+"
+        r"([1-9]0)(?:er|s)?(?:\s+jahren?)?\b",
+        r"the \g<1>s",
+    ),
+    (r"\b(?:années|años)\s+([1-9]0)\b|\b([1-9]0)er(?:\s+jahren?)?\b", r"\g<1>\g<2>s"),
     (
         r"\b(?:artistas?\s+nuev[oa]s|nuev[oa]s\s+artistas|nouveaux\s+artistes|"
         r"neue[n]?\s+künstler(?:innen)?)\b",
@@ -156,7 +161,8 @@ NEGATION = re.compile(
     r"steer\s+clear|stay\s+away|spare\s+me|free\s+(?:of|from)|nix|no\s+more|less|sans|"
     r"leave\s+(?:\w+\s+)?out|anything\s+but|other\s+than|nah|kill|hold\s+the|"
     r"count\s+me\s+out)\b|"
-    r"[\s-]free\b|\banti[\s-]",
+    r"[\s-]free\b|\banti[\s-]|"
+    rf"(?<![\w-])(?:{AVERSION_CUES})(?![\w-])",
     re.I,
 )
 ALLOWING = re.compile(
@@ -294,7 +300,9 @@ LATER_REFUSAL = re.compile(
     r"\b(?:keep|leave|take|get|filter|cut|throw|kick)\s+(?:it|them|those|that|these)\s+"
     r"(?:out|away|off)\b|\b(?:remove|skip|drop|exclude|ban|block|avoid|ditch|nix|lose)\s+"
     r"(?:it|them|those|that|these)\b|\b(?:don'?t|do\s+not)\s+want\s+(?:it|them|that|those|these)\b|"
-    r"\bno\s+thank\s*(?:s|you)\b|\bif\s+you\s+(?:put|sneak|slip|add|include)\b",
+    r"\bno\s+thank\s*(?:s|you)\b|\bif\s+you\s+(?:put|sneak|slip|add|include)\b|"
+    r"\b(?:want|need|like|take|pick)\s+neither\b|\bneither\s+(?:of\s+(?:them|those|these|the\s+two)|"
+    r"please|thanks|pls)\b|^\s*neither\b|\bnone\s+of\s+(?:it|them|those|these|that)\b",
     re.I,
 )
 """A later clause that refuses what an earlier one mentioned ("Any AI in these? Remove it")."""
@@ -423,7 +431,8 @@ def _allows(clause: str) -> bool:
 AFTER_REFUSAL = re.compile(
     r"\b(?:(?:is|are|was|were)\s+not|isn'?t|aren'?t|wasn'?t|weren'?t)\s+(?:\w+\s+)?(?:welcome|"
     r"wanted|allowed|ok(?:ay)?|invited|acceptable|fine|good|cool|used|involved|for\s+me|"
-    r"my\s+thing|an?\s+option)\b|\bneed\s+not\s+apply\b|\b(?:not|un)\s?(?:wanted|needed|welcome)\b",
+    r"my\s+thing|an?\s+option)\b|\bneed\s+not\s+apply\b|\b(?:not|un)\s?(?:wanted|needed|welcome)\b|"
+    rf"^[\s\w-]{{0,40}}?{REFUSING_TAIL}",
     re.I,
 )
 """A negated allowance after the mention ("AI artists are not welcome", "AI isn't fine")."""
@@ -539,7 +548,9 @@ def ai_intent(text: str, embed: Callable[[Sequence[str]], np.ndarray] | None = N
                 asks = LATER_WANT.match(following)
                 unclear.append(f"{clause}, {following}" if asks else clause)
             continue
-        if VOCAL_WORDS.search(clause):
+        if ASSISTED.search(clause) and not (hedged or _allows(clause)):
+            no_any = True  # "AI-generated or AI-assisted, I want neither": help refused too
+        elif VOCAL_WORDS.search(clause):
             no_vocals = True
         elif PROCESS_SCOPE.search(clause):
             no_any = True  # "no generative AI in any part of the process"

@@ -171,7 +171,7 @@ class DiscoveryAgent:
         if (
             c.prefer or c.genres or c.like or c.avoid or c.new_artists or c.human_only
             or c.no_ai_generated or c.tempo_min is not None or c.tempo_max is not None
-            or c.year_min is not None or c.year_max is not None
+            or c.year_min is not None or c.year_max is not None or c.exclude_years
         ):  # fmt: skip
             return False
         words = [w for w in re.findall(r"[a-z]+", message.casefold()) if len(w) > 2]
@@ -281,6 +281,9 @@ def enforced_phrases(c: Constraints, no_tempo: int = 0) -> list[str]:
             out.append(f"tempo {bound} ({no_tempo} candidates with no measured tempo left out)")
     if c.year_min is not None or c.year_max is not None:
         out.append(f"released {c.year_min or '…'}–{c.year_max or '…'} (unknown years left out)")
+    if c.exclude_years:
+        spans = ", ".join(f"{a}–{b}" for a, b in c.exclude_years)
+        out.append(f"nothing released {spans} (unknown years left out)")
     if c.human_only:
         out.append("human artists only")
     if c.no_ai_any:

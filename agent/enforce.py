@@ -2,7 +2,8 @@
 
 A planner (rules or an LLM) decides which tools run; whatever it did, the executor takes
 the answer set through :func:`enforce_constraints`: the hard constraints parsed from the
-listener's words (AI involvement, human-only, emerging, tempo, era, exclusions), the
+listener's words (AI involvement, human-only, emerging, tempo, era and refused years,
+exclusions), the
 listener's blocked artists on every credit (through the backend's guardrail), the artists the
 request itself excludes ("no Drake") on every credit, and ``k``.
 """
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 
 from agent.backend import TrackFacts
 from agent.bus import Candidate
-from agent.refine import FilterArgs, _keeps
+from agent.refine import FilterArgs, YearSpan, _keeps
 from agent.request import Constraints
 from agent.tools import ToolContext, facts_by_id
 
@@ -34,6 +35,7 @@ def constraint_filter(
         keep_unmeasured_tempo=c.tempo_soft,  # bounds from words: checked where measured
         year_min=c.year_min,
         year_max=c.year_max,
+        exclude_years=[YearSpan(first=a, last=b) for a, b in c.exclude_years[:20]],
         human_only=c.human_only,
         no_ai_generated=c.no_ai_generated,
         no_ai_any=c.no_ai_any,

@@ -15,6 +15,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
+AVERSION_CUES = (
+    r"(?:had\s+it|had\s+(?:more\s+than\s+)?enough|been\s+burn(?:ed|t)\s+out)\s+(?:with|of|on)|"
+    r"(?:i'?m|i\s+am|we'?re|we\s+are)\s+(?:good|set|all\s+set|fine)\s+(?:on|for|without)|"
+    r"hold\s+off\s+on|pass\s+on|give\s+(?:it\s+)?a\s+miss\s+on|(?:could|can)\s+(?:do|live)\s+without|"
+    r"(?:no|zero|little|not\s+much)\s+(?:interest|appetite|patience)\s+(?:in|for)|"
+    r"not\s+interested\s+in|not\s+(?:up\s+)?for|(?:not|never)\s+(?:into|keen\s+on|big\s+on)|"
+    r"(?:can|could|shall)\s+we\s+(?:not|skip|avoid|lose)(?:\s+(?:do|have|play|hear))?|"
+    r"(?:don'?t|do\s+not|never)\s+(?:even\s+)?(?:think\s+(?:about|of)\s+|dare\s+|bother\s+)?"
+    r"(?:play(?:ing)?|put(?:ting)?\s+on|add(?:ing)?|includ(?:e|ing)|suggest(?:ing)?|"
+    r"recommend(?:ing)?|bring(?:ing)?\s+(?:up|in))"
+)
+"""Aversions said before what they refuse ("had it with", "I'm good on", "hold off on",
+"can we not do", "don't even think about playing"); shared with the AI rules."""
 CUE = (
     r"without|w/o|minus|less|fewer|except(?:\s+for)?|excluding|"
     r"exclude|apart\s+from|other\s+than|besides|anything\s+but|everything\s+but|all\s+but|"
@@ -25,6 +38,8 @@ CUE = (
     r"can'?t\s+stand|cannot\s+stand|not\s+in\s+the\s+mood\s+for|not\s+feeling|"
     r"not\s+(?:a\s+(?:big\s+)?)?fan\s+of|allergic\s+to|no\s+more|rather\s+not(?:\s+hear)?|"
     r"refrain\s+from\s+(?:including|playing|adding)|"
+    rf"{AVERSION_CUES}|"
+    r"banish|scrap|purge|(?:get|keep)\s+rid\s+of|cross\s+off|rule\s+out|weed\s+out|"
     r"(?:don'?t|do\s+not|never)\s+(?:play|want(?:\s+to\s+hear)?|give\s+me|include|need|"
     r"show\s+me|add)|isn'?t|aren'?t|none\s+of|nothing|not|no"
 )
@@ -40,12 +55,21 @@ NEGATED_BEFORE = re.compile(r"(?:\bnot|\bnever|n't|\bno\s+longer)\s+(?:\w+\s+){0
 shoegaze", "I'm not sick of synthwave")."""
 NOT_CUE_AFTER = re.compile(
     r"^(?:only|just|merely|simply|but|else|beats?|compares?|matters?|tops|comes\s+close|"
+    r"hits(?:\s+(?:like|harder|the\s+spot))?|touches|rivals|holds\s+a\s+candle|can\s+top|"
+    r"(?:is|sounds|feels)\s+(?:better|as\s+good)|gets\s+me\s+(?:like|going)|slaps\s+like|"
+    r"(?:a|an)\s+[\w-]+(?:\s+[\w-]+)?\s+without\b|"
     r"against|opposed|averse|bad|sure|that\s+i|quite|less\s+than|more\s+than|short\s+of|than|"
     r"sick|tired|fed\s+up|done\s+with|over\b)\b",
     re.I,
 )
 """Words after a cue that make it no exclusion: "not only jazz but also folk", "nothing but
-jazz" (only jazz), "nothing beats 90s rock", "nothing against AI", "no less than 120 bpm"."""
+jazz" (only jazz), "nothing beats/hits like 90s rock", "nothing against AI", "no less than
+120 bpm", "it's not a party without house" (a double negation: both wanted)."""
+DOUBLE_NEGATION = re.compile(
+    r"\b(?:not|no|never|isn'?t|ain'?t)\s+(?:an?\s+|the\s+|really\s+)?[\w-]+(?:\s+[\w-]+)?\s+without\s+",
+    re.I,
+)
+"""'It's not a party without house music': the "without" there asks for what follows."""
 IDIOMS = frozenset(
     {"doubt", "way", "matter", "need", "problem", "problems", "worries", "worry", "rush", "hurry",
      "offense", "offence", "idea", "clue", "thanks", "thank", "cap", "skips", "skipping",
@@ -92,6 +116,25 @@ OFF_TABLE = re.compile(
     r"(?:off\s+the\s+table|off[- ]limits|out(?!\s+(?:now|there|today|yet|this|of|on))|"
     r"banned|forbidden|not\s+allowed|a\s+no(?:[- ]go)?|"
     r"a\s+hard\s+no|dead\s+to\s+me)\b",
+    re.I,
+)
+REFUSING_TAIL = (
+    r"(?:(?:(?:is|are|'s|'re)\s+|isn'?t\s+|aren'?t\s+)(?:just\s+|really\s+|simply\s+)?"
+    r"(?:not\s+(?:really\s+|at\s+all\s+)?(?:my|our)\s+(?:thing|jam|style|vibe|scene|bag|taste|"
+    r"cup\s+of\s+tea)|(?:not\s+)?for\s+me\b(?<!\bare\sfor\sme)(?<!\bis\sfor\sme)|"
+    r"(?:a\s+)?(?:pass|hard\s+pass|dealbreaker|deal[\s-]breaker|turn[\s-]off|non[\s-]starter))|"
+    r"(?:bores?|annoys?|irritates?|depresses?)\s+(?:me|us)|(?:gets?|grates?)\s+on\s+my\s+nerves|"
+    r"(?:does|do)\s+nothing\s+for\s+me|(?:does|do)\s*n'?o?t\s+do\s+it\s+for\s+me|"
+    r"makes?\s+my\s+(?:ears|head)\s+(?:bleed|hurt|ache)|"
+    r"(?:can|could|should|may|must)\s+(?:stay|remain)\s+(?:out|away|home|behind|there|"
+    r"in\s+the\s+(?:past|\d0s|bin|trash|vault))|"
+    r"\?\s*(?:hard\s+)?(?:pass|nope|nah|no\s+thanks?|no\s+way|never|no(?![\w-])))"
+)
+"""What follows a thing to say the listener does not want it ("folk's not my thing", "house
+bores me", "the 90s can stay in the 90s", "metal? pass"); shared with the AI rules."""
+POSTFIX_REFUSAL = re.compile(
+    r"(?:^|[,;.!?:]\s*|\b(?:and|but|so|honestly|frankly)\s+)((?:[\w&'-]+\s+){0,4}?[\w&-]+?)"
+    rf"\s*{REFUSING_TAIL}",
     re.I,
 )
 FREE_WORDS = frozenset(
@@ -177,10 +220,12 @@ def _items(span: str) -> list[str]:
     please" excludes metal only)."""
     parts = LIST_SPLIT.split(span)
     seps = LIST_SPLIT.findall(span)
+    # A later "and"/"or" that starts a cue of its own ("..., and nothing by X") ends the list.
+    stop = next((j for j, part in enumerate(parts[1:]) if PREFIX.match(part.strip())), len(seps))
     out = [parts[0].strip()]
     for i, (sep, part) in enumerate(zip(seps, parts[1:], strict=True)):
         sep = sep.strip().casefold()
-        later = [s.strip().casefold() for s in seps[i + 1 :]]
+        later = [s.strip().casefold() for s in seps[i + 1 : stop]]
         if sep in ("/", "oder", "ou", "o") or sep.endswith(("or", "nor")):
             ok = bool(part.strip())
         elif sep.startswith(","):
@@ -217,10 +262,11 @@ def _first_content(item: str) -> str:
 def exclusion_scopes(low: str) -> list[Scope]:
     """Every exclusion in ``low`` (a lower-case request), in order."""
     scopes: list[Scope] = []
+    doubled = [m.end() for m in DOUBLE_NEGATION.finditer(low)]
     for m in PREFIX.finditer(low):
         cue = m.group(0).strip()
         after = low[m.end() :]
-        if NOT_CUE_AFTER.match(after):
+        if NOT_CUE_AFTER.match(after) or m.end() in doubled:
             continue
         if (AVERSION.match(cue) or re.match(r"to\b", after)) and NEGATED_BEFORE.search(
             low[: m.start()]
@@ -239,6 +285,10 @@ def exclusion_scopes(low: str) -> list[Scope]:
         scopes.append(Scope(m.start(1), m.end(1), tuple(_items(m.group(1)))))
     for m in OFF_TABLE.finditer(low):
         scopes.append(Scope(m.start(1), m.end(1), tuple(_items(m.group(1)))))
+    for m in POSTFIX_REFUSAL.finditer(low):
+        if not any(s.start <= m.start(1) < s.end for s in scopes):
+            # The whole refusal is blanked ("the 90s can stay in the 90s" wants no 90s).
+            scopes.append(Scope(m.start(1), m.end(), tuple(_items(m.group(1)))))
     return sorted(scopes, key=lambda s: s.start)
 
 
@@ -248,11 +298,33 @@ def cue_spans(low: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in PREFIX.finditer(low)]
 
 
+_DECADE = r"(?:\b|')(?:(?:19|20)?[0-9]0)'?s\b"
 ERA = re.compile(
-    r"\b(?:(before|until|pre)[- ]?|(after|since)\s+)((?:19|20)\d\d)\b|"
+    r"\b(?:(before|until|pre)[- ]?|(after|since)\s+)(?:the\s+)?((?:19|20)\d\d\b|"
+    + _DECADE.replace("(?:\\b|')", "")
+    + r")|"
     r"(?:\b|')(?:(19|20)?([0-9])0)'?s\b"
 )
-"""An era inside an exclusion ("nothing from before 2000", "no 2020s stuff")."""
+"""An era inside an exclusion ("nothing from before 2000", "nothing before the 90s", "no 2020s
+stuff")."""
+YEAR_SPAN = re.compile(
+    r"\b((?:19|20)\d\d)\s*(?:-|–|to|and|through|thru|until|till)\s*((?:19|20)\d\d)\b"
+)
+"""Years from one to another inside an exclusion ("nothing released between 1985 and 1995")."""
+
+
+def decade_start(text: str) -> int:
+    """The first year of a decade written "80s", "'80s", "1980s" or "00s"."""
+    digits = re.sub(r"\D", "", text)
+    if len(digits) == 4:
+        return int(digits)
+    return int(("20" if digits[0] in "012" else "19") + digits)
+
+
+def _era_bound(era: re.Match[str]) -> int:
+    """The year an era bound names: the year itself, or a decade's first year."""
+    word = era.group(3)
+    return int(word) if re.fullmatch(r"\d{4}", word) else decade_start(word)
 
 
 @dataclass
@@ -267,6 +339,29 @@ class Exclusions:
     refuses_slow: bool = False
     year_min: int | None = None
     year_max: int | None = None
+    excluded_years: list[tuple[int, int]] = field(default_factory=list)
+    """Year spans refused in the middle ("no 80s", "nothing from 1985 to 1995"), first and last
+    year included."""
+
+    def read_era(self, item: str, current_decade: int) -> None:
+        """The eras an excluded item names: a bound ("before 2000", "after the 90s") or whole
+        decades ("the 70s or 80s"); the current decade is a cap ("no 2020s stuff": to 2019)."""
+        if era := ERA.search(item):
+            if era.group(1):  # "nothing before 2000": from 2000
+                self.year_min = _era_bound(era)
+                return
+            if era.group(2):  # "skip anything after 2010": up to 2010
+                bound = _era_bound(era)
+                decade = not re.fullmatch(r"\d{4}", era.group(3))
+                # "since 2010" refuses 2010 too; "after the 90s" refuses none of the 90s.
+                self.year_max = bound + 9 if decade else bound - (era.group(2) == "since")
+                return
+        for m in re.finditer(_DECADE, item):
+            decade = decade_start(m.group(0))
+            if decade >= current_decade:
+                self.year_max = min(self.year_max or 9999, decade - 1)
+            else:
+                self.excluded_years.append((decade, decade + 9))
 
     def blanked(self, text: str, spans: list[tuple[int, int]] | None = None) -> str:
         """``text`` with the exclusions (and every cue) replaced by spaces, so their words are
@@ -309,22 +404,21 @@ def read_exclusions(
         if scope.items and all(rule(i) for i in scope.items):
             continue  # "no AI-generated tracks upbeat indie": the AI rules' own (not blanked)
         out.spans.append((scope.start, scope.end))
+        clause_end = CLAUSE_END.search(low, scope.end)
+        span = YEAR_SPAN.search(low, scope.start, clause_end.start() if clause_end else len(low))
+        if span and span.start() <= scope.end:
+            # "no music released between 1985 and 1995": the whole span, both years included.
+            first, last = sorted((int(span.group(1)), int(span.group(2))))
+            out.excluded_years.append((first, last))
+            out.spans.append((scope.start, span.end()))
+            out.era_spans.append((scope.start, span.end()))
+            continue
         for item in scope.items:
             if rule(item):
                 continue
-            if era := ERA.search(item):
+            if ERA.search(item):
                 out.era_spans.append((scope.start, scope.end))
-                if era.group(1):  # "nothing before 2000": from 2000
-                    out.year_min = int(era.group(3))
-                elif era.group(2):  # "skip anything after 2010": up to 2010
-                    out.year_max = int(era.group(3)) - (era.group(2) == "since")
-                else:
-                    decade = int(
-                        f"{era.group(4) or ('20' if era.group(5) in '012' else '19')}"
-                        f"{era.group(5)}0"
-                    )
-                    if decade == current_decade:  # "no 2020s stuff"; an earlier one is no range
-                        out.year_max = decade - 1
+                out.read_era(item, current_decade)
                 continue
             words = _content(item)
             text = " ".join(words)
@@ -344,14 +438,19 @@ def read_exclusions(
 
 
 __all__ = [
+    "AVERSION_CUES",
     "CUE",
+    "ERA",
     "FREE_WORDS",
     "GENERIC",
     "NOT_CONTENT",
+    "REFUSING_TAIL",
     "RULE_WORDS",
+    "YEAR_SPAN",
     "Exclusions",
     "Scope",
     "cue_spans",
+    "decade_start",
     "exclusion_scopes",
     "read_exclusions",
 ]

@@ -13,6 +13,13 @@ from agent.tools import SET_NAME, Term, ToolArgs, ToolContext, ToolResult, facts
 from recsys.domain import AiInvolvement, AiPart
 
 
+class YearSpan(ToolArgs):
+    first: int = Field(ge=1000, le=2100)
+    """First release year refused."""
+    last: int = Field(ge=1000, le=2100)
+    """Last release year refused (included)."""
+
+
 class FilterArgs(ToolArgs):
     source: str = Field(pattern=SET_NAME)
     """Working set to read."""
@@ -35,6 +42,9 @@ class FilterArgs(ToolArgs):
     """Earliest release year (tracks of unknown year are dropped)."""
     year_max: int | None = Field(None, ge=1900, le=2100)
     """Latest release year (tracks of unknown year are dropped)."""
+    exclude_years: list[YearSpan] = Field(default_factory=list, max_length=20)
+    """Drop tracks released in any of these spans ("no 80s": 1980-1989); tracks of unknown
+    year are dropped too."""
     min_duration_s: int | None = Field(None, ge=0, le=7200)
     """Shortest length in seconds."""
     max_duration_s: int | None = Field(None, ge=0, le=7200)
@@ -76,6 +86,11 @@ def _keeps(f: TrackFacts, a: FilterArgs) -> bool:
         or (f.tempo is not None and f.tempo <= a.tempo_max),
         a.year_min is None or (f.year is not None and f.year >= a.year_min),
         a.year_max is None or (f.year is not None and f.year <= a.year_max),
+        not a.exclude_years
+        or (
+            f.year is not None
+            and not any(span.first <= f.year <= span.last for span in a.exclude_years)
+        ),
         a.min_duration_s is None or f.track.duration_ms >= a.min_duration_s * 1000,
         a.max_duration_s is None or f.track.duration_ms <= a.max_duration_s * 1000,
         not a.human_only or f.is_human,
@@ -107,7 +122,7 @@ def filter_candidates(ctx: ToolContext, args: FilterArgs) -> ToolResult:
         args.keep_unmeasured_tempo
     ):
         data["no_tempo"] = sum(1 for f in facts.values() if f.tempo is None)
-    if args.year_min is not None or args.year_max is not None:
+    if args.year_min is not None or args.year_max is not None or args.exclude_years:
         data["no_year"] = sum(1 for f in facts.values() if f.year is None)
     return ToolResult(count=n, wrote=args.into, data=data)
 
@@ -178,4 +193,4 @@ def rank_candidates(ctx: ToolContext, args: RankArgs) -> ToolResult:
     return ToolResult(count=n, wrote=args.into)
 
 
-__all__ = ["FilterArgs", "RankArgs", "filter_candidates", "rank_candidates"]
+__all__ = ["FilterArgs", "RankArgs", "YearSpan", "filter_candidates", "rank_candidates"]

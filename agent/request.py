@@ -33,6 +33,7 @@ from agent.exclusions import (
     GENERIC,
     NOT_CONTENT,
     RULE_WORDS,
+    decade_start,
     read_exclusions,
 )
 from agent.typos import fix_typos
@@ -162,18 +163,27 @@ DECADE_WORDS = {
     "nineties": "90s",
     "noughties": "2000s",
 }
+_DEGREE = r"(?:too\s+|very\s+|that\s+|so\s+|overly\s+|super\s+|really\s+|particularly\s+)?"
 NOT_FAST = re.compile(
-    r"\b(?:not|nothing|never|no)\s+(?:too\s+|very\s+|that\s+|so\s+|overly\s+)?"
-    r"(?:fast|quick|upbeat|energetic|hectic)\b",
+    rf"\b(?:not|nothing|never|no)\s+{_DEGREE}"
+    r"(?:fast|quick|upbeat|energetic|hectic|hype|pumped|uptempo|intense|frantic|high[\s-]energy)\b",
     re.I,
 )
 NOT_SLOW = re.compile(
-    r"\b(?:not|nothing|never|no)\s+(?:too\s+|very\s+|that\s+|so\s+|overly\s+)?"
-    r"(?:slow|sleepy|mellow|calm)\b",
+    rf"\b(?:not|nothing|never|no)\s+{_DEGREE}"
+    r"(?:slow|sleepy|mellow|calm|chill|relaxing|relaxed|soft|quiet|downtempo|sluggish|"
+    r"low[\s-]energy|laid[\s-]back|lazy)\b",
     re.I,
 )
-SINCE = re.compile(r"\b(?:from|since|after)\s+((?:19|20)\d\d)\b")
+"""A tempo word under a negation ("not too chill, I need to wake up": not slow)."""
+SINCE = re.compile(r"\b(from|since|after)\s+((?:19|20)\d\d)\b")
 BEFORE = re.compile(r"\b(?:before|until|pre)[- ]?((?:19|20)\d\d)\b")
+DECADE_BOUND = re.compile(
+    r"\b(before|until|pre|after|since)[- ]?(?:the\s+)?((?:19|20)?[0-9]0)'?s\b(?!\s+(?:on|onwards?|"
+    r"to|and|through|until|till)\b)"
+)
+"""A decade as a bound ("after the 90s": from 2000, "since the 90s": from 1990, "before the
+80s": to 1979)."""
 YEARS = re.compile(r"\b(?:between|from)\s+((?:19|20)\d\d)\s*(?:and|to|-|–)\s*((?:19|20)\d\d)\b")
 BPM = re.compile(r"\b(\d{2,3})\s*bpm\b", re.I)
 ALIASES: tuple[tuple[str, str], ...] = (
@@ -190,15 +200,27 @@ LAST_YEARS = re.compile(
     r"\b(?:last|past|previous)\s+(?:(\d{1,2}|two|three|five|ten|few|couple(?:\s+of)?|several)\s+)?"
     r"(years?|decade)\b"
 )
-OLDER = re.compile(r"\b(?:(not|nothing|no)\s+)?(?:older|earlier)\s+than\s+((?:19|20)\d\d)\b")
-NEWER = re.compile(
-    r"\b(?:(not|nothing|no)\s+)?(?:newer|later|more\s+recent)\s+than\s+((?:19|20)\d\d)\b"
-)
+_REFUSER = r"(?:(not|nothing|no|none)\s+(?:(?:songs?|tracks?|music|stuff|anything|one|ones|"
+_REFUSER += r"albums?|releases?|records?)\s+)?)?"
+OLDER = re.compile(rf"\b{_REFUSER}(?:older|earlier)\s+than\s+((?:19|20)\d\d)\b")
+NEWER = re.compile(rf"\b{_REFUSER}(?:newer|later|more\s+recent)\s+than\s+((?:19|20)\d\d)\b")
 NEGATED_NEW = re.compile(
     r"\b(?:no|not|nothing|without|skip|avoid|don'?t\s+(?:want|need|care\s+about)|"
     r"not\s+interested\s+in|no\s+interest\s+in|none\s+of)\s+(?:\w+\s+){0,2}$"
 )
 """Words right before an emerging-artist phrase that refuse it ("no new artists")."""
+
+
+def merge_spans(spans: Sequence[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """Year spans sorted, with overlapping or adjacent ones joined ((1980, 1989), (1990, 1999)
+    -> (1980, 1999))."""
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return tuple(out)
 
 
 def _stems(words: set[str]) -> set[str]:
@@ -230,6 +252,9 @@ class Constraints:
     tempo breaks them is dropped, one without a measured tempo is kept (figures are hard)."""
     year_min: int | None = None
     year_max: int | None = None
+    exclude_years: tuple[tuple[int, int], ...] = ()
+    """Year spans the listener refused ("no 80s": (1980, 1989)), both ends included; a track
+    of unknown year is dropped under them, as under a bound."""
     human_only: bool = False
     no_ai_generated: bool = False
     no_ai_any: bool = False
@@ -258,6 +283,8 @@ class Constraints:
             out.append(f"≤ {self.tempo_max:.0f} BPM")
         if self.year_min or self.year_max:
             out.append(f"released {self.year_min or '…'}–{self.year_max or '…'}")
+        if self.exclude_years:
+            out.append("not released " + ", ".join(f"{a}–{b}" for a, b in self.exclude_years))
         if self.avoid:
             out.append("less " + ", ".join(self.avoid))
         if self.human_only:
@@ -563,6 +590,9 @@ def parse_request(
     tempo_min, tempo_max = base.tempo_min, base.tempo_max
     # Words inside an exclusion say nothing about tempo ("skip the ambient stuff").
     word_set = _stems(set(words) | set(re.findall(r"[a-z]+", blank)))
+    calm = r"\b(?:dinner|tea|garden|cocktail|wine)[\s-]+part(?:y|ies)\b"
+    if re.search(calm, blank) and not re.search(r"\bpart(?:y|ies)\b", re.sub(calm, " ", blank)):
+        word_set -= {"party", "parties"}  # a dinner party is no call for a fast tempo
     fast, slow = (
         bool(word_set & FAST_WORDS),
         bool(word_set & SLOW_WORDS) and not word_set & FAST_WORDS,
@@ -603,8 +633,16 @@ def parse_request(
     if decades:
         # "the 70s and 80s" spans both.
         year_min, year_max = min(decades), max(decades) + 9
-    if m := SINCE.search(era_text):
-        year_min = int(m.group(1))
+    if m := SINCE.search(era_text):  # "released after 2020" is from 2021
+        year_min = int(m.group(2)) + (m.group(1) == "after")
+    for m in DECADE_BOUND.finditer(era_text):
+        start = decade_start(m.group(2))
+        if m.group(1) in ("before", "until", "pre"):
+            year_min, year_max = (year_min if year_min != start else None), start - 1
+        else:  # "after the 90s" from 2000; "since the 90s" from 1990
+            year_min = start + 10 if m.group(1) == "after" else start
+            if year_max is not None and (year_max == start + 9 or year_max < year_min):
+                year_max = None
     if m := BEFORE.search(era_text):
         year_max = int(m.group(1)) - 1
     if m := YEARS.search(era_text):
@@ -626,6 +664,7 @@ def parse_request(
         year_min = max(year_min or 0, excluded.year_min)
     if excluded.year_max is not None:  # "skip anything released after 2010"
         year_max = min(year_max or 9999, excluded.year_max)
+    exclude_years = merge_spans(base.exclude_years + tuple(excluded.excluded_years))
     genres = tuple(t for t in tags if matcher.is_genre(t))
     prefer = tuple(t for t in tags if t not in genres)
     avoid = tuple(dict.fromkeys(base.avoid + tuple(avoid_tags)))
@@ -646,6 +685,7 @@ def parse_request(
         tempo_soft=tempo_soft and (tempo_min is not None or tempo_max is not None),
         year_min=year_min,
         year_max=year_max,
+        exclude_years=exclude_years,
         human_only=human_only,
         no_ai_generated=no_ai or human_only,
         no_ai_any=no_ai_any,
@@ -664,6 +704,7 @@ __all__ = [
     "Constraints",
     "VocabularyMatcher",
     "blocked_artists",
+    "merge_spans",
     "parse_request",
     "resolve_artist",
 ]

@@ -314,6 +314,11 @@ def encode_constraints(constraints: Constraints | None) -> str:
     return json.dumps(dataclasses.asdict(constraints), sort_keys=True)
 
 
+def _tuples(value: Any) -> Any:
+    """JSON lists back to the tuples a :class:`Constraints` holds (year spans are pairs)."""
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
 def decode_constraints(text: str) -> Constraints | None:
     """The constraints :func:`encode_constraints` wrote; fields this code does not know (from
     a newer version on another replica) are left out."""
@@ -323,9 +328,7 @@ def decode_constraints(text: str) -> Constraints | None:
 
     known = {f.name for f in dataclasses.fields(Constraints)}
     raw: dict[str, Any] = json.loads(text)
-    fields: dict[str, Any] = {
-        k: tuple(v) if isinstance(v, list) else v for k, v in raw.items() if k in known
-    }
+    fields: dict[str, Any] = {k: _tuples(v) for k, v in raw.items() if k in known}
     return Constraints(**fields)
 
 

@@ -16,7 +16,7 @@ by the catalog's own metadata in the JSON:
   artist must be on no credit;
 * a tempo bound in figures holds for every item's measured tempo (items without one are
   excluded); a bound from words holds where a tempo was measured; an era holds by release
-  year.
+  year, and no item is from a year the request refused ("no 80s"; labelled from batch 12 on).
 
 The labels are the paraphrase sets' expected constraints, not the parser's reading, so a
 misread request shows as a violation. Batches 8, 10 and 11 are kept unseen: only counts are printed
@@ -103,10 +103,14 @@ def violations(expect: dict[str, Any], item: dict[str, Any], blocked: set[str]) 
         elif (lo is not None and tempo < lo) or (hi is not None and tempo > hi):
             out.append("tempo")
     y0, y1 = expect["year_min"], expect["year_max"]
-    if y0 is not None or y1 is not None:
-        year = int(item["release_date"][:4]) if item["release_date"] else None
-        if year is None or (y0 is not None and year < y0) or (y1 is not None and year > y1):
-            out.append("era")
+    year = int(item["release_date"][:4]) if item["release_date"] else None
+    if (y0 is not None or y1 is not None) and (
+        year is None or (y0 is not None and year < y0) or (y1 is not None and year > y1)
+    ):
+        out.append("era")
+    refused = expect.get("exclude_years") or ()
+    if refused and (year is None or any(a <= year <= b for a, b in refused)):
+        out.append("excluded_years")
     return out
 
 

@@ -17,9 +17,12 @@ def _p(level: str, p: float) -> np.ndarray:
     return out
 
 
-def test_a_confident_reading_sets_the_level_of_a_refusal() -> None:
+def test_a_confident_reading_makes_a_refusal_stricter_never_lighter() -> None:
     assert refine_level("generated", _p("any", 0.95), allows_assisted=False) == "any"
-    assert refine_level("any", _p("vocals", 0.97), allows_assisted=False) == "vocals"
+    assert refine_level("generated", _p("vocals", 0.95), allows_assisted=False) == "vocals"
+    # "no AI at all" read by the rules stays: a lighter rule would serve AI-assisted tracks.
+    assert refine_level("any", _p("vocals", 0.97), allows_assisted=False) == "any"
+    assert refine_level("any", _p("generated", 0.99), allows_assisted=False) == "any"
 
 
 def test_a_confident_reading_adds_a_refusal_the_rules_missed() -> None:

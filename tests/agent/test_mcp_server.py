@@ -88,7 +88,15 @@ def test_every_schema_is_valid_json_schema_with_descriptions_and_bounds(server: 
                     assert "maxLength" in p or "pattern" in p, f"{tool.name}.{name} is unbounded"
                 if p.get("type") == "array":
                     items = p["items"]
-                    assert "maxItems" in p and ("maxLength" in items or "pattern" in items)
+                    assert "maxItems" in p, f"{tool.name}.{name} is unbounded"
+                    if "$ref" in items:  # an object: each of its fields bounded
+                        ref = schema["$defs"][items["$ref"].rsplit("/", 1)[1]]
+                        assert ref["additionalProperties"] is False
+                        for field in ref["properties"].values():
+                            assert field.get("description")
+                            assert "minimum" in field and "maximum" in field
+                    else:
+                        assert "maxLength" in items or "pattern" in items
 
 
 @pytest.mark.parametrize(
