@@ -752,13 +752,17 @@ def name_like(words: Sequence[str]) -> bool:
 
 NUMBER = r"\b(\d{2,3}(?:\.\d+)?)(?:\s*-?\s*ish)?"
 DASH = r"\s*(?:-|–|—|to|and|~)\s*"
-_BPM = r"\s*(?:bpm|beats(?:\s+per\s+minute)?|b\.p\.m\.?)"
+_BPM = (
+    r"\s*(?:bpms?|beats?(?:\s*(?:per|a|an|/|each|every)\s*(?:minute|min)\b)?|b\.p\.m\.?|"
+    r"beats?\s+per\s+min)"
+)
 _UNIT = rf"(?:{_BPM}|(?!\s*(?:%|k\b|s\b|'s|min|minutes|songs|tracks|year)))"
 """After a word that can only be about tempo ("faster than 95", "tempo under 110"), the unit
 is optional."""
 TEMPO_RANGE = re.compile(rf"(?:between\s+|from\s+)?{NUMBER}{DASH}{NUMBER}{_BPM}", re.I)
 TEMPO_WORD_RANGE = re.compile(
-    rf"\b(?:tempo|bpm|pace)\s+(?:of\s+|at\s+|is\s+)?(?:between\s+|from\s+)?{NUMBER}{DASH}{NUMBER}\b",
+    rf"\b(?:tempo|bpm|pace|speed)\s+(?:of\s+|at\s+|is\s+|in\s+the\s+|should\s+be\s+|"
+    rf"must\s+be\s+|around\s+|about\s+|roughly\s+)?(?:between\s+|from\s+)?{NUMBER}{DASH}{NUMBER}\b",
     re.I,
 )
 TEMPO_MAX = re.compile(
@@ -767,7 +771,10 @@ TEMPO_MAX = re.compile(
     rf"tops|sub[\s-]?)\s*(?:of\s+)?{NUMBER}{_BPM}|{NUMBER}{_BPM}\s+(?:or\s+(?:less|slower|lower|below|under)|"
     rf"max(?:imum)?|at\s+most|tops)|"
     rf"(?:(?:no|not)\s+(?:faster|quicker)\s+than|slower\s+than|"
-    rf"tempo\s+(?:under|below|of\s+at\s+most|up\s+to|less\s+than))\s*{NUMBER}{_UNIT}",
+    rf"(?:tempo|bpm|pace|speed)\s+(?:should\s+be\s+|must\s+be\s+|is\s+|of\s+)?(?:under|below|"
+    rf"of\s+at\s+most|at\s+most|up\s+to|less\s+than|lower\s+than|no\s+(?:higher|more|faster)\s+"
+    rf"than|not\s+(?:above|over|higher\s+than|more\s+than)|max(?:imum)?(?:\s+of)?|tops|<=?|≤)|"
+    rf"max(?:imum)?\s+(?:tempo|bpm|pace|speed)\s*(?:of\s+|is\s+|:\s*)?)\s*{NUMBER}{_UNIT}",
     re.I,
 )
 TEMPO_MIN = re.compile(
@@ -777,7 +784,10 @@ TEMPO_MIN = re.compile(
     rf"{NUMBER}{_BPM}\s+(?:or\s+(?:more|faster|higher|above|over)|min(?:imum)?|at\s+least|"
     rf"and\s+(?:up|above|over))|"
     rf"(?:(?:no|not)\s+slower\s+than|faster\s+than|"
-    rf"tempo\s+(?:over|above|of\s+at\s+least|more\s+than))\s*{NUMBER}{_UNIT}",
+    rf"(?:tempo|bpm|pace|speed)\s+(?:should\s+be\s+|must\s+be\s+|is\s+|of\s+)?(?:over|above|"
+    rf"of\s+at\s+least|at\s+least|more\s+than|higher\s+than|no\s+(?:lower|less|slower)\s+than|"
+    rf"not\s+(?:below|under|lower\s+than|less\s+than)|min(?:imum)?(?:\s+of)?|>=?|≥)|"
+    rf"min(?:imum)?\s+(?:tempo|bpm|pace|speed)\s*(?:of\s+|is\s+|:\s*)?)\s*{NUMBER}{_UNIT}",
     re.I,
 )
 TEMPO_POINT = re.compile(rf"(?:around|about|roughly|near|~|at)?\s*{NUMBER}{_BPM}", re.I)
@@ -809,22 +819,90 @@ TEMPO_AT = re.compile(
 
 
 TEMPO_FILLER = re.compile(
-    r"\b(than|under|below|over|above|most|least|max|min|to|between)\s+(?:like|about|around|"
+    r"\b(than|under|below|over|above|most|least|max|min|to|between|at)\s+(?:like|about|around|"
     r"roughly|say|maybe|approximately|approx\.?|um+|uh+|idk|probably)\s+(?=\d)",
     re.I,
 )
 """A hedge between a bound and its figure ("nothing faster than like 140 bpm")."""
 
 
+_UNITS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+          "eight": 8, "nine": 9}  # fmt: skip
+_TEENS = {"ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+          "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19}  # fmt: skip
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+         "eighty": 80, "ninety": 90}  # fmt: skip
+_BELOW_100 = (
+    rf"(?:(?:{'|'.join(_TENS)})(?:[\s-]+(?:{'|'.join(_UNITS)}))?|{'|'.join(_TEENS)}|"
+    rf"{'|'.join(_UNITS)})"
+)
+NUMBER_WORDS = re.compile(
+    rf"\b(?:(a|one|two)\s+hundred(?:\s+(?:and\s+)?({_BELOW_100}))?|"
+    rf"({'|'.join(_TENS)})(?:[\s-]+({'|'.join(_UNITS)}))?|({'|'.join(_TEENS)}))\b"
+    rf"(?=\s*(?:-?\s*ish\s*)?(?:bpm|beats|b\.p\.m|$|[,.;!?)]|to\b|and\b|-|–))",
+    re.I,
+)
+"""A tempo written in words ("under a hundred bpm", "ninety to a hundred and ten"), only where
+a unit, a range word or the end follows (so "one hundred songs" stays words)."""
+
+
+def _below_100(words: str) -> int:
+    parts = re.split(r"[\s-]+", words.casefold().strip())
+    return sum(_UNITS.get(p, 0) + _TEENS.get(p, 0) + _TENS.get(p, 0) for p in parts)
+
+
+def _number_words(text: str) -> str:
+    """``text`` with tempo figures written in words turned into digits."""
+
+    def digits(m: re.Match[str]) -> str:
+        if m.group(1):
+            hundreds = 200 if m.group(1).casefold() == "two" else 100
+            return str(hundreds + (_below_100(m.group(2)) if m.group(2) else 0))
+        if m.group(3):
+            units = _UNITS[m.group(4).casefold()] if m.group(4) else 0
+            return str(_TENS[m.group(3).casefold()] + units)
+        return str(_TEENS[m.group(5).casefold()])
+
+    return NUMBER_WORDS.sub(digits, text)
+
+
 def _first_group(m: re.Match[str]) -> float:
     return float(next(g for g in m.groups() if g is not None))
+
+
+BARE_BOUND = re.compile(
+    r"\b(?:(at\s+least|over|above|more\s+than|min(?:imum)?|no\s+(?:less|slower|lower)\s+than|"
+    r"not\s+(?:under|below))|(at\s+most|under|below|less\s+than|max(?:imum)?|no\s+(?:more|faster|"
+    r"higher)\s+than|not\s+(?:over|above)|up\s+to))\s*(?:like\s+|about\s+|around\s+)?"
+    r"(\d{2,3})(?:\s*-?\s*ish)?(?=\s*(?:$|[,.;!?)]|and\b|or\b|please\b|pls\b|for\b|though\b|"
+    r"if\b|but\b|tho\b))",
+    re.I,
+)
+"""A bound with no unit ("fast songs, at least 160"), read as a tempo only when the request
+speaks of tempo in words and the figure is a plausible tempo."""
+
+
+def bare_tempo_bounds(text: str) -> tuple[float | None, float | None] | None:
+    """Unitless tempo bounds ("at least 160", "under 90 though") between 40 and 250 BPM, or
+    None; the caller decides that the request is about tempo."""
+    lo: float | None = None
+    hi: float | None = None
+    for m in BARE_BOUND.finditer(_number_words(normalise(text))):
+        value = float(m.group(3))
+        if not 40 <= value <= 250:
+            continue
+        if m.group(1):
+            lo = value if lo is None else lo
+        else:
+            hi = value if hi is None else hi
+    return None if lo is None and hi is None else (lo, hi)
 
 
 def tempo_range(text: str) -> tuple[float | None, float | None] | None:
     """Tempo bounds written as numbers ("≤ 105 BPM", "60–80 BPM", "at least 120 bpm",
     "no faster than 95", "tempo between 60 and 80", "around 90 bpm" = ±10), or None when the
     text gives no tempo figure."""
-    text = TEMPO_FILLER.sub(r"\1 ", normalise(text))
+    text = TEMPO_FILLER.sub(r"\1 ", _number_words(normalise(text)))
     text = NEGATED_ABOVE.sub("no faster than ", NEGATED_BELOW.sub("no slower than ", text))
     for pattern in (TEMPO_RANGE, TEMPO_WORD_RANGE):
         if m := pattern.search(text):
@@ -867,6 +945,7 @@ __all__ = [
     "ArtistMention",
     "ai_intent",
     "artist_mentions",
+    "bare_tempo_bounds",
     "clauses",
     "name_like",
     "normalise",

@@ -22,6 +22,7 @@ from agent.constraints import (
     NOT_NAMES,
     ai_intent,
     artist_mentions,
+    bare_tempo_bounds,
     name_like,
     normalise,
     tempo_range,
@@ -613,7 +614,8 @@ def parse_request(
         tempo_max = min(tempo_max or 999, 105.0) - (10.0 if follow and base.tempo_max else 0.0)
         tempo_min = None if tempo_min and tempo_min > tempo_max else tempo_min
     tempo_soft = base.tempo_soft or fast or slow
-    if bounds := tempo_range(text):
+    about_tempo = fast or slow or bool(re.search(r"\b(?:tempo|pace|speed|bpm)\b", low))
+    if bounds := tempo_range(text) or (about_tempo and bare_tempo_bounds(text)) or None:
         # A figure sets its side; a word keeps the other ("upbeat, nothing over 140 bpm").
         lo, hi = bounds
         keep_min = lo is None and hi is not None and tempo_min is not None and tempo_min < hi
