@@ -37,6 +37,7 @@ from agent.exclusions import (
     decade_start,
     read_exclusions,
 )
+from agent.moods import family_tag
 from agent.typos import fix_typos
 from recsys.domain import Artist
 
@@ -355,7 +356,9 @@ class VocabularyMatcher:
         found: list[str] = []
         unmatched: list[str] = []
         for p in phrases:
-            hit = self._lower.get(p.casefold())
+            # The catalog's own word, else the word of its mood family the catalog has
+            # ("happy" -> "upbeat"), else the nearest by the text model.
+            hit = self._lower.get(p.casefold()) or family_tag(p, self.exact)
             (found.append(hit) if hit else unmatched.append(p))
         if unmatched and len(self._vocab):
             sims = self.backend.embed_terms(unmatched) @ self._vectors.T
