@@ -24,7 +24,14 @@ AVERSION_CUES = (
     r"(?:can|could|shall)\s+we\s+(?:not|skip|avoid|lose)(?:\s+(?:do|have|play|hear))?|"
     r"(?:don'?t|do\s+not|never)\s+(?:even\s+)?(?:think\s+(?:about|of)\s+|dare\s+|bother\s+)?"
     r"(?:play(?:ing)?|put(?:ting)?\s+on|add(?:ing)?|includ(?:e|ing)|suggest(?:ing)?|"
-    r"recommend(?:ing)?|bring(?:ing)?\s+(?:up|in))"
+    r"recommend(?:ing)?|bring(?:ing)?\s+(?:up|in))|"
+    r"(?:don'?t|do\s+not|never|no\s+longer)\s+(?:really\s+|much\s+|particularly\s+)?(?:like|enjoy|"
+    r"dig|care\s+for|vibe\s+with|get\s+on\s+with)|"
+    r"dislike|despise|loathe|detest|abhor|can'?t\s+(?:bear|take|handle|deal\s+with|do)|"
+    r"cannot\s+(?:bear|take|handle|deal\s+with)|(?:bored|burn(?:ed|t)\s+out)\s+(?:of|with|by|on)|"
+    r"turned\s+off\s+by|stop\s+(?:playing|recommending|suggesting|giving\s+me|sending|adding|"
+    r"pushing|with)|lay\s+off|go\s+easy\s+on|cut\s+back\s+on|free\s+(?:of|from)|"
+    r"(?:axe|nuke|kill)\s+the"
 )
 """Aversions said before what they refuse ("had it with", "I'm good on", "hold off on",
 "can we not do", "don't even think about playing"); shared with the AI rules."""
@@ -47,7 +54,8 @@ CUE = (
 of :mod:`agent.constraints`)."""
 PREFIX = re.compile(rf"(?<![\w-])(?:{CUE})(?![\w-])\s*", re.I)
 AVERSION = re.compile(
-    r"^(?:sick|tired|fed|done|enough|hate|i'?m|i\s+am|so|allergic|not\s+(?:a\s+)?(?:big\s+)?fan)",
+    r"^(?:sick|tired|fed|done|enough|hate|i'?m|i\s+am|so|allergic|not\s+(?:a\s+)?(?:big\s+)?fan|"
+    r"bored|burn|been|had|dislike|despise|loathe|detest|abhor|can'?t|cannot|turned)",
     re.I,
 )
 NEGATED_BEFORE = re.compile(r"(?:\bnot|\bnever|n't|\bno\s+longer)\s+(?:\w+\s+){0,2}$", re.I)
@@ -128,7 +136,8 @@ REFUSING_TAIL = (
     r"makes?\s+my\s+(?:ears|head)\s+(?:bleed|hurt|ache)|"
     r"(?:can|could|should|may|must)\s+(?:stay|remain)\s+(?:out|away|home|behind|there|"
     r"in\s+the\s+(?:past|\d0s|bin|trash|vault))|"
-    r"\?\s*(?:hard\s+)?(?:pass|nope|nah|no\s+thanks?|no\s+way|never|no(?![\w-])))"
+    r"\?\s*(?:hard\s+)?(?:pass|nope|nah|no\s+thanks?|no\s+way|never|no(?![\w-]))|"
+    r"\s(?:excluded|omitted|not\s+included|removed|filtered\s+out|left\s+out)\b)"
 )
 """What follows a thing to say the listener does not want it ("folk's not my thing", "house
 bores me", "the 90s can stay in the 90s", "metal? pass"); shared with the AI rules."""

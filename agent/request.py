@@ -149,6 +149,9 @@ TYPO_TARGETS = frozenset(
 """How close (cosine) an excluded phrase must be to a catalog tag to exclude that tag."""
 FOLLOW_UP = re.compile(r"^\s*(more|less|only|no|without|but|and|also|instead|now|too)\b", re.I)
 LIKE = re.compile(
+    # "like" as a verb ("I don't really like ambient") is no likeness.
+    r"(?<!\bi\s)(?<!n't\s)(?<!\bwe\s)(?<!you\s)(?<!they\s)(?<!\bdo\s)(?<!not\s)(?<!ally\s)"
+    r"(?<!would\s)(?<!'d\s)(?<!also\s)(?<!just\s)(?<!\bi\s)"
     r"\b(?:like|similar to|sounds? like|in the style of)\s+(?![\d~])"
     r"(.+?)(?:[,.;!?]|$| but | and | for )",
     re.I,
