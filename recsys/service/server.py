@@ -55,6 +55,7 @@ from recsys.service.servicers import (
     ServiceDeps,
 )
 from recsys.service.status import MessageRedactor
+from recsys.service.thread_pool import WarmestFirstExecutor
 from recsys.settings import LinerSettings
 
 logger = logging.getLogger(__name__)
@@ -277,7 +278,7 @@ class LinerServer:
         )
         self.method_handlers: dict[str, grpc.RpcMethodHandler] = {}
         self._server = grpc.server(
-            futures.ThreadPoolExecutor(
+            WarmestFirstExecutor(
                 max_workers=settings.max_workers,
                 thread_name_prefix="liner-rpc",
                 initializer=thread_initializer,
