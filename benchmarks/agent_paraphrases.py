@@ -184,6 +184,7 @@ DEMO_SETS = (
     "heldout9_paraphrases",
     "heldout10_paraphrases",
     "heldout11_paraphrases",
+    "heldout12_paraphrases",
 )
 """Scored against the demo world's vocabulary (they carry genre/mood and exclusion labels)."""
 UNSEEN = (
@@ -211,7 +212,7 @@ def main() -> None:
             "heldout_paraphrases,heldout2_paraphrases,heldout3_paraphrases,heldout4_paraphrases,"
             "heldout5_paraphrases,tune5_paraphrases,tune6_paraphrases,constraint_paraphrases,"
             "heldout6_paraphrases,heldout7_paraphrases,heldout8_paraphrases,heldout9_paraphrases,"
-            "heldout10_paraphrases,heldout11_paraphrases"
+            "heldout10_paraphrases,heldout11_paraphrases,heldout12_paraphrases"
         ),
     )
     ap.add_argument(
@@ -250,6 +251,7 @@ def main() -> None:
         ("heldout9_paraphrases", ("heldout",)),
         ("heldout10_paraphrases", ("heldout",)),
         ("heldout11_paraphrases", ("heldout",)),
+        ("heldout12_paraphrases", ("heldout",)),
     ):
         if name not in args.sets.split(",") or not (DATA_DIR / f"{name}.jsonl").exists():
             continue
