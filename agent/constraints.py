@@ -172,6 +172,7 @@ ALLOWING = re.compile(
     r"either\s+way|or\s+not|or\s+humans?|nothing\s+against|no\s+(?:problem|issue)s?\s+with|"
     r"(?:don'?t|do\s+not|not)\s+(?:hate|against|opposed)|not\s+against|anything\s+goes|"
     r"(?:don'?t|do\s+not)\s+care|doesn'?t\s+matter|can\s+(?:master|mix|help)|"
+    r"(?:could(?:n'?t|\s+not)|can'?t)\s+care\s+less|"
     r"(?:not|never)\s+(?:bothered|fussed)|unbothered|no\s+preference|"
     r"(?:doesn'?t|does\s+not|don'?t|do\s+not|won'?t|will\s+not)\s+(?:bother|bug|trouble)|"
     r"fine\s+by\s+me|no\s+(?:rules?|restrictions?|filters?|preferences?|limits?)\s+(?:about|on|for|"
@@ -438,12 +439,26 @@ AFTER_REFUSAL = re.compile(
 """A negated allowance after the mention ("AI artists are not welcome", "AI isn't fine")."""
 
 
+CONDITIONAL = re.compile(
+    r"\b(?:if|when|whenever|in\s+case)\s+(?:\w+\s+){0,3}?(?:a\.?i\.?|ai|it|they|a\s+machine|"
+    r"a\s+computer)\s+(?:was|were|is|are|has\s+been|have\s+been|got|gets|had)?\s*"
+    r"(?:involved|used|in\s+(?:it|there|them)|touched\s+it|helped|made\s+it|any\s+part)",
+    re.I,
+)
+"""A condition on AI's involvement whose consequence (the next clause) refuses it ("if AI was
+involved, I don't want it"): the refusal holds over a "whatever" before it."""
+
+
 def _negated(clause: str, mention: re.Match[str], following: str = "", later: str = "") -> bool:
     """Whether the AI mention in ``clause`` is refused (and not allowed again): a negation
     before it, "-free"/"out" after it, a pejorative ("AI slop"), a refusal as the next
     clause ("AI? no thanks") or a later clause refusing it by a pronoun ("If so, remove
     them")."""
     before = clause[: mention.start()]
+    if CONDITIONAL.search(clause) and (
+        REFUSAL.match(following) or LATER_REFUSAL.search(following) or NEGATION.search(following)
+    ):
+        return True  # "generated, assisted, whatever - if AI was involved, I don't want it"
     allowance = ALLOWING.search(clause)
     if _allows(clause) and not (
         # "I'd love it if you skipped the AI tracks": a negation between the allowance and

@@ -85,7 +85,8 @@ IDIOMS = frozenset(
      "pressure", "judgement", "judgment", "sweat", "biggie", "questions", "question", "wonder",
      "kidding", "joke", "lie", "as", "longer", "one", "body", "shame", "excuses", "stress",
      "strings attached", "fuss", "nonsense", "bullshit", "bs", "end", "stopping", "holds",
-     "mercy", "regrets", "is", "are", "was", "be", "little", "bit", "lot", "tiny", "much"}
+     "mercy", "regrets", "is", "are", "was", "be", "little", "bit", "lot", "tiny", "much",
+     "second", "whether"}
 )  # fmt: skip
 """A first word after "no"/"without" that makes an idiom, not an exclusion ("no doubt", "no
 cap", "no skips", "without further ado", "no matter the era", "less is more")."""
@@ -146,6 +147,8 @@ POSTFIX_REFUSAL = re.compile(
     rf"\s*{REFUSING_TAIL}",
     re.I,
 )
+LIST_HEAD = re.compile(r"(?:^|[;.!?:]\s*|\b(?:but|so)\s+)((?:[\w&'-]+(?:\s+[\w&'-]+)?,\s*)+)$")
+"""The first items of a list ending in "X and Y are off the table", back to the clause start."""
 FREE_WORDS = frozenset(
     {"sugar", "gluten", "caffeine", "stress", "hands", "duty", "fat", "alcohol", "ad", "ads",
      "commercial", "cruelty", "risk", "worry", "hassle", "tax", "smoke", "drama", "filler",
@@ -181,7 +184,8 @@ GENERIC = frozenset(
 )  # fmt: skip
 """Nouns an exclusion ends on that say nothing about what to exclude ("no sad stuff")."""
 NOT_EXCLUSIONS = re.compile(
-    r"\b(?:fast|faster|slow|slower|quick|upbeat|energetic|tempo|new|emerging|artists?|bands?|"
+    r"\b(?:bpms?|beats?\s+(?:per|a|an|/)\s*min\w*|b\.p\.m|(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred)\b|"
+    r"fast|faster|slow|slower|quick|upbeat|energetic|tempo|new|emerging|artists?|bands?|"
     r"mainstream|famous|popular|known|names|unknowns?|human|humans|people|real|old|older|oldies|"
     r"modern|recent|newer|latest|released|recorded|\d+)\b"
 )
@@ -277,6 +281,8 @@ def exclusion_scopes(low: str) -> list[Scope]:
         after = low[m.end() :]
         if NOT_CUE_AFTER.match(after) or m.end() in doubled:
             continue
+        if cue == "less" and re.search(r"\bcare\s*$", low[: m.start()]):
+            continue  # "I couldn't care less whether ..."
         if (AVERSION.match(cue) or re.match(r"to\b", after)) and NEGATED_BEFORE.search(
             low[: m.start()]
         ):
@@ -293,7 +299,11 @@ def exclusion_scopes(low: str) -> list[Scope]:
     for m in KEEP_OUT.finditer(low):
         scopes.append(Scope(m.start(1), m.end(1), tuple(_items(m.group(1)))))
     for m in OFF_TABLE.finditer(low):
-        scopes.append(Scope(m.start(1), m.end(1), tuple(_items(m.group(1)))))
+        start = m.start(1)
+        if re.search(r"\b(?:and|or|nor)\b", m.group(1)) and (head := LIST_HEAD.search(low[:start])):
+            start = head.start(1)  # "jazz, folk and classical are all a no": the whole list
+        items = [i for i in _items(low[start : m.end(1)]) if _first_content(i)]
+        scopes.append(Scope(start, m.end(1), tuple(items)))
     for m in POSTFIX_REFUSAL.finditer(low):
         if not any(s.start <= m.start(1) < s.end for s in scopes):
             # The whole refusal is blanked ("the 90s can stay in the 90s" wants no 90s).

@@ -31,6 +31,7 @@ from agent.exclusion_model import CONFIDENT as EXCLUDE_SURE
 from agent.exclusion_model import masked_clause
 from agent.exclusion_model import model_for as exclusion_model_for
 from agent.exclusions import (
+    AVERSION_CUES,
     GENERIC,
     NOT_CONTENT,
     RULE_WORDS,
@@ -210,8 +211,9 @@ _REFUSER += r"albums?|releases?|records?)\s+)?)?"
 OLDER = re.compile(rf"\b{_REFUSER}(?:older|earlier)\s+than\s+((?:19|20)\d\d)\b")
 NEWER = re.compile(rf"\b{_REFUSER}(?:newer|later|more\s+recent)\s+than\s+((?:19|20)\d\d)\b")
 NEGATED_NEW = re.compile(
-    r"\b(?:no|not|nothing|without|skip|avoid|don'?t\s+(?:want|need|care\s+about)|"
-    r"not\s+interested\s+in|no\s+interest\s+in|none\s+of)\s+(?:\w+\s+){0,2}$"
+    r"(?:\b(?:no|not|nothing|without|skip|avoid|don'?t\s+(?:want|need|care\s+(?:about|for))|"
+    r"not\s+interested\s+in|no\s+interest\s+in|none\s+of)|"
+    rf"(?<![\w-])(?:{AVERSION_CUES}))\s+(?:\w+\s+){{0,2}}$"
 )
 """Words right before an emerging-artist phrase that refuse it ("no new artists")."""
 
@@ -492,6 +494,24 @@ def blocked_artists(text: str, matcher: VocabularyMatcher) -> BlockedArtists:
     )
 
 
+NAME_RUN = re.compile(r"[A-Z0-9][\w'’.&-]*(?:\s+(?:[A-Z0-9][\w'’.&-]*|of|the|and|&))+")
+"""A run of two or more capitalised words: maybe an artist's name."""
+
+
+def named_artists(text: str, matcher: VocabularyMatcher) -> tuple[str, ...]:
+    """Catalog artists named anywhere by their exact name ("I love Rap Artist 0"), so the
+    words of a name are not read as genres or moods (excluded artists are read apart)."""
+    found: list[str] = []
+    for m in NAME_RUN.finditer(text):
+        words = m.group(0).split()
+        for n in range(len(words), 1, -1):  # the longest name the run starts with
+            phrase = " ".join(words[:n])
+            if name_like(words[:n]) and resolve_artist(matcher.backend, phrase, exact=True):
+                found.append(phrase)
+                break
+    return tuple(found)
+
+
 def _turned_away(blank: str, tags: Sequence[str], matcher: VocabularyMatcher) -> list[str]:
     """Tags named in a clause the learned exclusion reading is sure turns them away, where no
     exclusion cue of the lexicon stood (``blank``: the request with its exclusions blanked);
@@ -542,7 +562,7 @@ def parse_request(
     base = previous if (follow and previous is not None) else Constraints()
     like = tuple(m.strip() for m in LIKE.findall(text) if m.strip())
     blocked = blocked_artists(text, matcher)
-    for phrase in blocked.phrases:
+    for phrase in blocked.phrases + named_artists(text, matcher):
         # A comma, so "no" before the name does not take the next words as a tag to avoid.
         low = re.sub(rf"(?<!\w){re.escape(phrase.casefold())}(?!\w)", " , ", low)
     # An artist's name is not a word about AI ("no Nova AI" blocks the artist, not AI).
@@ -713,6 +733,7 @@ __all__ = [
     "VocabularyMatcher",
     "blocked_artists",
     "merge_spans",
+    "named_artists",
     "parse_request",
     "resolve_artist",
 ]

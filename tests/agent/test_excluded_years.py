@@ -204,3 +204,37 @@ def test_a_list_ends_where_a_new_cue_starts(matcher: VocabularyMatcher) -> None:
     assert c.genres == ("jazz",) and c.avoid == ()
     assert c.tempo_max == 105.0 and c.tempo_min is None
     assert c.no_ai_any and c.blocked_names == ("Rap Artist 1",)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "generated, assisted, whatever - if AI was involved, I don't want it",
+        "whatever style, if AI was used anywhere, skip it",
+    ],
+)
+def test_a_refused_condition_on_ai_is_a_refusal(message: str) -> None:
+    assert ai_intent(message).no_ai_generated
+
+
+def test_couldnt_care_less_allows_ai_and_excludes_nothing(matcher: VocabularyMatcher) -> None:
+    c = parse_request("I couldn't care less whether it's AI, give me jazz", matcher)
+    assert not c.no_ai_generated and c.avoid == () and c.genres == ("jazz",)
+
+
+def test_a_catalog_artist_named_is_no_genre(matcher: VocabularyMatcher) -> None:
+    c = parse_request("I love Rap Artist 0, no skips", matcher)
+    assert c.genres == () and c.avoid == () and c.blocked_names == ()
+
+
+def test_a_list_before_off_the_table_is_excluded_whole(matcher: VocabularyMatcher) -> None:
+    c = parse_request("jazz, indie and rap are all a no", matcher)
+    assert set(c.avoid) == {"jazz", "indie", "rap"} and c.genres == ()
+    c = parse_request("I like jazz, and rap is out", matcher)
+    assert c.avoid == ("rap",) and c.genres == ("jazz",)
+
+
+def test_an_aversion_refuses_new_artists(matcher: VocabularyMatcher) -> None:
+    assert not parse_request("I don't care for new artists, just jazz", matcher).new_artists
+    assert not parse_request("I've had it with new artists", matcher).new_artists
+    assert parse_request("new artists please", matcher).new_artists
