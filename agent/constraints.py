@@ -118,7 +118,9 @@ AI_WORDS = re.compile(
     r"voice\s*synth\w*|vocaloid|auto[\s-]?generated|software|prompts?|prompt[\s-]\w+|"
     r"clon(?:e|ed|es|ing)|deep[\s-]?fak\w*|synthesi[sz]ed|virtual\s+(?:singers?|artists?|idols?|"
     r"vocalists?|performers?)|(?:music|song)\s+generators?|(?<=\ba\s)generators?|"
-    r"text[\s-]to[\s-](?:music|songs?|audio))\b",
+    r"text[\s-]to[\s-](?:music|songs?|audio)|"
+    r"(?:language\s+|music\s+|generative\s+)?models?(?=\s+(?:\w+\s+)?(?:made|wrote|spat|spit|churned|"
+    r"cranked|pumped|generated|created|composed|produced|makes|writes|spits|churns)\b))\b",
     re.I,
 )
 GENERATED_WORDS = re.compile(
@@ -133,7 +135,8 @@ GENERATED_WORDS = re.compile(
     r"\b(?:a\.?i\.?|ai|computer|machine|bot|robot|algorithm|software|generator|model)s?\s+"
     r"(?:wrote|made|composed|generated|created|produced)\b|"
     r"\bgenerated\s+(?:music|songs?|tracks?|stuff|content|audio|ones|tunes)\b|"
-    r"\b(?:fully|entirely|completely)\s+(?:a\.?i\.?|ai)\b|\bprompts?\b",
+    r"\b(?:fully|entirely|completely)\s+(?:a\.?i\.?|ai)\b|\bprompts?\b|"
+    r"\b(?:spat|spit|spits|churned|churns|cranked|pumped)\s+out\b",
     re.I,
 )
 PROCESS_SCOPE = re.compile(

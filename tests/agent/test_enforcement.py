@@ -42,6 +42,9 @@ NO_AI = [
     "rap, no ChatGPT music",
     "rap without A I",
     "AI–free rap",
+    "rap, please nothing that a model spat out",
+    "rap. generated, assisted, whatever - if AI was involved, I don't want it",
+    "I've had it with AI tracks, rap please",
 ]
 
 
