@@ -769,7 +769,7 @@ def name_like(words: Sequence[str]) -> bool:
 
 
 NUMBER = r"\b(\d{2,3}(?:\.\d+)?)(?:\s*-?\s*ish)?"
-DASH = r"\s*(?:-|–|—|to|and|~)\s*"
+DASH = r"\s*(?:-|–|—|to|and|&|~)\s*"
 _BPM = (
     r"\s*(?:bpms?|beats?(?:\s*(?:per|a|an|/|each|every)\s*(?:minute|min)\b)?|b\.p\.m\.?|"
     r"beats?\s+per\s+min)"
@@ -784,7 +784,9 @@ TEMPO_WORD_RANGE = re.compile(
     re.I,
 )
 TEMPO_MAX = re.compile(
-    rf"(?:≤|<=?|under|below|at\s+most|max(?:imum)?|no\s+(?:faster|more|higher|quicker)\s+than|"
+    rf"(?:(?:not|never|doesn'?t|don'?t|does\s+not|do\s+not|must\s+not|mustn'?t|shouldn'?t|should\s+not|"
+    rf"won'?t|without)\s+(?:\w+\s+)?exceed(?:ing|s)?|"
+    rf"≤|<=?|under|below|at\s+most|max(?:imum)?|no\s+(?:faster|more|higher|quicker)\s+than|"
     rf"not\s+(?:faster|more|higher)\s+than|slower\s+than|up\s+to|less\s+than|lower\s+than|"
     rf"tops|sub[\s-]?)\s*(?:of\s+)?{NUMBER}{_BPM}|{NUMBER}{_BPM}\s+(?:or\s+(?:less|slower|lower|below|under)|"
     rf"max(?:imum)?|at\s+most|tops)|"
@@ -792,15 +794,17 @@ TEMPO_MAX = re.compile(
     rf"(?:tempo|bpm|pace|speed)\s+(?:should\s+be\s+|must\s+be\s+|is\s+|of\s+)?(?:under|below|"
     rf"of\s+at\s+most|at\s+most|up\s+to|less\s+than|lower\s+than|no\s+(?:higher|more|faster)\s+"
     rf"than|not\s+(?:above|over|higher\s+than|more\s+than)|max(?:imum)?(?:\s+of)?|tops|<=?|≤)|"
-    rf"max(?:imum)?\s+(?:tempo|bpm|pace|speed)\s*(?:of\s+|is\s+|:\s*)?)\s*{NUMBER}{_UNIT}",
+    rf"max(?:imum)?\s+(?:tempo|bpm|pace|speed)\s*(?:of\s+|is\s+|:\s*)?|"
+    rf"(?:tempo|bpm|pace|speed)\s+(?:must|should|can|may|does|do|will|to)?\s*(?:not|n't|never)\s+"
+    rf"exceed(?:ing|s)?)\s*{NUMBER}{_UNIT}",
     re.I,
 )
 TEMPO_MIN = re.compile(
-    rf"(?:≥|>=?|over|above|at\s+least|min(?:imum)?|no\s+(?:slower|less|lower)\s+than|"
+    rf"(?:≥|>=?|over|above|at\s+least|min(?:imum)?|no\s+(?:slower|less|lower)\s+than|exceed(?:ing|s)?|"
     rf"faster\s+than|more\s+than|higher\s+than|upwards\s+of)\s*(?:of\s+)?{NUMBER}{_BPM}|"
-    rf"{NUMBER}\s*\+{_BPM}|"
+    rf"{NUMBER}\s*\+{_BPM}|{NUMBER}{_BPM}\s*\+|"
     rf"{NUMBER}{_BPM}\s+(?:or\s+(?:more|faster|higher|above|over)|min(?:imum)?|at\s+least|"
-    rf"and\s+(?:up|above|over))|"
+    rf"(?:and\s+)?(?:up(?:wards)?|above|over|higher)\b)|"
     rf"(?:(?:no|not)\s+slower\s+than|faster\s+than|"
     rf"(?:tempo|bpm|pace|speed)\s+(?:should\s+be\s+|must\s+be\s+|is\s+|of\s+)?(?:over|above|"
     rf"of\s+at\s+least|at\s+least|more\s+than|higher\s+than|no\s+(?:lower|less|slower)\s+than|"

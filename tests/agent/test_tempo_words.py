@@ -85,3 +85,20 @@ def test_a_bare_bound_is_a_tempo_only_when_the_request_speaks_of_tempo() -> None
     c = parse_request("fast songs by artists with over 500 fans", matcher)
     assert (c.tempo_min, c.tempo_max) == (115.0, None)  # 500 is no tempo
     assert bare_tempo_bounds("jazz, at least 30 minutes") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "bounds"),
+    [
+        ("between 70 & 80 bpm", (70.0, 80.0)),
+        ("130 bpm+", (130.0, None)),
+        ("from 100 bpm up", (100.0, None)),
+        ("not exceeding 100 bpm", (None, 100.0)),
+        ("tempo must not exceed 110", (None, 110.0)),
+        ("songs exceeding 100 bpm", (100.0, None)),
+    ],
+)
+def test_more_ways_to_bound_a_tempo(
+    text: str, bounds: tuple[float | None, float | None] | None
+) -> None:
+    assert tempo_range(text) == bounds
