@@ -263,8 +263,9 @@ def cached_neighbours(spaces: Any, k: int, cache_dir: Path | None) -> Any:
 def set_cache(recommender: Any, entries: int) -> None:
     """Turn the exact search cache behind ``recommender`` on (``entries``) or off (0)."""
     inner = getattr(recommender, "inner", recommender)
-    for source in getattr(inner, "sources", ()):
-        cache = getattr(source, "cache", None)
+    caches = [getattr(source, "cache", None) for source in getattr(inner, "sources", ())]
+    caches.append(getattr(inner, "ranked_cache", None))  # (the ranked candidates, if any)
+    for cache in caches:
         if isinstance(cache, SearchCache):
             cache.max_entries = entries
             cache.clear()

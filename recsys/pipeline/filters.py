@@ -112,10 +112,13 @@ class HardFilters:
                 self._blocked_parts = (consent, held)  # keeps the ids above from being reused
             return self._blocked
 
-    def keep(self, ctx: ListenerContext, rows: np.ndarray) -> np.ndarray:
-        """Boolean mask over ``rows``: True where a candidate may be ranked."""
+    def keep(
+        self, ctx: ListenerContext, rows: np.ndarray, *, blocked: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Boolean mask over ``rows``: True where a candidate may be ranked. ``blocked``: the
+        :meth:`blocked_mask` the caller read for this request (read now when None)."""
         cat = self.catalog
-        keep = ~self.blocked_mask()[rows]
+        keep = ~(self.blocked_mask() if blocked is None else blocked)[rows]
         gone = np.concatenate([ctx.recent_rows, ctx.disliked_rows])
         if len(gone):
             keep &= ~_member(rows, gone)

@@ -5,6 +5,7 @@ Each stage is timed into ``Recommendation.stage_ms``; every served slate is logg
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import time
@@ -14,7 +15,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from recsys.domain import Artist, ServedSlate, SlateItem, Track
+from recsys.domain import Artist, Listener, ServedSlate, SlateItem, Track
 from recsys.pipeline.api import Recommendation, RecommendedItem, RecommendRequest
 from recsys.pipeline.candidates import (
     CandidateSet,
@@ -29,11 +30,13 @@ from recsys.pipeline.features import FeatureBuilder
 from recsys.pipeline.filters import HardFilters
 from recsys.pipeline.first_stage import first_stage
 from recsys.pipeline.policy import ArtistFirstPolicy, ReasonWriter, Slate
-from recsys.pipeline.query import QueryStage, QueryStageConfig
+from recsys.pipeline.query import QueryAssessment, QueryStage, QueryStageConfig
 from recsys.pipeline.reranker import PLAIN_SUFFIX, LinearScorer, Scorer, align
+from recsys.pipeline.search_cache import SearchCache
 from recsys.pipeline.slate_log import SlateLogger
 from recsys.pipeline.track_facts import AudioFactsTable
 from recsys.store import Store
+from recsys.store.base import EventHistory
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +44,29 @@ _T = TypeVar("_T")
 
 EVENTS_PER_REQUEST = 300
 """Most recent events read per request (history, recent plays, dislikes)."""
+
+RANKED_CACHE_ENTRIES = 256
+"""Requests whose ranked candidates :attr:`PipelineRecommender.ranked_cache` keeps (about
+100 KB each at the default quotas: the features, scores and the fused vectors)."""
+
+_RANKED_STAGES = ("candidates", "filters", "features", "rerank")
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class _Ranked:
+    """What the policy chooses a slate from: the request's context, its filtered and
+    first-stage candidates with the query stage's assessment, their features, the fused
+    vectors the features gathered, and the reranker's (query-adjusted) scores."""
+
+    ctx: ListenerContext
+    cands: CandidateSet
+    assessment: QueryAssessment
+    feats: np.ndarray
+    scores: np.ndarray
+    fused: np.ndarray | None
+    blocked: np.ndarray
+    """The filters' blocked mask these were computed with (held here so its ``id`` in the
+    cache key is never reused by a newer mask while the entry lives)."""
 
 
 @dataclass
@@ -157,6 +183,14 @@ class PipelineRecommender:
         self.scorers = dict(scorers or {})
         self.fallback = LinearScorer(feature_names=self.features.names)
         self.slate_logger = slate_logger
+        self.ranked_cache = SearchCache(max_entries=RANKED_CACHE_ENTRIES)
+        """Exact cache of the ranked candidates (:class:`_Ranked`) by everything they are
+        computed from: the listener's record and the events read for this request, the
+        request's slate size, parameters, query, seeds and filters, the filters' blocked
+        mask (a new mask whenever consent or the integrity holds change) and the reranker.
+        A listener asking again with nothing changed skips the candidates, filters,
+        features and reranker; the policy, the store's track records and the reasons run
+        on every request. ``max_entries = 0`` turns it off."""
 
     def scorer(self, model_id: str, *, plain: bool = False) -> Scorer:
         """The reranker for ``model_id``, falling back to ``default`` then linear. A ``plain``
@@ -171,13 +205,21 @@ class PipelineRecommender:
 
     def context(self, request: RecommendRequest) -> ListenerContext:
         """Resolve the request against the store (listener, recent events)."""
+        return self._context(request, *self._listener_state(request))
+
+    def _listener_state(self, request: RecommendRequest) -> tuple[Listener | None, EventHistory]:
+        """The listener's record and recent events, read from the store."""
         limit = max(EVENTS_PER_REQUEST, request.params.recent_play_exclusion)
+        return (
+            self.store.get_listener(request.listener_id),
+            self.store.listener_history(request.listener_id, limit=limit),
+        )
+
+    def _context(
+        self, request: RecommendRequest, listener: Listener | None, history: EventHistory
+    ) -> ListenerContext:
         return build_context(
-            request,
-            listener=self.store.get_listener(request.listener_id),
-            events=self.store.listener_history(request.listener_id, limit=limit),
-            catalog=self.catalog,
-            spaces=self.spaces,
+            request, listener=listener, events=history, catalog=self.catalog, spaces=self.spaces
         )
 
     def candidates(self, ctx: ListenerContext) -> CandidateSet:
@@ -195,29 +237,30 @@ class PipelineRecommender:
             stage_ms[name] = (now - t) * 1000.0
             t = now
 
-        ctx = self.context(request)
-        lap("context")
-        cands = self.candidates(ctx)
-        lap("candidates")
-        cands = cands.subset(np.flatnonzero(self.filters.keep(ctx, cands.rows)))
-        assessment = self.query_stage.assess(ctx, cands.rows)
-        if not assessment.keep.all():  # (a subset keeping all would copy every column)
-            kept = np.flatnonzero(assessment.keep)
-            cands, assessment = cands.subset(kept), assessment.subset(kept)
-        pool = first_stage(cands, request.params.rerank_pool, request.k)
-        if pool is not None:
-            cands, assessment = cands.subset(pool), assessment.subset(pool)
-        lap("filters")
-        gathered: dict[str, np.ndarray] = {}
-        feats = self.features.build(ctx, cands, gathered)
-        lap("features")
+        listener, history = self._listener_state(request)
+        blocked = self.filters.blocked_mask()
         scorer = self.scorer(request.params.reranker_model_id, plain=is_plain(request))
-        x = align(feats, self.features.names, scorer.feature_names)
-        scores = self.query_stage.adjust(ctx, scorer.score(x), assessment)
-        lap("rerank")
-        slate = self.policy.select(ctx, cands, scores, vecs=gathered.get("fused"))
+        if self.ranked_cache.max_entries > 0:
+            key = _ranked_key(request, listener, history, blocked, scorer)
+            ranked = self.ranked_cache.memo(
+                key, lambda: self._rank(request, listener, history, blocked, scorer, lap)
+            )
+            if ranked.ctx.request is not request:  # (a hit: this request's own context)
+                lap("context")
+                for name in _RANKED_STAGES:
+                    stage_ms[name] = 0.0
+                ranked = dataclasses.replace(
+                    ranked, ctx=dataclasses.replace(ranked.ctx, request=request)
+                )
+        else:
+            ranked = self._rank(request, listener, history, blocked, scorer, lap)
+        ctx, cands, feats, scores = ranked.ctx, ranked.cands, ranked.feats, ranked.scores
+        slate = self.policy.select(ctx, cands, scores, vecs=ranked.fused)
         reasons, tracks, artists = self._served_records(ctx, cands, slate)
-        contributions = scorer.explain(x[slate.picks]) if request.explain else []
+        contributions: Sequence[dict[str, float]] = []
+        if request.explain:
+            x = align(feats, self.features.names, scorer.feature_names)
+            contributions = scorer.explain(x[slate.picks])
         items, kept = self._items(
             ctx, cands, slate.picks, slate.scores, reasons, contributions, tracks, artists
         )
@@ -241,7 +284,48 @@ class PipelineRecommender:
             variant=request.variant,
             items=tuple(items),
             stage_ms=stage_ms,
-            notes=assessment.notes,
+            notes=ranked.assessment.notes,
+        )
+
+    def _rank(
+        self,
+        request: RecommendRequest,
+        listener: Listener | None,
+        history: EventHistory,
+        blocked: np.ndarray,
+        scorer: Scorer,
+        lap: Callable[[str], None],
+    ) -> _Ranked:
+        """The stages before the policy: context, candidates, hard filters (with ``blocked``,
+        the mask read for this request), the query stage, the first stage, the features
+        and the reranker."""
+        ctx = self._context(request, listener, history)
+        lap("context")
+        cands = self.candidates(ctx)
+        lap("candidates")
+        cands = cands.subset(np.flatnonzero(self.filters.keep(ctx, cands.rows, blocked=blocked)))
+        assessment = self.query_stage.assess(ctx, cands.rows)
+        if not assessment.keep.all():  # (a subset keeping all would copy every column)
+            kept = np.flatnonzero(assessment.keep)
+            cands, assessment = cands.subset(kept), assessment.subset(kept)
+        pool = first_stage(cands, request.params.rerank_pool, request.k)
+        if pool is not None:
+            cands, assessment = cands.subset(pool), assessment.subset(pool)
+        lap("filters")
+        gathered: dict[str, np.ndarray] = {}
+        feats = self.features.build(ctx, cands, gathered)
+        lap("features")
+        x = align(feats, self.features.names, scorer.feature_names)
+        scores = self.query_stage.adjust(ctx, scorer.score(x), assessment)
+        lap("rerank")
+        return _Ranked(
+            ctx=ctx,
+            cands=cands,
+            assessment=assessment,
+            feats=feats,
+            scores=scores,
+            fused=gathered.get("fused"),
+            blocked=blocked,
         )
 
     def _served_records(
@@ -356,4 +440,32 @@ class PipelineRecommender:
             self.slate_logger.close()
 
 
-__all__ = ["EVENTS_PER_REQUEST", "PipelineRecommender", "TrackLookup"]
+def _ranked_key(
+    request: RecommendRequest,
+    listener: Listener | None,
+    history: EventHistory,
+    blocked: np.ndarray,
+    scorer: Scorer,
+) -> tuple[object, ...]:
+    """Everything :meth:`PipelineRecommender._rank` depends on besides the recommender's own
+    artifacts: the listener's record and events as read, what of the request shapes the
+    candidates and their scores (not its id, surface, variant label or ``explain``), the
+    blocked mask (by identity: a new array whenever consent or holds change) and the
+    reranker (by identity: a reload builds a new recommender and cache)."""
+    return (
+        request.listener_id,
+        listener,
+        tuple(history.track_ids),
+        tuple(history.event_types),
+        tuple(history.weights),
+        request.k,
+        request.params,
+        request.query,
+        request.context_track_ids,
+        request.filters,
+        id(blocked),
+        id(scorer),
+    )
+
+
+__all__ = ["EVENTS_PER_REQUEST", "RANKED_CACHE_ENTRIES", "PipelineRecommender", "TrackLookup"]
