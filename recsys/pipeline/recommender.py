@@ -249,9 +249,9 @@ class PipelineRecommender:
                 lap("context")
                 for name in _RANKED_STAGES:
                     stage_ms[name] = 0.0
-                ranked = dataclasses.replace(
-                    ranked, ctx=dataclasses.replace(ranked.ctx, request=request)
-                )
+                own = listener or Listener(listener_id=request.listener_id)
+                ctx = dataclasses.replace(ranked.ctx, request=request, listener=own)
+                ranked = dataclasses.replace(ranked, ctx=ctx)
         else:
             ranked = self._rank(request, listener, history, blocked, scorer, lap)
         ctx, cands, feats, scores = ranked.ctx, ranked.cands, ranked.feats, ranked.scores
@@ -448,13 +448,16 @@ def _ranked_key(
     scorer: Scorer,
 ) -> tuple[object, ...]:
     """Everything :meth:`PipelineRecommender._rank` depends on besides the recommender's own
-    artifacts: the listener's record and events as read, what of the request shapes the
-    candidates and their scores (not its id, surface, variant label or ``explain``), the
-    blocked mask (by identity: a new array whenever consent or holds change) and the
-    reranker (by identity: a reload builds a new recommender and cache)."""
+    artifacts: the listener's record (what the stages read of it) and events as read, what
+    of the request shapes the candidates and their scores (not its id, surface, variant
+    label or ``explain``), the blocked mask (by identity: a new array whenever consent or
+    holds change) and the reranker (by identity: a reload builds a new recommender and
+    cache)."""
     return (
         request.listener_id,
-        listener,
+        None
+        if listener is None
+        else (listener.listener_id, listener.ai_preference, tuple(listener.blocked_artist_ids)),
         tuple(history.track_ids),
         tuple(history.event_types),
         tuple(history.weights),
