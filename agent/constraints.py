@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from agent.ai_rule_model import model_for, refine_level
-from agent.exclusions import AVERSION_CUES, CUE, REFUSING_TAIL
+from agent.exclusions import AVERSION_CUES, CUE, OFF_TABLE, REFUSING_TAIL
+from agent.exclusions import POSTFIX_REFUSAL as _POSTFIX
 
 TRANSLATIONS: tuple[tuple[str, str], ...] = (
     # A few words of the languages the demo sees, onto the English the rules and the (English)
@@ -656,7 +657,8 @@ def ai_intent(text: str, embed: Callable[[Sequence[str]], np.ndarray] | None = N
 # -- artists the request blocks ---------------------------------------------------------------
 ARTIST_CUE = re.compile(
     rf"(?<![\w-])(?:{CUE}|ni|nor|todo\s+menos|tout\s+sauf|alles\s+au(?:ß|ss)er)\s+"
-    r"(?:(?:any(?:thing)?|more|even|songs?|tracks?|music|stuff|ones?|the\s+ones?)\s+)*"
+    r"(?:(?:any(?:thing)?|more|even|songs?|tracks?|music|stuff|ones?|the\s+ones?|features?|"
+    r"feats?|collabs?|collaborations?|appearances?|verses?|credits?|guest\s+spots?)\s+)*"
     r"(?:(by|from|featuring|feat\.?|ft\.?)\s+|with\s+)?",
     re.I,
 )
@@ -724,6 +726,13 @@ def artist_mentions(text: str) -> list[ArtistMention]:
         name = m.group(1).split()
         if name[-1].casefold() not in FREE_WORDS and not _rule_words(name[0]):
             out.append(ArtistMention(words=tuple(name), certain=False))
+    for m in POSTFIX_REFUSAL.finditer(text):  # "X is off limits", "X bores me", "X? no"
+        subject = next(g for g in m.groups() if g is not None)
+        name = [w for w in NAME_TOKEN.findall(subject) if w.casefold() not in _CUE_WORDS]
+        while name and not name_like(name):
+            name = name[1:]  # "honestly Jazz Artist 2 bores me": the name at the end
+        if name and not any(ERA_WORD.fullmatch(w) for w in name):
+            out.append(ArtistMention(words=tuple(_possessive(w) for w in name), certain=False))
     for start, certain in sorted(starts):
         end = NAME_END.search(text, start)
         span = text[start : end.start() if end else len(text)]
@@ -731,7 +740,8 @@ def artist_mentions(text: str) -> list[ArtistMention]:
         for tok in NAME_TOKEN.findall(span):
             if tok.casefold() in NAME_STOP or len(words) == 10 or tok.casefold() in _CUE_WORDS:
                 break
-            words.append(tok.rstrip(".'’"))
+            decade = not words and re.fullmatch(r"\d0['’]s", tok)  # "no 60's": an era, kept
+            words.append((tok if decade else _possessive(tok)).rstrip(".'’"))
         words = [w for w in words if w]
         if len(words) > 1 and words[0] == "the" and words[1][:1].isupper():
             words[0] = "The"  # "skip the Beatles"
@@ -740,6 +750,16 @@ def artist_mentions(text: str) -> list[ArtistMention]:
         if words and not _rule_words(words[0]):
             out.append(ArtistMention(words=tuple(words), certain=certain))
     return out
+
+
+POSTFIX_REFUSAL = re.compile(f"(?:{_POSTFIX.pattern})|(?:{OFF_TABLE.pattern})", re.I)
+"""A thing refused after it is named ("X is off limits", "X bores me", "X? no", "X - no
+thanks"): the same tails as :mod:`agent.exclusions`."""
+
+
+def _possessive(word: str) -> str:
+    """``word`` without a possessive ending ("Drake's" -> "Drake")."""
+    return re.sub(r"['’]s$", "", word)
 
 
 ERA_WORD = re.compile(

@@ -138,7 +138,8 @@ REFUSING_TAIL = (
     r"(?:can|could|should|may|must)\s+(?:stay|remain)\s+(?:out|away|home|behind|there|"
     r"in\s+the\s+(?:past|\d0s|bin|trash|vault))|"
     r"\?\s*(?:hard\s+)?(?:pass|nope|nah|no\s+thanks?|no\s+way|never|no(?![\w-]))|"
-    r"\s(?:excluded|omitted|not\s+included|removed|filtered\s+out|left\s+out)\b)"
+    r"\s(?:excluded|omitted|not\s+included|removed|filtered\s+out|left\s+out)\b|"
+    r"\s*[-–—:]\s*(?:no\s+thanks?|nope|nah|(?:hard\s+)?pass|not\s+for\s+me|no)\s*(?=$|[,.;!?)]))"
 )
 """What follows a thing to say the listener does not want it ("folk's not my thing", "house
 bores me", "the 90s can stay in the 90s", "metal? pass"); shared with the AI rules."""

@@ -197,3 +197,36 @@ def test_aversions_before_and_after_what_they_refuse(
 )
 def test_liking_is_no_aversion(matcher: VocabularyMatcher, message: str) -> None:
     assert parse_request(message, matcher).avoid == ()
+
+
+@pytest.mark.parametrize(
+    ("message", "names"),
+    [
+        ("no Jazz Artist 1's songs", {"Jazz Artist 1"}),
+        ("Jazz Artist 1? no", {"Jazz Artist 1"}),
+        ("Rap Artist 1 is off limits", {"Rap Artist 1"}),
+        ("honestly Jazz Artist 2 bores me", {"Jazz Artist 2"}),
+        ("no features from Rap Artist 1", {"Rap Artist 1"}),
+        ("Rap Artist 2 can stay out", {"Rap Artist 2"}),
+        ("Jazz Artist 1 - no thanks", {"Jazz Artist 1"}),
+        ("stop playing Ambient Artist 2", {"Ambient Artist 2"}),
+    ],
+)
+def test_artists_refused_after_their_name(
+    matcher: VocabularyMatcher, message: str, names: set[str]
+) -> None:
+    assert set(parse_request(message, matcher).blocked_names) == names
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "rap - no AI stuff",
+        "jazz but please no 60's",
+        "the 90s can stay in the 90s",
+        "I love Jazz Artist 1",
+    ],
+)
+def test_no_artist_where_none_is_refused(matcher: VocabularyMatcher, message: str) -> None:
+    c = parse_request(message, matcher)
+    assert c.blocked_names == () and c.unknown_artists == ()
