@@ -21,13 +21,15 @@ Usage::
 
 A variant is ``name:key=value:...``: ``pool`` and ``draws`` pick the examples (serving's
 first-stage pool size, 0: every candidate, as before #18; hold-out draws), ``plain`` trains
-the plain model, anything else is a LightGBM parameter (``num_boost_round`` and
-``early_stopping_rounds`` go to ``fit``).
+the plain model, ``members`` averages that many LightGBM fits (bagging), ``seed`` is the
+fit's seed, anything else is a LightGBM parameter (``num_boost_round`` and
+``early_stopping_rounds``, ``smooth`` go to ``fit``).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import pickle
@@ -47,7 +49,7 @@ from offline_eval.tuning import validation_split
 
 logger = logging.getLogger("eval_reranker")
 
-FIT_KEYS = ("num_boost_round", "early_stopping_rounds")
+FIT_KEYS = ("num_boost_round", "early_stopping_rounds", "smooth")
 TEXT_CACHE = Path("~/.cache/liner/eval-text")
 
 
@@ -68,7 +70,14 @@ class Bench:
     """The validation split's served build, its listeners, and how to score a reranker."""
 
     def __init__(
-        self, work: Path, text: str, data_root: str, seed: int, k: int, data: Path | None = None
+        self,
+        work: Path,
+        text: str,
+        data_root: str,
+        seed: int,
+        k: int,
+        data: Path | None = None,
+        test_fraction: float | None = None,
     ) -> None:
         from recsys.settings import LinerSettings
 
@@ -77,6 +86,13 @@ class Bench:
         outer = make_split(ds.interactions, None, seed=seed)
         train = ds.tags_visible(outer).with_interactions(outer.train)
         inner = validation_split(train, outer, seed)
+        if test_fraction is not None:  # a second validation cut-off (#18): same split kind
+            second = make_split(
+                train.interactions, outer.kind, seed=seed, test_fraction=test_fraction
+            )
+            inner = dataclasses.replace(
+                second, description=f"{second.description} (second cut-off)"
+            )
         self.inner_ds = train.tags_visible(inner).with_interactions(inner.train)
         self.ctx = MetricContext.build(train, inner.train, inner.test, k)
         self.description = inner.description
@@ -191,13 +207,21 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--data", type=Path, help="a data folder instead of HetRec")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--k", type=int, default=10)
+    ap.add_argument(
+        "--test-fraction",
+        type=float,
+        help="a second validation cut-off: the temporal split's test share of the training "
+        "pairs (--tune's validation uses the default, 0.2); use a new --work",
+    )
     ap.add_argument("--variant", action="append", default=[])
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     from recsys.pipeline.training import fit_rerankers
 
-    bench = Bench(args.work, args.text, args.data_root, args.seed, args.k, args.data)
+    bench = Bench(
+        args.work, args.text, args.data_root, args.seed, args.k, args.data, args.test_fraction
+    )
     logger.info("validation split: %s", bench.description)
     results: dict[str, Any] = {"validation": bench.description, "build": bench.build()}
     base: np.ndarray | None = None
@@ -206,11 +230,19 @@ def main(argv: list[str] | None = None) -> None:
         ex = bench.examples(int(setting.pop("pool", 250)), int(setting.pop("draws", 1)))
         plain = bool(setting.pop("plain", 1))
         fit = {k: setting.pop(k) for k in FIT_KEYS if k in setting}
+        members = int(setting.pop("members", 1))
+        seed = int(setting.pop("seed", args.seed))
         t0 = time.perf_counter()
         # the validation requests are plain: with the plain model, the query-aware one ranks
         # none of them and is not fitted
         models = fit_rerankers(
-            ex, plain=plain, aware=not plain, params=setting or None, seed=args.seed, **fit
+            ex,
+            plain=plain,
+            aware=not plain,
+            params=setting or None,
+            seed=seed,
+            members=members,
+            **fit,
         )
         fit_s = round(time.perf_counter() - t0, 1)
         got = bench.score(models)

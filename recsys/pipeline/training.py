@@ -320,14 +320,16 @@ def fit_rerankers(
     aware: bool = True,
     params: Mapping[str, Any] | None = None,
     seed: int = 0,
+    members: int = 1,
     **fit: Any,
 ) -> dict[str, LightGbmReranker]:
     """The query-aware ``model_id`` (every example) and, with ``plain``, ``model_id +
-        PLAIN_SUFFIX`` (listener examples only, validated on listener examples only): a plain
-        request's ranking is then not shaped by the query and seed examples, which outnumbered
-        the listener examples on HetRec. ``aware=False`` skips the query-aware model (to measure
-    plain requests alone). ``fit``: more :meth:`LightGbmReranker.fit` arguments.
-        Empty when there are too few training queries."""
+    PLAIN_SUFFIX`` (listener examples only, validated on listener examples only): a plain
+    request's ranking is then not shaped by the query and seed examples, which outnumbered
+    the listener examples on HetRec. ``aware=False`` skips the query-aware model (to measure
+    plain requests alone). ``members``: each model is the average of this many LightGBM fits
+    with seeds ``seed, seed + 1, ...`` (:meth:`LightGbmReranker.average`). ``fit``: more
+    :meth:`LightGbmReranker.fit` arguments. Empty when there are too few training queries."""
     kinds: dict[str, tuple[str, ...]] = {model_id: ("listener", "query")} if aware else {}
     if plain:
         kinds[model_id + PLAIN_SUFFIX] = ("listener",)
@@ -338,14 +340,18 @@ def fit_rerankers(
             logger.warning("only %d training queries; no reranker %s", len(train.groups), name)
             continue
         valid = examples.joined("valid", use)
-        model = LightGbmReranker.fit(
-            train,
-            valid if len(valid.groups) else None,
-            model_id=name,
-            params=params,
-            seed=seed,
-            **fit,
-        )
+        fits = [
+            LightGbmReranker.fit(
+                train,
+                valid if len(valid.groups) else None,
+                model_id=name,
+                params=params,
+                seed=seed + i,
+                **fit,
+            )
+            for i in range(max(members, 1))
+        ]
+        model = fits[0] if len(fits) == 1 else LightGbmReranker.average(fits, model_id=name)
         model.meta["split"] = examples.split
         model.meta["examples"] = list(use)
         out[name] = model
@@ -357,6 +363,8 @@ def train_rerankers(
     plain: bool = True,
     params: Mapping[str, Any] | None = None,
     model_id: str = "default",
+    members: int = 1,
+    fit: Mapping[str, Any] | None = None,
     **kwargs: Any,
 ) -> dict[str, LightGbmReranker]:
     """Train the rerankers from the store's events (:func:`reranker_examples`, then
@@ -377,13 +385,23 @@ def train_rerankers(
 
     Each period also gets query and seed examples (:mod:`recsys.pipeline.query_training`),
     their queries embedded by ``text_model`` (a ``QueryEncoder``; None: ``spaces``' own).
-    ``kwargs`` are :func:`reranker_examples`'s.
+    ``members``: LightGBM fits averaged per model (:func:`fit_rerankers`); ``fit``: more
+    :meth:`LightGbmReranker.fit` arguments (e.g. ``early_stopping_rounds``). ``kwargs`` are
+    :func:`reranker_examples`'s.
     """
     examples = reranker_examples(**kwargs)
     if examples is None:
         return {}
     seed = int(kwargs.get("seed", 0))
-    return fit_rerankers(examples, model_id=model_id, plain=plain, params=params, seed=seed)
+    return fit_rerankers(
+        examples,
+        model_id=model_id,
+        plain=plain,
+        params=params,
+        seed=seed,
+        members=members,
+        **(fit or {}),
+    )
 
 
 def train_from_events(*, model_id: str = "default", **kwargs: Any) -> LightGbmReranker | None:

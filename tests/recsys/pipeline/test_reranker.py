@@ -19,7 +19,13 @@ from recsys.params import PolicyParams
 from recsys.pipeline import PipelineRecommender, RecommendRequest
 from recsys.pipeline.candidates import Proposal, default_sources, merge_candidates
 from recsys.pipeline.loader import load_scorers
-from recsys.pipeline.reranker import PLAIN_SUFFIX, LightGbmReranker, RankingData, align
+from recsys.pipeline.reranker import (
+    PLAIN_SUFFIX,
+    LightGbmReranker,
+    RankingData,
+    SmoothedStop,
+    align,
+)
 from recsys.pipeline.training import train_from_events, train_rerankers
 from tests.recsys.pipeline.world import T0, make_world
 
@@ -229,3 +235,107 @@ def test_more_hold_out_draws_add_training_queries_and_keep_validation() -> None:
     n_one, n_two = len(one.train["listener"].groups), len(two.train["listener"].groups)
     assert n_one >= 10 and n_two > 1.5 * n_one
     np.testing.assert_array_equal(two.valid["listener"].labels, one.valid["listener"].labels)
+
+
+def test_an_averaged_model_scores_the_mean_of_its_members_and_round_trips(
+    tmp_path: Path,
+) -> None:
+    rng = np.random.default_rng(3)
+    train, valid, test = (_ranking_data(rng, n) for n in (60, 20, 5))
+    members = [
+        LightGbmReranker.fit(train, valid, seed=s, num_boost_round=30, early_stopping_rounds=5)
+        for s in range(3)
+    ]
+    # bagging and feature fractions differ by seed: the members are not one model thrice
+    scores = [m.score(test.features) for m in members]
+    assert not np.allclose(scores[0], scores[1])
+    bag = LightGbmReranker.average(members, model_id="bag")
+    mean = np.mean(scores, axis=0)
+    np.testing.assert_allclose(bag.score(test.features), mean, rtol=1e-9, atol=1e-12)
+    assert bag.meta["best_iteration"] == sum(m.meta["best_iteration"] for m in members)
+    bag.save(tmp_path)
+    loaded = LightGbmReranker.load(tmp_path, "bag")  # compiled, as serving loads it
+    np.testing.assert_allclose(loaded.score(test.features), mean, rtol=1e-6, atol=1e-9)
+    assert len(loaded.explain(test.features[:2], top=2)) == 2
+    other = RankingData(
+        features=train.features,
+        labels=train.labels,
+        groups=train.groups,
+        feature_names=("a", "b", "c", "x"),
+    )
+    with pytest.raises(ValueError, match="different features"):
+        LightGbmReranker.average([members[0], LightGbmReranker.fit(other, num_boost_round=3)])
+
+
+def test_without_early_stopping_every_round_is_kept_and_the_curve_recorded() -> None:
+    rng = np.random.default_rng(4)
+    train, valid = _ranking_data(rng, 40), _ranking_data(rng, 10)
+    full = LightGbmReranker.fit(train, valid, num_boost_round=30, early_stopping_rounds=0)
+    assert full.meta["best_iteration"] == 30 and len(full.meta["valid_curve"]) == 3
+    stopped = LightGbmReranker.fit(train, valid, num_boost_round=30, early_stopping_rounds=2)
+    assert stopped.meta["best_iteration"] < 30
+
+
+def test_the_build_averages_the_fits_it_is_set_to_and_keys_the_step_on_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import recsys.pipeline.build_step as build_step
+    from tests.recsys.test_build_keys import _Ctx
+
+    world = make_world(seed=1)
+    monkeypatch.setenv("LINER_QUERY_EXAMPLES", "0")
+    fit = {"num_boost_round": 12, "early_stopping_rounds": 0}
+    kwargs = _training_kwargs(world, _late_plays(world))
+    bag = train_rerankers(**kwargs, plain=False, members=2, fit=fit)["default"]
+    one = train_rerankers(**kwargs, plain=False, fit=fit)["default"]
+    assert [m["best_iteration"] for m in bag.meta["members"]] == [12, 12]
+    assert bag.meta["best_iteration"] == 24 and one.meta["best_iteration"] == 12
+    x = np.random.default_rng(0).random((20, len(one.feature_names))).astype(np.float32)
+    assert not np.allclose(bag.score(x), one.score(x))  # the second fit (seed 1) counts
+    ctx: Any = _Ctx(tmp_path)
+    default = build_step.reranker_inputs(ctx)
+    monkeypatch.setattr(build_step, "RERANKER_MEMBERS", 3)
+    assert build_step.reranker_inputs(ctx) != default
+    monkeypatch.setattr(build_step, "RERANKER_MEMBERS", 1)
+    monkeypatch.setattr(build_step, "RERANKER_FIT", {"early_stopping_rounds": 150})
+    assert build_step.reranker_inputs(ctx) != default
+
+
+def _stop_round(callback: Any, curve: list[float]) -> int | None:
+    """The round ``callback`` stops boosting at on the validation ``curve`` (None: never)."""
+    from types import SimpleNamespace
+
+    import lightgbm as lgb
+
+    for i, v in enumerate(curve):
+        env = SimpleNamespace(iteration=i, evaluation_result_list=[("valid_0", "ndcg@10", v, True)])
+        try:
+            callback(env)
+        except lgb.callback.EarlyStopException as stop:
+            return int(stop.best_iteration) + 1
+    return None
+
+
+def test_a_bump_in_one_rounds_ndcg_does_not_stop_the_smoothed_early_stop() -> None:
+    """One noisy round early in the curve (as on HetRec's test-period build, #18) stops early
+    stopping on single rounds there; the windowed mean follows the rising trend."""
+    rising = [0.40 + 0.002 * i for i in range(80)]
+    curve = [*rising[:5], 0.50, *rising[6:], *[rising[-1]] * 30]
+    one_round = SmoothedStop(window=1, patience=10)  # LightGBM's own rule
+    assert _stop_round(one_round, curve) == 6  # kept the bump
+    smoothed = SmoothedStop(window=5, patience=10)
+    assert _stop_round(smoothed, curve) == smoothed.best_round
+    assert 75 <= smoothed.best_round <= 85
+    # a curve that really peaks early is still stopped early
+    peaked = SmoothedStop(window=5, patience=10)
+    assert _stop_round(peaked, [0.5, 0.55, 0.6, 0.6, 0.6, *[0.45] * 40]) == 3
+
+
+def test_fit_keeps_the_smoothed_stops_round() -> None:
+    rng = np.random.default_rng(5)
+    train, valid = _ranking_data(rng, 40), _ranking_data(rng, 10)
+    model = LightGbmReranker.fit(
+        train, valid, num_boost_round=60, early_stopping_rounds=5, smooth=4
+    )
+    assert 1 <= model.meta["best_iteration"] <= 60
+    assert model.booster.best_iteration == model.meta["best_iteration"]
