@@ -55,8 +55,10 @@ class MemoryStore(Store):
         self.add_events(batch.events)
         self.append_consent(batch.consent)
 
-    def append_consent(self, entries: Iterable[ConsentEntry]) -> None:
-        self.ledger.extend(entries)
+    def append_consent(self, entries: Iterable[ConsentEntry]) -> list[ConsentEntry]:
+        new = list(entries)
+        self.ledger.extend(new)
+        return new
 
     def consent_ledger(self, rights_holder_id: str | None = None) -> list[ConsentEntry]:
         return [e for e in self.ledger if rights_holder_id in (None, e.rights_holder_id)]
