@@ -22,6 +22,10 @@ before batch 7's misses were read and is that stop's held-out figure (never prin
 6-8 also label genre/mood (``want``) and exclusions (``avoid``) in the demo world's vocabulary
 and are scored against it. Misses are printed only for the ``set:split`` named by
 ``--misses`` (``heldout_paraphrases:tune`` by default), so a held-out part is not tuned on.
+Batches 9-11 (exclusions phrased many ways) and 12 (refused years, "no AI at all", tempo
+phrasings, artists; label ``exclude_years``, scored as ``excluded_years``) followed; batch 12 was
+committed before the 2026-12-08 changes and scored once after them, then tuned on. The learned
+exclusion reading is fitted on batches 6-11 (``--fit-exclusion-model``).
 """
 
 from __future__ import annotations
