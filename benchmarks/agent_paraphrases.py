@@ -25,7 +25,9 @@ and are scored against it. Misses are printed only for the ``set:split`` named b
 Batches 9-11 (exclusions phrased many ways) and 12 (refused years, "no AI at all", tempo
 phrasings, artists; label ``exclude_years``, scored as ``excluded_years``) followed; batch 12 was
 committed before the 2026-12-08 changes and scored once after them, then tuned on. The learned
-exclusion reading is fitted on batches 6-11 (``--fit-exclusion-model``).
+exclusion reading is fitted on batches 6-11 (``--fit-exclusion-model``). Batch 13 (199) was
+written by another engineer who read neither the parser nor earlier batches' texts, and scored
+once on the parser of that stop.
 """
 
 from __future__ import annotations
@@ -189,6 +191,7 @@ DEMO_SETS = (
     "heldout10_paraphrases",
     "heldout11_paraphrases",
     "heldout12_paraphrases",
+    "heldout13_paraphrases",
 )
 """Scored against the demo world's vocabulary (they carry genre/mood and exclusion labels)."""
 UNSEEN = (
@@ -216,7 +219,8 @@ def main() -> None:
             "heldout_paraphrases,heldout2_paraphrases,heldout3_paraphrases,heldout4_paraphrases,"
             "heldout5_paraphrases,tune5_paraphrases,tune6_paraphrases,constraint_paraphrases,"
             "heldout6_paraphrases,heldout7_paraphrases,heldout8_paraphrases,heldout9_paraphrases,"
-            "heldout10_paraphrases,heldout11_paraphrases,heldout12_paraphrases"
+            "heldout10_paraphrases,heldout11_paraphrases,heldout12_paraphrases,"
+            "heldout13_paraphrases"
         ),
     )
     ap.add_argument(
@@ -256,6 +260,7 @@ def main() -> None:
         ("heldout10_paraphrases", ("heldout",)),
         ("heldout11_paraphrases", ("heldout",)),
         ("heldout12_paraphrases", ("heldout",)),
+        ("heldout13_paraphrases", ("heldout",)),
     ):
         if name not in args.sets.split(",") or not (DATA_DIR / f"{name}.jsonl").exists():
             continue
