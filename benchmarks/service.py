@@ -25,8 +25,8 @@ What is served, per run:
       line, metrics). Measured in every run, after the pipeline.
 
 Phases of a run (the servers report their own ``process_time`` between phases):
-    1. serial calls (one in flight) for the overhead; the search cache is off (every call
-       cold) in every phase but 5.
+    1. serial calls (one in flight) for the overhead; the exact caches (searches, emerging
+       pool, ranked candidates) are off (every call cold) in every phase but 5.
     2. the rate ladder: for each rate the client schedules ``Recommend`` calls at fixed
        intervals (futures, so a slow reply does not delay the next send) for at least
        ``--min-calls`` calls (1,000: each p99 rests on them). A rate is sustained when the
@@ -261,7 +261,8 @@ def cached_neighbours(spaces: Any, k: int, cache_dir: Path | None) -> Any:
 
 
 def set_cache(recommender: Any, entries: int) -> None:
-    """Turn the exact search cache behind ``recommender`` on (``entries``) or off (0)."""
+    """Turn the exact caches behind ``recommender`` (its sources' search cache and its cache
+    of ranked candidates, where it has one) on (``entries``) or off (0), emptied."""
     inner = getattr(recommender, "inner", recommender)
     caches = [getattr(source, "cache", None) for source in getattr(inner, "sources", ())]
     caches.append(getattr(inner, "ranked_cache", None))  # (the ranked candidates, if any)
