@@ -172,7 +172,7 @@ NEGATION = re.compile(
 ALLOWING = re.compile(
     r"\b(?:fine|ok|okay|allowed|acceptable|welcome|alright|all\s+right|good\s+with|"
     r"(?:don'?t|do\s+not)\s+mind|no\s+problem|happy\s+with|love|enjoy|include|can\s+use|"
-    r"may\s+use|is\s+good|are\s+good|permitted|tolerable|i'?m\s+open|whatever|"
+    r"may\s+use|is\s+good|are\s+good|permitted|tolerable|i'?m\s+open|(?<!-)whatever|"
     r"either\s+way|or\s+not|or\s+humans?|nothing\s+against|no\s+(?:problem|issue)s?\s+with|"
     r"(?:don'?t|do\s+not|not)\s+(?:hate|against|opposed)|not\s+against|anything\s+goes|"
     r"(?:don'?t|do\s+not)\s+care|doesn'?t\s+matter|can\s+(?:master|mix|help)|"
@@ -453,6 +453,31 @@ CONDITIONAL = re.compile(
 involved, I don't want it"): the refusal holds over a "whatever" before it."""
 
 
+AT_ALL = re.compile(
+    r"\s*(?:at\s+all|whatsoever|of\s+any\s+kind|in\s+any\s+(?:way|form|shape)|period|full\s+stop|"
+    r"anywhere|involvement)\b",
+    re.I,
+)
+"""Words right after a refused AI mention that stretch it over everything ("no AI at all")."""
+WHOLLY_HUMAN = re.compile(
+    r"\b(?:purely|entirely|completely|wholly|totally|exclusively)\s+human|\bor\s+nothing\b",
+    re.I,
+)
+"""Authorship said of the whole track ("human made or nothing", "entirely human"; batch 4
+labels a bare "100% human" the lighter rule)."""
+
+
+def _list_refused(later: str) -> bool:
+    """A list of AI mentions closed by a refusal of it all ("AI-assisted, AI-generated,
+    AI-whatever... none of it"): the later clauses name AI up to one that refuses by a
+    pronoun and names none."""
+    for part in (p.strip() for p in later.split(" , ")):
+        if AI_WORDS.search(part):
+            continue
+        return bool(LATER_REFUSAL.search(part) or REFUSAL.match(part))
+    return False
+
+
 def _negated(clause: str, mention: re.Match[str], following: str = "", later: str = "") -> bool:
     """Whether the AI mention in ``clause`` is refused (and not allowed again): a negation
     before it, "-free"/"out" after it, a pejorative ("AI slop"), a refusal as the next
@@ -486,6 +511,7 @@ def _negated(clause: str, mention: re.Match[str], following: str = "", later: st
         or PEJORATIVE.search(clause)
         or REFUSAL.match(following)
         or bool(LATER_REFUSAL.search(later) and not AI_WORDS.search(later))
+        or _list_refused(later)
     )
 
 
@@ -540,6 +566,8 @@ def ai_intent(text: str, embed: Callable[[Sequence[str]], np.ndarray] | None = N
                 no_vocals = True  # "only humans on the vocals": the vocals, not the whole track
             else:
                 human = True
+                # "100% human made or nothing": every part of the track, so no AI at all.
+                no_any = no_any or bool(WHOLLY_HUMAN.search(clause))
         vocals = HUMAN_VOCALS.search(clause)
         if vocals and not NEGATION.search(clause[: vocals.start()]):
             no_vocals = True
@@ -569,6 +597,8 @@ def ai_intent(text: str, embed: Callable[[Sequence[str]], np.ndarray] | None = N
             continue
         if ASSISTED.search(clause) and not (hedged or _allows(clause)):
             no_any = True  # "AI-generated or AI-assisted, I want neither": help refused too
+        elif AT_ALL.match(clause[mention.end() :]):
+            no_any = True  # "no AI at all and especially no AI voices": all of it
         elif VOCAL_WORDS.search(clause):
             no_vocals = True
         elif PROCESS_SCOPE.search(clause):
@@ -799,7 +829,7 @@ _UNIT = rf"(?:{_BPM}|(?!\s*(?:%|k\b|s\b|'s|min|minutes|songs|tracks|year)))"
 is optional."""
 TEMPO_RANGE = re.compile(rf"(?:between\s+|from\s+)?{NUMBER}{DASH}{NUMBER}{_BPM}", re.I)
 TEMPO_WORD_RANGE = re.compile(
-    rf"\b(?:tempo|bpm|pace|speed)\s+(?:of\s+|at\s+|is\s+|in\s+the\s+|should\s+be\s+|"
+    rf"\b(?:tempo|bpm|pace|speed)(?:\s*[:=]\s*|\s+)(?:of\s+|at\s+|is\s+|in\s+the\s+|should\s+be\s+|"
     rf"must\s+be\s+|around\s+|about\s+|roughly\s+)?(?:between\s+|from\s+)?{NUMBER}{DASH}{NUMBER}\b",
     re.I,
 )
@@ -815,6 +845,7 @@ TEMPO_MAX = re.compile(
     rf"of\s+at\s+most|at\s+most|up\s+to|less\s+than|lower\s+than|no\s+(?:higher|more|faster)\s+"
     rf"than|not\s+(?:above|over|higher\s+than|more\s+than)|max(?:imum)?(?:\s+of)?|tops|<=?|≤)|"
     rf"max(?:imum)?\s+(?:tempo|bpm|pace|speed)\s*(?:of\s+|is\s+|:\s*)?|"
+    rf"(?:tempo|bpm|pace|speed)\s*(?:cap(?:ped)?|ceiling|limit|upper\s+limit|max)\s*(?:of|at|:|=)?\s*|"
     rf"(?:tempo|bpm|pace|speed)\s+(?:must|should|can|may|does|do|will|to)?\s*(?:not|n't|never)\s+"
     rf"exceed(?:ing|s)?)\s*{NUMBER}{_UNIT}",
     re.I,
@@ -829,7 +860,8 @@ TEMPO_MIN = re.compile(
     rf"(?:tempo|bpm|pace|speed)\s+(?:should\s+be\s+|must\s+be\s+|is\s+|of\s+)?(?:over|above|"
     rf"of\s+at\s+least|at\s+least|more\s+than|higher\s+than|no\s+(?:lower|less|slower)\s+than|"
     rf"not\s+(?:below|under|lower\s+than|less\s+than)|min(?:imum)?(?:\s+of)?|>=?|≥)|"
-    rf"min(?:imum)?\s+(?:tempo|bpm|pace|speed)\s*(?:of\s+|is\s+|:\s*)?)\s*{NUMBER}{_UNIT}",
+    rf"min(?:imum)?\s+(?:tempo|bpm|pace|speed)\s*(?:of\s+|is\s+|:\s*)?|"
+    rf"(?:tempo|bpm|pace|speed)\s*(?:floor|lower\s+limit|min)\s*(?:of|at|:|=)?\s*)\s*{NUMBER}{_UNIT}",
     re.I,
 )
 TEMPO_POINT = re.compile(rf"(?:around|about|roughly|near|~|at)?\s*{NUMBER}{_BPM}", re.I)
@@ -840,13 +872,17 @@ TEMPO_WORD_POINT = re.compile(
 )
 
 
+_REFUSING = (
+    r"(?:\b(?:nothing|no(?:thing)?|not|never)|(?:\b(?:do|does|should|must|can|will|would)\s*n['’]?o?t|"
+    r"\bwo\s*n['’]?t|\bca\s*n['’]?t|\bcannot))"
+)
 NEGATED_ABOVE = re.compile(
-    r"\b(?:nothing|no(?:thing)?|not|never)\s+(?:\w+\s+)?(?:over|above|faster\s+than|more\s+than|"
-    r"higher\s+than|quicker\s+than)\s*(?=\d)",
+    rf"{_REFUSING}\s+(?:\w+\s+)?(?:over|above|faster\s+than|more\s+than|"
+    r"higher\s+than|quicker\s+than|past|beyond)\s*(?=\d)",
     re.I,
 )
 NEGATED_BELOW = re.compile(
-    r"\b(?:nothing|no(?:thing)?|not|never)\s+(?:\w+\s+)?(?:under|below|slower\s+than|less\s+than|"
+    rf"{_REFUSING}\s+(?:\w+\s+)?(?:under|below|slower\s+than|less\s+than|"
     r"lower\s+than)\s*(?=\d)",
     re.I,
 )

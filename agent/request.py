@@ -183,7 +183,10 @@ NOT_SLOW = re.compile(
 )
 """A tempo word under a negation ("not too chill, I need to wake up": not slow)."""
 SINCE = re.compile(r"\b(from|since|after)\s+((?:19|20)\d\d)\b")
-BEFORE = re.compile(r"\b(?:before|until|pre)[- ]?((?:19|20)\d\d)\b")
+BEFORE = re.compile(
+    r"\b(?:(before|pre)[- ]?|(until|till|up\s+to|through|thru)\s+)((?:19|20)\d\d)\b"
+)
+"""A last year: "before 1980" is to 1979, "up to 1975" / "until 1975" to 1975."""
 DECADE_BOUND = re.compile(
     r"\b(before|until|pre|after|since)[- ]?(?:the\s+)?((?:19|20)?[0-9]0)'?s\b(?!\s+(?:on|onwards?|"
     r"to|and|through|until|till)\b)"
@@ -652,6 +655,9 @@ def parse_request(
     elif m := BPM.search(low):
         tempo_min, tempo_max = float(m.group(1)) - 10, float(m.group(1)) + 10
         tempo_soft = False
+    # A figure outside what a tempo can be is held to the nearest one the filter takes.
+    tempo_min = None if tempo_min is None else min(max(tempo_min, 20.0), 300.0)
+    tempo_max = None if tempo_max is None else min(max(tempo_max, 20.0), 300.0)
     year_min, year_max = base.year_min, base.year_max
     era_text = excluded.blanked(low, excluded.era_spans)
     decades = [
@@ -672,7 +678,7 @@ def parse_request(
             if year_max is not None and (year_max == start + 9 or year_max < year_min):
                 year_max = None
     if m := BEFORE.search(era_text):
-        year_max = int(m.group(1)) - 1
+        year_max = int(m.group(3)) - (m.group(1) is not None)
     if m := YEARS.search(era_text):
         year_min, year_max = sorted((int(m.group(1)), int(m.group(2))))
     for m in OLDER.finditer(low):  # "nothing older than 2010" is a floor, "older than" a cap

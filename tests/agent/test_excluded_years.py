@@ -238,3 +238,44 @@ def test_an_aversion_refuses_new_artists(matcher: VocabularyMatcher) -> None:
     assert not parse_request("I don't care for new artists, just jazz", matcher).new_artists
     assert not parse_request("I've had it with new artists", matcher).new_artists
     assert parse_request("new artists please", matcher).new_artists
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "AI-assisted, AI-generated, AI-whatever... none of it",
+        "no AI at all and especially no AI voices, i mean it",
+        "human made or nothing",
+    ],
+)
+def test_wholesale_refusals_refuse_all_ai(message: str) -> None:
+    assert ai_intent(message).no_ai_any
+
+
+def test_no_ai_vocals_of_any_kind_is_about_vocals() -> None:
+    intent = ai_intent("no AI vocals of any kind")
+    assert intent.no_ai_vocals and not intent.no_ai_any
+
+
+@pytest.mark.parametrize(
+    ("message", "tempo"),
+    [
+        ("don't go above 115bpm", (None, 115.0)),
+        ("it shouldn't be faster than 120 bpm", (None, 120.0)),
+        ("won't go below 90 bpm", (90.0, None)),
+        ("bpm: 90 to 100", (90.0, 100.0)),
+        ("BPM cap of 95 for my yoga class", (None, 95.0)),
+        ("a limit of 10 songs", (None, None)),
+        ("under 10 bpm", (None, 20.0)),  # held to what the filter takes
+    ],
+)
+def test_refused_sides_caps_and_colons(
+    matcher: VocabularyMatcher, message: str, tempo: tuple[float | None, float | None]
+) -> None:
+    c = parse_request(message, matcher)
+    assert (c.tempo_min, c.tempo_max) == tempo
+
+
+def test_up_to_a_year_includes_it(matcher: VocabularyMatcher) -> None:
+    assert parse_request("old stuff up to 1975", matcher).year_max == 1975
+    assert parse_request("stuff released before 1980", matcher).year_max == 1979
