@@ -47,7 +47,8 @@ EVENTS_PER_REQUEST = 300
 
 RANKED_CACHE_ENTRIES = 256
 """Requests whose ranked candidates :attr:`PipelineRecommender.ranked_cache` keeps (about
-100 KB each at the default quotas: the features, scores and the fused vectors)."""
+165 KB each at the service benchmark's quotas: the features, scores, the candidates' fused
+vectors and the history's vectors; ~42 MB per process when full)."""
 
 _RANKED_STAGES = ("candidates", "filters", "features", "rerank")
 
