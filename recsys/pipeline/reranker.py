@@ -240,6 +240,7 @@ class LightGbmReranker:
         if stop is not None and stop.best_round:
             best_iteration = stop.best_round
             best = {"ndcg@10": curve["valid_0"]["ndcg@10"][best_iteration - 1]}
+            booster.best_iteration = best_iteration  # also when the rounds ran out first
         meta = {
             "best_iteration": best_iteration,
             "valid": {k: float(v) for k, v in best.items()},

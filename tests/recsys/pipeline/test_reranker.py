@@ -339,3 +339,11 @@ def test_fit_keeps_the_smoothed_stops_round() -> None:
     )
     assert 1 <= model.meta["best_iteration"] <= 60
     assert model.booster.best_iteration == model.meta["best_iteration"]
+    # the rounds run out before the smoothed stop fires: the best window's round is kept too
+    short = LightGbmReranker.fit(
+        train, valid, num_boost_round=12, early_stopping_rounds=50, smooth=4
+    )
+    kept = short.meta["best_iteration"]
+    assert 1 <= kept <= 12 and short.booster.current_iteration() == 12
+    x = _ranking_data(rng, 3).features
+    np.testing.assert_allclose(short.score(x), short.booster.predict(x, num_iteration=kept))
