@@ -149,7 +149,7 @@ PROCESS_SCOPE = re.compile(
 generation ("no generative AI in any part of the process")."""
 VOCAL_WORDS = re.compile(
     r"\b(?:vocals?|voices?|singers?|singing|vox|vocalists?|sung|rappers?|rapping|rapped|mcs?|"
-    r"emcees?|vocaloids?)\b",
+    r"emcees?|vocaloids?|verses|(?:the\s+)?mic(?:rophone)?)\b",
     re.I,
 )
 NEGATION = re.compile(
@@ -273,7 +273,10 @@ WANT = re.compile(
 )
 """A clause that asks for what it mentions ("give me some AI-generated ambient")."""
 HUMAN_VOCALS = re.compile(
-    r"\b(?:real|human|actual|natural)\s+(?:singers?|vocalists?|voices?|vocals|singing)\b|"
+    r"\b(?:real|human|actual|natural)\s+(?:singers?|vocalists?|voices?|vocals|singing|rappers?|mcs?)\b|"
+    r"\b(?:humans?|people|persons?|real\s+people)\s+(?:\w+\s+)?behind\s+the\s+mic(?:rophone)?\b|"
+    r"\b(?:an?\s+)?(?:human|person|real\s+(?:person|singer|human))\s+(?:actually\s+|really\s+)?"
+    r"(?:sang|sings|sung|rapped|raps|recorded\s+the\s+vocals)\b|"
     r"\b(?:singing|vocals?|voices?|singers?|rappers?|vocalists?|mcs?)\s+(?:has|have|must|should|"
     r"needs?)\s+(?:to\s+)?be\s+(?:real|human|an?\s+(?:real\s+)?(?:person|human))\b",
     re.I,

@@ -279,3 +279,21 @@ def test_refused_sides_caps_and_colons(
 def test_up_to_a_year_includes_it(matcher: VocabularyMatcher) -> None:
     assert parse_request("old stuff up to 1975", matcher).year_max == 1975
     assert parse_request("stuff released before 1980", matcher).year_max == 1979
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "only humans behind the mic, and nothing from the 80s",
+        "only want stuff where a human actually sang it",
+        "hip hop but only human rappers, no ai verses",
+    ],
+)
+def test_human_voices_ask_for_the_vocals_rule(message: str) -> None:
+    intent = ai_intent(message)
+    assert intent.no_ai_vocals and not intent.no_ai_any and not intent.human_only
+
+
+def test_humans_who_sang_and_played_is_the_whole_track() -> None:
+    intent = ai_intent("only stuff real humans sang and played")
+    assert intent.human_only and not intent.no_ai_vocals
