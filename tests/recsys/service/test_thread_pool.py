@@ -12,26 +12,26 @@ import pytest
 from recsys.service.thread_pool import WarmestFirstExecutor
 
 
-def _burst_then_calls(pool: futures.ThreadPoolExecutor, calls: int = 12) -> list[str]:
-    """Four calls at once (four threads started), then calls one at a time: the thread that
-    ran each of the later calls."""
-    gate = threading.Barrier(4)
-    list(pool.map(lambda _: gate.wait(timeout=5), range(4)))
-    names = []
-    for _ in range(calls):
-        names.append(pool.submit(lambda: threading.current_thread().name).result(timeout=5))
-        time.sleep(0.01)  # the thread is idle again before the next call
-    return names
+def _all_idle(pool: WarmestFirstExecutor, threads: int) -> None:
+    """Wait until ``threads`` workers are parked in the pool's queue (each is idle again)."""
+    deadline = time.monotonic() + 10
+    while len(pool._work_queue._waiting) < threads:  # type: ignore[attr-defined]
+        assert time.monotonic() < deadline, "the pool's threads never went idle"
+        time.sleep(0.001)
 
 
 def test_calls_one_at_a_time_run_on_the_thread_that_went_idle_last() -> None:
+    # Four calls at once (four threads started), then calls one at a time, each submitted once
+    # every thread is idle again: the thread that ran the last call went idle last, so it takes
+    # every next call (the standard executor would hand it to the one idle longest).
     with WarmestFirstExecutor(max_workers=4) as pool:
-        names = _burst_then_calls(pool)
-    assert max(names.count(n) for n in names) >= 10  # (of 12; a slow wake-up may miss one)
-    # The standard executor hands each call to the thread idle longest: they take turns.
-    with futures.ThreadPoolExecutor(max_workers=4) as standard:
-        turns = _burst_then_calls(standard)
-    assert len(set(turns)) >= 2 and max(turns.count(n) for n in turns) <= 6
+        gate = threading.Barrier(4)
+        list(pool.map(lambda _: gate.wait(timeout=5), range(4)))
+        names = []
+        for _ in range(12):
+            _all_idle(pool, 4)
+            names.append(pool.submit(lambda: threading.current_thread().name).result(timeout=5))
+    assert len(set(names)) == 1
 
 
 def test_queued_work_runs_first_in_first_out() -> None:
