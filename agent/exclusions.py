@@ -372,9 +372,9 @@ class Exclusions:
                 return
             if era.group(2):  # "skip anything after 2010": up to 2010
                 bound = _era_bound(era)
-                decade = not re.fullmatch(r"\d{4}", era.group(3))
+                whole_decade = not re.fullmatch(r"\d{4}", era.group(3))
                 # "since 2010" refuses 2010 too; "after the 90s" refuses none of the 90s.
-                self.year_max = bound + 9 if decade else bound - (era.group(2) == "since")
+                self.year_max = bound + 9 if whole_decade else bound - (era.group(2) == "since")
                 return
         for m in re.finditer(_DECADE, item):
             decade = decade_start(m.group(0))
