@@ -35,6 +35,28 @@ class TestSqliteStore:
         assert reopened.consent_state().allows("h1", ConsentScope.AI_TRAINING)
         reopened.close()
 
+    def test_listener_history_is_read_in_index_order_without_a_sort(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Every Recommend reads the listener's history: the rows must come out of the index in
+        # the order asked (newest first, ties by event_id), not through a per-request sort.
+        store = SqliteStore(tmp_path / "liner.db")
+        asked: list[str] = []
+        query = store._query
+        monkeypatch.setattr(store, "_query", lambda sql, params=(): asked.append(sql) or [])
+        store.listener_history("u1", limit=500)
+        store.listener_events("u1")
+        monkeypatch.setattr(store, "_query", query)
+        assert len(asked) == 2
+        for sql in asked:
+            plan = " | ".join(
+                str(row[-1])
+                for row in store._query("EXPLAIN QUERY PLAN " + sql, ("u1", 500)[: sql.count("?")])
+            )
+            assert "events_listener_order" in plan, plan
+            assert "TEMP B-TREE" not in plan, plan
+        store.close()
+
     def test_pragmas_and_schema(self, tmp_path: Path) -> None:
         store = SqliteStore(tmp_path / "liner.db")
         assert store.execute_sql("PRAGMA journal_mode") == [("wal",)]
