@@ -183,16 +183,7 @@ class DemoVocabularyBackend(ModelBackend):
         return self._tags
 
 
-DEMO_SETS = (
-    "heldout6_paraphrases",
-    "heldout7_paraphrases",
-    "heldout8_paraphrases",
-    "heldout9_paraphrases",
-    "heldout10_paraphrases",
-    "heldout11_paraphrases",
-    "heldout12_paraphrases",
-    "heldout13_paraphrases",
-)
+DEMO_SETS = (*EXCLUSION_FIT_SETS, "heldout12_paraphrases", "heldout13_paraphrases")
 """Scored against the demo world's vocabulary (they carry genre/mood and exclusion labels)."""
 UNSEEN = (
     "heldout5_paraphrases:heldout",
