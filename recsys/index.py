@@ -229,41 +229,40 @@ def _padded_fp16(index: faiss.Index) -> faiss.Index | None:
     dim = int(index.d)
     if storage is None or dim % _FP16_SIMD_WIDTH == 0:
         return None
-    inner: Any = faiss.downcast_index(index)
-    n = int(index.ntotal)
-    wide = -(-dim // _FP16_SIMD_WIDTH) * _FP16_SIMD_WIDTH
-    codes = faiss.vector_to_array(storage.codes).view(np.float16).reshape(n, dim)
-    padded = np.zeros((n, wide), dtype=np.float16)
+    codes = _fp16_codes(index)
+    padded = np.zeros((len(codes), -(-dim // _FP16_SIMD_WIDTH) * _FP16_SIMD_WIDTH), np.float16)
     padded[:, :dim] = codes
     del codes
-    out: Any = faiss.index_factory(
-        wide, f"HNSW{inner.hnsw.nb_neighbors(1)},SQfp16", faiss.METRIC_INNER_PRODUCT
-    )
-    wide_storage: Any = faiss.downcast_index(out.storage)
-    faiss.copy_array_to_vector(padded.view(np.uint8).ravel(), wide_storage.codes)
-    del padded
-    wide_storage.ntotal = n
-    out.hnsw = inner.hnsw  # a copy of the graph (same entry point, levels and lists)
-    out.ntotal = n
-    return out
+    return _fp16_hnsw_like(index, padded)
 
 
 def _unpadded_fp16(index: faiss.Index, dim: int) -> faiss.Index:
     """The inverse of :func:`_padded_fp16`: the codes cut back to ``dim`` columns (what
     :meth:`FaissIndex.save` writes, so artifacts keep their width)."""
+    return _fp16_hnsw_like(index, np.ascontiguousarray(_fp16_codes(index)[:, :dim]))
+
+
+def _fp16_codes(index: faiss.Index) -> np.ndarray:
+    """The float16 codes of an HNSW-over-float16 ``index``, one row per stored vector (a
+    copy)."""
     inner: Any = faiss.downcast_index(index)
     storage: Any = faiss.downcast_index(inner.storage)
-    n, wide = int(index.ntotal), int(index.d)
-    codes = faiss.vector_to_array(storage.codes).view(np.float16).reshape(n, wide)
+    codes = faiss.vector_to_array(storage.codes).view(np.float16)
+    return codes.reshape(int(index.ntotal), int(index.d))
+
+
+def _fp16_hnsw_like(index: faiss.Index, codes: np.ndarray) -> faiss.Index:
+    """An ``HNSW,SQfp16`` index with ``index``'s graph (same entry point, levels and lists)
+    over the float16 ``codes`` (n × any width, C order)."""
+    inner: Any = faiss.downcast_index(index)
+    n, width = codes.shape
     out: Any = faiss.index_factory(
-        dim, f"HNSW{inner.hnsw.nb_neighbors(1)},SQfp16", faiss.METRIC_INNER_PRODUCT
+        width, f"HNSW{inner.hnsw.nb_neighbors(1)},SQfp16", faiss.METRIC_INNER_PRODUCT
     )
-    narrow: Any = faiss.downcast_index(out.storage)
-    faiss.copy_array_to_vector(
-        np.ascontiguousarray(codes[:, :dim]).view(np.uint8).ravel(), narrow.codes
-    )
-    narrow.ntotal = n
-    out.hnsw = inner.hnsw
+    storage: Any = faiss.downcast_index(out.storage)
+    faiss.copy_array_to_vector(codes.view(np.uint8).ravel(), storage.codes)
+    storage.ntotal = n
+    out.hnsw = inner.hnsw  # a copy of the graph
     out.ntotal = n
     return out
 
