@@ -291,13 +291,13 @@ TOPIC_AFTER = re.compile(
     r"(?:lyrics|title|name|words|video))\b",
     re.I,
 )
+"""A mention made subject matter by what follows it ("AI-themed lyrics")."""
 STYLE_BEFORE = re.compile(
     r"(?:\blike|\bstyle|\bsounds?|\bsounding|\bvibes?|-ish|esque)\s*(?:an?\s+|the\s+|some\s+)?$",
     re.I,
 )
 """A mention that says what the music sounds like ("like machines", "Daft Punk style robot
 music"), not who made it."""
-"""A mention made subject matter by what follows it ("AI-themed lyrics")."""
 STYLE_AFTER = re.compile(
     r"^[\s-]+(?:rock|dance|funk|pop|disco|techno|house|beats?|moves|groove|soul|metal|punk|"
     r"electro|music\s+video)\b",
