@@ -352,7 +352,7 @@ def average_model_text(models: Sequence[str]) -> str:
                 line for line in before.splitlines() if not line.startswith("tree_sizes=")
             )
             tail = rest
-        for block in ("Tree=" + body).split("\nTree=")[:]:
+        for block in ("Tree=" + body).split("\nTree="):
             block = block.strip()
             if not block:
                 continue
